@@ -1,0 +1,447 @@
+//! `berth images`, `image inspect|history|prune|…`, `tag`, `untag`, `rmi`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+use anyhow::bail;
+use berth_engine::{Engine, ImageRecord, Reference};
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+use crate::format::{ago, human_size, render_template, Table};
+
+#[derive(Subcommand)]
+pub enum ImageCommand {
+    /// List images in local storage
+    #[command(alias = "list")]
+    Ls(ListArgs),
+    /// Pull an image from a registry
+    Pull(crate::pull::PullArgs),
+    /// Display the configuration of one or more images
+    Inspect(InspectArgs),
+    /// Show the history of an image
+    History(HistoryArgs),
+    /// Add an additional name to a local image
+    Tag(TagArgs),
+    /// Remove a name from a local image
+    Untag(UntagArgs),
+    /// Remove one or more images
+    Rm(RmArgs),
+    /// Remove unused images
+    Prune(PruneArgs),
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    /// Show all images (Berth keeps no intermediate images, so the same as without)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Show only image ids
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Show digests
+    #[arg(long)]
+    pub digests: bool,
+    /// Do not truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Do not print the header
+    #[arg(long)]
+    pub noheading: bool,
+    /// Output format: json, or a template such as "{{.Repository}}:{{.Tag}}"
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Show only images whose name contains this text
+    pub filter_name: Option<String>,
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    #[arg(required = true)]
+    pub images: Vec<String>,
+    /// Output format: json (default), or a template such as "{{.Id}}"
+    #[arg(short, long)]
+    pub format: Option<String>,
+}
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    pub image: String,
+    /// Do not truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Show only the ids
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Display sizes and dates in human-readable form
+    #[arg(short = 'H', long, default_value_t = true)]
+    pub human: bool,
+    /// Output format: json
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Args)]
+pub struct TagArgs {
+    pub image: String,
+    #[arg(required = true)]
+    pub targets: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct UntagArgs {
+    pub image: String,
+    pub names: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct RmArgs {
+    /// Images to remove, by name or id
+    pub images: Vec<String>,
+    /// Remove all images
+    #[arg(short, long)]
+    pub all: bool,
+    /// Remove images even if they have several names or are in use
+    #[arg(short, long)]
+    pub force: bool,
+    /// Do not fail for images that do not exist
+    #[arg(short, long)]
+    pub ignore: bool,
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Remove every image no container uses, not only dangling ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+pub async fn run(engine: Engine, cmd: &ImageCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ImageCommand::Ls(a) => list(&engine, a),
+        ImageCommand::Pull(a) => crate::pull::run(engine, a).await,
+        ImageCommand::Inspect(a) => inspect(&engine, a),
+        ImageCommand::History(a) => history(&engine, a),
+        ImageCommand::Tag(a) => tag(&engine, a),
+        ImageCommand::Untag(a) => untag(&engine, a),
+        ImageCommand::Rm(a) => remove(&engine, a),
+        ImageCommand::Prune(a) => prune(&engine, a),
+    }
+}
+
+/// (repository, tag) pairs as `images` lists them: one row per name, `<none>` for dangling.
+fn repo_tags(img: &ImageRecord) -> Vec<(String, String)> {
+    if img.names.is_empty() {
+        return vec![("<none>".into(), "<none>".into())];
+    }
+    img.names
+        .iter()
+        .map(|n| match n.rfind(':').filter(|i| !n[*i..].contains('/')) {
+            Some(i) => (n[..i].to_string(), n[i + 1..].to_string()),
+            None => (n.clone(), "<none>".into()),
+        })
+        .collect()
+}
+
+fn short_id(id: &str, no_trunc: bool) -> String {
+    if no_trunc {
+        format!("sha256:{id}")
+    } else {
+        id[..12.min(id.len())].to_string()
+    }
+}
+
+fn summary_json(img: &ImageRecord) -> Value {
+    let config = img.config();
+    let labels = config.as_ref().and_then(|c| c.config().as_ref()).and_then(|c| c.labels().clone()).unwrap_or_default();
+    let created = img.created.map(|c| c.timestamp()).unwrap_or(0);
+    json!({
+        "Id": img.id,
+        "ParentId": "",
+        "RepoTags": img.names,
+        "RepoDigests": img.repo_digests,
+        "Size": img.size,
+        "SharedSize": 0,
+        "VirtualSize": img.size,
+        "Labels": labels,
+        "Containers": img.containers.len(),
+        "Names": img.names,
+        "Digest": img.manifest_digest,
+        "Dangling": img.is_dangling(),
+        "Created": created,
+        "CreatedAt": img.created.map(|c| c.to_rfc3339()).unwrap_or_default(),
+    })
+}
+
+pub fn list(engine: &Engine, args: &ListArgs) -> anyhow::Result<ExitCode> {
+    let mut images = engine.images()?;
+    if let Some(f) = &args.filter_name {
+        images.retain(|i| i.names.iter().any(|n| n.contains(f.as_str())) || i.id.starts_with(f.as_str()));
+    }
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    if args.format.as_deref() == Some("json") {
+        let list: Vec<Value> = images.iter().map(summary_json).collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.quiet {
+        let mut seen = std::collections::HashSet::new();
+        for img in &images {
+            if seen.insert(&img.id) {
+                writeln!(out, "{}", short_id(&img.id, args.no_trunc))?;
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(template) = &args.format {
+        let template = template.strip_prefix("table ").unwrap_or(template);
+        for img in &images {
+            for (repo, tag) in repo_tags(img) {
+                let line = render_template(template, &|k| {
+                    Some(match k {
+                        "ID" | "Id" => short_id(&img.id, args.no_trunc),
+                        "Repository" => repo.clone(),
+                        "Tag" => tag.clone(),
+                        "Digest" => img.manifest_digest.clone(),
+                        "Size" => human_size(img.size),
+                        "Created" | "CreatedSince" => ago(img.created),
+                        "CreatedAt" => img.created.map(|c| c.to_string()).unwrap_or_default(),
+                        _ => return None,
+                    })
+                })
+                .map_err(anyhow::Error::msg)?;
+                writeln!(out, "{line}")?;
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut header = vec!["REPOSITORY", "TAG"];
+    if args.digests {
+        header.push("DIGEST");
+    }
+    header.extend(["IMAGE ID", "CREATED", "SIZE"]);
+    let mut table = if args.noheading { Table::headless() } else { Table::new(&header) };
+    for img in &images {
+        for (repo, tag) in repo_tags(img) {
+            let mut row = vec![repo, tag];
+            if args.digests {
+                row.push(img.manifest_digest.clone());
+            }
+            row.extend([short_id(&img.id, args.no_trunc), ago(img.created), human_size(img.size)]);
+            table.row(row);
+        }
+    }
+    table.print(&mut out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inspect_json(img: &ImageRecord) -> Value {
+    let config: Value = serde_json::from_str(&img.config_json).unwrap_or(Value::Null);
+    json!({
+        "Id": img.id,
+        "Digest": img.manifest_digest,
+        "RepoTags": img.names,
+        "RepoDigests": img.repo_digests,
+        "Parent": "",
+        "Comment": config.get("comment").cloned().unwrap_or(json!("")),
+        "Created": img.created.map(|c| c.to_rfc3339()),
+        "Config": config.get("config").cloned().unwrap_or(json!({})),
+        "Version": config.get("docker_version").cloned().unwrap_or(json!("")),
+        "Author": config.get("author").cloned().unwrap_or(json!("")),
+        "Architecture": img.architecture,
+        "Os": img.os,
+        "Variant": img.variant,
+        "Size": img.size,
+        "VirtualSize": img.size,
+        "GraphDriver": {
+            "Name": "overlay",
+            "Data": {
+                "LowerDir": img.layers.iter().rev().skip(1).map(|l| l.chain_id.clone()).collect::<Vec<_>>().join(":"),
+                "UpperDir": img.layers.last().map(|l| l.chain_id.clone()),
+            }
+        },
+        "RootFS": { "Type": "layers", "Layers": img.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>() },
+        "Labels": config.pointer("/config/Labels").cloned().unwrap_or(Value::Null),
+        "Annotations": serde_json::from_slice::<Value>(&img.manifest).ok().and_then(|m| m.get("annotations").cloned()).unwrap_or(json!({})),
+        "ManifestType": img.manifest_media_type,
+        "User": config.pointer("/config/User").cloned().unwrap_or(json!("")),
+        "History": config.get("history").cloned().unwrap_or(json!([])),
+        "NamesHistory": img.names,
+    })
+}
+
+pub fn inspect(engine: &Engine, args: &InspectArgs) -> anyhow::Result<ExitCode> {
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    for q in &args.images {
+        match engine.image(q) {
+            Ok(img) => found.push(inspect_json(&img)),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    match args.format.as_deref() {
+        None | Some("json") => println!("{}", serde_json::to_string_pretty(&found)?),
+        Some(t) => {
+            for v in &found {
+                let line = render_template(t, &|k| {
+                    v.get(k).map(|x| match x {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                })
+                .map_err(anyhow::Error::msg)?;
+                println!("{line}");
+            }
+        }
+    }
+    if let Some(last) = errors.pop() {
+        for e in errors {
+            eprintln!("Error: {e}");
+        }
+        bail!(last);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn history(engine: &Engine, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+    let img = engine.image(&args.image)?;
+    let config = img.config();
+    let history = config.as_ref().map(|c| c.history().clone().unwrap_or_default()).unwrap_or_default();
+    // Pair each non-empty history entry with its layer, oldest first, then print newest first.
+    let mut layers = img.layers.iter();
+    struct Row {
+        id: String,
+        created: Option<chrono::DateTime<chrono::Utc>>,
+        by: String,
+        size: u64,
+        comment: String,
+    }
+    let mut rows = Vec::new();
+    for h in &history {
+        let size = if h.empty_layer().unwrap_or(false) { 0 } else { layers.next().map_or(0, |l| l.size) };
+        let created =
+            h.created().as_deref().and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok()).map(|d| d.to_utc());
+        let by = h.created_by().clone().unwrap_or_default();
+        rows.push(Row { id: "<missing>".into(), created, by, size, comment: h.comment().clone().unwrap_or_default() });
+    }
+    rows.reverse();
+    if let Some(first) = rows.first_mut() {
+        first.id = short_id(&img.id, args.no_trunc);
+    }
+    if args.format.as_deref() == Some("json") {
+        let v: Vec<Value> = rows
+            .iter()
+            .map(|r| json!({"id": r.id, "created": r.created.map(|c| c.to_rfc3339()), "createdBy": r.by, "size": r.size, "comment": r.comment}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.quiet {
+        for r in &rows {
+            println!("{}", r.id);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut table = Table::new(&["ID", "CREATED", "CREATED BY", "SIZE", "COMMENT"]);
+    for Row { id, created, by, size, comment } in rows {
+        let by = by.replace('\t', " ");
+        let by = if !args.no_trunc && by.chars().count() > 45 {
+            format!("{}...", by.chars().take(42).collect::<String>())
+        } else {
+            by
+        };
+        let when = if args.human { ago(created) } else { created.map(|c| c.to_rfc3339()).unwrap_or_default() };
+        let size = if args.human { human_size(size) } else { size.to_string() };
+        table.row(vec![id, when, by, size, comment]);
+    }
+    table.print(&mut std::io::stdout().lock())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn tag(engine: &Engine, args: &TagArgs) -> anyhow::Result<ExitCode> {
+    for t in &args.targets {
+        engine.tag(&args.image, t)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn untag(engine: &Engine, args: &UntagArgs) -> anyhow::Result<ExitCode> {
+    let names = if args.names.is_empty() { engine.image(&args.image)?.names } else { args.names.clone() };
+    for n in &names {
+        let full = Reference::parse(n).ok().and_then(|r| r.tagged_name()).unwrap_or_else(|| n.clone());
+        if !engine.image(&args.image)?.names.contains(&full) {
+            bail!("{n}: tag not known on image {}", args.image);
+        }
+        engine.untag(&full)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn remove(engine: &Engine, args: &RmArgs) -> anyhow::Result<ExitCode> {
+    let targets: Vec<String> = if args.all {
+        engine.images()?.into_iter().map(|i| i.id).collect()
+    } else if args.images.is_empty() {
+        bail!("image name or id must be specified");
+    } else {
+        args.images.clone()
+    };
+    let mut errors = Vec::new();
+    let mut reclaimed = BTreeMap::new();
+    for t in &targets {
+        match engine.remove_image(t, args.force || args.all) {
+            Ok(report) => {
+                for img in report.images {
+                    for n in img.untagged {
+                        println!("Untagged: {n}");
+                    }
+                    if let Some(id) = img.deleted {
+                        println!("Deleted: {id}");
+                        reclaimed.insert(id, ());
+                    }
+                }
+            }
+            Err(berth_engine::Error::Lookup(berth_engine::image::LookupError::NotFound(_))) if args.ignore => {}
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if let Some(last) = errors.pop() {
+        for e in errors {
+            eprintln!("Error: {e}");
+        }
+        eprintln!("Error: {last}");
+        // Podman: 1 when an image was not found, 2 when one is in use, 125 otherwise.
+        let code = if last.ends_with("image not known") {
+            1
+        } else if last.contains("in use") {
+            2
+        } else {
+            125
+        };
+        return Ok(ExitCode::from(code));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn prune(engine: &Engine, args: &PruneArgs) -> anyhow::Result<ExitCode> {
+    if !args.force {
+        let what = if args.all { "all images not used by a container" } else { "all dangling images" };
+        eprint!("WARNING! This command removes {what}.\nAre you sure you want to continue? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let report = engine.prune_images(args.all)?;
+    for img in &report.images {
+        if let Some(id) = &img.deleted {
+            println!("{id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

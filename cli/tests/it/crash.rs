@@ -1,0 +1,79 @@
+//! Kill -9 a pull at random moments, many times: the next pull completes the store, and every
+//! stored blob matches its digest.
+
+use std::time::Duration;
+
+use berth_testkit::{Compression, ImageSpec, LayerBuilder};
+use rand::RngExt;
+use sha2::{Digest, Sha256};
+
+use crate::World;
+
+fn noise(seed: u32, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2654435761) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn killed_pulls_leave_a_store_the_next_pull_completes() {
+    let w = World::new();
+    let mut spec = ImageSpec::new();
+    for i in 0..3u32 {
+        let mut l = LayerBuilder::new();
+        l.file(&format!("layer{i}/data"), noise(i + 1, 6_000_000), 0o644);
+        for j in 0..300 {
+            l.file(&format!("layer{i}/small/{j}"), format!("{i}-{j}"), 0o644);
+        }
+        spec = spec.layer(l.build(), Compression::Gzip);
+    }
+    let pushed = w.push("crashy:1", &spec);
+    let reference = w.image_ref("crashy:1");
+
+    let mut rng = rand::rng();
+    let mut killed = 0;
+    for _ in 0..20 {
+        let mut child = w
+            .cmd()
+            .args(["pull", "-q", &reference])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..400)));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            killed += 1;
+        }
+        child.wait().unwrap();
+        for hex in w.blobs() {
+            let data = std::fs::read(w.root().join("blobs/sha256").join(&hex)).unwrap();
+            assert_eq!(hex::encode(Sha256::digest(&data)), hex, "a stored blob does not match its digest");
+        }
+        // start over now and then, so kills land at every stage of a fresh pull too
+        if rng.random_bool(0.3) {
+            let _ = w.berth(&["rmi", "-f", &reference]);
+        }
+    }
+    assert!(killed >= 5, "the test killed only {killed} pulls: make the image bigger");
+
+    assert_eq!(w.ok(&["pull", "-q", &reference]).trim(), &pushed.config_digest[7..]);
+    for hex in w.blobs() {
+        let data = std::fs::read(w.root().join("blobs/sha256").join(&hex)).unwrap();
+        assert_eq!(hex::encode(Sha256::digest(&data)), hex);
+    }
+    for (i, diff) in crate::chain_ids(&pushed.diff_ids).iter().enumerate() {
+        let data = std::fs::read(w.layer_dir(diff).join(format!("layer{i}/data"))).unwrap();
+        assert_eq!(data, noise(i as u32 + 1, 6_000_000), "layer {i} content");
+        assert_eq!(crate::list_dir(&w.layer_dir(diff).join(format!("layer{i}/small"))).len(), 300);
+    }
+    let leftovers: Vec<String> =
+        crate::list_dir(&w.root().join("layers")).into_iter().filter(|n| n.starts_with(".tmp")).collect();
+    assert!(leftovers.is_empty(), "staging dirs left behind: {leftovers:?}");
+}

@@ -1,0 +1,147 @@
+//! End-to-end tests of the `berth` command against a real registry (Debian's docker-registry on
+//! loopback) with images built from Debian's busybox-static and from generated layers.
+//!
+//! Most tests need root (device nodes, owners, trusted.* xattrs): they fail loudly without it.
+
+mod auth;
+mod crash;
+mod errors;
+mod hostile;
+mod images;
+mod pull;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use berth_testkit::Registry;
+
+pub const BERTH: &str = env!("CARGO_BIN_EXE_berth");
+
+/// One test's world: a registry, a storage root, a home with its own auth and config files.
+pub struct World {
+    pub registry: Registry,
+    pub dir: tempfile::TempDir,
+}
+
+impl World {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> World {
+        Self::with_registry(Registry::start().expect("starting docker-registry"))
+    }
+
+    pub fn with_registry(registry: Registry) -> World {
+        assert!(nix_is_root(), "these tests need root (device nodes, owners, trusted xattrs): run them as root");
+        let dir = tempfile::Builder::new().prefix("berth-it-").tempdir().unwrap();
+        for d in ["home", "run", "root"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        let w = World { registry, dir };
+        w.set_insecure(&[w.registry.addr()]);
+        w
+    }
+
+    pub fn set_insecure(&self, hosts: &[&str]) {
+        let conf: String =
+            hosts.iter().map(|h| format!("[[registry]]\nlocation = \"{h}\"\ninsecure = true\n")).collect();
+        std::fs::write(self.registries_conf(), conf).unwrap();
+    }
+
+    pub fn registries_conf(&self) -> PathBuf {
+        self.dir.path().join("registries.conf")
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    pub fn image_ref(&self, repo_tag: &str) -> String {
+        format!("{}/{repo_tag}", self.registry.addr())
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(BERTH);
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path().join("home"))
+            .env("XDG_RUNTIME_DIR", self.dir.path().join("run"))
+            .env("CONTAINERS_REGISTRIES_CONF", self.registries_conf())
+            .env("BERTH_ROOT", self.root());
+        c
+    }
+
+    pub fn berth(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("running berth")
+    }
+
+    /// Runs berth and expects success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.berth(args);
+        assert!(
+            out.status.success(),
+            "berth {args:?} failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs berth and expects failure; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.berth(args);
+        assert!(!out.status.success(), "berth {args:?} should have failed:\n{}", String::from_utf8_lossy(&out.stdout));
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    pub fn push(&self, repo_tag: &str, spec: &berth_testkit::ImageSpec) -> berth_testkit::PushedImage {
+        block_on(berth_testkit::push_image(self.registry.addr(), self.registry.credentials(), repo_tag, spec))
+            .expect("pushing a test image")
+    }
+
+    pub fn push_busybox(&self, repo_tag: &str) -> berth_testkit::PushedImage {
+        self.push(repo_tag, &berth_testkit::busybox_image().unwrap())
+    }
+
+    /// The unpacked directory of a layer, by chain id.
+    pub fn layer_dir(&self, chain_id: &str) -> PathBuf {
+        self.root().join("layers").join(chain_id.trim_start_matches("sha256:")).join("diff")
+    }
+
+    pub fn layer_dirs(&self) -> Vec<String> {
+        list_dir(&self.root().join("layers")).into_iter().filter(|n| !n.starts_with('.')).collect()
+    }
+
+    pub fn blobs(&self) -> Vec<String> {
+        list_dir(&self.root().join("blobs/sha256"))
+    }
+}
+
+pub fn list_dir(p: &Path) -> Vec<String> {
+    let mut v: Vec<String> = match std::fs::read_dir(p) {
+        Ok(rd) => rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
+        Err(_) => Vec::new(),
+    };
+    v.sort();
+    v
+}
+
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+}
+
+fn nix_is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Chain ids of a stack of diff ids, computed independently of the engine.
+pub fn chain_ids(diff_ids: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for d in diff_ids {
+        let next = match out.last() {
+            None => d.clone(),
+            Some(p) => berth_testkit::sha256_digest(format!("{p} {d}").as_bytes()),
+        };
+        out.push(next);
+    }
+    out
+}

@@ -1,0 +1,378 @@
+//! The image store: names (tags), repo digests, configs, layers and sizes, in the state database.
+//!
+//! An image's id is the hex digest of its config, as in Podman. A name (`registry/repo:tag`)
+//! points at exactly one image; tagging or pulling a name that exists moves it, leaving the old
+//! image dangling (`<none>`) as Podman does.
+
+use std::collections::HashMap;
+
+use oci_spec::image::ImageConfiguration;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::reference::Reference;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerRecord {
+    pub chain_id: String,
+    pub diff_id: String,
+    pub parent: Option<String>,
+    pub blob_digest: String,
+    pub blob_size: u64,
+    pub media_type: String,
+    /// Uncompressed tar size.
+    pub size: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct ImageRecord {
+    pub id: String,
+    pub names: Vec<String>,
+    pub repo_digests: Vec<String>,
+    pub manifest_digest: String,
+    pub manifest_media_type: String,
+    pub manifest: Vec<u8>,
+    pub config_json: String,
+    pub created: Option<chrono::DateTime<chrono::Utc>>,
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+    pub size: u64,
+    pub layers: Vec<LayerRecord>,
+    /// Containers created from this image.
+    pub containers: Vec<String>,
+}
+
+impl ImageRecord {
+    pub fn config(&self) -> Option<ImageConfiguration> {
+        serde_json::from_str(&self.config_json).ok()
+    }
+    pub fn digest(&self) -> String {
+        format!("sha256:{}", self.id)
+    }
+    pub fn is_dangling(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// What a new image row needs; layers must already be recorded.
+pub struct NewImage<'a> {
+    pub id: &'a str,
+    pub config_json: &'a str,
+    pub manifest_digest: &'a str,
+    pub manifest_media_type: &'a str,
+    pub manifest: &'a [u8],
+    pub created: Option<&'a str>,
+    pub os: &'a str,
+    pub architecture: &'a str,
+    pub variant: Option<&'a str>,
+    pub chain_ids: &'a [String],
+    pub name: Option<&'a str>,
+    pub repo_digests: &'a [String],
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339()
+}
+
+pub fn layer(conn: &Connection, chain_id: &str) -> rusqlite::Result<Option<LayerRecord>> {
+    conn.query_row(
+        "SELECT chain_id, diff_id, parent, blob_digest, blob_size, media_type, size FROM layers WHERE chain_id = ?",
+        [chain_id],
+        layer_row,
+    )
+    .optional()
+}
+
+fn layer_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LayerRecord> {
+    Ok(LayerRecord {
+        chain_id: r.get(0)?,
+        diff_id: r.get(1)?,
+        parent: r.get(2)?,
+        blob_digest: r.get(3)?,
+        blob_size: r.get::<_, i64>(4)? as u64,
+        media_type: r.get(5)?,
+        size: r.get::<_, i64>(6)? as u64,
+    })
+}
+
+pub fn insert_layer(tx: &Transaction<'_>, l: &LayerRecord) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT OR REPLACE INTO layers (chain_id, diff_id, parent, blob_digest, blob_size, media_type, size)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        params![l.chain_id, l.diff_id, l.parent, l.blob_digest, l.blob_size as i64, l.media_type, l.size as i64],
+    )?;
+    Ok(())
+}
+
+/// Records an image whose layers are all present. Returns false when a layer row has gone
+/// missing meanwhile (removed by a concurrent `rmi`), in which case nothing is written.
+pub fn insert_image(tx: &Transaction<'_>, img: &NewImage<'_>) -> rusqlite::Result<bool> {
+    let mut size = 0i64;
+    for chain in img.chain_ids {
+        match tx.query_row("SELECT size FROM layers WHERE chain_id = ?", [chain], |r| r.get::<_, i64>(0)).optional()? {
+            Some(s) => size += s,
+            None => return Ok(false),
+        }
+    }
+    tx.execute(
+        "INSERT INTO images (id, config, manifest_digest, manifest_media_type, manifest, created, os, architecture, variant, size, pulled_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET manifest_digest = excluded.manifest_digest,
+            manifest_media_type = excluded.manifest_media_type, manifest = excluded.manifest,
+            pulled_at = excluded.pulled_at",
+        params![img.id, img.config_json, img.manifest_digest, img.manifest_media_type, img.manifest, img.created,
+                img.os, img.architecture, img.variant, size, now()],
+    )?;
+    tx.execute("DELETE FROM image_layers WHERE image_id = ?", [img.id])?;
+    for (i, chain) in img.chain_ids.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO image_layers (image_id, idx, chain_id) VALUES (?, ?, ?)",
+            params![img.id, i as i64, chain],
+        )?;
+    }
+    if let Some(name) = img.name {
+        set_name(tx, name, img.id)?;
+    }
+    for d in img.repo_digests {
+        tx.execute("INSERT OR IGNORE INTO image_digests (image_id, name) VALUES (?, ?)", params![img.id, d])?;
+    }
+    Ok(true)
+}
+
+/// Points `name` at `image_id`, taking it from whichever image had it.
+pub fn set_name(tx: &Transaction<'_>, name: &str, image_id: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO image_names (name, image_id, added_at) VALUES (?, ?, ?)
+         ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id, added_at = excluded.added_at",
+        params![name, image_id, now()],
+    )?;
+    Ok(())
+}
+
+pub fn remove_name(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<bool> {
+    Ok(tx.execute("DELETE FROM image_names WHERE name = ?", [name])? > 0)
+}
+
+/// What removing an image released: layers no other image uses, and blobs to delete.
+#[derive(Debug, Default)]
+pub struct Released {
+    pub chain_ids: Vec<String>,
+    pub blobs: Vec<String>,
+}
+
+/// Deletes an image and the layers only it used.
+pub fn delete_image(tx: &Transaction<'_>, image_id: &str) -> rusqlite::Result<Released> {
+    let mut released = Released::default();
+    let (manifest_digest,): (String,) =
+        tx.query_row("SELECT manifest_digest FROM images WHERE id = ?", [image_id], |r| Ok((r.get(0)?,)))?;
+    let chains: Vec<String> = tx
+        .prepare("SELECT chain_id FROM image_layers WHERE image_id = ?")?
+        .query_map([image_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    tx.execute("DELETE FROM images WHERE id = ?", [image_id])?;
+    released.blobs.push(format!("sha256:{image_id}"));
+    released.blobs.push(manifest_digest);
+    for chain in chains {
+        let still_used: bool =
+            tx.query_row("SELECT EXISTS(SELECT 1 FROM image_layers WHERE chain_id = ?)", [&chain], |r| r.get(0))?;
+        if still_used {
+            continue;
+        }
+        let blob: Option<String> =
+            tx.query_row("SELECT blob_digest FROM layers WHERE chain_id = ?", [&chain], |r| r.get(0)).optional()?;
+        tx.execute("DELETE FROM layers WHERE chain_id = ?", [&chain])?;
+        // A blob may back a layer at another position of another image's stack.
+        if let Some(blob) = blob {
+            let shared: bool =
+                tx.query_row("SELECT EXISTS(SELECT 1 FROM layers WHERE blob_digest = ?)", [&blob], |r| r.get(0))?;
+            if !shared {
+                released.blobs.push(blob);
+            }
+        }
+        released.chain_ids.push(chain);
+    }
+    Ok(released)
+}
+
+/// Every image with its names, digests, layers and users.
+pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ImageRecord>> {
+    load(conn, None)
+}
+
+pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<ImageRecord>> {
+    Ok(load(conn, Some(id))?.into_iter().next())
+}
+
+fn load(conn: &Connection, only: Option<&str>) -> rusqlite::Result<Vec<ImageRecord>> {
+    // `?1` is the one id to load, or NULL for all of them.
+    let filter = |col: &str| format!("WHERE ?1 IS NULL OR {col} = ?1");
+    let mut names: HashMap<String, Vec<String>> = HashMap::new();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT image_id, name FROM image_names {} ORDER BY added_at DESC, name",
+        filter("image_id")
+    ))?;
+    for row in stmt.query_map([only], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (id, name) = row?;
+        names.entry(id).or_default().push(name);
+    }
+    let mut digests: HashMap<String, Vec<String>> = HashMap::new();
+    let mut stmt =
+        conn.prepare(&format!("SELECT image_id, name FROM image_digests {} ORDER BY name", filter("image_id")))?;
+    for row in stmt.query_map([only], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (id, name) = row?;
+        digests.entry(id).or_default().push(name);
+    }
+    let mut layers: HashMap<String, Vec<LayerRecord>> = HashMap::new();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT il.image_id, l.chain_id, l.diff_id, l.parent, l.blob_digest, l.blob_size, l.media_type, l.size
+         FROM image_layers il JOIN layers l ON l.chain_id = il.chain_id {} ORDER BY il.image_id, il.idx",
+        filter("il.image_id")
+    ))?;
+    let mut rows = stmt.query([only])?;
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        let l = LayerRecord {
+            chain_id: r.get(1)?,
+            diff_id: r.get(2)?,
+            parent: r.get(3)?,
+            blob_digest: r.get(4)?,
+            blob_size: r.get::<_, i64>(5)? as u64,
+            media_type: r.get(6)?,
+            size: r.get::<_, i64>(7)? as u64,
+        };
+        layers.entry(id).or_default().push(l);
+    }
+    let mut users: HashMap<String, Vec<String>> = HashMap::new();
+    let mut stmt = conn.prepare(&format!("SELECT image_id, id FROM containers {}", filter("image_id")))?;
+    for row in stmt.query_map([only], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (img, c) = row?;
+        users.entry(img).or_default().push(c);
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, config, manifest_digest, manifest_media_type, manifest, created, os, architecture, variant, size
+         FROM images {} ORDER BY created DESC, id",
+        filter("id")
+    ))?;
+    let out = stmt
+        .query_map([only], |r| {
+            let id: String = r.get(0)?;
+            let created: Option<String> = r.get(5)?;
+            Ok(ImageRecord {
+                names: names.remove(&id).unwrap_or_default(),
+                repo_digests: digests.remove(&id).unwrap_or_default(),
+                layers: layers.remove(&id).unwrap_or_default(),
+                containers: users.remove(&id).unwrap_or_default(),
+                config_json: r.get(1)?,
+                manifest_digest: r.get(2)?,
+                manifest_media_type: r.get(3)?,
+                manifest: r.get(4)?,
+                created: created.and_then(|c| chrono::DateTime::parse_from_rfc3339(&c).ok()).map(|d| d.to_utc()),
+                os: r.get(6)?,
+                architecture: r.get(7)?,
+                variant: r.get(8)?,
+                size: r.get::<_, i64>(9)? as u64,
+                id,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(out)
+}
+
+/// How a user's word for an image matched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// By one of its names (`registry/repo:tag`); the name is given.
+    Name(String),
+    /// By id, id prefix or repo digest.
+    Id,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error("{0}: image not known")]
+    NotFound(String),
+    #[error("{query}: image name is ambiguous, it matches {candidates}: use the full name or the id")]
+    Ambiguous { query: String, candidates: String },
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// Finds an image by name (short names match any registry, as in Podman), id, id prefix or digest.
+pub fn find(conn: &Connection, query: &str) -> Result<(String, Lookup), LookupError> {
+    let q = query.strip_prefix("sha256:").unwrap_or(query);
+    let is_hex = !q.is_empty() && q.len() <= 64 && q.bytes().all(|b| b.is_ascii_hexdigit());
+    if is_hex && q.len() == 64 {
+        if let Some(id) = conn.query_row("SELECT id FROM images WHERE id = ?", [q], |r| r.get(0)).optional()? {
+            return Ok((id, Lookup::Id));
+        }
+    }
+    if let Ok(r) = Reference::parse(query) {
+        if let Some(name) = r.tagged_name() {
+            if let Some(id) =
+                conn.query_row("SELECT image_id FROM image_names WHERE name = ?", [&name], |r| r.get(0)).optional()?
+            {
+                return Ok((id, Lookup::Name(name)));
+            }
+        }
+        if let Some(d) = r.digest() {
+            let full = r.with_digest_name(d);
+            if let Some(id) =
+                conn.query_row("SELECT image_id FROM image_digests WHERE name = ?", [&full], |r| r.get(0)).optional()?
+            {
+                return Ok((id, Lookup::Id));
+            }
+        }
+        // A short name (no registry given) matches the same repository path on any registry.
+        if !has_registry(query) && r.digest().is_none() {
+            let suffix = short_suffix(query);
+            let mut stmt = conn.prepare("SELECT name, image_id FROM image_names WHERE name LIKE ? ESCAPE '\\'")?;
+            let pattern = format!("%/{}", suffix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let hits: Vec<(String, String)> =
+                stmt.query_map([pattern], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+            match hits.as_slice() {
+                [(name, id)] => return Ok((id.clone(), Lookup::Name(name.clone()))),
+                [] => {}
+                many => {
+                    return Err(LookupError::Ambiguous {
+                        query: query.into(),
+                        candidates: many.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "),
+                    })
+                }
+            }
+        }
+    }
+    if is_hex {
+        let ids: Vec<String> = conn
+            .prepare("SELECT id FROM images WHERE id LIKE ? || '%'")?
+            .query_map([q.to_ascii_lowercase()], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        match ids.as_slice() {
+            [id] => return Ok((id.clone(), Lookup::Id)),
+            [] => {}
+            many => {
+                return Err(LookupError::Ambiguous {
+                    query: query.into(),
+                    candidates: many.iter().map(|i| &i[..12]).collect::<Vec<_>>().join(", "),
+                })
+            }
+        }
+    }
+    Err(LookupError::NotFound(query.into()))
+}
+
+fn has_registry(query: &str) -> bool {
+    match query.split_once('/') {
+        Some((first, _)) => first.contains('.') || first.contains(':') || first == "localhost",
+        None => false,
+    }
+}
+
+/// `busybox` → `busybox:latest`, `library/busybox:1` stays.
+fn short_suffix(query: &str) -> String {
+    let last = query.rsplit('/').next().unwrap_or(query);
+    if last.contains(':') {
+        query.to_string()
+    } else {
+        format!("{query}:latest")
+    }
+}

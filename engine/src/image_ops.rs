@@ -1,0 +1,157 @@
+//! Image verbs over the store: list, find, tag, untag, remove, prune.
+
+use crate::image::{self, Lookup};
+use crate::reference::Reference;
+use crate::{Engine, Error, ImageRecord, Result};
+
+/// One image's fate in a removal.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RemovedImage {
+    pub untagged: Vec<String>,
+    /// Set when the image itself was deleted.
+    pub deleted: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RemoveReport {
+    pub images: Vec<RemovedImage>,
+    /// Layers freed on disk, in bytes.
+    pub reclaimed: u64,
+}
+
+impl Engine {
+    pub fn images(&self) -> Result<Vec<ImageRecord>> {
+        Ok(image::list(self.state().conn())?)
+    }
+
+    /// Finds an image by name, short name, id, id prefix or digest.
+    pub fn image(&self, query: &str) -> Result<ImageRecord> {
+        let (id, _) = image::find(self.state().conn(), query)?;
+        image::get(self.state().conn(), &id)?.ok_or_else(|| image::LookupError::NotFound(query.into()).into())
+    }
+
+    /// Adds `target` as a name of the image `source` names (`berth tag`).
+    pub fn tag(&self, source: &str, target: &str) -> Result<()> {
+        let target = Reference::parse(target)?;
+        if target.digest().is_some() {
+            return Err(Error::Invalid(format!("tag {target}: a tag cannot contain a digest")));
+        }
+        let name = target.tagged_name().expect("a reference without digest has a tag");
+        let id = self.state().write(|tx| -> Result<String> {
+            let (id, _) = image::find(tx, source)?;
+            image::set_name(tx, &name, &id)?;
+            Ok(id)
+        })?;
+        self.events().state("image", "tag", &id, Some(&name));
+        Ok(())
+    }
+
+    /// Removes a name from an image (`berth untag`).
+    pub fn untag(&self, name: &str) -> Result<String> {
+        let full = Reference::parse(name)?.tagged_name().unwrap_or_else(|| name.to_string());
+        let id = self.state().write(|tx| -> Result<String> {
+            let (id, how) = image::find(tx, name)?;
+            let name = match how {
+                Lookup::Name(n) => n,
+                Lookup::Id => full.clone(),
+            };
+            if !image::remove_name(tx, &name)? {
+                return Err(image::LookupError::NotFound(name).into());
+            }
+            Ok(id)
+        })?;
+        self.events().state("image", "untag", &id, Some(&full));
+        Ok(id)
+    }
+
+    /// `berth rmi`: by name, untags (and deletes the image when that was its last name);
+    /// by id, deletes it with all its names (more than one name needs `force`). An image used
+    /// by a container is refused unless `force`, which removes those containers too.
+    pub fn remove_image(&self, query: &str, force: bool) -> Result<RemoveReport> {
+        let (report, freed) = self.state().write(|tx| -> Result<_> {
+            let (id, how) = image::find(tx, query)?;
+            let record = image::get(tx, &id)?.ok_or_else(|| image::LookupError::NotFound(query.into()))?;
+            let mut removed = RemovedImage::default();
+            if let Lookup::Name(name) = &how {
+                if record.names.len() > 1 {
+                    image::remove_name(tx, name)?;
+                    removed.untagged.push(name.clone());
+                    return Ok((RemoveReport { images: vec![removed], reclaimed: 0 }, None));
+                }
+            } else if record.names.len() > 1 && !force {
+                return Err(Error::ImageHasNames { image: query.into(), names: record.names.join(", ") });
+            }
+            if !record.containers.is_empty() {
+                if !force {
+                    return Err(Error::ImageInUse {
+                        image: query.into(),
+                        containers: record
+                            .containers
+                            .iter()
+                            .map(|c| &c[..12.min(c.len())])
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                }
+                tx.execute("DELETE FROM containers WHERE image_id = ?", [&id])?;
+            }
+            removed.untagged = record.names.clone();
+            let released = image::delete_image(tx, &id)?;
+            removed.deleted = Some(id);
+            let reclaimed =
+                record.layers.iter().filter(|l| released.chain_ids.contains(&l.chain_id)).map(|l| l.size).sum();
+            Ok((RemoveReport { images: vec![removed], reclaimed }, Some(released)))
+        })?;
+        // Files go after the transaction committed: a crash in between leaves unreferenced
+        // files (harmless, reclaimed by a later removal), never a record without its files.
+        if let Some(released) = freed {
+            let mut errors = Vec::new();
+            for chain in &released.chain_ids {
+                if let Err(e) = self.layers().remove(chain) {
+                    errors.push(e.to_string());
+                }
+            }
+            for blob in &released.blobs {
+                if let Err(e) = self.content().delete(blob) {
+                    errors.push(e.to_string());
+                }
+            }
+            if !errors.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "image removed, but cleaning up its files failed: {}",
+                    errors.join("; ")
+                )));
+            }
+        }
+        for img in &report.images {
+            for name in &img.untagged {
+                self.events().state("image", "untag", img.deleted.as_deref().unwrap_or(""), Some(name));
+            }
+            if let Some(id) = &img.deleted {
+                self.events().state("image", "remove", id, None);
+            }
+        }
+        Ok(report)
+    }
+
+    /// `berth image prune`: removes dangling images (`all`: every image no container uses).
+    pub fn prune_images(&self, all: bool) -> Result<RemoveReport> {
+        let mut report = RemoveReport::default();
+        // Removing one image can leave another dangling only through names, which removal
+        // does not move, so one pass is enough.
+        for img in self.images()? {
+            if !img.containers.is_empty() || (!all && !img.is_dangling()) {
+                continue;
+            }
+            match self.remove_image(&img.id, true) {
+                Ok(r) => {
+                    report.reclaimed += r.reclaimed;
+                    report.images.extend(r.images);
+                }
+                Err(Error::Lookup(image::LookupError::NotFound(_))) => {} // removed meanwhile
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,189 @@
+//! Unpacked layers, keyed by chain id, each a directory that overlayfs can stack.
+//!
+//! A layer is unpacked into `layers/.tmp-<chain>` while it downloads and renamed to
+//! `layers/<chain>` only after both its compressed digest and its diff id check out, so a
+//! directory under its final name is always complete. Whiteouts are stored the overlay way
+//! (see `unpack`), so the directories can be used as lower dirs as they are.
+
+pub mod unpack;
+
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+
+use crate::content::digest_hex;
+pub use unpack::{UnpackError, UnpackStats};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LayerError {
+    #[error("image {image}: layer {layer}: {source}")]
+    Unpack { image: String, layer: String, source: UnpackError },
+    #[error("image {image}: layer {layer}: {message}")]
+    Corrupt { image: String, layer: String, message: String },
+    #[error("layer store {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+/// The chain ids of a stack of diff ids: `chain(0) = diff(0)`,
+/// `chain(n) = sha256(chain(n-1) + " " + diff(n))`.
+pub fn chain_ids(diff_ids: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(diff_ids.len());
+    for d in diff_ids {
+        let next = match out.last() {
+            None => d.clone(),
+            Some(prev) => format!("sha256:{}", hex::encode(Sha256::digest(format!("{prev} {d}")))),
+        };
+        out.push(next);
+    }
+    out
+}
+
+#[derive(Clone, Debug)]
+pub struct LayerStore {
+    root: PathBuf,
+}
+
+impl LayerStore {
+    pub fn open(root: &Path) -> io::Result<LayerStore> {
+        let root = root.join("layers");
+        fs::create_dir_all(&root)?;
+        Ok(LayerStore { root })
+    }
+
+    fn io(&self, path: &Path, source: io::Error) -> LayerError {
+        LayerError::Io { path: path.to_path_buf(), source }
+    }
+
+    /// The directory of a complete layer (its content is in `<dir>/diff`).
+    pub fn dir(&self, chain_id: &str) -> PathBuf {
+        self.root.join(digest_hex(chain_id).unwrap_or(chain_id))
+    }
+
+    pub fn diff_dir(&self, chain_id: &str) -> PathBuf {
+        self.dir(chain_id).join("diff")
+    }
+
+    pub fn exists(&self, chain_id: &str) -> bool {
+        self.diff_dir(chain_id).is_dir()
+    }
+
+    /// A fresh staging directory for unpacking `chain_id`; the caller holds the blob's ingest
+    /// lock, so no one else uses it and whatever is left there is from an interrupted attempt.
+    pub fn stage(&self, chain_id: &str) -> Result<PathBuf, LayerError> {
+        let tmp = self.root.join(format!(".tmp-{}", digest_hex(chain_id).unwrap_or(chain_id)));
+        self.remove_tree(&tmp)?;
+        fs::create_dir_all(tmp.join("diff")).map_err(|e| self.io(&tmp, e))?;
+        Ok(tmp)
+    }
+
+    /// Moves a staged, verified layer under its chain id.
+    pub fn commit(&self, staged: &Path, chain_id: &str) -> Result<(), LayerError> {
+        let dest = self.dir(chain_id);
+        self.remove_tree(&dest)?;
+        fs::rename(staged, &dest).map_err(|e| self.io(&dest, e))
+    }
+
+    pub fn discard(&self, staged: &Path) {
+        let _ = self.remove_tree(staged);
+    }
+
+    pub fn remove(&self, chain_id: &str) -> Result<(), LayerError> {
+        self.remove_tree(&self.dir(chain_id))
+    }
+
+    fn remove_tree(&self, path: &Path) -> Result<(), LayerError> {
+        match fs::remove_dir_all(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(self.io(path, e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Hashes and counts everything read through it (the uncompressed stream gives the diff id).
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+}
+
+/// What unpacking a layer stream found.
+#[derive(Clone, Debug)]
+pub struct Unpacked {
+    pub diff_id: String,
+    /// Length of the uncompressed tar stream, the size Podman reports for a layer.
+    pub size: u64,
+    pub stats: UnpackStats,
+}
+
+/// Decompresses (gzip, zstd or none, told apart by their magic bytes), unpacks into `dest`,
+/// and returns the diff id and size of the uncompressed stream.
+pub fn unpack_stream<R: Read>(compressed: R, dest: &Path) -> Result<Unpacked, UnpackError> {
+    let mut input = BufReader::with_capacity(1 << 17, compressed);
+    let magic = input.fill_buf().map_err(UnpackError::Archive)?;
+    let decoded: Box<dyn Read> = if magic.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::bufread::MultiGzDecoder::new(input))
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Box::new(zstd::stream::read::Decoder::with_buffer(input).map_err(UnpackError::Archive)?)
+    } else {
+        Box::new(input)
+    };
+    let mut reader = HashingReader { inner: decoded, hasher: Sha256::new(), len: 0 };
+    let stats = unpack::unpack_layer(&mut reader, dest)?;
+    // The diff id covers the whole stream, including the padding after the end-of-archive marker.
+    io::copy(&mut reader, &mut io::sink()).map_err(UnpackError::Archive)?;
+    Ok(Unpacked { diff_id: format!("sha256:{}", hex::encode(reader.hasher.finalize())), size: reader.len, stats })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_ids_follow_the_oci_definition() {
+        let a = "sha256:aaaa".to_string();
+        let b = "sha256:bbbb".to_string();
+        let ids = chain_ids(&[a.clone(), b.clone()]);
+        assert_eq!(ids[0], a);
+        assert_eq!(ids[1], format!("sha256:{}", hex::encode(Sha256::digest(b"sha256:aaaa sha256:bbbb"))));
+    }
+
+    fn tar_with_file() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(5);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, "hello.txt", &b"hello"[..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn diff_id_is_the_same_for_every_compression() {
+        use std::io::Write;
+        let tar = tar_with_file();
+        let want = format!("sha256:{}", hex::encode(Sha256::digest(&tar)));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).unwrap();
+        let gz = gz.finish().unwrap();
+        let zst = zstd::encode_all(&tar[..], 3).unwrap();
+        for blob in [tar.clone(), gz, zst] {
+            let dir = tempfile::tempdir().unwrap();
+            let got = unpack_stream(&blob[..], dir.path()).unwrap();
+            assert_eq!(got.diff_id, want);
+            assert_eq!(got.size, tar.len() as u64);
+            assert_eq!(got.stats.size, 5);
+            assert_eq!(fs::read(dir.path().join("hello.txt")).unwrap(), b"hello");
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Berth's engine as a library: images now (reference, registry, content, layers, image, state,
+//! events); the runtime, monitor and network arrive as their own modules. Nothing here knows
+//! about Tauri, JSON for a UI, or a terminal: the CLI and the app are front ends over [`Engine`].
+
+pub mod content;
+pub mod events;
+pub mod image;
+mod image_ops;
+pub mod layers;
+mod pull;
+pub mod reference;
+pub mod registry;
+pub mod state;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub use events::{Event, EventBus, LayerPhase, PullProgress, StateEvent};
+pub use image::{ImageRecord, LayerRecord};
+pub use image_ops::{RemoveReport, RemovedImage};
+pub use pull::PullOptions;
+pub use reference::Reference;
+pub use registry::{AuthFiles, Credentials, Platform, RegistriesConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Reference(#[from] reference::ReferenceError),
+    #[error(transparent)]
+    Registry(#[from] registry::RegistryError),
+    #[error(transparent)]
+    Platform(#[from] registry::platform::PlatformError),
+    #[error(transparent)]
+    Config(#[from] registry::config::ConfigError),
+    #[error(transparent)]
+    Auth(#[from] registry::auth::AuthError),
+    #[error(transparent)]
+    Content(#[from] content::ContentError),
+    #[error(transparent)]
+    Layer(#[from] layers::LayerError),
+    #[error(transparent)]
+    State(#[from] state::StateError),
+    #[error(transparent)]
+    Lookup(#[from] image::LookupError),
+    #[error("image {image} is in use by container(s) {containers}: remove them first or use --force")]
+    ImageInUse { image: String, containers: String },
+    #[error(
+        "unable to delete image \"{image}\" by id with more than one name ({names}): use --force or remove it by name"
+    )]
+    ImageHasNames { image: String, names: String },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::State(state::StateError::Sql(e))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where an engine keeps its data.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Persistent storage: images, layers, the state database.
+    pub root: PathBuf,
+    /// Runtime state that does not survive a reboot.
+    pub run_root: PathBuf,
+    pub registries: RegistriesConfig,
+    pub auth: AuthFiles,
+}
+
+impl EngineConfig {
+    /// Podman's defaults: `/var/lib/berth` and `/run/berth` as root, the XDG directories
+    /// otherwise; `BERTH_ROOT` (and `BERTH_RUNROOT`) override.
+    pub fn default_paths() -> (PathBuf, PathBuf) {
+        let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let rootless = !nix::unistd::geteuid().is_root();
+        let root = env("BERTH_ROOT").unwrap_or_else(|| {
+            if rootless {
+                env("XDG_DATA_HOME")
+                    .or_else(|| env("HOME").map(|h| h.join(".local/share")))
+                    .unwrap_or_else(|| PathBuf::from("."))
+                    .join("berth")
+            } else {
+                PathBuf::from("/var/lib/berth")
+            }
+        });
+        let run_root = env("BERTH_RUNROOT").unwrap_or_else(|| {
+            if std::env::var_os("BERTH_ROOT").is_some() {
+                root.join("run")
+            } else if rootless {
+                env("XDG_RUNTIME_DIR")
+                    .map(|d| d.join("berth"))
+                    .unwrap_or_else(|| std::env::temp_dir().join(format!("berth-{}", nix::unistd::geteuid())))
+            } else {
+                PathBuf::from("/run/berth")
+            }
+        });
+        (root, run_root)
+    }
+
+    pub fn new(root: PathBuf, run_root: PathBuf) -> Result<EngineConfig> {
+        Ok(EngineConfig { root, run_root, registries: RegistriesConfig::load_default()?, auth: AuthFiles::new(None) })
+    }
+}
+
+/// The engine: one per storage root and process; cheap to share (`Clone` shares the state).
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: EngineConfig,
+    state: Mutex<state::State>,
+    content: content::ContentStore,
+    layers: layers::LayerStore,
+    events: EventBus,
+}
+
+impl Engine {
+    pub fn open(config: EngineConfig) -> Result<Engine> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io { path, source }
+        };
+        std::fs::create_dir_all(&config.root).map_err(io(&config.root))?;
+        std::fs::create_dir_all(&config.run_root).map_err(io(&config.run_root))?;
+        let state = state::State::open(&config.root.join("state.db"))?;
+        let content = content::ContentStore::open(&config.root).map_err(io(&config.root))?;
+        let layers = layers::LayerStore::open(&config.root).map_err(io(&config.root))?;
+        let events = EventBus::new(&config.root.join("events.jsonl"));
+        Ok(Engine { inner: Arc::new(Inner { config, state: Mutex::new(state), content, layers, events }) })
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    pub fn events(&self) -> &EventBus {
+        &self.inner.events
+    }
+
+    pub fn content(&self) -> &content::ContentStore {
+        &self.inner.content
+    }
+
+    pub fn layers(&self) -> &layers::LayerStore {
+        &self.inner.layers
+    }
+
+    fn state(&self) -> MutexGuard<'_, state::State> {
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

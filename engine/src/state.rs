@@ -1,0 +1,130 @@
+//! The state database: SQLite (bundled) in WAL mode, shared by every process that opens the
+//! same root (the CLI, the app, the API service). Every change runs in one `IMMEDIATE`
+//! transaction, so concurrent writers queue on SQLite's lock instead of interleaving.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state database {path}: {source}")]
+    Open { path: String, source: rusqlite::Error },
+    #[error("state database: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE images (
+    id TEXT PRIMARY KEY,            -- config digest hex (podman's image id)
+    config TEXT NOT NULL,           -- image config JSON
+    manifest_digest TEXT NOT NULL,
+    manifest_media_type TEXT NOT NULL,
+    manifest BLOB NOT NULL,
+    created TEXT,                   -- from the config, RFC 3339
+    os TEXT NOT NULL,
+    architecture TEXT NOT NULL,
+    variant TEXT,
+    size INTEGER NOT NULL,          -- unpacked bytes of all layers
+    pulled_at TEXT NOT NULL
+);
+CREATE TABLE image_names (          -- tags: registry/repo:tag -> image
+    name TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    added_at TEXT NOT NULL
+);
+CREATE INDEX image_names_image ON image_names(image_id);
+CREATE TABLE image_digests (        -- repo digests: registry/repo@sha256:…
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    PRIMARY KEY (image_id, name)
+);
+CREATE TABLE layers (
+    chain_id TEXT PRIMARY KEY,
+    diff_id TEXT NOT NULL,
+    parent TEXT,
+    blob_digest TEXT NOT NULL,
+    blob_size INTEGER NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL
+);
+CREATE TABLE image_layers (
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    chain_id TEXT NOT NULL REFERENCES layers(chain_id),
+    PRIMARY KEY (image_id, idx)
+);
+CREATE INDEX image_layers_chain ON image_layers(chain_id);
+CREATE TABLE containers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    image_id TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+"#];
+
+pub struct State {
+    conn: Connection,
+}
+
+impl State {
+    pub fn open(path: &Path) -> Result<State, StateError> {
+        let open_err = |source| StateError::Open { path: path.display().to_string(), source };
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        let mut state = State { conn };
+        state.migrate().map_err(|e| match e {
+            StateError::Sql(s) => open_err(s),
+            other => other,
+        })?;
+        Ok(state)
+    }
+
+    fn migrate(&mut self) -> Result<(), StateError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+        for sql in &MIGRATIONS[version.min(MIGRATIONS.len())..] {
+            tx.execute_batch(sql)?;
+        }
+        tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Runs `f` in an IMMEDIATE transaction and commits when it returns Ok.
+    pub fn write<T, E: From<rusqlite::Error>>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_run_once_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state.db");
+        State::open(&db).unwrap();
+        let s = State::open(&db).unwrap();
+        let v: i64 = s.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
+        let mode: String = s.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+    }
+}
