@@ -50,10 +50,25 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            eprintln!("Error: {}", error_text(e.as_ref()));
             ExitCode::from(125)
         }
     }
+}
+
+/// The error and its causes, each cause added only when the text so far does not say it already
+/// (engine errors name their cause in their own message).
+fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 fn engine(cli: &Cli) -> anyhow::Result<Engine> {

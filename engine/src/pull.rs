@@ -256,14 +256,15 @@ impl Engine {
         if !blob.resumed {
             ingest.restart()?;
         }
-        let replay = if ingest.offset() > 0 { Some(ingest.partial()?) } else { None };
+        // The partial file keeps growing as new chunks arrive: replay only what was there.
+        let replay = if ingest.offset() > 0 { Some(ingest.partial()?.take(ingest.offset())) } else { None };
         let (tx, rx) = mpsc::channel::<Bytes>(32);
         let lock: IngestLock = ingest.lock();
         let unpacker = tokio::task::spawn_blocking(move || {
             let _lock = lock;
             let live = ChannelReader { rx, chunk: Bytes::new() };
             match replay {
-                Some(file) => unpack_stream(file.take(u64::MAX).chain(live), &diff_dir),
+                Some(partial) => unpack_stream(partial.chain(live), &diff_dir),
                 None => unpack_stream(live, &diff_dir),
             }
         });

@@ -77,3 +77,33 @@ fn killed_pulls_leave_a_store_the_next_pull_completes() {
         crate::list_dir(&w.root().join("layers")).into_iter().filter(|n| n.starts_with(".tmp")).collect();
     assert!(leftovers.is_empty(), "staging dirs left behind: {leftovers:?}");
 }
+
+#[test]
+fn a_download_killed_midway_resumes_from_its_partial_file() {
+    let w = World::new();
+    let mut l = LayerBuilder::new();
+    l.file("data", noise(7, 30_000_000), 0o644);
+    let pushed = w.push("partial:1", &ImageSpec::new().layer(l.build(), Compression::None));
+    let reference = w.image_ref("partial:1");
+    let ingest = w.root().join("ingest").join(format!("{}.data", &pushed.layer_digests[0][7..]));
+
+    let mut child = w.cmd().args(["pull", "-q", &reference]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let partial = loop {
+        let len = std::fs::metadata(&ingest).map(|m| m.len()).unwrap_or(0);
+        if len > 0 || std::time::Instant::now() > deadline {
+            break len;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(partial > 0, "the pull never started writing {}", ingest.display());
+    let left = std::fs::metadata(&ingest).map(|m| m.len()).unwrap_or(0);
+    assert!(left > 0 && left < 30_000_000, "a partial download is left to resume ({left} bytes)");
+
+    assert_eq!(w.ok(&["pull", "-q", &reference]).trim(), &pushed.config_digest[7..]);
+    let data = std::fs::read(w.layer_dir(&pushed.diff_ids[0]).join("data")).unwrap();
+    assert!(data == noise(7, 30_000_000), "resumed content is intact");
+    assert!(!ingest.exists(), "the partial file became the blob");
+}

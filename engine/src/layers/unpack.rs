@@ -10,13 +10,15 @@
 //! OCI whiteouts become overlayfs whiteouts on the way: `DIR/.wh.NAME` becomes a 0:0 character
 //! device at `DIR/NAME`, and `DIR/.wh..wh..opq` becomes the `trusted.overlay.opaque` xattr on `DIR`.
 
-use std::collections::BTreeMap;
-use std::ffi::OsStr;
+use std::collections::{BTreeMap, HashSet};
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, Permissions};
 use std::io::{self, ErrorKind, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{lchown, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::{Condvar, Mutex};
 
 use nix::errno::Errno;
 use nix::fcntl::AT_FDCWD;
@@ -58,12 +60,52 @@ pub enum UnpackError {
 
 /// Unpack an (already decompressed) OCI layer tar stream into `dest` (an existing empty directory),
 /// converting OCI whiteouts into overlayfs whiteouts.
+///
+/// Creating inodes is most of the work on ext4, so small regular files are written by a few
+/// worker threads while this thread reads on. Every check happens here, before a file is handed
+/// over; a worker only creates a new file under a directory already verified. Anything that
+/// touches an existing path (an overwrite, a whiteout, a hard link) first waits for the workers,
+/// so no path can change under a file being written.
 pub fn unpack_layer<R: Read>(archive: R, dest: &Path) -> Result<UnpackStats, UnpackError> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    let pool = Pool::default();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(256);
+    let rx = Mutex::new(rx);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| pool.work(&rx));
+        }
+        let result = unpack_entries(archive, dest, &pool, tx);
+        // `tx` is gone: the workers drain the queue and stop; their first error wins.
+        pool.wait();
+        let failed = pool.error.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match (result, failed) {
+            (Err(e), _) => Err(e),
+            (Ok(_), Some(e)) => Err(e),
+            (Ok(stats), None) => Ok(stats),
+        }
+    })
+}
+
+fn unpack_entries<R: Read>(
+    archive: R,
+    dest: &Path,
+    pool: &Pool,
+    tx: SyncSender<Job>,
+) -> Result<UnpackStats, UnpackError> {
     let mut archive = tar::Archive::new(archive);
     // Times are set here, directories' last; whatever is in an entry's way is removed here first.
     archive.set_preserve_mtime(false);
     archive.set_overwrite(false);
-    let mut layer = Layer { dest, dir_times: BTreeMap::new(), stats: UnpackStats::default() };
+    let mut layer = Layer {
+        dest,
+        dir_times: BTreeMap::new(),
+        stats: UnpackStats::default(),
+        verified_dirs: HashSet::new(),
+        queued: HashSet::new(),
+        pool,
+        tx,
+    };
     for entry in archive.entries().map_err(UnpackError::Archive)? {
         let mut entry = entry.map_err(UnpackError::Archive)?;
         layer.stats.entries += 1;
@@ -74,7 +116,11 @@ pub fn unpack_layer<R: Read>(archive: R, dest: &Path) -> Result<UnpackStats, Unp
                 Failure::Io(source) => UnpackError::Io { entry, source },
             }
         })?;
+        if let Some(e) = pool.error.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            return Err(e);
+        }
     }
+    layer.settle();
     // Creating an entry changes its directory's mtime, so directories get theirs at the end,
     // children (which sort after their parents) first.
     for (rel, mtime) in layer.dir_times.iter().rev() {
@@ -82,6 +128,57 @@ pub fn unpack_layer<R: Read>(archive: R, dest: &Path) -> Result<UnpackStats, Unp
             .map_err(|source| UnpackError::Io { entry: rel.display().to_string(), source })?;
     }
     Ok(layer.stats)
+}
+
+/// Regular files up to this size go to the workers; bigger ones are written inline, which
+/// bounds the memory held by queued files.
+const QUEUED_FILE_MAX: u64 = 1 << 20;
+
+/// A new regular file for a worker to write.
+struct Job {
+    entry: String,
+    path: PathBuf,
+    data: Vec<u8>,
+    meta: Meta,
+}
+
+/// Workers' shared state: how many jobs are queued or running, and the first failure.
+#[derive(Default)]
+struct Pool {
+    pending: Mutex<usize>,
+    idle: Condvar,
+    error: Mutex<Option<UnpackError>>,
+}
+
+impl Pool {
+    fn work(&self, rx: &Mutex<Receiver<Job>>) {
+        loop {
+            let job = match rx.lock().unwrap_or_else(|e| e.into_inner()).recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            };
+            let failed = self.error.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+            if !failed {
+                if let Err(source) = write_file(&job.path, &mut &job.data[..], &job.meta) {
+                    let mut error = self.error.lock().unwrap_or_else(|e| e.into_inner());
+                    error.get_or_insert(UnpackError::Io { entry: job.entry, source });
+                }
+            }
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            *pending -= 1;
+            if *pending == 0 {
+                self.idle.notify_all();
+            }
+        }
+    }
+
+    /// Blocks until every queued file is written.
+    fn wait(&self) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        while *pending > 0 {
+            pending = self.idle.wait(pending).unwrap_or_else(|e| e.into_inner());
+        }
+    }
 }
 
 /// Why an entry failed, before it is named.
@@ -107,6 +204,13 @@ struct Layer<'a> {
     /// The mtimes of directory entries, set once everything else is in place.
     dir_times: BTreeMap<PathBuf, TimeSpec>,
     stats: UnpackStats,
+    /// Directories (relative) known to be real directories, not symlinks: only `clear` removes
+    /// or replaces an existing path, and it forgets what it removes.
+    verified_dirs: HashSet<PathBuf>,
+    /// Files handed to the workers since they were last idle.
+    queued: HashSet<PathBuf>,
+    pool: &'a Pool,
+    tx: SyncSender<Job>,
 }
 
 impl Layer<'_> {
@@ -148,9 +252,21 @@ impl Layer<'_> {
         self.clear(&rel, kind == EntryType::Directory)?;
         match kind {
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                if let tar::Unpacked::File(file) = entry.unpack(&path)? {
-                    self.stats.size += file.metadata()?.len();
+                let meta = Meta::of(entry)?;
+                let size = entry.size();
+                self.stats.size += size;
+                if size > QUEUED_FILE_MAX {
+                    return Ok(write_file(&path, entry, &meta)?);
                 }
+                let mut data = Vec::with_capacity(size as usize);
+                entry.read_to_end(&mut data)?;
+                let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+                *self.pool.pending.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                self.queued.insert(rel);
+                if self.tx.send(Job { entry: name, path, data, meta }).is_err() {
+                    return Err(invalid("the file writers stopped").into());
+                }
+                return Ok(());
             }
             EntryType::Directory | EntryType::Symlink => {
                 entry.unpack(&path)?;
@@ -166,13 +282,21 @@ impl Layer<'_> {
     /// Makes sure every ancestor of `rel` is a real directory, so that nothing is written or
     /// linked through a symlink. Missing ancestors are created when `create`; otherwise the walk
     /// stops at the first one, since nothing below it exists.
-    fn check_parents(&self, rel: &Path, create: bool, what: &str) -> Result<(), Failure> {
+    fn check_parents(&mut self, rel: &Path, create: bool, what: &str) -> Result<(), Failure> {
         let mut dir = PathBuf::new();
         for part in rel.parent().into_iter().flat_map(Path::components) {
             dir.push(part);
+            if self.verified_dirs.contains(&dir) {
+                continue;
+            }
+            if self.queued.contains(&dir) {
+                self.settle(); // a file queued under a name now used as a directory
+            }
             let path = self.dest.join(&dir);
             match fs::symlink_metadata(&path) {
-                Ok(meta) if meta.is_dir() => {}
+                Ok(meta) if meta.is_dir() => {
+                    self.verified_dirs.insert(dir.clone());
+                }
                 Ok(meta) if meta.is_symlink() => {
                     return Err(Failure::Escape(format!("{what} through the symlink \"{}\"", dir.display())));
                 }
@@ -183,6 +307,7 @@ impl Layer<'_> {
                 Err(e) if e.kind() == ErrorKind::NotFound && create => {
                     fs::create_dir(&path)?;
                     fs::set_permissions(&path, Permissions::from_mode(0o755))?;
+                    self.verified_dirs.insert(dir.clone());
                 }
                 Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
                 Err(e) => return Err(e.into()),
@@ -194,18 +319,34 @@ impl Layer<'_> {
     /// Removes whatever is at `rel` to make room for a new entry, except a directory when
     /// `keep_dir`: a directory entry over a directory only updates its metadata.
     fn clear(&mut self, rel: &Path, keep_dir: bool) -> io::Result<()> {
+        if self.queued.contains(rel) {
+            self.settle();
+        }
         let path = self.dest.join(rel);
         match fs::symlink_metadata(&path) {
             Ok(meta) if meta.is_dir() => {
                 if keep_dir {
                     return Ok(());
                 }
+                self.settle();
                 self.dir_times.retain(|dir, _| !dir.starts_with(rel));
+                self.verified_dirs.retain(|dir| !dir.starts_with(rel));
                 fs::remove_dir_all(&path)
             }
-            Ok(_) => fs::remove_file(&path),
+            Ok(_) => {
+                self.settle();
+                fs::remove_file(&path)
+            }
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Waits until the workers have written every queued file.
+    fn settle(&mut self) {
+        if !self.queued.is_empty() {
+            self.pool.wait();
+            self.queued.clear();
         }
     }
 
@@ -228,6 +369,9 @@ impl Layer<'_> {
         let links_to = format!("links to \"{}\"", link.display());
         let target = normalize(link).ok_or_else(|| Failure::Escape(format!("{links_to} outside the layer")))?;
         self.check_parents(&target, false, &links_to)?;
+        if self.queued.contains(&target) {
+            self.settle();
+        }
         let source = self.dest.join(&target);
         match fs::symlink_metadata(&source) {
             Ok(meta) if meta.is_dir() => Err(invalid(format!("{links_to}, a directory")).into()),
@@ -243,44 +387,88 @@ impl Layer<'_> {
         }
     }
 
-    /// Owner, mode, xattrs and mtime, in that order: `chown` clears setuid/setgid bits and file
-    /// capabilities (the `security.capability` xattr).
+    /// Owner, mode, xattrs and mtime of a non-regular entry, by path.
     fn set_metadata<R: Read>(&mut self, rel: &Path, kind: EntryType, entry: &mut Entry<R>) -> Result<(), Failure> {
         let path = self.dest.join(rel);
+        let meta = Meta::of(entry)?;
+        lchown(&path, Some(meta.uid), Some(meta.gid))?;
+        // `chmod` follows symlinks, and a symlink's own mode means nothing on Linux.
+        if kind != EntryType::Symlink {
+            fs::set_permissions(&path, Permissions::from_mode(meta.mode))?;
+        }
+        for (name, value) in &meta.xattrs {
+            xattr::set(&path, name, value)?;
+        }
+        if kind == EntryType::Directory {
+            self.dir_times.insert(rel.to_path_buf(), meta.mtime);
+            Ok(())
+        } else {
+            Ok(set_mtime(&path, &meta.mtime)?)
+        }
+    }
+}
+
+/// An entry's owner, mode, xattrs and mtime, applied in that order: `chown` clears setuid/setgid
+/// bits and file capabilities (the `security.capability` xattr).
+struct Meta {
+    uid: u32,
+    gid: u32,
+    mode: u32,
+    mtime: TimeSpec,
+    xattrs: Vec<(OsString, Vec<u8>)>,
+}
+
+impl Meta {
+    fn of<R: Read>(entry: &mut Entry<R>) -> io::Result<Meta> {
         let header = entry.header();
         let fields = header.as_old();
         let seconds =
             i64::try_from(numeric(&fields.mtime, header.mtime())?).map_err(|_| invalid("mtime out of range"))?;
-        let mut mtime = TimeSpec::new(seconds, 0);
-        let (uid, gid) = (numeric(&fields.uid, header.uid())?, numeric(&fields.gid, header.gid())?);
-        lchown(&path, Some(owner_id(uid)?), Some(owner_id(gid)?))?;
-        // `chmod` follows symlinks, and a symlink's own mode means nothing on Linux.
-        if kind != EntryType::Symlink {
-            let mode = numeric(&fields.mode, header.mode())?;
-            fs::set_permissions(&path, Permissions::from_mode(mode & 0o7777))?;
-        }
+        let mut meta = Meta {
+            uid: owner_id(numeric(&fields.uid, header.uid())?)?,
+            gid: owner_id(numeric(&fields.gid, header.gid())?)?,
+            mode: numeric(&fields.mode, header.mode())? & 0o7777,
+            mtime: TimeSpec::new(seconds, 0),
+            xattrs: Vec::new(),
+        };
         if let Some(extensions) = entry.pax_extensions()? {
             for extension in extensions {
                 let extension = extension?;
                 let key = extension.key_bytes();
                 if key == b"mtime" {
-                    mtime = pax_time(extension.value_bytes())?;
+                    meta.mtime = pax_time(extension.value_bytes())?;
                 } else if let Some(name) = key.strip_prefix(PAX_XATTR) {
                     // Overlay's own xattrs (opaque, redirect, metacopy, origin...) steer how it
                     // merges layers: a layer says what it deletes with `.wh.` entries only.
                     if !name.starts_with(b"trusted.overlay.") && !name.starts_with(b"user.overlay.") {
-                        xattr::set(&path, OsStr::from_bytes(name), extension.value_bytes())?;
+                        meta.xattrs.push((OsStr::from_bytes(name).to_owned(), extension.value_bytes().to_vec()));
                     }
                 }
             }
         }
-        if kind == EntryType::Directory {
-            self.dir_times.insert(rel.to_path_buf(), mtime);
-            Ok(())
-        } else {
-            Ok(set_mtime(&path, &mtime)?)
-        }
+        Ok(meta)
     }
+}
+
+/// Creates a new regular file (never following or replacing anything at `path`) with its
+/// content and metadata, all through the open descriptor.
+fn write_file(path: &Path, data: &mut impl Read, meta: &Meta) -> io::Result<()> {
+    use std::os::unix::fs::{fchown, OpenOptionsExt};
+    use xattr::FileExt;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)?;
+    io::copy(data, &mut file)?;
+    fchown(&file, Some(meta.uid), Some(meta.gid))?;
+    file.set_permissions(Permissions::from_mode(meta.mode))?;
+    for (name, value) in &meta.xattrs {
+        file.set_xattr(name, value)?;
+    }
+    nix::sys::stat::futimens(&file, &meta.mtime, &meta.mtime)?;
+    Ok(())
 }
 
 /// `path` relative to the layer root: leading `/` and `.` components dropped, `None` if it has a
