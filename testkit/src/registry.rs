@@ -1,5 +1,11 @@
 //! A real registry on loopback: Debian's `docker-registry` (distribution 2.8) in a temporary
 //! directory, so tests and benchmarks pull over real HTTP without touching the internet.
+//!
+//! Three flavours: anonymous ([`Registry::start`]), HTTP basic auth
+//! ([`Registry::start_with_basic_auth`]) and bearer tokens from a token server of our own
+//! ([`Registry::start_with_token_auth`]), the way Docker Hub and most public registries work.
+
+mod token;
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -10,6 +16,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use token::TokenServer;
+pub use token::{TOKEN_ISSUER, TOKEN_SERVICE};
+
 /// The program started; Debian's package puts it on the PATH.
 pub const REGISTRY_PROGRAM: &str = "docker-registry";
 
@@ -17,38 +26,77 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A running `docker-registry` serving plain HTTP on `127.0.0.1:PORT`.
 ///
-/// Storage, config, htpasswd file and log live in a temporary directory removed on drop;
-/// the process is killed on drop.
+/// Storage, config, htpasswd file, token signing key and log live in a temporary directory
+/// removed on drop; the process (and the token server, if any) is stopped on drop.
 #[derive(Debug)]
 pub struct Registry {
     child: Option<Child>,
     addr: String,
+    auth: Auth,
+    // last: dropped after the token server stopped using its key
     dir: tempfile::TempDir,
-    credentials: Option<(String, String)>,
+}
+
+#[derive(Debug)]
+enum Auth {
+    None,
+    Basic { user: String, pass: String },
+    Token { user: String, pass: String, server: TokenServer },
+}
+
+enum AuthSpec<'a> {
+    None,
+    Basic(&'a str, &'a str),
+    Token(&'a str, &'a str),
 }
 
 impl Registry {
     /// Starts an anonymous registry (anyone may push and pull).
     pub fn start() -> Result<Registry> {
-        Self::start_inner(None)
+        Self::start_inner(AuthSpec::None)
     }
 
     /// Starts a registry that requires HTTP basic auth with this user and password for every
     /// request.
     pub fn start_with_basic_auth(user: &str, pass: &str) -> Result<Registry> {
-        Self::start_inner(Some((user.to_string(), pass.to_string())))
+        Self::start_inner(AuthSpec::Basic(user, pass))
     }
 
-    fn start_inner(credentials: Option<(String, String)>) -> Result<Registry> {
+    /// Starts a registry that requires bearer tokens, like Docker Hub: every request without a
+    /// valid token gets `401` with `WWW-Authenticate: Bearer realm="http://127.0.0.1:PORT/token",
+    /// service="berth-test-registry"[,scope=...]`. The token server on that realm (a thread of
+    /// this process, stopped on drop) hands out tokens for every requested scope to whoever
+    /// presents this user and password with HTTP basic auth; an anonymous request gets a token
+    /// granting nothing (so pulls fail with 401 "authentication required"), wrong credentials
+    /// get 401 from the token server itself.
+    ///
+    /// [`credentials`](Self::credentials) returns the user and password, which clients that
+    /// follow bearer challenges (oci-client, skopeo `--creds`) send to the token server.
+    /// [`tokens_issued`](Self::tokens_issued) counts the tokens handed out.
+    pub fn start_with_token_auth(user: &str, pass: &str) -> Result<Registry> {
+        Self::start_inner(AuthSpec::Token(user, pass))
+    }
+
+    fn start_inner(spec: AuthSpec<'_>) -> Result<Registry> {
         let dir = tempfile::Builder::new()
             .prefix("berth-registry-")
             .tempdir()
             .context("creating the registry's temporary directory")?;
         std::fs::create_dir(dir.path().join("storage")).context("creating the registry's storage directory")?;
-        if let Some((user, pass)) = &credentials {
-            write_htpasswd(&dir.path().join("htpasswd"), user, pass)?;
-        }
-        let mut registry = Registry { child: None, addr: String::new(), dir, credentials };
+        let auth = match spec {
+            AuthSpec::None => Auth::None,
+            AuthSpec::Basic(user, pass) => {
+                write_htpasswd(&dir.path().join("htpasswd"), user, pass)?;
+                Auth::Basic { user: user.to_string(), pass: pass.to_string() }
+            }
+            AuthSpec::Token(user, pass) => Auth::Token {
+                user: user.to_string(),
+                pass: pass.to_string(),
+                server: TokenServer::start(&dir.path().join("token"), user, pass)
+                    .context("starting the token server")?,
+            },
+        };
+        let mut registry = Registry { child: None, addr: String::new(), auth, dir };
         // Another process may grab the free port between our probe and the registry's bind:
         // try a few ports before giving up.
         let mut last_err = None;
@@ -67,9 +115,32 @@ impl Registry {
         &self.addr
     }
 
-    /// The credentials the registry requires, if any.
+    /// The credentials the registry requires, if any: checked by the registry itself with
+    /// basic auth, by the token server with token auth.
     pub fn credentials(&self) -> Option<(&str, &str)> {
-        self.credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str()))
+        match &self.auth {
+            Auth::None => None,
+            Auth::Basic { user, pass } | Auth::Token { user, pass, .. } => Some((user.as_str(), pass.as_str())),
+        }
+    }
+
+    /// How many tokens the token server has handed out so far, anonymous (empty) ones
+    /// included; always 0 for a registry without token auth. A test reads it to prove a
+    /// client went the bearer-token way.
+    pub fn tokens_issued(&self) -> usize {
+        match &self.auth {
+            Auth::Token { server, .. } => server.issued(),
+            _ => 0,
+        }
+    }
+
+    /// The token server's URL ("http://127.0.0.1:PORT/token"), the realm of the registry's
+    /// `Bearer` challenges; `None` without token auth.
+    pub fn token_realm(&self) -> Option<String> {
+        match &self.auth {
+            Auth::Token { server, .. } => Some(server.realm()),
+            _ => None,
+        }
     }
 
     /// The registry's log (stdout and stderr) so far.
@@ -148,12 +219,26 @@ impl Registry {
             storage = yaml_str(&root.join("storage")),
             addr = self.addr,
         );
-        if self.credentials.is_some() {
-            let _ = write!(
-                yaml,
-                "auth:\n  htpasswd:\n    realm: berth-test-registry\n    path: {}\n",
-                yaml_str(&root.join("htpasswd"))
-            );
+        match &self.auth {
+            Auth::None => {}
+            Auth::Basic { .. } => {
+                let _ = write!(
+                    yaml,
+                    "auth:\n  htpasswd:\n    realm: berth-test-registry\n    path: {}\n",
+                    yaml_str(&root.join("htpasswd"))
+                );
+            }
+            Auth::Token { server, .. } => {
+                let _ = write!(
+                    yaml,
+                    "auth:\n  token:\n    realm: {realm}\n    service: {service}\n    issuer: {issuer}\n    \
+                     rootcertbundle: {bundle}\n",
+                    realm = yaml_quote(&server.realm()),
+                    service = yaml_quote(TOKEN_SERVICE),
+                    issuer = yaml_quote(TOKEN_ISSUER),
+                    bundle = yaml_str(&server.cert_path()),
+                );
+            }
         }
         yaml
     }
@@ -223,5 +308,10 @@ fn write_htpasswd(path: &Path, user: &str, pass: &str) -> Result<()> {
 
 /// A path as a double-quoted YAML string.
 fn yaml_str(path: &Path) -> String {
-    serde_json::to_string(&path.to_string_lossy()).expect("strings serialise")
+    yaml_quote(&path.to_string_lossy())
+}
+
+/// A double-quoted YAML string (JSON strings are YAML strings).
+fn yaml_quote(s: &str) -> String {
+    serde_json::to_string(s).expect("strings serialise")
 }

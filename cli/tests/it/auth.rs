@@ -57,3 +57,21 @@ fn credentials_from_the_docker_config_file() {
     std::fs::write(docker.join("config.json"), entry).unwrap();
     assert_eq!(w.ok(&["pull", "-q", &w.image_ref("private:1")]).trim(), &pushed.config_digest[7..]);
 }
+
+#[test]
+fn bearer_token_registry() {
+    let w = World::with_registry(Registry::start_with_token_auth("carol", "t0ken").unwrap());
+    let pushed = w.push_busybox("private/app:1");
+    let reference = w.image_ref("private/app:1");
+    let host = w.registry.addr().to_string();
+
+    let err = w.fails(&["pull", &reference]);
+    assert!(err.contains("authentication required"), "{err}");
+    let err = w.fails(&["login", "-u", "carol", "-p", "nope", &host]);
+    assert!(err.contains("refused"), "{err}");
+
+    let before = w.registry.tokens_issued();
+    assert_eq!(w.ok(&["login", "-u", "carol", "-p", "t0ken", &host]).trim(), "Login Succeeded!");
+    assert_eq!(w.ok(&["pull", "-q", &reference]).trim(), &pushed.config_digest[7..]);
+    assert!(w.registry.tokens_issued() > before, "the pull went through the token server");
+}

@@ -87,7 +87,13 @@ fn a_download_killed_midway_resumes_from_its_partial_file() {
     let reference = w.image_ref("partial:1");
     let ingest = w.root().join("ingest").join(format!("{}.data", &pushed.layer_digests[0][7..]));
 
-    let mut child = w.cmd().args(["pull", "-q", &reference]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let mut child = w
+        .cmd()
+        .args(["pull", "-q", &reference])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let partial = loop {
         let len = std::fs::metadata(&ingest).map(|m| m.len()).unwrap_or(0);

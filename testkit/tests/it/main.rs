@@ -6,3 +6,4 @@ mod layers;
 mod push;
 mod registry;
 mod support;
+mod token;
