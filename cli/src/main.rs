@@ -1,5 +1,6 @@
 //! `berth`: a podman-like command over Berth's engine.
 
+mod containers;
 mod format;
 mod images;
 mod login;
@@ -43,9 +44,66 @@ enum Command {
     Login(login::LoginArgs),
     /// Log out of a container registry
     Logout(login::LogoutArgs),
+    /// Run a command in a new container
+    Run(containers::RunArgs),
+    /// Create a container without starting it
+    Create(containers::CreateOnlyArgs),
+    /// Start one or more containers
+    Start(containers::NamesArgs),
+    /// Stop one or more running containers
+    Stop(containers::StopArgs),
+    /// Restart one or more containers
+    Restart(containers::StopArgs),
+    /// Send a signal to one or more running containers
+    Kill(containers::KillArgs),
+    /// Remove one or more containers
+    Rm(containers::RmArgs),
+    /// List containers
+    #[command(alias = "list")]
+    Ps(containers::PsArgs),
+    /// Show a container's output
+    Logs(containers::LogsArgs),
+    /// Show the configuration and state of containers or images
+    Inspect(containers::InspectArgs),
+    /// Wait for containers to exit and print their exit codes
+    Wait(containers::NamesArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
+}
+
+#[derive(Subcommand)]
+enum ContainerCommand {
+    /// Run a command in a new container
+    Run(containers::RunArgs),
+    /// Create a container without starting it
+    Create(containers::CreateOnlyArgs),
+    /// Start one or more containers
+    Start(containers::NamesArgs),
+    /// Stop one or more running containers
+    Stop(containers::StopArgs),
+    /// Restart one or more containers
+    Restart(containers::StopArgs),
+    /// Send a signal to one or more running containers
+    Kill(containers::KillArgs),
+    /// Remove one or more containers
+    Rm(containers::RmArgs),
+    /// List containers
+    #[command(alias = "ps", alias = "list")]
+    Ls(containers::PsArgs),
+    /// Show a container's output
+    Logs(containers::LogsArgs),
+    /// Show the configuration and state of containers
+    Inspect(containers::InspectArgs),
+    /// Wait for containers to exit and print their exit codes
+    Wait(containers::NamesArgs),
+    /// Remove every container that is not running
+    Prune(containers::PruneArgs),
 }
 
 fn main() -> ExitCode {
+    // Containers are supervised by re-executions of this binary: become one if asked to.
+    berth_engine::monitor::run_if_monitor();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -90,5 +148,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rmi(args) => images::remove(&engine(&cli)?, args),
         Command::Login(args) => rt.block_on(login::login(engine(&cli)?, args)),
         Command::Logout(args) => login::logout(&engine(&cli)?, args),
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => {
+            rt.block_on(containers::run(engine(&cli)?, a))
+        }
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
+            rt.block_on(containers::create_cmd(engine(&cli)?, a))
+        }
+        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => containers::start(&engine(&cli)?, a),
+        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => containers::stop(&engine(&cli)?, a),
+        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
+            containers::restart(&engine(&cli)?, a)
+        }
+        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => containers::kill(&engine(&cli)?, a),
+        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => containers::rm(&engine(&cli)?, a),
+        Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => containers::ps(&engine(&cli)?, a),
+        Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => {
+            rt.block_on(containers::logs(engine(&cli)?, a))
+        }
+        Command::Inspect(a) => containers::inspect(&engine(&cli)?, a, true),
+        Command::Container(ContainerCommand::Inspect(a)) => containers::inspect(&engine(&cli)?, a, false),
+        Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => containers::wait(&engine(&cli)?, a),
+        Command::Container(ContainerCommand::Prune(a)) => containers::prune(&engine(&cli)?, a),
     }
 }

@@ -68,6 +68,14 @@ impl Engine {
     /// by id, deletes it with all its names (more than one name needs `force`). An image used
     /// by a container is refused unless `force`, which removes those containers too.
     pub fn remove_image(&self, query: &str, force: bool) -> Result<RemoveReport> {
+        if force {
+            // Removing an image by force removes its containers first, as Podman does.
+            let (id, _) = image::find(self.state().conn(), query)?;
+            let users = image::get(self.state().conn(), &id)?.map(|i| i.containers).unwrap_or_default();
+            for c in users {
+                self.remove_container(&c, true)?;
+            }
+        }
         let (report, freed) = self.state().write(|tx| -> Result<_> {
             let (id, how) = image::find(tx, query)?;
             let record = image::get(tx, &id)?.ok_or_else(|| image::LookupError::NotFound(query.into()))?;
@@ -81,19 +89,12 @@ impl Engine {
             } else if record.names.len() > 1 && !force {
                 return Err(Error::ImageHasNames { image: query.into(), names: record.names.join(", ") });
             }
+            // With force, the containers were removed above; one created since still blocks.
             if !record.containers.is_empty() {
-                if !force {
-                    return Err(Error::ImageInUse {
-                        image: query.into(),
-                        containers: record
-                            .containers
-                            .iter()
-                            .map(|c| &c[..12.min(c.len())])
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    });
-                }
-                tx.execute("DELETE FROM containers WHERE image_id = ?", [&id])?;
+                return Err(Error::ImageInUse {
+                    image: query.into(),
+                    containers: record.containers.iter().map(|c| &c[..12.min(c.len())]).collect::<Vec<_>>().join(", "),
+                });
             }
             removed.untagged = record.names.clone();
             let released = image::delete_image(tx, &id)?;

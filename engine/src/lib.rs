@@ -1,20 +1,29 @@
-//! Berth's engine as a library: images now (reference, registry, content, layers, image, state,
-//! events); the runtime, monitor and network arrive as their own modules. Nothing here knows
-//! about Tauri, JSON for a UI, or a terminal: the CLI and the app are front ends over [`Engine`].
+//! Berth's engine as a library: images (reference, registry, content, layers, image), containers
+//! (container, runtime, monitor), state and events. Nothing here knows about Tauri, JSON for a
+//! UI, or a terminal: the CLI and the app are front ends over [`Engine`].
+//!
+//! Every binary that links the engine must call [`monitor::run_if_monitor`] first thing in
+//! `main`: containers are supervised by re-executions of that binary.
 
+pub mod container;
+mod container_ops;
 pub mod content;
 pub mod events;
 pub mod image;
 mod image_ops;
 pub mod layers;
+pub mod monitor;
 mod pull;
 pub mod reference;
 pub mod registry;
+pub mod runtime;
 pub mod state;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+pub use container::{ContainerRecord, CreateOptions, Status as ContainerStatus};
+pub use container_ops::LaunchError;
 pub use events::{Event, EventBus, LayerPhase, PullProgress, StateEvent};
 pub use image::{ImageRecord, LayerRecord};
 pub use image_ops::{RemoveReport, RemovedImage};
@@ -48,6 +57,21 @@ pub enum Error {
         "unable to delete image \"{image}\" by id with more than one name ({names}): use --force or remove it by name"
     )]
     ImageHasNames { image: String, names: String },
+    #[error(transparent)]
+    ContainerLookup(#[from] container::LookupError),
+    #[error(transparent)]
+    User(#[from] container::user::UserError),
+    #[error(transparent)]
+    Spec(#[from] container::spec::SpecError),
+    #[error(
+        "the container name \"{name}\" is already in use by {id}. You have to remove that container to be able to reuse that name: that name is already in use"
+    )]
+    NameInUse { name: String, id: String },
+    #[error("{0}")]
+    StateImproper(String),
+    /// The container's process could not start; `code` is the exit code Podman gives (125-127).
+    #[error("{message}")]
+    StartFailed { code: i32, message: String },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
@@ -153,7 +177,7 @@ impl Engine {
         &self.inner.layers
     }
 
-    fn state(&self) -> MutexGuard<'_, state::State> {
+    pub(crate) fn state(&self) -> MutexGuard<'_, state::State> {
         self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

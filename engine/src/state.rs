@@ -16,7 +16,8 @@ pub enum StateError {
 }
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE images (
     id TEXT PRIMARY KEY,            -- config digest hex (podman's image id)
     config TEXT NOT NULL,           -- image config JSON
@@ -63,7 +64,20 @@ CREATE TABLE containers (
     image_id TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+ALTER TABLE containers ADD COLUMN image_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE containers ADD COLUMN config TEXT NOT NULL DEFAULT '{}';   -- CreateOptions as JSON
+ALTER TABLE containers ADD COLUMN state TEXT NOT NULL DEFAULT 'created';
+ALTER TABLE containers ADD COLUMN pid INTEGER;                          -- container init, host pid ns
+ALTER TABLE containers ADD COLUMN pid_start INTEGER;                    -- its start time (/proc/PID/stat field 22)
+ALTER TABLE containers ADD COLUMN monitor_pid INTEGER;
+ALTER TABLE containers ADD COLUMN started_at TEXT;
+ALTER TABLE containers ADD COLUMN finished_at TEXT;
+ALTER TABLE containers ADD COLUMN exit_code INTEGER;
+ALTER TABLE containers ADD COLUMN error TEXT;                           -- why the last start failed
+"#,
+];
 
 pub struct State {
     conn: Connection,

@@ -69,6 +69,30 @@ impl LayerStore {
         self.diff_dir(chain_id).is_dir()
     }
 
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// A short relative name for a layer's diff dir (`l/<26 hex>`, a symlink), so that an
+    /// overlay mount's lowerdir option stays under a page even for images with many layers
+    /// (the mount is made from inside `root`).
+    pub fn short_link(&self, chain_id: &str) -> Result<String, LayerError> {
+        let hex = digest_hex(chain_id).unwrap_or(chain_id);
+        let short = format!("l/{}", &hex[..26.min(hex.len())]);
+        let link = self.root.join(&short);
+        let target = PathBuf::from("..").join(hex).join("diff");
+        match fs::read_link(&link) {
+            Ok(t) if t == target => return Ok(short),
+            Ok(_) => fs::remove_file(&link).map_err(|e| self.io(&link, e))?,
+            Err(_) => {}
+        }
+        fs::create_dir_all(self.root.join("l")).map_err(|e| self.io(&link, e))?;
+        match std::os::unix::fs::symlink(&target, &link) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(self.io(&link, e)),
+            _ => Ok(short),
+        }
+    }
+
     /// A fresh staging directory for unpacking `chain_id`; the caller holds the blob's ingest
     /// lock, so no one else uses it and whatever is left there is from an interrupted attempt.
     pub fn stage(&self, chain_id: &str) -> Result<PathBuf, LayerError> {
@@ -90,6 +114,8 @@ impl LayerStore {
     }
 
     pub fn remove(&self, chain_id: &str) -> Result<(), LayerError> {
+        let hex = digest_hex(chain_id).unwrap_or(chain_id);
+        let _ = fs::remove_file(self.root.join("l").join(&hex[..26.min(hex.len())]));
         self.remove_tree(&self.dir(chain_id))
     }
 

@@ -1,0 +1,676 @@
+//! Container commands: run, create, start, stop, restart, kill, rm, ps, logs, inspect, wait, prune.
+
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use berth_engine::container::logs::{self, Record, Stream};
+use berth_engine::{ContainerRecord, ContainerStatus, CreateOptions, Engine};
+use clap::Args;
+use serde_json::{json, Value};
+
+use crate::format::{ago, human_duration, render_template, Table};
+
+#[derive(Args)]
+pub struct CreateArgs {
+    /// Assign a name to the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set environment variables (KEY=VALUE, or KEY to take it from this environment)
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Read environment variables from a file of KEY=VALUE lines
+    #[arg(long)]
+    pub env_file: Vec<PathBuf>,
+    /// Override the image's entrypoint (a string, or a JSON array)
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// User (name or uid, optionally :group) the command runs as
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Container host name
+    #[arg(short = 'h', long)]
+    pub hostname: Option<String>,
+    /// Remove the container when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Add metadata (KEY=VALUE)
+    #[arg(short, long)]
+    pub label: Vec<String>,
+    /// Image, then the command and its arguments
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "IMAGE [COMMAND [ARG...]]"
+    )]
+    pub args: Vec<String>,
+}
+
+#[derive(Args)]
+#[command(disable_help_flag = true)]
+pub struct RunArgs {
+    /// Run in the background and print the container id
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Print help
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    #[command(flatten)]
+    pub create: CreateArgs,
+}
+
+#[derive(Args)]
+#[command(disable_help_flag = true)]
+pub struct CreateOnlyArgs {
+    /// Print help
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    #[command(flatten)]
+    pub create: CreateArgs,
+}
+
+#[derive(Args)]
+pub struct NamesArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct StopArgs {
+    /// Seconds to wait for the stop signal to work before killing
+    #[arg(short = 't', long, default_value_t = 10)]
+    pub time: u64,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct KillArgs {
+    /// Signal to send
+    #[arg(short, long, default_value = "KILL")]
+    pub signal: String,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct RmArgs {
+    /// Stop running containers first
+    #[arg(short, long)]
+    pub force: bool,
+    /// Remove every container
+    #[arg(short, long)]
+    pub all: bool,
+    pub containers: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct PsArgs {
+    /// Show all containers, not only running ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Show only ids
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Do not truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Output format: json, or a template such as "{{.Names}}"
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Filter: status=created|running|exited, name=TEXT, id=PREFIX
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct LogsArgs {
+    pub container: String,
+    /// Follow the output
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Show only the last N lines
+    #[arg(long)]
+    pub tail: Option<usize>,
+    /// Show lines since a time (RFC 3339, or a duration such as 10m)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Show lines until a time (RFC 3339, or a duration such as 10m)
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Show timestamps
+    #[arg(short, long)]
+    pub timestamps: bool,
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    #[arg(required = true)]
+    pub names: Vec<String>,
+    /// Output format: json (default) or a template such as "{{.State.Status}}"
+    #[arg(short, long)]
+    pub format: Option<String>,
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+fn env_from(args: &CreateArgs) -> anyhow::Result<Vec<String>> {
+    let mut env = Vec::new();
+    let mut add = |kv: &str| {
+        if kv.contains('=') {
+            env.push(kv.to_string());
+        } else if let Ok(v) = std::env::var(kv) {
+            env.push(format!("{kv}={v}"));
+        }
+    };
+    for file in &args.env_file {
+        let text = std::fs::read_to_string(file).with_context(|| format!("reading env file {}", file.display()))?;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if line.starts_with('=') {
+                bail!("env file {} line {}: {line:?} has no variable name", file.display(), n + 1);
+            }
+            add(line);
+        }
+    }
+    for kv in &args.env {
+        add(kv);
+    }
+    Ok(env)
+}
+
+fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
+    let entrypoint = match args.entrypoint.as_deref() {
+        None => None,
+        Some("") => Some(Vec::new()),
+        Some(e) if e.trim_start().starts_with('[') => Some(
+            serde_json::from_str::<Vec<String>>(e)
+                .with_context(|| format!("--entrypoint {e:?} is not a JSON array of strings"))?,
+        ),
+        Some(e) => Some(vec![e.to_string()]),
+    };
+    let mut labels = std::collections::BTreeMap::new();
+    for l in &args.label {
+        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+        labels.insert(k.to_string(), v.to_string());
+    }
+    Ok(CreateOptions {
+        name: args.name.clone(),
+        command: args.args[1..].to_vec(),
+        entrypoint,
+        env: env_from(args)?,
+        workdir: args.workdir.clone(),
+        user: args.user.clone(),
+        hostname: args.hostname.clone(),
+        remove: args.rm,
+        labels,
+    })
+}
+
+/// Creates, pulling the image first when it is not here yet, as Podman does.
+async fn create(engine: &Engine, args: &CreateArgs) -> anyhow::Result<ContainerRecord> {
+    let image = &args.args[0];
+    let opts = options(args)?;
+    if let Err(berth_engine::Error::Lookup(berth_engine::image::LookupError::NotFound(_))) = engine.image(image) {
+        crate::pull::pull_with_progress(engine, image, None, false).await?;
+    }
+    Ok(engine.create_container(image, opts)?)
+}
+
+pub async fn create_cmd(engine: Engine, args: &CreateOnlyArgs) -> anyhow::Result<ExitCode> {
+    let c = create(&engine, &args.create).await?;
+    println!("{}", c.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Turns a failed start into Podman's message and exit code.
+fn start_error(e: berth_engine::Error) -> anyhow::Result<ExitCode> {
+    match e {
+        berth_engine::Error::StartFailed { code, message } => {
+            eprintln!("Error: {message}");
+            Ok(ExitCode::from(code as u8))
+        }
+        other => Err(other.into()),
+    }
+}
+
+pub async fn run(engine: Engine, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let c = create(&engine, &args.create).await?;
+    // Opened before the start: a `--rm` container may be gone before a later open.
+    let follower = Follower::open(&engine.container_paths(&c.id).log(), 0)?;
+    if let Err(e) = engine.start_container(&c.id) {
+        return start_error(e);
+    }
+    if args.detach {
+        println!("{}", c.id);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let code = follow_until_exit(&engine, &c, follower, true).await?;
+    Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+pub fn start(engine: &Engine, args: &NamesArgs) -> anyhow::Result<ExitCode> {
+    for name in &args.containers {
+        if let Err(e) = engine.start_container(name) {
+            return start_error(e);
+        }
+        println!("{name}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn each(names: &[String], mut f: impl FnMut(&str) -> berth_engine::Result<()>) -> anyhow::Result<ExitCode> {
+    let mut failed = None;
+    for name in names {
+        match f(name) {
+            Ok(()) => println!("{name}"),
+            Err(e) => {
+                if let Some(prev) = failed.replace(e) {
+                    eprintln!("Error: {prev}");
+                }
+            }
+        }
+    }
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+pub fn stop(engine: &Engine, args: &StopArgs) -> anyhow::Result<ExitCode> {
+    each(&args.containers, |n| engine.stop_container(n, Duration::from_secs(args.time)).map(drop))
+}
+
+pub fn restart(engine: &Engine, args: &StopArgs) -> anyhow::Result<ExitCode> {
+    each(&args.containers, |n| {
+        engine.stop_container(n, Duration::from_secs(args.time))?;
+        engine.start_container(n).map(drop)
+    })
+}
+
+pub fn kill(engine: &Engine, args: &KillArgs) -> anyhow::Result<ExitCode> {
+    each(&args.containers, |n| engine.kill_container(n, &args.signal).map(drop))
+}
+
+pub fn rm(engine: &Engine, args: &RmArgs) -> anyhow::Result<ExitCode> {
+    let names: Vec<String> = if args.all {
+        engine.containers()?.into_iter().map(|c| c.id).collect()
+    } else if args.containers.is_empty() {
+        bail!("specify one or more containers to remove");
+    } else {
+        args.containers.clone()
+    };
+    each(&names, |n| engine.remove_container(n, args.force || args.all).map(drop))
+}
+
+pub fn wait(engine: &Engine, args: &NamesArgs) -> anyhow::Result<ExitCode> {
+    for name in &args.containers {
+        println!("{}", engine.wait_container(name)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn prune(engine: &Engine, args: &PruneArgs) -> anyhow::Result<ExitCode> {
+    if !args.force {
+        eprint!("WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    for id in engine.prune_containers()? {
+        println!("{id}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn command_of(engine: &Engine, c: &ContainerRecord) -> Vec<String> {
+    engine
+        .container_spec(&c.id)
+        .ok()
+        .and_then(|s| s.process().as_ref().and_then(|p| p.args().clone()))
+        .unwrap_or_default()
+}
+
+fn status_text(c: &ContainerRecord) -> String {
+    match c.status {
+        ContainerStatus::Created => "Created".into(),
+        ContainerStatus::Running | ContainerStatus::Stopping => {
+            let since = c.started_at.unwrap_or(c.created_at);
+            format!("Up {}", human_duration(chrono::Utc::now() - since))
+        }
+        ContainerStatus::Exited => format!("Exited ({}) {}", c.exit_code.unwrap_or(0), ago(c.finished_at)),
+    }
+}
+
+fn ps_json(engine: &Engine, c: &ContainerRecord) -> Value {
+    json!({
+        "Id": c.id,
+        "Names": [c.name],
+        "Image": c.image_name,
+        "ImageID": c.image_id,
+        "Command": command_of(engine, c),
+        "Created": c.created_at.timestamp(),
+        "CreatedAt": c.created_at.to_rfc3339(),
+        "StartedAt": c.started_at.map(|t| t.timestamp()).unwrap_or(0),
+        "State": c.status.as_str(),
+        "Status": status_text(c),
+        "Exited": c.status == ContainerStatus::Exited,
+        "ExitCode": c.exit_code.unwrap_or(0),
+        "Pid": c.pid.unwrap_or(0),
+        "Labels": c.options.labels,
+        "AutoRemove": c.options.remove,
+        "Ports": [],
+    })
+}
+
+pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
+    let mut list = engine.containers()?;
+    if !args.all {
+        list.retain(|c| c.is_running());
+    }
+    for f in &args.filter {
+        let (k, v) = f.split_once('=').with_context(|| format!("invalid filter {f:?}: use KEY=VALUE"))?;
+        match k {
+            "status" => list.retain(|c| c.status.as_str() == v || (v == "running" && c.is_running())),
+            "name" => list.retain(|c| c.name.contains(v)),
+            "id" => list.retain(|c| c.id.starts_with(v)),
+            other => bail!("invalid filter {other:?}: use status, name or id"),
+        }
+    }
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    if args.quiet {
+        for c in &list {
+            writeln!(out, "{}", if args.no_trunc { &c.id } else { c.short_id() })?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    match args.format.as_deref() {
+        Some("json") => {
+            let v: Vec<Value> = list.iter().map(|c| ps_json(engine, c)).collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        }
+        Some(t) => {
+            let t = t.strip_prefix("table ").unwrap_or(t);
+            for c in &list {
+                let line = render_template(t, &|k| {
+                    Some(match k {
+                        "ID" => {
+                            if args.no_trunc {
+                                c.id.clone()
+                            } else {
+                                c.short_id().to_string()
+                            }
+                        }
+                        "Names" => c.name.clone(),
+                        "Image" => c.image_name.clone(),
+                        "Command" => command_of(engine, c).join(" "),
+                        "Status" => status_text(c),
+                        "State" => c.status.as_str().to_string(),
+                        "Created" | "CreatedHuman" => ago(Some(c.created_at)),
+                        "Ports" => String::new(),
+                        _ => return None,
+                    })
+                })
+                .map_err(anyhow::Error::msg)?;
+                writeln!(out, "{line}")?;
+            }
+        }
+        None => {
+            let mut table = Table::new(&["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]);
+            for c in &list {
+                let mut cmd = command_of(engine, c).join(" ");
+                if !args.no_trunc && cmd.chars().count() > 20 {
+                    cmd = format!("{}...", cmd.chars().take(17).collect::<String>());
+                }
+                let id = if args.no_trunc { c.id.clone() } else { c.short_id().to_string() };
+                table.row(vec![
+                    id,
+                    c.image_name.clone(),
+                    cmd,
+                    ago(Some(c.created_at)),
+                    status_text(c),
+                    String::new(),
+                    c.name.clone(),
+                ]);
+            }
+            table.print(&mut out)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inspect_json(engine: &Engine, c: &ContainerRecord) -> Value {
+    let spec = engine.container_spec(&c.id).ok();
+    let args = command_of(engine, c);
+    let paths = engine.container_paths(&c.id);
+    let process = spec.as_ref().and_then(|s| s.process().clone());
+    json!({
+        "Id": c.id,
+        "Created": c.created_at.to_rfc3339(),
+        "Path": args.first(),
+        "Args": args.get(1..).unwrap_or(&[]),
+        "State": {
+            "Status": c.status.as_str(),
+            "Running": c.is_running(),
+            "Pid": c.pid.unwrap_or(0),
+            "ExitCode": c.exit_code.unwrap_or(0),
+            "Error": c.error.clone().unwrap_or_default(),
+            "StartedAt": c.started_at.map(|t| t.to_rfc3339()),
+            "FinishedAt": c.finished_at.map(|t| t.to_rfc3339()),
+        },
+        "Image": c.image_id,
+        "ImageName": c.image_name,
+        "Name": c.name,
+        "LogPath": paths.log(),
+        "OCIConfigPath": paths.spec(),
+        "Config": {
+            "Hostname": spec.as_ref().and_then(|s| s.hostname().clone()),
+            "User": c.options.user,
+            "Env": process.as_ref().and_then(|p| p.env().clone()),
+            "Cmd": c.options.command,
+            "Entrypoint": c.options.entrypoint,
+            "WorkingDir": process.as_ref().map(|p| p.cwd().clone()),
+            "Labels": c.options.labels,
+            "AutoRemove": c.options.remove,
+        },
+        "OCISpec": spec,
+    })
+}
+
+fn template_value(v: &Value, key: &str) -> Option<String> {
+    let mut cur = v;
+    for part in key.split('.') {
+        cur = cur.get(part)?;
+    }
+    Some(match cur {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+/// `berth inspect` and `container inspect`: containers first, then images, as Podman does.
+pub fn inspect(engine: &Engine, args: &InspectArgs, images_too: bool) -> anyhow::Result<ExitCode> {
+    let mut found = Vec::new();
+    for n in &args.names {
+        match engine.container(n) {
+            Ok(c) => found.push(inspect_json(engine, &c)),
+            Err(e) if !images_too => return Err(e.into()),
+            Err(_) => match engine.image(n) {
+                Ok(_) => {
+                    return crate::images::inspect(
+                        engine,
+                        &crate::images::InspectArgs { images: args.names.clone(), format: args.format.clone() },
+                    )
+                }
+                Err(_) => bail!("no such object: \"{n}\""),
+            },
+        }
+    }
+    match args.format.as_deref() {
+        None | Some("json") => println!("{}", serde_json::to_string_pretty(&found)?),
+        Some(t) => {
+            for v in &found {
+                println!("{}", render_template(t, &|k| template_value(v, k)).map_err(anyhow::Error::msg)?);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// RFC 3339, or a duration back from now ("10m", "2h", "30s").
+fn parse_time_arg(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.to_utc());
+    }
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num.parse().with_context(|| format!("invalid time {s:?}: use RFC 3339 or a duration like 10m"))?;
+    let secs = match unit {
+        "s" | "" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => bail!("invalid time {s:?}: use RFC 3339 or a duration like 10m"),
+    };
+    Ok(chrono::Utc::now() - chrono::Duration::seconds(secs))
+}
+
+fn print_record(r: &Record, timestamps: bool) -> std::io::Result<()> {
+    let mut line = Vec::with_capacity(r.message.len() + 40);
+    if timestamps {
+        line.extend_from_slice(r.time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true).as_bytes());
+        line.push(b' ');
+    }
+    line.extend_from_slice(&r.message);
+    if !r.partial {
+        line.push(b'\n');
+    }
+    match r.stream {
+        Stream::Stdout => {
+            let mut o = std::io::stdout().lock();
+            o.write_all(&line)?;
+            o.flush()
+        }
+        Stream::Stderr => std::io::stderr().lock().write_all(&line),
+    }
+}
+
+pub async fn logs(engine: Engine, args: &LogsArgs) -> anyhow::Result<ExitCode> {
+    let c = engine.container(&args.container)?;
+    let since = args.since.as_deref().map(parse_time_arg).transpose()?;
+    let until = args.until.as_deref().map(parse_time_arg).transpose()?;
+    let path = engine.container_paths(&c.id).log();
+    let (mut records, end) = logs::read_all(&path).with_context(|| format!("reading {}", path.display()))?;
+    records.retain(|r| since.is_none_or(|s| r.time >= s) && until.is_none_or(|u| r.time <= u));
+    if let Some(n) = args.tail {
+        // whole lines: a line is its partial records plus the full one that ends it
+        let mut lines = 0;
+        let mut start = records.len();
+        while start > 0 && lines < n {
+            start -= 1;
+            if !records[start].partial || start + 1 == records.len() {
+                lines += 1;
+            }
+            while start > 0 && records[start - 1].partial {
+                start -= 1;
+            }
+        }
+        records.drain(..start);
+    }
+    for r in &records {
+        print_record(r, args.timestamps)?;
+    }
+    if args.follow && c.is_running() {
+        follow_until_exit(&engine, &c, Follower::open(&path, end)?, false).await.map(drop)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Follows a log file across rotation, through an open descriptor (so a `--rm` removal after
+/// the exit loses nothing).
+struct Follower {
+    path: PathBuf,
+    file: std::fs::File,
+    pending: Vec<u8>,
+}
+
+impl Follower {
+    /// Opens (creating it if the monitor has not yet) the log and starts at `offset`.
+    fn open(path: &Path, offset: u64) -> anyhow::Result<Follower> {
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        file.seek(std::io::SeekFrom::Start(offset))?;
+        Ok(Follower { path: path.to_path_buf(), file, pending: Vec::new() })
+    }
+
+    fn poll(&mut self) -> std::io::Result<Vec<Record>> {
+        // Rotated when the name points at another file: this one is then complete, so read it
+        // to its end before switching.
+        let current = self.file.metadata()?.ino();
+        let rotated = std::fs::metadata(&self.path).is_ok_and(|m| m.ino() != current);
+        self.file.read_to_end(&mut self.pending)?;
+        let end = self.pending.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let out = self.pending[..end].split(|b| *b == b'\n').filter_map(logs::parse_line).collect();
+        self.pending.drain(..end);
+        if rotated {
+            if let Ok(f) = std::fs::File::open(&self.path) {
+                self.file = f;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Prints the container's output as it comes until it exits; returns its exit code. Ctrl-C and
+/// SIGTERM are passed on to the container when `proxy_signals`, as Podman's sig-proxy does.
+async fn follow_until_exit(
+    engine: &Engine,
+    c: &ContainerRecord,
+    mut follower: Follower,
+    proxy_signals: bool,
+) -> anyhow::Result<i32> {
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    loop {
+        let exited = engine.exit_code(&c.id)?;
+        for r in follower.poll()? {
+            print_record(&r, false)?;
+        }
+        if let Some(code) = exited {
+            // everything was written before the exit was recorded: one last read
+            for r in follower.poll()? {
+                print_record(&r, false)?;
+            }
+            return Ok(code);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            _ = sigint.recv() => {
+                if proxy_signals { let _ = engine.kill_container(&c.id, "INT"); } else { return Ok(0); }
+            }
+            _ = sigterm.recv() => {
+                if proxy_signals { let _ = engine.kill_container(&c.id, "TERM"); } else { return Ok(0); }
+            }
+        }
+    }
+}

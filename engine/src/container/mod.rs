@@ -1,0 +1,259 @@
+//! Containers: what was asked for (`CreateOptions`), what exists (`ContainerRecord` in the state
+//! database) and where it lives on disk. The verbs are in `container_ops`; the process that
+//! supervises a running container is the `monitor`.
+
+pub mod logs;
+pub mod names;
+pub mod spec;
+pub mod user;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+
+/// What the user asked for at `create`/`run`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateOptions {
+    pub name: Option<String>,
+    /// Replaces the image's Cmd when not empty.
+    pub command: Vec<String>,
+    /// Replaces the image's Entrypoint (and drops its Cmd).
+    pub entrypoint: Option<Vec<String>>,
+    /// `KEY=VALUE`, applied over the image's environment.
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    /// `--rm`: remove the container when it exits.
+    pub remove: bool,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Created,
+    Running,
+    Stopping,
+    Exited,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Stopping => "stopping",
+            Status::Exited => "exited",
+        }
+    }
+
+    fn parse(s: &str) -> Status {
+        match s {
+            "running" => Status::Running,
+            "stopping" => Status::Stopping,
+            "exited" => Status::Exited,
+            _ => Status::Created,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ContainerRecord {
+    pub id: String,
+    pub name: String,
+    pub image_id: String,
+    /// The image as the user named it.
+    pub image_name: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub options: CreateOptions,
+    pub status: Status,
+    pub pid: Option<i32>,
+    pub pid_start: Option<u64>,
+    pub monitor_pid: Option<i32>,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub exit_code: Option<i32>,
+    pub error: Option<String>,
+}
+
+impl ContainerRecord {
+    pub fn short_id(&self) -> &str {
+        &self.id[..12]
+    }
+    pub fn is_running(&self) -> bool {
+        matches!(self.status, Status::Running | Status::Stopping)
+    }
+}
+
+/// Where a container's files live.
+#[derive(Clone, Debug)]
+pub struct ContainerPaths {
+    pub dir: PathBuf,
+}
+
+impl ContainerPaths {
+    pub fn new(root: &Path, id: &str) -> ContainerPaths {
+        ContainerPaths { dir: root.join("containers").join(id) }
+    }
+    pub fn spec(&self) -> PathBuf {
+        self.dir.join("config.json")
+    }
+    pub fn log(&self) -> PathBuf {
+        self.dir.join("ctr.log")
+    }
+    pub fn upper(&self) -> PathBuf {
+        self.dir.join("upper")
+    }
+    pub fn work(&self) -> PathBuf {
+        self.dir.join("work")
+    }
+    pub fn rootfs(&self) -> PathBuf {
+        self.dir.join("rootfs")
+    }
+    /// The monitor's own log: what went wrong outside the container.
+    pub fn monitor_log(&self) -> PathBuf {
+        self.dir.join("monitor.log")
+    }
+}
+
+fn parse_time(s: Option<String>) -> Option<chrono::DateTime<chrono::Utc>> {
+    s.and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok()).map(|d| d.to_utc())
+}
+
+const COLUMNS: &str = "id, name, image_id, image_name, created_at, config, state, pid, pid_start, monitor_pid, \
+                       started_at, finished_at, exit_code, error";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
+    let config: String = r.get(5)?;
+    Ok(ContainerRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        image_id: r.get(2)?,
+        image_name: r.get(3)?,
+        created_at: parse_time(Some(r.get(4)?)).unwrap_or_default(),
+        options: serde_json::from_str(&config).unwrap_or_default(),
+        status: Status::parse(&r.get::<_, String>(6)?),
+        pid: r.get(7)?,
+        pid_start: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
+        monitor_pid: r.get(9)?,
+        started_at: parse_time(r.get(10)?),
+        finished_at: parse_time(r.get(11)?),
+        exit_code: r.get(12)?,
+        error: r.get(13)?,
+    })
+}
+
+pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ContainerRecord>> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM containers ORDER BY created_at DESC, id"))?;
+    let rows = stmt.query_map([], row)?.collect();
+    rows
+}
+
+pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<ContainerRecord>> {
+    conn.query_row(&format!("SELECT {COLUMNS} FROM containers WHERE id = ?"), [id], row).optional()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error("no container with name or ID \"{0}\" found: no such container")]
+    NotFound(String),
+    #[error("more than one container matches \"{query}\" ({candidates}): use more of the id")]
+    Ambiguous { query: String, candidates: String },
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// By name, full id or unique id prefix, as Podman resolves them.
+pub fn find(conn: &Connection, query: &str) -> Result<ContainerRecord, LookupError> {
+    if let Some(c) =
+        conn.query_row(&format!("SELECT {COLUMNS} FROM containers WHERE name = ?"), [query], row).optional()?
+    {
+        return Ok(c);
+    }
+    if !query.is_empty() && query.len() <= 64 && query.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM containers WHERE id LIKE ? || '%'"))?;
+        let hits: Vec<ContainerRecord> =
+            stmt.query_map([query.to_ascii_lowercase()], row)?.collect::<Result<_, _>>()?;
+        match hits.len() {
+            1 => return Ok(hits.into_iter().next().expect("one hit")),
+            0 => {}
+            _ => {
+                return Err(LookupError::Ambiguous {
+                    query: query.into(),
+                    candidates: hits.iter().map(|c| c.short_id().to_string()).collect::<Vec<_>>().join(", "),
+                })
+            }
+        }
+    }
+    Err(LookupError::NotFound(query.into()))
+}
+
+pub fn name_taken(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT id FROM containers WHERE name = ?", [name], |r| r.get(0)).optional()
+}
+
+pub fn insert(tx: &Transaction<'_>, c: &ContainerRecord) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO containers (id, name, image_id, image_name, created_at, config, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        params![
+            c.id,
+            c.name,
+            c.image_id,
+            c.image_name,
+            c.created_at.to_rfc3339(),
+            serde_json::to_string(&c.options).expect("options serialise"),
+            c.status.as_str()
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn set_running(conn: &Connection, id: &str, pid: i32, pid_start: u64, monitor_pid: i32) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE containers SET state = 'running', pid = ?, pid_start = ?, monitor_pid = ?, started_at = ?,
+         finished_at = NULL, exit_code = NULL, error = NULL WHERE id = ?",
+        params![pid, pid_start as i64, monitor_pid, chrono::Utc::now().to_rfc3339(), id],
+    )?;
+    Ok(())
+}
+
+pub fn set_status(conn: &Connection, id: &str, status: Status) -> rusqlite::Result<()> {
+    conn.execute("UPDATE containers SET state = ? WHERE id = ?", params![status.as_str(), id])?;
+    Ok(())
+}
+
+pub fn set_exited(conn: &Connection, id: &str, exit_code: i32, error: Option<&str>) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE containers SET state = 'exited', pid = NULL, pid_start = NULL, monitor_pid = NULL, finished_at = ?,
+         exit_code = ?, error = ? WHERE id = ?",
+        params![chrono::Utc::now().to_rfc3339(), exit_code, error, id],
+    )?;
+    Ok(())
+}
+
+pub fn delete(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    Ok(conn.execute("DELETE FROM containers WHERE id = ?", [id])? > 0)
+}
+
+/// The start time of a live process (field 22 of /proc/PID/stat), to tell it from a later one
+/// that reused its pid; None for a process that is gone or a zombie nobody has reaped yet.
+pub fn process_start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut fields = stat[stat.rfind(')')? + 2..].split(' ');
+    if matches!(fields.next()?, "Z" | "X") {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
+}
+
+/// Whether the process recorded for a container still exists (and is the same one).
+pub fn process_alive(pid: Option<i32>, start: Option<u64>) -> bool {
+    match (pid, start) {
+        (Some(pid), Some(start)) => process_start_time(pid) == Some(start),
+        _ => false,
+    }
+}

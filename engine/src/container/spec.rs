@@ -1,0 +1,275 @@
+//! The OCI runtime spec of a container: the image config and the user's options turned into
+//! what the runtime executes, with Podman's defaults (mounts, capabilities, masked and read-only
+//! paths, rlimits, namespaces, the default seccomp profile). It is written to the container's
+//! directory as config.json, and `inspect` shows it.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use oci_spec::image::ImageConfiguration;
+use oci_spec::runtime::{
+    Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, Mount, MountBuilder,
+    PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+};
+
+use super::user::ExecUser;
+use super::CreateOptions;
+
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Podman's default capability set (containers/common `DefaultCapabilities`).
+pub use crate::runtime::seccomp::DEFAULT_CAPABILITIES as DEFAULT_CAPS;
+
+pub const MASKED_PATHS: &[&str] = &[
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/fs/selinux",
+    "/sys/dev/block",
+];
+
+pub const READONLY_PATHS: &[&str] =
+    &["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("no command or entrypoint specified for the container: give a command, or use an image with one")]
+    NoCommand,
+    #[error("building the runtime spec: {0}")]
+    Build(String),
+}
+
+fn build_err(e: impl std::fmt::Display) -> SpecError {
+    SpecError::Build(e.to_string())
+}
+
+/// Entrypoint and command as Podman combines them: `--entrypoint` replaces the image's and
+/// drops its Cmd; a command given replaces the image's Cmd.
+pub fn command_line(image: &ImageConfiguration, opts: &CreateOptions) -> Result<Vec<String>, SpecError> {
+    let config = image.config().clone().unwrap_or_default();
+    let (entrypoint, default_cmd) = match &opts.entrypoint {
+        Some(e) => (e.clone(), Vec::new()),
+        None => (config.entrypoint().clone().unwrap_or_default(), config.cmd().clone().unwrap_or_default()),
+    };
+    let cmd = if opts.command.is_empty() { default_cmd } else { opts.command.clone() };
+    let args: Vec<String> = entrypoint.into_iter().chain(cmd).collect();
+    if args.is_empty() || args[0].is_empty() {
+        return Err(SpecError::NoCommand);
+    }
+    Ok(args)
+}
+
+/// The environment: the image's, then the user's (later wins), plus PATH, HOME, HOSTNAME and
+/// `container` when missing.
+pub fn environment(image: &ImageConfiguration, opts: &CreateOptions, user: &ExecUser, hostname: &str) -> Vec<String> {
+    let mut env: Vec<(String, String)> = Vec::new();
+    let mut set = |kv: &str| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        match env.iter_mut().find(|(key, _)| key == k) {
+            Some(slot) => slot.1 = v.to_string(),
+            None => env.push((k.to_string(), v.to_string())),
+        }
+    };
+    if let Some(c) = image.config() {
+        for kv in c.env().iter().flatten() {
+            set(kv);
+        }
+    }
+    for kv in &opts.env {
+        set(kv);
+    }
+    let mut out: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let has = |k: &str| env.iter().any(|(key, _)| key == k);
+    if !has("PATH") {
+        out.push(format!("PATH={DEFAULT_PATH}"));
+    }
+    if !has("HOME") {
+        out.push(format!("HOME={}", user.home));
+    }
+    if !has("HOSTNAME") {
+        out.push(format!("HOSTNAME={hostname}"));
+    }
+    if !has("container") {
+        out.push("container=berth".into());
+    }
+    out
+}
+
+fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount, SpecError> {
+    MountBuilder::default()
+        .destination(dest)
+        .typ(typ)
+        .source(source)
+        .options(options.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .build()
+        .map_err(build_err)
+}
+
+/// Podman's default mounts.
+pub fn default_mounts() -> Result<Vec<Mount>, SpecError> {
+    Ok(vec![
+        mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
+        mount("/dev", "tmpfs", "tmpfs", &["nosuid", "strictatime", "mode=755", "size=65536k"])?,
+        mount(
+            "/dev/pts",
+            "devpts",
+            "devpts",
+            &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+        )?,
+        mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"])?,
+        mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"])?,
+        mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", "ro"])?,
+    ])
+}
+
+pub struct SpecInputs<'a> {
+    pub id: &'a str,
+    pub image: &'a ImageConfiguration,
+    pub opts: &'a CreateOptions,
+    pub user: &'a ExecUser,
+    pub rootfs: &'a Path,
+    pub hostname: &'a str,
+}
+
+pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
+    let args = command_line(input.image, input.opts)?;
+    let config = input.image.config().clone().unwrap_or_default();
+    let cwd = input
+        .opts
+        .workdir
+        .clone()
+        .or_else(|| config.working_dir().clone().filter(|w| !w.is_empty()))
+        .unwrap_or_else(|| "/".into());
+    let caps: HashSet<Capability> = DEFAULT_CAPS.iter().copied().collect();
+    let running_caps = if input.user.uid == 0 { caps.clone() } else { HashSet::new() };
+    let capabilities = LinuxCapabilitiesBuilder::default()
+        .bounding(caps.clone())
+        .effective(running_caps.clone())
+        .permitted(running_caps)
+        .inheritable(HashSet::new())
+        .ambient(HashSet::new())
+        .build()
+        .map_err(build_err)?;
+    let rlimits = vec![
+        PosixRlimitBuilder::default()
+            .typ(PosixRlimitType::RlimitNofile)
+            .hard(1_048_576u64)
+            .soft(1_048_576u64)
+            .build()
+            .map_err(build_err)?,
+        PosixRlimitBuilder::default()
+            .typ(PosixRlimitType::RlimitNproc)
+            .hard(4_194_304u64)
+            .soft(4_194_304u64)
+            .build()
+            .map_err(build_err)?,
+    ];
+    let user = UserBuilder::default()
+        .uid(input.user.uid)
+        .gid(input.user.gid)
+        .additional_gids(input.user.additional_gids.clone())
+        .umask(0o022u32)
+        .build()
+        .map_err(build_err)?;
+    let process = ProcessBuilder::default()
+        .terminal(false)
+        .user(user)
+        .args(args)
+        .env(environment(input.image, input.opts, input.user, input.hostname))
+        .cwd(cwd)
+        .capabilities(capabilities)
+        .rlimits(rlimits)
+        .no_new_privileges(false)
+        .build()
+        .map_err(build_err)?;
+    let namespaces = [
+        LinuxNamespaceType::Pid,
+        LinuxNamespaceType::Network,
+        LinuxNamespaceType::Ipc,
+        LinuxNamespaceType::Uts,
+        LinuxNamespaceType::Mount,
+        LinuxNamespaceType::Cgroup,
+    ]
+    .into_iter()
+    .map(|t| LinuxNamespaceBuilder::default().typ(t).build().map_err(build_err))
+    .collect::<Result<Vec<_>, _>>()?;
+    let linux = LinuxBuilder::default()
+        .namespaces(namespaces)
+        .masked_paths(MASKED_PATHS.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .readonly_paths(READONLY_PATHS.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .cgroups_path(format!("berth/{}", input.id))
+        .seccomp(crate::runtime::seccomp::default_profile(DEFAULT_CAPS))
+        .build()
+        .map_err(build_err)?;
+    SpecBuilder::default()
+        .version("1.0.2")
+        .process(process)
+        .root(RootBuilder::default().path(input.rootfs).readonly(false).build().map_err(build_err)?)
+        .hostname(input.hostname)
+        .mounts(default_mounts()?)
+        .linux(linux)
+        .build()
+        .map_err(build_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(entrypoint: Option<&[&str]>, cmd: Option<&[&str]>) -> ImageConfiguration {
+        let mut v = serde_json::json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "config": {}});
+        if let Some(e) = entrypoint {
+            v["config"]["Entrypoint"] = serde_json::json!(e);
+        }
+        if let Some(c) = cmd {
+            v["config"]["Cmd"] = serde_json::json!(c);
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn check(img: ImageConfiguration, entrypoint: Option<&[&str]>, command: &[&str], expected: Result<&[&str], ()>) {
+        let opts = CreateOptions {
+            entrypoint: entrypoint.map(|e| e.iter().map(|s| s.to_string()).collect()),
+            command: command.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        let got = command_line(&img, &opts).map_err(|_| ());
+        assert_eq!(
+            got,
+            expected.map(|e| e.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+            "{entrypoint:?} {command:?}"
+        );
+    }
+
+    #[test]
+    fn entrypoint_and_cmd_combine_like_podman() {
+        check(image(None, Some(&["sh"])), None, &[], Ok(&["sh"]));
+        check(image(None, Some(&["sh"])), None, &["echo", "hi"], Ok(&["echo", "hi"]));
+        check(image(Some(&["/ep"]), Some(&["a"])), None, &[], Ok(&["/ep", "a"]));
+        check(image(Some(&["/ep"]), Some(&["a"])), None, &["b"], Ok(&["/ep", "b"]));
+        check(image(Some(&["/ep"]), Some(&["a"])), Some(&["/other"]), &[], Ok(&["/other"]));
+        check(image(None, Some(&["a"])), Some(&["/other"]), &["x"], Ok(&["/other", "x"]));
+        check(image(None, None), None, &[], Err(()));
+        check(image(None, Some(&["sh"])), Some(&[""]), &[], Err(()));
+    }
+
+    #[test]
+    fn environment_merges_and_fills_defaults() {
+        let mut img = image(None, Some(&["sh"]));
+        let mut cfg = img.config().clone().unwrap();
+        cfg.set_env(Some(vec!["A=1".into(), "PATH=/bin".into()]));
+        img.set_config(Some(cfg));
+        let opts = CreateOptions { env: vec!["A=2".into(), "B=3".into()], ..Default::default() };
+        let user = ExecUser { uid: 0, gid: 0, additional_gids: vec![], home: "/root".into() };
+        assert_eq!(
+            environment(&img, &opts, &user, "h"),
+            ["A=2", "PATH=/bin", "B=3", "HOME=/root", "HOSTNAME=h", "container=berth"]
+        );
+    }
+}

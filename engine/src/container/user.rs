@@ -1,0 +1,117 @@
+//! The container's user: `-u`/image `User` (name or id, optionally `:group`) resolved against
+//! the image's own /etc/passwd and /etc/group, with supplementary groups, as Podman does.
+
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecUser {
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+    pub home: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("unable to find user {0}: no matching entries in passwd file")]
+    NoUser(String),
+    #[error("unable to find group {0}: no matching entries in group file")]
+    NoGroup(String),
+}
+
+/// Reads a file of the image from its layers (top first), honouring whiteouts.
+pub fn read_image_file(layer_dirs_top_first: &[PathBuf], rel: &str) -> Option<String> {
+    for dir in layer_dirs_top_first {
+        let path = dir.join(rel);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_char_device() => return None, // whiteout
+            Ok(m) if m.is_file() => return std::fs::read_to_string(&path).ok(),
+            Ok(_) => return None,
+            Err(_) => {
+                // an opaque or whited-out parent hides lower layers too
+                if Path::new(rel).ancestors().skip(1).any(|a| {
+                    let p = dir.join(a);
+                    !a.as_os_str().is_empty()
+                        && (std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_char_device())
+                            || xattr::get(&p, "trusted.overlay.opaque").ok().flatten().as_deref() == Some(b"y"))
+                }) {
+                    return None;
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Resolves `spec` ("", "name", "uid", "name:group", "uid:gid") with the image's passwd/group.
+pub fn resolve(spec: &str, passwd: Option<&str>, group: Option<&str>) -> Result<ExecUser, UserError> {
+    let (user, grp) = match spec.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (spec, None),
+    };
+    let user = if user.is_empty() { "0" } else { user };
+    let users: Vec<Vec<&str>> =
+        passwd.unwrap_or("").lines().filter(|l| !l.starts_with('#')).map(|l| l.split(':').collect()).collect();
+    let groups: Vec<Vec<&str>> =
+        group.unwrap_or("").lines().filter(|l| !l.starts_with('#')).map(|l| l.split(':').collect()).collect();
+    let entry = users.iter().find(|f| f.len() >= 4 && (f[0] == user || f[2] == user));
+    let (uid, mut gid, name, home) = match (entry, user.parse::<u32>()) {
+        (Some(f), _) => (
+            f[2].parse().map_err(|_| UserError::NoUser(user.into()))?,
+            f[3].parse().unwrap_or(0),
+            Some(f[0]),
+            f.get(5).copied().unwrap_or("/").to_string(),
+        ),
+        (None, Ok(uid)) => (uid, 0, None, "/".to_string()),
+        (None, Err(_)) => return Err(UserError::NoUser(user.into())),
+    };
+    if let Some(g) = grp {
+        gid = match groups.iter().find(|f| f.len() >= 3 && (f[0] == g || f[2] == g)) {
+            Some(f) => f[2].parse().map_err(|_| UserError::NoGroup(g.into()))?,
+            None => g.parse().map_err(|_| UserError::NoGroup(g.into()))?,
+        };
+    }
+    // Supplementary groups: those listing the user by name (only when no group was forced).
+    let mut additional_gids = Vec::new();
+    if let (Some(name), None) = (name, grp) {
+        for f in &groups {
+            if f.len() >= 4 && f[3].split(',').any(|m| m == name) {
+                if let Ok(g) = f[2].parse::<u32>() {
+                    if g != gid && !additional_gids.contains(&g) {
+                        additional_gids.push(g);
+                    }
+                }
+            }
+        }
+    }
+    Ok(ExecUser { uid, gid, additional_gids, home })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n";
+    const GROUP: &str = "root:x:0:\nstaff:x:50:app\napp:x:1000:\nwheel:x:10:root,app\n";
+
+    fn check(spec: &str, expected: Result<(u32, u32, Vec<u32>), &str>) {
+        let got = resolve(spec, Some(PASSWD), Some(GROUP))
+            .map(|u| (u.uid, u.gid, u.additional_gids))
+            .map_err(|e| e.to_string());
+        assert_eq!(got, expected.map_err(str::to_string), "{spec:?}");
+    }
+
+    #[test]
+    fn resolves_like_podman() {
+        check("", Ok((0, 0, vec![10])));
+        check("root", Ok((0, 0, vec![10])));
+        check("app", Ok((1000, 1000, vec![50, 10])));
+        check("1000", Ok((1000, 1000, vec![50, 10])));
+        check("app:staff", Ok((1000, 50, vec![])));
+        check("1000:7", Ok((1000, 7, vec![])));
+        check("4242", Ok((4242, 0, vec![])));
+        check("nobody", Err("unable to find user nobody: no matching entries in passwd file"));
+        check("app:nogroup", Err("unable to find group nogroup: no matching entries in group file"));
+    }
+}

@@ -1,0 +1,460 @@
+//! Container verbs on `Engine`: create, start (through a monitor), stop, kill, remove, wait,
+//! list and inspect, with state reconciled against the processes that really exist.
+
+use std::io::{BufRead, BufReader};
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use oci_spec::image::ImageConfiguration;
+use oci_spec::runtime::Spec;
+use rand::RngExt;
+
+use crate::container::{self, spec, user, ContainerPaths, ContainerRecord, CreateOptions, Status};
+use crate::monitor::{self, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_START_FAILED};
+use crate::runtime::{self, RuntimeError};
+use crate::{image, Engine, Error, Result};
+
+/// Why the monitor could not start a container's process.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error("{0}")]
+    Prepare(String),
+}
+
+impl LaunchError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            LaunchError::Runtime(RuntimeError::NotFound { .. }) => EXIT_NOT_FOUND,
+            LaunchError::Runtime(RuntimeError::NotExecutable { .. }) => EXIT_NOT_EXECUTABLE,
+            _ => EXIT_START_FAILED,
+        }
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+fn new_id() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+fn parse_signal(s: &str) -> Option<Signal> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<i32>() {
+        return Signal::try_from(n).ok();
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    name.parse().ok()
+}
+
+impl Engine {
+    /// `berth create`: records the container and prepares its directory; nothing runs yet.
+    /// Bad input (name in use, unknown user, no command) fails before anything is created.
+    pub fn create_container(&self, image_query: &str, opts: CreateOptions) -> Result<ContainerRecord> {
+        let img = self.image(image_query)?;
+        let config: ImageConfiguration = serde_json::from_str(&img.config_json)
+            .map_err(|e| Error::Invalid(format!("image {image_query}: bad config: {e}")))?;
+        if let Some(name) = &opts.name {
+            if !valid_name(name) {
+                return Err(Error::Invalid(format!(
+                    "invalid container name \"{name}\": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
+                )));
+            }
+        }
+        let id = new_id();
+        let name = match &opts.name {
+            Some(n) => n.clone(),
+            None => loop {
+                let n = container::names::random_name();
+                if container::name_taken(self.state().conn(), &n)?.is_none() {
+                    break n;
+                }
+            },
+        };
+        // The user must exist in the image (unless numeric), as in Podman.
+        let layer_dirs: Vec<_> = img.layers.iter().rev().map(|l| self.layers().diff_dir(&l.chain_id)).collect();
+        let user_spec =
+            opts.user.clone().or_else(|| config.config().as_ref().and_then(|c| c.user().clone())).unwrap_or_default();
+        let passwd = user::read_image_file(&layer_dirs, "etc/passwd");
+        let group = user::read_image_file(&layer_dirs, "etc/group");
+        let exec_user = user::resolve(&user_spec, passwd.as_deref(), group.as_deref())?;
+        let hostname = opts.hostname.clone().unwrap_or_else(|| id[..12].to_string());
+        let paths = ContainerPaths::new(&self.config().root, &id);
+        let oci = spec::build(&spec::SpecInputs {
+            id: &id,
+            image: &config,
+            opts: &opts,
+            user: &exec_user,
+            rootfs: &paths.rootfs(),
+            hostname: &hostname,
+        })?;
+        let record = ContainerRecord {
+            id: id.clone(),
+            name: name.clone(),
+            image_id: img.id.clone(),
+            image_name: img.names.first().cloned().unwrap_or_else(|| img.id.clone()),
+            created_at: chrono::Utc::now(),
+            options: opts,
+            status: Status::Created,
+            pid: None,
+            pid_start: None,
+            monitor_pid: None,
+            started_at: None,
+            finished_at: None,
+            exit_code: None,
+            error: None,
+        };
+        self.state().write(|tx| -> Result<()> {
+            if let Some(other) = container::name_taken(tx, &name)? {
+                return Err(Error::NameInUse { name: name.clone(), id: other });
+            }
+            container::insert(tx, &record)?;
+            Ok(())
+        })?;
+        let prepared = (|| -> std::io::Result<()> {
+            for d in [paths.upper(), paths.work(), paths.rootfs()] {
+                std::fs::create_dir_all(d)?;
+            }
+            std::fs::write(paths.spec(), serde_json::to_vec_pretty(&oci).map_err(std::io::Error::other)?)
+        })();
+        if let Err(e) = prepared {
+            let cleanup = std::fs::remove_dir_all(&paths.dir);
+            let _ = container::delete(self.state().conn(), &id);
+            let mut message = format!("preparing container {}: {e}", &id[..12]);
+            if let Err(c) = cleanup {
+                message.push_str(&format!("; cleaning up {} failed too: {c}", paths.dir.display()));
+            }
+            return Err(Error::Invalid(message));
+        }
+        self.events().state("container", "create", &id, Some(&name));
+        Ok(record)
+    }
+
+    /// The stored runtime spec of a container.
+    pub fn container_spec(&self, id: &str) -> Result<Spec> {
+        let path = ContainerPaths::new(&self.config().root, id).spec();
+        let text = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        serde_json::from_slice(&text).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))
+    }
+
+    /// Finds a container by name or id, with its state reconciled.
+    pub fn container(&self, query: &str) -> Result<ContainerRecord> {
+        let c = container::find(self.state().conn(), query)?;
+        self.reconcile(c)
+    }
+
+    /// Every container, with state reconciled.
+    pub fn containers(&self) -> Result<Vec<ContainerRecord>> {
+        let list = container::list(self.state().conn())?;
+        list.into_iter().map(|c| self.reconcile(c)).collect()
+    }
+
+    /// A container recorded as running whose process and monitor are gone (a reboot, a killed
+    /// monitor) has exited: record it so, instead of showing it running forever.
+    fn reconcile(&self, c: ContainerRecord) -> Result<ContainerRecord> {
+        if !c.is_running() || container::process_alive(c.pid, c.pid_start) {
+            return Ok(c);
+        }
+        let monitor_alive = c.monitor_pid.is_some_and(|p| container::process_start_time(p).is_some());
+        if monitor_alive {
+            return Ok(c); // it is recording the exit right now
+        }
+        if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, &c.id) {
+            let _ = cg.delete();
+        }
+        container::set_exited(
+            self.state().conn(),
+            &c.id,
+            255,
+            Some("the container's monitor died; exit status unknown"),
+        )?;
+        self.events().state("container", "died", &c.id, Some(&c.name));
+        Ok(container::get(self.state().conn(), &c.id)?.unwrap_or(c))
+    }
+
+    /// `berth start`: hands the container to a new monitor and waits until its process runs
+    /// (or failed to start: then the error says why, with Podman's exit code).
+    pub fn start_container(&self, query: &str) -> Result<ContainerRecord> {
+        let c = self.container(query)?;
+        if c.is_running() {
+            return Ok(c);
+        }
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| Error::Invalid(format!("creating a pipe: {e}")))?;
+        let write_fd: RawFd = std::os::fd::AsRawFd::as_raw_fd(&write);
+        // The monitor inherits only this end (not close-on-exec), and names it by number.
+        nix::fcntl::fcntl(&write, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))
+            .map_err(|e| Error::Invalid(format!("preparing the monitor pipe: {e}")))?;
+        let exe = std::env::current_exe().map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
+        let mut child = std::process::Command::new(&exe)
+            .arg(monitor::MONITOR_ARG)
+            .args(["--root".as_ref(), self.config().root.as_os_str()])
+            .args(["--run-root".as_ref(), self.config().run_root.as_os_str()])
+            .args(["--id", &c.id, "--ready-fd", &write_fd.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|source| Error::Io { path: exe.clone(), source })?;
+        drop(write);
+        let _ = child.wait();
+        let mut line = String::new();
+        BufReader::new(std::fs::File::from(read))
+            .read_line(&mut line)
+            .map_err(|source| Error::Io { path: exe.clone(), source })?;
+        let line = line.trim_end();
+        if line.starts_with("ok ") {
+            return self.container(&c.id);
+        }
+        let (code, message) = match line.strip_prefix("error ").and_then(|r| r.split_once(' ')) {
+            Some((code, message)) => (code.parse().unwrap_or(EXIT_START_FAILED), message.to_string()),
+            None => {
+                (EXIT_START_FAILED, format!("the monitor of container {} exited without starting it", c.short_id()))
+            }
+        };
+        Err(Error::StartFailed { code, message })
+    }
+
+    /// Inside the monitor: mounts, cgroup, seccomp and the runtime's launch.
+    pub(crate) fn launch_container(
+        &self,
+        id: &str,
+        stdio: [RawFd; 3],
+    ) -> std::result::Result<runtime::Started, LaunchError> {
+        let prep = |e: &dyn std::fmt::Display| LaunchError::Prepare(e.to_string());
+        let c = container::get(self.state().conn(), id)
+            .map_err(|e| prep(&e))?
+            .ok_or_else(|| prep(&"container vanished"))?;
+        let img = image::get(self.state().conn(), &c.image_id)
+            .map_err(|e| prep(&e))?
+            .ok_or_else(|| prep(&format!("image {} of container {} is gone", &c.image_id[..12], c.short_id())))?;
+        let spec = self.container_spec(id).map_err(|e| prep(&e))?;
+        let lower = img
+            .layers
+            .iter()
+            .rev()
+            .map(|l| self.layers().short_link(&l.chain_id))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| prep(&e))?;
+        let paths = ContainerPaths::new(&self.config().root, id);
+        let rootfs = runtime::RootfsLayers {
+            layers_dir: self.layers().root().to_path_buf(),
+            lower,
+            upper: paths.upper(),
+            work: paths.work(),
+            target: paths.rootfs(),
+        };
+        let resources = spec.linux().as_ref().and_then(|l| l.resources().clone());
+        let (cgroup, _warnings) =
+            runtime::cgroup::ContainerCgroup::create(runtime::CGROUP_PARENT, id, resources.as_ref())
+                .map_err(|e| prep(&e))?;
+        // Compiled here; the child only installs it (one syscall, no allocation).
+        let filter = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+            Some(profile) => match runtime::seccomp::compile(profile) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    let _ = cgroup.delete();
+                    return Err(prep(&e));
+                }
+            },
+            None => None,
+        };
+        let mut before_exec = |pid: Pid| cgroup.add_task(pid.as_raw() as u32).map_err(|e| e.to_string());
+        let seccomp = || filter.as_ref().map_or(Ok(()), |f| f.apply().map_err(|e| e.to_string()));
+        let sys = runtime::sys::LinuxSyscall;
+        let result = runtime::launch(
+            &sys,
+            runtime::Launch { spec: &spec, rootfs: &rootfs, stdio, before_exec: &mut before_exec, seccomp: &seccomp },
+        );
+        if result.is_err() {
+            let _ = cgroup.delete();
+        }
+        Ok(result?)
+    }
+
+    /// `berth stop`: the image's stop signal (SIGTERM by default), then SIGKILL after `timeout`.
+    pub fn stop_container(&self, query: &str, timeout: Duration) -> Result<ContainerRecord> {
+        let c = self.container(query)?;
+        if !c.is_running() {
+            return Ok(c);
+        }
+        let signal = self.stop_signal(&c);
+        container::set_status(self.state().conn(), &c.id, Status::Stopping)?;
+        if let Some(pid) = c.pid {
+            let _ = kill(Pid::from_raw(pid), signal);
+        }
+        if !self.wait_gone(&c, timeout) {
+            if let Some(pid) = c.pid {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, &c.id) {
+                let _ = cg.kill_all(Signal::SIGKILL);
+            }
+        }
+        self.wait_exited(&c.id)
+    }
+
+    fn stop_signal(&self, c: &ContainerRecord) -> Signal {
+        image::get(self.state().conn(), &c.image_id)
+            .ok()
+            .flatten()
+            .and_then(|i| i.config())
+            .and_then(|cfg| cfg.config().as_ref().and_then(|c| c.stop_signal().clone()))
+            .and_then(|s| parse_signal(&s))
+            .unwrap_or(Signal::SIGTERM)
+    }
+
+    fn wait_gone(&self, c: &ContainerRecord, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if !container::process_alive(c.pid, c.pid_start) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits until the monitor recorded the exit (it reaps the process right away).
+    fn wait_exited(&self, id: &str) -> Result<ContainerRecord> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let c = match container::get(self.state().conn(), id)? {
+                Some(c) => c,
+                None => return Err(container::LookupError::NotFound(id.into()).into()), // --rm removed it
+            };
+            let c = self.reconcile(c)?;
+            if !c.is_running() || Instant::now() >= deadline {
+                return Ok(c);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// `berth kill`: a signal to the container's init.
+    pub fn kill_container(&self, query: &str, signal: &str) -> Result<ContainerRecord> {
+        let c = self.container(query)?;
+        let sig = parse_signal(signal).ok_or_else(|| {
+            Error::Invalid(format!("invalid signal \"{signal}\": use a name such as TERM or a number"))
+        })?;
+        if !c.is_running() {
+            return Err(Error::StateImproper(format!(
+                "can only kill running containers. {} is in state {}: container state improper",
+                c.short_id(),
+                c.status.as_str()
+            )));
+        }
+        if let Some(pid) = c.pid {
+            kill(Pid::from_raw(pid), sig).map_err(|e| Error::Invalid(format!("sending {sig} to {}: {e}", c.name)))?;
+        }
+        Ok(c)
+    }
+
+    /// The exit code once the container has exited (also after a `--rm` removed it), or None
+    /// while it has not.
+    pub fn exit_code(&self, id: &str) -> Result<Option<i32>> {
+        match container::get(self.state().conn(), id)? {
+            Some(c) => {
+                let c = self.reconcile(c)?;
+                Ok((c.status == Status::Exited).then(|| c.exit_code.unwrap_or(0)))
+            }
+            None => {
+                let path = self.config().run_root.join("exits").join(id);
+                match std::fs::read_to_string(&path) {
+                    Ok(code) => Ok(Some(code.trim().parse().unwrap_or(0))),
+                    Err(_) => Err(container::LookupError::NotFound(id.into()).into()),
+                }
+            }
+        }
+    }
+
+    /// `berth wait`: blocks until the container exits; returns its exit code.
+    pub fn wait_container(&self, query: &str) -> Result<i32> {
+        let c = self.container(query)?;
+        loop {
+            if let Some(code) = self.exit_code(&c.id)? {
+                return Ok(code);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `berth rm`: removes a stopped container and everything it had (writable layer, log,
+    /// cgroup, state); `force` stops a running one first.
+    pub fn remove_container(&self, query: &str, force: bool) -> Result<ContainerRecord> {
+        let c = self.container(query)?;
+        if c.is_running() {
+            if !force {
+                return Err(Error::StateImproper(format!(
+                    "cannot remove container {} as it is running - running or paused containers cannot be removed without force: container state improper",
+                    c.id
+                )));
+            }
+            if let Some(pid) = c.pid {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            self.wait_gone(&c, Duration::from_secs(10));
+        }
+        if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, &c.id) {
+            let _ = cg.kill_all(Signal::SIGKILL);
+            let _ = cg.delete();
+        }
+        if !container::delete(self.state().conn(), &c.id)? {
+            return Ok(c); // removed meanwhile (by its own --rm)
+        }
+        let dir = ContainerPaths::new(&self.config().root, &c.id).dir;
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                return Err(Error::Io { path: dir, source: e });
+            }
+        }
+        self.events().state("container", "remove", &c.id, Some(&c.name));
+        Ok(c)
+    }
+
+    /// `berth container prune`: removes every container that is not running.
+    pub fn prune_containers(&self) -> Result<Vec<String>> {
+        let mut removed = Vec::new();
+        for c in self.containers()? {
+            if !c.is_running() && self.remove_container(&c.id, false).is_ok() {
+                removed.push(c.id);
+            }
+        }
+        Ok(removed)
+    }
+
+    pub fn container_paths(&self, id: &str) -> ContainerPaths {
+        ContainerPaths::new(&self.config().root, id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn signals_by_name_or_number() {
+        use nix::sys::signal::Signal;
+        assert_eq!(super::parse_signal("SIGQUIT"), Some(Signal::SIGQUIT));
+        assert_eq!(super::parse_signal("term"), Some(Signal::SIGTERM));
+        assert_eq!(super::parse_signal("9"), Some(Signal::SIGKILL));
+        assert_eq!(super::parse_signal("NOPE"), None);
+    }
+
+    #[test]
+    fn names_follow_podmans_rule() {
+        assert!(super::valid_name("web-1.a_b"));
+        assert!(!super::valid_name("-web"));
+        assert!(!super::valid_name("a b"));
+        assert!(!super::valid_name(""));
+    }
+}

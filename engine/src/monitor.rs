@@ -1,0 +1,232 @@
+//! The monitor: one small process per running container, in conmon's role.
+//!
+//! `start` re-executes the running binary (the `berth` command or the desktop app) with
+//! [`MONITOR_ARG`]; every binary that links the engine calls [`run_if_monitor`] first thing in
+//! `main`. The monitor forks once more and the first process exits at once, so the monitor is
+//! nobody's child and outlives whoever started it; it starts a new session, away from the
+//! caller's terminal.
+//!
+//! It is single-threaded on purpose: it clones the container's init (the runtime's launch), and
+//! cloning from a multi-threaded process is where runtimes deadlock. It then holds the
+//! container's stdout and stderr, writes them to the k8s-file log, records the exit code and time,
+//! tears down the cgroup, and removes the container when it was created with `--rm`.
+//!
+//! It tells the starter how the start went on an inherited pipe: `ok PID` or `error CODE MESSAGE`.
+
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, pipe2, setsid, ForkResult};
+
+use crate::container::logs::{LogWriter, Stream};
+use crate::container::{self, ContainerPaths};
+use crate::runtime;
+use crate::{Engine, EngineConfig};
+
+pub const MONITOR_ARG: &str = "__berth-monitor";
+
+/// Log files rotate past this size (Podman's `log_size_max` is unlimited by default; a desktop
+/// app keeping every container's output forever is not kind to disks).
+pub const LOG_SIZE_MAX: u64 = 64 * 1024 * 1024;
+
+/// Exit codes as Podman reports them for failures to start.
+pub const EXIT_START_FAILED: i32 = 125;
+pub const EXIT_NOT_EXECUTABLE: i32 = 126;
+pub const EXIT_NOT_FOUND: i32 = 127;
+
+/// Runs the monitor and exits when this process was started as one; returns otherwise.
+pub fn run_if_monitor() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) != Some(MONITOR_ARG) {
+        return;
+    }
+    let code = match MonitorArgs::parse(&args[2..]) {
+        Some(a) => a.run(),
+        None => {
+            eprintln!("{MONITOR_ARG}: usage: --root DIR --run-root DIR --id ID --ready-fd FD");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+struct MonitorArgs {
+    root: PathBuf,
+    run_root: PathBuf,
+    id: String,
+    ready_fd: i32,
+}
+
+impl MonitorArgs {
+    fn parse(args: &[String]) -> Option<MonitorArgs> {
+        let get = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
+        Some(MonitorArgs {
+            root: get("--root")?.into(),
+            run_root: get("--run-root")?.into(),
+            id: get("--id")?,
+            ready_fd: get("--ready-fd")?.parse().ok()?,
+        })
+    }
+
+    fn run(self) -> i32 {
+        // SAFETY: the fd number was handed to us by the starter, which keeps no other use of it
+        // in this (freshly exec'd) process.
+        let ready = unsafe { OwnedFd::from_raw_fd(self.ready_fd) };
+        // Fork once more so the monitor is nobody's child; the starter reaps the first process.
+        // SAFETY: this process is single-threaded (it has just been exec'd and started nothing).
+        match unsafe { fork() } {
+            Ok(ForkResult::Parent { .. }) => return 0,
+            Ok(ForkResult::Child) => {}
+            Err(e) => {
+                report(&ready, &format!("error {EXIT_START_FAILED} forking the monitor: {e}"));
+                return 1;
+            }
+        }
+        let _ = setsid();
+        let mut config = match EngineConfig::new(self.root.clone(), self.run_root.clone()) {
+            Ok(c) => c,
+            Err(e) => {
+                report(&ready, &format!("error {EXIT_START_FAILED} {e}"));
+                return 1;
+            }
+        };
+        config.root = self.root;
+        let engine = match Engine::open(config) {
+            Ok(e) => e,
+            Err(e) => {
+                report(&ready, &format!("error {EXIT_START_FAILED} {e}"));
+                return 1;
+            }
+        };
+        supervise(&engine, &self.id, ready)
+    }
+}
+
+fn report(ready: &OwnedFd, line: &str) {
+    let mut f = std::fs::File::from(ready.try_clone().expect("dup of the ready pipe"));
+    let _ = writeln!(f, "{line}");
+}
+
+/// Starts the container and supervises it until it exits; returns the monitor's exit code.
+fn supervise(engine: &Engine, id: &str, ready: OwnedFd) -> i32 {
+    let paths = ContainerPaths::new(&engine.config().root, id);
+    let mut monitor_log = std::fs::OpenOptions::new().create(true).append(true).open(paths.monitor_log()).ok();
+    let mut note = |msg: &str| {
+        if let Some(f) = monitor_log.as_mut() {
+            let _ = writeln!(f, "{} {msg}", chrono::Utc::now().to_rfc3339());
+        }
+    };
+    let (out_r, out_w) = match pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
+        Ok(p) => p,
+        Err(e) => return fail(engine, id, &ready, EXIT_START_FAILED, &format!("creating the stdout pipe: {e}")),
+    };
+    let (err_r, err_w) = match pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
+        Ok(p) => p,
+        Err(e) => return fail(engine, id, &ready, EXIT_START_FAILED, &format!("creating the stderr pipe: {e}")),
+    };
+    let devnull = match std::fs::File::open("/dev/null") {
+        Ok(f) => OwnedFd::from(f),
+        Err(e) => return fail(engine, id, &ready, EXIT_START_FAILED, &format!("opening /dev/null: {e}")),
+    };
+    let started = match engine.launch_container(id, [devnull.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()]) {
+        Ok(s) => s,
+        Err(e) => {
+            let code = e.exit_code();
+            return fail(engine, id, &ready, code, &e.to_string());
+        }
+    };
+    drop((out_w, err_w, devnull));
+    let pid = started.pid;
+    let start_time = container::process_start_time(pid.as_raw()).unwrap_or(0);
+    if let Err(e) =
+        container::set_running(engine.state().conn(), id, pid.as_raw(), start_time, std::process::id() as i32)
+    {
+        note(&format!("recording the start: {e}"));
+    }
+    engine.events().state("container", "start", id, None);
+    report(&ready, &format!("ok {}", pid.as_raw()));
+    drop(ready);
+
+    let mut log = LogWriter::open(&paths.log(), LOG_SIZE_MAX).ok();
+    let mut open = [Some(out_r), Some(err_r)];
+    let mut buf = vec![0u8; 64 * 1024];
+    while open.iter().any(Option::is_some) {
+        let mut fds: Vec<PollFd> = open.iter().flatten().map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN)).collect();
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => {
+                note(&format!("poll: {e}"));
+                break;
+            }
+        }
+        let ready_now: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
+        let mut k = 0;
+        for (i, slot) in open.iter_mut().enumerate() {
+            let Some(fd) = slot.as_ref() else { continue };
+            let has_event = ready_now[k];
+            k += 1;
+            if !has_event {
+                continue;
+            }
+            match nix::unistd::read(fd, &mut buf) {
+                Ok(0) => *slot = None,
+                Ok(n) => {
+                    let stream = if i == 0 { Stream::Stdout } else { Stream::Stderr };
+                    if let Some(l) = log.as_mut() {
+                        if let Err(e) = l.write(stream, &buf[..n]) {
+                            note(&format!("writing the log: {e}"));
+                        }
+                    }
+                }
+                Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
+                Err(_) => *slot = None,
+            }
+        }
+    }
+    if let Some(l) = log.as_mut() {
+        let _ = l.flush_partial();
+    }
+    let exit_code = loop {
+        match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, code)) => break code,
+            Ok(WaitStatus::Signaled(_, sig, _)) => break 128 + sig as i32,
+            Ok(_) => continue,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => {
+                note(&format!("waiting for the container: {e}"));
+                break 255;
+            }
+        }
+    };
+    if let Err(e) = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, id).and_then(|cg| cg.delete()) {
+        note(&format!("removing the cgroup: {e}"));
+    }
+    finish(engine, id, exit_code, None);
+    0
+}
+
+/// A start that failed: recorded as the container's exit, reported to the starter.
+fn fail(engine: &Engine, id: &str, ready: &OwnedFd, code: i32, message: &str) -> i32 {
+    let message = message.replace('\n', " ");
+    if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, id) {
+        let _ = cg.delete();
+    }
+    report(ready, &format!("error {code} {message}"));
+    finish(engine, id, code, Some(&message));
+    1
+}
+
+fn finish(engine: &Engine, id: &str, exit_code: i32, error: Option<&str>) {
+    // Kept after a `--rm` removal, so whoever waits still learns the exit code.
+    let exits = engine.config().run_root.join("exits");
+    let _ = std::fs::create_dir_all(&exits).and_then(|_| std::fs::write(exits.join(id), exit_code.to_string()));
+    let _ = container::set_exited(engine.state().conn(), id, exit_code, error);
+    engine.events().state("container", "died", id, None);
+    let remove = container::get(engine.state().conn(), id).ok().flatten().is_some_and(|c| c.options.remove);
+    if remove {
+        let _ = engine.remove_container(id, true);
+    }
+}

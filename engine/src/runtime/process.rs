@@ -1,0 +1,498 @@
+//! The fork/clone chain: from an OCI runtime spec to the container's init, exec'd.
+//!
+//! [`launch`] must be called from a single-threaded process (Berth's monitor). The child is a
+//! clone of the caller's address space; a lock held by another thread at that moment (malloc's,
+//! for one) would stay locked forever in the child, which allocates.
+//!
+//! Stages, in the parent (the caller):
+//! 1. Read the spec: which namespaces are new (clone flags) and which are joined (`path`).
+//! 2. Make two close-on-exec pipes: `go` (parent to child) and `err` (child to parent); open the
+//!    namespaces to join.
+//! 3. `clone` the child into its new mount, pid, uts, ipc and network namespaces. A pid
+//!    namespace to join is entered around the clone (`setns` only affects children), then left.
+//! 4. Run `before_exec(pid)` (the caller puts the child in its cgroup), then write one byte to
+//!    `go`. If `before_exec` fails the child is killed and reaped.
+//! 5. Read `err` until end of file. The child's copy of its write end closes on execve, so end
+//!    of file with nothing read means the container's command is running: return its pid. A
+//!    report means the child failed at a stage: reap it and return the error.
+//!
+//! Stages, in the child (see [`Child::run`]):
+//! 1. Close the parent's pipe ends, install `stdio` as fds 0, 1, 2, mark every other fd
+//!    close-on-exec, and wait for `go` (so the cgroup is set before anything else happens);
+//!    reset signal dispositions and the signal mask.
+//! 2. Join the namespaces given by path; unshare the cgroup namespace (now that the process is in
+//!    its cgroup, which becomes the namespace's root); `setsid`.
+//! 3. The root filesystem, in the new mount namespace: make `/` rslave (nothing propagates back
+//!    to the host), mount the overlay on the target, the spec's mounts under it, the default
+//!    devices and links, the spec's devices, create the working directory; pivot_root into the
+//!    target and detach the old root; mask paths, make paths read-only, and make the root
+//!    read-only when the spec says so.
+//! 4. The hostname (new UTS namespace), `lo` up (new network namespace), rlimits (clamped to
+//!    the hard limit when raising it is not allowed), the umask.
+//! 5. The caller's seccomp filter, unless no_new_privs is asked for (installing one needs
+//!    CAP_SYS_ADMIN then); drop the bounding set (needs CAP_SETPCAP, which the change of user
+//!    takes away from the effective set), then with PR_SET_KEEPCAPS: setgroups, setresgid,
+//!    setresuid; then capset and the ambient set.
+//! 6. chdir to the working directory (as the user), no_new_privs, resolve the command in the
+//!    container's PATH, the seccomp filter when no_new_privs, execve.
+//!
+//! A failing stage writes `Failure` to `err` and exits 1.
+
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::os::fd::RawFd;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::mount::MsFlags;
+use nix::sched::CloneFlags;
+use nix::sys::resource::Resource;
+use nix::sys::signal::Signal;
+use nix::unistd::{AccessFlags, Gid, Pid, Uid};
+use oci_spec::runtime::{LinuxNamespaceType, PosixRlimit, PosixRlimitType, Process, Spec};
+
+use crate::runtime::capabilities;
+use crate::runtime::error::{FailKind, Failure, RuntimeError, Stage};
+use crate::runtime::mount_options;
+use crate::runtime::rootfs;
+use crate::runtime::sys::{FileKind, Syscall};
+
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The container's root filesystem as overlay layers.
+pub struct RootfsLayers {
+    /// Directory to chdir into before mounting overlay, so `lower` can be short relative paths.
+    pub layers_dir: PathBuf,
+    /// Lower dirs, top first, relative to `layers_dir` (e.g. "l/ABCD"); at least one.
+    pub lower: Vec<String>,
+    pub upper: PathBuf,
+    pub work: PathBuf,
+    /// The empty directory where the overlay is mounted, inside the container's own mount
+    /// namespace only.
+    pub target: PathBuf,
+}
+
+pub struct Launch<'a> {
+    pub spec: &'a Spec,
+    pub rootfs: &'a RootfsLayers,
+    /// Become the container's fd 0, 1, 2.
+    pub stdio: [RawFd; 3],
+    /// Called in the parent with the child's pid after clone and before the child may exec
+    /// (the caller puts it in its cgroup here). An Err aborts the launch.
+    pub before_exec: &'a mut dyn FnMut(Pid) -> Result<(), String>,
+    /// Installs the caller's seccomp filter in the child: before the capabilities are dropped
+    /// (installing needs CAP_SYS_ADMIN) or, with no_new_privs, just before execve.
+    pub seccomp: &'a dyn Fn() -> Result<(), String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Started {
+    /// The container's init, as seen from the caller's pid namespace.
+    pub pid: Pid,
+}
+
+/// What the spec's namespaces mean for the clone.
+#[derive(Debug, PartialEq, Eq)]
+struct Namespaces {
+    /// New namespaces created by clone itself.
+    clone_flags: CloneFlags,
+    /// Existing namespaces the child joins, the mount namespace last.
+    join: Vec<(PathBuf, CloneFlags)>,
+    /// An existing pid namespace: entered by the parent around the clone.
+    pid_path: Option<PathBuf>,
+    /// A new cgroup namespace, unshared by the child once it is in its cgroup.
+    new_cgroup: bool,
+    new_uts: bool,
+    new_net: bool,
+}
+
+impl Namespaces {
+    fn from_spec(spec: &Spec) -> Result<Self, RuntimeError> {
+        let mut ns = Namespaces {
+            clone_flags: CloneFlags::empty(),
+            join: Vec::new(),
+            pid_path: None,
+            new_cgroup: false,
+            new_uts: false,
+            new_net: false,
+        };
+        let mut has_mount = false;
+        for n in spec.linux().as_ref().and_then(|l| l.namespaces().as_ref()).into_iter().flatten() {
+            let flag = match n.typ() {
+                LinuxNamespaceType::Mount => CloneFlags::CLONE_NEWNS,
+                LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
+                LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
+                LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
+                LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
+                LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+                other @ (LinuxNamespaceType::User | LinuxNamespaceType::Time) => {
+                    return Err(RuntimeError::Unsupported(format!("{other} namespaces are not supported")))
+                }
+            };
+            has_mount |= flag == CloneFlags::CLONE_NEWNS;
+            match n.path() {
+                Some(path) if flag == CloneFlags::CLONE_NEWPID => ns.pid_path = Some(path.clone()),
+                Some(path) => ns.join.push((path.clone(), flag)),
+                None if flag == CloneFlags::CLONE_NEWCGROUP => ns.new_cgroup = true,
+                None => ns.clone_flags |= flag,
+            }
+        }
+        if !has_mount {
+            return Err(RuntimeError::Unsupported("a mount namespace is required".into()));
+        }
+        ns.join.sort_by_key(|(_, flag)| *flag == CloneFlags::CLONE_NEWNS);
+        ns.new_uts = ns.clone_flags.contains(CloneFlags::CLONE_NEWUTS);
+        ns.new_net = ns.clone_flags.contains(CloneFlags::CLONE_NEWNET);
+        Ok(ns)
+    }
+}
+
+/// A descriptor of the parent's, closed when dropped.
+struct Fd<'s> {
+    sys: &'s dyn Syscall,
+    fd: RawFd,
+}
+
+impl Drop for Fd<'_> {
+    fn drop(&mut self) {
+        let _ = self.sys.close(self.fd);
+    }
+}
+
+fn parent_err(stage: &str) -> impl FnOnce(Errno) -> RuntimeError + '_ {
+    move |source| RuntimeError::Parent { stage: stage.into(), source }
+}
+
+/// Starts the spec's process in new namespaces on the overlay root, as described in the module
+/// documentation. Only call it from a single-threaded process.
+pub fn launch(sys: &dyn Syscall, launch: Launch) -> Result<Started, RuntimeError> {
+    let process =
+        launch.spec.process().as_ref().ok_or_else(|| RuntimeError::Unsupported("the spec has no process".into()))?;
+    if process.args().as_ref().is_none_or(|a| a.is_empty() || a[0].is_empty()) {
+        return Err(RuntimeError::Unsupported("the spec's process has no command".into()));
+    }
+    let ns = Namespaces::from_spec(launch.spec)?;
+    let last_cap = sys.last_cap().map_err(parent_err("reading the kernel's last capability"))?;
+
+    let pipe = || sys.pipe().map(|(r, w)| (Fd { sys, fd: r }, Fd { sys, fd: w }));
+    let (go_r, go_w) = pipe().map_err(parent_err("creating a pipe"))?;
+    let (err_r, err_w) = pipe().map_err(parent_err("creating a pipe"))?;
+    let mut joins = Vec::new();
+    for (path, flag) in &ns.join {
+        let fd = sys.open(path, OFlag::O_RDONLY).map_err(|source| RuntimeError::Parent {
+            stage: format!("opening the namespace {}", path.display()),
+            source,
+        })?;
+        joins.push((Fd { sys, fd }, *flag));
+    }
+
+    let child = Child {
+        process,
+        spec: launch.spec,
+        rootfs: launch.rootfs,
+        stdio: launch.stdio,
+        seccomp: launch.seccomp,
+        ns: &ns,
+        joins: joins.iter().map(|(fd, flag)| (fd.fd, *flag)).collect(),
+        go: go_r.fd,
+        go_parent: go_w.fd,
+        err: err_w.fd,
+        err_parent: err_r.fd,
+        last_cap,
+    };
+    let mut entry = || child.main(sys);
+    let pid = match &ns.pid_path {
+        None => sys.clone(&mut entry, ns.clone_flags).map_err(parent_err("creating the container's process"))?,
+        Some(path) => clone_in_pid_ns(sys, path, &mut entry, ns.clone_flags)?,
+    };
+    drop((go_r, err_w, joins));
+
+    let abort = || {
+        let _ = sys.kill(pid, Signal::SIGKILL);
+        let _ = sys.waitpid(pid);
+    };
+    if let Err(message) = (launch.before_exec)(pid) {
+        abort();
+        return Err(RuntimeError::BeforeExec(message));
+    }
+    if let Err(e) = write_all(sys, go_w.fd, &[1]) {
+        abort();
+        return Err(parent_err("releasing the container's process")(e));
+    }
+    drop(go_w);
+
+    let report = read_to_end(sys, err_r.fd).map_err(parent_err("reading the container's start report"))?;
+    if report.is_empty() {
+        return Ok(Started { pid });
+    }
+    let _ = sys.waitpid(pid);
+    Err(Failure::decode(&String::from_utf8_lossy(&report)))
+}
+
+/// Clones into the pid namespace at `path`: setns there (it only applies to children), clone,
+/// then back to our own.
+fn clone_in_pid_ns(
+    sys: &dyn Syscall,
+    path: &Path,
+    entry: &mut dyn FnMut() -> isize,
+    flags: CloneFlags,
+) -> Result<Pid, RuntimeError> {
+    let open = |p: &Path| {
+        sys.open(p, OFlag::O_RDONLY)
+            .map(|fd| Fd { sys, fd })
+            .map_err(|source| RuntimeError::Parent { stage: format!("opening the namespace {}", p.display()), source })
+    };
+    let own = open(Path::new("/proc/self/ns/pid"))?;
+    let target = open(path)?;
+    sys.setns(target.fd, CloneFlags::CLONE_NEWPID).map_err(parent_err("joining the pid namespace"))?;
+    let pid = sys.clone(entry, flags);
+    sys.setns(own.fd, CloneFlags::CLONE_NEWPID).map_err(parent_err("returning to our own pid namespace"))?;
+    pid.map_err(parent_err("creating the container's process"))
+}
+
+fn write_all(sys: &dyn Syscall, fd: RawFd, mut buf: &[u8]) -> Result<(), Errno> {
+    while !buf.is_empty() {
+        match sys.write(fd, buf)? {
+            0 => return Err(Errno::EPIPE),
+            n => buf = &buf[n..],
+        }
+    }
+    Ok(())
+}
+
+/// Reads to end of file, keeping at most 64 KiB (a report is a few lines).
+fn read_to_end(sys: &dyn Syscall, fd: RawFd) -> Result<Vec<u8>, Errno> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match sys.read(fd, &mut buf)? {
+            0 => return Ok(out),
+            n if out.len() < 64 * 1024 => out.extend_from_slice(&buf[..n]),
+            _ => {}
+        }
+    }
+}
+
+/// Everything the child needs, prepared by the parent; in the child it is a copy.
+struct Child<'a> {
+    process: &'a Process,
+    spec: &'a Spec,
+    rootfs: &'a RootfsLayers,
+    stdio: [RawFd; 3],
+    seccomp: &'a dyn Fn() -> Result<(), String>,
+    ns: &'a Namespaces,
+    joins: Vec<(RawFd, CloneFlags)>,
+    go: RawFd,
+    go_parent: RawFd,
+    err: RawFd,
+    err_parent: RawFd,
+    last_cap: u32,
+}
+
+impl Child<'_> {
+    /// The child's entry point: only returns (the exit code) when a stage failed.
+    fn main(&self, sys: &dyn Syscall) -> isize {
+        let mut err = self.err;
+        let Err(failure) = self.run(sys, &mut err);
+        let _ = write_all(sys, err, failure.encode().as_bytes());
+        1
+    }
+
+    fn run(&self, sys: &dyn Syscall, err: &mut RawFd) -> Result<Infallible, Failure> {
+        // 1. Descriptors, then wait for the parent.
+        let stdio_stage = || "setting up the standard streams".to_string();
+        let _ = sys.close(self.go_parent);
+        let _ = sys.close(self.err_parent);
+        *err = move_above_stdio(sys, self.err).stage(stdio_stage)?;
+        let go = move_above_stdio(sys, self.go).stage(stdio_stage)?;
+        let mut moved = [0; 3];
+        for (m, fd) in moved.iter_mut().zip(self.stdio) {
+            *m = sys.dup_above(fd, 3).stage(stdio_stage)?;
+        }
+        for (target, fd) in moved.into_iter().enumerate() {
+            sys.dup2(fd, target as RawFd).stage(stdio_stage)?;
+            let _ = sys.close(fd);
+        }
+        sys.cloexec_from(3).stage(stdio_stage)?;
+        let wait_stage = || "waiting for the parent".to_string();
+        if sys.read(go, &mut [0u8; 1]).stage(wait_stage)? == 0 {
+            return Err(Failure::new(wait_stage(), "the parent gave up on the launch"));
+        }
+        let _ = sys.close(go);
+        sys.reset_signals().stage(|| "resetting signal handlers".into())?;
+
+        // 2. Namespaces and session.
+        for &(fd, flag) in &self.joins {
+            sys.setns(fd, flag).stage(|| format!("joining the namespace {flag:?}"))?;
+        }
+        if self.ns.new_cgroup {
+            sys.unshare(CloneFlags::CLONE_NEWCGROUP).stage(|| "creating the cgroup namespace".into())?;
+        }
+        sys.setsid().stage(|| "starting a session".into())?;
+
+        // 3. The root filesystem.
+        let linux = self.spec.linux().as_ref();
+        let propagation = linux
+            .and_then(|l| l.rootfs_propagation().as_ref())
+            .and_then(|p| mount_options::parse(&[p]).propagation.first().copied())
+            .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
+        sys.mount(None, Path::new("/"), None, propagation, None).stage(|| "setting the propagation of /".into())?;
+        rootfs::mount_overlay(sys, self.rootfs)?;
+        let root = self.rootfs.target.as_path();
+        for m in self.spec.mounts().as_deref().unwrap_or_default() {
+            rootfs::mount_one(sys, root, m)?;
+        }
+        rootfs::default_devices(sys, root)?;
+        rootfs::spec_devices(sys, root, linux.and_then(|l| l.devices().as_deref()).unwrap_or_default())?;
+        let user = self.process.user();
+        let (uid, gid) = (Uid::from_raw(user.uid()), Gid::from_raw(user.gid()));
+        let cwd = self.process.cwd();
+        rootfs::ensure_cwd(sys, root, cwd, uid, gid)?;
+        rootfs::pivot_root(sys, root)?;
+        rootfs::mask_paths(sys, linux.and_then(|l| l.masked_paths().as_deref()).unwrap_or_default())?;
+        rootfs::readonly_paths(sys, linux.and_then(|l| l.readonly_paths().as_deref()).unwrap_or_default())?;
+        if self.spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+            let flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
+            sys.mount(None, Path::new("/"), None, flags, None).stage(|| "making the root read-only".into())?;
+        }
+
+        // 4. Host name, loopback, limits.
+        if let (true, Some(name)) = (self.ns.new_uts, self.spec.hostname()) {
+            sys.sethostname(name).stage(|| format!("setting the hostname {name:?}"))?;
+        }
+        if self.ns.new_net {
+            sys.set_link_up("lo").stage(|| "bringing up lo".into())?;
+        }
+        set_rlimits(sys, self.process.rlimits().as_deref().unwrap_or_default())?;
+        if let Some(mask) = user.umask() {
+            sys.umask(mask);
+        }
+
+        // 5. Seccomp, user and capabilities. Without no_new_privs, installing a filter needs
+        //    CAP_SYS_ADMIN, which is about to go: install it now (as runc does); with it, as
+        //    late as possible, just before exec.
+        let no_new_privs = self.process.no_new_privileges().unwrap_or(false);
+        if !no_new_privs {
+            (self.seccomp)().map_err(|e| Failure::new("installing the seccomp filter", e))?;
+        }
+        let caps = self.process.capabilities().as_ref();
+        capabilities::drop_bounding(sys, caps, self.last_cap)?;
+        let groups: Vec<Gid> = user.additional_gids().iter().flatten().map(|&g| Gid::from_raw(g)).collect();
+        let user_stage = || format!("changing to user {uid}:{gid}");
+        sys.set_keep_caps(true).stage(user_stage)?;
+        sys.setgroups(&groups).stage(user_stage)?;
+        sys.setresgid(gid).stage(user_stage)?;
+        sys.setresuid(uid).stage(user_stage)?;
+        sys.set_keep_caps(false).stage(user_stage)?;
+        capabilities::apply(sys, caps)?;
+
+        // 6. Working directory, no_new_privs, command, the caller's last step, exec.
+        sys.chdir(cwd).stage(|| format!("entering the working directory {}", cwd.display()))?;
+        if no_new_privs {
+            sys.set_no_new_privs().stage(|| "setting no_new_privs".into())?;
+        }
+        let args = self.process.args().as_deref().unwrap_or_default();
+        let env = self.process.env().as_deref().unwrap_or_default();
+        let path_var = env.iter().rev().find_map(|e| e.strip_prefix("PATH=")).unwrap_or(DEFAULT_PATH);
+        let command = &args[0];
+        let program = resolve_command(sys, command, path_var)?;
+        if no_new_privs {
+            (self.seccomp)().map_err(|e| Failure::new("installing the seccomp filter", e))?;
+        }
+        let cstrings = |items: &[String]| {
+            items.iter().map(|s| CString::new(s.as_str())).collect::<Result<Vec<_>, _>>().map_err(|_| {
+                Failure::new("preparing the command", "arguments and environment may not contain NUL bytes")
+            })
+        };
+        let program_c = CString::new(program.as_os_str().as_encoded_bytes())
+            .map_err(|_| Failure::new("preparing the command", "the command may not contain NUL bytes"))?;
+        Err(match sys.execve(&program_c, &cstrings(args)?, &cstrings(env)?) {
+            Errno::ENOENT => Failure::command(FailKind::NotFound, command),
+            Errno::EACCES => Failure::command(FailKind::NotExecutable, command),
+            e => Failure::errno(format!("executing {}", program.display()), e),
+        })
+    }
+}
+
+/// A close-on-exec copy of `fd` above 0, 1 and 2, so installing stdio cannot clobber it.
+fn move_above_stdio(sys: &dyn Syscall, fd: RawFd) -> Result<RawFd, Errno> {
+    let moved = sys.dup_above(fd, 3)?;
+    let _ = sys.close(fd);
+    Ok(moved)
+}
+
+fn resource(typ: PosixRlimitType) -> Resource {
+    use PosixRlimitType::*;
+    match typ {
+        RlimitCpu => Resource::RLIMIT_CPU,
+        RlimitFsize => Resource::RLIMIT_FSIZE,
+        RlimitData => Resource::RLIMIT_DATA,
+        RlimitStack => Resource::RLIMIT_STACK,
+        RlimitCore => Resource::RLIMIT_CORE,
+        RlimitRss => Resource::RLIMIT_RSS,
+        RlimitNproc => Resource::RLIMIT_NPROC,
+        RlimitNofile => Resource::RLIMIT_NOFILE,
+        RlimitMemlock => Resource::RLIMIT_MEMLOCK,
+        RlimitAs => Resource::RLIMIT_AS,
+        RlimitLocks => Resource::RLIMIT_LOCKS,
+        RlimitSigpending => Resource::RLIMIT_SIGPENDING,
+        RlimitMsgqueue => Resource::RLIMIT_MSGQUEUE,
+        RlimitNice => Resource::RLIMIT_NICE,
+        RlimitRtprio => Resource::RLIMIT_RTPRIO,
+        RlimitRttime => Resource::RLIMIT_RTTIME,
+    }
+}
+
+/// Sets each limit; when raising the hard limit is not allowed (no CAP_SYS_RESOURCE), clamps
+/// both limits to the current hard limit instead of failing.
+fn set_rlimits(sys: &dyn Syscall, rlimits: &[PosixRlimit]) -> Result<(), Failure> {
+    for r in rlimits {
+        let res = resource(r.typ());
+        let stage = || format!("setting {res:?}");
+        match sys.setrlimit(res, r.soft(), r.hard()) {
+            Err(Errno::EPERM) => {
+                let (_, hard_now) = sys.getrlimit(res).stage(stage)?;
+                let hard = r.hard().min(hard_now);
+                sys.setrlimit(res, r.soft().min(hard), hard).stage(stage)?;
+            }
+            other => other.stage(stage)?,
+        }
+    }
+    Ok(())
+}
+
+/// The program to execute: `command` itself when it has a slash, else the first executable
+/// regular file named `command` in `path_var`. A match that is not executable makes it
+/// NotExecutable rather than NotFound, as crun reports it.
+fn resolve_command(sys: &dyn Syscall, command: &str, path_var: &str) -> Result<PathBuf, Failure> {
+    let executable = |p: &Path| match sys.file_kind(p, true) {
+        Ok(FileKind::File) => Some(sys.access(p, AccessFlags::X_OK).is_ok()),
+        Ok(_) => Some(false),
+        Err(_) => None,
+    };
+    if command.contains('/') {
+        return match executable(Path::new(command)) {
+            Some(true) => Ok(command.into()),
+            Some(false) => Err(Failure::command(FailKind::NotExecutable, command)),
+            None => Err(Failure::command(FailKind::NotFound, command)),
+        };
+    }
+    let mut found_unexecutable = false;
+    for dir in path_var.split(':') {
+        let candidate = Path::new(if dir.is_empty() { "." } else { dir }).join(command);
+        if sys.file_kind(&candidate, true) == Ok(FileKind::Dir) {
+            continue;
+        }
+        match executable(&candidate) {
+            Some(true) => return Ok(candidate),
+            Some(false) => found_unexecutable = true,
+            None => {}
+        }
+    }
+    let kind = if found_unexecutable { FailKind::NotExecutable } else { FailKind::NotFound };
+    Err(Failure::command(kind, command))
+}
+
+#[cfg(test)]
+mod tests;

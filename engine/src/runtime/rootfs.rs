@@ -1,0 +1,289 @@
+//! The container's filesystem, built inside its own mount namespace: the overlay root, the
+//! spec's mounts, the default devices and links, then pivot_root, masked and read-only paths.
+//!
+//! Mount destinations are resolved inside the root the way securejoin does (symlinks in the
+//! image are followed as if the root were `/`), so an image cannot point a mount outside its
+//! root filesystem. Nothing of the image runs yet while this happens, so the resolved path
+//! cannot change under us.
+
+use std::ffi::OsString;
+use std::path::{Component, Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags};
+use nix::sys::stat::SFlag;
+use nix::unistd::{Gid, Uid};
+use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, Mount};
+
+use crate::runtime::error::{Failure, Stage};
+use crate::runtime::mount_options;
+use crate::runtime::process::RootfsLayers;
+use crate::runtime::sys::{FileKind, Syscall};
+
+/// Host devices bind-mounted into every container's /dev (binding works where mknod may not).
+pub const DEFAULT_DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
+
+/// Links created in every container's /dev.
+pub const DEFAULT_LINKS: &[(&str, &str)] = &[
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+    ("ptmx", "pts/ptmx"),
+    ("core", "/proc/kcore"),
+];
+
+const MAX_SYMLINKS: usize = 255;
+
+/// `unsafe_path` as seen from inside `root`: symlinks are followed, but neither they nor `..`
+/// can leave `root`. Missing components are fine (they get created later).
+pub fn resolve_in_root(sys: &dyn Syscall, root: &Path, unsafe_path: &Path) -> Result<PathBuf, Errno> {
+    fn parts(path: &Path) -> Vec<OsString> {
+        path.components()
+            .filter_map(|c| match c {
+                Component::Normal(n) => Some(n.to_os_string()),
+                Component::ParentDir => Some("..".into()),
+                _ => None,
+            })
+            .collect()
+    }
+    let mut pending = parts(unsafe_path);
+    pending.reverse();
+    let mut resolved = PathBuf::new();
+    let mut links = 0;
+    while let Some(part) = pending.pop() {
+        if part == ".." {
+            resolved.pop();
+            continue;
+        }
+        let candidate = root.join(&resolved).join(&part);
+        match sys.read_link(&candidate) {
+            Ok(target) => {
+                links += 1;
+                if links > MAX_SYMLINKS {
+                    return Err(Errno::ELOOP);
+                }
+                if target.is_absolute() {
+                    resolved.clear();
+                }
+                pending.extend(parts(&target).into_iter().rev());
+            }
+            Err(Errno::EINVAL | Errno::ENOENT) => resolved.push(part),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(root.join(resolved))
+}
+
+/// mkdir -p for a path that has no symlinks left in it.
+fn mkdir_all(sys: &dyn Syscall, path: &Path) -> Result<(), Errno> {
+    match sys.file_kind(path, false) {
+        Ok(FileKind::Dir) => Ok(()),
+        Ok(_) => Err(Errno::ENOTDIR),
+        Err(Errno::ENOENT) => {
+            if let Some(parent) = path.parent() {
+                mkdir_all(sys, parent)?;
+            }
+            match sys.mkdir(path, 0o755) {
+                Err(Errno::EEXIST) => Ok(()),
+                other => other,
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// An empty file to bind a file onto.
+fn ensure_file(sys: &dyn Syscall, path: &Path) -> Result<(), Errno> {
+    if let Some(parent) = path.parent() {
+        mkdir_all(sys, parent)?;
+    }
+    match sys.create_file(path, 0o644) {
+        Err(Errno::EEXIST) => Ok(()),
+        other => other,
+    }
+}
+
+/// Mounts the overlay on `rootfs.target`, with short lower paths relative to `layers_dir`.
+pub fn mount_overlay(sys: &dyn Syscall, rootfs: &RootfsLayers) -> Result<(), Failure> {
+    if rootfs.lower.is_empty() {
+        return Err(Failure::new("mounting the root filesystem", "an overlay needs at least one lower layer"));
+    }
+    sys.chdir(&rootfs.layers_dir).stage(|| format!("entering the layer directory {}", rootfs.layers_dir.display()))?;
+    let data = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        rootfs.lower.join(":"),
+        rootfs.upper.display(),
+        rootfs.work.display()
+    );
+    sys.mount(Some(Path::new("overlay")), &rootfs.target, Some("overlay"), MsFlags::empty(), Some(&data))
+        .stage(|| format!("mounting the root filesystem on {}", rootfs.target.display()))
+}
+
+/// One mount of the spec, under `root`.
+pub fn mount_one(sys: &dyn Syscall, root: &Path, m: &Mount) -> Result<(), Failure> {
+    let dest = m.destination();
+    let stage = || format!("mounting {}", dest.display());
+    let target = resolve_in_root(sys, root, dest).stage(stage)?;
+    let opts = mount_options::parse(m.options().as_deref().unwrap_or_default());
+    let typ = m.typ().as_deref().unwrap_or("none");
+    let bind = opts.flags.contains(MsFlags::MS_BIND) || typ == "bind";
+    if bind {
+        let Some(source) = m.source() else {
+            return Err(Failure::new(stage(), "a bind mount needs a source"));
+        };
+        let kind = sys
+            .file_kind(source, true)
+            .stage(|| format!("mounting {}: source {}", dest.display(), source.display()))?;
+        if kind == FileKind::Dir { mkdir_all(sys, &target) } else { ensure_file(sys, &target) }.stage(stage)?;
+        let first = MsFlags::MS_BIND | (opts.flags & MsFlags::MS_REC);
+        sys.mount(Some(source), &target, None, first, None).stage(stage)?;
+        let rest = opts.flags - first;
+        if !rest.is_empty() {
+            sys.mount(None, &target, None, MsFlags::MS_REMOUNT | MsFlags::MS_BIND | rest, None).stage(stage)?;
+        }
+    } else {
+        mkdir_all(sys, &target).stage(stage)?;
+        let source = m.source().as_deref().unwrap_or(Path::new(typ));
+        sys.mount(Some(source), &target, Some(typ), opts.flags, opts.data.as_deref()).stage(stage)?;
+    }
+    for propagation in opts.propagation {
+        sys.mount(None, &target, None, propagation, None).stage(stage)?;
+    }
+    Ok(())
+}
+
+/// The host's null, zero, full, random, urandom and tty bound onto empty files, and the
+/// usual links.
+pub fn default_devices(sys: &dyn Syscall, root: &Path) -> Result<(), Failure> {
+    for name in DEFAULT_DEVICES {
+        let host = Path::new("/dev").join(name);
+        let stage = || format!("creating /dev/{name}");
+        let target = resolve_in_root(sys, root, &host).stage(stage)?;
+        ensure_file(sys, &target).stage(stage)?;
+        sys.mount(Some(&host), &target, None, MsFlags::MS_BIND, None).stage(stage)?;
+    }
+    for (name, to) in DEFAULT_LINKS {
+        let stage = || format!("creating the link /dev/{name}");
+        let link = resolve_in_root(sys, root, &Path::new("/dev").join(name)).stage(stage)?;
+        match sys.symlink(Path::new(to), &link) {
+            Err(Errno::EEXIST) | Ok(()) => {}
+            Err(e) => return Err(Failure::errno(stage(), e)),
+        }
+    }
+    Ok(())
+}
+
+/// The spec's `linux.devices`, created with mknod.
+pub fn spec_devices(sys: &dyn Syscall, root: &Path, devices: &[LinuxDevice]) -> Result<(), Failure> {
+    for d in devices {
+        let stage = || format!("creating the device {}", d.path().display());
+        let kind = match d.typ() {
+            LinuxDeviceType::C | LinuxDeviceType::U => SFlag::S_IFCHR,
+            LinuxDeviceType::B => SFlag::S_IFBLK,
+            LinuxDeviceType::P => SFlag::S_IFIFO,
+            LinuxDeviceType::A => return Err(Failure::new(stage(), "type `a` is for cgroup rules, not a device")),
+        };
+        let path = resolve_in_root(sys, root, d.path()).stage(stage)?;
+        if let Some(parent) = path.parent() {
+            mkdir_all(sys, parent).stage(stage)?;
+        }
+        let dev = nix::sys::stat::makedev(d.major() as u64, d.minor() as u64);
+        match sys.mknod(&path, kind, d.file_mode().unwrap_or(0o666), dev) {
+            Err(Errno::EEXIST) | Ok(()) => {}
+            Err(e) => return Err(Failure::errno(stage(), e)),
+        }
+        if d.uid().is_some() || d.gid().is_some() {
+            sys.chown(&path, d.uid().map(Uid::from_raw), d.gid().map(Gid::from_raw)).stage(stage)?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates the working directory when the image lacks it, owned by the process's user.
+pub fn ensure_cwd(sys: &dyn Syscall, root: &Path, cwd: &Path, uid: Uid, gid: Gid) -> Result<(), Failure> {
+    let stage = || format!("creating the working directory {}", cwd.display());
+    let path = resolve_in_root(sys, root, cwd).stage(stage)?;
+    match sys.file_kind(&path, false) {
+        Ok(FileKind::Dir) => Ok(()),
+        Ok(_) => Err(Failure::errno(stage(), Errno::ENOTDIR)),
+        Err(Errno::ENOENT) => {
+            mkdir_all(sys, &path).stage(stage)?;
+            sys.chown(&path, Some(uid), Some(gid)).stage(stage)
+        }
+        Err(e) => Err(Failure::errno(stage(), e)),
+    }
+}
+
+/// Makes `root` the process's `/`; the old root is detached (it stays mounted for the host).
+pub fn pivot_root(sys: &dyn Syscall, root: &Path) -> Result<(), Failure> {
+    let stage = || format!("pivoting to {}", root.display());
+    sys.chdir(root).stage(stage)?;
+    // put_old is `.` too: the old root ends up stacked under the new one, then detached.
+    sys.pivot_root(Path::new("."), Path::new(".")).stage(stage)?;
+    sys.umount2(Path::new("."), MntFlags::MNT_DETACH).stage(stage)?;
+    sys.chdir(Path::new("/")).stage(stage)
+}
+
+/// Hides each path: /dev/null over files, an empty read-only tmpfs over directories.
+pub fn mask_paths(sys: &dyn Syscall, paths: &[String]) -> Result<(), Failure> {
+    for p in paths {
+        let path = Path::new(p);
+        let stage = || format!("masking {p}");
+        match sys.file_kind(path, true) {
+            Err(Errno::ENOENT) => {}
+            Err(e) => return Err(Failure::errno(stage(), e)),
+            Ok(FileKind::Dir) => {
+                sys.mount(Some(Path::new("tmpfs")), path, Some("tmpfs"), MsFlags::MS_RDONLY, None).stage(stage)?
+            }
+            Ok(_) => sys.mount(Some(Path::new("/dev/null")), path, None, MsFlags::MS_BIND, None).stage(stage)?,
+        }
+    }
+    Ok(())
+}
+
+/// Makes each path read-only: bound on itself, then remounted read-only.
+pub fn readonly_paths(sys: &dyn Syscall, paths: &[String]) -> Result<(), Failure> {
+    for p in paths {
+        let path = Path::new(p);
+        let stage = || format!("making {p} read-only");
+        match sys.mount(Some(path), path, None, MsFlags::MS_BIND | MsFlags::MS_REC, None) {
+            Err(Errno::ENOENT) => continue,
+            other => other.stage(stage)?,
+        }
+        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_REC;
+        sys.mount(None, path, None, flags, None).stage(stage)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::sys::TestSyscall;
+
+    fn check(links: &[(&str, &str)], input: &str, expected: &str) {
+        let sys = TestSyscall::new();
+        sys.links.borrow_mut().extend(links.iter().map(|(l, t)| (PathBuf::from(l), PathBuf::from(t))));
+        assert_eq!(resolve_in_root(&sys, Path::new("/r"), Path::new(input)), Ok(PathBuf::from(expected)), "{input}");
+    }
+
+    #[test]
+    fn destinations_stay_inside_the_root() {
+        check(&[], "/proc", "/r/proc");
+        check(&[], "/a/../../../etc", "/r/etc");
+        check(&[("/r/etc", "/../../host-etc")], "/etc/passwd", "/r/host-etc/passwd");
+        check(&[("/r/etc", "../../host")], "/etc/x", "/r/host/x");
+        check(&[("/r/data", "/var/lib/data"), ("/r/var", "/srv")], "/data/db", "/r/srv/lib/data/db");
+        check(&[("/r/a/b", "c")], "/a/b/d", "/r/a/c/d");
+        check(&[("/r/a/b", "../../../..")], "/a/b/x", "/r/x");
+    }
+
+    #[test]
+    fn symlink_loops_are_refused() {
+        let sys = TestSyscall::new();
+        sys.links.borrow_mut().insert("/r/a".into(), "/b".into());
+        sys.links.borrow_mut().insert("/r/b".into(), "/a".into());
+        assert_eq!(resolve_in_root(&sys, Path::new("/r"), Path::new("/a/x")), Err(Errno::ELOOP));
+    }
+}
