@@ -651,8 +651,13 @@ async fn follow_until_exit(
 ) -> anyhow::Result<i32> {
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let exit_file = engine.exit_file(&c.id);
+    let mut tick = 0u32;
     loop {
-        let exited = engine.exit_code(&c.id)?;
+        // The monitor writes the exit file after recording the exit; the database is asked
+        // only now and then (to notice a monitor that died without writing it).
+        tick += 1;
+        let exited = if exit_file.exists() || tick.is_multiple_of(100) { engine.exit_code(&c.id)? } else { None };
         for r in follower.poll()? {
             print_record(&r, false)?;
         }
@@ -664,7 +669,7 @@ async fn follow_until_exit(
             return Ok(code);
         }
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            _ = tokio::time::sleep(Duration::from_millis(2)) => {}
             _ = sigint.recv() => {
                 if proxy_signals { let _ = engine.kill_container(&c.id, "INT"); } else { return Ok(0); }
             }

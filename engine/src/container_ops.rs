@@ -188,6 +188,7 @@ impl Engine {
         if c.is_running() {
             return Ok(c);
         }
+        let _ = std::fs::remove_file(self.exit_file(&c.id)); // from an earlier run
         let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|e| Error::Invalid(format!("creating a pipe: {e}")))?;
         let write_fd: RawFd = std::os::fd::AsRawFd::as_raw_fd(&write);
@@ -369,13 +370,10 @@ impl Engine {
                 let c = self.reconcile(c)?;
                 Ok((c.status == Status::Exited).then(|| c.exit_code.unwrap_or(0)))
             }
-            None => {
-                let path = self.config().run_root.join("exits").join(id);
-                match std::fs::read_to_string(&path) {
-                    Ok(code) => Ok(Some(code.trim().parse().unwrap_or(0))),
-                    Err(_) => Err(container::LookupError::NotFound(id.into()).into()),
-                }
-            }
+            None => match std::fs::read_to_string(self.exit_file(id)) {
+                Ok(code) => Ok(Some(code.trim().parse().unwrap_or(0))),
+                Err(_) => Err(container::LookupError::NotFound(id.into()).into()),
+            },
         }
     }
 
@@ -432,6 +430,12 @@ impl Engine {
             }
         }
         Ok(removed)
+    }
+
+    /// Written by the monitor when the container exits (before a `--rm` removal): watching for
+    /// it is cheaper than asking the database.
+    pub fn exit_file(&self, id: &str) -> std::path::PathBuf {
+        self.config().run_root.join("exits").join(id)
     }
 
     pub fn container_paths(&self, id: &str) -> ContainerPaths {

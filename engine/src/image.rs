@@ -306,6 +306,19 @@ pub fn find(conn: &Connection, query: &str) -> Result<(String, Lookup), LookupEr
             return Ok((id, Lookup::Id));
         }
     }
+    // A full name as stored needs no parsing (the reference grammar is a large regex to build).
+    let as_stored = if query.rsplit('/').next().is_some_and(|last| last.contains(':')) || query.contains('@') {
+        query.to_string()
+    } else {
+        format!("{query}:latest")
+    };
+    if has_registry(query) {
+        if let Some(id) =
+            conn.query_row("SELECT image_id FROM image_names WHERE name = ?", [&as_stored], |r| r.get(0)).optional()?
+        {
+            return Ok((id, Lookup::Name(as_stored)));
+        }
+    }
     if let Ok(r) = Reference::parse(query) {
         if let Some(name) = r.tagged_name() {
             if let Some(id) =

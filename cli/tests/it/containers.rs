@@ -169,7 +169,17 @@ fn stop_kill_and_the_stop_signal() {
     assert_eq!(w.ok(&["inspect", "--format", "{{.State.ExitCode}}", "sleeper"]).trim(), "137");
 
     // a handler makes SIGTERM work at once
-    w.ok(&["run", "-d", "--name", "trapper", &img, "sh", "-c", "trap 'exit 42' TERM; while true; do sleep 0.1; done"]);
+    w.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "trapper",
+        &img,
+        "sh",
+        "-c",
+        "trap 'exit 42' TERM; echo ready; while true; do sleep 0.1; done",
+    ]);
+    wait_for("the trap to be set", || w.ok(&["logs", "trapper"]) == "ready\n");
     let started = Instant::now();
     w.ok(&["stop", "trapper"]);
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -177,7 +187,17 @@ fn stop_kill_and_the_stop_signal() {
 
     // the image's StopSignal is used
     let custom = image(&w, "stopsig:1", json!({"StopSignal": "SIGUSR1"}));
-    w.ok(&["run", "-d", "--name", "usr1", &custom, "sh", "-c", "trap 'exit 7' USR1; while true; do sleep 0.1; done"]);
+    w.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "usr1",
+        &custom,
+        "sh",
+        "-c",
+        "trap 'exit 7' USR1; echo ready; while true; do sleep 0.1; done",
+    ]);
+    wait_for("the trap to be set", || w.ok(&["logs", "usr1"]) == "ready\n");
     w.ok(&["stop", "usr1"]);
     assert_eq!(w.ok(&["inspect", "--format", "{{.State.ExitCode}}", "usr1"]).trim(), "7");
 
