@@ -340,14 +340,6 @@ pub fn prune(engine: &Engine, args: &PruneArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn command_of(engine: &Engine, c: &ContainerRecord) -> Vec<String> {
-    engine
-        .container_spec(&c.id)
-        .ok()
-        .and_then(|s| s.process().as_ref().and_then(|p| p.args().clone()))
-        .unwrap_or_default()
-}
-
 fn status_text(c: &ContainerRecord) -> String {
     match c.status {
         ContainerStatus::Created => "Created".into(),
@@ -359,13 +351,13 @@ fn status_text(c: &ContainerRecord) -> String {
     }
 }
 
-fn ps_json(engine: &Engine, c: &ContainerRecord) -> Value {
+fn ps_json(c: &ContainerRecord) -> Value {
     json!({
         "Id": c.id,
         "Names": [c.name],
         "Image": c.image_name,
         "ImageID": c.image_id,
-        "Command": command_of(engine, c),
+        "Command": c.command,
         "Created": c.created_at.timestamp(),
         "CreatedAt": c.created_at.to_rfc3339(),
         "StartedAt": c.started_at.map(|t| t.timestamp()).unwrap_or(0),
@@ -404,7 +396,7 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
     }
     match args.format.as_deref() {
         Some("json") => {
-            let v: Vec<Value> = list.iter().map(|c| ps_json(engine, c)).collect();
+            let v: Vec<Value> = list.iter().map(ps_json).collect();
             writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         }
         Some(t) => {
@@ -421,7 +413,7 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
                         }
                         "Names" => c.name.clone(),
                         "Image" => c.image_name.clone(),
-                        "Command" => command_of(engine, c).join(" "),
+                        "Command" => c.command.join(" "),
                         "Status" => status_text(c),
                         "State" => c.status.as_str().to_string(),
                         "Created" | "CreatedHuman" => ago(Some(c.created_at)),
@@ -436,7 +428,7 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
         None => {
             let mut table = Table::new(&["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]);
             for c in &list {
-                let mut cmd = command_of(engine, c).join(" ");
+                let mut cmd = c.command.join(" ");
                 if !args.no_trunc && cmd.chars().count() > 20 {
                     cmd = format!("{}...", cmd.chars().take(17).collect::<String>());
                 }
@@ -459,7 +451,7 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
 
 fn inspect_json(engine: &Engine, c: &ContainerRecord) -> Value {
     let spec = engine.container_spec(&c.id).ok();
-    let args = command_of(engine, c);
+    let args = &c.command;
     let paths = engine.container_paths(&c.id);
     let process = spec.as_ref().and_then(|s| s.process().clone());
     json!({

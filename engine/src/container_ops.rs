@@ -112,6 +112,7 @@ impl Engine {
             finished_at: None,
             exit_code: None,
             error: None,
+            command: oci.process().as_ref().and_then(|p| p.args().clone()).unwrap_or_default(),
         };
         self.state().write(|tx| -> Result<()> {
             if let Some(other) = container::name_taken(tx, &name)? {

@@ -77,6 +77,9 @@ ALTER TABLE containers ADD COLUMN finished_at TEXT;
 ALTER TABLE containers ADD COLUMN exit_code INTEGER;
 ALTER TABLE containers ADD COLUMN error TEXT;                           -- why the last start failed
 "#,
+    r#"
+ALTER TABLE containers ADD COLUMN command TEXT NOT NULL DEFAULT '[]';   -- the process args, for listings
+"#,
 ];
 
 pub struct State {

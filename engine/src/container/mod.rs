@@ -78,6 +78,8 @@ pub struct ContainerRecord {
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
     pub exit_code: Option<i32>,
     pub error: Option<String>,
+    /// The command the container runs (entrypoint and cmd combined).
+    pub command: Vec<String>,
 }
 
 impl ContainerRecord {
@@ -125,7 +127,7 @@ fn parse_time(s: Option<String>) -> Option<chrono::DateTime<chrono::Utc>> {
 }
 
 const COLUMNS: &str = "id, name, image_id, image_name, created_at, config, state, pid, pid_start, monitor_pid, \
-                       started_at, finished_at, exit_code, error";
+                       started_at, finished_at, exit_code, error, command";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
     let config: String = r.get(5)?;
@@ -144,6 +146,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
         finished_at: parse_time(r.get(11)?),
         exit_code: r.get(12)?,
         error: r.get(13)?,
+        command: serde_json::from_str(&r.get::<_, String>(14)?).unwrap_or_default(),
     })
 }
 
@@ -198,7 +201,8 @@ pub fn name_taken(conn: &Connection, name: &str) -> rusqlite::Result<Option<Stri
 
 pub fn insert(tx: &Transaction<'_>, c: &ContainerRecord) -> rusqlite::Result<()> {
     tx.execute(
-        "INSERT INTO containers (id, name, image_id, image_name, created_at, config, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO containers (id, name, image_id, image_name, created_at, config, state, command)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         params![
             c.id,
             c.name,
@@ -206,7 +210,8 @@ pub fn insert(tx: &Transaction<'_>, c: &ContainerRecord) -> rusqlite::Result<()>
             c.image_name,
             c.created_at.to_rfc3339(),
             serde_json::to_string(&c.options).expect("options serialise"),
-            c.status.as_str()
+            c.status.as_str(),
+            serde_json::to_string(&c.command).expect("command serialises"),
         ],
     )?;
     Ok(())

@@ -24,34 +24,7 @@ const APPLETS: &[&str] = &[
     "readlink",
 ];
 
-pub const PODMAN_CAPS: &[Capability] = &[
-    Capability::Chown,
-    Capability::DacOverride,
-    Capability::Fowner,
-    Capability::Fsetid,
-    Capability::Kill,
-    Capability::NetBindService,
-    Capability::Setfcap,
-    Capability::Setgid,
-    Capability::Setpcap,
-    Capability::Setuid,
-    Capability::SysChroot,
-];
-const MASKED_PATHS: &[&str] = &[
-    "/proc/acpi",
-    "/proc/kcore",
-    "/proc/keys",
-    "/proc/latency_stats",
-    "/proc/timer_list",
-    "/proc/timer_stats",
-    "/proc/sched_debug",
-    "/proc/scsi",
-    "/sys/firmware",
-    "/sys/fs/selinux",
-    "/sys/dev/block",
-];
-const READONLY_PATHS: &[&str] =
-    &["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+pub use berth_engine::container::spec::{DEFAULT_CAPS as PODMAN_CAPS, MASKED_PATHS, READONLY_PATHS};
 
 /// A container's directories: `lower` (busybox), `upper`, `work`, and the empty `root`.
 pub struct Fixture {
