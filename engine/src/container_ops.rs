@@ -412,6 +412,11 @@ impl Engine {
         if !container::delete(self.state().conn(), &c.id)? {
             return Ok(c); // removed meanwhile (by its own --rm)
         }
+        // A --rm container's exit file stays for whoever waits on it (it is in the run root,
+        // gone at reboot); anyone else's goes with the container.
+        if !c.options.remove {
+            let _ = std::fs::remove_file(self.exit_file(&c.id));
+        }
         let dir = ContainerPaths::new(&self.config().root, &c.id).dir;
         if let Err(e) = std::fs::remove_dir_all(&dir) {
             if e.kind() != std::io::ErrorKind::NotFound {

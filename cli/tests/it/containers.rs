@@ -327,6 +327,7 @@ fn outlives_the_cli_and_leaves_nothing_after_rm() {
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "no process left");
     assert!(cgroup_dirs(&id).is_empty(), "no cgroup left: {:?}", cgroup_dirs(&id));
     assert!(!w.root().join("containers").join(&id).exists(), "no files left");
+    assert!(!w.root().join("run/exits").join(&id).exists(), "no exit file left");
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(&id), "no mount left");
 }
