@@ -186,6 +186,10 @@ impl Engine {
     /// (or failed to start: then the error says why, with Podman's exit code).
     pub fn start_container(&self, query: &str) -> Result<ContainerRecord> {
         let c = self.container(query)?;
+        // One start at a time per container, across processes: a second `start` waits, then
+        // finds it running.
+        let _lock = self.start_lock(&c.id)?;
+        let c = self.container(&c.id)?;
         if c.is_running() {
             return Ok(c);
         }
@@ -224,6 +228,16 @@ impl Engine {
             }
         };
         Err(Error::StartFailed { code, message })
+    }
+
+    fn start_lock(&self, id: &str) -> Result<nix::fcntl::Flock<std::fs::File>> {
+        let dir = self.config().run_root.join("locks");
+        let path = dir.join(id);
+        let io = |source| Error::Io { path: path.clone(), source };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io)?;
+        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| Error::Io { path: path.clone(), source: e.into() })
     }
 
     /// Inside the monitor: mounts, cgroup, seccomp and the runtime's launch.
@@ -404,6 +418,11 @@ impl Engine {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             }
             self.wait_gone(&c, Duration::from_secs(10));
+            // Let the monitor finish its bookkeeping (exit file, --rm) before removing.
+            match self.wait_exited(&c.id) {
+                Err(Error::ContainerLookup(container::LookupError::NotFound(_))) => return Ok(c),
+                other => drop(other?),
+            }
         }
         if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, &c.id) {
             let _ = cg.kill_all(Signal::SIGKILL);
@@ -417,6 +436,7 @@ impl Engine {
         if !c.options.remove {
             let _ = std::fs::remove_file(self.exit_file(&c.id));
         }
+        let _ = std::fs::remove_file(self.config().run_root.join("locks").join(&c.id));
         let dir = ContainerPaths::new(&self.config().root, &c.id).dir;
         if let Err(e) = std::fs::remove_dir_all(&dir) {
             if e.kind() != std::io::ErrorKind::NotFound {

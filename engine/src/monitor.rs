@@ -221,12 +221,13 @@ fn fail(engine: &Engine, id: &str, ready: &OwnedFd, code: i32, message: &str) ->
 
 fn finish(engine: &Engine, id: &str, exit_code: i32, error: Option<&str>) {
     // Kept after a `--rm` removal, so whoever waits still learns the exit code.
-    let _ = container::set_exited(engine.state().conn(), id, exit_code, error);
+    // The exit file first: once the row says exited, everything the monitor writes is written.
     let exit_file = engine.exit_file(id);
     let tmp = exit_file.with_extension("tmp");
     let _ = std::fs::create_dir_all(exit_file.parent().unwrap_or(&exit_file))
         .and_then(|_| std::fs::write(&tmp, exit_code.to_string()))
         .and_then(|_| std::fs::rename(&tmp, &exit_file));
+    let _ = container::set_exited(engine.state().conn(), id, exit_code, error);
     engine.events().state("container", "died", id, None);
     let remove = container::get(engine.state().conn(), id).ok().flatten().is_some_and(|c| c.options.remove);
     if remove {

@@ -333,6 +333,40 @@ fn outlives_the_cli_and_leaves_nothing_after_rm() {
 }
 
 #[test]
+fn concurrent_starts_start_once() {
+    let w = World::new();
+    let img = busybox(&w);
+    w.ok(&["create", "--name", "once", &img, "sleep", "100"]);
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            w.cmd()
+                .args(["start", "once"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in starts {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let pid = w.ok(&["inspect", "--format", "{{.State.Pid}}", "once"]).trim().to_string();
+    let monitors = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
+                String::from_utf8_lossy(&c).contains("__berth-monitor")
+                    && String::from_utf8_lossy(&c).contains(&w.root().display().to_string())
+            })
+        })
+        .count();
+    assert_eq!(monitors, 1, "one monitor for container pid {pid}");
+    w.ok(&["rm", "-f", "once"]);
+}
+
+#[test]
 fn a_dead_monitor_and_process_show_as_exited() {
     let w = World::new();
     let img = busybox(&w);

@@ -116,6 +116,15 @@ impl World {
     }
 }
 
+/// A failed test still stops and removes its containers (processes, cgroups, monitors).
+impl Drop for World {
+    fn drop(&mut self) {
+        if self.root().join("state.db").exists() {
+            let _ = self.berth(&["rm", "--all", "--force"]);
+        }
+    }
+}
+
 pub fn list_dir(p: &Path) -> Vec<String> {
     let mut v: Vec<String> = match std::fs::read_dir(p) {
         Ok(rd) => rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
