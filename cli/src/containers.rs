@@ -43,6 +43,21 @@ pub struct CreateArgs {
     /// Add metadata (KEY=VALUE)
     #[arg(short, long)]
     pub label: Vec<String>,
+    /// Memory limit, e.g. 512m or 2g
+    #[arg(short, long, value_parser = parse_size)]
+    pub memory: Option<i64>,
+    /// Memory plus swap limit, or -1 for unlimited swap (default: twice --memory)
+    #[arg(long, value_parser = parse_size, allow_hyphen_values = true)]
+    pub memory_swap: Option<i64>,
+    /// Number of CPUs' worth of time, e.g. 1.5
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// Relative CPU weight (default 1024)
+    #[arg(short, long)]
+    pub cpu_shares: Option<u64>,
+    /// Most processes at once, or -1 for no limit
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
     /// Image, then the command and its arguments
     #[arg(
         required = true,
@@ -166,6 +181,27 @@ pub struct PruneArgs {
     pub force: bool,
 }
 
+/// `512m`, `2g`, `1024` (bytes), `-1`, as Podman reads sizes (binary units).
+fn parse_size(s: &str) -> Result<i64, String> {
+    if s == "-1" {
+        return Ok(-1);
+    }
+    let lower = s.to_ascii_lowercase();
+    let t = lower.trim_end_matches('b');
+    let (num, mult) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        Some('t') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let n: f64 = num.parse().map_err(|_| format!("invalid size {s:?}: use a number with b, k, m or g"))?;
+    if n < 0.0 {
+        return Err(format!("invalid size {s:?}: it must not be negative"));
+    }
+    Ok((n * mult as f64) as i64)
+}
+
 fn env_from(args: &CreateArgs) -> anyhow::Result<Vec<String>> {
     let mut env = Vec::new();
     let mut add = |kv: &str| {
@@ -219,6 +255,13 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         hostname: args.hostname.clone(),
         remove: args.rm,
         labels,
+        limits: berth_engine::container::Limits {
+            memory: args.memory,
+            memory_swap: args.memory_swap,
+            cpus: args.cpus,
+            cpu_shares: args.cpu_shares,
+            pids: args.pids_limit,
+        },
     })
 }
 
@@ -483,6 +526,13 @@ fn inspect_json(engine: &Engine, c: &ContainerRecord) -> Value {
             "Labels": c.options.labels,
             "AutoRemove": c.options.remove,
         },
+        "HostConfig": {
+            "Memory": c.options.limits.memory.unwrap_or(0),
+            "MemorySwap": c.options.limits.memory_swap.or(c.options.limits.memory.map(|m| m * 2)).unwrap_or(0),
+            "NanoCpus": c.options.limits.cpus.map_or(0, |c| (c * 1e9) as i64),
+            "CpuShares": c.options.limits.cpu_shares.unwrap_or(0),
+            "PidsLimit": c.options.limits.pids.unwrap_or(0),
+        },
         "OCISpec": spec,
     })
 }
@@ -669,5 +719,24 @@ async fn follow_until_exit(
                 if proxy_signals { let _ = engine.kill_container(&c.id, "TERM"); } else { return Ok(0); }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_read_like_podmans() {
+        for (input, want) in [
+            ("1024", Ok(1024)),
+            ("512m", Ok(512 << 20)),
+            ("2g", Ok(2 << 30)),
+            ("1.5k", Ok(1536)),
+            ("64MB", Ok(64 << 20)),
+            ("-1", Ok(-1)),
+        ] {
+            assert_eq!(super::parse_size(input), want, "{input}");
+        }
+        assert!(super::parse_size("lots").unwrap_err().contains("invalid size \"lots\""));
+        assert!(super::parse_size("-5m").is_err());
     }
 }

@@ -41,6 +41,44 @@ fn valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
+/// Podman's checks of resource limits, before anything is created.
+fn check_limits(l: &container::Limits) -> Result<()> {
+    const MIN_MEMORY: i64 = 6 * 1024 * 1024;
+    if let Some(m) = l.memory {
+        if m < MIN_MEMORY {
+            return Err(Error::Invalid(format!("--memory {m}: the minimum memory limit allowed is 6MB")));
+        }
+        if let Some(swap) = l.memory_swap {
+            if swap != -1 && swap < m {
+                return Err(Error::Invalid(format!(
+                    "--memory-swap {swap}: it must be larger than --memory {m} (memory plus swap), or -1 for unlimited swap"
+                )));
+            }
+        }
+    } else if l.memory_swap.is_some() {
+        return Err(Error::Invalid("--memory-swap needs --memory: it is the total of memory and swap".into()));
+    }
+    if let Some(cpus) = l.cpus {
+        let host = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if !(cpus >= 0.01 && cpus <= host as f64) {
+            return Err(Error::Invalid(format!(
+                "--cpus {cpus}: the range of CPUs is from 0.01 to {host}.00, as there are only {host} CPUs available"
+            )));
+        }
+    }
+    if let Some(shares) = l.cpu_shares {
+        if !(2..=262_144).contains(&shares) {
+            return Err(Error::Invalid(format!("--cpu-shares {shares}: use a weight from 2 to 262144")));
+        }
+    }
+    if let Some(pids) = l.pids {
+        if pids == 0 || pids < -1 {
+            return Err(Error::Invalid(format!("--pids-limit {pids}: use a positive number, or -1 for no limit")));
+        }
+    }
+    Ok(())
+}
+
 fn new_id() -> String {
     let bytes: [u8; 32] = rand::rng().random();
     hex::encode(bytes)
@@ -70,6 +108,7 @@ impl Engine {
                 )));
             }
         }
+        check_limits(&opts.limits)?;
         let id = new_id();
         let name = match &opts.name {
             Some(n) => n.clone(),

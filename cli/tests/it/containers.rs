@@ -388,3 +388,78 @@ fn a_dead_monitor_and_process_show_as_exited() {
     assert!(status.starts_with("Exited"), "{status}");
     w.ok(&["rm", "orphan"]);
 }
+
+/// The value of a cgroup file of a container, in whichever hierarchy has it (v1 or v2).
+fn cgroup_value(id: &str, v1: &str, v2: &str) -> Option<String> {
+    let v1_path =
+        std::path::Path::new("/sys/fs/cgroup").join(v1.split('.').next().unwrap()).join("berth").join(id).join(v1);
+    let v2_path = std::path::Path::new("/sys/fs/cgroup/berth").join(id).join(v2);
+    std::fs::read_to_string(v1_path).or_else(|_| std::fs::read_to_string(v2_path)).ok().map(|s| s.trim().to_string())
+}
+
+#[test]
+fn resource_limits_are_enforced() {
+    let w = World::new();
+    let img = busybox(&w);
+    let out = w.berth(&["run", "--rm", "-m", "32m", &img, "dd", "if=/dev/zero", "of=/dev/null", "bs=100M", "count=1"]);
+    assert_eq!(
+        out.status.code(),
+        Some(137),
+        "a process over --memory is killed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    w.ok(&["run", "--rm", "-m", "64m", &img, "dd", "if=/dev/zero", "of=/dev/null", "bs=1M", "count=1"]);
+
+    let out = w.berth(&[
+        "run",
+        "--rm",
+        "--pids-limit",
+        "8",
+        &img,
+        "sh",
+        "-c",
+        "for i in $(seq 20); do sleep 2 & done; wait; echo finished",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("can't fork"),
+        "a fork bomb stops at --pids-limit: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let id = w.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "limited",
+        "-m",
+        "48m",
+        "--pids-limit",
+        "20",
+        "--cpus",
+        "0.5",
+        "-c",
+        "512",
+        &img,
+        "sleep",
+        "100",
+    ]);
+    let id = id.trim();
+    assert_eq!(cgroup_value(id, "memory.limit_in_bytes", "memory.max").as_deref(), Some("50331648"));
+    assert_eq!(cgroup_value(id, "pids.max", "pids.max").as_deref(), Some("20"));
+    let quota = cgroup_value(id, "cpu.cfs_quota_us", "cpu.max").unwrap();
+    assert!(quota == "50000" || quota == "50000 100000", "{quota}");
+    let host: serde_json::Value = serde_json::from_str(&w.ok(&["inspect", "limited"])).unwrap();
+    assert_eq!(host[0]["HostConfig"]["Memory"], 50331648);
+    assert_eq!(host[0]["HostConfig"]["NanoCpus"], 500000000);
+    w.ok(&["rm", "-f", "limited"]);
+
+    let err = w.fails(&["create", "-m", "1m", &img]);
+    assert!(err.contains("minimum memory limit allowed is 6MB"), "{err}");
+    let err = w.fails(&["create", "--cpus", "99", &img]);
+    assert!(err.contains("range of CPUs"), "{err}");
+    let err = w.fails(&["create", "-m", "64m", "--memory-swap", "32m", &img]);
+    assert!(err.contains("must be larger than --memory"), "{err}");
+    let err = w.fails(&["create", "-m", "lots", &img]);
+    assert!(err.contains("invalid size \"lots\""), "{err}");
+    assert_eq!(w.ok(&["ps", "-a", "-q"]), "", "refused limits create nothing");
+}

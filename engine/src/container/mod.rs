@@ -30,7 +30,26 @@ pub struct CreateOptions {
     pub remove: bool,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub limits: Limits,
 }
+
+/// Resource limits (`--memory`, `--memory-swap`, `--cpus`, `--cpu-shares`, `--pids-limit`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Bytes of memory.
+    pub memory: Option<i64>,
+    /// Bytes of memory plus swap; -1 for unlimited swap. Defaults to twice `memory`, as in Podman.
+    pub memory_swap: Option<i64>,
+    /// CPUs, as a fraction (1.5 = one and a half CPUs' time).
+    pub cpus: Option<f64>,
+    /// Relative CPU weight (cgroup v1 shares, 2-262144).
+    pub cpu_shares: Option<u64>,
+    /// Most processes at once.
+    pub pids: Option<i64>,
+}
+
+impl Eq for Limits {}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

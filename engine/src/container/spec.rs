@@ -8,7 +8,8 @@ use std::path::Path;
 
 use oci_spec::image::ImageConfiguration;
 use oci_spec::runtime::{
-    Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, Mount, MountBuilder,
+    Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxMemoryBuilder, LinuxNamespaceBuilder,
+    LinuxNamespaceType, LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, Mount, MountBuilder,
     PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
@@ -128,6 +129,33 @@ pub fn default_mounts() -> Result<Vec<Mount>, SpecError> {
     ])
 }
 
+/// The cgroup limits of the spec, when any are asked for.
+pub fn resources(limits: &super::Limits) -> Result<Option<LinuxResources>, SpecError> {
+    if *limits == super::Limits::default() {
+        return Ok(None);
+    }
+    let mut r = LinuxResourcesBuilder::default();
+    if let Some(memory) = limits.memory {
+        let swap = limits.memory_swap.unwrap_or(memory.saturating_mul(2));
+        r = r.memory(LinuxMemoryBuilder::default().limit(memory).swap(swap).build().map_err(build_err)?);
+    }
+    if limits.cpus.is_some() || limits.cpu_shares.is_some() {
+        let mut cpu = LinuxCpuBuilder::default();
+        if let Some(cpus) = limits.cpus {
+            const PERIOD: u64 = 100_000;
+            cpu = cpu.period(PERIOD).quota((cpus * PERIOD as f64).round() as i64);
+        }
+        if let Some(shares) = limits.cpu_shares {
+            cpu = cpu.shares(shares);
+        }
+        r = r.cpu(cpu.build().map_err(build_err)?);
+    }
+    if let Some(pids) = limits.pids {
+        r = r.pids(LinuxPidsBuilder::default().limit(pids).build().map_err(build_err)?);
+    }
+    Ok(Some(r.build().map_err(build_err)?))
+}
+
 pub struct SpecInputs<'a> {
     pub id: &'a str,
     pub image: &'a ImageConfiguration,
@@ -199,7 +227,11 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
     .into_iter()
     .map(|t| LinuxNamespaceBuilder::default().typ(t).build().map_err(build_err))
     .collect::<Result<Vec<_>, _>>()?;
-    let linux = LinuxBuilder::default()
+    let mut linux = LinuxBuilder::default();
+    if let Some(r) = resources(&input.opts.limits)? {
+        linux = linux.resources(r);
+    }
+    let linux = linux
         .namespaces(namespaces)
         .masked_paths(MASKED_PATHS.iter().map(|s| s.to_string()).collect::<Vec<_>>())
         .readonly_paths(READONLY_PATHS.iter().map(|s| s.to_string()).collect::<Vec<_>>())
