@@ -262,6 +262,9 @@ fn names_ids_ps_and_bad_input() {
     assert!(err.contains("no command or entrypoint"), "{err}");
     let err = w.fails(&["create", "--name", "bad name", &img]);
     assert!(err.contains("invalid container name"), "{err}");
+    let missing = w.image_ref("not-pushed:1");
+    let err = w.fails(&["create", &missing]);
+    assert!(err.contains(&format!("{missing}: manifest unknown")), "a missing image: {err}");
     assert_eq!(w.ok(&["ps", "-a", "-q"]).lines().count(), 1, "failed creates leave nothing");
     assert_eq!(crate::list_dir(&w.root().join("containers")).len(), 1);
 
