@@ -175,6 +175,8 @@ impl Engine {
         let mut ingest = tokio::task::spawn_blocking(move || content.ingest_locked(&d))
             .await
             .map_err(|e| Error::Invalid(format!("ingest task: {e}")))??;
+        // Held until the layer is recorded: another puller of this blob must not stage over ours.
+        let _held = ingest.lock();
         // Whoever held the lock before us may have finished this very layer.
         if self.layer_present(chain_id)? {
             progress.layer(&digest, LayerPhase::AlreadyExists, total, total);
