@@ -258,7 +258,11 @@ impl Engine {
             .map_err(|source| Error::Io { path: exe.clone(), source })?;
         let line = line.trim_end();
         if line.starts_with("ok ") {
-            return self.container(&c.id);
+            // A quick `--rm` container may already be gone again.
+            return match self.container(&c.id) {
+                Err(Error::ContainerLookup(container::LookupError::NotFound(_))) => Ok(c),
+                other => other,
+            };
         }
         let (code, message) = match line.strip_prefix("error ").and_then(|r| r.split_once(' ')) {
             Some((code, message)) => (code.parse().unwrap_or(EXIT_START_FAILED), message.to_string()),

@@ -86,14 +86,13 @@ impl MonitorArgs {
             }
         }
         let _ = setsid();
-        let mut config = match EngineConfig::new(self.root.clone(), self.run_root.clone()) {
+        let config = match EngineConfig::new(self.root, self.run_root) {
             Ok(c) => c,
             Err(e) => {
                 report(&ready, &format!("error {EXIT_START_FAILED} {e}"));
                 return 1;
             }
         };
-        config.root = self.root;
         let engine = match Engine::open(config) {
             Ok(e) => e,
             Err(e) => {
