@@ -346,6 +346,25 @@ pub fn restart(engine: &Engine, args: &StopArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+pub fn pause(engine: &Engine, args: &NamesArgs) -> anyhow::Result<ExitCode> {
+    each(&args.containers, |n| engine.pause_container(n).map(drop))
+}
+
+pub fn unpause(engine: &Engine, args: &NamesArgs) -> anyhow::Result<ExitCode> {
+    each(&args.containers, |n| engine.unpause_container(n).map(drop))
+}
+
+#[derive(Args)]
+pub struct RenameArgs {
+    pub container: String,
+    pub name: String,
+}
+
+pub fn rename(engine: &Engine, args: &RenameArgs) -> anyhow::Result<ExitCode> {
+    engine.rename_container(&args.container, &args.name)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn kill(engine: &Engine, args: &KillArgs) -> anyhow::Result<ExitCode> {
     each(&args.containers, |n| engine.kill_container(n, &args.signal).map(drop))
 }
@@ -386,6 +405,7 @@ pub fn prune(engine: &Engine, args: &PruneArgs) -> anyhow::Result<ExitCode> {
 fn status_text(c: &ContainerRecord) -> String {
     match c.status {
         ContainerStatus::Created => "Created".into(),
+        ContainerStatus::Paused => "Paused".into(),
         ContainerStatus::Running | ContainerStatus::Stopping => {
             let since = c.started_at.unwrap_or(c.created_at);
             format!("Up {}", human_duration(chrono::Utc::now() - since))

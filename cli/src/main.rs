@@ -67,6 +67,12 @@ enum Command {
     Inspect(containers::InspectArgs),
     /// Wait for containers to exit and print their exit codes
     Wait(containers::NamesArgs),
+    /// Pause all processes of one or more containers
+    Pause(containers::NamesArgs),
+    /// Unpause one or more containers
+    Unpause(containers::NamesArgs),
+    /// Rename a container
+    Rename(containers::RenameArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -99,6 +105,12 @@ enum ContainerCommand {
     Wait(containers::NamesArgs),
     /// Remove every container that is not running
     Prune(containers::PruneArgs),
+    /// Pause all processes of one or more containers
+    Pause(containers::NamesArgs),
+    /// Unpause one or more containers
+    Unpause(containers::NamesArgs),
+    /// Rename a container
+    Rename(containers::RenameArgs),
 }
 
 fn main() -> ExitCode {
@@ -169,5 +181,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Container(ContainerCommand::Inspect(a)) => containers::inspect(&engine(&cli)?, a, false),
         Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => containers::wait(&engine(&cli)?, a),
         Command::Container(ContainerCommand::Prune(a)) => containers::prune(&engine(&cli)?, a),
+        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => containers::pause(&engine(&cli)?, a),
+        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
+            containers::unpause(&engine(&cli)?, a)
+        }
+        Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => containers::rename(&engine(&cli)?, a),
     }
 }

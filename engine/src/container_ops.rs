@@ -346,6 +346,7 @@ impl Engine {
         if !c.is_running() {
             return Ok(c);
         }
+        self.thaw(&c)?;
         let signal = self.stop_signal(&c);
         container::set_status(self.state().conn(), &c.id, Status::Stopping)?;
         if let Some(pid) = c.pid {
@@ -401,6 +402,64 @@ impl Engine {
         }
     }
 
+    /// `berth pause`: freezes every process of the container (the cgroup freezer).
+    pub fn pause_container(&self, query: &str) -> Result<ContainerRecord> {
+        let c = self.container(query)?;
+        if c.status != Status::Running {
+            return Err(Error::StateImproper(format!(
+                "\"{}\" is not running, can't pause it: container state improper",
+                c.name
+            )));
+        }
+        let cg = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, &c.id)
+            .map_err(|e| Error::Invalid(format!("pausing {}: {e}", c.name)))?;
+        cg.freeze().map_err(|e| Error::Invalid(format!("pausing {}: {e}", c.name)))?;
+        container::set_status(self.state().conn(), &c.id, Status::Paused)?;
+        self.events().state("container", "pause", &c.id, Some(&c.name));
+        self.container(&c.id)
+    }
+
+    /// `berth unpause`: thaws a paused container.
+    pub fn unpause_container(&self, query: &str) -> Result<ContainerRecord> {
+        let c = self.container(query)?;
+        if c.status != Status::Paused {
+            return Err(Error::StateImproper(format!(
+                "\"{}\" is not paused, can't unpause: container state improper",
+                c.name
+            )));
+        }
+        self.thaw(&c)?;
+        self.events().state("container", "unpause", &c.id, Some(&c.name));
+        self.container(&c.id)
+    }
+
+    /// Thaws a paused container so that signals reach it again.
+    fn thaw(&self, c: &ContainerRecord) -> Result<()> {
+        if c.status == Status::Paused {
+            let cg = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, &c.id)
+                .map_err(|e| Error::Invalid(format!("unpausing {}: {e}", c.name)))?;
+            cg.thaw().map_err(|e| Error::Invalid(format!("unpausing {}: {e}", c.name)))?;
+            container::set_status(self.state().conn(), &c.id, Status::Running)?;
+        }
+        Ok(())
+    }
+
+    /// `berth rename`.
+    pub fn rename_container(&self, query: &str, new_name: &str) -> Result<ContainerRecord> {
+        let c = self.container(query)?;
+        if !valid_name(new_name) {
+            return Err(Error::Invalid(format!(
+                "invalid container name \"{new_name}\": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
+            )));
+        }
+        if !container::rename(self.state().conn(), &c.id, new_name)? {
+            let other = container::name_taken(self.state().conn(), new_name)?.unwrap_or_default();
+            return Err(Error::NameInUse { name: new_name.into(), id: other });
+        }
+        self.events().state("container", "rename", &c.id, Some(new_name));
+        self.container(&c.id)
+    }
+
     /// `berth kill`: a signal to the container's init.
     pub fn kill_container(&self, query: &str, signal: &str) -> Result<ContainerRecord> {
         let c = self.container(query)?;
@@ -413,6 +472,9 @@ impl Engine {
                 c.short_id(),
                 c.status.as_str()
             )));
+        }
+        if sig == Signal::SIGKILL {
+            self.thaw(&c)?; // a frozen process dies only once thawed
         }
         if let Some(pid) = c.pid {
             kill(Pid::from_raw(pid), sig).map_err(|e| Error::Invalid(format!("sending {sig} to {}: {e}", c.name)))?;
@@ -457,6 +519,7 @@ impl Engine {
                     c.id
                 )));
             }
+            self.thaw(&c)?;
             if let Some(pid) = c.pid {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             }

@@ -466,3 +466,38 @@ fn resource_limits_are_enforced() {
     assert!(err.contains("invalid size \"lots\""), "{err}");
     assert_eq!(w.ok(&["ps", "-a", "-q"]), "", "refused limits create nothing");
 }
+
+#[test]
+fn pause_unpause_and_rename() {
+    let w = World::new();
+    let img = busybox(&w);
+    w.ok(&["run", "-d", "--name", "ticker", &img, "sh", "-c", "while true; do echo tick; sleep 0.05; done"]);
+    wait_for("ticks", || w.ok(&["logs", "ticker"]).lines().count() > 2);
+    w.ok(&["pause", "ticker"]);
+    assert_eq!(w.ok(&["ps", "--format", "{{.Status}}"]).trim(), "Paused");
+    let frozen = w.ok(&["logs", "ticker"]).lines().count();
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(w.ok(&["logs", "ticker"]).lines().count(), frozen, "a paused container does nothing");
+    let err = w.fails(&["pause", "ticker"]);
+    assert!(err.contains("is not running, can't pause"), "{err}");
+    w.ok(&["unpause", "ticker"]);
+    wait_for("ticks again", || w.ok(&["logs", "ticker"]).lines().count() > frozen + 2);
+
+    w.ok(&["rename", "ticker", "metronome"]);
+    assert_eq!(w.ok(&["ps", "--format", "{{.Names}}"]).trim(), "metronome");
+    w.ok(&["create", "--name", "other", &img]);
+    let err = w.fails(&["rename", "metronome", "other"]);
+    assert!(err.contains("the container name \"other\" is already in use"), "{err}");
+    let err = w.fails(&["rename", "metronome", "bad name"]);
+    assert!(err.contains("invalid container name"), "{err}");
+
+    // a paused container still stops (thawed first) and is removed with -f
+    w.ok(&["pause", "metronome"]);
+    let started = Instant::now();
+    w.ok(&["stop", "-t", "1", "metronome"]);
+    assert!(started.elapsed() < Duration::from_secs(8));
+    w.ok(&["run", "-d", "--name", "frozen", &img, "sleep", "100"]);
+    w.ok(&["pause", "frozen"]);
+    w.ok(&["rm", "-f", "frozen"]);
+    assert!(!w.ok(&["ps", "-a", "--format", "{{.Names}}"]).contains("frozen"));
+}

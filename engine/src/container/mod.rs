@@ -56,6 +56,7 @@ impl Eq for Limits {}
 pub enum Status {
     Created,
     Running,
+    Paused,
     Stopping,
     Exited,
 }
@@ -65,6 +66,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopping => "stopping",
             Status::Exited => "exited",
         }
@@ -73,6 +75,7 @@ impl Status {
     fn parse(s: &str) -> Status {
         match s {
             "running" => Status::Running,
+            "paused" => Status::Paused,
             "stopping" => Status::Stopping,
             "exited" => Status::Exited,
             _ => Status::Created,
@@ -106,7 +109,7 @@ impl ContainerRecord {
         &self.id[..12]
     }
     pub fn is_running(&self) -> bool {
-        matches!(self.status, Status::Running | Status::Stopping)
+        matches!(self.status, Status::Running | Status::Paused | Status::Stopping)
     }
 }
 
@@ -257,6 +260,15 @@ pub fn set_exited(conn: &Connection, id: &str, exit_code: i32, error: Option<&st
         params![chrono::Utc::now().to_rfc3339(), exit_code, error, id],
     )?;
     Ok(())
+}
+
+/// Gives a container a new name; false when the name is taken (UNIQUE).
+pub fn rename(conn: &Connection, id: &str, name: &str) -> rusqlite::Result<bool> {
+    match conn.execute("UPDATE containers SET name = ? WHERE id = ?", params![name, id]) {
+        Ok(_) => Ok(true),
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 pub fn delete(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
