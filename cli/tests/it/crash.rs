@@ -21,6 +21,23 @@ fn noise(seed: u32, len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// A `berth pull` in the background, to be killed.
+fn spawn_pull(w: &World, reference: &str) -> std::process::Child {
+    w.cmd()
+        .args(["pull", "-q", reference])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn assert_blobs_match_their_digests(w: &World) {
+    for hex in w.blobs() {
+        let data = std::fs::read(w.root().join("blobs/sha256").join(&hex)).unwrap();
+        assert_eq!(hex::encode(Sha256::digest(&data)), hex, "a stored blob does not match its digest");
+    }
+}
+
 #[test]
 fn killed_pulls_leave_a_store_the_next_pull_completes() {
     let w = World::new();
@@ -39,23 +56,14 @@ fn killed_pulls_leave_a_store_the_next_pull_completes() {
     let mut rng = rand::rng();
     let mut killed = 0;
     for _ in 0..20 {
-        let mut child = w
-            .cmd()
-            .args(["pull", "-q", &reference])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_pull(&w, &reference);
         std::thread::sleep(Duration::from_millis(rng.random_range(0..400)));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
             killed += 1;
         }
         child.wait().unwrap();
-        for hex in w.blobs() {
-            let data = std::fs::read(w.root().join("blobs/sha256").join(&hex)).unwrap();
-            assert_eq!(hex::encode(Sha256::digest(&data)), hex, "a stored blob does not match its digest");
-        }
+        assert_blobs_match_their_digests(&w);
         // start over now and then, so kills land at every stage of a fresh pull too
         if rng.random_bool(0.3) {
             let _ = w.berth(&["rmi", "-f", &reference]);
@@ -64,10 +72,7 @@ fn killed_pulls_leave_a_store_the_next_pull_completes() {
     assert!(killed >= 5, "the test killed only {killed} pulls: make the image bigger");
 
     assert_eq!(w.ok(&["pull", "-q", &reference]).trim(), &pushed.config_digest[7..]);
-    for hex in w.blobs() {
-        let data = std::fs::read(w.root().join("blobs/sha256").join(&hex)).unwrap();
-        assert_eq!(hex::encode(Sha256::digest(&data)), hex);
-    }
+    assert_blobs_match_their_digests(&w);
     for (i, diff) in crate::chain_ids(&pushed.diff_ids).iter().enumerate() {
         let data = std::fs::read(w.layer_dir(diff).join(format!("layer{i}/data"))).unwrap();
         assert_eq!(data, noise(i as u32 + 1, 6_000_000), "layer {i} content");
@@ -87,13 +92,7 @@ fn a_download_killed_midway_resumes_from_its_partial_file() {
     let reference = w.image_ref("partial:1");
     let ingest = w.root().join("ingest").join(format!("{}.data", &pushed.layer_digests[0][7..]));
 
-    let mut child = w
-        .cmd()
-        .args(["pull", "-q", &reference])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_pull(&w, &reference);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let partial = loop {
         let len = std::fs::metadata(&ingest).map(|m| m.len()).unwrap_or(0);
