@@ -371,10 +371,12 @@ pub fn tag(engine: &Engine, args: &TagArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn untag(engine: &Engine, args: &UntagArgs) -> anyhow::Result<ExitCode> {
-    let names = if args.names.is_empty() { engine.image(&args.image)?.names } else { args.names.clone() };
+    // Looked up once: untagging the name the image was given by would make it unfindable.
+    let image = engine.image(&args.image)?;
+    let names = if args.names.is_empty() { image.names.clone() } else { args.names.clone() };
     for n in &names {
         let full = Reference::parse(n).ok().and_then(|r| r.tagged_name()).unwrap_or_else(|| n.clone());
-        if !engine.image(&args.image)?.names.contains(&full) {
+        if !image.names.contains(&full) {
             bail!("{n}: tag not known on image {}", args.image);
         }
         engine.untag(&full)?;
