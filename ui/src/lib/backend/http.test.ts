@@ -1,0 +1,171 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { PullEvent } from '../bindings/PullEvent';
+import { ApiError } from './errors';
+import { httpBackend, readToken, type StreamSource } from './http';
+
+class FakeStream implements StreamSource {
+  readyState = 0;
+  url: string;
+  listeners = new Map<string, ((e: MessageEvent) => void)[]>();
+  closed = false;
+  constructor(url: string) {
+    this.url = url;
+  }
+  addEventListener(type: string, listener: (e: MessageEvent) => void) {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
+  }
+  close() {
+    this.closed = true;
+  }
+  fire(type: string, data?: unknown) {
+    if (type === 'open') this.readyState = 1;
+    const event = { data: data === undefined ? undefined : JSON.stringify(data) } as MessageEvent;
+    this.listeners.get(type)?.forEach((l) => l(event));
+  }
+}
+
+interface Recorded {
+  url: string;
+  init: RequestInit;
+}
+
+function fakeFetch(answer: (url: string, body: Record<string, unknown>) => { status: number; body: string } | Promise<{ status: number; body: string }>) {
+  const calls: Recorded[] = [];
+  const fetch = vi.fn(async (url: string | URL | Request, init?: RequestInit) => {
+    calls.push({ url: String(url), init: init! });
+    const a = await answer(String(url), JSON.parse(String(init?.body ?? '{}')));
+    return new Response(a.body, { status: a.status, headers: { 'Content-Type': 'application/json' } });
+  });
+  return { fetch: fetch as unknown as typeof globalThis.fetch, calls };
+}
+
+function setup(answer: Parameters<typeof fakeFetch>[0], token: string | null = 'abc123') {
+  const { fetch, calls } = fakeFetch(answer);
+  const streams: FakeStream[] = [];
+  const backend = httpBackend({
+    token,
+    fetch,
+    openStream: (url) => {
+      const s = new FakeStream(url);
+      streams.push(s);
+      return s;
+    },
+    streamWaitMs: 1000,
+    channelGraceMs: 0,
+  });
+  return { backend, calls, streams };
+}
+
+describe('http backend', () => {
+  it('posts the command with camelCase args and the bearer token', async () => {
+    const { backend, calls } = setup(() => ({ status: 200, body: '{"id":"x","name":"web"}' }));
+    const c = await backend.stopContainer('web', 3);
+    expect(c).toEqual({ id: 'x', name: 'web' });
+    expect(calls[0].url).toBe('/api/invoke/stop_container');
+    expect(calls[0].init.method).toBe('POST');
+    expect((calls[0].init.headers as Record<string, string>).Authorization).toBe('Bearer abc123');
+    expect(JSON.parse(String(calls[0].init.body))).toEqual({ id: 'web', timeout: 3 });
+
+    await backend.freePort('udp');
+    expect(calls[1].url).toBe('/api/invoke/free_port');
+    expect(JSON.parse(String(calls[1].init.body))).toEqual({ protocol: 'udp' });
+
+    await backend.removeImage('sha256:1', true);
+    expect(JSON.parse(String(calls[2].init.body))).toEqual({ id: 'sha256:1', force: true });
+  });
+
+  it('turns an error answer into an ApiError with its code and message', async () => {
+    const { backend } = setup(() => ({ status: 409, body: '{"code":"conflict","message":"image is in use by container web"}' }));
+    const err = await backend.removeImage('nginx', false).catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ code: 'conflict', message: 'image is in use by container web' });
+  });
+
+  it('turns a 401 without a body into an unauthorized ApiError', async () => {
+    const { backend, calls } = setup(() => ({ status: 401, body: '' }), null);
+    const err = await backend.listContainers().catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.code).toBe('unauthorized');
+    expect(err.message).toMatch(/token/);
+    expect((calls[0].init.headers as Record<string, string>).Authorization).toBeUndefined();
+  });
+
+  it('reports an unreachable server as an ApiError', async () => {
+    const { backend } = setup(() => Promise.reject(new TypeError('Failed to fetch')));
+    await expect(backend.engineInfo()).rejects.toMatchObject({ code: 'unavailable', message: 'cannot reach Berth: Failed to fetch' });
+  });
+
+  it('delivers engine events from the stream, opened with the token once', () => {
+    const { backend, streams } = setup(() => ({ status: 200, body: 'null' }));
+    const a = vi.fn();
+    const b = vi.fn();
+    const offA = backend.onEngineEvent(a);
+    backend.onEngineEvent(b);
+    expect(streams).toHaveLength(1);
+    expect(streams[0].url).toBe('/api/stream?token=abc123');
+    const ev = { kind: 'container', action: 'start', id: 'x', name: 'web' };
+    streams[0].fire('engine', ev);
+    offA();
+    streams[0].fire('engine', ev);
+    expect(a).toHaveBeenCalledTimes(1);
+    expect(b).toHaveBeenCalledTimes(2);
+    expect(b).toHaveBeenCalledWith(ev);
+  });
+
+  it('asks listeners to resync after the stream reconnects', () => {
+    const { backend, streams } = setup(() => ({ status: 200, body: 'null' }));
+    const seen: string[] = [];
+    backend.onEngineEvent((e) => seen.push(`${e.kind}:${e.action}`));
+    streams[0].fire('open');
+    expect(seen).toEqual([]);
+    streams[0].fire('open');
+    expect(seen).toEqual(['container:resync', 'image:resync']);
+  });
+
+  it('routes channel messages of a pull to its callback only, after the stream is open', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let pullBody: Record<string, unknown> = {};
+    const { backend, streams, calls } = setup(async (url, body) => {
+      if (url.endsWith('/pull_image')) {
+        pullBody = body;
+        await gate;
+      }
+      return { status: 200, body: '{"id":"sha256:i"}' };
+    });
+    const mine: PullEvent[] = [];
+    const theirs: PullEvent[] = [];
+    const pull = backend.pullImage('alpine', (e) => mine.push(e));
+    const other = backend.pullImage('busybox', (e) => theirs.push(e));
+    await Promise.resolve();
+    expect(calls).toHaveLength(0); // waits for the stream
+    streams[0].fire('open');
+    await vi.waitFor(() => expect(calls).toHaveLength(2));
+    const id = pullBody.onProgress;
+    expect(typeof id).toBe('string');
+    const ids = calls.map((c) => JSON.parse(String(c.init.body)).onProgress);
+    expect(new Set(ids).size).toBe(2);
+    const done: PullEvent = { type: 'done', reference: 'x', imageId: 'sha256:i' };
+    streams[0].fire('channel', { channel: ids[0], message: done });
+    streams[0].fire('channel', { channel: 'someone-else', message: done });
+    expect(mine).toEqual([done]);
+    expect(theirs).toEqual([]);
+    release();
+    await expect(pull).resolves.toEqual({ id: 'sha256:i' });
+    await other;
+  });
+});
+
+describe('readToken', () => {
+  function storage() {
+    const m = new Map<string, string>();
+    return { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v) };
+  }
+  it('reads the page URL and remembers it for the tab', () => {
+    const s = storage();
+    expect(readToken('?token=deadbeef&x=1', s)).toBe('deadbeef');
+    expect(readToken('', s)).toBe('deadbeef');
+    expect(readToken('?token=new', s)).toBe('new');
+    expect(readToken('', storage())).toBeNull();
+  });
+});

@@ -1,0 +1,193 @@
+//! The Backend in a plain browser, against `berth-desktop --serve`: each command is
+//! `POST /api/invoke/<command>` with a bearer token, and one Server-Sent Events stream
+//! (`/api/stream`) carries engine events (`event: engine`) and per-call channel messages
+//! (`event: channel`, `{channel, message}`), which is how pull progress reaches its caller.
+
+import type { EngineEvent } from '../bindings/EngineEvent';
+import type { ImageSummary } from '../bindings/ImageSummary';
+import type { PullEvent } from '../bindings/PullEvent';
+import { commandMethods, type Backend } from './backend';
+import { ApiError } from './errors';
+
+const TOKEN_KEY = 'berth.token';
+
+/** The part of EventSource this module uses, so tests can hand in a fake. */
+export interface StreamSource {
+  readonly readyState: number;
+  addEventListener(type: string, listener: (event: MessageEvent) => void): void;
+  close(): void;
+}
+
+export interface HttpOptions {
+  token: string | null;
+  fetch?: typeof fetch;
+  openStream?: (url: string) => StreamSource;
+  /** Prefix of the API paths: '' when the page is served by berth-desktop itself. */
+  base?: string;
+  /** How long a pull waits for the stream to be open before it starts anyway. */
+  streamWaitMs?: number;
+  /** How long a pull's channel still routes messages after the pull returned. */
+  channelGraceMs?: number;
+}
+
+/**
+ * The token from the page's `?token=`, remembered for the tab in sessionStorage so that a
+ * reload or an in-app navigation without it keeps working.
+ */
+export function readToken(search: string, storage: Pick<Storage, 'getItem' | 'setItem'> | null): string | null {
+  const fromUrl = new URLSearchParams(search).get('token');
+  if (fromUrl) {
+    try {
+      storage?.setItem(TOKEN_KEY, fromUrl);
+    } catch {
+      // storage disabled: the URL still carries the token
+    }
+    return fromUrl;
+  }
+  try {
+    return storage?.getItem(TOKEN_KEY) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+let channelCounter = 0;
+function newChannelId(): string {
+  channelCounter += 1;
+  const random = Math.random().toString(36).slice(2, 10);
+  return `pull-${Date.now().toString(36)}-${channelCounter}-${random}`;
+}
+
+const STATUS_CODES: Record<number, string> = { 400: 'invalid', 401: 'unauthorized', 404: 'not_found', 409: 'conflict' };
+
+export function httpBackend(options: HttpOptions): Backend {
+  const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
+  const openStream = options.openStream ?? ((url: string) => new EventSource(url));
+  const base = options.base ?? '';
+  const token = options.token;
+  const streamWaitMs = options.streamWaitMs ?? 3000;
+  const channelGraceMs = options.channelGraceMs ?? 2000;
+
+  const engineListeners = new Set<(event: EngineEvent) => void>();
+  const channels = new Map<string, (message: PullEvent) => void>();
+  let source: StreamSource | null = null;
+  let opened = false;
+  let openWaiters: (() => void)[] = [];
+
+  async function invoke(command: string, args: Record<string, unknown>): Promise<unknown> {
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let response: Response;
+    try {
+      response = await doFetch(`${base}/api/invoke/${command}`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(args),
+      });
+    } catch (e) {
+      throw new ApiError('unavailable', `cannot reach Berth: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const text = await response.text();
+    if (!response.ok) throw errorFromResponse(response.status, text);
+    if (text === '') return null;
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new ApiError('engine', `${command}: the answer is not JSON: ${text.slice(0, 200)}`);
+    }
+  }
+
+  function ensureStream(): StreamSource {
+    if (source) return source;
+    const query = token ? `?token=${encodeURIComponent(token)}` : '';
+    const s = openStream(`${base}/api/stream${query}`);
+    source = s;
+    s.addEventListener('open', () => {
+      const reopened = opened;
+      opened = true;
+      const waiters = openWaiters;
+      openWaiters = [];
+      waiters.forEach((w) => w());
+      // After a reconnect, events sent while the stream was down are lost: tell every
+      // listener to refetch.
+      if (reopened) {
+        for (const kind of ['container', 'image'] as const) {
+          emit({ kind, action: 'resync', id: '', name: null });
+        }
+      }
+    });
+    s.addEventListener('engine', (e) => {
+      const event = parse<EngineEvent>(e.data);
+      if (event) emit(event);
+    });
+    s.addEventListener('channel', (e) => {
+      const data = parse<{ channel: string; message: PullEvent }>(e.data);
+      if (!data) return;
+      channels.get(data.channel)?.(data.message);
+    });
+    return s;
+  }
+
+  function emit(event: EngineEvent) {
+    for (const listener of [...engineListeners]) listener(event);
+  }
+
+  function streamReady(): Promise<void> {
+    const s = ensureStream();
+    if (opened || s.readyState === 1) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, streamWaitMs);
+      openWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  return {
+    ...commandMethods(invoke),
+    async pullImage(reference, onProgress) {
+      const id = newChannelId();
+      channels.set(id, onProgress);
+      try {
+        await streamReady();
+        return (await invoke('pull_image', { reference, onProgress: id })) as ImageSummary;
+      } finally {
+        // The stream and the answer travel on different connections: late progress
+        // messages still reach the caller for a moment.
+        setTimeout(() => channels.delete(id), channelGraceMs);
+      }
+    },
+    onEngineEvent(cb) {
+      engineListeners.add(cb);
+      ensureStream();
+      return () => {
+        engineListeners.delete(cb);
+      };
+    },
+  };
+}
+
+function parse<T>(data: unknown): T | null {
+  if (typeof data !== 'string') return null;
+  try {
+    return JSON.parse(data) as T;
+  } catch {
+    return null;
+  }
+}
+
+function errorFromResponse(status: number, text: string): ApiError {
+  const parsed = parse<unknown>(text);
+  if (parsed && typeof parsed === 'object') {
+    const body = parsed as { code?: unknown; message?: unknown };
+    if (typeof body.code === 'string' && typeof body.message === 'string') {
+      return new ApiError(body.code, body.message);
+    }
+  }
+  const code = STATUS_CODES[status] ?? 'engine';
+  if (status === 401) {
+    return new ApiError(code, 'unauthorized: open the address with the token that `berth-desktop --serve` printed');
+  }
+  return new ApiError(code, text.trim() || `HTTP ${status}`);
+}

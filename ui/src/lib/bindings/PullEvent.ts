@@ -1,0 +1,2 @@
+// Written by hand from scratch/app-contract.md until ts-rs generates this file from src-tauri's DTOs.
+export type PullEvent = { "type": "resolved"; reference: string; manifestDigest: string; layers: Array<{ digest: string; size: number }> } | { "type": "layer"; reference: string; digest: string; phase: "waiting" | "downloading" | "verifying" | "extracting" | "done" | "already_exists"; current: number; total: number } | { "type": "done"; reference: string; imageId: string };

@@ -1,0 +1,173 @@
+//! The create/run form as plain data: prefilled from an image, validated as typed, and turned
+//! into the contract's CreateRequest. The Svelte form only binds fields to this.
+
+import type { CreateRequest } from '../bindings/CreateRequest';
+import type { ImageDetails } from '../bindings/ImageDetails';
+import type { RestartPolicy } from '../bindings/RestartPolicy';
+import { joinCommand, splitCommand } from './command';
+import { envStrings, validateEnv, type EnvRow } from './env';
+import { hasErrors, parseExposedPort, toPortDtos, validatePorts, type PortRow, type PortRowErrors, type Protocol } from './ports';
+
+export interface CreateForm {
+  image: string;
+  name: string;
+  /** The command line as typed; equal to `defaultCommand` means "the image's". */
+  command: string;
+  entrypoint: string;
+  defaultCommand: string;
+  defaultEntrypoint: string;
+  ports: PortRow[];
+  env: EnvRow[];
+  envFile: { fileName: string; contents: string } | null;
+  restart: RestartPolicy;
+  remove: boolean;
+  start: boolean;
+}
+
+export interface CreateFormErrors {
+  image?: string;
+  name?: string;
+  command?: string;
+  entrypoint?: string;
+  restart?: string;
+  ports: PortRowErrors[];
+  env: (string | null)[];
+}
+
+export const RESTART_POLICIES: { value: RestartPolicy; label: string }[] = [
+  { value: 'no', label: 'Never' },
+  { value: 'on-failure', label: 'On failure' },
+  { value: 'always', label: 'Always' },
+  { value: 'unless-stopped', label: 'Unless stopped' },
+];
+
+let nextKey = 1;
+export function rowKey(): number {
+  return nextKey++;
+}
+
+export function emptyPortRow(protocol: Protocol = 'tcp'): PortRow {
+  return { key: rowKey(), hostPort: '', containerPort: '', protocol };
+}
+
+export function emptyEnvRow(): EnvRow {
+  return { key: rowKey(), name: '', value: '' };
+}
+
+export function emptyForm(image = ''): CreateForm {
+  return {
+    image,
+    name: '',
+    command: '',
+    entrypoint: '',
+    defaultCommand: '',
+    defaultEntrypoint: '',
+    ports: [],
+    env: [],
+    envFile: null,
+    restart: 'no',
+    remove: false,
+    start: true,
+  };
+}
+
+/**
+ * The form for running `reference`, prefilled from its details: command and entrypoint, and a
+ * port row per exposed port with the host port left blank for `suggestHostPorts` to fill.
+ */
+export function formFromImage(reference: string, details: ImageDetails): CreateForm {
+  const form = emptyForm(reference);
+  form.command = form.defaultCommand = joinCommand(details.cmd);
+  form.entrypoint = form.defaultEntrypoint = joinCommand(details.entrypoint);
+  for (const spec of details.exposedPorts) {
+    const p = parseExposedPort(spec);
+    if (p) form.ports.push({ key: rowKey(), hostPort: '', containerPort: String(p.containerPort), protocol: p.protocol });
+  }
+  return form;
+}
+
+/**
+ * Fills blank host ports with ports the host has free, preferring the container's own port
+ * (`freePort` is the backend's free_port). Never suggests a port another row already uses.
+ */
+export async function suggestHostPorts(
+  rows: readonly PortRow[],
+  freePort: (protocol: Protocol, preferred?: number) => Promise<number>,
+): Promise<PortRow[]> {
+  const taken = new Set(rows.filter((r) => r.hostPort.trim() !== '').map((r) => `${r.hostPort.trim()}/${r.protocol}`));
+  const out: PortRow[] = [];
+  for (const row of rows) {
+    if (row.hostPort.trim() !== '' || row.containerPort.trim() === '') {
+      out.push(row);
+      continue;
+    }
+    const preferred = Number(row.containerPort);
+    let port = await freePort(row.protocol, Number.isInteger(preferred) && preferred > 0 ? preferred : undefined);
+    if (taken.has(`${port}/${row.protocol}`)) port = await freePort(row.protocol);
+    taken.add(`${port}/${row.protocol}`);
+    out.push({ ...row, hostPort: String(port) });
+  }
+  return out;
+}
+
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+export function validateCreateForm(form: CreateForm): CreateFormErrors {
+  const errors: CreateFormErrors = { ports: validatePorts(form.ports), env: validateEnv(form.env) };
+  if (form.image.trim() === '') errors.image = 'image required';
+  const name = form.name.trim();
+  if (name !== '' && !NAME.test(name)) {
+    errors.name = `"${name}" is not a valid name: use letters, digits, "_", "." and "-", starting with a letter or digit`;
+  }
+  const command = splitCommand(form.command);
+  if (!command.ok) errors.command = command.error;
+  const entrypoint = splitCommand(form.entrypoint);
+  if (!entrypoint.ok) errors.entrypoint = entrypoint.error;
+  if (form.remove && form.restart !== 'no') {
+    errors.restart = '"remove when stopped" cannot be combined with a restart policy';
+  }
+  return errors;
+}
+
+export function formIsValid(errors: CreateFormErrors): boolean {
+  return (
+    errors.image === undefined &&
+    errors.name === undefined &&
+    errors.command === undefined &&
+    errors.entrypoint === undefined &&
+    errors.restart === undefined &&
+    !hasErrors(errors.ports) &&
+    errors.env.every((e) => e === null)
+  );
+}
+
+/** A command field as sent: null (the image's own) when left as prefilled or cleared. */
+function argsOrDefault(text: string, prefilled: string): string[] | null {
+  if (text.trim() === prefilled.trim()) return null;
+  const split = splitCommand(text);
+  if (!split.ok || split.args.length === 0) return null;
+  return split.args;
+}
+
+export type BuildResult = { ok: true; request: CreateRequest } | { ok: false; errors: CreateFormErrors };
+
+export function buildCreateRequest(form: CreateForm): BuildResult {
+  const errors = validateCreateForm(form);
+  if (!formIsValid(errors)) return { ok: false, errors };
+  const name = form.name.trim();
+  return {
+    ok: true,
+    request: {
+      image: form.image.trim(),
+      name: name === '' ? null : name,
+      command: argsOrDefault(form.command, form.defaultCommand),
+      entrypoint: argsOrDefault(form.entrypoint, form.defaultEntrypoint),
+      ports: toPortDtos(form.ports),
+      env: envStrings(form.env),
+      envFile: form.envFile ? form.envFile.contents : null,
+      restart: form.restart,
+      remove: form.remove,
+      start: form.start,
+    },
+  };
+}

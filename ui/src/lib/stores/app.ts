@@ -1,0 +1,76 @@
+//! The app's stores, built on one Backend. `createStores` is what tests use with a fake;
+//! `index.ts` builds the one the app uses on the real backend.
+
+import { readable } from 'svelte/store';
+import type { Backend } from '../backend/backend';
+import type { ContainerSummary } from '../bindings/ContainerSummary';
+import type { EngineInfo } from '../bindings/EngineInfo';
+import type { ImageSummary } from '../bindings/ImageSummary';
+import { EngineEvents } from './events';
+import { resource, type Resource } from './resource';
+import { statsStore, type StatsStore } from './stats';
+
+export interface Stores {
+  events: EngineEvents;
+  containers: Resource<ContainerSummary[]>;
+  images: Resource<ImageSummary[]>;
+  engine: Resource<EngineInfo | null>;
+  stats: StatsStore;
+  /** Loads everything once and starts delivering queued events: call when the app mounted. */
+  start(): Promise<void>;
+  dispose(): void;
+}
+
+export function createStores(backend: Backend, debounceMs = 50): Stores {
+  const events = new EngineEvents(backend);
+  events.connect();
+  const containers = resource<ContainerSummary[]>({
+    initial: [],
+    fetch: () => backend.listContainers(),
+    events,
+    kinds: ['container'],
+    debounceMs,
+  });
+  // Creating or removing a container changes an image's "in use".
+  const images = resource<ImageSummary[]>({
+    initial: [],
+    fetch: () => backend.listImages(),
+    events,
+    kinds: ['image', 'container'],
+    accept: (e) => e.kind === 'image' || ['create', 'remove', 'resync'].includes(e.action),
+    debounceMs,
+  });
+  const engine = resource<EngineInfo | null>({
+    initial: null,
+    fetch: () => backend.engineInfo(),
+    events,
+    kinds: ['image', 'container'],
+    debounceMs,
+  });
+  const stats = statsStore(backend, events, debounceMs);
+  return {
+    events,
+    containers,
+    images,
+    engine,
+    stats,
+    async start() {
+      const loads = Promise.all([containers.refresh(), images.refresh(), engine.refresh()]);
+      events.markReady();
+      await loads;
+    },
+    dispose() {
+      events.disconnect();
+      containers.dispose();
+      images.dispose();
+      engine.dispose();
+      stats.dispose();
+    },
+  };
+}
+
+/** The current time in unix seconds, ticking once a second while subscribed. */
+export const now = readable(Date.now() / 1000, (set) => {
+  const t = setInterval(() => set(Date.now() / 1000), 1000);
+  return () => clearInterval(t);
+});

@@ -1,0 +1,152 @@
+import { get } from 'svelte/store';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { container, FakeBackend, image } from '../testing/fakeBackend';
+import { createStores } from './app';
+import { EngineEvents } from './events';
+import { resource } from './resource';
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+
+describe('EngineEvents', () => {
+  it('queues events until ready, then delivers them in order', () => {
+    const fake = new FakeBackend();
+    const events = new EngineEvents(fake.backend());
+    events.connect();
+    const seen: string[] = [];
+    events.on((e) => seen.push(e.action));
+    fake.emit({ kind: 'container', action: 'create' });
+    fake.emit({ kind: 'container', action: 'start' });
+    expect(seen).toEqual([]);
+    expect(events.pending).toBe(2);
+    events.markReady();
+    expect(seen).toEqual(['create', 'start']);
+    fake.emit({ kind: 'image', action: 'pull' });
+    expect(seen).toEqual(['create', 'start', 'pull']);
+    events.disconnect();
+    expect(fake.listenerCount).toBe(0);
+  });
+});
+
+describe('resource', () => {
+  it('coalesces a burst of events into one refetch after the debounce', async () => {
+    const fake = new FakeBackend();
+    const events = new EngineEvents(fake.backend());
+    events.connect();
+    events.markReady();
+    const fetch = vi.fn(async () => fake.containers.length);
+    const r = resource({ initial: -1, fetch, events, kinds: ['container'], debounceMs: 50 });
+    for (let i = 0; i < 20; i++) fake.emit({ kind: 'container' });
+    fake.emit({ kind: 'image' }); // not a kind it depends on
+    expect(fetch).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(49);
+    expect(fetch).not.toHaveBeenCalled();
+    fake.containers = [container()];
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    expect(get(r).data).toBe(1);
+    expect(get(r).loaded).toBe(true);
+  });
+
+  it('ignores events of other kinds', async () => {
+    const fake = new FakeBackend();
+    const events = new EngineEvents(fake.backend());
+    events.connect();
+    events.markReady();
+    const fetch = vi.fn(async () => 0);
+    resource({ initial: 0, fetch, events, kinds: ['image'] });
+    fake.emit({ kind: 'container' });
+    fake.emit({ kind: 'volume' });
+    await vi.advanceTimersByTimeAsync(500);
+    expect(fetch).not.toHaveBeenCalled();
+  });
+
+  it('runs once more when asked to refresh during a fetch, so the last fetch is fresh', async () => {
+    let resolveFirst!: (v: number) => void;
+    const results = [new Promise<number>((r) => (resolveFirst = r)), Promise.resolve(2)];
+    const fetch = vi.fn(() => results.shift()!);
+    const r = resource({ initial: 0, fetch });
+    const first = r.refresh();
+    void r.refresh();
+    void r.refresh();
+    resolveFirst(1);
+    await first;
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect(get(r).data).toBe(2);
+  });
+
+  it('keeps the data and reports the error when a fetch fails', async () => {
+    let fail = false;
+    const r = resource({
+      initial: [] as number[],
+      fetch: async () => {
+        if (fail) throw { code: 'engine', message: 'database is locked' };
+        return [1, 2];
+      },
+    });
+    await r.refresh();
+    fail = true;
+    await r.refresh();
+    expect(get(r)).toEqual({ data: [1, 2], loaded: true, error: 'database is locked' });
+    fail = false;
+    await r.refresh();
+    expect(get(r).error).toBeNull();
+  });
+});
+
+describe('createStores', () => {
+  it('holds events that arrive before start, then refetches once for them', async () => {
+    const fake = new FakeBackend();
+    fake.containers = [container()];
+    fake.images = [image()];
+    const stores = createStores(fake.backend());
+    fake.emit({ kind: 'container', action: 'create' });
+    await vi.advanceTimersByTimeAsync(200);
+    expect(fake.calls.listContainers).toBeUndefined();
+
+    await stores.start();
+    expect(fake.calls.listContainers).toBe(1);
+    expect(get(stores.containers).data).toHaveLength(1);
+    expect(get(stores.images).data).toHaveLength(1);
+    expect(get(stores.engine).data?.containersTotal).toBe(1);
+
+    await vi.advanceTimersByTimeAsync(50);
+    // the queued event, delivered at start, refetched once more
+    expect(fake.calls.listContainers).toBe(2);
+    stores.dispose();
+  });
+
+  it('refetches images when a container is created or removed, not when one starts', async () => {
+    const fake = new FakeBackend();
+    const stores = createStores(fake.backend());
+    await stores.start();
+    expect(fake.calls.listImages).toBe(1);
+    fake.emit({ kind: 'container', action: 'start' });
+    await vi.advanceTimersByTimeAsync(60);
+    expect(fake.calls.listImages).toBe(1);
+    expect(fake.calls.listContainers).toBe(2);
+    fake.emit({ kind: 'container', action: 'remove' });
+    await vi.advanceTimersByTimeAsync(60);
+    expect(fake.calls.listImages).toBe(2);
+    stores.dispose();
+  });
+
+  it('polls stats only while watched', async () => {
+    const fake = new FakeBackend();
+    fake.containers = [container({ id: 'r'.repeat(64) }), container({ id: 's'.repeat(64), status: 'exited' })];
+    const stores = createStores(fake.backend());
+    await stores.start();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(fake.calls.containerStats).toBeUndefined();
+    const stop = stores.stats.watch(2000);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fake.calls.containerStats).toBe(1);
+    expect([...get(stores.stats).keys()]).toEqual(['r'.repeat(64)]);
+    await vi.advanceTimersByTimeAsync(4000);
+    expect(fake.calls.containerStats).toBe(3);
+    stop();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(fake.calls.containerStats).toBe(3);
+    stores.dispose();
+  });
+});

@@ -1,0 +1,148 @@
+//! Filtering and sorting of the Containers and Images tables, outside the components so they
+//! are tested on their own.
+
+import type { ContainerStats } from './bindings/ContainerStats';
+import type { ContainerSummary } from './bindings/ContainerSummary';
+import type { ImageSummary } from './bindings/ImageSummary';
+
+export type SortDir = 'asc' | 'desc';
+export interface Sort<K extends string> {
+  key: K;
+  dir: SortDir;
+}
+
+/** Next sort after a click on the header of `key`: same column flips, another starts ascending. */
+export function toggleSort<K extends string>(current: Sort<K>, key: K): Sort<K> {
+  if (current.key === key) return { key, dir: current.dir === 'asc' ? 'desc' : 'asc' };
+  return { key, dir: 'asc' };
+}
+
+type SortValue = string | number | null;
+
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+
+function compareValues(a: SortValue, b: SortValue): number {
+  // Missing values go last whatever the direction.
+  if (a === null && b === null) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return collator.compare(String(a), String(b));
+}
+
+/** A stable sort by `value`, nulls last; ties keep their order. */
+export function sortBy<T>(rows: readonly T[], value: (row: T) => SortValue, dir: SortDir): T[] {
+  const sign = dir === 'asc' ? 1 : -1;
+  return rows
+    .map((row, index) => ({ row, index, v: value(row) }))
+    .sort((x, y) => {
+      if (x.v === null || y.v === null) return compareValues(x.v, y.v) || x.index - y.index;
+      return sign * compareValues(x.v, y.v) || x.index - y.index;
+    })
+    .map((x) => x.row);
+}
+
+// Containers
+
+export type StatusFilter = 'all' | 'running' | 'stopped';
+export type ContainerSortKey = 'status' | 'name' | 'image' | 'command' | 'ports' | 'created' | 'uptime' | 'cpu' | 'memory';
+
+export function isRunning(c: Pick<ContainerSummary, 'status'>): boolean {
+  return c.status === 'running' || c.status === 'paused' || c.status === 'stopping';
+}
+
+export function portsText(c: Pick<ContainerSummary, 'ports'>): string {
+  return c.ports
+    .map((p) => `${p.hostIp ? `${p.hostIp}:` : ''}${p.hostPort}->${p.containerPort}/${p.protocol}`)
+    .join(', ');
+}
+
+export function filterContainers(
+  rows: readonly ContainerSummary[],
+  status: StatusFilter,
+  query: string,
+): ContainerSummary[] {
+  const q = query.trim().toLowerCase();
+  return rows.filter((c) => {
+    if (status === 'running' && !isRunning(c)) return false;
+    if (status === 'stopped' && isRunning(c)) return false;
+    if (!q) return true;
+    return [c.name, c.image, c.shortId, c.id, c.command, c.status, portsText(c)].some((f) => f.toLowerCase().includes(q));
+  });
+}
+
+const STATUS_ORDER: Record<ContainerSummary['status'], number> = {
+  running: 0,
+  paused: 1,
+  stopping: 2,
+  created: 3,
+  exited: 4,
+};
+
+export function sortContainers(
+  rows: readonly ContainerSummary[],
+  sort: Sort<ContainerSortKey>,
+  stats: ReadonlyMap<string, ContainerStats>,
+): ContainerSummary[] {
+  const value = (c: ContainerSummary): SortValue => {
+    switch (sort.key) {
+      case 'status':
+        return STATUS_ORDER[c.status];
+      case 'name':
+        return c.name;
+      case 'image':
+        return c.image;
+      case 'command':
+        return c.command;
+      case 'ports':
+        return c.ports.length ? c.ports[0].hostPort : null;
+      case 'created':
+        return c.created;
+      case 'uptime':
+        // Ascending = shortest uptime first = latest start.
+        return isRunning(c) && c.startedAt !== null ? -c.startedAt : null;
+      case 'cpu':
+        return stats.get(c.id)?.cpuPercent ?? null;
+      case 'memory':
+        return stats.get(c.id)?.memUsage ?? null;
+    }
+  };
+  return sortBy(rows, value, sort.dir);
+}
+
+// Images
+
+export type ImageSortKey = 'repository' | 'tag' | 'id' | 'created' | 'size' | 'inUse';
+
+export function filterImages(rows: readonly ImageSummary[], query: string): ImageSummary[] {
+  const q = query.trim().toLowerCase();
+  if (!q) return [...rows];
+  return rows.filter((i) => [i.repository, i.tag, i.id, ...i.names].some((f) => f.toLowerCase().includes(q)));
+}
+
+export function sortImages(rows: readonly ImageSummary[], sort: Sort<ImageSortKey>): ImageSummary[] {
+  const value = (i: ImageSummary): SortValue => {
+    switch (sort.key) {
+      case 'repository':
+        return i.repository;
+      case 'tag':
+        return i.tag;
+      case 'id':
+        return i.id;
+      case 'created':
+        return i.created;
+      case 'size':
+        return i.size;
+      case 'inUse':
+        return i.containers;
+    }
+  };
+  return sortBy(rows, value, sort.dir);
+}
+
+/** The reference to use for an image in commands: its first name, else its id. */
+export function imageReference(i: Pick<ImageSummary, 'names' | 'id' | 'repository' | 'tag'>): string {
+  if (i.names.length > 0) return i.names[0];
+  if (i.repository !== '<none>' && i.tag !== '<none>') return `${i.repository}:${i.tag}`;
+  return i.id;
+}

@@ -1,0 +1,99 @@
+//! A Backend for tests: canned answers, call counts, and a hand-driven event stream.
+
+import type { Backend } from '../backend/backend';
+import type { ContainerSummary } from '../bindings/ContainerSummary';
+import type { EngineEvent } from '../bindings/EngineEvent';
+import type { ImageSummary } from '../bindings/ImageSummary';
+
+export function container(over: Partial<ContainerSummary> = {}): ContainerSummary {
+  const id = over.id ?? 'c'.repeat(64);
+  return {
+    id,
+    shortId: id.slice(0, 12),
+    name: 'web',
+    image: 'docker.io/library/nginx:latest',
+    imageId: 'i'.repeat(64),
+    command: 'nginx -g daemon off;',
+    status: 'running',
+    exitCode: null,
+    created: 1_700_000_000,
+    startedAt: 1_700_000_010,
+    finishedAt: null,
+    ports: [],
+    error: null,
+    ...over,
+  };
+}
+
+export function image(over: Partial<ImageSummary> = {}): ImageSummary {
+  const id = over.id ?? 'a'.repeat(64);
+  return {
+    id,
+    shortId: id.slice(0, 12),
+    repository: 'docker.io/library/alpine',
+    tag: 'latest',
+    names: ['docker.io/library/alpine:latest'],
+    created: 1_700_000_000,
+    size: 7_345_678,
+    inUse: false,
+    containers: 0,
+    ...over,
+  };
+}
+
+export class FakeBackend {
+  containers: ContainerSummary[] = [];
+  images: ImageSummary[] = [];
+  calls: Record<string, number> = {};
+  private listeners = new Set<(e: EngineEvent) => void>();
+
+  private count(name: string) {
+    this.calls[name] = (this.calls[name] ?? 0) + 1;
+  }
+
+  emit(event: Partial<EngineEvent> & Pick<EngineEvent, 'kind'>) {
+    const full: EngineEvent = { action: 'create', id: 'x', name: null, ...event };
+    this.listeners.forEach((l) => l(full));
+  }
+
+  get listenerCount() {
+    return this.listeners.size;
+  }
+
+  backend(): Backend {
+    const notUsed = (name: string) => () => Promise.reject(new Error(`${name} not faked`));
+    return {
+      engineInfo: async () => {
+        this.count('engineInfo');
+        return { version: '0.1.0', root: '/r', runRoot: '/run', containersRunning: 0, containersTotal: this.containers.length, images: this.images.length };
+      },
+      listContainers: async () => {
+        this.count('listContainers');
+        return this.containers.map((c) => ({ ...c }));
+      },
+      containerStats: async () => {
+        this.count('containerStats');
+        return this.containers.filter((c) => c.status === 'running').map((c) => ({ id: c.id, cpuPercent: 1.5, memUsage: 1000, memLimit: null, pids: 1 }));
+      },
+      listImages: async () => {
+        this.count('listImages');
+        return this.images.map((i) => ({ ...i }));
+      },
+      onEngineEvent: (cb) => {
+        this.listeners.add(cb);
+        return () => this.listeners.delete(cb);
+      },
+      startContainer: notUsed('startContainer'),
+      stopContainer: notUsed('stopContainer'),
+      restartContainer: notUsed('restartContainer'),
+      removeContainer: notUsed('removeContainer'),
+      inspectContainer: notUsed('inspectContainer'),
+      containerLogs: notUsed('containerLogs'),
+      imageDetails: notUsed('imageDetails'),
+      pullImage: notUsed('pullImage'),
+      removeImage: notUsed('removeImage'),
+      freePort: notUsed('freePort'),
+      createContainer: notUsed('createContainer'),
+    };
+  }
+}

@@ -1,0 +1,28 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from 'vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+
+// `npm run dev` proxies /api to a running `berth-desktop --serve 127.0.0.1:7680`
+// (set BERTH_SERVE to another address); open the page with `?token=TOKEN`.
+const serve = process.env.BERTH_SERVE ?? 'http://127.0.0.1:7680';
+
+export default defineConfig({
+  plugins: [svelte()],
+  base: './',
+  clearScreen: false,
+  server: {
+    port: 5173,
+    strictPort: true,
+    proxy: { '/api': { target: serve, changeOrigin: false } },
+  },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    sourcemap: false,
+  },
+  test: {
+    environment: 'happy-dom',
+    include: ['src/**/*.test.ts'],
+  },
+});
