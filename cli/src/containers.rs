@@ -512,51 +512,6 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn inspect_json(engine: &Engine, c: &ContainerRecord) -> Value {
-    let spec = engine.container_spec(&c.id).ok();
-    let args = &c.command;
-    let paths = engine.container_paths(&c.id);
-    let process = spec.as_ref().and_then(|s| s.process().clone());
-    json!({
-        "Id": c.id,
-        "Created": c.created_at.to_rfc3339(),
-        "Path": args.first(),
-        "Args": args.get(1..).unwrap_or(&[]),
-        "State": {
-            "Status": c.status.as_str(),
-            "Running": c.is_running(),
-            "Pid": c.pid.unwrap_or(0),
-            "ExitCode": c.exit_code.unwrap_or(0),
-            "Error": c.error.clone().unwrap_or_default(),
-            "StartedAt": c.started_at.map(|t| t.to_rfc3339()),
-            "FinishedAt": c.finished_at.map(|t| t.to_rfc3339()),
-        },
-        "Image": c.image_id,
-        "ImageName": c.image_name,
-        "Name": c.name,
-        "LogPath": paths.log(),
-        "OCIConfigPath": paths.spec(),
-        "Config": {
-            "Hostname": spec.as_ref().and_then(|s| s.hostname().clone()),
-            "User": c.options.user,
-            "Env": process.as_ref().and_then(|p| p.env().clone()),
-            "Cmd": c.options.command,
-            "Entrypoint": c.options.entrypoint,
-            "WorkingDir": process.as_ref().map(|p| p.cwd().clone()),
-            "Labels": c.options.labels,
-            "AutoRemove": c.options.remove,
-        },
-        "HostConfig": {
-            "Memory": c.options.limits.memory.unwrap_or(0),
-            "MemorySwap": c.options.limits.memory_swap.or(c.options.limits.memory.map(|m| m * 2)).unwrap_or(0),
-            "NanoCpus": c.options.limits.cpus.map_or(0, |c| (c * 1e9) as i64),
-            "CpuShares": c.options.limits.cpu_shares.unwrap_or(0),
-            "PidsLimit": c.options.limits.pids.unwrap_or(0),
-        },
-        "OCISpec": spec,
-    })
-}
-
 fn template_value(v: &Value, key: &str) -> Option<String> {
     let mut cur = v;
     for part in key.split('.') {
@@ -573,7 +528,7 @@ pub fn inspect(engine: &Engine, args: &InspectArgs, images_too: bool) -> anyhow:
     let mut found = Vec::new();
     for n in &args.names {
         match engine.container(n) {
-            Ok(c) => found.push(inspect_json(engine, &c)),
+            Ok(c) => found.push(engine.inspect_record(&c)),
             Err(e) if !images_too => return Err(e.into()),
             Err(_) => match engine.image(n) {
                 Ok(_) => {

@@ -11,6 +11,7 @@ pub mod content;
 pub mod events;
 pub mod image;
 mod image_ops;
+mod inspect;
 pub mod layers;
 pub mod monitor;
 mod pull;
@@ -18,6 +19,7 @@ pub mod reference;
 pub mod registry;
 pub mod runtime;
 pub mod state;
+pub mod stats;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -1,0 +1,61 @@
+//! The inspect view of a container: the JSON object `berth inspect` prints (Podman's field
+//! names), built here so that every front end (the CLI, the desktop app, the HTTP mode) shows
+//! the same thing.
+
+use serde_json::{json, Value};
+
+use crate::{ContainerRecord, Engine, Result};
+
+impl Engine {
+    /// `berth inspect NAME`: the container found by name or id, as inspect shows it.
+    pub fn inspect_container(&self, query: &str) -> Result<Value> {
+        let c = self.container(query)?;
+        Ok(self.inspect_record(&c))
+    }
+
+    /// The inspect object of a container already looked up.
+    pub fn inspect_record(&self, c: &ContainerRecord) -> Value {
+        let spec = self.container_spec(&c.id).ok();
+        let args = &c.command;
+        let paths = self.container_paths(&c.id);
+        let process = spec.as_ref().and_then(|s| s.process().clone());
+        json!({
+            "Id": c.id,
+            "Created": c.created_at.to_rfc3339(),
+            "Path": args.first(),
+            "Args": args.get(1..).unwrap_or(&[]),
+            "State": {
+                "Status": c.status.as_str(),
+                "Running": c.is_running(),
+                "Pid": c.pid.unwrap_or(0),
+                "ExitCode": c.exit_code.unwrap_or(0),
+                "Error": c.error.clone().unwrap_or_default(),
+                "StartedAt": c.started_at.map(|t| t.to_rfc3339()),
+                "FinishedAt": c.finished_at.map(|t| t.to_rfc3339()),
+            },
+            "Image": c.image_id,
+            "ImageName": c.image_name,
+            "Name": c.name,
+            "LogPath": paths.log(),
+            "OCIConfigPath": paths.spec(),
+            "Config": {
+                "Hostname": spec.as_ref().and_then(|s| s.hostname().clone()),
+                "User": c.options.user,
+                "Env": process.as_ref().and_then(|p| p.env().clone()),
+                "Cmd": c.options.command,
+                "Entrypoint": c.options.entrypoint,
+                "WorkingDir": process.as_ref().map(|p| p.cwd().clone()),
+                "Labels": c.options.labels,
+                "AutoRemove": c.options.remove,
+            },
+            "HostConfig": {
+                "Memory": c.options.limits.memory.unwrap_or(0),
+                "MemorySwap": c.options.limits.memory_swap.or(c.options.limits.memory.map(|m| m * 2)).unwrap_or(0),
+                "NanoCpus": c.options.limits.cpus.map_or(0, |c| (c * 1e9) as i64),
+                "CpuShares": c.options.limits.cpu_shares.unwrap_or(0),
+                "PidsLimit": c.options.limits.pids.unwrap_or(0),
+            },
+            "OCISpec": spec,
+        })
+    }
+}
