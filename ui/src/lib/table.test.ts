@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerStats } from './bindings/ContainerStats';
-import { filterContainers, filterImages, imageReference, sortBy, sortContainers, sortImages, toggleSort } from './table';
+import { displayImage, filterContainers, filterImages, imageReference, sortBy, sortContainers, sortImages, toggleSort } from './table';
 import { container, image } from './testing/fakeBackend';
 
 const a = container({ id: 'a1', name: 'alpha', status: 'running', created: 300, startedAt: 400, image: 'nginx' });
@@ -78,4 +78,13 @@ describe('images', () => {
     expect(imageReference(big)).toBe('docker.io/library/nginx:latest');
     expect(imageReference(dangling)).toBe('3'.repeat(64));
   });
+});
+
+describe('displayImage', () => {
+  it.each([
+    ['docker.io/library/nginx:1.27', 'nginx:1.27'],
+    ['docker.io/grafana/grafana:latest', 'grafana/grafana:latest'],
+    ['ghcr.io/example/api:2.4.1', 'ghcr.io/example/api:2.4.1'],
+    ['0123456789ab', '0123456789ab'],
+  ])('%s shows as %s', (name, want) => expect(displayImage(name)).toBe(want));
 });

@@ -146,3 +146,10 @@ export function imageReference(i: Pick<ImageSummary, 'names' | 'id' | 'repositor
   if (i.repository !== '<none>' && i.tag !== '<none>') return `${i.repository}:${i.tag}`;
   return i.id;
 }
+
+/** An image name as people write it: Docker Hub's default registry and library/ left out. */
+export function displayImage(name: string): string {
+  if (name.startsWith('docker.io/library/')) return name.slice('docker.io/library/'.length);
+  if (name.startsWith('docker.io/')) return name.slice('docker.io/'.length);
+  return name;
+}
