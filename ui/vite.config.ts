@@ -1,13 +1,14 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { svelteTesting } from '@testing-library/svelte/vite';
 
 // `npm run dev` proxies /api to a running `berth-desktop --serve 127.0.0.1:7680`
 // (set BERTH_SERVE to another address); open the page with `?token=TOKEN`.
 const serve = process.env.BERTH_SERVE ?? 'http://127.0.0.1:7680';
 
 export default defineConfig({
-  plugins: [svelte()],
+  plugins: [svelte(), ...(process.env.VITEST ? [svelteTesting()] : [])],
   base: './',
   clearScreen: false,
   server: {
