@@ -1,0 +1,133 @@
+import { fireEvent, render, waitFor } from '@testing-library/svelte';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { CreateRequest } from '../bindings/CreateRequest';
+import type { PullEvent } from '../bindings/PullEvent';
+import { ApiError } from '../backend/errors';
+import { container, image } from '../testing/fakeBackend';
+
+// The dialogs reach the engine through the app's backend module: replace it for these tests.
+const fake = vi.hoisted(() => ({
+  imageDetails: vi.fn(),
+  freePort: vi.fn(),
+  createContainer: vi.fn(),
+  pullImage: vi.fn(),
+}));
+vi.mock('../backend', async () => {
+  const errors = await import('../backend/errors');
+  return {
+    backend: { ...fake, onEngineEvent: () => () => {} },
+    ApiError: errors.ApiError,
+    errorMessage: errors.errorMessage,
+  };
+});
+
+const { default: CreateDialog } = await import('./CreateDialog.svelte');
+const { default: PullDialog } = await import('./PullDialog.svelte');
+
+afterEach(() => vi.clearAllMocks());
+
+describe('CreateDialog', () => {
+  it('prefills from the image, suggests host ports, validates as typed and sends the request', async () => {
+    fake.imageDetails.mockResolvedValue({
+      id: 'sha256:1',
+      names: ['docker.io/library/nginx:latest'],
+      cmd: ['nginx', '-g', 'daemon off;'],
+      entrypoint: [],
+      env: [],
+      workingDir: '/',
+      exposedPorts: ['80/tcp'],
+    });
+    fake.freePort.mockImplementation(async (_p: string, preferred?: number) => (preferred === 80 ? 8081 : 40000));
+    fake.createContainer.mockRejectedValueOnce(new ApiError('conflict', 'the container name "web" is already in use'));
+    fake.createContainer.mockResolvedValueOnce(container({ name: 'web2' }));
+    const oncreated = vi.fn();
+    const { getByTestId, getAllByTestId } = render(CreateDialog, { reference: 'nginx', onclose: () => {}, oncreated });
+
+    await waitFor(() => expect((getByTestId('port-host') as HTMLInputElement).value).toBe('8081'));
+    expect(fake.imageDetails).toHaveBeenCalledWith('nginx');
+    expect((getByTestId('create-command') as HTMLInputElement).value).toBe(`nginx -g 'daemon off;'`);
+    expect(getAllByTestId('port-row')).toHaveLength(1);
+
+    // a second row with the same host port is flagged while typing
+    await fireEvent.click(getByTestId('add-port'));
+    const hosts = getAllByTestId('port-host') as HTMLInputElement[];
+    const containers = getAllByTestId('port-container') as HTMLInputElement[];
+    await fireEvent.input(hosts[1], { target: { value: '8081' } });
+    await fireEvent.input(containers[1], { target: { value: '443' } });
+    await waitFor(() => expect(getAllByTestId('port-error')[1].textContent).toContain('8081/tcp is used twice'));
+    await fireEvent.input(hosts[1], { target: { value: '8443' } });
+    await waitFor(() => expect(getAllByTestId('port-error')[1].textContent).toBe(''));
+
+    await fireEvent.click(getByTestId('env-add'));
+    await fireEvent.input(getByTestId('env-key'), { target: { value: 'MODE' } });
+    await fireEvent.input(getByTestId('env-value'), { target: { value: 'prod' } });
+    await fireEvent.input(getByTestId('create-name'), { target: { value: 'web' } });
+
+    await fireEvent.submit(getByTestId('create-form'));
+    await waitFor(() => expect(getByTestId('create-error').textContent).toBe('the container name "web" is already in use'));
+    expect(oncreated).not.toHaveBeenCalled();
+
+    await fireEvent.input(getByTestId('create-name'), { target: { value: 'web2' } });
+    await fireEvent.submit(getByTestId('create-form'));
+    await waitFor(() => expect(oncreated).toHaveBeenCalledTimes(1));
+    const request: CreateRequest = fake.createContainer.mock.calls[1][0];
+    expect(request).toEqual({
+      image: 'nginx',
+      name: 'web2',
+      command: null,
+      entrypoint: null,
+      ports: [
+        { hostIp: '', hostPort: 8081, containerPort: 80, protocol: 'tcp' },
+        { hostIp: '', hostPort: 8443, containerPort: 443, protocol: 'tcp' },
+      ],
+      env: ['MODE=prod'],
+      envFile: null,
+      restart: 'no',
+      remove: false,
+      start: true,
+    });
+  });
+
+  it('shows an unknown image under the field and sends nothing for an invalid form', async () => {
+    fake.imageDetails.mockRejectedValue(new ApiError('not_found', 'no such image "nope"'));
+    const { getByTestId } = render(CreateDialog, { reference: 'nope', onclose: () => {}, oncreated: () => {} });
+    await waitFor(() => expect(getByTestId('create-image-error').textContent).toBe('no such image "nope"'));
+    await fireEvent.input(getByTestId('create-name'), { target: { value: '-bad name' } });
+    await fireEvent.submit(getByTestId('create-form'));
+    await waitFor(() => expect(getByTestId('create-error').textContent).toBe('fix the highlighted fields first'));
+    expect(fake.createContainer).not.toHaveBeenCalled();
+  });
+});
+
+describe('PullDialog', () => {
+  it('draws a bar per layer from the progress events and reports success', async () => {
+    let finish!: () => void;
+    fake.pullImage.mockImplementation(async (reference: string, onProgress: (e: PullEvent) => void) => {
+      onProgress({ type: 'resolved', reference, manifestDigest: 'sha256:m', layers: [{ digest: 'sha256:aaa', size: 100 }, { digest: 'sha256:bbb', size: 50 }] });
+      onProgress({ type: 'layer', reference, digest: 'sha256:aaa', phase: 'downloading', current: 50, total: 100 });
+      await new Promise<void>((r) => (finish = r));
+      onProgress({ type: 'done', reference, imageId: 'sha256:i' });
+      return image({ names: ['docker.io/library/alpine:latest'] });
+    });
+    const { getByTestId, getAllByTestId, queryByTestId } = render(PullDialog, { onclose: () => {}, onrun: () => {} });
+    await fireEvent.input(getByTestId('pull-reference'), { target: { value: 'alpine' } });
+    await fireEvent.click(getByTestId('pull-submit'));
+    await waitFor(() => expect(getAllByTestId('layer-progress')).toHaveLength(2));
+    const [a, b] = getAllByTestId('layer-progress');
+    expect(a.dataset.phase).toBe('downloading');
+    expect((a.querySelector('.fill') as HTMLElement).style.width).toBe('50%');
+    expect(b.dataset.phase).toBe('waiting');
+    expect(queryByTestId('pull-success')).toBeNull();
+    finish();
+    await waitFor(() => expect(getByTestId('pull-success').textContent).toContain('docker.io/library/alpine:latest'));
+    expect(fake.pullImage.mock.calls[0][0]).toBe('alpine');
+  });
+
+  it('shows the engine error under the field', async () => {
+    fake.pullImage.mockRejectedValue(new ApiError('invalid', 'error parsing image reference "Alpine": repository name must be lowercase'));
+    const { getByTestId } = render(PullDialog, { onclose: () => {}, onrun: () => {} });
+    await fireEvent.input(getByTestId('pull-reference'), { target: { value: 'Alpine' } });
+    await fireEvent.click(getByTestId('pull-submit'));
+    await waitFor(() => expect(getByTestId('pull-error').textContent).toMatch(/must be lowercase/));
+  });
+});
