@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerStats } from './bindings/ContainerStats';
-import { displayImage, filterContainers, filterImages, imageReference, sortBy, sortContainers, sortImages, toggleSort } from './table';
+import { displayImage, filterContainers, fitColumns, filterImages, imageReference, sortBy, sortContainers, sortImages, toggleSort } from './table';
 import { container, image } from './testing/fakeBackend';
 
 const a = container({ id: 'a1', name: 'alpha', status: 'running', created: 300, startedAt: 400, image: 'nginx' });
@@ -87,4 +87,21 @@ describe('displayImage', () => {
     ['ghcr.io/example/api:2.4.1', 'ghcr.io/example/api:2.4.1'],
     ['0123456789ab', '0123456789ab'],
   ])('%s shows as %s', (name, want) => expect(displayImage(name)).toBe(want));
+});
+
+describe('fitColumns', () => {
+  const cols = [
+    { key: 'name', track: '1fr', min: 100 },
+    { key: 'command', track: '1fr', min: 90, dropOrder: 1 },
+    { key: 'uptime', track: '70px', min: 70, dropOrder: 2 },
+    { key: 'actions', track: '160px', min: 160 },
+  ] as const;
+  const keys = (w: number) => fitColumns(cols, w).map((c) => c.key);
+  it('keeps everything when it fits', () => expect(keys(420)).toEqual(['name', 'command', 'uptime', 'actions']));
+  it('drops optional columns in order until it fits', () => {
+    expect(keys(419)).toEqual(['name', 'uptime', 'actions']);
+    expect(keys(330)).toEqual(['name', 'uptime', 'actions']);
+    expect(keys(329)).toEqual(['name', 'actions']);
+  });
+  it('never drops required columns', () => expect(keys(10)).toEqual(['name', 'actions']));
 });

@@ -153,3 +153,31 @@ export function displayImage(name: string): string {
   if (name.startsWith('docker.io/')) return name.slice('docker.io/'.length);
   return name;
 }
+
+// Responsive columns
+
+export interface Column<K extends string> {
+  key: K;
+  /** A CSS grid track: "120px" or "minmax(120px, 1.3fr)". */
+  track: string;
+  /** Its minimum width in pixels. */
+  min: number;
+  /** Dropped first when the table is too narrow: lower drops earlier; absent = never. */
+  dropOrder?: number;
+}
+
+/**
+ * The columns that fit in `width` pixels: optional columns are dropped in their `dropOrder`
+ * until the minimum widths fit (or nothing optional is left, and the table scrolls).
+ */
+export function fitColumns<K extends string>(columns: readonly Column<K>[], width: number): Column<K>[] {
+  const droppable = columns.filter((c) => c.dropOrder !== undefined).sort((a, b) => a.dropOrder! - b.dropOrder!);
+  const dropped = new Set<K>();
+  let total = columns.reduce((n, c) => n + c.min, 0);
+  for (const c of droppable) {
+    if (total <= width) break;
+    dropped.add(c.key);
+    total -= c.min;
+  }
+  return columns.filter((c) => !dropped.has(c.key));
+}
