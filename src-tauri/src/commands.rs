@@ -1,0 +1,465 @@
+//! The commands of the contract as plain async functions: DTO in, engine call, DTO out.
+//!
+//! Both front doors call these and nothing else: the Tauri commands (`ipc`) and the HTTP
+//! handler of `--serve` (`serve`), so the app and a browser see exactly the same behaviour.
+//! The engine is synchronous (but for `pull`): its calls run on the blocking pool, so a slow
+//! stop or remove never freezes the UI.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use berth_engine::container::logs;
+use berth_engine::{CreateOptions, Engine, PullOptions};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use crate::dto::*;
+
+/// What the commands share: the engine, and the previous CPU sample of each running
+/// container (CPU % is a rate between two samples).
+pub struct Backend {
+    engine: Engine,
+    cpu_samples: Mutex<HashMap<String, CpuSample>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct CpuSample {
+    at: Instant,
+    usage_ns: u64,
+}
+
+impl Backend {
+    pub fn new(engine: Engine) -> Backend {
+        Backend { engine, cpu_samples: Mutex::new(HashMap::new()) }
+    }
+
+    /// The engine at `BERTH_ROOT`/`BERTH_RUNROOT`, or the default storage of this user.
+    pub fn open_default() -> anyhow::Result<Backend> {
+        use anyhow::Context;
+        let (root, run_root) = berth_engine::EngineConfig::default_paths();
+        let config = berth_engine::EngineConfig::new(root.clone(), run_root)?;
+        let engine = Engine::open(config).with_context(|| format!("opening the engine at {}", root.display()))?;
+        Ok(Backend::new(engine))
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+/// Runs a synchronous engine call on the blocking pool.
+async fn blocking<T, F>(engine: &Engine, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Engine) -> Result<T, ApiError> + Send + 'static,
+{
+    let engine = engine.clone();
+    tauri::async_runtime::spawn_blocking(move || f(&engine))
+        .await
+        .map_err(|e| ApiError::engine(format!("the engine call failed: {e}")))?
+}
+
+const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub async fn engine_info(b: &Backend) -> Result<EngineInfo, ApiError> {
+    blocking(&b.engine, |e| {
+        let containers = e.containers()?;
+        let images = e.images()?;
+        Ok(EngineInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            root: e.config().root.display().to_string(),
+            run_root: e.config().run_root.display().to_string(),
+            containers_running: containers.iter().filter(|c| c.is_running()).count() as u32,
+            containers_total: containers.len() as u32,
+            images: images.len() as u32,
+        })
+    })
+    .await
+}
+
+pub async fn list_containers(b: &Backend) -> Result<Vec<ContainerSummary>, ApiError> {
+    blocking(&b.engine, |e| Ok(e.containers()?.iter().map(ContainerSummary::from).collect())).await
+}
+
+/// Usage of every running container. CPU % is over the time since the previous call; on the
+/// first call for a container, the average since it started.
+pub async fn container_stats(b: &Backend) -> Result<Vec<ContainerStats>, ApiError> {
+    let samples = blocking(&b.engine, |e| {
+        let mut out = Vec::new();
+        for c in e.containers()?.into_iter().filter(|c| c.is_running()) {
+            // It may have exited since the list was read: then it has no stats, not an error.
+            if let Ok(s) = e.container_stats(&c.id) {
+                out.push((s, Instant::now(), c.started_at));
+            }
+        }
+        Ok(out)
+    })
+    .await?;
+    let mut previous = b.cpu_samples.lock().unwrap_or_else(|e| e.into_inner());
+    let mut next = HashMap::new();
+    let mut out = Vec::with_capacity(samples.len());
+    for (s, at, started_at) in samples {
+        let usage_ns = s.cpu_usage_ns.unwrap_or(0);
+        let cpu_percent = match previous.get(&s.id) {
+            Some(p) => cpu_percent(p.usage_ns, usage_ns, at.saturating_duration_since(p.at)),
+            None => {
+                let running = started_at.and_then(|t| (chrono::Utc::now() - t).to_std().ok()).unwrap_or(Duration::ZERO);
+                cpu_percent(0, usage_ns, running)
+            }
+        };
+        next.insert(s.id.clone(), CpuSample { at, usage_ns });
+        out.push(ContainerStats {
+            id: s.id,
+            cpu_percent,
+            mem_usage: s.memory_usage.unwrap_or(0),
+            mem_limit: s.memory_limit,
+            pids: s.pids.unwrap_or(0),
+        });
+    }
+    // Containers that stopped are forgotten: a restart starts their count again.
+    *previous = next;
+    Ok(out)
+}
+
+/// CPU time used over wall time, in percent of one CPU; 0 when no time passed or the counter
+/// went backwards (a restart in between).
+pub fn cpu_percent(before_ns: u64, after_ns: u64, wall: Duration) -> f64 {
+    let wall_ns = wall.as_nanos() as f64;
+    if wall_ns <= 0.0 || after_ns < before_ns {
+        return 0.0;
+    }
+    let percent = (after_ns - before_ns) as f64 / wall_ns * 100.0;
+    (percent * 10.0).round() / 10.0
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IdArgs {
+    pub id: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StopArgs {
+    pub id: String,
+    /// Seconds to wait after the stop signal before killing it.
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveArgs {
+    pub id: String,
+    #[serde(default)]
+    pub force: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LogsArgs {
+    pub id: String,
+    /// Only the last lines.
+    pub tail: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReferenceArgs {
+    pub reference: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FreePortArgs {
+    pub protocol: Protocol,
+    pub preferred: Option<u16>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateArgs {
+    pub request: CreateRequest,
+}
+
+pub async fn start_container(b: &Backend, a: IdArgs) -> Result<ContainerSummary, ApiError> {
+    blocking(&b.engine, move |e| Ok(ContainerSummary::from(&e.start_container(&a.id)?))).await
+}
+
+pub async fn stop_container(b: &Backend, a: StopArgs) -> Result<ContainerSummary, ApiError> {
+    let timeout = a.timeout.map_or(DEFAULT_STOP_TIMEOUT, Duration::from_secs);
+    blocking(&b.engine, move |e| Ok(ContainerSummary::from(&e.stop_container(&a.id, timeout)?))).await
+}
+
+pub async fn restart_container(b: &Backend, a: IdArgs) -> Result<ContainerSummary, ApiError> {
+    blocking(&b.engine, move |e| {
+        let stopped = e.stop_container(&a.id, DEFAULT_STOP_TIMEOUT)?;
+        Ok(ContainerSummary::from(&e.start_container(&stopped.id)?))
+    })
+    .await
+}
+
+pub async fn remove_container(b: &Backend, a: RemoveArgs) -> Result<(), ApiError> {
+    blocking(&b.engine, move |e| {
+        e.remove_container(&a.id, a.force)?;
+        Ok(())
+    })
+    .await
+}
+
+/// The same object `berth inspect` prints for the container.
+pub async fn inspect_container(b: &Backend, a: IdArgs) -> Result<serde_json::Value, ApiError> {
+    blocking(&b.engine, move |e| Ok(e.inspect_container(&a.id)?)).await
+}
+
+pub async fn container_logs(b: &Backend, a: LogsArgs) -> Result<Vec<LogLine>, ApiError> {
+    blocking(&b.engine, move |e| {
+        let c = e.container(&a.id)?;
+        let path = e.container_paths(&c.id).log();
+        let (records, _) = logs::read_all(&path)
+            .map_err(|err| ApiError::engine(format!("reading the log of container {}: {err}", c.name)))?;
+        let mut lines = LogLine::from_records(&records);
+        if let Some(tail) = a.tail {
+            lines.drain(..lines.len().saturating_sub(tail));
+        }
+        Ok(lines)
+    })
+    .await
+}
+
+pub async fn list_images(b: &Backend) -> Result<Vec<ImageSummary>, ApiError> {
+    blocking(&b.engine, |e| Ok(e.images()?.iter().map(ImageSummary::from).collect())).await
+}
+
+pub async fn image_details(b: &Backend, a: ReferenceArgs) -> Result<ImageDetails, ApiError> {
+    blocking(&b.engine, move |e| Ok(ImageDetails::from(&e.image(&a.reference)?))).await
+}
+
+/// Pulls an image; every progress message reaches `progress` before this returns.
+pub async fn pull_image<P>(b: &Backend, a: ReferenceArgs, progress: P) -> Result<ImageSummary, ApiError>
+where
+    P: Fn(PullEvent) + Send + 'static,
+{
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let forward = tauri::async_runtime::spawn(async move {
+        while let Some(p) = rx.recv().await {
+            progress(PullEvent::from(p));
+        }
+    });
+    let engine = b.engine.clone();
+    let pulled = engine.pull(&a.reference, PullOptions { progress: Some(tx), ..Default::default() }).await;
+    // The sender is gone with the options: the forwarder ends once it passed everything on.
+    let _ = forward.await;
+    Ok(ImageSummary::from(&pulled?))
+}
+
+pub async fn remove_image(b: &Backend, a: RemoveArgs) -> Result<(), ApiError> {
+    blocking(&b.engine, move |e| {
+        e.remove_image(&a.id, a.force)?;
+        Ok(())
+    })
+    .await
+}
+
+/// `preferred` when it is free on every address of the host, else a port the kernel picks.
+pub async fn free_port(a: FreePortArgs) -> Result<u16, ApiError> {
+    let bind = |port: u16| -> std::io::Result<u16> {
+        let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
+        match a.protocol {
+            Protocol::Tcp => TcpListener::bind(addr)?.local_addr().map(|a| a.port()),
+            Protocol::Udp => UdpSocket::bind(addr)?.local_addr().map(|a| a.port()),
+        }
+    };
+    if let Some(port) = a.preferred.filter(|p| *p != 0) {
+        if let Ok(port) = bind(port) {
+            return Ok(port);
+        }
+    }
+    bind(0).map_err(|e| ApiError::engine(format!("finding a free {} port: {e}", a.protocol.as_str())))
+}
+
+/// Creates a container from the form, and starts it when asked. A container that fails to
+/// start is removed again: the user gets the error, not a half-made container.
+pub async fn create_container(b: &Backend, a: CreateArgs) -> Result<ContainerSummary, ApiError> {
+    let request = a.request;
+    let options = create_options(&request)?;
+    blocking(&b.engine, move |e| {
+        let created = e.create_container(&request.image, options)?;
+        if !request.start {
+            return Ok(ContainerSummary::from(&created));
+        }
+        match e.start_container(&created.id) {
+            Ok(started) => Ok(ContainerSummary::from(&started)),
+            Err(start_error) => {
+                let mut error = ApiError::from(start_error);
+                if let Err(cleanup) = e.remove_container(&created.id, true) {
+                    // A --rm container may have removed itself already.
+                    if !matches!(
+                        cleanup,
+                        berth_engine::Error::ContainerLookup(berth_engine::container::LookupError::NotFound(_))
+                    ) {
+                        error.message =
+                            format!("{}; removing the container {} failed too: {cleanup}", error.message, created.name);
+                    }
+                }
+                Err(error)
+            }
+        }
+    })
+    .await
+}
+
+/// The engine's options for a create request; bad input fails here, before anything exists.
+pub fn create_options(r: &CreateRequest) -> Result<CreateOptions, ApiError> {
+    if r.image.trim().is_empty() {
+        return Err(ApiError::invalid("an image is required to create a container"));
+    }
+    let mut env = Vec::new();
+    if let Some(text) = &r.env_file {
+        env.extend(parse_env_file(text)?);
+    }
+    for kv in &r.env {
+        env.push(parse_env_line(kv).map_err(|why| ApiError::invalid(format!("environment variable {kv:?}: {why}")))?);
+    }
+    ports_supported(&r.ports)?;
+    restart_supported(r.restart)?;
+    Ok(CreateOptions {
+        name: r.name.as_ref().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
+        command: r.command.clone().unwrap_or_default(),
+        entrypoint: r.entrypoint.clone(),
+        env,
+        remove: r.remove,
+        ..Default::default()
+    })
+}
+
+/// Until the engine publishes ports, asking for one is an error rather than silently ignored.
+fn ports_supported(ports: &[PortDto]) -> Result<(), ApiError> {
+    match ports.first() {
+        None => Ok(()),
+        Some(p) => Err(ApiError::invalid(format!(
+            "publishing port {}/{}: this engine cannot publish ports yet",
+            p.container_port,
+            p.protocol.as_str()
+        ))),
+    }
+}
+
+/// Until the engine restarts containers, a restart policy other than "no" is an error.
+fn restart_supported(policy: RestartPolicy) -> Result<(), ApiError> {
+    match policy {
+        RestartPolicy::No => Ok(()),
+        other => Err(ApiError::invalid(format!(
+            "restart policy {}: this engine does not restart containers yet",
+            other.as_str()
+        ))),
+    }
+}
+
+/// `KEY=VALUE` lines of an env file; blank lines and `#` comments are skipped.
+pub fn parse_env_file(text: &str) -> Result<Vec<String>, ApiError> {
+    let mut env = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        env.push(
+            parse_env_line(line)
+                .map_err(|why| ApiError::invalid(format!("env file line {}: {line:?}: {why}", n + 1)))?,
+        );
+    }
+    Ok(env)
+}
+
+fn parse_env_line(line: &str) -> Result<String, &'static str> {
+    match line.split_once('=') {
+        Some(("", _)) => Err("it has no variable name"),
+        Some((key, _)) if key.chars().any(char::is_whitespace) => Err("a variable name has no spaces"),
+        Some(_) => Ok(line.to_string()),
+        None => Err("use KEY=VALUE"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_files_are_key_value_lines_with_comments() {
+        let env = parse_env_file("# settings\nA=1\n\n  B=two words \nC=\nD=x=y\n").unwrap();
+        assert_eq!(env, ["A=1", "B=two words", "C=", "D=x=y"]);
+        let e = parse_env_file("B = 1\n").unwrap_err();
+        assert_eq!(e.message, "env file line 1: \"B = 1\": a variable name has no spaces");
+        let e = parse_env_file("A=1\n=nameless\n").unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("invalid", "env file line 2: \"=nameless\": it has no variable name")
+        );
+        let e = parse_env_file("JUSTAKEY\n").unwrap_err();
+        assert_eq!(e.message, "env file line 1: \"JUSTAKEY\": use KEY=VALUE");
+    }
+
+    #[test]
+    fn create_requests_become_engine_options() {
+        let r = CreateRequest {
+            image: "busybox".into(),
+            name: Some(" web ".into()),
+            command: Some(vec!["sleep".into(), "1".into()]),
+            entrypoint: Some(vec![]),
+            env: vec!["B=3".into()],
+            env_file: Some("A=1\n# comment\nB=2\n".into()),
+            remove: true,
+            start: true,
+            ..Default::default()
+        };
+        let o = create_options(&r).unwrap();
+        assert_eq!(o.name.as_deref(), Some("web"));
+        assert_eq!(o.command, ["sleep", "1"]);
+        assert_eq!(o.entrypoint, Some(vec![]));
+        // The form's variables come after the file's, so they win.
+        assert_eq!(o.env, ["A=1", "B=2", "B=3"]);
+        assert!(o.remove);
+        let unnamed =
+            create_options(&CreateRequest { image: "busybox".into(), name: Some("".into()), ..Default::default() });
+        assert_eq!(unnamed.unwrap().name, None);
+    }
+
+    #[test]
+    fn bad_create_requests_are_invalid() {
+        let check = |r: CreateRequest, message: &str| {
+            let e = create_options(&r).unwrap_err();
+            assert_eq!((e.code.as_str(), e.message.as_str()), ("invalid", message));
+        };
+        check(CreateRequest::default(), "an image is required to create a container");
+        check(
+            CreateRequest { image: "x".into(), env: vec!["NOVALUE".into()], ..Default::default() },
+            "environment variable \"NOVALUE\": use KEY=VALUE",
+        );
+        check(
+            CreateRequest { image: "x".into(), env: vec!["MY VAR=1".into()], ..Default::default() },
+            "environment variable \"MY VAR=1\": a variable name has no spaces",
+        );
+    }
+
+    #[test]
+    fn cpu_percent_is_cpu_time_over_wall_time() {
+        assert_eq!(cpu_percent(0, 500_000_000, Duration::from_secs(1)), 50.0);
+        assert_eq!(cpu_percent(1_000_000_000, 3_000_000_000, Duration::from_secs(1)), 200.0, "two CPUs busy");
+        assert_eq!(cpu_percent(5, 5, Duration::from_secs(1)), 0.0);
+        assert_eq!(cpu_percent(9, 5, Duration::from_secs(1)), 0.0, "restarted in between");
+        assert_eq!(cpu_percent(0, 5, Duration::ZERO), 0.0);
+        assert_eq!(cpu_percent(0, 123_456_789, Duration::from_secs(1)), 12.3);
+    }
+
+    #[tokio::test]
+    async fn free_port_prefers_the_asked_port_when_free() {
+        let busy = TcpListener::bind("0.0.0.0:0").unwrap();
+        let busy_port = busy.local_addr().unwrap().port();
+        let got = free_port(FreePortArgs { protocol: Protocol::Tcp, preferred: Some(busy_port) }).await.unwrap();
+        assert_ne!(got, busy_port, "the asked port is taken: another one");
+        assert!(TcpListener::bind(("0.0.0.0", got)).is_ok(), "the answer is free");
+        drop(busy);
+        let got = free_port(FreePortArgs { protocol: Protocol::Tcp, preferred: Some(busy_port) }).await.unwrap();
+        assert_eq!(got, busy_port, "free now");
+        let udp = UdpSocket::bind("0.0.0.0:0").unwrap();
+        let udp_port = udp.local_addr().unwrap().port();
+        let got = free_port(FreePortArgs { protocol: Protocol::Udp, preferred: Some(udp_port) }).await.unwrap();
+        assert_ne!(got, udp_port);
+        assert_ne!(free_port(FreePortArgs { protocol: Protocol::Udp, preferred: None }).await.unwrap(), 0);
+    }
+}

@@ -1,0 +1,116 @@
+//! The contract's commands as Tauri commands: each hands its arguments to the one shared
+//! implementation in `commands`, so the window and `--serve` cannot drift apart. Tauri turns
+//! the UI's camelCase argument names into these snake_case ones.
+//!
+//! (Commands live in a module of their own: `#[tauri::command]` in the crate root collides
+//! with the macros it generates, E0255.)
+
+use tauri::ipc::Channel;
+use tauri::State;
+
+use crate::commands::{self as c, Backend};
+use crate::dto::*;
+
+/// Every command, for `Builder::invoke_handler`.
+pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        engine_info,
+        list_containers,
+        container_stats,
+        start_container,
+        stop_container,
+        restart_container,
+        remove_container,
+        inspect_container,
+        container_logs,
+        list_images,
+        image_details,
+        pull_image,
+        remove_image,
+        free_port,
+        create_container,
+    ]
+}
+
+#[tauri::command]
+async fn engine_info(b: State<'_, Backend>) -> Result<EngineInfo, ApiError> {
+    c::engine_info(&b).await
+}
+
+#[tauri::command]
+async fn list_containers(b: State<'_, Backend>) -> Result<Vec<ContainerSummary>, ApiError> {
+    c::list_containers(&b).await
+}
+
+#[tauri::command]
+async fn container_stats(b: State<'_, Backend>) -> Result<Vec<ContainerStats>, ApiError> {
+    c::container_stats(&b).await
+}
+
+#[tauri::command]
+async fn start_container(b: State<'_, Backend>, id: String) -> Result<ContainerSummary, ApiError> {
+    c::start_container(&b, c::IdArgs { id }).await
+}
+
+#[tauri::command]
+async fn stop_container(b: State<'_, Backend>, id: String, timeout: Option<u64>) -> Result<ContainerSummary, ApiError> {
+    c::stop_container(&b, c::StopArgs { id, timeout }).await
+}
+
+#[tauri::command]
+async fn restart_container(b: State<'_, Backend>, id: String) -> Result<ContainerSummary, ApiError> {
+    c::restart_container(&b, c::IdArgs { id }).await
+}
+
+#[tauri::command]
+async fn remove_container(b: State<'_, Backend>, id: String, force: bool) -> Result<(), ApiError> {
+    c::remove_container(&b, c::RemoveArgs { id, force }).await
+}
+
+#[tauri::command]
+async fn inspect_container(b: State<'_, Backend>, id: String) -> Result<serde_json::Value, ApiError> {
+    c::inspect_container(&b, c::IdArgs { id }).await
+}
+
+#[tauri::command]
+async fn container_logs(b: State<'_, Backend>, id: String, tail: Option<usize>) -> Result<Vec<LogLine>, ApiError> {
+    c::container_logs(&b, c::LogsArgs { id, tail }).await
+}
+
+#[tauri::command]
+async fn list_images(b: State<'_, Backend>) -> Result<Vec<ImageSummary>, ApiError> {
+    c::list_images(&b).await
+}
+
+#[tauri::command]
+async fn image_details(b: State<'_, Backend>, reference: String) -> Result<ImageDetails, ApiError> {
+    c::image_details(&b, c::ReferenceArgs { reference }).await
+}
+
+#[tauri::command]
+async fn pull_image(
+    b: State<'_, Backend>,
+    reference: String,
+    on_progress: Channel<PullEvent>,
+) -> Result<ImageSummary, ApiError> {
+    c::pull_image(&b, c::ReferenceArgs { reference }, move |e| {
+        // A closed window no longer listens; the pull goes on.
+        let _ = on_progress.send(e);
+    })
+    .await
+}
+
+#[tauri::command]
+async fn remove_image(b: State<'_, Backend>, id: String, force: bool) -> Result<(), ApiError> {
+    c::remove_image(&b, c::RemoveArgs { id, force }).await
+}
+
+#[tauri::command]
+async fn free_port(protocol: Protocol, preferred: Option<u16>) -> Result<u16, ApiError> {
+    c::free_port(c::FreePortArgs { protocol, preferred }).await
+}
+
+#[tauri::command]
+async fn create_container(b: State<'_, Backend>, request: CreateRequest) -> Result<ContainerSummary, ApiError> {
+    c::create_container(&b, c::CreateArgs { request }).await
+}

@@ -1,0 +1,15 @@
+//! Berth's desktop app: a Tauri 2 window over the engine, a tray icon, and `--serve`, the same
+//! commands over HTTP for a plain browser. Only this crate knows Tauri and the UI's JSON; the
+//! engine stays a library of engine types (see ARCHITECTURE.md).
+//!
+//! `commands` holds the one implementation of each command; `ipc` (Tauri) and `serve` (HTTP)
+//! are its two front doors; `dto` the shapes the UI sees; `watch` the engine's events; `tray`
+//! the tray icon; `app` the window.
+
+pub mod app;
+pub mod commands;
+pub mod dto;
+pub mod ipc;
+pub mod serve;
+pub mod tray;
+pub mod watch;

@@ -1,0 +1,32 @@
+//! `berth-desktop`: the app's window and tray, or `--serve [ADDR]` for a browser.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Berth, the desktop container manager.
+#[derive(Parser)]
+#[command(name = "berth-desktop", version)]
+struct Cli {
+    /// Serve the UI and its API over HTTP instead of opening a window (ADDR: HOST:PORT or a
+    /// port; loopback unless said otherwise; a free port when omitted)
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0")]
+    serve: Option<String>,
+}
+
+fn main() -> ExitCode {
+    // Containers are supervised by re-executions of this binary: that must come first.
+    berth_engine::monitor::run_if_monitor();
+    let cli = Cli::parse();
+    let result = match cli.serve {
+        Some(addr) => tauri::async_runtime::block_on(berth_desktop::serve::run(&addr)),
+        None => berth_desktop::app::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("berth-desktop: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

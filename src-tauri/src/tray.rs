@@ -1,0 +1,275 @@
+//! The tray icon: a glance at the engine (icon: containers running, none, or an error;
+//! tooltip: how many run) and a menu to stop a container, show the window or quit.
+//!
+//! What the tray shows is a pure function of the container list (`model`), tested without a
+//! display; `install` and `refresh` only turn that model into Tauri's menu. The icon needs a
+//! StatusNotifier host (a desktop panel): without one it is simply not seen, and the app runs
+//! on. Quitting leaves containers running: each has its own monitor.
+
+use std::time::Duration;
+
+use berth_engine::Engine;
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Manager, Runtime};
+
+use crate::dto::{ContainerStatus, ContainerSummary};
+
+pub const TRAY_ID: &str = "berth";
+
+/// What the icon says about the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrayState {
+    /// At least one container runs.
+    Running,
+    /// The engine is fine; nothing runs.
+    Idle,
+    /// The engine could not be read.
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Entry {
+    /// "Stop NAME" for a running container.
+    Stop {
+        id: String,
+        label: String,
+    },
+    Separator,
+    Show,
+    Quit,
+}
+
+impl Entry {
+    /// The menu item's id, which `action` reads back.
+    pub fn id(&self) -> String {
+        match self {
+            Entry::Stop { id, .. } => format!("stop:{id}"),
+            Entry::Separator => String::new(),
+            Entry::Show => "show".into(),
+            Entry::Quit => "quit".into(),
+        }
+    }
+
+    pub fn label(&self) -> &str {
+        match self {
+            Entry::Stop { label, .. } => label,
+            Entry::Separator => "",
+            Entry::Show => "Show Berth",
+            Entry::Quit => "Quit",
+        }
+    }
+}
+
+/// What a click on a menu item asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Stop(String),
+    Show,
+    Quit,
+}
+
+/// The action of a menu item, by its id.
+pub fn action(menu_id: &str) -> Option<Action> {
+    match menu_id {
+        "show" => Some(Action::Show),
+        "quit" => Some(Action::Quit),
+        id => id.strip_prefix("stop:").filter(|id| !id.is_empty()).map(|id| Action::Stop(id.to_string())),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrayModel {
+    pub state: TrayState,
+    pub tooltip: String,
+    pub entries: Vec<Entry>,
+}
+
+/// The tray for a container list, or for the error reading it.
+pub fn model(containers: Result<&[ContainerSummary], &str>) -> TrayModel {
+    let tail = [Entry::Show, Entry::Quit];
+    let containers = match containers {
+        Ok(c) => c,
+        Err(e) => {
+            return TrayModel {
+                state: TrayState::Error,
+                tooltip: format!("Berth — engine error: {e}"),
+                entries: tail.to_vec(),
+            }
+        }
+    };
+    let mut running: Vec<&ContainerSummary> =
+        containers.iter().filter(|c| matches!(c.status, ContainerStatus::Running | ContainerStatus::Paused)).collect();
+    running.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut entries: Vec<Entry> =
+        running.iter().map(|c| Entry::Stop { id: c.id.clone(), label: format!("Stop {}", c.name) }).collect();
+    if !entries.is_empty() {
+        entries.push(Entry::Separator);
+    }
+    entries.extend(tail);
+    TrayModel {
+        state: if running.is_empty() { TrayState::Idle } else { TrayState::Running },
+        tooltip: format!("Berth — {} running", running.len()),
+        entries,
+    }
+}
+
+fn icon(state: TrayState) -> tauri::Result<Image<'static>> {
+    Image::from_bytes(match state {
+        TrayState::Running => include_bytes!("../../icons/tray-running.png"),
+        TrayState::Idle => include_bytes!("../../icons/tray-idle.png"),
+        TrayState::Error => include_bytes!("../../icons/tray-error.png"),
+    })
+}
+
+fn menu<R: Runtime>(app: &AppHandle<R>, m: &TrayModel) -> tauri::Result<Menu<R>> {
+    let menu = Menu::new(app)?;
+    for e in &m.entries {
+        match e {
+            Entry::Separator => menu.append(&PredefinedMenuItem::separator(app)?)?,
+            e => menu.append(&MenuItem::with_id(app, e.id(), e.label(), true, None::<&str>)?)?,
+        }
+    }
+    Ok(menu)
+}
+
+/// The model for the engine's containers right now (blocking: call off the UI thread).
+fn current(engine: &Engine) -> TrayModel {
+    match engine.containers() {
+        Ok(list) => {
+            let list: Vec<ContainerSummary> = list.iter().map(ContainerSummary::from).collect();
+            model(Ok(&list))
+        }
+        Err(e) => model(Err(&e.to_string())),
+    }
+}
+
+/// Puts the icon in the tray.
+pub fn install<R: Runtime>(app: &AppHandle<R>, engine: &Engine) -> tauri::Result<()> {
+    let m = current(engine);
+    let engine = engine.clone();
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(icon(m.state)?)
+        .tooltip(&m.tooltip)
+        .menu(&menu(app, &m)?)
+        .show_menu_on_left_click(true)
+        .on_menu_event(move |app, event| match action(event.id().as_ref()) {
+            Some(Action::Show) => show_window(app),
+            Some(Action::Quit) => app.exit(0),
+            Some(Action::Stop(id)) => {
+                let engine = engine.clone();
+                tauri::async_runtime::spawn_blocking(move || {
+                    if let Err(e) = engine.stop_container(&id, Duration::from_secs(10)) {
+                        eprintln!("berth-desktop: stopping container {id}: {e}");
+                    }
+                });
+            }
+            None => {}
+        })
+        .build(app)?;
+    Ok(())
+}
+
+/// Reads the containers again and updates the icon, tooltip and menu.
+pub fn refresh<R: Runtime>(app: &AppHandle<R>, engine: &Engine) {
+    let app = app.clone();
+    let engine = engine.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let m = current(&engine);
+        let Some(tray) = app.tray_by_id(TRAY_ID) else { return };
+        let result = (|| -> tauri::Result<()> {
+            tray.set_icon(Some(icon(m.state)?))?;
+            tray.set_tooltip(Some(&m.tooltip))?;
+            tray.set_menu(Some(menu(&app, &m)?))
+        })();
+        if let Err(e) = result {
+            eprintln!("berth-desktop: updating the tray: {e}");
+        }
+    });
+}
+
+/// Shows, unminimises and focuses the main window.
+pub fn show_window<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(name: &str, status: ContainerStatus) -> ContainerSummary {
+        ContainerSummary {
+            id: format!("{name}-id"),
+            short_id: format!("{name}-id"),
+            name: name.into(),
+            image: "busybox".into(),
+            image_id: "i".into(),
+            command: "sh".into(),
+            status,
+            exit_code: None,
+            created: 0,
+            started_at: None,
+            finished_at: None,
+            ports: vec![],
+            error: None,
+        }
+    }
+
+    fn labels(m: &TrayModel) -> Vec<&str> {
+        m.entries.iter().map(|e| if *e == Entry::Separator { "---" } else { e.label() }).collect()
+    }
+
+    #[test]
+    fn running_containers_get_a_stop_item_each_sorted_by_name() {
+        let list = [
+            container("web", ContainerStatus::Running),
+            container("old", ContainerStatus::Exited),
+            container("db", ContainerStatus::Running),
+            container("frozen", ContainerStatus::Paused),
+            container("new", ContainerStatus::Created),
+        ];
+        let m = model(Ok(&list));
+        assert_eq!(m.state, TrayState::Running);
+        assert_eq!(m.tooltip, "Berth — 3 running");
+        assert_eq!(labels(&m), ["Stop db", "Stop frozen", "Stop web", "---", "Show Berth", "Quit"]);
+        assert_eq!(m.entries[0].id(), "stop:db-id");
+    }
+
+    #[test]
+    fn nothing_running_is_idle_without_a_separator() {
+        let m = model(Ok(&[container("old", ContainerStatus::Exited)]));
+        assert_eq!(m.state, TrayState::Idle);
+        assert_eq!(m.tooltip, "Berth — 0 running");
+        assert_eq!(labels(&m), ["Show Berth", "Quit"]);
+    }
+
+    #[test]
+    fn an_engine_error_shows_in_icon_and_tooltip() {
+        let m = model(Err("database is locked"));
+        assert_eq!(m.state, TrayState::Error);
+        assert_eq!(m.tooltip, "Berth — engine error: database is locked");
+        assert_eq!(labels(&m), ["Show Berth", "Quit"]);
+    }
+
+    #[test]
+    fn menu_ids_round_trip_to_actions() {
+        let m = model(Ok(&[container("web", ContainerStatus::Running)]));
+        let actions: Vec<_> = m.entries.iter().map(|e| action(&e.id())).collect();
+        assert_eq!(actions, [Some(Action::Stop("web-id".into())), None, Some(Action::Show), Some(Action::Quit)]);
+        assert_eq!(action("stop:"), None);
+        assert_eq!(action("something"), None);
+    }
+
+    #[test]
+    fn tray_icons_decode() {
+        for s in [TrayState::Running, TrayState::Idle, TrayState::Error] {
+            let i = icon(s).unwrap();
+            assert_eq!((i.width(), i.height()), (64, 64));
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The Tauri commands as the window calls them, through Tauri's mock runtime: argument names
+//! in camelCase, answers in the contract's JSON, errors as `{code, message}`.
+
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{Manager, WebviewWindow, WebviewWindowBuilder};
+
+use crate::World;
+
+fn app(w: &World) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let app = mock_builder()
+        .manage(berth_desktop::commands::Backend::new(w.engine.clone()))
+        .invoke_handler(berth_desktop::ipc::handler())
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+    (app, window)
+}
+
+fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|b| b.deserialize::<Value>().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_info_and_images_through_tauri() {
+    let w = World::new().await;
+    let image_id = w.pull_busybox().await;
+    let (app, window) = app(&w);
+    assert!(app.try_state::<berth_desktop::commands::Backend>().is_some());
+
+    let info = tokio::task::spawn_blocking({
+        let window = window.clone();
+        move || invoke(&window, "engine_info", json!({}))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(info["images"], 1);
+    assert_eq!(info["containersTotal"], 0);
+    assert_eq!(info["root"], w.dir.path().join("root").display().to_string());
+    assert_eq!(info["runRoot"], w.dir.path().join("run").display().to_string());
+
+    let images = tokio::task::spawn_blocking({
+        let window = window.clone();
+        move || invoke(&window, "list_images", json!({}))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(images.as_array().unwrap().len(), 1);
+    let img = &images[0];
+    assert_eq!(img["id"], image_id.as_str());
+    assert_eq!(img["shortId"], &image_id[..12]);
+    assert_eq!(img["repository"], format!("{}/busybox", w.registry.addr()));
+    assert_eq!(img["tag"], "1");
+    assert_eq!(img["inUse"], false);
+
+    let details = tokio::task::spawn_blocking({
+        let window = window.clone();
+        let reference = w.busybox();
+        move || invoke(&window, "image_details", json!({ "reference": reference }))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(details["id"], image_id.as_str());
+    assert_eq!(details["cmd"], json!(["sh"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_cross_as_code_and_message() {
+    let w = World::new().await;
+    let (_app, window) = app(&w);
+    let call = |cmd: &'static str, args: Value| {
+        let window = window.clone();
+        tokio::task::spawn_blocking(move || invoke(&window, cmd, args))
+    };
+    let e = call("inspect_container", json!({ "id": "nosuch" })).await.unwrap().unwrap_err();
+    assert_eq!(
+        e,
+        json!({"code": "not_found", "message": "no container with name or ID \"nosuch\" found: no such container"})
+    );
+    let e = call("remove_image", json!({ "id": "nosuch:1", "force": false })).await.unwrap().unwrap_err();
+    assert_eq!(e["code"], "not_found");
+    let e = call(
+        "create_container",
+        json!({ "request": { "image": "nosuch", "name": null, "command": null, "entrypoint": null, "ports": [],
+                             "env": ["NOVALUE"], "envFile": null, "restart": "no", "remove": false, "start": false } }),
+    )
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert_eq!(e, json!({"code": "invalid", "message": "environment variable \"NOVALUE\": use KEY=VALUE"}));
+    // The UI names arguments in camelCase; a missing one is Tauri's own error, not a panic.
+    assert!(call("stop_container", json!({})).await.unwrap().is_err());
+}
