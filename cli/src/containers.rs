@@ -58,6 +58,24 @@ pub struct CreateArgs {
     /// Most processes at once, or -1 for no limit
     #[arg(long, allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
+    /// Publish a container's port on the host: [[IP:][HOST_PORT]:]CONTAINER_PORT[/PROTOCOL]
+    #[arg(short, long)]
+    pub publish: Vec<String>,
+    /// Publish every port the image exposes on a free host port
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
+    /// Network: bridge (the default), host, none, or a network's name
+    #[arg(long, alias = "net")]
+    pub network: Option<String>,
+    /// Name server to use instead of the host's
+    #[arg(long)]
+    pub dns: Vec<std::net::IpAddr>,
+    /// DNS search domain
+    #[arg(long)]
+    pub dns_search: Vec<String>,
+    /// Add a line to /etc/hosts (NAME:IP)
+    #[arg(long)]
+    pub add_host: Vec<String>,
     /// Image, then the command and its arguments
     #[arg(
         required = true,
@@ -262,6 +280,23 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
             cpu_shares: args.cpu_shares,
             pids: args.pids_limit,
         },
+        ports: args
+            .publish
+            .iter()
+            .map(|p| berth_engine::network::parse_publish(p))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect(),
+        publish_all: args.publish_all,
+        network: args.network.clone(),
+        dns: args.dns.clone(),
+        dns_search: args.dns_search.clone(),
+        add_hosts: args
+            .add_host
+            .iter()
+            .map(|h| berth_engine::network::parse_add_host(h))
+            .collect::<Result<Vec<_>, _>>()?,
     })
 }
 
@@ -414,6 +449,47 @@ fn status_text(c: &ContainerRecord) -> String {
     }
 }
 
+/// The PORTS column: `0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp`.
+fn ports_text(c: &ContainerRecord) -> String {
+    c.options.ports.iter().map(|p| p.display()).collect::<Vec<_>>().join(", ")
+}
+
+#[derive(Args)]
+pub struct PortArgs {
+    pub container: String,
+    /// Only this container port (PORT[/PROTOCOL])
+    pub port: Option<String>,
+}
+
+/// `berth port`: the container's published ports, as Podman prints them.
+pub fn port(engine: &Engine, args: &PortArgs) -> anyhow::Result<ExitCode> {
+    let c = engine.container(&args.container)?;
+    let wanted = match &args.port {
+        Some(p) => {
+            let (port, proto) = p.split_once('/').unwrap_or((p, "tcp"));
+            let port: u16 = port.parse().with_context(|| format!("invalid port {p:?}: use PORT or PORT/PROTOCOL"))?;
+            Some((port, proto.to_ascii_lowercase()))
+        }
+        None => None,
+    };
+    let mut found = false;
+    for p in &c.options.ports {
+        let host = format!("{}:{}", p.host_ip.map_or_else(|| "0.0.0.0".into(), |i| i.to_string()), p.host_port);
+        match &wanted {
+            Some((port, proto)) if p.container_port == *port && p.protocol.as_str() == proto => {
+                println!("{host}");
+                found = true;
+            }
+            Some(_) => {}
+            None => println!("{}/{} -> {host}", p.container_port, p.protocol),
+        }
+    }
+    if let (Some(p), false) = (&args.port, found) {
+        bail!("failed to find published port {p:?} of container {}", c.name);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn ps_json(c: &ContainerRecord) -> Value {
     json!({
         "Id": c.id,
@@ -431,7 +507,13 @@ fn ps_json(c: &ContainerRecord) -> Value {
         "Pid": c.pid.unwrap_or(0),
         "Labels": c.options.labels,
         "AutoRemove": c.options.remove,
-        "Ports": [],
+        "Ports": c.options.ports.iter().map(|p| json!({
+            "host_ip": p.host_ip.map(|i| i.to_string()).unwrap_or_default(),
+            "host_port": p.host_port,
+            "container_port": p.container_port,
+            "protocol": p.protocol.as_str(),
+            "range": 1,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -480,7 +562,7 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
                         "Status" => status_text(c),
                         "State" => c.status.as_str().to_string(),
                         "Created" | "CreatedHuman" => ago(Some(c.created_at)),
-                        "Ports" => String::new(),
+                        "Ports" => ports_text(c),
                         _ => return None,
                     })
                 })
@@ -502,7 +584,7 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
                     cmd,
                     ago(Some(c.created_at)),
                     status_text(c),
-                    String::new(),
+                    ports_text(c),
                     c.name.clone(),
                 ]);
             }

@@ -4,6 +4,7 @@ mod containers;
 mod format;
 mod images;
 mod login;
+mod networks;
 mod pull;
 
 use std::path::PathBuf;
@@ -73,6 +74,11 @@ enum Command {
     Unpause(containers::NamesArgs),
     /// Rename a container
     Rename(containers::RenameArgs),
+    /// List a container's published ports
+    Port(containers::PortArgs),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(networks::NetworkCommand),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -111,6 +117,8 @@ enum ContainerCommand {
     Unpause(containers::NamesArgs),
     /// Rename a container
     Rename(containers::RenameArgs),
+    /// List a container's published ports
+    Port(containers::PortArgs),
 }
 
 fn main() -> ExitCode {
@@ -186,5 +194,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             containers::unpause(&engine(&cli)?, a)
         }
         Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => containers::rename(&engine(&cli)?, a),
+        Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => containers::port(&engine(&cli)?, a),
+        Command::Network(cmd) => networks::run(&engine(&cli)?, cmd),
     }
 }

@@ -14,7 +14,7 @@ use rand::RngExt;
 use crate::container::{self, spec, user, ContainerPaths, ContainerRecord, CreateOptions, Status};
 use crate::monitor::{self, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_START_FAILED};
 use crate::runtime::{self, RuntimeError};
-use crate::{image, Engine, Error, Result};
+use crate::{image, network, Engine, Error, Result};
 
 /// Why the monitor could not start a container's process.
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +97,7 @@ fn parse_signal(s: &str) -> Option<Signal> {
 impl Engine {
     /// `berth create`: records the container and prepares its directory; nothing runs yet.
     /// Bad input (name in use, unknown user, no command) fails before anything is created.
-    pub fn create_container(&self, image_query: &str, opts: CreateOptions) -> Result<ContainerRecord> {
+    pub fn create_container(&self, image_query: &str, mut opts: CreateOptions) -> Result<ContainerRecord> {
         let img = self.image(image_query)?;
         let config: ImageConfiguration = serde_json::from_str(&img.config_json)
             .map_err(|e| Error::Invalid(format!("image {image_query}: bad config: {e}")))?;
@@ -109,6 +109,7 @@ impl Engine {
             }
         }
         check_limits(&opts.limits)?;
+        let mode = self.plan_network(&config, &mut opts)?;
         let id = new_id();
         let name = match &opts.name {
             Some(n) => n.clone(),
@@ -126,8 +127,16 @@ impl Engine {
         let passwd = user::read_image_file(&layer_dirs, "etc/passwd");
         let group = user::read_image_file(&layer_dirs, "etc/group");
         let exec_user = user::resolve(&user_spec, passwd.as_deref(), group.as_deref())?;
-        let hostname = opts.hostname.clone().unwrap_or_else(|| id[..12].to_string());
+        let hostname = opts.hostname.clone().unwrap_or_else(|| match mode {
+            // Sharing the host's network, the container has the host's name too (as with Podman).
+            network::Mode::Host => nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .unwrap_or_else(|| id[..12].to_string()),
+            _ => id[..12].to_string(),
+        });
         let paths = ContainerPaths::new(&self.config().root, &id);
+        let files = network::container_files(&paths.dir);
         let oci = spec::build(&spec::SpecInputs {
             id: &id,
             image: &config,
@@ -135,6 +144,8 @@ impl Engine {
             user: &exec_user,
             rootfs: &paths.rootfs(),
             hostname: &hostname,
+            network: &mode,
+            files: &files,
         })?;
         let record = ContainerRecord {
             id: id.clone(),
@@ -153,18 +164,29 @@ impl Engine {
             error: None,
             command: oci.process().as_ref().and_then(|p| p.args().clone()).unwrap_or_default(),
         };
+        let net_config = self.config().network.clone();
         self.state().write(|tx| -> Result<()> {
             if let Some(other) = container::name_taken(tx, &name)? {
                 return Err(Error::NameInUse { name: name.clone(), id: other });
             }
             container::insert(tx, &record)?;
+            if let network::Mode::Bridge(net_name) = &mode {
+                let net = if net_name == network::DEFAULT_NETWORK {
+                    network::ensure_default(tx, &net_config)?
+                } else {
+                    network::get(tx, net_name)?.ok_or_else(|| network::NetworkError::NotFound(net_name.clone()))?
+                };
+                network::allocate(tx, &net, &id)?;
+            }
             Ok(())
         })?;
-        let prepared = (|| -> std::io::Result<()> {
+        let prepared = (|| -> Result<()> {
             for d in [paths.upper(), paths.work(), paths.rootfs()] {
-                std::fs::create_dir_all(d)?;
+                std::fs::create_dir_all(&d).map_err(|source| Error::Io { path: d.clone(), source })?;
             }
-            std::fs::write(paths.spec(), serde_json::to_vec_pretty(&oci).map_err(std::io::Error::other)?)
+            self.write_network_files(&record, &hostname)?;
+            let spec_json = serde_json::to_vec_pretty(&oci).map_err(|e| Error::Invalid(e.to_string()))?;
+            std::fs::write(paths.spec(), spec_json).map_err(|source| Error::Io { path: paths.spec(), source })
         })();
         if let Err(e) = prepared {
             let cleanup = std::fs::remove_dir_all(&paths.dir);
@@ -174,6 +196,9 @@ impl Engine {
                 message.push_str(&format!("; cleaning up {} failed too: {c}", paths.dir.display()));
             }
             return Err(Error::Invalid(message));
+        }
+        if let network::Mode::Bridge(net_name) = &mode {
+            self.refresh_network_hosts(net_name);
         }
         self.events().state("container", "create", &id, Some(&name));
         Ok(record)
@@ -211,6 +236,8 @@ impl Engine {
         if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, &c.id) {
             let _ = cg.delete();
         }
+        // What the monitor would have taken down: NAT rules, the host end of the veth.
+        let _ = self.detach_network(&c.id);
         container::set_exited(
             self.state().conn(),
             &c.id,
@@ -288,7 +315,7 @@ impl Engine {
         &self,
         id: &str,
         stdio: [RawFd; 3],
-    ) -> std::result::Result<runtime::Started, LaunchError> {
+    ) -> std::result::Result<(runtime::Started, network::Attachment), LaunchError> {
         let prep = |e: &dyn std::fmt::Display| LaunchError::Prepare(e.to_string());
         let c = container::get(self.state().conn(), id)
             .map_err(|e| prep(&e))?
@@ -327,7 +354,15 @@ impl Engine {
             },
             None => None,
         };
-        let mut before_exec = |pid: Pid| cgroup.add_task(pid.as_raw() as u32).map_err(|e| e.to_string());
+        let host = network::link::LinuxHostNet;
+        let mut attachment = None;
+        // Between the clone and the exec: into the cgroup, then the network namespace wired up.
+        let mut before_exec = |pid: Pid| {
+            cgroup.add_task(pid.as_raw() as u32).map_err(|e| e.to_string())?;
+            let a = network::attach(&host, self.state().conn(), &c, pid.as_raw()).map_err(|e| e.to_string())?;
+            attachment = Some(a);
+            Ok(())
+        };
         let seccomp = || filter.as_ref().map_or(Ok(()), |f| f.apply().map_err(|e| e.to_string()));
         let sys = runtime::sys::LinuxSyscall;
         let result = runtime::launch(
@@ -336,8 +371,12 @@ impl Engine {
         );
         if result.is_err() {
             let _ = cgroup.delete();
+            if attachment.take().is_some() {
+                let _ = network::detach(&host, id);
+            }
         }
-        Ok(result?)
+        let started = result?;
+        Ok((started, attachment.unwrap_or(network::Attachment { reserved: Vec::new() })))
     }
 
     /// `berth stop`: the image's stop signal (SIGTERM by default), then SIGKILL after `timeout`.
@@ -534,8 +573,12 @@ impl Engine {
             let _ = cg.kill_all(Signal::SIGKILL);
             let _ = cg.delete();
         }
+        let address = network::address_of(self.state().conn(), &c.id)?;
         if !container::delete(self.state().conn(), &c.id)? {
             return Ok(c); // removed meanwhile (by its own --rm)
+        }
+        if let Some(a) = address {
+            self.refresh_network_hosts(&a.network);
         }
         // A --rm container's exit file stays for whoever waits on it (it is in the run root,
         // gone at reboot); anyone else's goes with the container.

@@ -19,6 +19,8 @@ impl Engine {
         let args = &c.command;
         let paths = self.container_paths(&c.id);
         let process = spec.as_ref().and_then(|s| s.process().clone());
+        let network = self.network_settings(c);
+        let network_mode = c.options.network.clone().unwrap_or_else(|| "bridge".into());
         json!({
             "Id": c.id,
             "Created": c.created_at.to_rfc3339(),
@@ -54,8 +56,58 @@ impl Engine {
                 "NanoCpus": c.options.limits.cpus.map_or(0, |c| (c * 1e9) as i64),
                 "CpuShares": c.options.limits.cpu_shares.unwrap_or(0),
                 "PidsLimit": c.options.limits.pids.unwrap_or(0),
+                "NetworkMode": network_mode,
+                "PortBindings": port_bindings(c),
+                "Dns": c.options.dns,
+                "DnsSearch": c.options.dns_search,
+                "ExtraHosts": c.options.add_hosts.iter().map(|(n, ip)| format!("{n}:{ip}")).collect::<Vec<_>>(),
             },
+            "NetworkSettings": network,
             "OCISpec": spec,
         })
     }
+
+    /// Podman's NetworkSettings: the address on the container's network and its published ports.
+    fn network_settings(&self, c: &ContainerRecord) -> Value {
+        let address = self.container_address(&c.id).ok().flatten();
+        let net = address.as_ref().and_then(|a| self.network(&a.network).ok());
+        let ports = port_bindings(c);
+        match (address, net) {
+            (Some(a), Some(n)) => json!({
+                "IPAddress": a.ip.to_string(),
+                "IPPrefixLen": n.subnet.prefix_len(),
+                "Gateway": n.gateway.to_string(),
+                "Ports": ports,
+                "Networks": {
+                    (n.name.clone()): {
+                        "NetworkID": n.id,
+                        "IPAddress": a.ip.to_string(),
+                        "IPPrefixLen": n.subnet.prefix_len(),
+                        "Gateway": n.gateway.to_string(),
+                        "Aliases": [c.name],
+                    }
+                },
+            }),
+            _ => json!({"IPAddress": "", "Gateway": "", "Ports": ports, "Networks": {}}),
+        }
+    }
+}
+
+/// `{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}`, as Docker and Podman show bindings.
+fn port_bindings(c: &ContainerRecord) -> Value {
+    let mut map = serde_json::Map::new();
+    for p in &c.options.ports {
+        let key = format!("{}/{}", p.container_port, p.protocol);
+        let entry = json!({
+            "HostIp": p.host_ip.map(|i| i.to_string()).unwrap_or_default(),
+            "HostPort": p.host_port.to_string(),
+        });
+        match map.get_mut(&key) {
+            Some(Value::Array(list)) => list.push(entry),
+            _ => {
+                map.insert(key, json!([entry]));
+            }
+        }
+    }
+    Value::Object(map)
 }

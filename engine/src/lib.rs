@@ -14,6 +14,8 @@ mod image_ops;
 mod inspect;
 pub mod layers;
 pub mod monitor;
+pub mod network;
+mod network_ops;
 mod pull;
 pub mod reference;
 pub mod registry;
@@ -29,6 +31,7 @@ pub use container_ops::LaunchError;
 pub use events::{Event, EventBus, LayerPhase, PullProgress, StateEvent};
 pub use image::{ImageRecord, LayerRecord};
 pub use image_ops::{RemoveReport, RemovedImage};
+pub use network_ops::NetworkCreate;
 pub use pull::PullOptions;
 pub use reference::Reference;
 pub use registry::{AuthFiles, Credentials, Platform, RegistriesConfig};
@@ -61,6 +64,8 @@ pub enum Error {
     ImageHasNames { image: String, names: String },
     #[error(transparent)]
     ContainerLookup(#[from] container::LookupError),
+    #[error(transparent)]
+    Network(#[from] network::NetworkError),
     #[error(transparent)]
     User(#[from] container::user::UserError),
     #[error(transparent)]
@@ -97,6 +102,7 @@ pub struct EngineConfig {
     pub run_root: PathBuf,
     pub registries: RegistriesConfig,
     pub auth: AuthFiles,
+    pub network: network::NetworkConfig,
 }
 
 impl EngineConfig {
@@ -130,7 +136,13 @@ impl EngineConfig {
     }
 
     pub fn new(root: PathBuf, run_root: PathBuf) -> Result<EngineConfig> {
-        Ok(EngineConfig { root, run_root, registries: RegistriesConfig::load_default()?, auth: AuthFiles::new(None) })
+        Ok(EngineConfig {
+            root,
+            run_root,
+            registries: RegistriesConfig::load_default()?,
+            auth: AuthFiles::new(None),
+            network: network::NetworkConfig::load_default()?,
+        })
     }
 }
 

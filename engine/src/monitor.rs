@@ -23,7 +23,7 @@ use nix::unistd::{fork, pipe2, setsid, ForkResult};
 
 use crate::container::logs::{LogWriter, Stream};
 use crate::container::{self, ContainerPaths};
-use crate::runtime;
+use crate::{network, runtime};
 use crate::{Engine, EngineConfig};
 
 pub const MONITOR_ARG: &str = "__berth-monitor";
@@ -130,13 +130,14 @@ fn supervise(engine: &Engine, id: &str, ready: OwnedFd) -> i32 {
         Ok(f) => OwnedFd::from(f),
         Err(e) => return fail(engine, id, &ready, EXIT_START_FAILED, &format!("opening /dev/null: {e}")),
     };
-    let started = match engine.launch_container(id, [devnull.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()]) {
-        Ok(s) => s,
-        Err(e) => {
-            let code = e.exit_code();
-            return fail(engine, id, &ready, code, &e.to_string());
-        }
-    };
+    let (started, attachment) =
+        match engine.launch_container(id, [devnull.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()]) {
+            Ok(s) => s,
+            Err(e) => {
+                let code = e.exit_code();
+                return fail(engine, id, &ready, code, &e.to_string());
+            }
+        };
     drop((out_w, err_w, devnull));
     let pid = started.pid;
     let start_time = container::process_start_time(pid.as_raw()).unwrap_or(0);
@@ -203,6 +204,11 @@ fn supervise(engine: &Engine, id: &str, ready: OwnedFd) -> i32 {
     if let Err(e) = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, id).and_then(|cg| cg.delete()) {
         note(&format!("removing the cgroup: {e}"));
     }
+    // The ports are free again only once their NAT rules are gone.
+    if let Err(e) = network::detach(&network::link::LinuxHostNet, id) {
+        note(&format!("taking the network down: {e}"));
+    }
+    drop(attachment);
     finish(engine, id, exit_code, None);
     0
 }

@@ -80,7 +80,30 @@ ALTER TABLE containers ADD COLUMN error TEXT;                           -- why t
     r#"
 ALTER TABLE containers ADD COLUMN command TEXT NOT NULL DEFAULT '[]';   -- the process args, for listings
 "#,
+    NETWORK_TABLES,
 ];
+
+/// Networks and the addresses handed out on them (migration 4).
+pub(crate) const NETWORK_TABLES: &str = r#"
+CREATE TABLE networks (
+    name TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    driver TEXT NOT NULL,
+    bridge TEXT NOT NULL UNIQUE,
+    subnet TEXT NOT NULL UNIQUE,
+    gateway TEXT NOT NULL,
+    dns INTEGER NOT NULL,
+    created TEXT NOT NULL,
+    labels TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE network_addresses (       -- one row per address handed out; released on removal
+    network TEXT NOT NULL,
+    address TEXT NOT NULL,
+    container_id TEXT NOT NULL,
+    PRIMARY KEY (network, address)
+);
+CREATE INDEX network_addresses_container ON network_addresses(container_id);
+"#;
 
 pub struct State {
     conn: Connection,

@@ -9,6 +9,7 @@ mod crash;
 mod errors;
 mod hostile;
 mod images;
+mod network;
 mod pull;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,8 @@ use std::process::{Command, Output};
 use berth_testkit::Registry;
 
 pub const BERTH: &str = env!("CARGO_BIN_EXE_berth");
+
+static WORLDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// One test's world: a registry, a storage root, a home with its own auth and config files.
 pub struct World {
@@ -38,7 +41,27 @@ impl World {
         }
         let w = World { registry, dir };
         w.set_insecure(&[w.registry.addr()]);
+        // A default network of its own (bridge and subnet), so worlds running at once never
+        // share addresses.
+        let n = WORLDS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let config = format!(
+            "[network]\ndefault_bridge = \"{}\"\ndefault_subnet = \"10.{}.{}.0/24\"\n",
+            w.bridge_name(n),
+            200 + std::process::id() % 50,
+            n % 256
+        );
+        std::fs::write(w.dir.path().join("berth.toml"), config).unwrap();
+        std::fs::write(w.dir.path().join("bridge"), w.bridge_name(n)).unwrap();
         w
+    }
+
+    fn bridge_name(&self, n: usize) -> String {
+        format!("bt{}x{n}", std::process::id() % 10000)
+    }
+
+    /// The bridge of this world's default network.
+    pub fn bridge(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("bridge")).unwrap()
     }
 
     pub fn set_insecure(&self, hosts: &[&str]) {
@@ -66,7 +89,8 @@ impl World {
             .env("HOME", self.dir.path().join("home"))
             .env("XDG_RUNTIME_DIR", self.dir.path().join("run"))
             .env("CONTAINERS_REGISTRIES_CONF", self.registries_conf())
-            .env("BERTH_ROOT", self.root());
+            .env("BERTH_ROOT", self.root())
+            .env("BERTH_CONFIG", self.dir.path().join("berth.toml"));
         c
     }
 
@@ -121,6 +145,12 @@ impl Drop for World {
     fn drop(&mut self) {
         if self.root().join("state.db").exists() {
             let _ = self.berth(&["rm", "--all", "--force"]);
+            let networks = self.berth(&["network", "ls", "-q"]);
+            for name in String::from_utf8_lossy(&networks.stdout).lines().filter(|n| *n != "berth") {
+                let _ = self.berth(&["network", "rm", "-f", name]);
+            }
+            let _ =
+                Command::new("ip").args(["link", "del", &self.bridge()]).stderr(std::process::Stdio::null()).status();
         }
     }
 }

@@ -32,6 +32,24 @@ pub struct CreateOptions {
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub limits: Limits,
+    /// `-p`: published ports; host ports are resolved (never 0) once the container exists.
+    #[serde(default)]
+    pub ports: Vec<crate::network::PortMapping>,
+    /// `-P`: publish every port the image exposes on a free host port.
+    #[serde(default)]
+    pub publish_all: bool,
+    /// `--network`: `bridge` (the default network), `host`, `none` or a network's name.
+    #[serde(default)]
+    pub network: Option<String>,
+    /// `--dns`: name servers instead of the host's.
+    #[serde(default)]
+    pub dns: Vec<std::net::IpAddr>,
+    /// `--dns-search`.
+    #[serde(default)]
+    pub dns_search: Vec<String>,
+    /// `--add-host NAME:IP`.
+    #[serde(default)]
+    pub add_hosts: Vec<(String, std::net::IpAddr)>,
 }
 
 /// Resource limits (`--memory`, `--memory-swap`, `--cpus`, `--cpu-shares`, `--pids-limit`).
@@ -271,8 +289,13 @@ pub fn rename(conn: &Connection, id: &str, name: &str) -> rusqlite::Result<bool>
     }
 }
 
+/// Deletes the container's row and releases its network address, in one transaction.
 pub fn delete(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
-    Ok(conn.execute("DELETE FROM containers WHERE id = ?", [id])? > 0)
+    let tx = conn.unchecked_transaction()?;
+    let deleted = tx.execute("DELETE FROM containers WHERE id = ?", [id])? > 0;
+    crate::network::release(&tx, id)?;
+    tx.commit()?;
+    Ok(deleted)
 }
 
 /// The start time of a live process (field 22 of /proc/PID/stat), to tell it from a later one

@@ -129,6 +129,17 @@ pub fn default_mounts() -> Result<Vec<Mount>, SpecError> {
     ])
 }
 
+/// The default mounts, then the container's own files (hosts, resolv.conf, hostname) bound over
+/// the image's.
+pub fn mounts(files: &[(std::path::PathBuf, &'static str)]) -> Result<Vec<Mount>, SpecError> {
+    let mut all = default_mounts()?;
+    for (source, dest) in files {
+        let source = source.to_str().ok_or_else(|| SpecError::Build(format!("{} is not UTF-8", source.display())))?;
+        all.push(mount(dest, "bind", source, &["bind", "rprivate"])?);
+    }
+    Ok(all)
+}
+
 /// The cgroup limits of the spec, when any are asked for.
 pub fn resources(limits: &super::Limits) -> Result<Option<LinuxResources>, SpecError> {
     if *limits == super::Limits::default() {
@@ -163,6 +174,9 @@ pub struct SpecInputs<'a> {
     pub user: &'a ExecUser,
     pub rootfs: &'a Path,
     pub hostname: &'a str,
+    pub network: &'a crate::network::Mode,
+    /// Files bind-mounted over the image's: (host path, path in the container).
+    pub files: &'a [(std::path::PathBuf, &'static str)],
 }
 
 pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
@@ -216,6 +230,7 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         .no_new_privileges(false)
         .build()
         .map_err(build_err)?;
+    // `--network host` shares the host's network namespace; every other mode gets its own.
     let namespaces = [
         LinuxNamespaceType::Pid,
         LinuxNamespaceType::Network,
@@ -225,6 +240,7 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         LinuxNamespaceType::Cgroup,
     ]
     .into_iter()
+    .filter(|t| !(*t == LinuxNamespaceType::Network && *input.network == crate::network::Mode::Host))
     .map(|t| LinuxNamespaceBuilder::default().typ(t).build().map_err(build_err))
     .collect::<Result<Vec<_>, _>>()?;
     let mut linux = LinuxBuilder::default();
@@ -244,7 +260,7 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         .process(process)
         .root(RootBuilder::default().path(input.rootfs).readonly(false).build().map_err(build_err)?)
         .hostname(input.hostname)
-        .mounts(default_mounts()?)
+        .mounts(mounts(input.files)?)
         .linux(linux)
         .build()
         .map_err(build_err)

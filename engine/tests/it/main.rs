@@ -16,6 +16,7 @@ fn engine(registry: &Registry, dir: &std::path::Path) -> Engine {
         run_root: dir.join("run"),
         registries,
         auth: AuthFiles { explicit: Some(dir.join("auth.json")) },
+        network: Default::default(),
     };
     Engine::open(config).unwrap()
 }

@@ -1,0 +1,194 @@
+//! `berth network …`: create, list, inspect and remove networks, printed as Podman prints them.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use berth_engine::network::NetworkRecord;
+use berth_engine::Engine;
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+use crate::format::{render_template, Table};
+
+#[derive(Subcommand)]
+pub enum NetworkCommand {
+    /// Create a bridge network; its containers find each other by name
+    Create(CreateArgs),
+    /// List networks
+    #[command(alias = "list")]
+    Ls(LsArgs),
+    /// Show networks' configuration
+    Inspect(InspectArgs),
+    /// Remove networks
+    #[command(alias = "remove")]
+    Rm(RmArgs),
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    pub name: String,
+    /// Subnet in CIDR form (default: the next free /24 of the pool)
+    #[arg(long)]
+    pub subnet: Option<ipnet::Ipv4Net>,
+    /// Gateway address (default: the subnet's first address)
+    #[arg(long)]
+    pub gateway: Option<std::net::Ipv4Addr>,
+    /// Add metadata (KEY=VALUE)
+    #[arg(long)]
+    pub label: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct LsArgs {
+    /// Show only names
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Output format: json, or a template such as "{{.Name}}"
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    #[arg(required = true)]
+    pub names: Vec<String>,
+    /// Output format: json (default) or a template such as "{{.Subnets}}"
+    #[arg(short, long)]
+    pub format: Option<String>,
+}
+
+#[derive(Args)]
+pub struct RmArgs {
+    #[arg(required = true)]
+    pub names: Vec<String>,
+    /// Remove the containers using the network first
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+fn inspect_json(n: &NetworkRecord) -> Value {
+    json!({
+        "name": n.name,
+        "id": n.id,
+        "driver": n.driver,
+        "network_interface": n.bridge,
+        "created": n.created.to_rfc3339(),
+        "subnets": [{"subnet": n.subnet.to_string(), "gateway": n.gateway.to_string()}],
+        "ipv6_enabled": false,
+        "internal": false,
+        "dns_enabled": n.dns,
+        "labels": n.labels,
+        "ipam_options": {"driver": "host-local"},
+    })
+}
+
+pub fn run(engine: &Engine, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        NetworkCommand::Create(a) => {
+            let mut labels = std::collections::BTreeMap::new();
+            for l in &a.label {
+                let (k, v) = l.split_once('=').unwrap_or((l, ""));
+                labels.insert(k.to_string(), v.to_string());
+            }
+            let opts = berth_engine::NetworkCreate { subnet: a.subnet, gateway: a.gateway, labels };
+            let n = engine.create_network(&a.name, opts)?;
+            println!("{}", n.name);
+        }
+        NetworkCommand::Ls(a) => {
+            let list = engine.networks()?;
+            let out = std::io::stdout();
+            let mut out = out.lock();
+            if a.quiet {
+                for n in &list {
+                    writeln!(out, "{}", n.name)?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            match a.format.as_deref() {
+                Some("json") => {
+                    let v: Vec<Value> = list.iter().map(inspect_json).collect();
+                    writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+                }
+                Some(t) => {
+                    for n in &list {
+                        let line = render_template(t.strip_prefix("table ").unwrap_or(t), &|k| {
+                            Some(match k {
+                                "ID" => n.id[..12].to_string(),
+                                "Name" => n.name.clone(),
+                                "Driver" => n.driver.clone(),
+                                "Subnets" | "Subnet" => n.subnet.to_string(),
+                                "NetworkInterface" => n.bridge.clone(),
+                                _ => return None,
+                            })
+                        })
+                        .map_err(anyhow::Error::msg)?;
+                        writeln!(out, "{line}")?;
+                    }
+                }
+                None => {
+                    let mut table = Table::new(&["NETWORK ID", "NAME", "DRIVER"]);
+                    for n in &list {
+                        table.row(vec![n.id[..12].to_string(), n.name.clone(), n.driver.clone()]);
+                    }
+                    table.print(&mut out)?;
+                }
+            }
+        }
+        NetworkCommand::Inspect(a) => {
+            let mut found = Vec::new();
+            let mut missing = None;
+            for name in &a.names {
+                match engine.network(name) {
+                    Ok(n) => found.push(n),
+                    Err(e) => missing = Some(e),
+                }
+            }
+            match a.format.as_deref() {
+                None | Some("json") => {
+                    let v: Vec<Value> = found.iter().map(inspect_json).collect();
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                }
+                Some(t) => {
+                    for n in &found {
+                        let v = inspect_json(n);
+                        let line = render_template(t, &|k| {
+                            let key = k.to_ascii_lowercase();
+                            let alias = match key.as_str() {
+                                "networkinterface" => "network_interface",
+                                "dnsenabled" => "dns_enabled",
+                                other => other,
+                            };
+                            v.get(alias).map(|x| match x {
+                                Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            })
+                        })
+                        .map_err(anyhow::Error::msg)?;
+                        println!("{line}");
+                    }
+                }
+            }
+            if let Some(e) = missing {
+                return Err(e).context("inspecting networks");
+            }
+        }
+        NetworkCommand::Rm(a) => {
+            let mut failed = None;
+            for name in &a.names {
+                match engine.remove_network(name, a.force) {
+                    Ok(n) => println!("{}", n.name),
+                    Err(e) => {
+                        if let Some(prev) = failed.replace(e) {
+                            eprintln!("Error: {prev}");
+                        }
+                    }
+                }
+            }
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,256 @@
+//! Links and addresses: the bridge of a network, a container's veth pair, its address and
+//! default route. Done with iproute2's `ip -batch` (one process per step, however many
+//! commands), behind the [`HostNet`] seam so the commands are unit-tested without root.
+
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+use super::{NetworkError, NetworkRecord};
+
+/// The host's networking tools and kernel knobs.
+pub trait HostNet {
+    /// Runs `program args…` with `stdin`, in the network namespace of `netns_pid` when given.
+    fn run(&self, program: &str, args: &[&str], stdin: &str, netns_pid: Option<i32>) -> Result<String, String>;
+    /// Whether a network interface exists.
+    fn link_exists(&self, name: &str) -> bool;
+    /// Writes a sysctl under /proc/sys.
+    fn sysctl(&self, key: &str, value: &str) -> Result<(), String>;
+}
+
+/// The real host.
+pub struct LinuxHostNet;
+
+impl HostNet for LinuxHostNet {
+    fn run(&self, program: &str, args: &[&str], stdin: &str, netns_pid: Option<i32>) -> Result<String, String> {
+        let mut cmd = Command::new(program);
+        cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let ns = match netns_pid {
+            Some(pid) => Some(
+                std::fs::File::open(format!("/proc/{pid}/ns/net"))
+                    .map_err(|e| format!("opening the network namespace of process {pid}: {e}"))?,
+            ),
+            None => None,
+        };
+        if let Some(ns) = &ns {
+            let fd = ns.as_raw_fd();
+            // SAFETY: setns is async-signal-safe; the closure touches nothing but the fd.
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let mut child = cmd.spawn().map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                format!("{program} is not installed: install it (Debian package {})", package_of(program))
+            } else {
+                format!("running {program}: {e}")
+            }
+        })?;
+        if let Some(mut input) = child.stdin.take() {
+            input.write_all(stdin.as_bytes()).map_err(|e| format!("writing to {program}: {e}"))?;
+        }
+        let out = child.wait_with_output().map_err(|e| format!("running {program}: {e}"))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().replace('\n', "; "))
+        }
+    }
+
+    fn link_exists(&self, name: &str) -> bool {
+        std::path::Path::new("/sys/class/net").join(name).exists()
+    }
+
+    fn sysctl(&self, key: &str, value: &str) -> Result<(), String> {
+        let path = std::path::Path::new("/proc/sys").join(key.replace('.', "/"));
+        std::fs::write(&path, value).map_err(|e| format!("setting {key}={value}: {e}"))
+    }
+}
+
+fn package_of(program: &str) -> &'static str {
+    match program {
+        "nft" => "nftables",
+        _ => "iproute2",
+    }
+}
+
+fn host_err(what: String) -> impl FnOnce(String) -> NetworkError {
+    move |reason| NetworkError::Host { what, reason }
+}
+
+/// Creates the network's bridge with its gateway address when it is missing, and makes sure it
+/// is up and forwards. Safe to run concurrently: every step is idempotent.
+pub fn ensure_bridge(host: &dyn HostNet, net: &NetworkRecord) -> Result<(), NetworkError> {
+    if !host.link_exists(&net.bridge) {
+        let created = host.run("ip", &["link", "add", &net.bridge, "type", "bridge"], "", None);
+        if let Err(reason) = created {
+            if !host.link_exists(&net.bridge) {
+                return Err(NetworkError::Host { what: format!("creating the bridge {}", net.bridge), reason });
+            }
+        }
+    }
+    let script = format!(
+        "addr replace {gw}/{prefix} dev {br}\nlink set {br} up\n",
+        gw = net.gateway,
+        prefix = net.prefix(),
+        br = net.bridge
+    );
+    host.run("ip", &["-batch", "-"], &script, None)
+        .map_err(host_err(format!("setting up the bridge {}", net.bridge)))?;
+    host.sysctl("net.ipv4.ip_forward", "1").map_err(host_err("enabling IPv4 forwarding".into()))?;
+    // Lets the NAT rules send traffic for 127.0.0.1:PORT on to the container.
+    host.sysctl(&format!("net.ipv4.conf.{}.route_localnet", net.bridge), "1")
+        .map_err(host_err(format!("setting up the bridge {}", net.bridge)))?;
+    Ok(())
+}
+
+/// A veth pair: `veth` on the bridge, its peer `eth0` in the namespace of `pid`, with `ip` and a
+/// default route through the gateway.
+pub fn attach_veth(
+    host: &dyn HostNet,
+    net: &NetworkRecord,
+    veth: &str,
+    ip: Ipv4Addr,
+    pid: i32,
+) -> Result<(), NetworkError> {
+    let pid_s = pid.to_string();
+    host.run("ip", &["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", &pid_s], "", None)
+        .map_err(host_err(format!("creating the veth pair {veth}")))?;
+    let outside = format!("link set {veth} master {br}\nlink set {veth} up\n", br = net.bridge);
+    host.run("ip", &["-batch", "-"], &outside, None)
+        .map_err(host_err(format!("attaching {veth} to {}", net.bridge)))?;
+    let inside = format!(
+        "link set lo up\naddr add {ip}/{prefix} dev eth0\nlink set eth0 up\nroute add default via {gw} dev eth0\n",
+        prefix = net.prefix(),
+        gw = net.gateway
+    );
+    host.run("ip", &["-batch", "-"], &inside, Some(pid)).map_err(host_err(format!("configuring eth0 ({ip})")))?;
+    Ok(())
+}
+
+/// Deletes a link; a link that is not there is fine.
+pub fn delete_link(host: &dyn HostNet, name: &str) -> Result<(), NetworkError> {
+    if !host.link_exists(name) {
+        return Ok(());
+    }
+    match host.run("ip", &["link", "del", name], "", None) {
+        Ok(_) => Ok(()),
+        Err(_) if !host.link_exists(name) => Ok(()),
+        Err(reason) => Err(NetworkError::Host { what: format!("deleting {name}"), reason }),
+    }
+}
+
+/// A recording fake, for unit tests.
+#[cfg(test)]
+pub mod fake {
+    use std::cell::RefCell;
+    use std::collections::HashSet;
+
+    #[derive(Default)]
+    pub struct FakeHostNet {
+        pub calls: RefCell<Vec<String>>,
+        pub links: RefCell<HashSet<String>>,
+        /// Output for `nft -j …` listings.
+        pub listing: RefCell<String>,
+        /// A command whose text contains this fails.
+        pub fail_on: Option<String>,
+    }
+
+    impl super::HostNet for FakeHostNet {
+        fn run(&self, program: &str, args: &[&str], stdin: &str, netns: Option<i32>) -> Result<String, String> {
+            let ns = netns.map(|p| format!("[netns {p}] ")).unwrap_or_default();
+            let line = format!(
+                "{ns}{program} {}{}",
+                args.join(" "),
+                if stdin.is_empty() { String::new() } else { format!("\n{stdin}") }
+            );
+            self.calls.borrow_mut().push(line.clone());
+            if self.fail_on.as_ref().is_some_and(|f| line.contains(f.as_str())) {
+                return Err("operation failed".into());
+            }
+            if program == "ip" && args.first() == Some(&"link") && args.get(1) == Some(&"add") {
+                self.links.borrow_mut().insert(args[2].to_string());
+            }
+            if program == "ip" && args.first() == Some(&"link") && args.get(1) == Some(&"del") {
+                self.links.borrow_mut().remove(args[2]);
+            }
+            if program == "nft" && args.contains(&"-j") {
+                return Ok(self.listing.borrow().clone());
+            }
+            Ok(String::new())
+        }
+        fn link_exists(&self, name: &str) -> bool {
+            self.links.borrow().contains(name)
+        }
+        fn sysctl(&self, key: &str, value: &str) -> Result<(), String> {
+            self.calls.borrow_mut().push(format!("sysctl {key}={value}"));
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fake::FakeHostNet;
+    use super::*;
+
+    fn net() -> NetworkRecord {
+        let subnet: ipnet::Ipv4Net = "10.87.0.0/16".parse().unwrap();
+        NetworkRecord {
+            name: "berth".into(),
+            id: "x".into(),
+            driver: "bridge".into(),
+            bridge: "berth0".into(),
+            subnet,
+            gateway: "10.87.0.1".parse().unwrap(),
+            dns: false,
+            created: chrono::Utc::now(),
+            labels: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_missing_bridge_is_created_with_its_gateway_and_forwarding() {
+        let host = FakeHostNet::default();
+        ensure_bridge(&host, &net()).unwrap();
+        let calls = host.calls.borrow();
+        assert_eq!(calls[0], "ip link add berth0 type bridge");
+        assert_eq!(calls[1], "ip -batch -\naddr replace 10.87.0.1/16 dev berth0\nlink set berth0 up\n");
+        assert!(calls.contains(&"sysctl net.ipv4.ip_forward=1".to_string()));
+        assert!(calls.contains(&"sysctl net.ipv4.conf.berth0.route_localnet=1".to_string()));
+        drop(calls);
+        host.calls.borrow_mut().clear();
+        ensure_bridge(&host, &net()).unwrap();
+        assert!(!host.calls.borrow().iter().any(|c| c.contains("type bridge")), "an existing bridge is kept");
+    }
+
+    #[test]
+    fn the_veth_peer_is_configured_inside_the_namespace() {
+        let host = FakeHostNet::default();
+        attach_veth(&host, &net(), "veth12345678", "10.87.0.7".parse().unwrap(), 4242).unwrap();
+        let calls = host.calls.borrow();
+        assert_eq!(calls[0], "ip link add veth12345678 type veth peer name eth0 netns 4242");
+        assert_eq!(calls[1], "ip -batch -\nlink set veth12345678 master berth0\nlink set veth12345678 up\n");
+        assert_eq!(
+            calls[2],
+            "[netns 4242] ip -batch -\nlink set lo up\naddr add 10.87.0.7/16 dev eth0\nlink set eth0 up\nroute add default via 10.87.0.1 dev eth0\n"
+        );
+    }
+
+    #[test]
+    fn deleting_a_missing_link_is_fine_and_a_failure_names_the_link() {
+        let host = FakeHostNet::default();
+        delete_link(&host, "vethgone").unwrap();
+        assert!(host.calls.borrow().is_empty());
+        let host = FakeHostNet { fail_on: Some("link add".into()), ..Default::default() };
+        let e = attach_veth(&host, &net(), "vethabc", "10.87.0.2".parse().unwrap(), 1).unwrap_err();
+        assert!(e.to_string().starts_with("creating the veth pair vethabc: "), "{e}");
+    }
+}

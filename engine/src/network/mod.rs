@@ -1,0 +1,444 @@
+//! Container networking, netavark's role: networks (a Linux bridge each) and their records,
+//! addresses allocated in the state database, a veth pair per container into its network
+//! namespace, outbound NAT and published ports through nftables, and the files that tell a
+//! container who it is and where to ask for names (/etc/hosts, /etc/resolv.conf, /etc/hostname).
+//!
+//! A container's network namespace is the one its init is cloned into: it lives exactly as long
+//! as the container, so it can never be left behind. The monitor wires it up (`attach`) between
+//! the clone and the exec, and takes down what outlives it (`detach`: the NAT rules, the host end
+//! of the veth) when the container exits; `detach` is idempotent, so whoever finds a container
+//! whose monitor died runs it again.
+
+pub mod files;
+pub mod firewall;
+pub mod link;
+pub mod ports;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use ipnet::Ipv4Net;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+
+pub use ports::{parse_publish, PortMapping, Protocol, PublishError};
+
+use crate::container::{ContainerRecord, CreateOptions};
+
+/// The network `--network bridge` (and no `--network`) means, as `podman` is Podman's.
+pub const DEFAULT_NETWORK: &str = "berth";
+
+/// Networking settings, from the `[network]` table of Berth's config file (`$BERTH_CONFIG`, else
+/// `/etc/berth/berth.toml`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// The default network's subnet: clear of Podman's 10.88.0.0/16 and Docker's 172.17.0.0/16.
+    pub default_subnet: Ipv4Net,
+    /// The default network's bridge.
+    pub default_bridge: String,
+    /// Where `network create` without `--subnet` takes its /24 subnets from.
+    pub subnet_pool: Ipv4Net,
+    /// Bridges of user-defined networks are named PREFIX1, PREFIX2, …
+    pub bridge_prefix: String,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            default_subnet: "10.87.0.0/16".parse().expect("valid"),
+            default_bridge: "berth0".into(),
+            subnet_pool: "10.90.0.0/16".parse().expect("valid"),
+            bridge_prefix: "berth".into(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct ConfigFile {
+    #[serde(default)]
+    network: Option<NetworkConfig>,
+}
+
+impl NetworkConfig {
+    pub fn load_default() -> Result<NetworkConfig, NetworkError> {
+        let path = std::env::var_os("BERTH_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/etc/berth/berth.toml"));
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let file: ConfigFile = toml::from_str(&text)
+                    .map_err(|e| NetworkError::Config { path: path.clone(), reason: e.to_string() })?;
+                let config = file.network.unwrap_or_default();
+                if config.default_bridge.is_empty() || config.default_bridge.len() > 15 {
+                    return Err(NetworkError::Config {
+                        path,
+                        reason: format!("default_bridge \"{}\" must have 1 to 15 characters", config.default_bridge),
+                    });
+                }
+                Ok(config)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(NetworkConfig::default()),
+            Err(e) => Err(NetworkError::Config { path, reason: e.to_string() }),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    #[error("error reading the network settings in {path}: {reason}")]
+    Config { path: PathBuf, reason: String },
+    #[error("network {0} not found: see `berth network ls`, or create it with `berth network create {0}`")]
+    NotFound(String),
+    #[error("network name {0} already used: choose another name")]
+    Exists(String),
+    #[error("invalid network name \"{0}\": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")]
+    BadName(String),
+    #[error("\"{0}\" is a reserved network name: choose another")]
+    Reserved(String),
+    #[error("subnet {subnet} overlaps {other}: choose another --subnet")]
+    Overlap { subnet: Ipv4Net, other: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("network {name} is used by container(s) {containers}: remove them first or use --force")]
+    InUse { name: String, containers: String },
+    #[error("network {network} has no free address left in {subnet}: remove containers or use another network")]
+    Exhausted { network: String, subnet: Ipv4Net },
+    #[error(transparent)]
+    PortInUse(#[from] ports::PortInUse),
+    #[error("{what}: {reason}")]
+    Host { what: String, reason: String },
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// How a container is networked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Its own namespace, on the named bridge network.
+    Bridge(String),
+    /// The host's network namespace.
+    Host,
+    /// Its own namespace with only `lo`.
+    None,
+}
+
+impl Mode {
+    pub fn of(opts: &CreateOptions) -> Mode {
+        match opts.network.as_deref() {
+            None | Some("") | Some("bridge") => Mode::Bridge(DEFAULT_NETWORK.into()),
+            Some("host") => Mode::Host,
+            Some("none") => Mode::None,
+            Some(name) => Mode::Bridge(name.into()),
+        }
+    }
+}
+
+/// A network, as `network inspect` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NetworkRecord {
+    pub name: String,
+    pub id: String,
+    pub driver: String,
+    /// The Linux bridge.
+    pub bridge: String,
+    pub subnet: Ipv4Net,
+    pub gateway: Ipv4Addr,
+    /// Whether containers on it find each other by name (user-defined networks).
+    pub dns: bool,
+    pub created: chrono::DateTime<chrono::Utc>,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl NetworkRecord {
+    pub fn prefix(&self) -> u8 {
+        self.subnet.prefix_len()
+    }
+}
+
+/// A container's place on a network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Address {
+    pub network: String,
+    pub ip: Ipv4Addr,
+}
+
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+const COLUMNS: &str = "name, id, driver, bridge, subnet, gateway, dns, created, labels";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NetworkRecord> {
+    let text = |i: usize| r.get::<_, String>(i);
+    let bad = |i: usize, e: String| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into());
+    Ok(NetworkRecord {
+        name: text(0)?,
+        id: text(1)?,
+        driver: text(2)?,
+        bridge: text(3)?,
+        subnet: text(4)?.parse().map_err(|e: ipnet::AddrParseError| bad(4, e.to_string()))?,
+        gateway: text(5)?.parse().map_err(|e: std::net::AddrParseError| bad(5, e.to_string()))?,
+        dns: r.get(6)?,
+        created: chrono::DateTime::parse_from_rfc3339(&text(7)?).map(|t| t.to_utc()).unwrap_or_default(),
+        labels: serde_json::from_str(&text(8)?).unwrap_or_default(),
+    })
+}
+
+pub fn get(conn: &Connection, name: &str) -> rusqlite::Result<Option<NetworkRecord>> {
+    conn.query_row(&format!("SELECT {COLUMNS} FROM networks WHERE name = ? OR id = ?"), [name, name], row).optional()
+}
+
+pub fn list(conn: &Connection) -> rusqlite::Result<Vec<NetworkRecord>> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM networks ORDER BY name"))?;
+    let rows = stmt.query_map([], row)?.collect();
+    rows
+}
+
+pub fn insert(tx: &Transaction<'_>, n: &NetworkRecord) -> rusqlite::Result<()> {
+    tx.execute(
+        &format!("INSERT INTO networks ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        params![
+            n.name,
+            n.id,
+            n.driver,
+            n.bridge,
+            n.subnet.to_string(),
+            n.gateway.to_string(),
+            n.dns,
+            n.created.to_rfc3339(),
+            serde_json::to_string(&n.labels).expect("labels serialise"),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn delete(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<bool> {
+    Ok(tx.execute("DELETE FROM networks WHERE name = ?", [name])? > 0)
+}
+
+/// The default network's record, made from the settings the first time it is needed.
+pub fn ensure_default(tx: &Transaction<'_>, config: &NetworkConfig) -> Result<NetworkRecord, NetworkError> {
+    if let Some(n) = get(tx, DEFAULT_NETWORK)? {
+        return Ok(n);
+    }
+    let n = NetworkRecord {
+        name: DEFAULT_NETWORK.into(),
+        id: network_id(DEFAULT_NETWORK),
+        driver: "bridge".into(),
+        bridge: config.default_bridge.clone(),
+        subnet: config.default_subnet.trunc(),
+        gateway: first_host(&config.default_subnet),
+        dns: false,
+        created: chrono::Utc::now(),
+        labels: BTreeMap::new(),
+    };
+    insert(tx, &n)?;
+    Ok(n)
+}
+
+/// Networks get a stable id from their name, so the default network's is the same everywhere.
+pub fn network_id(name: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(format!("berth-network:{name}").as_bytes()))
+}
+
+pub fn first_host(net: &Ipv4Net) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(net.network()) + 1)
+}
+
+/// Gives the container the lowest free address of the network (the gateway and the network and
+/// broadcast addresses excluded). In the caller's IMMEDIATE transaction, so two creates at once
+/// never get the same one; the primary key would refuse it anyway.
+pub fn allocate(tx: &Transaction<'_>, net: &NetworkRecord, container_id: &str) -> Result<Ipv4Addr, NetworkError> {
+    let mut stmt = tx.prepare("SELECT address FROM network_addresses WHERE network = ?")?;
+    let used: std::collections::HashSet<Ipv4Addr> = stmt
+        .query_map([&net.name], |r| r.get::<_, String>(0))?
+        .filter_map(|a| a.ok().and_then(|a| a.parse().ok()))
+        .collect();
+    let ip = net
+        .subnet
+        .hosts()
+        .find(|ip| *ip != net.gateway && !used.contains(ip))
+        .ok_or_else(|| NetworkError::Exhausted { network: net.name.clone(), subnet: net.subnet })?;
+    tx.execute(
+        "INSERT INTO network_addresses (network, address, container_id) VALUES (?, ?, ?)",
+        params![net.name, ip.to_string(), container_id],
+    )?;
+    Ok(ip)
+}
+
+pub fn address_of(conn: &Connection, container_id: &str) -> rusqlite::Result<Option<Address>> {
+    conn.query_row("SELECT network, address FROM network_addresses WHERE container_id = ?", [container_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })
+    .optional()
+    .map(|o| o.and_then(|(network, ip)| Some(Address { network, ip: ip.parse().ok()? })))
+}
+
+/// The containers on a network: (id, name, address).
+pub fn members(conn: &Connection, network: &str) -> rusqlite::Result<Vec<(String, String, Ipv4Addr)>> {
+    let mut stmt = conn.prepare(
+        "SELECT c.id, c.name, a.address FROM network_addresses a JOIN containers c ON c.id = a.container_id
+         WHERE a.network = ? ORDER BY a.address",
+    )?;
+    let rows = stmt
+        .query_map([network], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+        .filter_map(|r| r.ok().and_then(|(id, name, ip)| Some((id, name, ip.parse().ok()?))))
+        .collect();
+    Ok(rows)
+}
+
+pub fn release(tx: &Transaction<'_>, container_id: &str) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM network_addresses WHERE container_id = ?", [container_id])?;
+    Ok(())
+}
+
+/// The host side of a container's veth pair (at most 15 characters).
+pub fn veth_name(container_id: &str) -> String {
+    format!("veth{}", &container_id[..8])
+}
+
+/// What the monitor holds while the container runs: the sockets reserving its host ports.
+pub struct Attachment {
+    pub reserved: Vec<OwnedFd>,
+}
+
+/// Wires the network namespace of the container's init `pid` up: its veth on the bridge, its
+/// address and route, the NAT rules of its published ports. Undone by [`detach`] on failure.
+pub fn attach(
+    host: &dyn link::HostNet,
+    conn: &Connection,
+    c: &ContainerRecord,
+    pid: i32,
+) -> Result<Attachment, NetworkError> {
+    let Mode::Bridge(_) = Mode::of(&c.options) else {
+        return Ok(Attachment { reserved: Vec::new() });
+    };
+    let address = address_of(conn, &c.id)?
+        .ok_or_else(|| NetworkError::Invalid(format!("container {} has no network address", &c.id[..12])))?;
+    let net = get(conn, &address.network)?.ok_or_else(|| NetworkError::NotFound(address.network.clone()))?;
+    let reserved = ports::reserve(&c.options.ports)?;
+    let result = (|| -> Result<(), NetworkError> {
+        link::ensure_bridge(host, &net)?;
+        link::attach_veth(host, &net, &veth_name(&c.id), address.ip, pid)?;
+        firewall::add_container(host, &net, &c.id, address.ip, &c.options.ports)?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        if let Err(cleanup) = detach(host, &c.id) {
+            return Err(NetworkError::Invalid(format!("{e}; cleaning up failed too: {cleanup}")));
+        }
+        return Err(e);
+    }
+    Ok(Attachment { reserved })
+}
+
+/// Takes down what of a container's networking outlives its namespace: its NAT rules and the host
+/// end of its veth (the kernel removes the pair with the namespace, but later). Idempotent.
+pub fn detach(host: &dyn link::HostNet, container_id: &str) -> Result<(), NetworkError> {
+    let rules = firewall::remove_container(host, container_id);
+    let veth = link::delete_link(host, &veth_name(container_id));
+    rules.and(veth)
+}
+
+/// The per-container files (hosts, resolv.conf, hostname) for a container at `dir`.
+pub fn container_files(dir: &Path) -> [(PathBuf, &'static str); 3] {
+    [
+        (dir.join("hosts"), "/etc/hosts"),
+        (dir.join("resolv.conf"), "/etc/resolv.conf"),
+        (dir.join("hostname"), "/etc/hostname"),
+    ]
+}
+
+/// `IP` of a network address option (`--add-host NAME:IP`), checked.
+pub fn parse_add_host(s: &str) -> Result<(String, IpAddr), NetworkError> {
+    let bad = || NetworkError::Invalid(format!("invalid --add-host \"{s}\": use NAME:IP, e.g. db:10.0.0.5"));
+    let (name, ip) = s.split_once(':').ok_or_else(bad)?;
+    let ip = ip.trim_start_matches('[').trim_end_matches(']');
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return Err(bad());
+    }
+    Ok((name.to_string(), ip.parse().map_err(|_| bad())?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(subnet: &str) -> NetworkRecord {
+        let subnet: Ipv4Net = subnet.parse().unwrap();
+        NetworkRecord {
+            name: "n".into(),
+            id: network_id("n"),
+            driver: "bridge".into(),
+            bridge: "b0".into(),
+            subnet,
+            gateway: first_host(&subnet),
+            dns: true,
+            created: chrono::Utc::now(),
+            labels: BTreeMap::new(),
+        }
+    }
+
+    fn db() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(crate::state::NETWORK_TABLES).unwrap();
+        conn
+    }
+
+    #[test]
+    fn addresses_are_unique_reused_after_release_and_run_out() {
+        let mut conn = db();
+        let n = net("10.1.2.0/29"); // hosts .1-.6, .1 is the gateway
+        let tx = conn.transaction().unwrap();
+        insert(&tx, &n).unwrap();
+        let got: Vec<Ipv4Addr> = (0..5).map(|i| allocate(&tx, &n, &format!("c{i}")).unwrap()).collect();
+        assert_eq!(
+            got,
+            ["10.1.2.2", "10.1.2.3", "10.1.2.4", "10.1.2.5", "10.1.2.6"].map(|s| s.parse::<Ipv4Addr>().unwrap())
+        );
+        let e = allocate(&tx, &n, "c5").unwrap_err();
+        assert!(e.to_string().contains("no free address left in 10.1.2.0/29"), "{e}");
+        release(&tx, "c1").unwrap();
+        assert_eq!(allocate(&tx, &n, "c6").unwrap(), "10.1.2.3".parse::<Ipv4Addr>().unwrap());
+        tx.commit().unwrap();
+        assert_eq!(address_of(&conn, "c6").unwrap().unwrap().ip, "10.1.2.3".parse::<Ipv4Addr>().unwrap());
+        assert_eq!(address_of(&conn, "c1").unwrap(), None);
+    }
+
+    #[test]
+    fn modes_from_options() {
+        let with = |n: Option<&str>| CreateOptions { network: n.map(str::to_string), ..Default::default() };
+        assert_eq!(Mode::of(&with(None)), Mode::Bridge(DEFAULT_NETWORK.into()));
+        assert_eq!(Mode::of(&with(Some("bridge"))), Mode::Bridge(DEFAULT_NETWORK.into()));
+        assert_eq!(Mode::of(&with(Some("host"))), Mode::Host);
+        assert_eq!(Mode::of(&with(Some("none"))), Mode::None);
+        assert_eq!(Mode::of(&with(Some("backend"))), Mode::Bridge("backend".into()));
+    }
+
+    #[test]
+    fn add_host_values() {
+        assert_eq!(parse_add_host("db:10.0.0.5").unwrap(), ("db".to_string(), "10.0.0.5".parse().unwrap()));
+        assert!(parse_add_host("db").unwrap_err().to_string().contains("\"db\""));
+        assert!(parse_add_host("db:nope").is_err());
+    }
+
+    #[test]
+    fn config_file_overrides_and_rejects_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("berth.toml");
+        std::fs::write(&p, "[network]\ndefault_subnet = \"10.50.0.0/24\"\ndefault_bridge = \"bt0\"\n").unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let file: ConfigFile = toml::from_str(&text).unwrap();
+        let c = file.network.unwrap();
+        assert_eq!(c.default_subnet, "10.50.0.0/24".parse::<Ipv4Net>().unwrap());
+        assert_eq!(c.default_bridge, "bt0");
+        assert_eq!(c.subnet_pool, NetworkConfig::default().subnet_pool);
+        assert!(toml::from_str::<ConfigFile>("[network]\nsubnet = \"x\"\n").is_err());
+    }
+}

@@ -1,0 +1,294 @@
+//! Network verbs on `Engine` (`network create/ls/inspect/rm`), and the network side of a
+//! container's life: its network and ports chosen at `create`, its files written, its address
+//! released at removal.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use oci_spec::image::ImageConfiguration;
+
+use crate::container::{ContainerPaths, ContainerRecord, CreateOptions};
+use crate::network::{self, files, link, Mode, NetworkError, NetworkRecord, PortMapping};
+use crate::{Engine, Result};
+
+/// What `network create` takes.
+#[derive(Clone, Debug, Default)]
+pub struct NetworkCreate {
+    pub subnet: Option<Ipv4Net>,
+    pub gateway: Option<Ipv4Addr>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The host's routes (destination networks), to keep new subnets clear of them.
+fn host_routes() -> Vec<Ipv4Net> {
+    let Ok(text) = std::fs::read_to_string("/proc/net/route") else { return Vec::new() };
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let dest = u32::from_str_radix(f.get(1)?, 16).ok()?;
+            let mask = u32::from_str_radix(f.get(7)?, 16).ok()?;
+            if mask == 0 {
+                return None; // the default route overlaps everything
+            }
+            Ipv4Net::with_netmask(Ipv4Addr::from(u32::from_be(dest)), Ipv4Addr::from(u32::from_be(mask))).ok()
+        })
+        .collect()
+}
+
+fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
+}
+
+impl Engine {
+    fn host_net(&self) -> link::LinuxHostNet {
+        link::LinuxHostNet
+    }
+
+    /// Every network, the default one included.
+    pub fn networks(&self) -> Result<Vec<NetworkRecord>> {
+        let config = self.config().network.clone();
+        self.state().write(|tx| network::ensure_default(tx, &config))?;
+        Ok(network::list(self.state().conn())?)
+    }
+
+    /// A network by name or id (`bridge` names the default network).
+    pub fn network(&self, query: &str) -> Result<NetworkRecord> {
+        let query = if query == "bridge" { network::DEFAULT_NETWORK } else { query };
+        if query == network::DEFAULT_NETWORK {
+            let config = self.config().network.clone();
+            return Ok(self.state().write(|tx| network::ensure_default(tx, &config))?);
+        }
+        Ok(network::get(self.state().conn(), query)?.ok_or_else(|| NetworkError::NotFound(query.into()))?)
+    }
+
+    /// `berth network create`: a bridge network whose containers find each other by name.
+    pub fn create_network(&self, name: &str, opts: NetworkCreate) -> Result<NetworkRecord> {
+        if !network::valid_name(name) {
+            return Err(NetworkError::BadName(name.into()).into());
+        }
+        if ["bridge", "host", "none", "default", network::DEFAULT_NETWORK].contains(&name) {
+            return Err(NetworkError::Reserved(name.into()).into());
+        }
+        let config = self.config().network.clone();
+        let routes = host_routes();
+        let net = self.state().write(|tx| -> Result<NetworkRecord> {
+            network::ensure_default(tx, &config)?;
+            let existing = network::list(tx)?;
+            if existing.iter().any(|n| n.name == name) {
+                return Err(NetworkError::Exists(name.into()).into());
+            }
+            let clash = |s: &Ipv4Net| -> Option<String> {
+                existing
+                    .iter()
+                    .find(|n| overlaps(&n.subnet, s))
+                    .map(|n| format!("network {}'s {}", n.name, n.subnet))
+                    .or_else(|| routes.iter().find(|r| overlaps(r, s)).map(|r| format!("the host's route to {r}")))
+            };
+            let subnet = match opts.subnet {
+                Some(s) => {
+                    let s = s.trunc();
+                    if s.prefix_len() > 30 {
+                        return Err(NetworkError::Invalid(format!(
+                            "subnet {s} is too small: use a prefix of /30 or shorter"
+                        ))
+                        .into());
+                    }
+                    if let Some(other) = clash(&s) {
+                        return Err(NetworkError::Overlap { subnet: s, other }.into());
+                    }
+                    s
+                }
+                None => config
+                    .subnet_pool
+                    .subnets(24.max(config.subnet_pool.prefix_len()))
+                    .map_err(|e| NetworkError::Invalid(format!("subnet_pool {}: {e}", config.subnet_pool)))?
+                    .find(|s| clash(s).is_none())
+                    .ok_or_else(|| {
+                        NetworkError::Invalid(format!(
+                            "no free subnet left in the pool {}: give one with --subnet",
+                            config.subnet_pool
+                        ))
+                    })?,
+            };
+            let gateway = opts.gateway.unwrap_or_else(|| network::first_host(&subnet));
+            if !subnet.contains(&gateway) || gateway == subnet.network() || gateway == subnet.broadcast() {
+                return Err(
+                    NetworkError::Invalid(format!("gateway {gateway} is not a host address of {subnet}")).into()
+                );
+            }
+            let bridges: HashSet<String> = existing.iter().map(|n| n.bridge.clone()).collect();
+            let bridge = (1..)
+                .map(|i| format!("{}{i}", config.bridge_prefix))
+                .find(|b| !bridges.contains(b) && !std::path::Path::new("/sys/class/net").join(b).exists())
+                .expect("an unbounded range has a free name");
+            let net = NetworkRecord {
+                name: name.into(),
+                id: network::network_id(name),
+                driver: "bridge".into(),
+                bridge,
+                subnet,
+                gateway,
+                dns: true,
+                created: chrono::Utc::now(),
+                labels: opts.labels.clone(),
+            };
+            network::insert(tx, &net)?;
+            Ok(net)
+        })?;
+        self.events().state("network", "create", &net.id, Some(&net.name));
+        Ok(net)
+    }
+
+    /// `berth network rm`: refuses while containers use it, unless `force` removes them first.
+    pub fn remove_network(&self, query: &str, force: bool) -> Result<NetworkRecord> {
+        let net = self.network(query)?;
+        if net.name == network::DEFAULT_NETWORK {
+            return Err(NetworkError::Invalid(format!(
+                "default network {} cannot be removed",
+                network::DEFAULT_NETWORK
+            ))
+            .into());
+        }
+        let members = network::members(self.state().conn(), &net.name)?;
+        if !members.is_empty() {
+            if !force {
+                let names: Vec<&str> = members.iter().map(|m| m.1.as_str()).collect();
+                return Err(NetworkError::InUse { name: net.name.clone(), containers: names.join(", ") }.into());
+            }
+            for (id, _, _) in &members {
+                self.remove_container(id, true)?;
+            }
+        }
+        self.state().write(|tx| network::delete(tx, &net.name))?;
+        let host = self.host_net();
+        let bridge = link::delete_link(&host, &net.bridge);
+        let nat = network::firewall::remove_network(&host, &net);
+        self.events().state("network", "remove", &net.id, Some(&net.name));
+        bridge.and(nat)?;
+        Ok(net)
+    }
+
+    /// The network of a new container and its published ports, checked and resolved before
+    /// anything exists: `-P` expanded, free host ports chosen, ports in use refused.
+    pub(crate) fn plan_network(&self, image: &ImageConfiguration, opts: &mut CreateOptions) -> Result<Mode> {
+        let mode = Mode::of(opts);
+        if let Mode::Bridge(name) = &mode {
+            self.network(name)?;
+        }
+        if opts.publish_all {
+            let exposed = image.config().as_ref().and_then(|c| c.exposed_ports().clone()).unwrap_or_default();
+            for key in exposed {
+                if let Some((port, protocol)) = network::ports::parse_exposed(&key) {
+                    if !opts.ports.iter().any(|p| p.container_port == port && p.protocol == protocol) {
+                        opts.ports.push(PortMapping { host_ip: None, host_port: 0, container_port: port, protocol });
+                    }
+                }
+            }
+        }
+        if opts.ports.is_empty() {
+            return Ok(mode);
+        }
+        if !matches!(mode, Mode::Bridge(_)) {
+            let which = opts.network.as_deref().unwrap_or_default();
+            return Err(NetworkError::Invalid(format!(
+                "--publish can't be used with --network {which}: ports are published from bridge networks only"
+            ))
+            .into());
+        }
+        let mut seen = HashSet::new();
+        let mut chosen: Vec<u16> = Vec::new();
+        for p in opts.ports.iter_mut() {
+            if p.host_port == 0 {
+                p.host_port = network::ports::free_port(p.host_ip, p.protocol, None, &chosen).map_err(|e| {
+                    NetworkError::Invalid(format!("choosing a host port for {}: {e}", p.container_port))
+                })?;
+            } else if !network::ports::port_is_free(p.host_ip, p.host_port, p.protocol) {
+                return Err(NetworkError::PortInUse(network::ports::PortInUse {
+                    ip: p.host_ip.map_or_else(|| "0.0.0.0".into(), |i| i.to_string()),
+                    port: p.host_port,
+                    protocol: p.protocol,
+                })
+                .into());
+            }
+            if !seen.insert((p.host_port, p.protocol)) {
+                return Err(NetworkError::Invalid(format!(
+                    "host port {}/{} is published twice: give each mapping its own host port",
+                    p.host_port, p.protocol
+                ))
+                .into());
+            }
+            chosen.push(p.host_port);
+        }
+        Ok(mode)
+    }
+
+    /// Writes a container's hosts, resolv.conf and hostname files.
+    pub(crate) fn write_network_files(&self, c: &ContainerRecord, hostname: &str) -> Result<()> {
+        let paths = ContainerPaths::new(&self.config().root, &c.id);
+        let mode = Mode::of(&c.options);
+        let address = network::address_of(self.state().conn(), &c.id)?;
+        let net = match &address {
+            Some(a) => network::get(self.state().conn(), &a.network)?,
+            None => None,
+        };
+        let peers: Vec<(String, Ipv4Addr)> = match &net {
+            Some(n) if n.dns => {
+                network::members(self.state().conn(), &n.name)?.into_iter().map(|(_, name, ip)| (name, ip)).collect()
+            }
+            _ => Vec::new(),
+        };
+        let host_hosts = (mode == Mode::Host).then(|| std::fs::read_to_string("/etc/hosts").unwrap_or_default());
+        let hosts = files::hosts(&files::HostsInput {
+            hostname,
+            name: &c.name,
+            ip: address.as_ref().map(|a| a.ip),
+            gateway: net.as_ref().map(|n| n.gateway),
+            add_hosts: &c.options.add_hosts,
+            peers: &peers,
+            host_hosts: host_hosts.as_deref(),
+        });
+        let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        let upstream = std::fs::read_to_string("/run/systemd/resolve/resolv.conf").ok();
+        let resolv = files::resolv_conf(
+            &host_resolv,
+            upstream.as_deref(),
+            &c.options.dns,
+            &c.options.dns_search,
+            mode == Mode::Host,
+        );
+        let [(hosts_path, _), (resolv_path, _), (hostname_path, _)] = network::container_files(&paths.dir);
+        for (path, text) in [(hosts_path, hosts), (resolv_path, resolv), (hostname_path, format!("{hostname}\n"))] {
+            files::rewrite(&path, &text).map_err(|source| crate::Error::Io { path: path.clone(), source })?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites the hosts files of every container on a network that resolves names, after
+    /// members came or went.
+    pub(crate) fn refresh_network_hosts(&self, network_name: &str) {
+        let Ok(Some(net)) = network::get(self.state().conn(), network_name) else { return };
+        if !net.dns {
+            return;
+        }
+        let Ok(members) = network::members(self.state().conn(), &net.name) else { return };
+        for (id, _, _) in members {
+            let found = crate::container::get(self.state().conn(), &id);
+            if let Ok(Some(c)) = found {
+                let hostname = c.options.hostname.clone().unwrap_or_else(|| id[..12].to_string());
+                let _ = self.write_network_files(&c, &hostname);
+            }
+        }
+    }
+
+    /// Takes down what is left of a container's networking (after its monitor died).
+    pub(crate) fn detach_network(&self, id: &str) -> std::result::Result<(), NetworkError> {
+        network::detach(&self.host_net(), id)
+    }
+
+    /// A container's address, when it has one.
+    pub fn container_address(&self, id: &str) -> Result<Option<network::Address>> {
+        Ok(network::address_of(self.state().conn(), id)?)
+    }
+}
