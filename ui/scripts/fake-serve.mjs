@@ -210,6 +210,7 @@ const commands = {
   },
   create_container: ({ request }) => {
     const image = findImage(request.image);
+    request.ports = request.ports.map((p) => (p.hostPort === 0 ? { ...p, hostPort: commands.free_port({}) } : p));
     const name = request.name ?? `${words[containers.length % words.length]}_${hex(6)}`;
     if (containers.some((c) => c.name === name)) {
       throw new ApiError(409, 'conflict', `the container name "${name}" is already in use: choose another name or remove that container`);

@@ -55,11 +55,12 @@ describe('ports', () => {
   });
 
   it('flags bad numbers per field and skips blank rows', () => {
-    expect(validatePorts([port('8080', '80'), port('', ''), port('70000', ''), port('x', '53', 'udp')])).toEqual([
+    expect(validatePorts([port('8080', '80'), port('', ''), port('70000', ''), port('x', '53', 'udp'), port('', '0')])).toEqual([
       {},
       {},
       { hostPort: 'host port must be 1-65535', containerPort: 'container port required' },
       { hostPort: 'host port not a number' },
+      { containerPort: 'container port must be 1-65535' },
     ]);
   });
 
@@ -72,10 +73,15 @@ describe('ports', () => {
   });
 
   it('turns valid rows into PortDtos on all addresses', () => {
-    expect(toPortDtos([port('8080', '80'), port('', ''), port('53', '53', 'udp')])).toEqual([
+    expect(toPortDtos([port('8080', '80'), port('', ''), port('53', '53', 'udp'), port('', '443')])).toEqual([
       { hostIp: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' },
       { hostIp: '', hostPort: 53, containerPort: 53, protocol: 'udp' },
+      { hostIp: '', hostPort: 0, containerPort: 443, protocol: 'tcp' },
     ]);
+  });
+
+  it('lets a blank host port mean "any free port", which is never a duplicate', () => {
+    expect(validatePorts([port('', '80'), port('', '81')])).toEqual([{}, {}]);
   });
 
   it('reads exposed ports', () => {

@@ -33,7 +33,8 @@ export function isBlankRow(row: PortRow): boolean {
 
 /**
  * The errors of each row (same order as `rows`; `{}` when fine). Blank rows are ignored; a
- * host port published twice for the same protocol is an error on every row that has it.
+ * blank host port lets the engine pick one (PortDto hostPort 0); a host port published twice
+ * for the same protocol is an error on every row that has it.
  */
 export function validatePorts(rows: readonly PortRow[]): PortRowErrors[] {
   const errors: PortRowErrors[] = rows.map(() => ({}));
@@ -42,7 +43,7 @@ export function validatePorts(rows: readonly PortRow[]): PortRowErrors[] {
     if (isBlankRow(row)) return;
     const host = parsePort(row.hostPort);
     const container = parsePort(row.containerPort);
-    if (!host.ok) errors[i].hostPort = `host port ${host.error}`;
+    if (!host.ok && row.hostPort.trim() !== '') errors[i].hostPort = `host port ${host.error}`;
     if (!container.ok) errors[i].containerPort = `container port ${container.error}`;
     if (host.ok) {
       const k = `${host.port}/${row.protocol}`;
@@ -60,12 +61,12 @@ export function hasErrors(errors: readonly PortRowErrors[]): boolean {
   return errors.some((e) => e.hostPort !== undefined || e.containerPort !== undefined);
 }
 
-/** The PortDtos of valid, non-blank rows (published on all addresses). */
+/** The PortDtos of valid, non-blank rows (published on all addresses; host port 0 = any). */
 export function toPortDtos(rows: readonly PortRow[]): PortDto[] {
   const out: PortDto[] = [];
   for (const row of rows) {
     if (isBlankRow(row)) continue;
-    const host = parsePort(row.hostPort);
+    const host = row.hostPort.trim() === '' ? ({ ok: true, port: 0 } as const) : parsePort(row.hostPort);
     const container = parsePort(row.containerPort);
     if (host.ok && container.ok) {
       out.push({ hostIp: '', hostPort: host.port, containerPort: container.port, protocol: row.protocol });
