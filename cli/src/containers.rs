@@ -73,6 +73,9 @@ pub struct CreateArgs {
     /// DNS search domain
     #[arg(long)]
     pub dns_search: Vec<String>,
+    /// Restart policy: no, on-failure[:MAX_RETRIES], always or unless-stopped
+    #[arg(long, default_value = "no", value_parser = berth_engine::container::RestartPolicy::parse)]
+    pub restart: berth_engine::container::RestartPolicy,
     /// Add a line to /etc/hosts (NAME:IP)
     #[arg(long)]
     pub add_host: Vec<String>,
@@ -138,6 +141,9 @@ pub struct RmArgs {
     /// Stop running containers first
     #[arg(short, long)]
     pub force: bool,
+    /// With --force: seconds to wait for the stop signal before killing (default: kill at once)
+    #[arg(short = 't', long)]
+    pub time: Option<u64>,
     /// Remove every container
     #[arg(short, long)]
     pub all: bool,
@@ -289,6 +295,7 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
             .flatten()
             .collect(),
         publish_all: args.publish_all,
+        restart: args.restart,
         network: args.network.clone(),
         dns: args.dns.clone(),
         dns_search: args.dns_search.clone(),
@@ -412,7 +419,13 @@ pub fn rm(engine: &Engine, args: &RmArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.containers.clone()
     };
-    each(&names, |n| engine.remove_container(n, args.force || args.all).map(drop))
+    let force = args.force || args.all;
+    each(&names, |n| {
+        if let (true, Some(t)) = (force, args.time) {
+            engine.stop_container(n, Duration::from_secs(t))?;
+        }
+        engine.remove_container(n, force).map(drop)
+    })
 }
 
 pub fn wait(engine: &Engine, args: &NamesArgs) -> anyhow::Result<ExitCode> {

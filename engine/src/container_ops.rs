@@ -109,6 +109,12 @@ impl Engine {
             }
         }
         check_limits(&opts.limits)?;
+        if opts.remove && opts.restart != container::RestartPolicy::No {
+            return Err(Error::Invalid(format!(
+                "the --rm option conflicts with --restart {}: a container removed when it exits can't be restarted",
+                opts.restart.name()
+            )));
+        }
         let mode = self.plan_network(&config, &mut opts)?;
         let id = new_id();
         let name = match &opts.name {
@@ -163,6 +169,7 @@ impl Engine {
             exit_code: None,
             error: None,
             command: oci.process().as_ref().and_then(|p| p.args().clone()).unwrap_or_default(),
+            restart_count: 0,
         };
         let net_config = self.config().network.clone();
         self.state().write(|tx| -> Result<()> {
@@ -259,6 +266,15 @@ impl Engine {
         if c.is_running() {
             return Ok(c);
         }
+        // A monitor waiting to restart it (its restart policy) gives way to this start.
+        if let Some(pending) = c.monitor_pid.filter(|p| container::process_start_time(*p).is_some()) {
+            let _ = kill(Pid::from_raw(pending), Signal::SIGKILL);
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while container::process_start_time(pending).is_some() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        container::set_started_by_user(self.state().conn(), &c.id)?;
         let _ = std::fs::remove_file(self.exit_file(&c.id)); // from an earlier run
         let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|e| Error::Invalid(format!("creating a pipe: {e}")))?;
@@ -382,6 +398,8 @@ impl Engine {
     /// `berth stop`: the image's stop signal (SIGTERM by default), then SIGKILL after `timeout`.
     pub fn stop_container(&self, query: &str, timeout: Duration) -> Result<ContainerRecord> {
         let c = self.container(query)?;
+        // Before anything else: its restart policy must not bring it back (nor a pending restart).
+        container::set_stopped_by_user(self.state().conn(), &c.id)?;
         if !c.is_running() {
             return Ok(c);
         }
@@ -512,6 +530,10 @@ impl Engine {
                 c.status.as_str()
             )));
         }
+        if matches!(sig, Signal::SIGKILL | Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT) {
+            // Killed by the user: its restart policy must not bring it back.
+            container::set_stopped_by_user(self.state().conn(), &c.id)?;
+        }
         if sig == Signal::SIGKILL {
             self.thaw(&c)?; // a frozen process dies only once thawed
         }
@@ -558,6 +580,7 @@ impl Engine {
                     c.id
                 )));
             }
+            container::set_stopped_by_user(self.state().conn(), &c.id)?;
             self.thaw(&c)?;
             if let Some(pid) = c.pid {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);

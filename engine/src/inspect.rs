@@ -38,6 +38,7 @@ impl Engine {
             "Image": c.image_id,
             "ImageName": c.image_name,
             "Name": c.name,
+            "RestartCount": c.restart_count,
             "LogPath": paths.log(),
             "OCIConfigPath": paths.spec(),
             "Config": {
@@ -57,6 +58,16 @@ impl Engine {
                 "CpuShares": c.options.limits.cpu_shares.unwrap_or(0),
                 "PidsLimit": c.options.limits.pids.unwrap_or(0),
                 "NetworkMode": network_mode,
+                "RestartPolicy": {
+                    "Name": match c.options.restart {
+                        crate::container::RestartPolicy::OnFailure { .. } => "on-failure".to_string(),
+                        other => other.name(),
+                    },
+                    "MaximumRetryCount": match c.options.restart {
+                        crate::container::RestartPolicy::OnFailure { max_retries: Some(n) } => n,
+                        _ => 0,
+                    },
+                },
                 "PortBindings": port_bindings(c),
                 "Dns": c.options.dns,
                 "DnsSearch": c.options.dns_search,

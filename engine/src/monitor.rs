@@ -9,13 +9,15 @@
 //! It is single-threaded on purpose: it clones the container's init (the runtime's launch), and
 //! cloning from a multi-threaded process is where runtimes deadlock. It then holds the
 //! container's stdout and stderr, writes them to the k8s-file log, records the exit code and time,
-//! tears down the cgroup, and removes the container when it was created with `--rm`.
+//! tears down the cgroup and the network, removes the container when it was created with `--rm`,
+//! and restarts it as its restart policy says (with a growing delay), unless the user stopped it.
 //!
 //! It tells the starter how the start went on an inherited pipe: `ok PID` or `error CODE MESSAGE`.
 
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::wait::{waitpid, WaitStatus};
@@ -109,8 +111,58 @@ fn report(ready: &OwnedFd, line: &str) {
     let _ = writeln!(f, "{line}");
 }
 
-/// Starts the container and supervises it until it exits; returns the monitor's exit code.
+/// Starts the container and supervises it, restarting it as its restart policy says, until it
+/// is done; returns the monitor's exit code.
 fn supervise(engine: &Engine, id: &str, ready: OwnedFd) -> i32 {
+    let mut ready = Some(ready);
+    let mut restarts = 0u32;
+    let mut backoff = 0u32;
+    loop {
+        let first = ready.is_some();
+        let run = run_once(engine, id, ready.take());
+        finish(engine, id, run.exit_code, run.error.as_deref());
+        let Ok(Some(c)) = container::get(engine.state().conn(), id) else { return 0 }; // removed
+        if c.options.remove {
+            let _ = engine.remove_container(id, true);
+            return 0;
+        }
+        // A start that failed was reported to whoever started it: not retried behind their back.
+        let stopped = container::stopped_by_user(engine.state().conn(), id).ok().flatten().unwrap_or(true);
+        if (first && !run.started) || stopped || !c.options.restart.restarts(run.exit_code, restarts) {
+            return if run.started { 0 } else { 1 };
+        }
+        // Docker's backoff: 100 ms, doubling up to a minute; a run of 10 s or more starts over.
+        if run.ran_for >= Duration::from_secs(10) {
+            backoff = 0;
+        }
+        let delay = Duration::from_millis(100 * 2u64.pow(backoff.min(10))).min(Duration::from_secs(60));
+        backoff += 1;
+        restarts += 1;
+        let _ = container::set_restart_pending(engine.state().conn(), id, std::process::id() as i32, restarts);
+        let deadline = Instant::now() + delay;
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50).min(deadline - Instant::now()));
+            match container::stopped_by_user(engine.state().conn(), id) {
+                Ok(Some(false)) => {}
+                _ => return 0, // stopped or removed meanwhile
+            }
+        }
+        let _ = std::fs::remove_file(engine.exit_file(id));
+    }
+}
+
+/// How one run of the container went.
+struct Run {
+    exit_code: i32,
+    error: Option<String>,
+    /// Whether its process started at all.
+    started: bool,
+    ran_for: Duration,
+}
+
+/// Launches the container once and supervises it until it exits. `ready` is the starter's pipe,
+/// on the first run only.
+fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>) -> Run {
     let paths = ContainerPaths::new(&engine.config().root, id);
     let mut monitor_log = std::fs::OpenOptions::new().create(true).append(true).open(paths.monitor_log()).ok();
     let mut note = |msg: &str| {
@@ -118,26 +170,34 @@ fn supervise(engine: &Engine, id: &str, ready: OwnedFd) -> i32 {
             let _ = writeln!(f, "{} {msg}", chrono::Utc::now().to_rfc3339());
         }
     };
+    let failed = |code: i32, message: &str| {
+        let message = message.replace('\n', " ");
+        if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, id) {
+            let _ = cg.delete();
+        }
+        if let Some(r) = &ready {
+            report(r, &format!("error {code} {message}"));
+        }
+        Run { exit_code: code, error: Some(message), started: false, ran_for: Duration::ZERO }
+    };
     let (out_r, out_w) = match pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
         Ok(p) => p,
-        Err(e) => return fail(engine, id, &ready, EXIT_START_FAILED, &format!("creating the stdout pipe: {e}")),
+        Err(e) => return failed(EXIT_START_FAILED, &format!("creating the stdout pipe: {e}")),
     };
     let (err_r, err_w) = match pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
         Ok(p) => p,
-        Err(e) => return fail(engine, id, &ready, EXIT_START_FAILED, &format!("creating the stderr pipe: {e}")),
+        Err(e) => return failed(EXIT_START_FAILED, &format!("creating the stderr pipe: {e}")),
     };
     let devnull = match std::fs::File::open("/dev/null") {
         Ok(f) => OwnedFd::from(f),
-        Err(e) => return fail(engine, id, &ready, EXIT_START_FAILED, &format!("opening /dev/null: {e}")),
+        Err(e) => return failed(EXIT_START_FAILED, &format!("opening /dev/null: {e}")),
     };
     let (started, attachment) =
         match engine.launch_container(id, [devnull.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()]) {
             Ok(s) => s,
-            Err(e) => {
-                let code = e.exit_code();
-                return fail(engine, id, &ready, code, &e.to_string());
-            }
+            Err(e) => return failed(e.exit_code(), &e.to_string()),
         };
+    let began = Instant::now();
     drop((out_w, err_w, devnull));
     let pid = started.pid;
     let start_time = container::process_start_time(pid.as_raw()).unwrap_or(0);
@@ -146,9 +206,10 @@ fn supervise(engine: &Engine, id: &str, ready: OwnedFd) -> i32 {
     {
         note(&format!("recording the start: {e}"));
     }
-    engine.events().state("container", "start", id, None);
-    report(&ready, &format!("ok {}", pid.as_raw()));
-    drop(ready);
+    engine.events().state("container", if ready.is_some() { "start" } else { "restart" }, id, None);
+    if let Some(r) = ready {
+        report(&r, &format!("ok {}", pid.as_raw()));
+    }
 
     let mut log = LogWriter::open(&paths.log(), LOG_SIZE_MAX).ok();
     let mut open = [Some(out_r), Some(err_r)];
@@ -209,21 +270,10 @@ fn supervise(engine: &Engine, id: &str, ready: OwnedFd) -> i32 {
         note(&format!("taking the network down: {e}"));
     }
     drop(attachment);
-    finish(engine, id, exit_code, None);
-    0
+    Run { exit_code, error: None, started: true, ran_for: began.elapsed() }
 }
 
-/// A start that failed: recorded as the container's exit, reported to the starter.
-fn fail(engine: &Engine, id: &str, ready: &OwnedFd, code: i32, message: &str) -> i32 {
-    let message = message.replace('\n', " ");
-    if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, id) {
-        let _ = cg.delete();
-    }
-    report(ready, &format!("error {code} {message}"));
-    finish(engine, id, code, Some(&message));
-    1
-}
-
+/// Records an exit: the exit file, then the row.
 fn finish(engine: &Engine, id: &str, exit_code: i32, error: Option<&str>) {
     // Kept after a `--rm` removal, so whoever waits still learns the exit code.
     // The exit file first: once the row says exited, everything the monitor writes is written.
@@ -234,8 +284,4 @@ fn finish(engine: &Engine, id: &str, exit_code: i32, error: Option<&str>) {
         .and_then(|_| std::fs::rename(&tmp, &exit_file));
     let _ = container::set_exited(engine.state().conn(), id, exit_code, error);
     engine.events().state("container", "died", id, None);
-    let remove = container::get(engine.state().conn(), id).ok().flatten().is_some_and(|c| c.options.remove);
-    if remove {
-        let _ = engine.remove_container(id, true);
-    }
 }

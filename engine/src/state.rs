@@ -81,6 +81,10 @@ ALTER TABLE containers ADD COLUMN error TEXT;                           -- why t
 ALTER TABLE containers ADD COLUMN command TEXT NOT NULL DEFAULT '[]';   -- the process args, for listings
 "#,
     NETWORK_TABLES,
+    r#"
+ALTER TABLE containers ADD COLUMN stopped_by_user INTEGER NOT NULL DEFAULT 0;  -- the restart policy stays away
+ALTER TABLE containers ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Networks and the addresses handed out on them (migration 4).

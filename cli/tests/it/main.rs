@@ -11,6 +11,7 @@ mod hostile;
 mod images;
 mod network;
 mod pull;
+mod restart;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

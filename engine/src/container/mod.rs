@@ -50,6 +50,63 @@ pub struct CreateOptions {
     /// `--add-host NAME:IP`.
     #[serde(default)]
     pub add_hosts: Vec<(String, std::net::IpAddr)>,
+    /// `--restart`: what the monitor does when the container exits.
+    #[serde(default)]
+    pub restart: RestartPolicy,
+}
+
+/// `--restart no|on-failure[:N]|always|unless-stopped`, applied by the monitor. A container the
+/// user stopped (or killed) is never restarted by it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "policy", rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    #[default]
+    No,
+    /// Restart after a non-zero exit, at most `max_retries` times when given.
+    OnFailure {
+        max_retries: Option<u32>,
+    },
+    Always,
+    /// As `always`; the two differ only when a daemon restarts, and Berth has none.
+    UnlessStopped,
+}
+
+impl RestartPolicy {
+    pub fn parse(s: &str) -> Result<RestartPolicy, String> {
+        let bad =
+            || format!("invalid restart policy \"{s}\": use no, on-failure[:MAX_RETRIES], always or unless-stopped");
+        Ok(match s.split_once(':') {
+            Some(("on-failure", n)) => RestartPolicy::OnFailure { max_retries: Some(n.parse().map_err(|_| bad())?) },
+            Some(_) => return Err(bad()),
+            None => match s {
+                "" | "no" => RestartPolicy::No,
+                "on-failure" => RestartPolicy::OnFailure { max_retries: None },
+                "always" => RestartPolicy::Always,
+                "unless-stopped" => RestartPolicy::UnlessStopped,
+                _ => return Err(bad()),
+            },
+        })
+    }
+
+    /// `no`, `on-failure:3`, …, as inspect shows it.
+    pub fn name(&self) -> String {
+        match self {
+            RestartPolicy::No => "no".into(),
+            RestartPolicy::OnFailure { max_retries: None } => "on-failure".into(),
+            RestartPolicy::OnFailure { max_retries: Some(n) } => format!("on-failure:{n}"),
+            RestartPolicy::Always => "always".into(),
+            RestartPolicy::UnlessStopped => "unless-stopped".into(),
+        }
+    }
+
+    /// Whether a container that exited with `exit_code`, after `restarts` restarts, goes again.
+    pub fn restarts(&self, exit_code: i32, restarts: u32) -> bool {
+        match self {
+            RestartPolicy::No => false,
+            RestartPolicy::OnFailure { max_retries } => exit_code != 0 && max_retries.is_none_or(|m| restarts < m),
+            RestartPolicy::Always | RestartPolicy::UnlessStopped => true,
+        }
+    }
 }
 
 /// Resource limits (`--memory`, `--memory-swap`, `--cpus`, `--cpu-shares`, `--pids-limit`).
@@ -120,6 +177,8 @@ pub struct ContainerRecord {
     pub error: Option<String>,
     /// The command the container runs (entrypoint and cmd combined).
     pub command: Vec<String>,
+    /// How often the restart policy restarted it since the user last started it.
+    pub restart_count: u32,
 }
 
 impl ContainerRecord {
@@ -167,7 +226,7 @@ fn parse_time(s: Option<String>) -> Option<chrono::DateTime<chrono::Utc>> {
 }
 
 const COLUMNS: &str = "id, name, image_id, image_name, created_at, config, state, pid, pid_start, monitor_pid, \
-                       started_at, finished_at, exit_code, error, command";
+                       started_at, finished_at, exit_code, error, command, restart_count";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
     let config: String = r.get(5)?;
@@ -187,6 +246,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
         exit_code: r.get(12)?,
         error: r.get(13)?,
         command: serde_json::from_str(&r.get::<_, String>(14)?).unwrap_or_default(),
+        restart_count: r.get(15)?,
     })
 }
 
@@ -266,6 +326,31 @@ pub fn set_running(conn: &Connection, id: &str, pid: i32, pid_start: u64, monito
     Ok(())
 }
 
+/// A start by the user: the restart count starts over and the policy applies again.
+pub fn set_started_by_user(conn: &Connection, id: &str) -> rusqlite::Result<()> {
+    conn.execute("UPDATE containers SET stopped_by_user = 0, restart_count = 0 WHERE id = ?", [id])?;
+    Ok(())
+}
+
+/// A stop or kill by the user: the restart policy must not undo it.
+pub fn set_stopped_by_user(conn: &Connection, id: &str) -> rusqlite::Result<()> {
+    conn.execute("UPDATE containers SET stopped_by_user = 1 WHERE id = ?", [id])?;
+    Ok(())
+}
+
+pub fn stopped_by_user(conn: &Connection, id: &str) -> rusqlite::Result<Option<bool>> {
+    conn.query_row("SELECT stopped_by_user FROM containers WHERE id = ?", [id], |r| r.get(0)).optional()
+}
+
+/// The monitor waits to restart the container: it is exited, and its monitor still lives.
+pub fn set_restart_pending(conn: &Connection, id: &str, monitor_pid: i32, restart_count: u32) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE containers SET monitor_pid = ?, restart_count = ? WHERE id = ?",
+        params![monitor_pid, restart_count, id],
+    )?;
+    Ok(())
+}
+
 pub fn set_status(conn: &Connection, id: &str, status: Status) -> rusqlite::Result<()> {
     conn.execute("UPDATE containers SET state = ? WHERE id = ?", params![status.as_str(), id])?;
     Ok(())
@@ -314,5 +399,27 @@ pub fn process_alive(pid: Option<i32>, start: Option<u64>) -> bool {
     match (pid, start) {
         (Some(pid), Some(start)) => process_start_time(pid) == Some(start),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RestartPolicy;
+
+    #[test]
+    fn restart_policies_parse_and_decide() {
+        let p = |s: &str| RestartPolicy::parse(s).unwrap();
+        assert_eq!(p("no"), RestartPolicy::No);
+        assert_eq!(p("on-failure:3"), RestartPolicy::OnFailure { max_retries: Some(3) });
+        assert_eq!(p("on-failure").name(), "on-failure");
+        assert_eq!(p("unless-stopped").name(), "unless-stopped");
+        for bad in ["sometimes", "always:2", "on-failure:x"] {
+            assert!(RestartPolicy::parse(bad).unwrap_err().contains(&format!("\"{bad}\"")), "{bad}");
+        }
+        assert!(!p("no").restarts(1, 0));
+        assert!(p("on-failure:2").restarts(1, 1));
+        assert!(!p("on-failure:2").restarts(1, 2));
+        assert!(!p("on-failure").restarts(0, 0));
+        assert!(p("always").restarts(0, 100));
     }
 }
