@@ -1,0 +1,39 @@
+// The app's frame: the left navigation and the header's engine status. Panes and dialogs are
+// their own page objects, reached from here.
+
+import { ContainersPage } from './containers-page.mjs';
+import { ImagesPage } from './images-page.mjs';
+
+export class BerthApp {
+  /** @param {import('playwright-core').Page} page */
+  constructor(page) {
+    this.page = page;
+    this.navContainers = page.getByTestId('nav-containers');
+    this.navImages = page.getByTestId('nav-images');
+    this.containersCount = page.getByTestId('nav-containers-count');
+    this.imagesCount = page.getByTestId('nav-images-count');
+    this.engineStatus = page.getByTestId('engine-status');
+    this.toasts = page.getByTestId('toast');
+  }
+
+  /** Opens the app and waits until it talks to the engine. */
+  async open(url) {
+    await this.page.goto(url);
+    await this.engineStatus.and(this.page.locator('[data-state="up"]')).waitFor();
+    return this;
+  }
+
+  async containers() {
+    await this.navContainers.click();
+    const pane = new ContainersPage(this.page);
+    await pane.toolbar.waitFor();
+    return pane;
+  }
+
+  async images() {
+    await this.navImages.click();
+    const pane = new ImagesPage(this.page);
+    await pane.pullButton.waitFor();
+    return pane;
+  }
+}

@@ -1,0 +1,54 @@
+// The Containers pane: the list of every container, its row actions.
+
+import { ConfirmDialog } from './confirm-dialog.mjs';
+import { CreateForm } from './create-form.mjs';
+
+export class ContainersPage {
+  /** @param {import('playwright-core').Page} page */
+  constructor(page) {
+    this.page = page;
+    this.toolbar = page.getByTestId('create-button');
+    this.createButton = page.getByTestId('create-button');
+    this.table = page.getByTestId('containers-table');
+    this.rows = page.getByTestId('container-row');
+    this.empty = page.getByTestId('containers-empty');
+  }
+
+  /** The row of the container named `name`. */
+  row(name) {
+    return this.page.locator(`[data-testid="container-row"][data-name="${name}"]`);
+  }
+
+  /** Its status badge (`data-status`: created, running, exited, …). */
+  status(name) {
+    return this.row(name).getByTestId('container-status');
+  }
+
+  /** Its published ports, as the row links them. */
+  portLinks(name) {
+    return this.row(name).getByTestId('port-link');
+  }
+
+  async stop(name) {
+    await this.row(name).getByTestId('row-stop').click();
+  }
+
+  async start(name) {
+    await this.row(name).getByTestId('row-start').click();
+  }
+
+  /** Clicks the row's remove button; the confirmation is the caller's to answer. */
+  async remove(name) {
+    await this.row(name).getByTestId('row-remove').click();
+    const dialog = new ConfirmDialog(this.page);
+    await dialog.root.waitFor();
+    return dialog;
+  }
+
+  async create() {
+    await this.createButton.click();
+    const form = new CreateForm(this.page);
+    await form.root.waitFor();
+    return form;
+  }
+}

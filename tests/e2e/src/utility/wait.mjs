@@ -1,0 +1,45 @@
+// Waiting for a condition instead of sleeping, and the host side of the network.
+
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * Calls `probe` until it returns a value other than undefined/false, and returns that value;
+ * fails after `timeout` ms with `what` and the last error the probe threw.
+ */
+export async function waitFor(what, probe, { timeout = 15_000, interval = 100 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+      last = undefined;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    }
+    await sleep(interval);
+  }
+}
+
+/** A TCP port nothing on 127.0.0.1 listens on right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** GET `url` with a short timeout; resolves to {status, body}, rejects when nothing answers. */
+export async function get(url, init = {}) {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(3000) });
+  return { status: res.status, body: await res.text() };
+}
