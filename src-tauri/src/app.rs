@@ -20,8 +20,15 @@ pub fn run() -> anyhow::Result<()> {
         .invoke_handler(ipc::handler())
         .setup(move |app| {
             let handle = app.handle().clone();
-            if let Err(e) = tray::install(&handle, &engine) {
-                eprintln!("berth-desktop: no tray icon ({e}): closing the window quits");
+            match tray::install(&handle, &engine) {
+                Ok(()) => {
+                    tauri::async_runtime::spawn_blocking(|| {
+                        if !tray::host_available() {
+                            eprintln!("berth-desktop: no tray on this desktop (no StatusNotifier host): closing the window quits");
+                        }
+                    });
+                }
+                Err(e) => eprintln!("berth-desktop: no tray icon ({e}): closing the window quits"),
             }
             let for_events = handle.clone();
             let for_tray = engine.clone();
@@ -35,8 +42,9 @@ pub fn run() -> anyhow::Result<()> {
         })
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { api, .. } = event {
-                // Hidden, not closed: the tray's "Show Berth" brings it back.
-                if window.app_handle().tray_by_id(tray::TRAY_ID).is_some() {
+                // Hidden, not closed: the tray's "Show Berth" brings it back. Without a tray
+                // to bring it back, closing quits.
+                if window.app_handle().tray_by_id(tray::TRAY_ID).is_some() && tray::host_seen() {
                     api.prevent_close();
                     let _ = window.hide();
                 }

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use berth_engine::container::logs;
+use berth_engine::network::PortMapping;
 use berth_engine::{CreateOptions, Engine, PullOptions};
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -315,7 +316,6 @@ pub fn create_options(r: &CreateRequest) -> Result<CreateOptions, ApiError> {
     for kv in &r.env {
         env.push(parse_env_line(kv).map_err(|why| ApiError::invalid(format!("environment variable {kv:?}: {why}")))?);
     }
-    ports_supported(&r.ports)?;
     restart_supported(r.restart)?;
     Ok(CreateOptions {
         name: r.name.as_ref().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
@@ -323,20 +323,9 @@ pub fn create_options(r: &CreateRequest) -> Result<CreateOptions, ApiError> {
         entrypoint: r.entrypoint.clone(),
         env,
         remove: r.remove,
+        ports: r.ports.iter().map(PortMapping::try_from).collect::<Result<_, _>>()?,
         ..Default::default()
     })
-}
-
-/// Until the engine publishes ports, asking for one is an error rather than silently ignored.
-fn ports_supported(ports: &[PortDto]) -> Result<(), ApiError> {
-    match ports.first() {
-        None => Ok(()),
-        Some(p) => Err(ApiError::invalid(format!(
-            "publishing port {}/{}: this engine cannot publish ports yet",
-            p.container_port,
-            p.protocol.as_str()
-        ))),
-    }
 }
 
 /// Until the engine restarts containers, a restart policy other than "no" is an error.
@@ -405,9 +394,19 @@ mod tests {
             env_file: Some("A=1\n# comment\nB=2\n".into()),
             remove: true,
             start: true,
+            ports: vec![PortDto { host_ip: "".into(), host_port: 0, container_port: 80, protocol: Protocol::Tcp }],
             ..Default::default()
         };
         let o = create_options(&r).unwrap();
+        assert_eq!(
+            o.ports,
+            [PortMapping {
+                host_ip: None,
+                host_port: 0,
+                container_port: 80,
+                protocol: berth_engine::network::Protocol::Tcp
+            }]
+        );
         assert_eq!(o.name.as_deref(), Some("web"));
         assert_eq!(o.command, ["sleep", "1"]);
         assert_eq!(o.entrypoint, Some(vec![]));

@@ -122,10 +122,67 @@ impl From<&ContainerRecord> for ContainerSummary {
     }
 }
 
-/// The ports a container publishes, as the engine resolved them at create.
-pub fn ports_of(_c: &ContainerRecord) -> Vec<PortDto> {
-    // The engine records no published ports yet (networking is landing): none to show.
-    Vec::new()
+/// The ports a container publishes, as the engine resolved them at create (never port 0).
+pub fn ports_of(c: &ContainerRecord) -> Vec<PortDto> {
+    c.options.ports.iter().map(PortDto::from).collect()
+}
+
+impl From<berth_engine::network::Protocol> for Protocol {
+    fn from(p: berth_engine::network::Protocol) -> Self {
+        match p {
+            berth_engine::network::Protocol::Tcp => Protocol::Tcp,
+            berth_engine::network::Protocol::Udp => Protocol::Udp,
+        }
+    }
+}
+
+impl From<Protocol> for berth_engine::network::Protocol {
+    fn from(p: Protocol) -> Self {
+        match p {
+            Protocol::Tcp => berth_engine::network::Protocol::Tcp,
+            Protocol::Udp => berth_engine::network::Protocol::Udp,
+        }
+    }
+}
+
+impl From<&berth_engine::network::PortMapping> for PortDto {
+    fn from(m: &berth_engine::network::PortMapping) -> Self {
+        PortDto {
+            host_ip: m.host_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+            host_port: m.host_port,
+            container_port: m.container_port,
+            protocol: m.protocol.into(),
+        }
+    }
+}
+
+impl TryFrom<&PortDto> for berth_engine::network::PortMapping {
+    type Error = ApiError;
+
+    /// A port of the create form; host port 0 lets the engine choose a free one.
+    fn try_from(p: &PortDto) -> Result<Self, ApiError> {
+        let what = || format!("{}:{}/{}", p.host_port, p.container_port, p.protocol.as_str());
+        if p.container_port == 0 {
+            return Err(ApiError::invalid(format!(
+                "publishing {}: the container port must be from 1 to 65535",
+                what()
+            )));
+        }
+        let ip = p.host_ip.trim();
+        let host_ip = if ip.is_empty() {
+            None
+        } else {
+            Some(ip.trim_start_matches('[').trim_end_matches(']').parse().map_err(|_| {
+                ApiError::invalid(format!("publishing {}: {ip:?} is not an IP address of this host", what()))
+            })?)
+        };
+        Ok(berth_engine::network::PortMapping {
+            host_ip,
+            host_port: p.host_port,
+            container_port: p.container_port,
+            protocol: p.protocol.into(),
+        })
+    }
 }
 
 /// Live usage of a running container; CPU in percent of one CPU (above 100 with several).
@@ -463,20 +520,34 @@ impl From<berth_engine::Error> for ApiError {
     fn from(e: berth_engine::Error) -> Self {
         use berth_engine::container::LookupError as ContainerLookup;
         use berth_engine::image::LookupError as ImageLookup;
+        use berth_engine::network::NetworkError;
         use berth_engine::registry::RegistryError;
         use berth_engine::Error as E;
         let code = match &e {
             E::Lookup(ImageLookup::NotFound(_))
             | E::ContainerLookup(ContainerLookup::NotFound(_))
             | E::Registry(RegistryError::NotFound { .. }) => "not_found",
-            E::ImageInUse { .. } | E::ImageHasNames { .. } | E::NameInUse { .. } | E::StateImproper(_) => "conflict",
+            E::Network(NetworkError::NotFound(_)) => "not_found",
+            E::ImageInUse { .. }
+            | E::ImageHasNames { .. }
+            | E::NameInUse { .. }
+            | E::StateImproper(_)
+            | E::Network(NetworkError::PortInUse(_) | NetworkError::Exists(_) | NetworkError::InUse { .. }) => {
+                "conflict"
+            }
             E::Reference(_)
             | E::Invalid(_)
             | E::User(_)
             | E::Spec(berth_engine::container::spec::SpecError::NoCommand)
             | E::Lookup(ImageLookup::Ambiguous { .. })
             | E::ContainerLookup(ContainerLookup::Ambiguous { .. })
-            | E::Registry(RegistryError::NoPlatform { .. }) => "invalid",
+            | E::Registry(RegistryError::NoPlatform { .. })
+            | E::Network(
+                NetworkError::BadName(_)
+                | NetworkError::Reserved(_)
+                | NetworkError::Invalid(_)
+                | NetworkError::Overlap { .. },
+            ) => "invalid",
             _ => "engine",
         };
         ApiError::new(code, e.to_string())
@@ -616,8 +687,29 @@ mod tests {
         let mut running = record();
         running.status = berth_engine::ContainerStatus::Running;
         running.exit_code = None;
+        running.options.ports = vec![
+            berth_engine::network::PortMapping {
+                host_ip: None,
+                host_port: 8080,
+                container_port: 80,
+                protocol: berth_engine::network::Protocol::Tcp,
+            },
+            berth_engine::network::PortMapping {
+                host_ip: Some("127.0.0.1".parse().unwrap()),
+                host_port: 5353,
+                container_port: 53,
+                protocol: berth_engine::network::Protocol::Udp,
+            },
+        ];
         let s = ContainerSummary::from(&running);
         assert_eq!((s.status, s.exit_code), (ContainerStatus::Running, None));
+        assert_eq!(
+            serde_json::to_value(&s.ports).unwrap(),
+            json!([
+                {"hostIp": "", "hostPort": 8080, "containerPort": 80, "protocol": "tcp"},
+                {"hostIp": "127.0.0.1", "hostPort": 5353, "containerPort": 53, "protocol": "udp"},
+            ])
+        );
     }
 
     #[test]
@@ -723,6 +815,29 @@ mod tests {
     }
 
     #[test]
+    fn form_ports_become_engine_port_mappings() {
+        use berth_engine::network::{PortMapping, Protocol as P};
+        let port = |ip: &str, host, container, protocol| PortDto {
+            host_ip: ip.into(),
+            host_port: host,
+            container_port: container,
+            protocol,
+        };
+        let m = PortMapping::try_from(&port("", 0, 80, Protocol::Tcp)).unwrap();
+        assert_eq!(m, PortMapping { host_ip: None, host_port: 0, container_port: 80, protocol: P::Tcp });
+        let m = PortMapping::try_from(&port("[::1]", 5353, 53, Protocol::Udp)).unwrap();
+        assert_eq!(m.host_ip, Some("::1".parse().unwrap()));
+        assert_eq!(PortDto::from(&m), port("::1", 5353, 53, Protocol::Udp));
+        let e = PortMapping::try_from(&port("localhost", 8080, 80, Protocol::Tcp)).unwrap_err();
+        assert_eq!(e.message, "publishing 8080:80/tcp: \"localhost\" is not an IP address of this host");
+        let e = PortMapping::try_from(&port("", 8080, 0, Protocol::Tcp)).unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("invalid", "publishing 8080:0/tcp: the container port must be from 1 to 65535")
+        );
+    }
+
+    #[test]
     fn state_events_of_known_kinds_become_engine_events() {
         let e = StateEvent { time: 1, kind: "container".into(), action: "died".into(), id: "c".into(), name: None };
         assert_eq!(
@@ -774,5 +889,9 @@ mod tests {
         check(E::ContainerLookup(C::Ambiguous { query: "a".into(), candidates: "a1, a2".into() }), "invalid");
         check(E::Io { path: "/x".into(), source: std::io::Error::other("disk full") }, "engine");
         check(E::StartFailed { code: 127, message: "sh: not found".into() }, "engine");
+        use berth_engine::network::NetworkError as N;
+        check(E::Network(N::NotFound("backend".into())), "not_found");
+        check(E::Network(N::BadName("-x".into())), "invalid");
+        check(E::Network(N::InUse { name: "backend".into(), containers: "abc".into() }), "conflict");
     }
 }

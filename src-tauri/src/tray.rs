@@ -3,9 +3,11 @@
 //!
 //! What the tray shows is a pure function of the container list (`model`), tested without a
 //! display; `install` and `refresh` only turn that model into Tauri's menu. The icon needs a
-//! StatusNotifier host (a desktop panel): without one it is simply not seen, and the app runs
-//! on. Quitting leaves containers running: each has its own monitor.
+//! StatusNotifier host (a desktop panel): without one it is not seen, so closing the window
+//! must quit rather than hide (`host_available`, checked at start and on every refresh).
+//! Quitting leaves containers running: each has its own monitor.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use berth_engine::Engine;
@@ -31,6 +33,8 @@ pub enum TrayState {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Entry {
+    /// The tooltip again, as a disabled first item: Linux trays (appindicator) show no tooltip.
+    Status(String),
     /// "Stop NAME" for a running container.
     Stop {
         id: String,
@@ -46,6 +50,7 @@ impl Entry {
     pub fn id(&self) -> String {
         match self {
             Entry::Stop { id, .. } => format!("stop:{id}"),
+            Entry::Status(_) => "status".into(),
             Entry::Separator => String::new(),
             Entry::Show => "show".into(),
             Entry::Quit => "quit".into(),
@@ -54,7 +59,7 @@ impl Entry {
 
     pub fn label(&self) -> &str {
         match self {
-            Entry::Stop { label, .. } => label,
+            Entry::Stop { label, .. } | Entry::Status(label) => label,
             Entry::Separator => "",
             Entry::Show => "Show Berth",
             Entry::Quit => "Quit",
@@ -88,31 +93,28 @@ pub struct TrayModel {
 
 /// The tray for a container list, or for the error reading it.
 pub fn model(containers: Result<&[ContainerSummary], &str>) -> TrayModel {
-    let tail = [Entry::Show, Entry::Quit];
-    let containers = match containers {
-        Ok(c) => c,
-        Err(e) => {
-            return TrayModel {
-                state: TrayState::Error,
-                tooltip: format!("Berth — engine error: {e}"),
-                entries: tail.to_vec(),
-            }
+    let (state, tooltip, mut running) = match containers {
+        Ok(list) => {
+            // Running as the engine counts it: paused and stopping ones too.
+            let running: Vec<&ContainerSummary> = list
+                .iter()
+                .filter(|c| {
+                    matches!(c.status, ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Stopping)
+                })
+                .collect();
+            let state = if running.is_empty() { TrayState::Idle } else { TrayState::Running };
+            (state, format!("Berth — {} running", running.len()), running)
         }
+        Err(e) => (TrayState::Error, format!("Berth — engine error: {e}"), Vec::new()),
     };
-    let mut running: Vec<&ContainerSummary> =
-        containers.iter().filter(|c| matches!(c.status, ContainerStatus::Running | ContainerStatus::Paused)).collect();
     running.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut entries: Vec<Entry> =
-        running.iter().map(|c| Entry::Stop { id: c.id.clone(), label: format!("Stop {}", c.name) }).collect();
-    if !entries.is_empty() {
+    let mut entries = vec![Entry::Status(tooltip.clone()), Entry::Separator];
+    entries.extend(running.iter().map(|c| Entry::Stop { id: c.id.clone(), label: format!("Stop {}", c.name) }));
+    if !running.is_empty() {
         entries.push(Entry::Separator);
     }
-    entries.extend(tail);
-    TrayModel {
-        state: if running.is_empty() { TrayState::Idle } else { TrayState::Running },
-        tooltip: format!("Berth — {} running", running.len()),
-        entries,
-    }
+    entries.extend([Entry::Show, Entry::Quit]);
+    TrayModel { state, tooltip, entries }
 }
 
 fn icon(state: TrayState) -> tauri::Result<Image<'static>> {
@@ -128,6 +130,7 @@ fn menu<R: Runtime>(app: &AppHandle<R>, m: &TrayModel) -> tauri::Result<Menu<R>>
     for e in &m.entries {
         match e {
             Entry::Separator => menu.append(&PredefinedMenuItem::separator(app)?)?,
+            Entry::Status(label) => menu.append(&MenuItem::with_id(app, e.id(), label, false, None::<&str>)?)?,
             e => menu.append(&MenuItem::with_id(app, e.id(), e.label(), true, None::<&str>)?)?,
         }
     }
@@ -143,6 +146,32 @@ fn current(engine: &Engine) -> TrayModel {
         }
         Err(e) => model(Err(&e.to_string())),
     }
+}
+
+/// Whether a tray can show the icon: set from `host_available` at start and on each refresh.
+static HOST: AtomicBool = AtomicBool::new(false);
+
+/// Whether a StatusNotifier host (a panel that shows tray icons) is on the session bus.
+/// Blocking: a D-Bus round trip.
+pub fn host_available() -> bool {
+    let found = (|| -> zbus::Result<bool> {
+        let bus = zbus::blocking::Connection::session()?;
+        let watcher = zbus::blocking::Proxy::new(
+            &bus,
+            "org.kde.StatusNotifierWatcher",
+            "/StatusNotifierWatcher",
+            "org.kde.StatusNotifierWatcher",
+        )?;
+        watcher.get_property::<bool>("IsStatusNotifierHostRegistered").map_err(Into::into)
+    })();
+    let found = found.unwrap_or(false);
+    HOST.store(found, Ordering::Relaxed);
+    found
+}
+
+/// The last answer of `host_available`, without asking again (for the UI thread).
+pub fn host_seen() -> bool {
+    HOST.load(Ordering::Relaxed)
 }
 
 /// Puts the icon in the tray.
@@ -176,6 +205,7 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>, engine: &Engine) {
     let app = app.clone();
     let engine = engine.clone();
     tauri::async_runtime::spawn_blocking(move || {
+        host_available();
         let m = current(&engine);
         let Some(tray) = app.tray_by_id(TRAY_ID) else { return };
         let result = (|| -> tauri::Result<()> {
@@ -231,21 +261,35 @@ mod tests {
             container("old", ContainerStatus::Exited),
             container("db", ContainerStatus::Running),
             container("frozen", ContainerStatus::Paused),
+            container("ending", ContainerStatus::Stopping),
             container("new", ContainerStatus::Created),
         ];
         let m = model(Ok(&list));
         assert_eq!(m.state, TrayState::Running);
-        assert_eq!(m.tooltip, "Berth — 3 running");
-        assert_eq!(labels(&m), ["Stop db", "Stop frozen", "Stop web", "---", "Show Berth", "Quit"]);
-        assert_eq!(m.entries[0].id(), "stop:db-id");
+        assert_eq!(m.tooltip, "Berth — 4 running");
+        assert_eq!(
+            labels(&m),
+            [
+                "Berth — 4 running",
+                "---",
+                "Stop db",
+                "Stop ending",
+                "Stop frozen",
+                "Stop web",
+                "---",
+                "Show Berth",
+                "Quit"
+            ]
+        );
+        assert_eq!(m.entries[2].id(), "stop:db-id");
     }
 
     #[test]
-    fn nothing_running_is_idle_without_a_separator() {
+    fn nothing_running_is_idle_with_no_stop_items() {
         let m = model(Ok(&[container("old", ContainerStatus::Exited)]));
         assert_eq!(m.state, TrayState::Idle);
         assert_eq!(m.tooltip, "Berth — 0 running");
-        assert_eq!(labels(&m), ["Show Berth", "Quit"]);
+        assert_eq!(labels(&m), ["Berth — 0 running", "---", "Show Berth", "Quit"]);
     }
 
     #[test]
@@ -253,14 +297,17 @@ mod tests {
         let m = model(Err("database is locked"));
         assert_eq!(m.state, TrayState::Error);
         assert_eq!(m.tooltip, "Berth — engine error: database is locked");
-        assert_eq!(labels(&m), ["Show Berth", "Quit"]);
+        assert_eq!(labels(&m), ["Berth — engine error: database is locked", "---", "Show Berth", "Quit"]);
     }
 
     #[test]
     fn menu_ids_round_trip_to_actions() {
         let m = model(Ok(&[container("web", ContainerStatus::Running)]));
         let actions: Vec<_> = m.entries.iter().map(|e| action(&e.id())).collect();
-        assert_eq!(actions, [Some(Action::Stop("web-id".into())), None, Some(Action::Show), Some(Action::Quit)]);
+        assert_eq!(
+            actions,
+            [None, None, Some(Action::Stop("web-id".into())), None, Some(Action::Show), Some(Action::Quit)]
+        );
         assert_eq!(action("stop:"), None);
         assert_eq!(action("something"), None);
     }

@@ -171,3 +171,41 @@ async fn a_container_that_cannot_start_is_not_left_behind() {
     let (status, e) = s.call("create_container", request(&w, "later", &["true"])).await.unwrap_err();
     assert_eq!((status, e["code"].as_str()), (409, Some("conflict")), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_ports_show_and_answer() {
+    need_root();
+    let w = World::new().await;
+    w.pull_busybox().await;
+    let s = Served::start(&w);
+    let mut req = request(&w, "site", &["httpd", "-f", "-p", "8080", "-h", "/etc"]);
+    req["request"]["ports"] = json!([{"hostIp": "127.0.0.1", "hostPort": 0, "containerPort": 8080, "protocol": "tcp"}]);
+    let c = s.ok("create_container", req).await;
+    let ports = c["ports"].as_array().unwrap();
+    assert_eq!(ports.len(), 1, "{c}");
+    assert_eq!((ports[0]["hostIp"].as_str(), ports[0]["containerPort"].as_u64()), (Some("127.0.0.1"), Some(8080)));
+    let host_port = ports[0]["hostPort"].as_u64().unwrap();
+    assert_ne!(host_port, 0, "the engine chose a real port");
+    assert_eq!(s.ok("list_containers", json!({})).await[0]["ports"], c["ports"]);
+
+    let url = format!("http://127.0.0.1:{host_port}/hostname");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let body = loop {
+        match reqwest::get(&url).await {
+            Ok(r) if r.status() == 200 => break r.text().await.unwrap(),
+            _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+            other => panic!("{url}: {other:?}"),
+        }
+    };
+    assert_eq!(body.trim(), &c["id"].as_str().unwrap()[..12], "the container's hostname");
+
+    // The port is taken now: asking for it again is a conflict, and nothing is left behind.
+    let mut again = request(&w, "copy", &["httpd", "-f", "-p", "8080"]);
+    again["request"]["ports"] =
+        json!([{"hostIp": "127.0.0.1", "hostPort": host_port, "containerPort": 8080, "protocol": "tcp"}]);
+    let (status, e) = s.call("create_container", again).await.unwrap_err();
+    assert_eq!((status, e["code"].as_str()), (409, Some("conflict")), "{e}");
+    assert!(e["message"].as_str().unwrap().contains(&format!("{host_port}")), "{e}");
+    assert_eq!(s.ok("list_containers", json!({})).await.as_array().unwrap().len(), 1);
+    s.ok("remove_container", json!({"id": "site", "force": true})).await;
+}
