@@ -73,6 +73,15 @@ pub struct CreateArgs {
     /// DNS search domain
     #[arg(long)]
     pub dns_search: Vec<String>,
+    /// Mount a host path or a named volume: HOST-DIR:CONTAINER-DIR[:ro] or NAME:CONTAINER-DIR[:ro]
+    #[arg(short, long)]
+    pub volume: Vec<String>,
+    /// Mount a tmpfs: CONTAINER-DIR[:OPTIONS]
+    #[arg(long)]
+    pub tmpfs: Vec<String>,
+    /// Make the root filesystem read-only
+    #[arg(long)]
+    pub read_only: bool,
     /// Restart policy: no, on-failure[:MAX_RETRIES], always or unless-stopped
     #[arg(long, default_value = "no", value_parser = berth_engine::container::RestartPolicy::parse)]
     pub restart: berth_engine::container::RestartPolicy,
@@ -296,6 +305,18 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
             .collect(),
         publish_all: args.publish_all,
         restart: args.restart,
+        mounts: {
+            let cwd = std::env::current_dir()?;
+            let mut m = Vec::new();
+            for v in &args.volume {
+                m.push(berth_engine::volume::parse_volume_flag(v, &cwd)?);
+            }
+            for t in &args.tmpfs {
+                m.push(berth_engine::volume::parse_tmpfs_flag(t)?);
+            }
+            m
+        },
+        read_only: args.read_only,
         network: args.network.clone(),
         dns: args.dns.clone(),
         dns_search: args.dns_search.clone(),

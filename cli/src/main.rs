@@ -6,6 +6,7 @@ mod images;
 mod login;
 mod networks;
 mod pull;
+mod volumes;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -79,6 +80,9 @@ enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(networks::NetworkCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volumes::VolumeCommand),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -196,5 +200,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => containers::rename(&engine(&cli)?, a),
         Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => containers::port(&engine(&cli)?, a),
         Command::Network(cmd) => networks::run(&engine(&cli)?, cmd),
+        Command::Volume(cmd) => volumes::run(&engine(&cli)?, cmd),
     }
 }

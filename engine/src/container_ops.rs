@@ -116,6 +116,7 @@ impl Engine {
             )));
         }
         let mode = self.plan_network(&config, &mut opts)?;
+        self.check_mounts(&mut opts)?;
         let id = new_id();
         let name = match &opts.name {
             Some(n) => n.clone(),
@@ -151,6 +152,7 @@ impl Engine {
             rootfs: &paths.rootfs(),
             hostname: &hostname,
             network: &mode,
+            storage_root: &self.config().root,
             files: &files,
         })?;
         let record = ContainerRecord {
@@ -172,11 +174,25 @@ impl Engine {
             restart_count: 0,
         };
         let net_config = self.config().network.clone();
-        self.state().write(|tx| -> Result<()> {
+        let storage_root = self.config().root.clone();
+        let (new_volumes, copy_up) = self.state().write(|tx| -> Result<_> {
             if let Some(other) = container::name_taken(tx, &name)? {
                 return Err(Error::NameInUse { name: name.clone(), id: other });
             }
             container::insert(tx, &record)?;
+            let mut new_volumes = Vec::new();
+            let mut copy_up = Vec::new();
+            for m in &record.options.mounts {
+                if let crate::volume::MountRequest::Volume { name: vname, destination, anonymous, .. } = m {
+                    if crate::volume::get(tx, &storage_root, vname)?.is_none() {
+                        let v = crate::volume::create(tx, &storage_root, vname, Default::default(), *anonymous)?;
+                        new_volumes.push(v);
+                    }
+                    if crate::volume::take_copy_up(tx, vname)? {
+                        copy_up.push((vname.clone(), destination.clone()));
+                    }
+                }
+            }
             if let network::Mode::Bridge(net_name) = &mode {
                 let net = if net_name == network::DEFAULT_NETWORK {
                     network::ensure_default(tx, &net_config)?
@@ -185,19 +201,36 @@ impl Engine {
                 };
                 network::allocate(tx, &net, &id)?;
             }
-            Ok(())
+            Ok((new_volumes, copy_up))
         })?;
         let prepared = (|| -> Result<()> {
             for d in [paths.upper(), paths.work(), paths.rootfs()] {
                 std::fs::create_dir_all(&d).map_err(|source| Error::Io { path: d.clone(), source })?;
             }
             self.write_network_files(&record, &hostname)?;
+            for v in &new_volumes {
+                crate::volume::make_dir(v)?;
+            }
+            // A volume's first container fills it with what the image has at its path.
+            let top_first: Vec<_> = img.layers.iter().rev().map(|l| self.layers().diff_dir(&l.chain_id)).collect();
+            for (vname, dest) in &copy_up {
+                let data = crate::volume::data_dir(&storage_root, vname);
+                let empty = std::fs::read_dir(&data).map(|mut d| d.next().is_none()).unwrap_or(false);
+                if empty {
+                    crate::volume::copy_up(&top_first, dest, &data)
+                        .map_err(|source| Error::Io { path: data.clone(), source })?;
+                }
+            }
             let spec_json = serde_json::to_vec_pretty(&oci).map_err(|e| Error::Invalid(e.to_string()))?;
             std::fs::write(paths.spec(), spec_json).map_err(|source| Error::Io { path: paths.spec(), source })
         })();
         if let Err(e) = prepared {
             let cleanup = std::fs::remove_dir_all(&paths.dir);
             let _ = container::delete(self.state().conn(), &id);
+            for v in &new_volumes {
+                let _ = self.state().write(|tx| tx.execute("DELETE FROM volumes WHERE name = ?", [&v.name]));
+                let _ = std::fs::remove_dir_all(v.mountpoint.parent().unwrap_or(&v.mountpoint));
+            }
             let mut message = format!("preparing container {}: {e}", &id[..12]);
             if let Err(c) = cleanup {
                 message.push_str(&format!("; cleaning up {} failed too: {c}", paths.dir.display()));
@@ -209,6 +242,29 @@ impl Engine {
         }
         self.events().state("container", "create", &id, Some(&name));
         Ok(record)
+    }
+
+    /// Checks the mounts of a new container before anything exists: bind sources exist, no
+    /// two mounts share a path; anonymous volumes get their names.
+    fn check_mounts(&self, opts: &mut CreateOptions) -> Result<()> {
+        use crate::volume::{MountRequest, VolumeError};
+        let mut seen = std::collections::HashSet::new();
+        for m in opts.mounts.iter_mut() {
+            if !seen.insert(m.destination().to_string()) {
+                return Err(Error::Invalid(format!(
+                    "duplicate mount destination {}: mount one thing at each path",
+                    m.destination()
+                )));
+            }
+            match m {
+                MountRequest::Bind { source, .. } if std::fs::symlink_metadata(&*source).is_err() => {
+                    return Err(VolumeError::MissingSource(source.clone()).into());
+                }
+                MountRequest::Volume { name, anonymous: true, .. } if name.is_empty() => *name = new_id(),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// The stored runtime spec of a container.
@@ -602,6 +658,12 @@ impl Engine {
         }
         if let Some(a) = address {
             self.refresh_network_hosts(&a.network);
+        }
+        // Anonymous volumes belong to their container and go with it.
+        for m in &c.options.mounts {
+            if let crate::volume::MountRequest::Volume { name, anonymous: true, .. } = m {
+                let _ = self.remove_volume(name, false);
+            }
         }
         // A --rm container's exit file stays for whoever waits on it (it is in the run root,
         // gone at reboot); anyone else's goes with the container.

@@ -22,6 +22,7 @@ pub mod registry;
 pub mod runtime;
 pub mod state;
 pub mod stats;
+pub mod volume;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -66,6 +67,8 @@ pub enum Error {
     ContainerLookup(#[from] container::LookupError),
     #[error(transparent)]
     Network(#[from] network::NetworkError),
+    #[error(transparent)]
+    Volume(#[from] volume::VolumeError),
     #[error(transparent)]
     User(#[from] container::user::UserError),
     #[error(transparent)]

@@ -85,6 +85,16 @@ ALTER TABLE containers ADD COLUMN command TEXT NOT NULL DEFAULT '[]';   -- the p
 ALTER TABLE containers ADD COLUMN stopped_by_user INTEGER NOT NULL DEFAULT 0;  -- the restart policy stays away
 ALTER TABLE containers ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+CREATE TABLE volumes (
+    name TEXT PRIMARY KEY,
+    driver TEXT NOT NULL,
+    created TEXT NOT NULL,
+    labels TEXT NOT NULL DEFAULT '{}',
+    anonymous INTEGER NOT NULL DEFAULT 0,
+    needs_copy_up INTEGER NOT NULL DEFAULT 1   -- filled from the first container's image, once
+);
+"#,
 ];
 
 /// Networks and the addresses handed out on them (migration 4).

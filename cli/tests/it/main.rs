@@ -12,6 +12,7 @@ mod images;
 mod network;
 mod pull;
 mod restart;
+mod volumes;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

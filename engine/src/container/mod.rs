@@ -53,6 +53,12 @@ pub struct CreateOptions {
     /// `--restart`: what the monitor does when the container exits.
     #[serde(default)]
     pub restart: RestartPolicy,
+    /// `-v` and `--tmpfs`; anonymous volumes get their name at create.
+    #[serde(default)]
+    pub mounts: Vec<crate::volume::MountRequest>,
+    /// `--read-only`: the root filesystem is read-only (with tmpfs on /run, /tmp, /var/tmp).
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 /// `--restart no|on-failure[:N]|always|unless-stopped`, applied by the monitor. A container the

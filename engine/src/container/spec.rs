@@ -131,12 +131,50 @@ pub fn default_mounts() -> Result<Vec<Mount>, SpecError> {
 
 /// The default mounts, then the container's own files (hosts, resolv.conf, hostname) bound over
 /// the image's.
-pub fn mounts(files: &[(std::path::PathBuf, &'static str)]) -> Result<Vec<Mount>, SpecError> {
+pub fn mounts(
+    files: &[(std::path::PathBuf, &'static str)],
+    opts: &CreateOptions,
+    storage_root: &Path,
+) -> Result<Vec<Mount>, SpecError> {
+    use crate::volume::MountRequest;
+    let utf8 = |p: &Path| -> Result<String, SpecError> {
+        p.to_str().map(str::to_string).ok_or_else(|| SpecError::Build(format!("{} is not UTF-8", p.display())))
+    };
     let mut all = default_mounts()?;
     for (source, dest) in files {
-        let source = source.to_str().ok_or_else(|| SpecError::Build(format!("{} is not UTF-8", source.display())))?;
-        all.push(mount(dest, "bind", source, &["bind", "rprivate"])?);
+        if !opts.mounts.iter().any(|m| m.destination() == *dest) {
+            all.push(mount(dest, "bind", &utf8(source)?, &["bind", "rprivate"])?);
+        }
     }
+    let mut user: Vec<Mount> = Vec::new();
+    for m in &opts.mounts {
+        user.push(match m {
+            MountRequest::Bind { source, destination, read_only } => {
+                let o: &[&str] = if *read_only { &["rbind", "rprivate", "ro"] } else { &["rbind", "rprivate"] };
+                mount(destination, "bind", &utf8(source)?, o)?
+            }
+            MountRequest::Volume { name, destination, read_only, .. } => {
+                let source = crate::volume::data_dir(storage_root, name);
+                let o: &[&str] = if *read_only { &["rbind", "rprivate", "ro"] } else { &["rbind", "rprivate"] };
+                mount(destination, "bind", &utf8(&source)?, o)?
+            }
+            MountRequest::Tmpfs { destination, options } => {
+                let o: Vec<&str> = options.iter().map(String::as_str).collect();
+                mount(destination, "tmpfs", "tmpfs", &o)?
+            }
+        });
+    }
+    // `--read-only` keeps the places programs write to writable, as Podman's --read-only-tmpfs.
+    if opts.read_only {
+        for (dest, mode) in [("/run", "mode=755"), ("/tmp", "mode=1777"), ("/var/tmp", "mode=1777")] {
+            if !opts.mounts.iter().any(|m| m.destination() == dest) {
+                user.push(mount(dest, "tmpfs", "tmpfs", &["rw", "nosuid", "nodev", mode])?);
+            }
+        }
+    }
+    // Parents before children, as a mount over a mount needs.
+    user.sort_by_key(|m| m.destination().components().count());
+    all.extend(user);
     Ok(all)
 }
 
@@ -175,6 +213,8 @@ pub struct SpecInputs<'a> {
     pub rootfs: &'a Path,
     pub hostname: &'a str,
     pub network: &'a crate::network::Mode,
+    /// The storage root, where named volumes live.
+    pub storage_root: &'a Path,
     /// Files bind-mounted over the image's: (host path, path in the container).
     pub files: &'a [(std::path::PathBuf, &'static str)],
 }
@@ -258,9 +298,9 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
     SpecBuilder::default()
         .version("1.0.2")
         .process(process)
-        .root(RootBuilder::default().path(input.rootfs).readonly(false).build().map_err(build_err)?)
+        .root(RootBuilder::default().path(input.rootfs).readonly(input.opts.read_only).build().map_err(build_err)?)
         .hostname(input.hostname)
-        .mounts(mounts(input.files)?)
+        .mounts(mounts(input.files, input.opts, input.storage_root)?)
         .linux(linux)
         .build()
         .map_err(build_err)

@@ -1,0 +1,175 @@
+//! `berth volume …`: create, list, inspect, remove and prune volumes, printed as Podman prints
+//! them.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use berth_engine::volume::VolumeRecord;
+use berth_engine::Engine;
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+use crate::format::{render_template, Table};
+
+#[derive(Subcommand)]
+pub enum VolumeCommand {
+    /// Create a volume
+    Create(CreateArgs),
+    /// List volumes
+    #[command(alias = "list")]
+    Ls(LsArgs),
+    /// Show volumes' details
+    Inspect(InspectArgs),
+    /// Remove volumes
+    #[command(alias = "remove")]
+    Rm(RmArgs),
+    /// Remove every volume no container uses
+    Prune(PruneArgs),
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    /// The name (default: a random one)
+    pub name: Option<String>,
+    /// Add metadata (KEY=VALUE)
+    #[arg(short, long)]
+    pub label: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct LsArgs {
+    /// Show only names
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Output format: json, or a template such as "{{.Name}}"
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct RmArgs {
+    #[arg(required = true)]
+    pub names: Vec<String>,
+    /// Remove the containers using the volume first
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+fn inspect_json(v: &VolumeRecord, users: &[String]) -> Value {
+    json!({
+        "Name": v.name,
+        "Driver": v.driver,
+        "Mountpoint": v.mountpoint,
+        "CreatedAt": v.created.to_rfc3339(),
+        "Labels": v.labels,
+        "Scope": "local",
+        "Options": {},
+        "Anonymous": v.anonymous,
+        "UsedBy": users,
+    })
+}
+
+pub fn run(engine: &Engine, cmd: &VolumeCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        VolumeCommand::Create(a) => {
+            let mut labels = std::collections::BTreeMap::new();
+            for l in &a.label {
+                let (k, v) = l.split_once('=').unwrap_or((l, ""));
+                labels.insert(k.to_string(), v.to_string());
+            }
+            println!("{}", engine.create_volume(a.name.as_deref(), labels)?.name);
+        }
+        VolumeCommand::Ls(a) => {
+            let list = engine.volumes()?;
+            let users = engine.volume_users()?;
+            let out = std::io::stdout();
+            let mut out = out.lock();
+            if a.quiet {
+                for v in &list {
+                    writeln!(out, "{}", v.name)?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            match a.format.as_deref() {
+                Some("json") => {
+                    let v: Vec<Value> =
+                        list.iter().map(|v| inspect_json(v, users.get(&v.name).map_or(&[], Vec::as_slice))).collect();
+                    writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+                }
+                Some(t) => {
+                    for v in &list {
+                        let line = render_template(t.strip_prefix("table ").unwrap_or(t), &|k| {
+                            Some(match k {
+                                "Name" => v.name.clone(),
+                                "Driver" => v.driver.clone(),
+                                "Mountpoint" => v.mountpoint.display().to_string(),
+                                _ => return None,
+                            })
+                        })
+                        .map_err(anyhow::Error::msg)?;
+                        writeln!(out, "{line}")?;
+                    }
+                }
+                None => {
+                    let mut table = Table::new(&["DRIVER", "VOLUME NAME"]);
+                    for v in &list {
+                        table.row(vec![v.driver.clone(), v.name.clone()]);
+                    }
+                    table.print(&mut out)?;
+                }
+            }
+        }
+        VolumeCommand::Inspect(a) => {
+            let users = engine.volume_users()?;
+            let mut found = Vec::new();
+            for name in &a.names {
+                let v = engine.volume(name)?;
+                found.push(inspect_json(&v, users.get(&v.name).map_or(&[], Vec::as_slice)));
+            }
+            println!("{}", serde_json::to_string_pretty(&found)?);
+        }
+        VolumeCommand::Rm(a) => {
+            let mut failed = None;
+            for name in &a.names {
+                match engine.remove_volume(name, a.force) {
+                    Ok(v) => println!("{}", v.name),
+                    Err(e) => {
+                        if let Some(prev) = failed.replace(e) {
+                            eprintln!("Error: {prev}");
+                        }
+                    }
+                }
+            }
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+        }
+        VolumeCommand::Prune(a) => {
+            if !a.force {
+                eprint!("WARNING! This will remove all volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ");
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer)?;
+                if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            for name in engine.prune_volumes()? {
+                println!("{name}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

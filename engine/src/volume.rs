@@ -1,0 +1,458 @@
+//! Volumes and the mounts of a container: `-v HOST:CTR[:ro]` bind mounts, named volumes
+//! (`-v NAME:CTR`, created on first use, filled once with the image's content at that path, as
+//! Podman does), `--tmpfs`, and the `volume` verbs. A volume is a directory,
+//! `$ROOT/volumes/NAME/_data`, bind-mounted into containers.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+
+use crate::{Engine, Error, Result};
+
+/// One mount a user asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum MountRequest {
+    /// A host directory or file.
+    Bind { source: PathBuf, destination: String, read_only: bool },
+    /// A named volume; an anonymous one (`-v /path`) gets a random name at create.
+    Volume {
+        name: String,
+        destination: String,
+        read_only: bool,
+        #[serde(default)]
+        anonymous: bool,
+    },
+    /// A tmpfs with mount options (`size=64m,mode=1777`).
+    Tmpfs { destination: String, options: Vec<String> },
+}
+
+impl MountRequest {
+    pub fn destination(&self) -> &str {
+        match self {
+            MountRequest::Bind { destination, .. }
+            | MountRequest::Volume { destination, .. }
+            | MountRequest::Tmpfs { destination, .. } => destination,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VolumeError {
+    #[error("invalid volume \"{input}\": {reason}")]
+    BadFlag { input: String, reason: String },
+    #[error("no such volume {0}: see `berth volume ls`")]
+    NotFound(String),
+    #[error("volume with name {0} already exists: volume already exists")]
+    Exists(String),
+    #[error("invalid volume name \"{0}\": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")]
+    BadName(String),
+    #[error("volume {name} is being used by the following container(s): {containers}: volume is being used")]
+    InUse { name: String, containers: String },
+    #[error("bind mount source {0}: no such file or directory: create it first, or give a named volume")]
+    MissingSource(PathBuf),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// A volume, as `volume inspect` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VolumeRecord {
+    pub name: String,
+    pub driver: String,
+    pub mountpoint: PathBuf,
+    pub created: chrono::DateTime<chrono::Utc>,
+    pub labels: BTreeMap<String, String>,
+    pub anonymous: bool,
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+fn absolute_destination(input: &str, dest: &str) -> Result<String, VolumeError> {
+    let bad = |reason: &str| VolumeError::BadFlag { input: input.into(), reason: reason.into() };
+    if !dest.starts_with('/') {
+        return Err(bad(&format!("the container path \"{dest}\" must be absolute")));
+    }
+    if Path::new(dest).components().any(|c| c == Component::ParentDir) {
+        return Err(bad(&format!("the container path \"{dest}\" must not contain \"..\"")));
+    }
+    if dest == "/" {
+        return Err(bad("the container path can't be \"/\""));
+    }
+    Ok(dest.trim_end_matches('/').to_string())
+}
+
+/// Parses `-v`: `HOST-DIR:CTR-DIR[:OPTIONS]`, `NAME:CTR-DIR[:OPTIONS]` or `CTR-DIR` (an anonymous
+/// volume). Options: `ro`, `rw`, and SELinux's `z`/`Z` (accepted, nothing to relabel here).
+/// A relative host path (`./data`) is taken from `cwd`.
+pub fn parse_volume_flag(input: &str, cwd: &Path) -> Result<MountRequest, VolumeError> {
+    let bad = |reason: String| VolumeError::BadFlag { input: input.into(), reason };
+    let parts: Vec<&str> = input.split(':').collect();
+    let (source, dest, opts) = match parts.as_slice() {
+        [d] => (None, *d, ""),
+        [s, d] => (Some(*s), *d, ""),
+        [s, d, o] => (Some(*s), *d, *o),
+        _ => return Err(bad("use HOST-DIR:CONTAINER-DIR[:ro] or NAME:CONTAINER-DIR[:ro]".into())),
+    };
+    let mut read_only = false;
+    for o in opts.split(',').filter(|o| !o.is_empty()) {
+        match o {
+            "ro" => read_only = true,
+            "rw" => read_only = false,
+            "z" | "Z" => {}
+            other => return Err(bad(format!("unknown option \"{other}\": use ro or rw"))),
+        }
+    }
+    let destination = absolute_destination(input, dest)?;
+    Ok(match source {
+        None => MountRequest::Volume { name: String::new(), destination, read_only, anonymous: true },
+        Some(s) if s.is_empty() => return Err(bad("the source is empty".into())),
+        Some(s) if s.starts_with('/') || s.starts_with('.') => {
+            let path = if s.starts_with('/') { PathBuf::from(s) } else { cwd.join(s) };
+            MountRequest::Bind { source: path, destination, read_only }
+        }
+        Some(name) => {
+            if !valid_name(name) {
+                return Err(VolumeError::BadName(name.into()));
+            }
+            MountRequest::Volume { name: name.into(), destination, read_only, anonymous: false }
+        }
+    })
+}
+
+/// Parses `--tmpfs CTR-DIR[:OPTIONS]`.
+pub fn parse_tmpfs_flag(input: &str) -> Result<MountRequest, VolumeError> {
+    let (dest, opts) = input.split_once(':').unwrap_or((input, ""));
+    let destination = absolute_destination(input, dest)?;
+    let mut options: Vec<String> = opts.split(',').filter(|o| !o.is_empty()).map(str::to_string).collect();
+    for default in ["rw", "noexec", "nosuid", "nodev"] {
+        let opposite = match default {
+            "rw" => "ro",
+            "noexec" => "exec",
+            "nosuid" => "suid",
+            _ => "dev",
+        };
+        if !options.iter().any(|o| o == default || o == opposite) {
+            options.push(default.into());
+        }
+    }
+    Ok(MountRequest::Tmpfs { destination, options })
+}
+
+const COLUMNS: &str = "name, driver, created, labels, anonymous";
+
+fn row(root: &Path) -> impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<VolumeRecord> + '_ {
+    move |r| {
+        let name: String = r.get(0)?;
+        Ok(VolumeRecord {
+            mountpoint: data_dir(root, &name),
+            driver: r.get(1)?,
+            created: chrono::DateTime::parse_from_rfc3339(&r.get::<_, String>(2)?)
+                .map(|t| t.to_utc())
+                .unwrap_or_default(),
+            labels: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
+            anonymous: r.get(4)?,
+            name,
+        })
+    }
+}
+
+pub fn data_dir(root: &Path, name: &str) -> PathBuf {
+    root.join("volumes").join(name).join("_data")
+}
+
+pub fn get(conn: &Connection, root: &Path, name: &str) -> rusqlite::Result<Option<VolumeRecord>> {
+    conn.query_row(&format!("SELECT {COLUMNS} FROM volumes WHERE name = ?"), [name], row(root)).optional()
+}
+
+pub fn list(conn: &Connection, root: &Path) -> rusqlite::Result<Vec<VolumeRecord>> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM volumes ORDER BY name"))?;
+    let rows = stmt.query_map([], row(root))?.collect();
+    rows
+}
+
+/// Whether the volume still waits for its first container's image content (then clears it).
+pub fn take_copy_up(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<bool> {
+    Ok(tx.execute("UPDATE volumes SET needs_copy_up = 0 WHERE name = ? AND needs_copy_up = 1", [name])? > 0)
+}
+
+fn insert(tx: &Transaction<'_>, v: &VolumeRecord) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO volumes (name, driver, created, labels, anonymous, needs_copy_up) VALUES (?, ?, ?, ?, ?, 1)",
+        params![
+            v.name,
+            v.driver,
+            v.created.to_rfc3339(),
+            serde_json::to_string(&v.labels).expect("labels"),
+            v.anonymous
+        ],
+    )?;
+    Ok(())
+}
+
+/// Creates the volume's row, in the caller's transaction; its directory comes with [`make_dir`].
+pub fn create(
+    tx: &Transaction<'_>,
+    root: &Path,
+    name: &str,
+    labels: BTreeMap<String, String>,
+    anonymous: bool,
+) -> Result<VolumeRecord, VolumeError> {
+    if !valid_name(name) {
+        return Err(VolumeError::BadName(name.into()));
+    }
+    if get(tx, root, name)?.is_some() {
+        return Err(VolumeError::Exists(name.into()));
+    }
+    let v = VolumeRecord {
+        name: name.into(),
+        driver: "local".into(),
+        mountpoint: data_dir(root, name),
+        created: chrono::Utc::now(),
+        labels,
+        anonymous,
+    };
+    insert(tx, &v)?;
+    Ok(v)
+}
+
+/// The volume's directory, made after its row committed.
+pub fn make_dir(v: &VolumeRecord) -> Result<(), VolumeError> {
+    std::fs::create_dir_all(&v.mountpoint).map_err(|source| VolumeError::Io { path: v.mountpoint.clone(), source })
+}
+
+/// The names of the containers that mount each volume.
+pub fn users(containers: &[crate::ContainerRecord]) -> BTreeMap<String, Vec<String>> {
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for c in containers {
+        for m in &c.options.mounts {
+            if let MountRequest::Volume { name, .. } = m {
+                map.entry(name.clone()).or_default().push(c.name.clone());
+            }
+        }
+    }
+    map
+}
+
+/// Copies what the image has at `dest` (its layers, top first, with overlay's whiteouts and
+/// opaque directories honoured) into an empty volume directory, keeping owners and modes.
+pub fn copy_up(layer_dirs_top_first: &[PathBuf], dest: &str, target: &Path) -> std::io::Result<()> {
+    use std::collections::HashSet;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let rel = dest.trim_start_matches('/');
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    let mut hidden: Vec<PathBuf> = Vec::new(); // whited-out paths and opaque directories' lower content
+    for layer in layer_dirs_top_first {
+        let base = layer.join(rel);
+        let Ok(meta) = std::fs::symlink_metadata(&base) else { continue };
+        if !meta.is_dir() {
+            break; // a file or whiteout replaces the directory from here down
+        }
+        let mut opaque_here = Vec::new();
+        let mut stack = vec![PathBuf::new()];
+        while let Some(sub) = stack.pop() {
+            let dir = base.join(&sub);
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for e in entries.flatten() {
+                let relp = sub.join(e.file_name());
+                if hidden.iter().any(|h| relp.starts_with(h)) {
+                    continue;
+                }
+                let src = dir.join(e.file_name());
+                let m = std::fs::symlink_metadata(&src)?;
+                let ft = m.file_type();
+                if seen.contains(&relp) {
+                    // An upper layer has it: a directory in both merges; anything else is shadowed.
+                    if ft.is_dir() && target.join(&relp).is_dir() && !target.join(&relp).is_symlink() {
+                        stack.push(relp);
+                    }
+                    continue;
+                }
+                if std::os::unix::fs::FileTypeExt::is_char_device(&ft) && m.rdev() == 0 {
+                    hidden.push(relp); // a whiteout
+                    continue;
+                }
+                let out = target.join(&relp);
+                seen.insert(relp.clone());
+                if ft.is_dir() {
+                    std::fs::create_dir_all(&out)?;
+                    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(m.mode() & 0o7777))?;
+                    if xattr::get(&src, "trusted.overlay.opaque").ok().flatten().as_deref() == Some(b"y") {
+                        opaque_here.push(relp.clone());
+                    }
+                    stack.push(relp);
+                } else if ft.is_symlink() {
+                    std::os::unix::fs::symlink(std::fs::read_link(&src)?, &out)?;
+                } else if ft.is_file() {
+                    std::fs::copy(&src, &out)?;
+                } else {
+                    continue; // devices, fifos, sockets: not volume content
+                }
+                std::os::unix::fs::lchown(&out, Some(m.uid()), Some(m.gid()))?;
+            }
+        }
+        // Below an opaque directory, lower layers show nothing.
+        hidden.extend(opaque_here);
+        if xattr::get(&base, "trusted.overlay.opaque").ok().flatten().as_deref() == Some(b"y") {
+            break;
+        }
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// `berth volume create`.
+    pub fn create_volume(&self, name: Option<&str>, labels: BTreeMap<String, String>) -> Result<VolumeRecord> {
+        let name = name.map(str::to_string).unwrap_or_else(random_name);
+        let root = self.config().root.clone();
+        let v = self.state().write(|tx| create(tx, &root, &name, labels, false).map_err(Error::from))?;
+        make_dir(&v)?;
+        self.events().state("volume", "create", &v.name, Some(&v.name));
+        Ok(v)
+    }
+
+    pub fn volumes(&self) -> Result<Vec<VolumeRecord>> {
+        Ok(list(self.state().conn(), &self.config().root)?)
+    }
+
+    pub fn volume(&self, name: &str) -> Result<VolumeRecord> {
+        Ok(get(self.state().conn(), &self.config().root, name)?.ok_or_else(|| VolumeError::NotFound(name.into()))?)
+    }
+
+    /// Which containers use each volume, by name.
+    pub fn volume_users(&self) -> Result<BTreeMap<String, Vec<String>>> {
+        Ok(users(&crate::container::list(self.state().conn())?))
+    }
+
+    /// `berth volume rm`: refused while containers use it, unless `force` removes them first.
+    pub fn remove_volume(&self, name: &str, force: bool) -> Result<VolumeRecord> {
+        let v = self.volume(name)?;
+        let using: Vec<crate::ContainerRecord> = crate::container::list(self.state().conn())?
+            .into_iter()
+            .filter(|c| {
+                c.options.mounts.iter().any(|m| matches!(m, MountRequest::Volume { name, .. } if *name == v.name))
+            })
+            .collect();
+        if !using.is_empty() {
+            if !force {
+                let names: Vec<&str> = using.iter().map(|c| c.name.as_str()).collect();
+                return Err(VolumeError::InUse { name: v.name.clone(), containers: names.join(", ") }.into());
+            }
+            for c in &using {
+                self.remove_container(&c.id, true)?;
+            }
+        }
+        self.state().write(|tx| tx.execute("DELETE FROM volumes WHERE name = ?", [&v.name]))?;
+        let dir = self.config().root.join("volumes").join(&v.name);
+        if let Err(source) = std::fs::remove_dir_all(&dir) {
+            if source.kind() != std::io::ErrorKind::NotFound {
+                return Err(Error::Io { path: dir, source });
+            }
+        }
+        self.events().state("volume", "remove", &v.name, Some(&v.name));
+        Ok(v)
+    }
+
+    /// `berth volume prune`: removes every volume no container uses.
+    pub fn prune_volumes(&self) -> Result<Vec<String>> {
+        let used = self.volume_users()?;
+        let mut removed = Vec::new();
+        for v in self.volumes()? {
+            if !used.contains_key(&v.name) {
+                self.remove_volume(&v.name, false)?;
+                removed.push(v.name);
+            }
+        }
+        Ok(removed)
+    }
+}
+
+fn random_name() -> String {
+    use rand::RngExt;
+    let bytes: [u8; 32] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(input: &str, expected: Result<MountRequest, &str>) {
+        let got = parse_volume_flag(input, Path::new("/work"));
+        match expected {
+            Ok(m) => assert_eq!(got.unwrap(), m, "{input}"),
+            Err(fragment) => {
+                let e = got.unwrap_err().to_string();
+                assert!(e.contains(fragment), "{input}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn volume_flags_as_podman_takes_them() {
+        let bind = |s: &str, d: &str, ro| MountRequest::Bind { source: s.into(), destination: d.into(), read_only: ro };
+        let vol = |n: &str, d: &str, ro| MountRequest::Volume {
+            name: n.into(),
+            destination: d.into(),
+            read_only: ro,
+            anonymous: n.is_empty(),
+        };
+        check("/srv:/data", Ok(bind("/srv", "/data", false)));
+        check("/srv:/data:ro", Ok(bind("/srv", "/data", true)));
+        check("./site:/www:ro,Z", Ok(bind("/work/./site", "/www", true)));
+        check("cache:/var/cache/", Ok(vol("cache", "/var/cache", false)));
+        check("/data", Ok(vol("", "/data", false)));
+        check("cache:data", Err("must be absolute"));
+        check("cache:/a/../b", Err("\"..\""));
+        check("/srv:/data:rx", Err("unknown option \"rx\""));
+        check("bad name:/data", Err("invalid volume name \"bad name\""));
+        check("a:b:c:d", Err("invalid volume \"a:b:c:d\""));
+    }
+
+    #[test]
+    fn tmpfs_gets_safe_defaults_unless_told_otherwise() {
+        let MountRequest::Tmpfs { destination, options } = parse_tmpfs_flag("/run:size=1m,exec").unwrap() else {
+            panic!()
+        };
+        assert_eq!(destination, "/run");
+        assert_eq!(options, ["size=1m", "exec", "rw", "nosuid", "nodev"]);
+    }
+
+    #[test]
+    fn copy_up_merges_layers_with_whiteouts_and_opaque_dirs() {
+        use std::os::unix::fs::MetadataExt;
+        let t = tempfile::tempdir().unwrap();
+        let (top, bottom, out) = (t.path().join("top"), t.path().join("bottom"), t.path().join("out"));
+        for d in [&top, &bottom, &out] {
+            std::fs::create_dir_all(d.join("data")).unwrap();
+        }
+        std::fs::write(bottom.join("data/a"), "bottom a").unwrap();
+        std::fs::write(bottom.join("data/gone"), "deleted above").unwrap();
+        std::fs::create_dir_all(bottom.join("data/dir")).unwrap();
+        std::fs::write(bottom.join("data/dir/old"), "hidden by opaque").unwrap();
+        std::fs::write(top.join("data/a"), "top a").unwrap();
+        nix::sys::stat::mknod(&top.join("data/gone"), nix::sys::stat::SFlag::S_IFCHR, nix::sys::stat::Mode::empty(), 0)
+            .unwrap();
+        std::fs::create_dir_all(top.join("data/dir")).unwrap();
+        xattr::set(top.join("data/dir"), "trusted.overlay.opaque", b"y").unwrap();
+        std::fs::write(top.join("data/dir/new"), "new").unwrap();
+        std::os::unix::fs::symlink("a", top.join("data/link")).unwrap();
+        std::os::unix::fs::lchown(top.join("data/a"), Some(1000), Some(1000)).unwrap();
+        copy_up(&[top.clone(), bottom.clone()], "/data", &out.join("data")).unwrap();
+        let o = out.join("data");
+        assert_eq!(std::fs::read_to_string(o.join("a")).unwrap(), "top a");
+        assert!(!o.join("gone").exists());
+        assert_eq!(std::fs::read_to_string(o.join("dir/new")).unwrap(), "new");
+        assert!(!o.join("dir/old").exists());
+        assert_eq!(std::fs::read_link(o.join("link")).unwrap(), Path::new("a"));
+        assert_eq!(std::fs::metadata(o.join("a")).unwrap().uid(), 1000);
+    }
+}
