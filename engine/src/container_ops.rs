@@ -300,7 +300,7 @@ impl Engine {
             let _ = cg.delete();
         }
         // What the monitor would have taken down: NAT rules, the host end of the veth.
-        let _ = self.detach_network(&c.id);
+        let _ = self.detach_network(&c);
         container::set_exited(
             self.state().conn(),
             &c.id,
@@ -444,7 +444,7 @@ impl Engine {
         if result.is_err() {
             let _ = cgroup.delete();
             if attachment.take().is_some() {
-                let _ = network::detach(&host, id);
+                let _ = network::detach(&host, id, !c.options.ports.is_empty());
             }
         }
         let started = result?;

@@ -266,7 +266,8 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>) -> Run {
         note(&format!("removing the cgroup: {e}"));
     }
     // The ports are free again only once their NAT rules are gone.
-    if let Err(e) = network::detach(&network::link::LinuxHostNet, id) {
+    let ports = container::get(engine.state().conn(), id).ok().flatten().is_none_or(|c| !c.options.ports.is_empty());
+    if let Err(e) = network::detach(&network::link::LinuxHostNet, id, ports) {
         note(&format!("taking the network down: {e}"));
     }
     drop(attachment);

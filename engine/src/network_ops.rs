@@ -283,8 +283,8 @@ impl Engine {
     }
 
     /// Takes down what is left of a container's networking (after its monitor died).
-    pub(crate) fn detach_network(&self, id: &str) -> std::result::Result<(), NetworkError> {
-        network::detach(&self.host_net(), id)
+    pub(crate) fn detach_network(&self, c: &ContainerRecord) -> std::result::Result<(), NetworkError> {
+        network::detach(&self.host_net(), &c.id, !c.options.ports.is_empty())
     }
 
     /// A container's address, when it has one.

@@ -36,8 +36,9 @@ world_start() {
   world_bridge="b$name$(($$ % 100000))"
   world_bridge=${world_bridge:0:15}
   export BERTH_CONFIG=$world/berth.toml
-  printf '[network]\ndefault_bridge = "%s"\ndefault_subnet = "10.199.%d.0/24"\n' \
-    "$world_bridge" $(($$ % 256)) >"$BERTH_CONFIG"
+  # $WORLD_SUBNET overrides (the app benchmark's 1000 containers need more than a /24).
+  printf '[network]\ndefault_bridge = "%s"\ndefault_subnet = "%s"\n' \
+    "$world_bridge" "${WORLD_SUBNET:-10.199.$(($$ % 256)).0/24}" >"$BERTH_CONFIG"
 
   "$bin/berth-testkit" registry --port-file "$world/registry.addr" >"$world/registry.log" 2>&1 &
   world_pids+=($!)

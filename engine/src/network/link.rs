@@ -85,8 +85,9 @@ fn host_err(what: String) -> impl FnOnce(String) -> NetworkError {
     move |reason| NetworkError::Host { what, reason }
 }
 
-/// Creates the network's bridge with its gateway address when it is missing, and makes sure it
-/// is up and forwards. Safe to run concurrently: every step is idempotent.
+/// Creates the network's bridge when it is missing and makes sure the host forwards. Safe to
+/// run concurrently: a bridge someone else just created is fine. Its address and state are set
+/// with every container's veth ([`attach_veth`]), so a bridge taken down heals.
 pub fn ensure_bridge(host: &dyn HostNet, net: &NetworkRecord) -> Result<(), NetworkError> {
     if !host.link_exists(&net.bridge) {
         let created = host.run("ip", &["link", "add", &net.bridge, "type", "bridge"], "", None);
@@ -95,24 +96,16 @@ pub fn ensure_bridge(host: &dyn HostNet, net: &NetworkRecord) -> Result<(), Netw
                 return Err(NetworkError::Host { what: format!("creating the bridge {}", net.bridge), reason });
             }
         }
+        // Lets the NAT rules send traffic for 127.0.0.1:PORT on to the containers.
+        host.sysctl(&format!("net.ipv4.conf.{}.route_localnet", net.bridge), "1")
+            .map_err(host_err(format!("setting up the bridge {}", net.bridge)))?;
     }
-    let script = format!(
-        "addr replace {gw}/{prefix} dev {br}\nlink set {br} up\n",
-        gw = net.gateway,
-        prefix = net.prefix(),
-        br = net.bridge
-    );
-    host.run("ip", &["-batch", "-"], &script, None)
-        .map_err(host_err(format!("setting up the bridge {}", net.bridge)))?;
-    host.sysctl("net.ipv4.ip_forward", "1").map_err(host_err("enabling IPv4 forwarding".into()))?;
-    // Lets the NAT rules send traffic for 127.0.0.1:PORT on to the container.
-    host.sysctl(&format!("net.ipv4.conf.{}.route_localnet", net.bridge), "1")
-        .map_err(host_err(format!("setting up the bridge {}", net.bridge)))?;
-    Ok(())
+    host.sysctl("net.ipv4.ip_forward", "1").map_err(host_err("enabling IPv4 forwarding".into()))
 }
 
-/// A veth pair: `veth` on the bridge, its peer `eth0` in the namespace of `pid`, with `ip` and a
-/// default route through the gateway.
+/// A veth pair: `veth` on the bridge (with the gateway's address, up), its peer `eth0` in the
+/// namespace of `pid` with `ip` and a default route through the gateway. Two `ip -batch` runs:
+/// one outside, one inside.
 pub fn attach_veth(
     host: &dyn HostNet,
     net: &NetworkRecord,
@@ -120,12 +113,15 @@ pub fn attach_veth(
     ip: Ipv4Addr,
     pid: i32,
 ) -> Result<(), NetworkError> {
-    let pid_s = pid.to_string();
-    host.run("ip", &["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", &pid_s], "", None)
-        .map_err(host_err(format!("creating the veth pair {veth}")))?;
-    let outside = format!("link set {veth} master {br}\nlink set {veth} up\n", br = net.bridge);
+    let outside = format!(
+        "addr replace {gw}/{prefix} dev {br}\nlink set {br} up\n\
+         link add {veth} type veth peer name eth0 netns {pid}\nlink set {veth} master {br}\nlink set {veth} up\n",
+        gw = net.gateway,
+        prefix = net.prefix(),
+        br = net.bridge
+    );
     host.run("ip", &["-batch", "-"], &outside, None)
-        .map_err(host_err(format!("attaching {veth} to {}", net.bridge)))?;
+        .map_err(host_err(format!("creating the veth pair {veth} on {}", net.bridge)))?;
     let inside = format!(
         "link set lo up\naddr add {ip}/{prefix} dev eth0\nlink set eth0 up\nroute add default via {gw} dev eth0\n",
         prefix = net.prefix(),
@@ -217,12 +213,11 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_bridge_is_created_with_its_gateway_and_forwarding() {
+    fn a_missing_bridge_is_created_once_and_forwarding_is_on() {
         let host = FakeHostNet::default();
         ensure_bridge(&host, &net()).unwrap();
         let calls = host.calls.borrow();
         assert_eq!(calls[0], "ip link add berth0 type bridge");
-        assert_eq!(calls[1], "ip -batch -\naddr replace 10.87.0.1/16 dev berth0\nlink set berth0 up\n");
         assert!(calls.contains(&"sysctl net.ipv4.ip_forward=1".to_string()));
         assert!(calls.contains(&"sysctl net.ipv4.conf.berth0.route_localnet=1".to_string()));
         drop(calls);
@@ -236,10 +231,14 @@ mod tests {
         let host = FakeHostNet::default();
         attach_veth(&host, &net(), "veth12345678", "10.87.0.7".parse().unwrap(), 4242).unwrap();
         let calls = host.calls.borrow();
-        assert_eq!(calls[0], "ip link add veth12345678 type veth peer name eth0 netns 4242");
-        assert_eq!(calls[1], "ip -batch -\nlink set veth12345678 master berth0\nlink set veth12345678 up\n");
         assert_eq!(
-            calls[2],
+            calls[0],
+            "ip -batch -\naddr replace 10.87.0.1/16 dev berth0\nlink set berth0 up\n\
+             link add veth12345678 type veth peer name eth0 netns 4242\nlink set veth12345678 master berth0\n\
+             link set veth12345678 up\n"
+        );
+        assert_eq!(
+            calls[1],
             "[netns 4242] ip -batch -\nlink set lo up\naddr add 10.87.0.7/16 dev eth0\nlink set eth0 up\nroute add default via 10.87.0.1 dev eth0\n"
         );
     }
@@ -251,6 +250,6 @@ mod tests {
         assert!(host.calls.borrow().is_empty());
         let host = FakeHostNet { fail_on: Some("link add".into()), ..Default::default() };
         let e = attach_veth(&host, &net(), "vethabc", "10.87.0.2".parse().unwrap(), 1).unwrap_err();
-        assert!(e.to_string().starts_with("creating the veth pair vethabc: "), "{e}");
+        assert!(e.to_string().starts_with("creating the veth pair vethabc on berth0: "), "{e}");
     }
 }

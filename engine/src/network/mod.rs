@@ -330,7 +330,7 @@ pub fn attach(
         Ok(())
     })();
     if let Err(e) = result {
-        if let Err(cleanup) = detach(host, &c.id) {
+        if let Err(cleanup) = detach(host, &c.id, !c.options.ports.is_empty()) {
             return Err(NetworkError::Invalid(format!("{e}; cleaning up failed too: {cleanup}")));
         }
         return Err(e);
@@ -340,8 +340,9 @@ pub fn attach(
 
 /// Takes down what of a container's networking outlives its namespace: its NAT rules and the host
 /// end of its veth (the kernel removes the pair with the namespace, but later). Idempotent.
-pub fn detach(host: &dyn link::HostNet, container_id: &str) -> Result<(), NetworkError> {
-    let rules = firewall::remove_container(host, container_id);
+/// `ports`: whether it published any (only those have rules of their own to remove).
+pub fn detach(host: &dyn link::HostNet, container_id: &str, ports: bool) -> Result<(), NetworkError> {
+    let rules = if ports { firewall::remove_container(host, container_id) } else { Ok(()) };
     let veth = link::delete_link(host, &veth_name(container_id));
     rules.and(veth)
 }
