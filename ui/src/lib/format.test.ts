@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ago, humanDuration, humanSize, uptime } from './format';
+import { ago, humanDuration, humanSize, plural, uptime } from './format';
 
 describe('humanSize', () => {
   it.each([
@@ -51,4 +51,12 @@ describe('uptime', () => {
     expect(uptime(1000, 1000 + secs)).toBe(want);
   });
   it('is empty when not started', () => expect(uptime(null, 1)).toBe(''));
+});
+
+describe('plural', () => {
+  it('counts', () => {
+    expect(plural(0, 'image')).toBe('0 images');
+    expect(plural(1, 'image')).toBe('1 image');
+    expect(plural(2, 'container')).toBe('2 containers');
+  });
 });

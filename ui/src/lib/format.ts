@@ -63,3 +63,8 @@ export function percent(value: number): string {
   if (!Number.isFinite(value)) return '';
   return `${value.toFixed(value >= 100 ? 0 : 1)}%`;
 }
+
+/** "1 image", "3 images". */
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
+}
