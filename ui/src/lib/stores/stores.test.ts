@@ -48,6 +48,22 @@ describe('resource', () => {
     expect(get(r).loaded).toBe(true);
   });
 
+  it('keeps refetching at a bounded rate under a steady stream of events', async () => {
+    const fake = new FakeBackend();
+    const events = new EngineEvents(fake.backend());
+    events.connect();
+    events.markReady();
+    const fetch = vi.fn(async () => 0);
+    resource({ initial: 0, fetch, events, kinds: ['container'], debounceMs: 50 });
+    for (let t = 0; t < 500; t += 10) {
+      fake.emit({ kind: 'container' });
+      await vi.advanceTimersByTimeAsync(10);
+    }
+    // one fetch per 50 ms window, not none (a trailing debounce would starve) and not 50
+    expect(fetch.mock.calls.length).toBeGreaterThanOrEqual(9);
+    expect(fetch.mock.calls.length).toBeLessThanOrEqual(10);
+  });
+
   it('ignores events of other kinds', async () => {
     const fake = new FakeBackend();
     const events = new EngineEvents(fake.backend());
