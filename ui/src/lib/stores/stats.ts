@@ -49,7 +49,10 @@ export function statsStore(backend: Pick<Backend, 'containerStats'>, events?: En
       watchers += 1;
       if (watchers === 1) {
         void refresh();
-        interval = setInterval(() => void refresh(), intervalMs);
+        // A hidden window (minimised, another tab) skips samples.
+        interval = setInterval(() => {
+          if (typeof document === 'undefined' || !document.hidden) void refresh();
+        }, intervalMs);
       }
       let stopped = false;
       return () => {
