@@ -316,7 +316,6 @@ pub fn create_options(r: &CreateRequest) -> Result<CreateOptions, ApiError> {
     for kv in &r.env {
         env.push(parse_env_line(kv).map_err(|why| ApiError::invalid(format!("environment variable {kv:?}: {why}")))?);
     }
-    restart_supported(r.restart)?;
     Ok(CreateOptions {
         name: r.name.as_ref().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
         command: r.command.clone().unwrap_or_default(),
@@ -324,19 +323,9 @@ pub fn create_options(r: &CreateRequest) -> Result<CreateOptions, ApiError> {
         env,
         remove: r.remove,
         ports: r.ports.iter().map(PortMapping::try_from).collect::<Result<_, _>>()?,
+        restart: r.restart.into(),
         ..Default::default()
     })
-}
-
-/// Until the engine restarts containers, a restart policy other than "no" is an error.
-fn restart_supported(policy: RestartPolicy) -> Result<(), ApiError> {
-    match policy {
-        RestartPolicy::No => Ok(()),
-        other => Err(ApiError::invalid(format!(
-            "restart policy {}: this engine does not restart containers yet",
-            other.as_str()
-        ))),
-    }
 }
 
 /// `KEY=VALUE` lines of an env file; blank lines and `#` comments are skipped.
@@ -413,6 +402,8 @@ mod tests {
         // The form's variables come after the file's, so they win.
         assert_eq!(o.env, ["A=1", "B=2", "B=3"]);
         assert!(o.remove);
+        let always = CreateRequest { image: "busybox".into(), restart: RestartPolicy::Always, ..Default::default() };
+        assert_eq!(create_options(&always).unwrap().restart, berth_engine::container::RestartPolicy::Always);
         let unnamed =
             create_options(&CreateRequest { image: "busybox".into(), name: Some("".into()), ..Default::default() });
         assert_eq!(unnamed.unwrap().name, None);

@@ -414,13 +414,15 @@ pub enum RestartPolicy {
     UnlessStopped,
 }
 
-impl RestartPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RestartPolicy::No => "no",
-            RestartPolicy::OnFailure => "on-failure",
-            RestartPolicy::Always => "always",
-            RestartPolicy::UnlessStopped => "unless-stopped",
+impl From<RestartPolicy> for berth_engine::container::RestartPolicy {
+    fn from(p: RestartPolicy) -> Self {
+        use berth_engine::container::RestartPolicy as R;
+        match p {
+            RestartPolicy::No => R::No,
+            // The form has no retry count: as `--restart on-failure`, without a limit.
+            RestartPolicy::OnFailure => R::OnFailure { max_retries: None },
+            RestartPolicy::Always => R::Always,
+            RestartPolicy::UnlessStopped => R::UnlessStopped,
         }
     }
 }
@@ -668,6 +670,7 @@ mod tests {
             exit_code: Some(137),
             error: None,
             command: vec!["sleep".into(), "100".into()],
+            restart_count: 0,
         }
     }
 

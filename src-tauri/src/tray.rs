@@ -162,7 +162,7 @@ pub fn host_available() -> bool {
             "/StatusNotifierWatcher",
             "org.kde.StatusNotifierWatcher",
         )?;
-        watcher.get_property::<bool>("IsStatusNotifierHostRegistered").map_err(Into::into)
+        watcher.get_property::<bool>("IsStatusNotifierHostRegistered")
     })();
     let found = found.unwrap_or(false);
     HOST.store(found, Ordering::Relaxed);
