@@ -489,6 +489,82 @@ fn ports_text(c: &ContainerRecord) -> String {
 }
 
 #[derive(Args)]
+#[command(disable_help_flag = true)]
+pub struct ExecArgs {
+    /// Keep stdin open
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Give the process a pseudo-terminal
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Run in the background
+    #[arg(short, long)]
+    pub detach: bool,
+    /// User (name or uid, optionally :group)
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Set environment variables (KEY=VALUE, or KEY to take it from this environment)
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Print help
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// The container, then the command and its arguments
+    #[arg(required = true, num_args = 2.., trailing_var_arg = true, allow_hyphen_values = true, value_name = "CONTAINER COMMAND [ARG...]")]
+    pub args: Vec<String>,
+}
+
+/// `berth exec`: the exit code is the process's.
+pub async fn exec(engine: Engine, args: &ExecArgs) -> anyhow::Result<ExitCode> {
+    use std::process::Stdio;
+    let env = args
+        .env
+        .iter()
+        .map(|e| match e.split_once('=') {
+            Some(_) => e.clone(),
+            None => format!("{e}={}", std::env::var(e).unwrap_or_default()),
+        })
+        .collect();
+    let opts = berth_engine::exec::ExecOptions {
+        command: args.args[1..].to_vec(),
+        env,
+        user: args.user.clone(),
+        workdir: args.workdir.clone(),
+        tty: args.tty,
+    };
+    let mut cmd = engine.exec_command(&args.args[0], &opts)?;
+    let code_of = |s: std::process::ExitStatus| {
+        use std::os::unix::process::ExitStatusExt;
+        s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))
+    };
+    if args.detach {
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let code = if args.tty {
+        let (master, slave) = crate::tty::open()?;
+        cmd.stdin(Stdio::from(slave.try_clone()?)).stdout(Stdio::from(slave.try_clone()?)).stderr(Stdio::from(slave));
+        let mut child = cmd.spawn()?;
+        drop(cmd); // it holds copies of the terminal's other end: the output ends when all are closed
+        let raw = crate::tty::RawMode::enable();
+        crate::tty::relay(master, args.interactive).await?;
+        let status = tokio::task::spawn_blocking(move || child.wait()).await??;
+        drop(raw);
+        code_of(status)
+    } else {
+        if !args.interactive {
+            cmd.stdin(Stdio::null());
+        }
+        let mut child = cmd.spawn()?;
+        code_of(tokio::task::spawn_blocking(move || child.wait()).await??)
+    };
+    Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+#[derive(Args)]
 pub struct PortArgs {
     pub container: String,
     /// Only this container port (PORT[/PROTOCOL])

@@ -6,6 +6,7 @@ mod images;
 mod login;
 mod networks;
 mod pull;
+mod tty;
 mod volumes;
 
 use std::path::PathBuf;
@@ -77,6 +78,8 @@ enum Command {
     Rename(containers::RenameArgs),
     /// List a container's published ports
     Port(containers::PortArgs),
+    /// Run a command in a running container
+    Exec(containers::ExecArgs),
     /// Manage networks
     #[command(subcommand)]
     Network(networks::NetworkCommand),
@@ -123,6 +126,8 @@ enum ContainerCommand {
     Rename(containers::RenameArgs),
     /// List a container's published ports
     Port(containers::PortArgs),
+    /// Run a command in a running container
+    Exec(containers::ExecArgs),
 }
 
 fn main() -> ExitCode {
@@ -199,6 +204,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => containers::rename(&engine(&cli)?, a),
         Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => containers::port(&engine(&cli)?, a),
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => {
+            rt.block_on(containers::exec(engine(&cli)?, a))
+        }
         Command::Network(cmd) => networks::run(&engine(&cli)?, cmd),
         Command::Volume(cmd) => volumes::run(&engine(&cli)?, cmd),
     }

@@ -9,6 +9,7 @@ pub mod container;
 mod container_ops;
 pub mod content;
 pub mod events;
+pub mod exec;
 pub mod image;
 mod image_ops;
 mod inspect;

@@ -39,9 +39,11 @@ pub const EXIT_START_FAILED: i32 = 125;
 pub const EXIT_NOT_EXECUTABLE: i32 = 126;
 pub const EXIT_NOT_FOUND: i32 = 127;
 
-/// Runs the monitor and exits when this process was started as one; returns otherwise.
+/// Runs the monitor (or an exec helper, see `exec`) and exits when this process was started as
+/// one; returns otherwise.
 pub fn run_if_monitor() {
     let args: Vec<String> = std::env::args().collect();
+    crate::exec::run_if_exec(&args);
     if args.get(1).map(String::as_str) != Some(MONITOR_ARG) {
         return;
     }

@@ -7,6 +7,7 @@ mod auth;
 mod containers;
 mod crash;
 mod errors;
+mod exec;
 mod hostile;
 mod images;
 mod network;

@@ -13,7 +13,7 @@ pub mod seccomp;
 pub mod sys;
 
 pub use error::RuntimeError;
-pub use process::{launch, Launch, RootfsLayers, Started, DEFAULT_PATH};
+pub use process::{exec, launch, Exec, Launch, RootfsLayers, Started, DEFAULT_PATH};
 
 /// The cgroup every container's own cgroup lives under (`berth/<id>`).
 pub const CGROUP_PARENT: &str = "berth";

@@ -189,8 +189,8 @@ pub fn launch(sys: &dyn Syscall, launch: Launch) -> Result<Started, RuntimeError
 
     let child = Child {
         process,
-        spec: launch.spec,
-        rootfs: launch.rootfs,
+        spec: Some(launch.spec),
+        rootfs: Some(launch.rootfs),
         stdio: launch.stdio,
         seccomp: launch.seccomp,
         ns: &ns,
@@ -223,6 +223,93 @@ pub fn launch(sys: &dyn Syscall, launch: Launch) -> Result<Started, RuntimeError
     drop(go_w);
 
     let report = read_to_end(sys, err_r.fd).map_err(parent_err("reading the container's start report"))?;
+    if report.is_empty() {
+        return Ok(Started { pid });
+    }
+    let _ = sys.waitpid(pid);
+    Err(Failure::decode(&String::from_utf8_lossy(&report)))
+}
+
+/// What `exec` runs in a running container.
+pub struct Exec<'a> {
+    /// The container's init, as the caller's pid namespace sees it.
+    pub init_pid: Pid,
+    /// The process: command, environment, working directory, user, capabilities, rlimits,
+    /// no_new_privs, terminal (stdin is then made the controlling terminal).
+    pub process: &'a Process,
+    pub stdio: [RawFd; 3],
+    /// Runs in the parent once the child exists (the caller puts it in the container's cgroup).
+    pub before_exec: &'a mut dyn FnMut(Pid) -> Result<(), String>,
+    pub seccomp: &'a dyn Fn() -> Result<(), String>,
+}
+
+/// Starts a process inside a running container, `runc exec`'s job: the child joins the init's
+/// ipc, uts, network, cgroup and (last) mount namespaces, is cloned into its pid namespace, and
+/// then goes through the same stages as a launch from 4 on (limits, seccomp, user, capabilities,
+/// working directory, exec). Only call it from a single-threaded process.
+pub fn exec(sys: &dyn Syscall, exec: Exec) -> Result<Started, RuntimeError> {
+    if exec.process.args().as_ref().is_none_or(|a| a.is_empty() || a[0].is_empty()) {
+        return Err(RuntimeError::Unsupported("no command to execute".into()));
+    }
+    let ns_path = |name: &str| PathBuf::from(format!("/proc/{}/ns/{name}", exec.init_pid));
+    let ns = Namespaces {
+        clone_flags: CloneFlags::empty(),
+        join: vec![
+            (ns_path("ipc"), CloneFlags::CLONE_NEWIPC),
+            (ns_path("uts"), CloneFlags::CLONE_NEWUTS),
+            (ns_path("net"), CloneFlags::CLONE_NEWNET),
+            (ns_path("cgroup"), CloneFlags::CLONE_NEWCGROUP),
+            (ns_path("mnt"), CloneFlags::CLONE_NEWNS),
+        ],
+        pid_path: Some(ns_path("pid")),
+        new_cgroup: false,
+        new_uts: false,
+        new_net: false,
+    };
+    let last_cap = sys.last_cap().map_err(parent_err("reading the kernel's last capability"))?;
+    let pipe = || sys.pipe().map(|(r, w)| (Fd { sys, fd: r }, Fd { sys, fd: w }));
+    let (go_r, go_w) = pipe().map_err(parent_err("creating a pipe"))?;
+    let (err_r, err_w) = pipe().map_err(parent_err("creating a pipe"))?;
+    let mut joins = Vec::new();
+    for (path, flag) in &ns.join {
+        let fd = sys.open(path, OFlag::O_RDONLY).map_err(|source| RuntimeError::Parent {
+            stage: format!("opening the namespace {}: is the container running?", path.display()),
+            source,
+        })?;
+        joins.push((Fd { sys, fd }, *flag));
+    }
+    let child = Child {
+        process: exec.process,
+        spec: None,
+        rootfs: None,
+        stdio: exec.stdio,
+        seccomp: exec.seccomp,
+        ns: &ns,
+        joins: joins.iter().map(|(fd, flag)| (fd.fd, *flag)).collect(),
+        go: go_r.fd,
+        go_parent: go_w.fd,
+        err: err_w.fd,
+        err_parent: err_r.fd,
+        last_cap,
+    };
+    let mut entry = || child.main(sys);
+    let pid_path = ns.pid_path.as_deref().expect("set above");
+    let pid = clone_in_pid_ns(sys, pid_path, &mut entry, CloneFlags::empty())?;
+    drop((go_r, err_w, joins));
+    let abort = || {
+        let _ = sys.kill(pid, Signal::SIGKILL);
+        let _ = sys.waitpid(pid);
+    };
+    if let Err(message) = (exec.before_exec)(pid) {
+        abort();
+        return Err(RuntimeError::BeforeExec(message));
+    }
+    if let Err(e) = write_all(sys, go_w.fd, &[1]) {
+        abort();
+        return Err(parent_err("releasing the process")(e));
+    }
+    drop(go_w);
+    let report = read_to_end(sys, err_r.fd).map_err(parent_err("reading the process's start report"))?;
     if report.is_empty() {
         return Ok(Started { pid });
     }
@@ -277,8 +364,10 @@ fn read_to_end(sys: &dyn Syscall, fd: RawFd) -> Result<Vec<u8>, Errno> {
 /// Everything the child needs, prepared by the parent; in the child it is a copy.
 struct Child<'a> {
     process: &'a Process,
-    spec: &'a Spec,
-    rootfs: &'a RootfsLayers,
+    /// The container's spec and layers, to build its root; None for an exec, which joins a
+    /// root that exists.
+    spec: Option<&'a Spec>,
+    rootfs: Option<&'a RootfsLayers>,
     stdio: [RawFd; 3],
     seccomp: &'a dyn Fn() -> Result<(), String>,
     ns: &'a Namespaces,
@@ -331,34 +420,19 @@ impl Child<'_> {
         }
         sys.setsid().stage(|| "starting a session".into())?;
 
-        // 3. The root filesystem.
-        let linux = self.spec.linux().as_ref();
-        let propagation = linux
-            .and_then(|l| l.rootfs_propagation().as_ref())
-            .and_then(|p| mount_options::parse(&[p]).propagation.first().copied())
-            .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
-        sys.mount(None, Path::new("/"), None, propagation, None).stage(|| "setting the propagation of /".into())?;
-        rootfs::mount_overlay(sys, self.rootfs)?;
-        let root = self.rootfs.target.as_path();
-        for m in self.spec.mounts().as_deref().unwrap_or_default() {
-            rootfs::mount_one(sys, root, m)?;
+        // 3. The root filesystem (an exec has joined the container's, and is at its root).
+        if let (Some(spec), Some(rootfs)) = (self.spec, self.rootfs) {
+            self.root_filesystem(sys, spec, rootfs)?;
         }
-        rootfs::default_devices(sys, root)?;
-        rootfs::spec_devices(sys, root, linux.and_then(|l| l.devices().as_deref()).unwrap_or_default())?;
         let user = self.process.user();
         let (uid, gid) = (Uid::from_raw(user.uid()), Gid::from_raw(user.gid()));
         let cwd = self.process.cwd();
-        rootfs::ensure_cwd(sys, root, cwd, uid, gid)?;
-        rootfs::pivot_root(sys, root)?;
-        rootfs::mask_paths(sys, linux.and_then(|l| l.masked_paths().as_deref()).unwrap_or_default())?;
-        rootfs::readonly_paths(sys, linux.and_then(|l| l.readonly_paths().as_deref()).unwrap_or_default())?;
-        if self.spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
-            let flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
-            sys.mount(None, Path::new("/"), None, flags, None).stage(|| "making the root read-only".into())?;
+        if self.process.terminal().unwrap_or(false) {
+            sys.set_controlling_terminal(0).stage(|| "making the terminal the controlling one".into())?;
         }
 
         // 4. Host name, loopback, limits.
-        if let (true, Some(name)) = (self.ns.new_uts, self.spec.hostname()) {
+        if let (true, Some(name)) = (self.ns.new_uts, self.spec.and_then(|s| s.hostname().as_ref())) {
             sys.sethostname(name).stage(|| format!("setting the hostname {name:?}"))?;
         }
         if self.ns.new_net {
@@ -412,6 +486,37 @@ impl Child<'_> {
             Errno::EACCES => Failure::command(FailKind::NotExecutable, command),
             e => Failure::errno(format!("executing {}", program.display()), e),
         })
+    }
+}
+
+impl Child<'_> {
+    /// Stage 3 of a launch: the overlay, the spec's mounts and devices, pivot_root, masked and
+    /// read-only paths, a read-only root.
+    fn root_filesystem(&self, sys: &dyn Syscall, spec: &Spec, rootfs: &RootfsLayers) -> Result<(), Failure> {
+        let linux = spec.linux().as_ref();
+        let propagation = linux
+            .and_then(|l| l.rootfs_propagation().as_ref())
+            .and_then(|p| mount_options::parse(&[p]).propagation.first().copied())
+            .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
+        sys.mount(None, Path::new("/"), None, propagation, None).stage(|| "setting the propagation of /".into())?;
+        rootfs::mount_overlay(sys, rootfs)?;
+        let root = rootfs.target.as_path();
+        for m in spec.mounts().as_deref().unwrap_or_default() {
+            rootfs::mount_one(sys, root, m)?;
+        }
+        rootfs::default_devices(sys, root)?;
+        rootfs::spec_devices(sys, root, linux.and_then(|l| l.devices().as_deref()).unwrap_or_default())?;
+        let user = self.process.user();
+        let (uid, gid) = (Uid::from_raw(user.uid()), Gid::from_raw(user.gid()));
+        rootfs::ensure_cwd(sys, root, self.process.cwd(), uid, gid)?;
+        rootfs::pivot_root(sys, root)?;
+        rootfs::mask_paths(sys, linux.and_then(|l| l.masked_paths().as_deref()).unwrap_or_default())?;
+        rootfs::readonly_paths(sys, linux.and_then(|l| l.readonly_paths().as_deref()).unwrap_or_default())?;
+        if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+            let flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
+            sys.mount(None, Path::new("/"), None, flags, None).stage(|| "making the root read-only".into())?;
+        }
+        Ok(())
     }
 }
 

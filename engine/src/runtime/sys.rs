@@ -119,6 +119,10 @@ pub trait Syscall {
     // Network.
     /// Sets `IFF_UP` on the interface `name` of the current network namespace.
     fn set_link_up(&self, name: &str) -> Result<()>;
+
+    // Terminals.
+    /// Makes the terminal open on `fd` the calling session leader's controlling terminal.
+    fn set_controlling_terminal(&self, fd: RawFd) -> Result<()>;
 }
 
 /// The kernel.
@@ -378,6 +382,12 @@ impl Syscall for LinuxSyscall {
 
     fn set_no_new_privs(&self) -> Result<()> {
         prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0)
+    }
+
+    fn set_controlling_terminal(&self, fd: RawFd) -> Result<()> {
+        // SAFETY: TIOCSCTTY takes an int argument (0: do not steal from another session).
+        let r = unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) };
+        Errno::result(r).map(drop)
     }
 
     fn set_link_up(&self, name: &str) -> Result<()> {
@@ -647,5 +657,8 @@ impl Syscall for TestSyscall {
     }
     fn set_link_up(&self, name: &str) -> Result<()> {
         self.record(format!("set_link_up {name}"))
+    }
+    fn set_controlling_terminal(&self, fd: RawFd) -> Result<()> {
+        self.record(format!("set_controlling_terminal {fd}"))
     }
 }

@@ -1,0 +1,100 @@
+//! The caller's side of a terminal session (`exec -t`, later `run -t`): a pseudo-terminal whose
+//! other end the process gets, the caller's terminal in raw mode while it runs (so Ctrl-C is a
+//! byte for the process's terminal, which turns it into SIGINT there), its window size copied
+//! over now and whenever it changes, and the bytes relayed both ways.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use nix::pty::{openpty, Winsize};
+use nix::sys::termios::{self, SetArg, Termios};
+
+/// The caller's terminal put back as it was when dropped.
+pub struct RawMode {
+    saved: Termios,
+}
+
+impl RawMode {
+    /// Raw mode on stdin when it is a terminal; None otherwise.
+    pub fn enable() -> Option<RawMode> {
+        let stdin = std::io::stdin();
+        let saved = termios::tcgetattr(stdin.as_fd()).ok()?;
+        let mut raw = saved.clone();
+        termios::cfmakeraw(&mut raw);
+        termios::tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw).ok()?;
+        Some(RawMode { saved })
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        let _ = termios::tcsetattr(std::io::stdin().as_fd(), SetArg::TCSANOW, &self.saved);
+    }
+}
+
+/// The window size of the caller's terminal (stdin's, else stdout's).
+pub fn window_size() -> Option<Winsize> {
+    for fd in [0, 1] {
+        let mut ws = Winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+        // SAFETY: TIOCGWINSZ writes one winsize into the pointer.
+        if unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0 && ws.ws_row > 0 {
+            return Some(ws);
+        }
+    }
+    None
+}
+
+pub fn set_window_size(fd: &OwnedFd, ws: &Winsize) {
+    // SAFETY: TIOCSWINSZ reads one winsize from the pointer.
+    unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, ws) };
+}
+
+/// A new pseudo-terminal sized like the caller's: (master, slave).
+pub fn open() -> anyhow::Result<(OwnedFd, OwnedFd)> {
+    let pty = openpty(window_size().as_ref(), None)?;
+    Ok((pty.master, pty.slave))
+}
+
+/// Relays the session until the process side closes the terminal: stdin to the master when
+/// `interactive`, the master to stdout, and window size changes. Returns when the output ends.
+pub async fn relay(master: OwnedFd, interactive: bool) -> anyhow::Result<()> {
+    let master = std::sync::Arc::new(master);
+    if interactive {
+        let m = master.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            let mut stdin = std::io::stdin().lock();
+            let mut out = std::fs::File::from(m.try_clone().expect("dup of the terminal"));
+            while let Ok(n) = stdin.read(&mut buf) {
+                if n == 0 || out.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let m = master.clone();
+    tokio::spawn(async move {
+        let Ok(mut changes) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change()) else {
+            return;
+        };
+        while changes.recv().await.is_some() {
+            if let Some(ws) = window_size() {
+                set_window_size(&m, &ws);
+            }
+        }
+    });
+    let m = master.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut input = std::fs::File::from(m.try_clone().expect("dup of the terminal"));
+        let mut stdout = std::io::stdout().lock();
+        let mut buf = [0u8; 16 * 1024];
+        // EIO once every holder of the other end has closed it.
+        while let Ok(n) = input.read(&mut buf) {
+            if n == 0 || stdout.write_all(&buf[..n]).and_then(|_| stdout.flush()).is_err() {
+                break;
+            }
+        }
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! `exec` into running containers: output and exit codes, the container's user, environment,
+//! namespaces and cgroup, stdin with -i, and a terminal session driven through a real
+//! pseudo-terminal (its size, a resize, Ctrl-C, the exit code).
+
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::World;
+
+fn running(w: &World, name: &str) -> String {
+    w.push_busybox("busybox:latest");
+    let img = w.image_ref("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    w.ok(&["run", "-d", "--name", name, &img, "sleep", "1000"]);
+    img
+}
+
+#[test]
+fn exec_runs_inside_with_the_containers_identity_and_passes_the_exit_code_back() {
+    let w = World::new();
+    let img = running(&w, "box");
+    let out = w.ok(&[
+        "exec",
+        "box",
+        "sh",
+        "-c",
+        "echo pid=$$; cat /proc/1/cmdline | tr '\\0' ' '; echo; grep CapEff /proc/self/status; hostname",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_ne!(lines[0], "pid=1", "not the init");
+    assert_eq!(lines[1], "sleep 1000 ", "the container's pid namespace: {out}");
+    assert_eq!(lines[2], "CapEff:\t00000000800405fb", "the container's capabilities");
+    let inspect: serde_json::Value = serde_json::from_str(&w.ok(&["inspect", "box"])).unwrap();
+    assert_eq!(lines[3], &inspect[0]["Id"].as_str().unwrap()[..12], "the container's hostname");
+    // the same cgroup as the container's init
+    let init_cg = w.ok(&["exec", "box", "cat", "/proc/1/cgroup"]);
+    let own_cg = w.ok(&["exec", "box", "cat", "/proc/self/cgroup"]);
+    assert_eq!(init_cg, own_cg);
+
+    let out = w.berth(&["exec", "box", "sh", "-c", "echo out; echo err >&2; exit 7"]);
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    assert_eq!(w.berth(&["exec", "box", "nosuch"]).status.code(), Some(127));
+    assert_eq!(w.berth(&["exec", "box", "/etc/passwd"]).status.code(), Some(126));
+
+    assert_eq!(w.ok(&["exec", "-u", "nobody", "box", "id", "-u"]), "65534\n");
+    assert_eq!(
+        w.ok(&["exec", "-e", "GREETING=hi", "-w", "/tmp", "box", "sh", "-c", "echo $GREETING $(pwd)"]),
+        "hi /tmp\n"
+    );
+    let mut child = w
+        .cmd()
+        .args(["exec", "-i", "box", "sh", "-c", "read a; echo got $a"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"line\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "got line\n");
+
+    w.ok(&["stop", "-t", "0", "box"]);
+    let err = w.fails(&["exec", "box", "true"]);
+    assert!(err.contains("can only create exec sessions on running containers"), "{err}");
+    drop(img);
+}
+
+/// Reads from the terminal until `want` shows up; returns everything read.
+fn expect(master: &mut std::fs::File, seen: &mut String, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut buf = [0u8; 4096];
+    while !seen.contains(want) {
+        assert!(Instant::now() < deadline, "timed out waiting for {want:?} in {seen:?}");
+        match master.read(&mut buf) {
+            Ok(0) => panic!("the terminal closed before {want:?}: {seen:?}"),
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("reading the terminal: {e} after {seen:?}"),
+        }
+    }
+}
+
+fn set_size(fd: &OwnedFd, rows: u16, cols: u16) {
+    let ws = nix::pty::Winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+}
+
+#[test]
+fn a_terminal_session_has_the_callers_size_follows_resizes_and_takes_ctrl_c() {
+    let w = World::new();
+    running(&w, "tty");
+    let pty = nix::pty::openpty(None, None).unwrap();
+    set_size(&pty.master, 40, 120);
+    let slave = pty.slave;
+    let mut cmd = w.cmd();
+    cmd.args(["exec", "-it", "tty", "sh"])
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave.try_clone().unwrap()));
+    let slave_fd = slave.as_raw_fd();
+    // The pty is berth's controlling terminal, as a user's terminal is.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            if libc::ioctl(slave_fd, libc::TIOCSCTTY, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    drop(slave);
+    nix::fcntl::fcntl(&pty.master, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK)).unwrap();
+    let mut master = std::fs::File::from(pty.master);
+    let mut seen = String::new();
+
+    master.write_all(b"stty size\n").unwrap();
+    expect(&mut master, &mut seen, "40 120");
+    // The caller's window changes: so does the container's terminal.
+    set_size(&std::os::fd::OwnedFd::from(master.try_clone().unwrap()), 30, 100);
+    std::thread::sleep(Duration::from_millis(300));
+    master.write_all(b"stty size\n").unwrap();
+    expect(&mut master, &mut seen, "30 100");
+    // Ctrl-C reaches the container's foreground process, not berth.
+    master.write_all(b"sleep 100; echo not-interrupted\n").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    master.write_all(b"\x03").unwrap();
+    master.write_all(b"echo alive-$((40+2))\n").unwrap();
+    expect(&mut master, &mut seen, "alive-42");
+    assert!(!seen.contains("\nnot-interrupted"), "the sleep was interrupted: {seen:?}");
+    master.write_all(b"exit 3\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "berth exec did not end: {seen:?}");
+        let _ = master.read(&mut [0u8; 4096]);
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(3));
+}
