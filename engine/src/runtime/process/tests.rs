@@ -116,8 +116,8 @@ fn run_child(sys: &TestSyscall, spec: &Spec) -> Failure {
     };
     let child = Child {
         process: spec.process().as_ref().unwrap(),
-        spec,
-        rootfs: &rootfs,
+        spec: Some(spec),
+        rootfs: Some(&rootfs),
         stdio: [10, 11, 12],
         seccomp: &seccomp,
         ns: &ns,
@@ -375,4 +375,57 @@ fn a_failing_before_exec_kills_the_child() {
     assert_eq!(err, RuntimeError::BeforeExec("no cgroup for you".into()));
     assert_in_order(&sys.calls(), &["clone", "kill 4242 SIGKILL", "waitpid 4242"]);
     assert!(!sys.calls().iter().any(|c| c.starts_with("write")));
+}
+
+#[test]
+fn an_exec_joins_namespaces_mounts_nothing_and_takes_its_terminal() {
+    let sys = fake();
+    let mut spec = spec(ALL_NEW);
+    let mut process = spec.process().clone().unwrap();
+    process.set_terminal(Some(true));
+    spec.set_process(Some(process));
+    let ns = Namespaces {
+        clone_flags: CloneFlags::empty(),
+        join: vec![
+            (PathBuf::from("/proc/7/ns/net"), CloneFlags::CLONE_NEWNET),
+            (PathBuf::from("/proc/7/ns/mnt"), CloneFlags::CLONE_NEWNS),
+        ],
+        pid_path: Some(PathBuf::from("/proc/7/ns/pid")),
+        new_cgroup: false,
+        new_uts: false,
+        new_net: false,
+    };
+    let seccomp = || Ok(());
+    let child = Child {
+        process: spec.process().as_ref().unwrap(),
+        spec: None,
+        rootfs: None,
+        stdio: [10, 11, 12],
+        seccomp: &seccomp,
+        ns: &ns,
+        joins: vec![(30, CloneFlags::CLONE_NEWNET), (31, CloneFlags::CLONE_NEWNS)],
+        go: 20,
+        go_parent: 21,
+        err: 22,
+        err_parent: 23,
+        last_cap: 40,
+    };
+    let Err(failure) = child.run(&sys, &mut 0);
+    assert_eq!(failure, Failure::errno("executing /bin/sh", Errno::ENOSYS));
+    let calls = sys.calls();
+    assert_in_order(
+        &calls,
+        &[
+            "setns 30 CloneFlags(CLONE_NEWNET)",
+            "setns 31 CloneFlags(CLONE_NEWNS)",
+            "setsid",
+            "set_controlling_terminal 0",
+            "setrlimit",
+            "setresuid",
+            "chdir /work",
+            "execve",
+        ],
+    );
+    assert!(!calls.iter().any(|c| c.starts_with("mount") || c.starts_with("pivot_root")), "{calls:?}");
+    assert!(!calls.iter().any(|c| c.starts_with("unshare") || c.starts_with("sethostname")), "{calls:?}");
 }
