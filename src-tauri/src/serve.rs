@@ -98,7 +98,6 @@ struct AppState {
 pub struct Server {
     pub addr: SocketAddr,
     pub token: String,
-    hub: broadcast::Sender<StreamMessage>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     watch: tauri::async_runtime::JoinHandle<()>,
 }
@@ -107,11 +106,6 @@ impl Server {
     /// The address to open, token included.
     pub fn url(&self) -> String {
         format!("http://{}/?token={}", self.addr, self.token)
-    }
-
-    /// Sends a message to every stream (what the engine watcher does for each event).
-    pub fn publish(&self, m: StreamMessage) {
-        let _ = self.hub.send(m);
     }
 
     /// Serves until the listener fails.
@@ -160,10 +154,10 @@ pub async fn start(backend: Arc<Backend>, addr: SocketAddr, assets: Assets) -> s
             let _ = hub.send(StreamMessage::Engine(e));
         })
     };
-    let state = AppState { backend, token: Arc::from(token.as_str()), hub: hub.clone(), assets: Arc::new(assets) };
+    let state = AppState { backend, token: Arc::from(token.as_str()), hub, assets: Arc::new(assets) };
     let app = router(state);
     let task = tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok(Server { addr, token, hub, task, watch })
+    Ok(Server { addr, token, task, watch })
 }
 
 /// `--serve`: opens the engine, serves, prints where, and runs until stopped.
