@@ -82,6 +82,12 @@ pub struct CreateArgs {
     /// Make the root filesystem read-only
     #[arg(long)]
     pub read_only: bool,
+    /// Keep stdin open (attach to give the container input)
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Give the container a pseudo-terminal
+    #[arg(short, long)]
+    pub tty: bool,
     /// Restart policy: no, on-failure[:MAX_RETRIES], always or unless-stopped
     #[arg(long, default_value = "no", value_parser = berth_engine::container::RestartPolicy::parse)]
     pub restart: berth_engine::container::RestartPolicy,
@@ -317,6 +323,8 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
             m
         },
         read_only: args.read_only,
+        tty: args.tty,
+        interactive: args.interactive,
         network: args.network.clone(),
         dns: args.dns.clone(),
         dns_search: args.dns_search.clone(),
@@ -365,6 +373,18 @@ pub async fn run(engine: Engine, args: &RunArgs) -> anyhow::Result<ExitCode> {
     if args.detach {
         println!("{}", c.id);
         return Ok(ExitCode::SUCCESS);
+    }
+    if args.create.tty || args.create.interactive {
+        drop(follower);
+        let run_root = engine.config().run_root.clone();
+        return match crate::tty::attach(&run_root, &c.id, args.create.interactive, args.create.tty).await {
+            Ok(crate::tty::Ended::Detached) => Ok(ExitCode::SUCCESS),
+            // A quick container may be gone before the attach: its output is in the log.
+            Ok(crate::tty::Ended::Exited) | Err(_) => {
+                let code = wait_exit(&engine, &c.id).await?;
+                Ok(ExitCode::from(code.clamp(0, 255) as u8))
+            }
+        };
     }
     let code = follow_until_exit(&engine, &c, follower, true).await?;
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
@@ -562,6 +582,41 @@ pub async fn exec(engine: Engine, args: &ExecArgs) -> anyhow::Result<ExitCode> {
         code_of(tokio::task::spawn_blocking(move || child.wait()).await??)
     };
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+/// The exit code of a container, once it has one (also after a `--rm` removal).
+async fn wait_exit(engine: &Engine, id: &str) -> anyhow::Result<i32> {
+    loop {
+        if let Some(code) = engine.exit_code(id)? {
+            return Ok(code);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[derive(Args)]
+pub struct AttachArgs {
+    pub container: String,
+    /// Do not attach stdin
+    #[arg(long)]
+    pub no_stdin: bool,
+}
+
+/// `berth attach`: the container's output here, this terminal's input there (when it was
+/// created with -i); Ctrl-P Ctrl-Q detaches and leaves it running.
+pub async fn attach(engine: Engine, args: &AttachArgs) -> anyhow::Result<ExitCode> {
+    let c = engine.container(&args.container)?;
+    if c.status != ContainerStatus::Running {
+        bail!("you can only attach to running containers: {} is {}", c.name, c.status.as_str());
+    }
+    let stdin = c.options.interactive && !args.no_stdin;
+    match crate::tty::attach(&engine.config().run_root, &c.id, stdin, c.options.tty).await? {
+        crate::tty::Ended::Detached => Ok(ExitCode::SUCCESS),
+        crate::tty::Ended::Exited => {
+            let code = wait_exit(&engine, &c.id).await?;
+            Ok(ExitCode::from(code.clamp(0, 255) as u8))
+        }
+    }
 }
 
 #[derive(Args)]

@@ -80,6 +80,8 @@ enum Command {
     Port(containers::PortArgs),
     /// Run a command in a running container
     Exec(containers::ExecArgs),
+    /// Attach to a running container's input and output
+    Attach(containers::AttachArgs),
     /// Manage networks
     #[command(subcommand)]
     Network(networks::NetworkCommand),
@@ -128,6 +130,8 @@ enum ContainerCommand {
     Port(containers::PortArgs),
     /// Run a command in a running container
     Exec(containers::ExecArgs),
+    /// Attach to a running container's input and output
+    Attach(containers::AttachArgs),
 }
 
 fn main() -> ExitCode {
@@ -206,6 +210,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => containers::port(&engine(&cli)?, a),
         Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => {
             rt.block_on(containers::exec(engine(&cli)?, a))
+        }
+        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
+            rt.block_on(containers::attach(engine(&cli)?, a))
         }
         Command::Network(cmd) => networks::run(&engine(&cli)?, cmd),
         Command::Volume(cmd) => volumes::run(&engine(&cli)?, cmd),

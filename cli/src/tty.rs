@@ -98,3 +98,83 @@ pub async fn relay(master: OwnedFd, interactive: bool) -> anyhow::Result<()> {
     .await?;
     Ok(())
 }
+
+/// How an attach session ended.
+pub enum Ended {
+    /// The container's output ended (it exited).
+    Exited,
+    /// The user typed the detach keys; the container runs on.
+    Detached,
+}
+
+/// Attaches to container `id` through its monitor: output to stdout/stderr, stdin to the
+/// container when `stdin_open`, the terminal raw and its size followed when `tty`, and
+/// Ctrl-P Ctrl-Q to detach.
+pub async fn attach(run_root: &std::path::Path, id: &str, stdin_open: bool, tty: bool) -> anyhow::Result<Ended> {
+    use berth_engine::attach::{self, Attached};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let att = Attached::connect(run_root, id)
+        .map_err(|e| anyhow::anyhow!("attaching to container {}: {e}: is it running?", &id[..12]))?;
+    let reader = att.stream.try_clone()?;
+    let writer = std::sync::Arc::new(std::sync::Mutex::new(att));
+    let detached = std::sync::Arc::new(AtomicBool::new(false));
+    let raw = if tty { RawMode::enable() } else { None };
+    if tty {
+        if let Some(ws) = window_size() {
+            let _ = writer.lock().expect("attach writer").resize(ws.ws_row, ws.ws_col);
+        }
+        let w = writer.clone();
+        tokio::spawn(async move {
+            let Ok(mut changes) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change()) else {
+                return;
+            };
+            while changes.recv().await.is_some() {
+                if let Some(ws) = window_size() {
+                    let _ = w.lock().expect("attach writer").resize(ws.ws_row, ws.ws_col);
+                }
+            }
+        });
+    }
+    if stdin_open {
+        let w = writer.clone();
+        let d = detached.clone();
+        std::thread::spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            let mut buf = [0u8; 4096];
+            let mut pending = Vec::new();
+            loop {
+                let n = match stdin.read(&mut buf) {
+                    Ok(0) | Err(_) => {
+                        let _ = w.lock().expect("attach writer").close_stdin();
+                        return;
+                    }
+                    Ok(n) => n,
+                };
+                let (data, detach) = attach::scan_detach(&mut pending, &buf[..n], attach::DETACH_KEYS);
+                let mut att = w.lock().expect("attach writer");
+                if !data.is_empty() && att.send_input(&data).is_err() {
+                    return;
+                }
+                if detach {
+                    d.store(true, Ordering::SeqCst);
+                    let _ = att.stream.shutdown(std::net::Shutdown::Both);
+                    return;
+                }
+            }
+        });
+    }
+    tokio::task::spawn_blocking(move || {
+        let mut stdout = std::io::stdout();
+        let mut stderr = std::io::stderr();
+        let _ = Attached::read_output(reader, |kind, data| {
+            let _ = if kind == attach::STDERR {
+                stderr.write_all(data).and_then(|_| stderr.flush())
+            } else {
+                stdout.write_all(data).and_then(|_| stdout.flush())
+            };
+        });
+    })
+    .await?;
+    drop(raw);
+    Ok(if detached.load(Ordering::SeqCst) { Ended::Detached } else { Ended::Exited })
+}

@@ -5,6 +5,7 @@
 //! Every binary that links the engine must call [`monitor::run_if_monitor`] first thing in
 //! `main`: containers are supervised by re-executions of that binary.
 
+pub mod attach;
 pub mod container;
 mod container_ops;
 pub mod content;

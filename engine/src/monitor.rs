@@ -14,8 +14,10 @@
 //!
 //! It tells the starter how the start went on an inherited pipe: `ok PID` or `error CODE MESSAGE`.
 
+use std::io::Read;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -25,7 +27,7 @@ use nix::unistd::{fork, pipe2, setsid, ForkResult};
 
 use crate::container::logs::{LogWriter, Stream};
 use crate::container::{self, ContainerPaths};
-use crate::{network, runtime};
+use crate::{attach, network, runtime};
 use crate::{Engine, EngineConfig};
 
 pub const MONITOR_ARG: &str = "__berth-monitor";
@@ -182,25 +184,17 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>) -> Run {
         }
         Run { exit_code: code, error: Some(message), started: false, ran_for: Duration::ZERO }
     };
-    let (out_r, out_w) = match pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
-        Ok(p) => p,
-        Err(e) => return failed(EXIT_START_FAILED, &format!("creating the stdout pipe: {e}")),
+    let options = container::get(engine.state().conn(), id).ok().flatten().map(|c| c.options).unwrap_or_default();
+    let io = match StdioSetup::new(options.tty, options.interactive) {
+        Ok(io) => io,
+        Err(e) => return failed(EXIT_START_FAILED, &e),
     };
-    let (err_r, err_w) = match pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
-        Ok(p) => p,
-        Err(e) => return failed(EXIT_START_FAILED, &format!("creating the stderr pipe: {e}")),
+    let (started, attachment) = match engine.launch_container(id, io.container_fds()) {
+        Ok(s) => s,
+        Err(e) => return failed(e.exit_code(), &e.to_string()),
     };
-    let devnull = match std::fs::File::open("/dev/null") {
-        Ok(f) => OwnedFd::from(f),
-        Err(e) => return failed(EXIT_START_FAILED, &format!("opening /dev/null: {e}")),
-    };
-    let (started, attachment) =
-        match engine.launch_container(id, [devnull.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()]) {
-            Ok(s) => s,
-            Err(e) => return failed(e.exit_code(), &e.to_string()),
-        };
     let began = Instant::now();
-    drop((out_w, err_w, devnull));
+    let mut session = io.into_session(); // the container's ends are closed now
     let pid = started.pid;
     let start_time = container::process_start_time(pid.as_raw()).unwrap_or(0);
     if let Err(e) =
@@ -208,50 +202,25 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>) -> Run {
     {
         note(&format!("recording the start: {e}"));
     }
+    let socket = attach::socket_path(&engine.config().run_root, id);
+    let listener = listen(&socket).map_err(|e| note(&format!("attach socket {}: {e}", socket.display()))).ok();
     engine.events().state("container", if ready.is_some() { "start" } else { "restart" }, id, None);
     if let Some(r) = ready {
         report(&r, &format!("ok {}", pid.as_raw()));
     }
-
     let mut log = LogWriter::open(&paths.log(), LOG_SIZE_MAX).ok();
-    let mut open = [Some(out_r), Some(err_r)];
-    let mut buf = vec![0u8; 64 * 1024];
-    while open.iter().any(Option::is_some) {
-        let mut fds: Vec<PollFd> = open.iter().flatten().map(|fd| PollFd::new(fd.as_fd(), PollFlags::POLLIN)).collect();
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => {
-                note(&format!("poll: {e}"));
-                break;
+    session.pump(listener.as_ref(), &mut |stream, data| {
+        if let Some(l) = log.as_mut() {
+            if let Err(e) = l.write(stream, data) {
+                note(&format!("writing the log: {e}"));
             }
         }
-        let ready_now: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
-        let mut k = 0;
-        for (i, slot) in open.iter_mut().enumerate() {
-            let Some(fd) = slot.as_ref() else { continue };
-            let has_event = ready_now[k];
-            k += 1;
-            if !has_event {
-                continue;
-            }
-            match nix::unistd::read(fd, &mut buf) {
-                Ok(0) => *slot = None,
-                Ok(n) => {
-                    let stream = if i == 0 { Stream::Stdout } else { Stream::Stderr };
-                    if let Some(l) = log.as_mut() {
-                        if let Err(e) = l.write(stream, &buf[..n]) {
-                            note(&format!("writing the log: {e}"));
-                        }
-                    }
-                }
-                Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
-                Err(_) => *slot = None,
-            }
-        }
-    }
+    });
     if let Some(l) = log.as_mut() {
         let _ = l.flush_partial();
     }
+    drop(listener);
+    let _ = std::fs::remove_file(&socket);
     let exit_code = loop {
         match waitpid(pid, None) {
             Ok(WaitStatus::Exited(_, code)) => break code,
@@ -287,4 +256,207 @@ fn finish(engine: &Engine, id: &str, exit_code: i32, error: Option<&str>) {
         .and_then(|_| std::fs::rename(&tmp, &exit_file));
     let _ = container::set_exited(engine.state().conn(), id, exit_code, error);
     engine.events().state("container", "died", id, None);
+}
+
+/// The container's standard streams before the launch: pipes (stdin a pipe with `-i`, else
+/// /dev/null) or one pseudo-terminal (`-t`).
+struct StdioSetup {
+    container: [OwnedFd; 3],
+    session: Session,
+}
+
+impl StdioSetup {
+    fn new(tty: bool, interactive: bool) -> Result<StdioSetup, String> {
+        let pipe = || pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("creating a pipe: {e}"));
+        if tty {
+            let ws = nix::pty::Winsize { ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0 };
+            let pty = nix::pty::openpty(Some(&ws), None).map_err(|e| format!("creating the terminal: {e}"))?;
+            let dup = |fd: &OwnedFd| fd.try_clone().map_err(|e| format!("creating the terminal: {e}"));
+            let _ = nix::fcntl::fcntl(&pty.master, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
+            return Ok(StdioSetup {
+                container: [dup(&pty.slave)?, dup(&pty.slave)?, pty.slave],
+                session: Session::new(vec![(pty.master, Stream::Stdout)], None, true),
+            });
+        }
+        let (out_r, out_w) = pipe()?;
+        let (err_r, err_w) = pipe()?;
+        let (stdin, stdin_w) = if interactive {
+            let (r, w) = pipe()?;
+            (r, Some(w))
+        } else {
+            (OwnedFd::from(std::fs::File::open("/dev/null").map_err(|e| format!("opening /dev/null: {e}"))?), None)
+        };
+        Ok(StdioSetup {
+            container: [stdin, out_w, err_w],
+            session: Session::new(vec![(out_r, Stream::Stdout), (err_r, Stream::Stderr)], stdin_w, false),
+        })
+    }
+
+    fn container_fds(&self) -> [std::os::fd::RawFd; 3] {
+        [self.container[0].as_raw_fd(), self.container[1].as_raw_fd(), self.container[2].as_raw_fd()]
+    }
+
+    /// Closes the container's ends (it has its own copies now).
+    fn into_session(self) -> Session {
+        self.session
+    }
+}
+
+/// The monitor's side of a running container's streams: output to the log and to attached
+/// clients, their input to the container.
+struct Session {
+    outputs: Vec<Option<(OwnedFd, Stream)>>,
+    stdin: Option<OwnedFd>,
+    tty: bool,
+    clients: Vec<(UnixStream, attach::FrameReader)>,
+    /// Output kept until the first client attaches.
+    replay: Option<Vec<u8>>,
+}
+
+fn listen(path: &std::path::Path) -> std::io::Result<UnixListener> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let _ = std::fs::remove_file(path);
+    let l = UnixListener::bind(path)?;
+    l.set_nonblocking(true)?;
+    Ok(l)
+}
+
+impl Session {
+    fn new(outputs: Vec<(OwnedFd, Stream)>, stdin: Option<OwnedFd>, tty: bool) -> Session {
+        Session {
+            outputs: outputs.into_iter().map(Some).collect(),
+            stdin,
+            tty,
+            clients: Vec::new(),
+            replay: Some(Vec::new()),
+        }
+    }
+
+    /// Moves bytes until the container's output ends.
+    fn pump(&mut self, listener: Option<&UnixListener>, log: &mut dyn FnMut(Stream, &[u8])) {
+        let mut buf = vec![0u8; 64 * 1024];
+        while self.outputs.iter().any(Option::is_some) {
+            let mut fds: Vec<PollFd> = Vec::new();
+            for (fd, _) in self.outputs.iter().flatten() {
+                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+            }
+            let n_out = fds.len();
+            if let Some(l) = listener {
+                fds.push(PollFd::new(l.as_fd(), PollFlags::POLLIN));
+            }
+            for (c, _) in &self.clients {
+                fds.push(PollFd::new(c.as_fd(), PollFlags::POLLIN));
+            }
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(_) => break,
+            }
+            let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
+            drop(fds);
+            // Output first.
+            let mut k = 0;
+            for slot in self.outputs.iter_mut() {
+                let Some((fd, stream)) = slot.as_ref() else { continue };
+                let has = ready[k];
+                k += 1;
+                if !has {
+                    continue;
+                }
+                let stream = *stream;
+                match nix::unistd::read(fd, &mut buf) {
+                    Ok(0) => *slot = None,
+                    Ok(n) => {
+                        log(stream, &buf[..n]);
+                        let kind = if stream == Stream::Stderr { attach::STDERR } else { attach::STDOUT };
+                        let f = attach::frame(kind, &buf[..n]);
+                        if let Some(r) = self.replay.as_mut() {
+                            if r.len() + f.len() <= attach::REPLAY_MAX {
+                                r.extend_from_slice(&f);
+                            }
+                        }
+                        self.clients.retain_mut(|(c, _)| std::io::Write::write_all(c, &f).is_ok());
+                    }
+                    Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => {}
+                    Err(_) => *slot = None, // EIO: every holder of the terminal's other end is gone
+                }
+            }
+            // A new client.
+            let mut idx = n_out;
+            if let Some(l) = listener {
+                if ready[idx] {
+                    if let Ok((mut c, _)) = l.accept() {
+                        let _ = c.set_nonblocking(false);
+                        let _ = c.set_write_timeout(Some(Duration::from_secs(2)));
+                        let replay = self.replay.take().unwrap_or_default();
+                        if std::io::Write::write_all(&mut c, &replay).is_ok() {
+                            self.clients.push((c, attach::FrameReader::default()));
+                        }
+                    }
+                }
+                idx += 1;
+            }
+            // Client input.
+            let mut gone = Vec::new();
+            let mut inputs = Vec::new();
+            for (i, (c, frames)) in self.clients.iter_mut().enumerate() {
+                if !ready.get(idx + i).copied().unwrap_or(false) {
+                    continue;
+                }
+                match c.read(&mut buf) {
+                    Ok(0) | Err(_) => gone.push(i),
+                    Ok(n) => {
+                        frames.push(&buf[..n]);
+                        while let Some(f) = frames.next_frame() {
+                            inputs.push(f);
+                        }
+                    }
+                }
+            }
+            for (kind, data) in inputs {
+                self.input(kind, &data);
+            }
+            for i in gone.into_iter().rev() {
+                self.clients.remove(i);
+            }
+        }
+        self.clients.clear();
+    }
+
+    fn input(&mut self, kind: u8, data: &[u8]) {
+        let target = if self.tty {
+            self.outputs.first().and_then(|o| o.as_ref()).map(|(fd, _)| fd)
+        } else {
+            self.stdin.as_ref()
+        };
+        match kind {
+            attach::STDIN => {
+                if let Some(fd) = target {
+                    let mut rest = data;
+                    while !rest.is_empty() {
+                        match nix::unistd::write(fd, rest) {
+                            Ok(n) => rest = &rest[n..],
+                            Err(nix::errno::Errno::EINTR) => {}
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+            attach::RESIZE if self.tty && data.len() == 4 => {
+                if let Some(fd) = target {
+                    let ws = nix::pty::Winsize {
+                        ws_row: u16::from_be_bytes([data[0], data[1]]),
+                        ws_col: u16::from_be_bytes([data[2], data[3]]),
+                        ws_xpixel: 0,
+                        ws_ypixel: 0,
+                    };
+                    // SAFETY: TIOCSWINSZ reads one winsize.
+                    unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+                }
+            }
+            attach::CLOSE_STDIN if !self.tty => self.stdin = None,
+            _ => {}
+        }
+    }
 }

@@ -144,3 +144,87 @@ fn a_terminal_session_has_the_callers_size_follows_resizes_and_takes_ctrl_c() {
     };
     assert_eq!(status.code(), Some(3));
 }
+
+/// Spawns berth with a new pty as its controlling terminal; returns it and the terminal.
+fn on_a_terminal(w: &World, args: &[&str]) -> (std::process::Child, std::fs::File) {
+    let pty = nix::pty::openpty(None, None).unwrap();
+    set_size(&pty.master, 25, 90);
+    let slave = pty.slave;
+    let mut cmd = w.cmd();
+    cmd.args(args)
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave.try_clone().unwrap()));
+    let slave_fd = slave.as_raw_fd();
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            if libc::ioctl(slave_fd, libc::TIOCSCTTY, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    drop(cmd);
+    drop(slave);
+    nix::fcntl::fcntl(&pty.master, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK)).unwrap();
+    (child, std::fs::File::from(pty.master))
+}
+
+fn wait_exit(child: &mut std::process::Child, master: &mut std::fs::File) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s.code().unwrap_or(-1);
+        }
+        assert!(Instant::now() < deadline, "berth did not end");
+        let _ = master.read(&mut [0u8; 4096]);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn run_it_is_an_interactive_shell_that_detaches_and_attaches_again() {
+    let w = World::new();
+    w.push_busybox("busybox:latest");
+    let img = w.image_ref("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    let (mut child, mut master) = on_a_terminal(&w, &["run", "-it", "--name", "shell", &img, "sh"]);
+    let mut seen = String::new();
+    expect(&mut master, &mut seen, "/ # ");
+    master.write_all(b"stty size; echo in-$((1+1))\n").unwrap();
+    expect(&mut master, &mut seen, "in-2");
+    assert!(seen.contains("25 90"), "the terminal has the caller's size: {seen:?}");
+    // Ctrl-P Ctrl-Q: berth returns, the container runs on.
+    master.write_all(b"\x10\x11").unwrap();
+    assert_eq!(wait_exit(&mut child, &mut master), 0);
+    let state: serde_json::Value = serde_json::from_str(&w.ok(&["inspect", "shell"])).unwrap();
+    assert_eq!(state[0]["State"]["Status"], "running");
+
+    let (mut child, mut master) = on_a_terminal(&w, &["attach", "shell"]);
+    let mut seen = String::new();
+    master.write_all(b"echo back-$((2+3))\n").unwrap();
+    expect(&mut master, &mut seen, "back-5");
+    master.write_all(b"exit 5\n").unwrap();
+    assert_eq!(wait_exit(&mut child, &mut master), 5, "attach returns the container's exit code");
+    let state: serde_json::Value = serde_json::from_str(&w.ok(&["inspect", "shell"])).unwrap();
+    assert_eq!(
+        (state[0]["State"]["Status"].as_str(), state[0]["State"]["ExitCode"].as_i64()),
+        (Some("exited"), Some(5))
+    );
+    assert!(w.ok(&["logs", "shell"]).contains("back-5"), "a terminal's output is logged too");
+
+    // -i without a terminal: stdin is a pipe to the container, closed at end of input.
+    let mut c = w
+        .cmd()
+        .args(["run", "-i", "--rm", &img, "sh", "-c", "cat; echo done; exit 4"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(b"piped in\n").unwrap();
+    let out = c.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "piped in\ndone\n");
+    assert_eq!(out.status.code(), Some(4));
+}

@@ -59,6 +59,12 @@ pub struct CreateOptions {
     /// `--read-only`: the root filesystem is read-only (with tmpfs on /run, /tmp, /var/tmp).
     #[serde(default)]
     pub read_only: bool,
+    /// `-t`: the container's stdio is a pseudo-terminal the monitor holds.
+    #[serde(default)]
+    pub tty: bool,
+    /// `-i`: stdin stays open for whoever attaches.
+    #[serde(default)]
+    pub interactive: bool,
 }
 
 /// `--restart no|on-failure[:N]|always|unless-stopped`, applied by the monitor. A container the

@@ -260,7 +260,7 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         .build()
         .map_err(build_err)?;
     let process = ProcessBuilder::default()
-        .terminal(false)
+        .terminal(input.opts.tty)
         .user(user)
         .args(args)
         .env(environment(input.image, input.opts, input.user, input.hostname))
