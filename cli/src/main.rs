@@ -82,6 +82,8 @@ enum Command {
     Exec(containers::ExecArgs),
     /// Attach to a running container's input and output
     Attach(containers::AttachArgs),
+    /// Show containers' resource usage
+    Stats(containers::StatsArgs),
     /// Manage networks
     #[command(subcommand)]
     Network(networks::NetworkCommand),
@@ -132,6 +134,8 @@ enum ContainerCommand {
     Exec(containers::ExecArgs),
     /// Attach to a running container's input and output
     Attach(containers::AttachArgs),
+    /// Show containers' resource usage
+    Stats(containers::StatsArgs),
 }
 
 fn main() -> ExitCode {
@@ -213,6 +217,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
             rt.block_on(containers::attach(engine(&cli)?, a))
+        }
+        Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => {
+            rt.block_on(containers::stats(engine(&cli)?, a))
         }
         Command::Network(cmd) => networks::run(&engine(&cli)?, cmd),
         Command::Volume(cmd) => volumes::run(&engine(&cli)?, cmd),

@@ -18,6 +18,39 @@ pub struct ContainerStats {
     pub memory_limit: Option<u64>,
     /// Processes (and threads) in the container.
     pub pids: Option<u64>,
+    /// Bytes received and sent on its network interfaces (loopback excluded).
+    pub net_rx: Option<u64>,
+    pub net_tx: Option<u64>,
+    /// Bytes read from and written to block devices.
+    pub block_read: Option<u64>,
+    pub block_write: Option<u64>,
+    /// The host's memory, the limit of a container without one.
+    pub host_memory: Option<u64>,
+}
+
+/// Received and sent bytes of every interface but `lo`, from a `/proc/PID/net/dev` table.
+pub fn net_totals(table: &str) -> (u64, u64) {
+    let mut rx = 0;
+    let mut tx = 0;
+    for line in table.lines().skip(2) {
+        let Some((name, rest)) = line.split_once(':') else { continue };
+        if name.trim() == "lo" {
+            continue;
+        }
+        let f: Vec<u64> = rest.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+        if f.len() >= 9 {
+            rx += f[0];
+            tx += f[8];
+        }
+    }
+    (rx, tx)
+}
+
+fn host_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kb: u64 =
+        text.lines().find_map(|l| l.strip_prefix("MemTotal:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kb * 1024)
 }
 
 impl Engine {
@@ -34,12 +67,34 @@ impl Engine {
         let cgroup = ContainerCgroup::load(CGROUP_PARENT, &c.id)
             .map_err(|e| Error::StateImproper(format!("reading the stats of container {}: {e}", c.name)))?;
         let s = cgroup.stats();
+        // The network namespace's counters, as its init sees them.
+        let net =
+            c.pid.and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/net/dev")).ok()).map(|t| net_totals(&t));
+        let host_network = c.options.network.as_deref() == Some("host");
         Ok(ContainerStats {
             id: c.id,
             cpu_usage_ns: s.cpu_usage_ns,
             memory_usage: s.memory_usage,
             memory_limit: s.memory_limit,
             pids: s.pids_current,
+            net_rx: net.filter(|_| !host_network).map(|n| n.0),
+            net_tx: net.filter(|_| !host_network).map(|n| n.1),
+            block_read: s.block_read,
+            block_write: s.block_write,
+            host_memory: host_memory(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn network_totals_skip_loopback() {
+        let table = "Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:     500       5    0    0    0     0          0         0      500       5    0    0    0     0       0          0
+  eth0:    1200      10    0    0    0     0          0         0      800       8    0    0    0     0       0          0
+";
+        assert_eq!(super::net_totals(table), (1200, 800));
     }
 }

@@ -13,6 +13,7 @@ mod images;
 mod network;
 mod pull;
 mod restart;
+mod stats;
 mod volumes;
 
 use std::path::{Path, PathBuf};

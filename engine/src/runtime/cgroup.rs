@@ -254,6 +254,9 @@ pub struct CgroupStats {
     pub memory_limit: Option<u64>,
     pub cpu_usage_ns: Option<u64>,
     pub pids_current: Option<u64>,
+    /// Bytes read from and written to block devices.
+    pub block_read: Option<u64>,
+    pub block_write: Option<u64>,
 }
 
 /// The cgroup of one container, `<parent>/<id>` in every hierarchy of the host.
@@ -565,6 +568,18 @@ impl ContainerCgroup {
         }
         if let Some(p) = self.cg.controller_of::<PidController>() {
             st.pids_current = p.get_pid_current().ok();
+        }
+        if let Some(b) = self.cg.controller_of::<cgroups_rs::fs::blkio::BlkIoController>() {
+            let io = b.blkio();
+            if self.cg.v2() {
+                st.block_read = Some(io.io_stat.iter().map(|d| d.rbytes).sum());
+                st.block_write = Some(io.io_stat.iter().map(|d| d.wbytes).sum());
+            } else {
+                // The throttle counters see every I/O; the CFQ ones only what that scheduler did.
+                let devices = &io.throttle.io_service_bytes_recursive;
+                st.block_read = Some(devices.iter().map(|d| d.read).sum());
+                st.block_write = Some(devices.iter().map(|d| d.write).sum());
+            }
         }
         st
     }
