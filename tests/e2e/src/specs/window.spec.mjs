@@ -52,7 +52,7 @@ describe('the desktop window', () => {
     await win.waitForEngine();
     assert.equal(await win.engineStatus.getAttribute('title'), `storage ${env.root}`);
     await win.containerRow(PROBE).waitForDisplayed({ timeout: 10_000 });
-    await browser.saveScreenshot(join(shots, 'window-containers.png'));
+    await win.screenshot(join(shots, 'window-containers.png'));
   });
 
   it('switches to the Images pane', async () => {
@@ -60,7 +60,7 @@ describe('the desktop window', () => {
     await win.pullButton.waitForDisplayed();
     await win.imageRow(env.image).waitForDisplayed({ timeout: 10_000 });
     assert.equal(await win.navImages.getAttribute('aria-current'), 'page');
-    await browser.saveScreenshot(join(shots, 'window-images.png'));
+    await win.screenshot(join(shots, 'window-images.png'));
     await win.navContainers.click();
     await win.containerRow(PROBE).waitForDisplayed();
   });

@@ -39,6 +39,15 @@ export class BerthWindow {
     return this.browser.$(`[data-testid="image-row"][data-reference="${reference}"]`);
   }
 
+  /**
+   * Saves a screenshot of the window. WebKitGTK's snapshot is of the last frame it composited,
+   * which can be older than the DOM just waited for: let two animation frames pass first.
+   */
+  async screenshot(path) {
+    await this.browser.executeAsync((done) => requestAnimationFrame(() => requestAnimationFrame(() => done())));
+    await this.browser.saveScreenshot(path);
+  }
+
   /** Waits until the header says the engine is up. */
   async waitForEngine(timeout = 30_000) {
     await this.browser.$('[data-testid="engine-status"][data-state="up"]').waitForExist({ timeout });
