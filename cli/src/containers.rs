@@ -82,6 +82,21 @@ pub struct CreateArgs {
     /// Make the root filesystem read-only
     #[arg(long)]
     pub read_only: bool,
+    /// Add a capability (NET_ADMIN, ALL, ...)
+    #[arg(long)]
+    pub cap_add: Vec<String>,
+    /// Drop a capability (NET_RAW, ALL, ...)
+    #[arg(long)]
+    pub cap_drop: Vec<String>,
+    /// Every capability, no seccomp filter, nothing masked, the host's devices
+    #[arg(long)]
+    pub privileged: bool,
+    /// seccomp=unconfined, seccomp=PROFILE.json or no-new-privileges
+    #[arg(long)]
+    pub security_opt: Vec<String>,
+    /// Add a host device: HOST[:CONTAINER][:PERMISSIONS]
+    #[arg(long)]
+    pub device: Vec<String>,
     /// Keep stdin open (attach to give the container input)
     #[arg(short, long)]
     pub interactive: bool,
@@ -325,6 +340,22 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         read_only: args.read_only,
         tty: args.tty,
         interactive: args.interactive,
+        security: {
+            use berth_engine::container::security;
+            let mut sec = security::Security {
+                cap_add: args.cap_add.clone(),
+                cap_drop: args.cap_drop.clone(),
+                privileged: args.privileged,
+                ..Default::default()
+            };
+            for o in &args.security_opt {
+                security::apply_security_opt(&mut sec, o)?;
+            }
+            for d in &args.device {
+                sec.devices.push(security::parse_device(d)?);
+            }
+            sec
+        },
         network: args.network.clone(),
         dns: args.dns.clone(),
         dns_search: args.dns_search.clone(),

@@ -117,6 +117,16 @@ impl Engine {
         }
         let mode = self.plan_network(&config, &mut opts)?;
         self.check_mounts(&mut opts)?;
+        // Capabilities and devices are checked here, so their errors come out as they are.
+        container::security::capabilities(&opts.security, spec::DEFAULT_CAPS)?;
+        for d in &opts.security.devices {
+            container::security::device(&d.host, &d.container, &d.permissions)?;
+        }
+        if let Some(profile) = opts.security.seccomp.as_deref().filter(|p| *p != "unconfined") {
+            if let Err(e) = runtime::seccomp::from_file(std::path::Path::new(profile), spec::DEFAULT_CAPS) {
+                return Err(Error::Invalid(format!("--security-opt seccomp={profile}: {e}")));
+            }
+        }
         let id = new_id();
         let name = match &opts.name {
             Some(n) => n.clone(),

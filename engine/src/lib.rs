@@ -72,6 +72,8 @@ pub enum Error {
     #[error(transparent)]
     Volume(#[from] volume::VolumeError),
     #[error(transparent)]
+    Security(#[from] container::security::SecurityError),
+    #[error(transparent)]
     User(#[from] container::user::UserError),
     #[error(transparent)]
     Spec(#[from] container::spec::SpecError),

@@ -13,6 +13,7 @@ mod images;
 mod network;
 mod pull;
 mod restart;
+mod security;
 mod stats;
 mod volumes;
 

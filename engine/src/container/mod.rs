@@ -4,6 +4,7 @@
 
 pub mod logs;
 pub mod names;
+pub mod security;
 pub mod spec;
 pub mod user;
 
@@ -65,6 +66,9 @@ pub struct CreateOptions {
     /// `-i`: stdin stays open for whoever attaches.
     #[serde(default)]
     pub interactive: bool,
+    /// Capabilities, privileges, seccomp, devices.
+    #[serde(default)]
+    pub security: security::Security,
 }
 
 /// `--restart no|on-failure[:N]|always|unless-stopped`, applied by the monitor. A container the

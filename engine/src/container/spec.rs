@@ -141,6 +141,12 @@ pub fn mounts(
         p.to_str().map(str::to_string).ok_or_else(|| SpecError::Build(format!("{} is not UTF-8", p.display())))
     };
     let mut all = default_mounts()?;
+    if opts.security.privileged {
+        // A privileged container may write to /sys, as with Podman.
+        for m in all.iter_mut().filter(|m| m.destination() == Path::new("/sys")) {
+            m.set_options(Some(["nosuid", "noexec", "nodev", "rw"].map(String::from).to_vec()));
+        }
+    }
     for (source, dest) in files {
         if !opts.mounts.iter().any(|m| m.destination() == *dest) {
             all.push(mount(dest, "bind", &utf8(source)?, &["bind", "rprivate"])?);
@@ -228,7 +234,9 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         .clone()
         .or_else(|| config.working_dir().clone().filter(|w| !w.is_empty()))
         .unwrap_or_else(|| "/".into());
-    let caps: HashSet<Capability> = DEFAULT_CAPS.iter().copied().collect();
+    let sec = &input.opts.security;
+    let cap_list = super::security::capabilities(sec, DEFAULT_CAPS).map_err(build_err)?;
+    let caps: HashSet<Capability> = cap_list.iter().copied().collect();
     let running_caps = if input.user.uid == 0 { caps.clone() } else { HashSet::new() };
     let capabilities = LinuxCapabilitiesBuilder::default()
         .bounding(caps.clone())
@@ -267,7 +275,7 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         .cwd(cwd)
         .capabilities(capabilities)
         .rlimits(rlimits)
-        .no_new_privileges(false)
+        .no_new_privileges(sec.no_new_privileges)
         .build()
         .map_err(build_err)?;
     // `--network host` shares the host's network namespace; every other mode gets its own.
@@ -287,14 +295,29 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
     if let Some(r) = resources(&input.opts.limits)? {
         linux = linux.resources(r);
     }
-    let linux = linux
+    // --privileged: every capability, no seccomp, nothing masked, the host's devices.
+    let (masked, readonly): (&[&str], &[&str]) =
+        if sec.privileged { (&[], &[]) } else { (MASKED_PATHS, READONLY_PATHS) };
+    let seccomp = match sec.seccomp.as_deref() {
+        Some("unconfined") => None,
+        None if sec.privileged => None,
+        None => Some(crate::runtime::seccomp::default_profile(&cap_list)),
+        Some(path) => Some(crate::runtime::seccomp::from_file(Path::new(path), &cap_list).map_err(build_err)?),
+    };
+    let mut devices = if sec.privileged { super::security::host_devices() } else { Vec::new() };
+    for d in &sec.devices {
+        devices.push(super::security::device(&d.host, &d.container, &d.permissions).map_err(build_err)?);
+    }
+    linux = linux
         .namespaces(namespaces)
-        .masked_paths(MASKED_PATHS.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-        .readonly_paths(READONLY_PATHS.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .masked_paths(masked.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .readonly_paths(readonly.iter().map(|s| s.to_string()).collect::<Vec<_>>())
         .cgroups_path(format!("berth/{}", input.id))
-        .seccomp(crate::runtime::seccomp::default_profile(DEFAULT_CAPS))
-        .build()
-        .map_err(build_err)?;
+        .devices(devices);
+    if let Some(profile) = seccomp {
+        linux = linux.seccomp(profile);
+    }
+    let linux = linux.build().map_err(build_err)?;
     SpecBuilder::default()
         .version("1.0.2")
         .process(process)

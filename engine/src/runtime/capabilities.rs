@@ -54,6 +54,54 @@ pub fn number(cap: Capability) -> u32 {
     }
 }
 
+/// Every capability, in the kernel's order.
+pub const ALL: [Capability; 41] = {
+    use Capability::*;
+    [
+        Chown,
+        DacOverride,
+        DacReadSearch,
+        Fowner,
+        Fsetid,
+        Kill,
+        Setgid,
+        Setuid,
+        Setpcap,
+        LinuxImmutable,
+        NetBindService,
+        NetBroadcast,
+        NetAdmin,
+        NetRaw,
+        IpcLock,
+        IpcOwner,
+        SysModule,
+        SysRawio,
+        SysChroot,
+        SysPtrace,
+        SysPacct,
+        SysAdmin,
+        SysBoot,
+        SysNice,
+        SysResource,
+        SysTime,
+        SysTtyConfig,
+        Mknod,
+        Lease,
+        AuditWrite,
+        AuditControl,
+        Setfcap,
+        MacOverride,
+        MacAdmin,
+        Syslog,
+        WakeAlarm,
+        BlockSuspend,
+        AuditRead,
+        Perfmon,
+        Bpf,
+        CheckpointRestore,
+    ]
+};
+
 pub fn mask(caps: Option<&Capabilities>) -> u64 {
     caps.into_iter().flatten().fold(0, |m, &c| m | 1 << number(c))
 }

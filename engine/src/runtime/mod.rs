@@ -3,7 +3,7 @@
 //! container's filesystem, `capabilities` the capability sets, `seccomp` the syscall filter,
 //! `cgroup` the resource controls, `sys` every syscall behind one trait.
 
-mod capabilities;
+pub(crate) mod capabilities;
 pub mod cgroup;
 mod error;
 mod mount_options;
