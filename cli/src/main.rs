@@ -84,6 +84,10 @@ enum Command {
     Attach(containers::AttachArgs),
     /// Show containers' resource usage
     Stats(containers::StatsArgs),
+    /// Show the processes of a running container
+    Top(containers::TopArgs),
+    /// Copy files between the host and a container
+    Cp(containers::CpArgs),
     /// Manage networks
     #[command(subcommand)]
     Network(networks::NetworkCommand),
@@ -136,6 +140,10 @@ enum ContainerCommand {
     Attach(containers::AttachArgs),
     /// Show containers' resource usage
     Stats(containers::StatsArgs),
+    /// Show the processes of a running container
+    Top(containers::TopArgs),
+    /// Copy files between the host and a container
+    Cp(containers::CpArgs),
 }
 
 fn main() -> ExitCode {
@@ -221,6 +229,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => {
             rt.block_on(containers::stats(engine(&cli)?, a))
         }
+        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => containers::top(&engine(&cli)?, a),
+        Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => containers::cp(&engine(&cli)?, a),
         Command::Network(cmd) => networks::run(&engine(&cli)?, cmd),
         Command::Volume(cmd) => volumes::run(&engine(&cli)?, cmd),
     }

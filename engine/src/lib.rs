@@ -9,6 +9,7 @@ pub mod attach;
 pub mod container;
 mod container_ops;
 pub mod content;
+pub mod copy;
 pub mod events;
 pub mod exec;
 pub mod image;
@@ -24,6 +25,8 @@ pub mod registry;
 pub mod runtime;
 pub mod state;
 pub mod stats;
+mod top;
+pub use top::ProcessRow;
 pub mod volume;
 
 use std::path::{Path, PathBuf};

@@ -46,6 +46,7 @@ pub const EXIT_NOT_FOUND: i32 = 127;
 pub fn run_if_monitor() {
     let args: Vec<String> = std::env::args().collect();
     crate::exec::run_if_exec(&args);
+    crate::copy::run_if_copy(&args);
     if args.get(1).map(String::as_str) != Some(MONITOR_ARG) {
         return;
     }

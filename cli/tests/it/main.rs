@@ -5,6 +5,7 @@
 
 mod auth;
 mod containers;
+mod copy;
 mod crash;
 mod errors;
 mod exec;

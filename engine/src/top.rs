@@ -1,0 +1,141 @@
+//! `berth top`: the processes of a running container, read from its cgroup and /proc, with
+//! pids as the container sees them and users from its own /etc/passwd.
+
+use std::collections::HashMap;
+
+use crate::runtime::cgroup::ContainerCgroup;
+use crate::runtime::CGROUP_PARENT;
+use crate::{Engine, Error, Result};
+
+/// One process, as `top` shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProcessRow {
+    pub user: String,
+    /// In the container's pid namespace.
+    pub pid: i64,
+    pub ppid: i64,
+    pub cpu_percent: f64,
+    /// Seconds since it started.
+    pub elapsed: f64,
+    pub tty: String,
+    /// CPU seconds used.
+    pub cpu_time: f64,
+    pub command: String,
+}
+
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as f64
+    } else {
+        100.0
+    }
+}
+
+fn uptime() -> f64 {
+    std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0.0)
+}
+
+/// The container-namespace pid of a host pid (the last NSpid field).
+fn ns_pid(status: &str) -> Option<i64> {
+    status.lines().find_map(|l| l.strip_prefix("NSpid:")).and_then(|v| v.split_whitespace().last()?.parse().ok())
+}
+
+fn tty_name(nr: i64) -> String {
+    if nr == 0 {
+        return "?".into();
+    }
+    let (major, minor) = ((nr >> 8) & 0xfff, (nr & 0xff) | ((nr >> 12) & 0xfff00));
+    match major {
+        136..=143 => format!("pts/{}", (major - 136) * 256 + minor),
+        4 => format!("tty{minor}"),
+        _ => "?".into(),
+    }
+}
+
+impl Engine {
+    /// The processes of a running container, by pid.
+    pub fn container_top(&self, query: &str) -> Result<Vec<ProcessRow>> {
+        let c = self.container(query)?;
+        let init = c.pid.filter(|_| c.is_running()).ok_or_else(|| {
+            Error::StateImproper(format!(
+                "top can only be used on running containers: {} is {}",
+                c.name,
+                c.status.as_str()
+            ))
+        })?;
+        let cg = ContainerCgroup::load(CGROUP_PARENT, &c.id)
+            .map_err(|e| Error::StateImproper(format!("reading the processes of {}: {e}", c.name)))?;
+        let users: HashMap<u32, String> = std::fs::read_to_string(format!("/proc/{init}/root/etc/passwd"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                Some((f.get(2)?.parse().ok()?, f[0].to_string()))
+            })
+            .collect();
+        let (ticks, now) = (clock_ticks(), uptime());
+        let mut host_to_ns = HashMap::new();
+        let mut rows = Vec::new();
+        let mut pids = cg.procs();
+        pids.sort_unstable();
+        for pid in pids {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+            let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { continue };
+            let Some(close) = stat.rfind(')') else { continue };
+            let f: Vec<&str> = stat[close + 2..].split(' ').collect();
+            let num = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+            // Fields after the command: state(0) ppid(1) … tty_nr(4) … utime(11) stime(12) … starttime(19)
+            let cpu_time = (num(11) + num(12)) / ticks;
+            let elapsed = (now - num(19) / ticks).max(0.0);
+            let uid: u32 = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|v| v.split_whitespace().nth(1)?.parse().ok())
+                .unwrap_or(0);
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let command = String::from_utf8_lossy(&cmdline).trim_end_matches('\0').replace('\0', " ");
+            let command = if command.is_empty() {
+                format!("[{}]", &stat[stat.find('(').map_or(0, |i| i + 1)..close])
+            } else {
+                command
+            };
+            let nspid = ns_pid(&status).unwrap_or(pid as i64);
+            host_to_ns.insert(pid as i64, nspid);
+            rows.push((
+                num(1) as i64,
+                ProcessRow {
+                    user: users.get(&uid).cloned().unwrap_or_else(|| uid.to_string()),
+                    pid: nspid,
+                    ppid: 0,
+                    cpu_percent: if elapsed > 0.0 { cpu_time * 100.0 / elapsed } else { 0.0 },
+                    elapsed,
+                    tty: tty_name(num(4) as i64),
+                    cpu_time,
+                    command,
+                },
+            ));
+        }
+        Ok(rows
+            .into_iter()
+            .map(|(host_ppid, mut r)| {
+                r.ppid = host_to_ns.get(&host_ppid).copied().unwrap_or(0);
+                r
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn terminals_and_namespace_pids() {
+        assert_eq!(super::tty_name(0), "?");
+        assert_eq!(super::tty_name((136 << 8) | 3), "pts/3");
+        assert_eq!(super::ns_pid("Name:\tsh\nNSpid:\t4242\t7\n"), Some(7));
+    }
+}
