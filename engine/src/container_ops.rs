@@ -299,6 +299,13 @@ impl Engine {
     /// A container recorded as running whose process and monitor are gone (a reboot, a killed
     /// monitor) has exited: record it so, instead of showing it running forever.
     fn reconcile(&self, c: ContainerRecord) -> Result<ContainerRecord> {
+        if c.status == Status::Stopping && container::process_alive(c.pid, c.pid_start) {
+            // Nobody holds the stop lock: the stop was interrupted, and it still runs.
+            if let Ok(_free) = self.stop_lock(&c.id, false) {
+                container::set_status(self.state().conn(), &c.id, Status::Running)?;
+                return Ok(container::get(self.state().conn(), &c.id)?.unwrap_or(c));
+            }
+        }
         if !c.is_running() || container::process_alive(c.pid, c.pid_start) {
             return Ok(c);
         }
@@ -383,13 +390,23 @@ impl Engine {
     }
 
     fn start_lock(&self, id: &str) -> Result<nix::fcntl::Flock<std::fs::File>> {
+        self.lock_file(id, "", nix::fcntl::FlockArg::LockExclusive)
+    }
+
+    /// Held by whoever is stopping the container: a container left "stopping" by a stop that
+    /// was interrupted is found out by the missing lock.
+    fn stop_lock(&self, id: &str, wait: bool) -> Result<nix::fcntl::Flock<std::fs::File>> {
+        let arg = if wait { nix::fcntl::FlockArg::LockExclusive } else { nix::fcntl::FlockArg::LockExclusiveNonblock };
+        self.lock_file(id, ".stop", arg)
+    }
+
+    fn lock_file(&self, id: &str, suffix: &str, arg: nix::fcntl::FlockArg) -> Result<nix::fcntl::Flock<std::fs::File>> {
         let dir = self.config().run_root.join("locks");
-        let path = dir.join(id);
+        let path = dir.join(format!("{id}{suffix}"));
         let io = |source| Error::Io { path: path.clone(), source };
         std::fs::create_dir_all(&dir).map_err(io)?;
         let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io)?;
-        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-            .map_err(|(_, e)| Error::Io { path: path.clone(), source: e.into() })
+        nix::fcntl::Flock::lock(file, arg).map_err(|(_, e)| Error::Io { path: path.clone(), source: e.into() })
     }
 
     /// Inside the monitor: mounts, cgroup, seccomp and the runtime's launch.
@@ -471,6 +488,7 @@ impl Engine {
         }
         self.thaw(&c)?;
         let signal = self.stop_signal(&c);
+        let _stopping = self.stop_lock(&c.id, true)?;
         container::set_status(self.state().conn(), &c.id, Status::Stopping)?;
         if let Some(pid) = c.pid {
             let _ = kill(Pid::from_raw(pid), signal);
@@ -681,6 +699,7 @@ impl Engine {
             let _ = std::fs::remove_file(self.exit_file(&c.id));
         }
         let _ = std::fs::remove_file(self.config().run_root.join("locks").join(&c.id));
+        let _ = std::fs::remove_file(self.config().run_root.join("locks").join(format!("{}.stop", c.id)));
         let dir = ContainerPaths::new(&self.config().root, &c.id).dir;
         if let Err(e) = std::fs::remove_dir_all(&dir) {
             if e.kind() != std::io::ErrorKind::NotFound {

@@ -501,3 +501,22 @@ fn pause_unpause_and_rename() {
     w.ok(&["rm", "-f", "frozen"]);
     assert!(!w.ok(&["ps", "-a", "--format", "{{.Names}}"]).contains("frozen"));
 }
+
+#[test]
+fn an_interrupted_stop_leaves_a_running_container_running() {
+    let w = World::new();
+    let img = busybox(&w);
+    w.ok(&["run", "-d", "--name", "stubborn", &img, "sleep", "1000"]); // pid 1 ignores SIGTERM
+    let mut stop = w.cmd().args(["stop", "-t", "30", "stubborn"]).spawn().unwrap();
+    wait_for("the stop to begin", || {
+        let v: serde_json::Value = serde_json::from_str(&w.ok(&["inspect", "stubborn"])).unwrap();
+        v[0]["State"]["Status"] == "stopping"
+    });
+    stop.kill().unwrap(); // the user gave up on it (or the app quit)
+    stop.wait().unwrap();
+    let v: serde_json::Value = serde_json::from_str(&w.ok(&["inspect", "stubborn"])).unwrap();
+    assert_eq!(v[0]["State"]["Status"], "running", "not stopping forever");
+    w.ok(&["stop", "-t", "0", "stubborn"]);
+    let v: serde_json::Value = serde_json::from_str(&w.ok(&["inspect", "stubborn"])).unwrap();
+    assert_eq!(v[0]["State"]["Status"], "exited");
+}
