@@ -10,7 +10,14 @@ import type { EngineInfo } from '../bindings/EngineInfo';
 import type { ImageDetails } from '../bindings/ImageDetails';
 import type { ImageSummary } from '../bindings/ImageSummary';
 import type { LogLine } from '../bindings/LogLine';
+import type { LogBatch } from '../bindings/LogBatch';
+import type { LogCursor } from '../bindings/LogCursor';
+import type { LogMatch } from '../bindings/LogMatch';
+import type { LogPage } from '../bindings/LogPage';
 import type { PullEvent } from '../bindings/PullEvent';
+import type { Settings } from '../bindings/Settings';
+import type { TerminalOutput } from '../bindings/TerminalOutput';
+import type { VolumeSummary } from '../bindings/VolumeSummary';
 
 export type Protocol = 'tcp' | 'udp';
 
@@ -31,19 +38,107 @@ export interface Backend {
   removeImage(id: string, force: boolean): Promise<null>;
   freePort(protocol: Protocol, preferred?: number): Promise<number>;
   createContainer(request: CreateRequest): Promise<ContainerSummary>;
+
+  /** The `limit` log lines ending just before `before` (null: the end of the log). */
+  logWindow(id: string, before: LogCursor | null, limit: number, timestamps: boolean): Promise<LogPage>;
+  /** Streams lines written from `from` (null: the current end) in batches; returns the subscription. */
+  followLogs(id: string, from: LogCursor | null, onLines: (batch: LogBatch) => void): Promise<string>;
+  stopFollow(subscription: string): Promise<null>;
+  /** Searches the whole log on the engine's side. */
+  searchLogs(id: string, query: string, options: LogSearchOptions): Promise<LogMatch[]>;
+
+  /** A shell in the running container on a pseudo-terminal; returns the session. */
+  openTerminal(id: string, cols: number, rows: number, onOutput: (output: TerminalOutput) => void): Promise<string>;
+  terminalInput(session: string, data: string): Promise<null>;
+  terminalResize(session: string, cols: number, rows: number): Promise<null>;
+  closeTerminal(session: string): Promise<null>;
+
+  listVolumes(): Promise<VolumeSummary[]>;
+  createVolume(name: string | null): Promise<VolumeSummary>;
+  removeVolume(name: string, force: boolean): Promise<null>;
+  /** Removes every volume no container uses; returns their names. */
+  pruneVolumes(): Promise<string[]>;
+
+  getSettings(): Promise<Settings>;
+  setRegistry(host: string, insecure: boolean): Promise<Settings>;
+  registryLogin(host: string, username: string, password: string): Promise<null>;
+  registryLogout(host: string): Promise<null>;
+  setSocket(enabled: boolean): Promise<Settings>;
+
   /** Subscribes to the engine's state invalidations; returns the unsubscribe function. */
   onEngineEvent(cb: (event: EngineEvent) => void): () => void;
+}
+
+export interface LogSearchOptions {
+  regex: boolean;
+  caseSensitive: boolean;
+  limit: number;
 }
 
 /** Sends one contract command with its (camelCase) arguments; rejects with an ApiError. */
 export type Invoke = (command: string, args: Record<string, unknown>) => Promise<unknown>;
 
+/** A per-call channel: `arg` goes into the command's arguments, `close` stops delivery. */
+export interface OpenChannel {
+  arg: unknown;
+  close(): void;
+}
+
+/** What a transport provides: commands, and channels for the commands that stream. */
+export interface Transport {
+  invoke: Invoke;
+  /** Opens a channel whose messages go to `onMessage` until closed. */
+  channel<T>(onMessage: (message: T) => void): Promise<OpenChannel>;
+}
+
 /**
- * The command methods of a Backend on top of a transport's `invoke`, so both transports agree
- * on names and argument keys. Pulls and events differ per transport and are added by each.
+ * The command methods of a Backend on top of a transport, so both transports agree on names,
+ * argument keys and channel lifetimes. Engine events differ per transport and are added by each.
+ *
+ * Channel lifetimes: a pull's ends when the pull returns; a log follow's when `stopFollow` is
+ * called for its subscription; a terminal's when `closeTerminal` is called or it says `exited`.
  */
-export function commandMethods(invoke: Invoke): Omit<Backend, 'pullImage' | 'onEngineEvent'> {
+export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEvent'> {
+  const { invoke } = transport;
   const call = <T>(command: string, args: Record<string, unknown> = {}) => invoke(command, args) as Promise<T>;
+  const open = new Map<string, OpenChannel>();
+
+  async function streaming<T>(
+    command: string,
+    args: Record<string, unknown>,
+    key: string,
+    onMessage: (message: T) => void,
+    isLast: (message: T) => boolean = () => false,
+  ): Promise<string> {
+    let id: string | null = null;
+    let ended = false;
+    const channel = await transport.channel<T>((message) => {
+      onMessage(message);
+      if (isLast(message)) {
+        ended = true;
+        if (id !== null) open.delete(id);
+        channel.close();
+      }
+    });
+    try {
+      id = (await invoke(command, { ...args, [key]: channel.arg })) as string;
+    } catch (e) {
+      channel.close();
+      throw e;
+    }
+    if (!ended) open.set(id, channel);
+    return id;
+  }
+
+  async function closing(id: string, command: string, args: Record<string, unknown>): Promise<null> {
+    try {
+      return await call<null>(command, args);
+    } finally {
+      open.get(id)?.close();
+      open.delete(id);
+    }
+  }
+
   return {
     engineInfo: () => call('engine_info'),
     listContainers: () => call('list_containers'),
@@ -56,9 +151,40 @@ export function commandMethods(invoke: Invoke): Omit<Backend, 'pullImage' | 'onE
     containerLogs: (id, tail) => call('container_logs', tail === undefined ? { id } : { id, tail }),
     listImages: () => call('list_images'),
     imageDetails: (reference) => call('image_details', { reference }),
+    async pullImage(reference, onProgress) {
+      const channel = await transport.channel<PullEvent>(onProgress);
+      try {
+        return (await invoke('pull_image', { reference, onProgress: channel.arg })) as ImageSummary;
+      } finally {
+        channel.close();
+      }
+    },
     removeImage: (id, force) => call('remove_image', { id, force }),
     freePort: (protocol, preferred) =>
       call('free_port', preferred === undefined ? { protocol } : { protocol, preferred }),
     createContainer: (request) => call('create_container', { request }),
+
+    logWindow: (id, before, limit, timestamps) => call('log_window', { id, before, limit, timestamps }),
+    followLogs: (id, from, onLines) => streaming<LogBatch>('follow_logs', { id, from }, 'onLines', onLines),
+    stopFollow: (subscription) => closing(subscription, 'stop_follow', { subscription }),
+    searchLogs: (id, query, o) =>
+      call('search_logs', { id, query, regex: o.regex, caseSensitive: o.caseSensitive, limit: o.limit }),
+
+    openTerminal: (id, cols, rows, onOutput) =>
+      streaming<TerminalOutput>('open_terminal', { id, cols, rows }, 'onOutput', onOutput, (m) => 'exited' in m),
+    terminalInput: (session, data) => call('terminal_input', { session, data }),
+    terminalResize: (session, cols, rows) => call('terminal_resize', { session, cols, rows }),
+    closeTerminal: (session) => closing(session, 'close_terminal', { session }),
+
+    listVolumes: () => call('list_volumes'),
+    createVolume: (name) => call('create_volume', { name }),
+    removeVolume: (name, force) => call('remove_volume', { name, force }),
+    pruneVolumes: () => call('prune_volumes'),
+
+    getSettings: () => call('get_settings'),
+    setRegistry: (host, insecure) => call('set_registry', { host, insecure }),
+    registryLogin: (host, username, password) => call('registry_login', { host, username, password }),
+    registryLogout: (host) => call('registry_logout', { host }),
+    setSocket: (enabled) => call('set_socket', { enabled }),
   };
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
+import type { LogBatch } from '../bindings/LogBatch';
 import type { PullEvent } from '../bindings/PullEvent';
+import type { TerminalOutput } from '../bindings/TerminalOutput';
 import { ApiError } from './errors';
 import { httpBackend, readToken, type StreamSource } from './http';
 
@@ -119,7 +121,7 @@ describe('http backend', () => {
     streams[0].fire('open');
     expect(seen).toEqual([]);
     streams[0].fire('open');
-    expect(seen).toEqual(['container:resync', 'image:resync']);
+    expect(seen).toEqual(['container:resync', 'image:resync', 'volume:resync']);
   });
 
   it('routes channel messages of a pull to its callback only, after the stream is open', async () => {
@@ -153,6 +155,77 @@ describe('http backend', () => {
     release();
     await expect(pull).resolves.toEqual({ id: 'sha256:i' });
     await other;
+  });
+});
+
+
+describe('http backend channels', () => {
+  it('routes log batches of a follow to its callback until stop_follow, and sends the channel id as onLines', async () => {
+    const bodies: Record<string, Record<string, unknown>> = {};
+    const { backend, streams } = setup((url, body) => {
+      const command = url.slice(url.lastIndexOf('/') + 1);
+      bodies[command] = body;
+      return { status: 200, body: command === 'follow_logs' ? '"sub-1"' : 'null' };
+    });
+    const batches: LogBatch[] = [];
+    const following = backend.followLogs('web', { file: 1, offset: 42 }, (b) => batches.push(b));
+    streams[0].fire('open');
+    await expect(following).resolves.toBe('sub-1');
+    const channel = bodies.follow_logs.onLines as string;
+    expect(bodies.follow_logs).toMatchObject({ id: 'web', from: { file: 1, offset: 42 } });
+    expect(typeof channel).toBe('string');
+    const batch: LogBatch = { entries: [{ cursor: { file: 1, offset: 42 }, time: 't', stream: 'stdout', line: 'hi' }] };
+    streams[0].fire('channel', { channel, message: batch });
+    streams[0].fire('channel', { channel, message: batch });
+    expect(batches).toHaveLength(2);
+    await backend.stopFollow('sub-1');
+    expect(bodies.stop_follow).toEqual({ subscription: 'sub-1' });
+    streams[0].fire('channel', { channel, message: batch });
+    expect(batches).toHaveLength(2); // closed (grace 0 in tests)
+  });
+
+  it('routes terminal output and stops routing once the terminal says it exited', async () => {
+    const bodies: Record<string, Record<string, unknown>> = {};
+    const { backend, streams } = setup((url, body) => {
+      const command = url.slice(url.lastIndexOf('/') + 1);
+      bodies[command] = body;
+      return { status: 200, body: command === 'open_terminal' ? '"term-7"' : 'null' };
+    });
+    const out: TerminalOutput[] = [];
+    const opening = backend.openTerminal('web', 80, 24, (o) => out.push(o));
+    await Promise.resolve();
+    streams[0].fire('open');
+    await expect(opening).resolves.toBe('term-7');
+    expect(bodies.open_terminal).toMatchObject({ id: 'web', cols: 80, rows: 24 });
+    const channel = bodies.open_terminal.onOutput as string;
+    streams[0].fire('channel', { channel, message: { data: btoa('ls\r\n') } });
+    streams[0].fire('channel', { channel, message: { exited: 0 } });
+    streams[0].fire('channel', { channel, message: { data: btoa('late') } });
+    expect(out).toEqual([{ data: btoa('ls\r\n') }, { exited: 0 }]);
+    await backend.terminalResize('term-7', 100, 30);
+    expect(bodies.terminal_resize).toEqual({ session: 'term-7', cols: 100, rows: 30 });
+    await backend.terminalInput('term-7', 'exit\r');
+    expect(bodies.terminal_input).toEqual({ session: 'term-7', data: 'exit\r' });
+  });
+
+  it('ignores channel messages that are malformed or for nobody', async () => {
+    const { backend, streams } = setup(() => ({ status: 200, body: '"s"' }));
+    const got = vi.fn();
+    const p = backend.followLogs('web', null, got);
+    streams[0].fire('open');
+    await p;
+    streams[0].fire('channel', { message: {} });
+    streams[0].fire('channel', { channel: 42, message: {} });
+    streams[0].listeners.get('channel')?.forEach((l) => l({ data: 'not json' } as MessageEvent));
+    expect(got).not.toHaveBeenCalled();
+  });
+
+  it('closes the channel when the command fails', async () => {
+    const { backend, streams } = setup(() => ({ status: 404, body: '{"code":"not_found","message":"no such container \\"x\\""}' }));
+    const got = vi.fn();
+    const p = backend.followLogs('x', null, got);
+    streams[0].fire('open');
+    await expect(p).rejects.toMatchObject({ code: 'not_found' });
   });
 });
 

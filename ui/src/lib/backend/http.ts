@@ -1,12 +1,12 @@
 //! The Backend in a plain browser, against `berth-desktop --serve`: each command is
 //! `POST /api/invoke/<command>` with a bearer token, and one Server-Sent Events stream
 //! (`/api/stream`) carries engine events (`event: engine`) and per-call channel messages
-//! (`event: channel`, `{channel, message}`), which is how pull progress reaches its caller.
+//! (`event: channel`, `{channel, message}`), which is how pull progress, log batches and
+//! terminal output reach their caller: the client picks a channel id, passes it as the
+//! command's channel argument, and routes the stream's messages with that id to the callback.
 
 import type { EngineEvent } from '../bindings/EngineEvent';
-import type { ImageSummary } from '../bindings/ImageSummary';
-import type { PullEvent } from '../bindings/PullEvent';
-import { commandMethods, type Backend } from './backend';
+import { commandMethods, type Backend, type OpenChannel } from './backend';
 import { ApiError } from './errors';
 
 const TOKEN_KEY = 'berth.token';
@@ -26,7 +26,8 @@ export interface HttpOptions {
   base?: string;
   /** How long a pull waits for the stream to be open before it starts anyway. */
   streamWaitMs?: number;
-  /** How long a pull's channel still routes messages after the pull returned. */
+  /** How long a channel still routes messages after it was closed (the answer and the
+   *  stream travel on different connections, so late messages are still delivered). */
   channelGraceMs?: number;
 }
 
@@ -55,7 +56,7 @@ let channelCounter = 0;
 function newChannelId(): string {
   channelCounter += 1;
   const random = Math.random().toString(36).slice(2, 10);
-  return `pull-${Date.now().toString(36)}-${channelCounter}-${random}`;
+  return `ch-${Date.now().toString(36)}-${channelCounter}-${random}`;
 }
 
 const STATUS_CODES: Record<number, string> = { 400: 'invalid', 401: 'unauthorized', 404: 'not_found', 409: 'conflict' };
@@ -69,7 +70,7 @@ export function httpBackend(options: HttpOptions): Backend {
   const channelGraceMs = options.channelGraceMs ?? 2000;
 
   const engineListeners = new Set<(event: EngineEvent) => void>();
-  const channels = new Map<string, (message: PullEvent) => void>();
+  const channels = new Map<string, (message: unknown) => void>();
   let source: StreamSource | null = null;
   let opened = false;
   let openWaiters: (() => void)[] = [];
@@ -111,7 +112,7 @@ export function httpBackend(options: HttpOptions): Backend {
       // After a reconnect, events sent while the stream was down are lost: tell every
       // listener to refetch.
       if (reopened) {
-        for (const kind of ['container', 'image'] as const) {
+        for (const kind of ['container', 'image', 'volume'] as const) {
           emit({ kind, action: 'resync', id: '', name: null });
         }
       }
@@ -121,8 +122,8 @@ export function httpBackend(options: HttpOptions): Backend {
       if (event) emit(event);
     });
     s.addEventListener('channel', (e) => {
-      const data = parse<{ channel: string; message: PullEvent }>(e.data);
-      if (!data) return;
+      const data = parse<{ channel?: unknown; message?: unknown }>(e.data);
+      if (!data || typeof data.channel !== 'string') return;
       channels.get(data.channel)?.(data.message);
     });
     return s;
@@ -144,20 +145,24 @@ export function httpBackend(options: HttpOptions): Backend {
     });
   }
 
+  async function channel<T>(onMessage: (message: T) => void): Promise<OpenChannel> {
+    const id = newChannelId();
+    channels.set(id, onMessage as (message: unknown) => void);
+    await streamReady();
+    let closed = false;
+    return {
+      arg: id,
+      close() {
+        if (closed) return;
+        closed = true;
+        if (channelGraceMs <= 0) channels.delete(id);
+        else setTimeout(() => channels.delete(id), channelGraceMs);
+      },
+    };
+  }
+
   return {
-    ...commandMethods(invoke),
-    async pullImage(reference, onProgress) {
-      const id = newChannelId();
-      channels.set(id, onProgress);
-      try {
-        await streamReady();
-        return (await invoke('pull_image', { reference, onProgress: id })) as ImageSummary;
-      } finally {
-        // The stream and the answer travel on different connections: late progress
-        // messages still reach the caller for a moment.
-        setTimeout(() => channels.delete(id), channelGraceMs);
-      }
-    },
+    ...commandMethods({ invoke, channel }),
     onEngineEvent(cb) {
       engineListeners.add(cb);
       ensureStream();

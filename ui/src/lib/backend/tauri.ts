@@ -1,12 +1,11 @@
-//! The Backend inside the Tauri app: commands through `invoke`, pull progress on a `Channel`,
+//! The Backend inside the Tauri app: commands through `invoke`, pull progress, log batches and
+//! terminal output on a `Channel`,
 //! state invalidations from the global `engine-event`. The only module that imports Tauri.
 
 import { Channel, invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import type { EngineEvent } from '../bindings/EngineEvent';
-import type { ImageSummary } from '../bindings/ImageSummary';
-import type { PullEvent } from '../bindings/PullEvent';
-import { commandMethods, type Backend } from './backend';
+import { commandMethods, type Backend, type OpenChannel } from './backend';
 import { ApiError } from './errors';
 
 async function call(command: string, args: Record<string, unknown>): Promise<unknown> {
@@ -17,14 +16,20 @@ async function call(command: string, args: Record<string, unknown>): Promise<unk
   }
 }
 
+async function openChannel<T>(onMessage: (message: T) => void): Promise<OpenChannel> {
+  const channel = new Channel<T>();
+  channel.onmessage = onMessage;
+  return {
+    arg: channel,
+    close() {
+      channel.onmessage = () => {};
+    },
+  };
+}
+
 export function tauriBackend(): Backend {
   return {
-    ...commandMethods(call),
-    pullImage(reference, onProgress) {
-      const channel = new Channel<PullEvent>();
-      channel.onmessage = onProgress;
-      return call('pull_image', { reference, onProgress: channel }) as Promise<ImageSummary>;
-    },
+    ...commandMethods({ invoke: call, channel: openChannel }),
     onEngineEvent(cb) {
       let unlisten: (() => void) | null = null;
       let cancelled = false;

@@ -29,4 +29,8 @@ remove: boolean,
 /**
  * Start it once created.
  */
-start: boolean, };
+start: boolean, 
+/**
+ * `-v` values: `NAME:/path[:ro]` or `/host:/path[:ro]`.
+ */
+volumes: Array<string>, };

@@ -85,6 +85,7 @@ describe('CreateDialog', () => {
       restart: 'no',
       remove: false,
       start: true,
+      volumes: [],
     });
   });
 

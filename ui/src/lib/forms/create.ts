@@ -6,6 +6,7 @@ import type { ImageDetails } from '../bindings/ImageDetails';
 import type { RestartPolicy } from '../bindings/RestartPolicy';
 import { joinCommand, splitCommand } from './command';
 import { envStrings, validateEnv, type EnvRow } from './env';
+import { validateVolumes, volumeStrings, type VolumeRow } from './volumes';
 import { hasErrors, parseExposedPort, toPortDtos, validatePorts, type PortRow, type PortRowErrors, type Protocol } from './ports';
 
 export interface CreateForm {
@@ -19,6 +20,7 @@ export interface CreateForm {
   ports: PortRow[];
   env: EnvRow[];
   envFile: { fileName: string; contents: string } | null;
+  volumes: VolumeRow[];
   restart: RestartPolicy;
   remove: boolean;
   start: boolean;
@@ -32,6 +34,7 @@ export interface CreateFormErrors {
   restart?: string;
   ports: PortRowErrors[];
   env: (string | null)[];
+  volumes: (string | null)[];
 }
 
 export const RESTART_POLICIES: { value: RestartPolicy; label: string }[] = [
@@ -50,6 +53,10 @@ export function emptyPortRow(protocol: Protocol = 'tcp'): PortRow {
   return { key: rowKey(), hostPort: '', containerPort: '', protocol };
 }
 
+export function emptyVolumeRow(): VolumeRow {
+  return { key: rowKey(), value: '' };
+}
+
 export function emptyEnvRow(): EnvRow {
   return { key: rowKey(), name: '', value: '' };
 }
@@ -65,6 +72,7 @@ export function emptyForm(image = ''): CreateForm {
     ports: [],
     env: [],
     envFile: null,
+    volumes: [],
     restart: 'no',
     remove: false,
     start: true,
@@ -113,7 +121,7 @@ export async function suggestHostPorts(
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 export function validateCreateForm(form: CreateForm): CreateFormErrors {
-  const errors: CreateFormErrors = { ports: validatePorts(form.ports), env: validateEnv(form.env) };
+  const errors: CreateFormErrors = { ports: validatePorts(form.ports), env: validateEnv(form.env), volumes: validateVolumes(form.volumes) };
   if (form.image.trim() === '') errors.image = 'image required';
   const name = form.name.trim();
   if (name !== '' && !NAME.test(name)) {
@@ -137,7 +145,8 @@ export function formIsValid(errors: CreateFormErrors): boolean {
     errors.entrypoint === undefined &&
     errors.restart === undefined &&
     !hasErrors(errors.ports) &&
-    errors.env.every((e) => e === null)
+    errors.env.every((e) => e === null) &&
+    errors.volumes.every((e) => e === null)
   );
 }
 
@@ -168,6 +177,7 @@ export function buildCreateRequest(form: CreateForm): BuildResult {
       restart: form.restart,
       remove: form.remove,
       start: form.start,
+      volumes: volumeStrings(form.volumes),
     },
   };
 }

@@ -183,6 +183,7 @@ describe('create form', () => {
         restart: 'no',
         remove: false,
         start: true,
+        volumes: [],
       },
     });
     form.name = ' web-1 ';

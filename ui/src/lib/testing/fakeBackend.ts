@@ -4,6 +4,8 @@ import type { Backend } from '../backend/backend';
 import type { ContainerSummary } from '../bindings/ContainerSummary';
 import type { EngineEvent } from '../bindings/EngineEvent';
 import type { ImageSummary } from '../bindings/ImageSummary';
+import type { Settings } from '../bindings/Settings';
+import type { VolumeSummary } from '../bindings/VolumeSummary';
 
 export function container(over: Partial<ContainerSummary> = {}): ContainerSummary {
   const id = over.id ?? 'c'.repeat(64);
@@ -41,9 +43,23 @@ export function image(over: Partial<ImageSummary> = {}): ImageSummary {
   };
 }
 
+export function volume(over: Partial<VolumeSummary> = {}): VolumeSummary {
+  const name = over.name ?? 'data';
+  return { name, driver: 'local', mountpoint: `/var/lib/berth/volumes/${name}/_data`, created: 1_700_000_000, anonymous: false, usedBy: [], ...over };
+}
+
 export class FakeBackend {
   containers: ContainerSummary[] = [];
   images: ImageSummary[] = [];
+  volumes: VolumeSummary[] = [];
+  settings: Settings = {
+    storageRoot: '/var/lib/berth',
+    runRoot: '/run/berth',
+    registriesConf: '/etc/containers/registries.conf',
+    registries: [],
+    socket: null,
+    version: '0.1.0',
+  };
   calls: Record<string, number> = {};
   private listeners = new Set<(e: EngineEvent) => void>();
 
@@ -83,6 +99,40 @@ export class FakeBackend {
         this.listeners.add(cb);
         return () => this.listeners.delete(cb);
       },
+      listVolumes: async () => {
+        this.count('listVolumes');
+        return this.volumes.map((v) => ({ ...v, usedBy: [...v.usedBy] }));
+      },
+      getSettings: async () => {
+        this.count('getSettings');
+        return structuredClone(this.settings);
+      },
+      setRegistry: async (host, insecure) => {
+        this.count('setRegistry');
+        const existing = this.settings.registries.find((r) => r.host === host);
+        if (existing) existing.insecure = insecure;
+        else this.settings.registries.push({ host, insecure, loggedIn: false });
+        return structuredClone(this.settings);
+      },
+      registryLogin: async (host) => {
+        this.count('registryLogin');
+        const r = this.settings.registries.find((r) => r.host === host);
+        if (r) r.loggedIn = true;
+        else this.settings.registries.push({ host, insecure: false, loggedIn: true });
+        return null;
+      },
+      registryLogout: async (host) => {
+        this.count('registryLogout');
+        const r = this.settings.registries.find((r) => r.host === host);
+        if (r) r.loggedIn = false;
+        return null;
+      },
+      setSocket: async (enabled) => {
+        this.count('setSocket');
+        if (!this.settings.socket) throw Object.assign(new Error('the Docker-compatible socket is not available yet'), { code: 'unsupported' });
+        this.settings.socket.enabled = enabled;
+        return structuredClone(this.settings);
+      },
       startContainer: notUsed('startContainer'),
       stopContainer: notUsed('stopContainer'),
       restartContainer: notUsed('restartContainer'),
@@ -94,6 +144,17 @@ export class FakeBackend {
       removeImage: notUsed('removeImage'),
       freePort: notUsed('freePort'),
       createContainer: notUsed('createContainer'),
+      logWindow: notUsed('logWindow'),
+      followLogs: notUsed('followLogs'),
+      stopFollow: notUsed('stopFollow'),
+      searchLogs: notUsed('searchLogs'),
+      openTerminal: notUsed('openTerminal'),
+      terminalInput: notUsed('terminalInput'),
+      terminalResize: notUsed('terminalResize'),
+      closeTerminal: notUsed('closeTerminal'),
+      createVolume: notUsed('createVolume'),
+      removeVolume: notUsed('removeVolume'),
+      pruneVolumes: notUsed('pruneVolumes'),
     };
   }
 }
