@@ -1,0 +1,257 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { LogEntry } from '../bindings/LogEntry';
+import type { LogPage } from '../bindings/LogPage';
+import { FrameBatcher } from './batcher';
+import { compareCursors, formatEntry, plain, sanitize, sinceCutoff } from './format';
+import { LogRing } from './ring';
+import { LogView, type LogTerminal } from './view';
+
+describe('LogRing', () => {
+  const ring = (maxLines: number, maxBytes = Infinity) => new LogRing<string>({ maxLines, maxBytes }, (s) => s.length);
+
+  it('keeps the newest lines past the line limit, in order', () => {
+    const r = ring(3);
+    expect(r.push('a', 'b')).toBe(0);
+    expect(r.push('c', 'd', 'e')).toBe(2);
+    expect(r.toArray()).toEqual(['c', 'd', 'e']);
+    expect(r.length).toBe(3);
+    expect(r.first()).toBe('c');
+    expect(r.last()).toBe('e');
+    expect(r.at(-2)).toBe('d');
+    expect(r.at(3)).toBeUndefined();
+    expect(r.droppedOldest).toBe(2);
+    expect(r.full).toBe(true);
+  });
+
+  it('keeps within the byte limit, but never below one line', () => {
+    const r = ring(100, 10);
+    r.push('12345', '678', '90');
+    expect(r.byteSize).toBe(10);
+    r.push('x');
+    expect(r.toArray()).toEqual(['678', '90', 'x']);
+    expect(r.byteSize).toBe(6);
+    r.push('a very long line');
+    expect(r.toArray()).toEqual(['a very long line']);
+  });
+
+  it('prepends older lines and drops the newest past the limits', () => {
+    const r = ring(4);
+    r.push('c', 'd');
+    expect(r.prepend(['a', 'b'])).toBe(0);
+    expect(r.toArray()).toEqual(['a', 'b', 'c', 'd']);
+    expect(r.prepend(['y', 'z'])).toBe(2);
+    expect(r.toArray()).toEqual(['y', 'z', 'a', 'b']);
+    expect(r.droppedNewest).toBe(2);
+  });
+
+  it('wraps around and grows its backing array across many operations', () => {
+    const r = ring(5000);
+    for (let i = 0; i < 12_000; i++) r.push(String(i));
+    expect(r.length).toBe(5000);
+    expect(r.first()).toBe('7000');
+    expect(r.last()).toBe('11999');
+    r.prepend(['old']);
+    expect(r.first()).toBe('old');
+    expect(r.last()).toBe('11998');
+    r.clear();
+    expect(r.length).toBe(0);
+    expect(r.byteSize).toBe(0);
+    expect(r.toArray()).toEqual([]);
+  });
+
+  it('refuses a zero limit', () => {
+    expect(() => ring(0)).toThrow();
+  });
+});
+
+function frames() {
+  const queue: (() => void)[] = [];
+  return {
+    schedule: (cb: () => void) => queue.push(cb),
+    run() {
+      const now = queue.splice(0);
+      now.forEach((cb) => cb());
+    },
+    get pending() {
+      return queue.length;
+    },
+  };
+}
+
+describe('FrameBatcher', () => {
+  it('writes once per frame whatever the number of chunks', () => {
+    const f = frames();
+    const writes: string[] = [];
+    const b = new FrameBatcher({ write: (d, done) => (writes.push(d), done()) }, { schedule: f.schedule });
+    for (let i = 0; i < 10_000; i++) b.add(`line ${i}\r\n`);
+    expect(writes).toHaveLength(0);
+    expect(f.pending).toBe(1);
+    f.run();
+    expect(writes).toHaveLength(1);
+    expect(writes[0].split('\r\n')).toHaveLength(10_001);
+    b.add('more');
+    f.run();
+    expect(writes).toEqual([expect.any(String), 'more']);
+    f.run();
+    expect(writes).toHaveLength(2);
+    expect(b.writes).toBe(2);
+  });
+
+  it('waits while the sink is behind its high-water mark, then writes everything', () => {
+    const f = frames();
+    const done: (() => void)[] = [];
+    const writes: string[] = [];
+    const b = new FrameBatcher({ write: (d, cb) => (writes.push(d), done.push(cb)) }, { schedule: f.schedule, highWater: 10 });
+    b.add('0123456789ab');
+    f.run();
+    b.add('x');
+    b.add('y');
+    f.run();
+    f.run();
+    expect(writes).toEqual(['0123456789ab']);
+    expect(b.backlog).toBe(14);
+    done.shift()!();
+    f.run();
+    expect(writes).toEqual(['0123456789ab', 'xy']);
+  });
+
+  it('runs callbacks after what was added before them is parsed, and clear forgets', () => {
+    const f = frames();
+    const order: string[] = [];
+    const b = new FrameBatcher({ write: (d, done) => (order.push(`write ${d}`), done()) }, { schedule: f.schedule });
+    b.add('a');
+    b.then(() => order.push('then'));
+    f.run();
+    expect(order).toEqual(['write a', 'then']);
+    b.add('lost');
+    b.clear();
+    f.run();
+    expect(order).toEqual(['write a', 'then']);
+  });
+});
+
+describe('log formatting', () => {
+  it('keeps colours and drops sequences that would move the cursor or clear the screen', () => {
+    expect(sanitize('\x1b[31mred\x1b[0m plain')).toBe('\x1b[31mred\x1b[0m plain');
+    expect(sanitize('a\x1b[2Jb\x1b[Hc\x1b]0;title\x07d\re\x1b7f')).toBe('abcdef');
+    expect(sanitize('tab\there')).toBe('tab\there');
+    expect(sanitize('cut \x1b[12')).toBe('cut [12');
+    expect(plain('\x1b[1;32mok\x1b[0m')).toBe('ok');
+  });
+
+  it('formats an entry with its timestamp and a stderr mark', () => {
+    const e: LogEntry = { cursor: { file: 1, offset: 0 }, time: '2026-01-01T00:00:00Z', stream: 'stderr', line: 'boom' };
+    expect(formatEntry(e, false)).toBe('\x1b[31m▍\x1b[0mboom\x1b[0m\r\n');
+    expect(formatEntry({ ...e, stream: 'stdout' }, true)).toBe('\x1b[2m2026-01-01T00:00:00Z\x1b[0m boom\x1b[0m\r\n');
+  });
+
+  it('orders cursors by file then offset and reads since choices', () => {
+    expect(compareCursors({ file: 0, offset: 900 }, { file: 1, offset: 0 })).toBeLessThan(0);
+    expect(compareCursors({ file: 1, offset: 5 }, { file: 1, offset: 5 })).toBe(0);
+    expect(sinceCutoff('5m', 1_000_000)).toBe(700_000);
+    expect(sinceCutoff('', 1)).toBeNull();
+  });
+});
+
+function entry(n: number, line = `line ${n}`): LogEntry {
+  return { cursor: { file: 1, offset: n * 10 }, time: new Date(1_700_000_000_000 + n * 1000).toISOString(), stream: 'stdout', line };
+}
+
+function setupView(total: number, options: ConstructorParameters<typeof LogView>[3] = {}) {
+  const log = Array.from({ length: total }, (_, i) => entry(i));
+  const f = frames();
+  const written: string[] = [];
+  let onLines: ((b: { entries: LogEntry[] }) => void) | null = null;
+  const backend = {
+    logWindow: vi.fn(async (_id: string, before: { offset: number } | null, limit: number): Promise<LogPage> => {
+      const end = before === null ? log.length : log.findIndex((e) => e.cursor.offset >= before.offset);
+      const start = Math.max(0, end - limit);
+      return { entries: log.slice(start, end), atStart: start === 0 };
+    }),
+    followLogs: vi.fn(async (_id: string, _from: unknown, cb: (b: { entries: LogEntry[] }) => void) => {
+      onLines = cb;
+      return 'sub';
+    }),
+    stopFollow: vi.fn(async () => null),
+  };
+  const terminal: LogTerminal = {
+    write: (d, done) => (written.push(d), done()),
+    reset: () => (written.length = 0),
+    scrollToLine: vi.fn(),
+  };
+  const view = new LogView(backend, 'web', terminal, { schedule: f.schedule, ...options });
+  const screen = () => {
+    f.run();
+    return written.join('').split('\r\n').filter(Boolean).map(plain);
+  };
+  const emit = (entries: LogEntry[]) => onLines!({ entries });
+  return { view, backend, log, screen, emit, terminal };
+}
+
+describe('LogView', () => {
+  it('opens at the tail and follows from the last line it read, skipping repeats', async () => {
+    const { view, backend, screen, emit } = setupView(5000, { tail: 100 });
+    await view.open();
+    expect(backend.logWindow).toHaveBeenCalledWith('web', null, 100, false);
+    expect(backend.followLogs.mock.calls[0][1]).toEqual({ file: 1, offset: 49_990 });
+    expect(view.state).toMatchObject({ lines: 100, atStart: false, following: true });
+    expect(screen()).toHaveLength(100);
+    emit([entry(4999), entry(5000), entry(5001)]);
+    expect(screen().slice(-3)).toEqual(['line 4999', 'line 5000', 'line 5001']);
+    expect(view.state.received).toBe(2);
+  });
+
+  it('buffers lines while paused and shows all of them on resume', async () => {
+    const { view, screen, emit } = setupView(10, { tail: 10 });
+    await view.open();
+    view.pause();
+    emit([entry(10), entry(11)]);
+    emit([entry(12)]);
+    expect(screen().at(-1)).toBe('line 9');
+    expect(view.state.pending).toBe(3);
+    await view.resume();
+    expect(screen().slice(-3)).toEqual(['line 10', 'line 11', 'line 12']);
+    expect(view.state.pending).toBe(0);
+  });
+
+  it('stops following when the pause buffer fills, then resumes from the file', async () => {
+    const { view, backend, screen, emit } = setupView(10, { tail: 10, pendingLimits: { maxLines: 3, maxBytes: Infinity } });
+    await view.open();
+    view.pause();
+    emit([entry(10), entry(11), entry(12)]);
+    await vi.waitFor(() => expect(backend.stopFollow).toHaveBeenCalledWith('sub'));
+    await view.resume();
+    expect(screen().slice(-3)).toEqual(['line 10', 'line 11', 'line 12']);
+    expect(backend.followLogs).toHaveBeenCalledTimes(2);
+    expect(backend.followLogs.mock.calls[1][1]).toEqual({ file: 1, offset: 120 });
+  });
+
+  it('pages back when asked and keeps its limits, detaching from the tail when full', async () => {
+    const { view, backend, screen, terminal } = setupView(10_000, { tail: 100, pageSize: 100, limits: { maxLines: 300, maxBytes: Infinity } });
+    await view.open();
+    expect(await view.loadOlder()).toBe(true);
+    expect(backend.logWindow).toHaveBeenLastCalledWith('web', { file: 1, offset: 99_000 }, 100, false);
+    expect(screen()[0]).toBe('line 9800');
+    expect(terminal.scrollToLine).toHaveBeenCalledWith(100);
+    await view.loadOlder();
+    expect(view.state).toMatchObject({ lines: 300, detached: false });
+    await view.loadOlder();
+    expect(view.state).toMatchObject({ lines: 300, detached: true, following: false });
+    expect(screen()[0]).toBe('line 9600');
+    expect(screen().at(-1)).toBe('line 9899');
+  });
+
+  it('jumps to a match that is not loaded, and re-renders with timestamps', async () => {
+    const { view, screen } = setupView(10_000, { tail: 100, pageSize: 5 });
+    await view.open();
+    expect(view.isLoaded({ cursor: { file: 1, offset: 99_990 }, line: 'line 9999' })).toBe(true);
+    const far = { cursor: { file: 1, offset: 500 }, line: 'line 50' };
+    expect(view.isLoaded(far)).toBe(false);
+    await view.jumpTo(far);
+    expect(screen()).toEqual(['line 45', 'line 46', 'line 47', 'line 48', 'line 49', 'line 50']);
+    expect(view.state.detached).toBe(true);
+    view.setTimestamps(true);
+    expect(screen()[0]).toMatch(/^2023-.*Z line 45$/);
+    expect(view.text().split('\n')[0]).toMatch(/Z line 45$/);
+  });
+});
