@@ -6,8 +6,10 @@ import type { Backend } from '../backend/backend';
 import type { ContainerSummary } from '../bindings/ContainerSummary';
 import type { EngineInfo } from '../bindings/EngineInfo';
 import type { ImageSummary } from '../bindings/ImageSummary';
+import type { VolumeSummary } from '../bindings/VolumeSummary';
 import { EngineEvents } from './events';
 import { resource, type Resource } from './resource';
+import { settingsStore, type SettingsStore } from './settings';
 import { statsStore, type StatsStore } from './stats';
 
 export interface Stores {
@@ -15,7 +17,9 @@ export interface Stores {
   containers: Resource<ContainerSummary[]>;
   images: Resource<ImageSummary[]>;
   engine: Resource<EngineInfo | null>;
+  volumes: Resource<VolumeSummary[]>;
   stats: StatsStore;
+  settings: SettingsStore;
   /** Loads everything once and starts delivering queued events: call when the app mounted. */
   start(): Promise<void>;
   dispose(): void;
@@ -47,15 +51,27 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     kinds: ['image', 'container'],
     debounceMs,
   });
+  // A volume's "used by" changes with containers; created/removed volumes have their own events.
+  const volumes = resource<VolumeSummary[]>({
+    initial: [],
+    fetch: () => backend.listVolumes(),
+    events,
+    kinds: ['volume', 'container'],
+    accept: (e) => e.kind === 'volume' || ['create', 'remove', 'resync'].includes(e.action),
+    debounceMs,
+  });
   const stats = statsStore(backend, events, debounceMs);
+  const settings = settingsStore(backend);
   return {
     events,
     containers,
     images,
     engine,
+    volumes,
     stats,
+    settings,
     async start() {
-      const loads = Promise.all([containers.refresh(), images.refresh(), engine.refresh()]);
+      const loads = Promise.all([containers.refresh(), images.refresh(), engine.refresh(), volumes.refresh()]);
       events.markReady();
       await loads;
     },
@@ -64,6 +80,7 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
       containers.dispose();
       images.dispose();
       engine.dispose();
+      volumes.dispose();
       stats.dispose();
     },
   };
