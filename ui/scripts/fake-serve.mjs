@@ -3,7 +3,11 @@
 // `engine` and `channel` events) over made-up in-memory state. Dev tooling only: it is not part
 // of the built UI.
 //
-//   node scripts/fake-serve.mjs [--port 0] [--containers 12] [--dist dist]
+//   node scripts/fake-serve.mjs [--port 0] [--containers 12] [--dist dist] [--log-lines 5000] [--log-rate 20]
+//
+// Logs are made up per container (`--log-lines` lines with ANSI colours; running containers
+// print `--log-rate` lines a second while followed); the terminal is a toy line editor that
+// answers `echo`, `ls`, `pwd` and `exit`.
 
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -91,11 +95,46 @@ function send(event, data) {
   for (const res of streams) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 }
 function emit(kind, action, id, name = null) {
-  send('engine', { kind, action, id, name });
+  send('engine', { kind, action, id, name, exitCode: null });
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const samples = new Map();
+
+// Logs: line n of a container's made-up log; the cursor offset is the line number.
+const logLines = Number(args['log-lines'] ?? 5000);
+const logRate = Number(args['log-rate'] ?? 20);
+const logs = new Map(); // id -> { length }
+const logOf = (c) => {
+  if (!logs.has(c.id)) logs.set(c.id, { length: c.status === 'created' ? 0 : logLines });
+  return logs.get(c.id);
+};
+const LEVELS = [['\x1b[32mINFO\x1b[0m', 'stdout'], ['\x1b[36mDEBUG\x1b[0m', 'stdout'], ['\x1b[33mWARN\x1b[0m', 'stdout'], ['\x1b[1;31mERROR\x1b[0m', 'stderr']];
+function logEntry(c, n) {
+  const [level, stream] = LEVELS[n % 23 === 7 ? 3 : n % 11 === 3 ? 2 : n % 5 === 1 ? 1 : 0];
+  const time = new Date((c.created + n * 0.5) * 1000).toISOString();
+  const line = `${time.slice(11, 19)} ${level} ${c.name}[${n}]: \x1b[35mGET\x1b[0m /api/items/${n % 97} ${n % 13 === 0 ? '\x1b[31m500\x1b[0m' : '\x1b[32m200\x1b[0m'} in ${(n * 7) % 180} ms`;
+  return { cursor: { file: 1, offset: n }, time, stream, line };
+}
+const follows = new Map(); // subscription -> timer
+const terminals = new Map(); // session -> { channel, line }
+const volumes = [
+  { name: 'pgdata', driver: 'local', created: now() - 86400 * 3, anonymous: false },
+  { name: 'redis-data', driver: 'local', created: now() - 86400 * 9, anonymous: false },
+  { name: 'scratch', driver: 'local', created: now() - 3600, anonymous: false },
+  { name: hex(), driver: 'local', created: now() - 7200, anonymous: true },
+];
+const volumeUsers = { pgdata: ['db'], 'redis-data': ['cache'] };
+const volumeSummary = (v) => ({ ...v, mountpoint: `/var/lib/berth/volumes/${v.name}/_data`, usedBy: (volumeUsers[v.name] ?? []).filter((n) => containers.some((c) => c.name === n)) });
+const settings = {
+  storageRoot: '/var/lib/berth',
+  runRoot: '/run/berth',
+  registriesConf: '/etc/containers/registries.conf.d/berth.conf',
+  registries: [{ host: 'registry.internal:5000', insecure: true, loggedIn: false }, { host: 'ghcr.io', insecure: false, loggedIn: true }],
+  socket: args.socket ? { path: '/run/berth/docker.sock', enabled: false } : null,
+  version: '0.1.0-fake',
+};
+const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');
 const commands = {
   engine_info: () => ({
     version: '0.1.0-fake',
@@ -126,7 +165,7 @@ const commands = {
     if (c.status === 'running') {
       await sleep(300);
       Object.assign(c, { status: 'exited', exitCode: 0, finishedAt: now() });
-      emit('container', 'died', c.id, c.name);
+      send('engine', { kind: 'container', action: 'died', id: c.id, name: c.name, exitCode: 0 });
     }
     return summary(c);
   },
@@ -148,7 +187,7 @@ const commands = {
   },
   inspect_container: ({ id }) => {
     const c = findContainer(id);
-    return { Id: c.id, Name: c.name, Created: new Date(c.created * 1000).toISOString(), State: { Status: c.status, Running: c.status === 'running', ExitCode: c.exitCode ?? 0 }, Image: c.imageId, ImageName: c.imageRef, Config: { Cmd: c.command.split(' '), Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] }, HostConfig: { PortBindings: c.ports } };
+    return { Id: c.id, Name: c.name, Created: new Date(c.created * 1000).toISOString(), State: { Status: c.status, Running: c.status === 'running', ExitCode: c.exitCode ?? 0 }, Image: c.imageId, ImageName: c.imageRef, Config: { Cmd: c.command.split(' '), Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] }, HostConfig: { PortBindings: c.ports }, Mounts: Object.entries(volumeUsers).filter(([, users]) => users.includes(c.name)).map(([name]) => ({ Type: 'volume', Name: name, Source: `/var/lib/berth/volumes/${name}/_data`, Destination: '/data', RW: true })) };
   },
   container_logs: ({ id, tail }) => {
     const c = findContainer(id);
@@ -158,6 +197,142 @@ const commands = {
       lines.push({ time: new Date((c.created + n) * 1000).toISOString(), stream: stderr ? 'stderr' : 'stdout', line: stderr ? `warning: slow request ${n} took ${n * 3} ms` : `${c.name}: 10.0.2.${n % 250} - - "GET /api/items/${n} HTTP/1.1" 200 ${512 + n}` });
     }
     return tail ? lines.slice(-tail) : lines;
+  },
+  log_window: ({ id, before, limit }) => {
+    const c = findContainer(id);
+    const log = logOf(c);
+    const end = before ? Math.min(before.offset, log.length) : log.length;
+    const start = Math.max(0, end - limit);
+    const entries = [];
+    for (let n = start; n < end; n++) entries.push(logEntry(c, n));
+    return { entries, atStart: start === 0 };
+  },
+  follow_logs: ({ id, from, onLines }) => {
+    const c = findContainer(id);
+    const log = logOf(c);
+    const sub = `follow-${hex(8)}`;
+    let next = from ? from.offset : log.length;
+    const tick = 50;
+    const perTick = Math.max(1, Math.round((logRate * tick) / 1000));
+    const timer = setInterval(() => {
+      if (c.status === 'running') log.length += perTick;
+      if (next >= log.length) return;
+      const entries = [];
+      while (next < log.length && entries.length < 2000) entries.push(logEntry(c, next++));
+      send('channel', { channel: onLines, message: { entries } });
+    }, tick);
+    follows.set(sub, timer);
+    return sub;
+  },
+  stop_follow: ({ subscription }) => {
+    clearInterval(follows.get(subscription));
+    follows.delete(subscription);
+    return null;
+  },
+  search_logs: ({ id, query, regex, caseSensitive, limit }) => {
+    const c = findContainer(id);
+    const log = logOf(c);
+    const re = regex ? new RegExp(query, caseSensitive ? '' : 'i') : null;
+    const out = [];
+    for (let n = 0; n < log.length && out.length < limit; n++) {
+      const e = logEntry(c, n);
+      const text = e.line.replace(/\x1b\[[0-9;]*m/g, '');
+      const hit = re ? re.test(text) : caseSensitive ? text.includes(query) : text.toLowerCase().includes(query.toLowerCase());
+      if (hit) out.push({ cursor: e.cursor, line: e.line });
+    }
+    return out;
+  },
+  open_terminal: ({ id, onOutput }) => {
+    const c = findContainer(id);
+    if (c.status !== 'running') throw new ApiError(409, 'conflict', `container "${c.name}" is not running: start it first`);
+    const session = `term-${hex(8)}`;
+    const t = { channel: onOutput, line: '', name: c.name };
+    terminals.set(session, t);
+    setTimeout(() => send('channel', { channel: onOutput, message: { data: b64(`\x1b[1;32mroot@${c.name}\x1b[0m:/# `) } }), 50);
+    return session;
+  },
+  terminal_input: ({ session, data }) => {
+    const t = terminals.get(session);
+    if (!t) throw new ApiError(404, 'not_found', `no such terminal session "${session}"`);
+    const out = (s) => send('channel', { channel: t.channel, message: { data: b64(s) } });
+    for (const ch of data) {
+      if (ch === '\r') {
+        const cmd = t.line.trim();
+        t.line = '';
+        out('\r\n');
+        if (cmd === 'exit') {
+          send('channel', { channel: t.channel, message: { exited: 0 } });
+          terminals.delete(session);
+          return null;
+        }
+        if (cmd.startsWith('echo ')) out(`${cmd.slice(5)}\r\n`);
+        else if (cmd === 'ls') out('\x1b[1;34mbin\x1b[0m  \x1b[1;34metc\x1b[0m  \x1b[1;34mhome\x1b[0m  \x1b[1;34musr\x1b[0m  \x1b[1;34mvar\x1b[0m\r\n');
+        else if (cmd === 'pwd') out('/\r\n');
+        else if (cmd !== '') out(`sh: ${cmd.split(' ')[0]}: not found\r\n`);
+        out(`\x1b[1;32mroot@${t.name}\x1b[0m:/# `);
+      } else if (ch === '\x7f') {
+        if (t.line) {
+          t.line = t.line.slice(0, -1);
+          out('\b \b');
+        }
+      } else {
+        t.line += ch;
+        out(ch);
+      }
+    }
+    return null;
+  },
+  terminal_resize: () => null,
+  close_terminal: ({ session }) => {
+    terminals.delete(session);
+    return null;
+  },
+  list_volumes: () => volumes.map(volumeSummary),
+  create_volume: ({ name }) => {
+    const v = { name: name ?? hex(), driver: 'local', created: now(), anonymous: !name };
+    if (volumes.some((x) => x.name === v.name)) throw new ApiError(409, 'conflict', `volume "${v.name}" already exists`);
+    volumes.push(v);
+    emit('volume', 'create', v.name, v.name);
+    return volumeSummary(v);
+  },
+  remove_volume: ({ name, force }) => {
+    const v = volumes.find((x) => x.name === name);
+    if (!v) throw notFound('volume', name);
+    const users = volumeSummary(v).usedBy;
+    if (users.length && !force) throw new ApiError(409, 'conflict', `volume "${name}" is in use by container ${users.join(', ')}`);
+    volumes.splice(volumes.indexOf(v), 1);
+    emit('volume', 'remove', name, name);
+    return null;
+  },
+  prune_volumes: () => {
+    const unused = volumes.filter((v) => volumeSummary(v).usedBy.length === 0);
+    unused.forEach((v) => volumes.splice(volumes.indexOf(v), 1));
+    unused.forEach((v) => emit('volume', 'remove', v.name, v.name));
+    return unused.map((v) => v.name);
+  },
+  get_settings: () => settings,
+  set_registry: ({ host, insecure }) => {
+    const r = settings.registries.find((x) => x.host === host);
+    if (r) r.insecure = insecure;
+    else settings.registries.push({ host, insecure, loggedIn: false });
+    return settings;
+  },
+  registry_login: ({ host, username, password }) => {
+    if (password === 'wrong') throw new ApiError(401, 'unauthorized', `${host}: login failed for user "${username}": unauthorized`);
+    const r = settings.registries.find((x) => x.host === host);
+    if (r) r.loggedIn = true;
+    else settings.registries.push({ host, insecure: false, loggedIn: true });
+    return null;
+  },
+  registry_logout: ({ host }) => {
+    const r = settings.registries.find((x) => x.host === host);
+    if (r) r.loggedIn = false;
+    return null;
+  },
+  set_socket: ({ enabled }) => {
+    if (!settings.socket) throw new ApiError(400, 'unsupported', 'the Docker-compatible socket is not available yet');
+    settings.socket.enabled = enabled;
+    return settings;
   },
   list_images: () => images.map(imageSummary),
   image_details: ({ reference }) => {

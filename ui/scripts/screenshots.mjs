@@ -67,15 +67,89 @@ for (const scheme of ['light', 'dark']) {
     await page.keyboard.press('Escape');
 
     await page.getByTestId('nav-containers').click();
-    await page.getByTestId('container-row').first().getByTestId('row-logs').click();
+    await page.getByTestId('container-row').first().getByTestId('row-logs').click({ modifiers: ['Shift'] });
     await page.getByTestId('logs-content').waitFor();
     await page.waitForTimeout(300);
-    await page.screenshot({ path: join(out, 'logs.png') });
+    await page.screenshot({ path: join(out, 'logs-dialog.png') });
     await page.keyboard.press('Escape');
     await page.getByTestId('container-row').nth(1).getByTestId('row-remove').click();
     await page.screenshot({ path: join(out, 'confirm-remove.png') });
     await page.keyboard.press('Escape');
+
+    // Create form: volumes.
+    await page.getByTestId('create-button').click();
+    await page.getByTestId('create-image').fill('docker.io/library/postgres:16');
+    await page.getByTestId('volume-add').click();
+    await page.getByTestId('volume-value').last().fill('pgdata:/var/lib/postgresql/data');
+    await page.getByTestId('volume-add').click();
+    await page.getByTestId('volume-value').last().fill('./conf:/etc/pg:rx');
+    await page.waitForTimeout(200);
+    await page.getByTestId('volume-row').last().scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(out, 'create-volumes.png') });
+    await page.keyboard.press('Escape');
   }
+
+  // Keyboard: focus the table, move down, open the details.
+  await page.getByTestId('nav-containers').click();
+  await page.keyboard.press('Control+1');
+  await page.keyboard.press('/');
+  await page.keyboard.press('ArrowDown');
+  await page.screenshot({ path: join(out, `keyboard-cursor-${scheme}.png`) });
+  await page.keyboard.press('Enter');
+  await page.getByTestId('container-details').waitFor();
+  await page.waitForTimeout(4500); // stats samples for the sparklines
+  await page.screenshot({ path: join(out, `details-summary-${scheme}.png`) });
+
+  await page.getByTestId('details-tab-logs').click();
+  await page.getByTestId('logs-terminal').locator('.xterm-rows').waitFor();
+  await page.waitForTimeout(1500);
+  await page.screenshot({ path: join(out, `details-logs-${scheme}.png`) });
+  if (scheme === 'light') {
+    await page.getByTestId('logs-search').fill('ERROR');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('logs-search-all').click();
+    await page.getByTestId('logs-match').first().waitFor();
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(out, 'details-logs-search.png') });
+    await page.getByTestId('logs-match').first().click();
+    await page.waitForTimeout(800);
+    await page.screenshot({ path: join(out, 'details-logs-jump.png') });
+    await page.getByTestId('logs-timestamps').check();
+    await page.getByTestId('logs-pause').click();
+    await page.waitForTimeout(1200);
+    await page.screenshot({ path: join(out, 'details-logs-paused.png') });
+  }
+
+  await page.getByTestId('details-tab-inspect').click();
+  await page.getByTestId('inspect-search').fill('running');
+  await page.waitForTimeout(200);
+  await page.screenshot({ path: join(out, `details-inspect-${scheme}.png`) });
+
+  await page.getByTestId('details-tab-terminal').click();
+  await page.getByTestId('terminal').and(page.locator('[data-state="open"]')).waitFor({ timeout: 10_000 }).catch(() => {});
+  await page.keyboard.type('ls\n');
+  await page.keyboard.type('echo hello from $HOSTNAME\n');
+  await page.waitForTimeout(800);
+  await page.screenshot({ path: join(out, `details-terminal-${scheme}.png`) });
+  await page.getByTestId('details-back').click();
+
+  await page.keyboard.press('Control+3');
+  await page.getByTestId('volumes-table').waitFor();
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(out, `volumes-${scheme}.png`) });
+  if (scheme === 'light') {
+    const used = page.getByTestId('volume-row').filter({ has: page.getByTestId('volume-used-by').filter({ hasText: /\w/ }) }).first();
+    await used.getByTestId('volume-remove-row').click();
+    await page.getByTestId('confirm-ok').click();
+    await page.getByTestId('confirm-error').waitFor({ timeout: 5000 }).catch(() => {});
+    await page.screenshot({ path: join(out, 'volume-remove-refused.png') });
+    await page.keyboard.press('Escape');
+  }
+
+  await page.getByTestId('nav-settings').click();
+  await page.getByTestId('settings-page').waitFor();
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(out, `settings-${scheme}.png`) });
   await page.close();
 }
 await context.close();

@@ -73,6 +73,14 @@ export class SampleHistory {
     return this.values.reduce((m, v) => Math.max(m, v), 0);
   }
 
+  /** The polygon under the line, for a faint fill. */
+  area(width: number, height: number, ceiling = this.max): string {
+    const line = this.points(width, height, ceiling);
+    if (line === '') return '';
+    const firstX = line.slice(0, line.indexOf(','));
+    return `${line} ${width.toFixed(1)},${height} ${firstX},${height}`;
+  }
+
   /** Points in a `width`×`height` box, newest at the right; `ceiling` is the top value. */
   points(width: number, height: number, ceiling = this.max): string {
     if (this.values.length === 0) return '';
