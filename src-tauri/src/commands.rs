@@ -5,24 +5,39 @@
 //! The engine is synchronous (but for `pull`): its calls run on the blocking pool, so a slow
 //! stop or remove never freezes the UI.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use berth_engine::container::log_reader::{self, Cursor, Follower, LogFiles, LogReadError};
 use berth_engine::container::logs;
 use berth_engine::network::PortMapping;
-use berth_engine::{CreateOptions, Engine, PullOptions};
+use berth_engine::registry::{Registry, RegistryError};
+use berth_engine::volume::MountRequest;
+use berth_engine::{ContainerRecord, CreateOptions, Credentials, Engine, PullOptions, RegistriesConfig};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
+use crate::channel::Sink;
 use crate::dto::*;
+use crate::follow::Subscriptions;
+use crate::settings;
+use crate::terminal::Terminals;
 
-/// What the commands share: the engine, and the previous CPU sample of each running
-/// container (CPU % is a rate between two samples).
+/// What the commands share: the engine, the previous CPU sample of each running container
+/// (CPU % is a rate between two samples), the followed logs and terminal sessions, and the
+/// registries.conf the settings write.
 pub struct Backend {
     engine: Engine,
     cpu_samples: Mutex<HashMap<String, CpuSample>>,
+    follows: Subscriptions,
+    terminals: Terminals,
+    registries_conf: PathBuf,
+    /// The engine again, with the registries.conf that `set_registry` last wrote (the engine
+    /// reads it once, when opened): registry work in this process uses it from then on.
+    updated_registries: Mutex<Option<Engine>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -33,7 +48,20 @@ struct CpuSample {
 
 impl Backend {
     pub fn new(engine: Engine) -> Backend {
-        Backend { engine, cpu_samples: Mutex::new(HashMap::new()) }
+        Backend {
+            engine,
+            cpu_samples: Mutex::new(HashMap::new()),
+            follows: Subscriptions::default(),
+            terminals: Terminals::default(),
+            registries_conf: settings::user_registries_conf(),
+            updated_registries: Mutex::new(None),
+        }
+    }
+
+    /// Writes registry settings to `path` instead of the user's registries.conf.
+    pub fn with_registries_conf(mut self, path: PathBuf) -> Backend {
+        self.registries_conf = path;
+        self
     }
 
     /// The engine at `BERTH_ROOT`/`BERTH_RUNROOT`, or the default storage of this user.
@@ -48,6 +76,38 @@ impl Backend {
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
+
+    /// The followed logs.
+    pub fn follows(&self) -> &Subscriptions {
+        &self.follows
+    }
+
+    /// The open terminal sessions.
+    pub fn terminals(&self) -> &Terminals {
+        &self.terminals
+    }
+
+    /// The engine for talking to registries: with the registries.conf as last written here.
+    fn registry_engine(&self) -> Engine {
+        let updated = self.updated_registries.lock().unwrap_or_else(|e| e.into_inner());
+        updated.clone().unwrap_or_else(|| self.engine.clone())
+    }
+}
+
+/// The registries configuration in effect: the file the settings write (`path`) once it
+/// exists, else what the engine was opened with.
+fn registries_in_effect(path: &Path, registry_engine: &Engine) -> Result<RegistriesConfig, ApiError> {
+    if path.exists() {
+        return RegistriesConfig::load(path).map_err(|e| ApiError::invalid(e.to_string()));
+    }
+    Ok(registry_engine.config().registries.clone())
+}
+
+/// A new random id for a subscription or a session: 16 hex characters.
+pub fn new_id() -> String {
+    use rand::RngExt;
+    let bytes: [u8; 8] = rand::rng().random();
+    hex::encode(bytes)
 }
 
 /// Runs a synchronous engine call on the blocking pool.
@@ -177,6 +237,104 @@ pub struct CreateArgs {
     pub request: CreateRequest,
 }
 
+#[derive(Debug, Deserialize)]
+pub struct LogWindowArgs {
+    pub id: String,
+    /// The page ends just before this line; None for the end of the log.
+    pub before: Option<LogCursor>,
+    pub limit: usize,
+    /// Whether entries carry their time (else `""`).
+    #[serde(default)]
+    pub timestamps: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FollowArgs {
+    pub id: String,
+    /// The first line to send; None for what is written from now on.
+    pub from: Option<LogCursor>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SubscriptionArgs {
+    pub subscription: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchArgs {
+    pub id: String,
+    pub query: String,
+    /// `query` is a regular expression (Rust's regex syntax), else plain text.
+    #[serde(default)]
+    pub regex: bool,
+    #[serde(default)]
+    pub case_sensitive: bool,
+    pub limit: usize,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OpenTerminalArgs {
+    pub id: String,
+    pub cols: u16,
+    pub rows: u16,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TerminalInputArgs {
+    pub session: String,
+    /// Text typed, UTF-8.
+    pub data: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TerminalResizeArgs {
+    pub session: String,
+    pub cols: u16,
+    pub rows: u16,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SessionArgs {
+    pub session: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateVolumeArgs {
+    /// None (or blank) for a random name.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveVolumeArgs {
+    pub name: String,
+    #[serde(default)]
+    pub force: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SetRegistryArgs {
+    pub host: String,
+    pub insecure: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginArgs {
+    pub host: String,
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HostArgs {
+    pub host: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SocketArgs {
+    pub enabled: bool,
+}
+
 pub async fn start_container(b: &Backend, a: IdArgs) -> Result<ContainerSummary, ApiError> {
     blocking(&b.engine, move |e| Ok(ContainerSummary::from(&e.start_container(&a.id)?))).await
 }
@@ -241,7 +399,7 @@ where
             progress(PullEvent::from(p));
         }
     });
-    let engine = b.engine.clone();
+    let engine = b.registry_engine();
     let pulled = engine.pull(&a.reference, PullOptions { progress: Some(tx), ..Default::default() }).await;
     // The sender is gone with the options: the forwarder ends once it passed everything on.
     let _ = forward.await;
@@ -324,8 +482,243 @@ pub fn create_options(r: &CreateRequest) -> Result<CreateOptions, ApiError> {
         remove: r.remove,
         ports: r.ports.iter().map(PortMapping::try_from).collect::<Result<_, _>>()?,
         restart: r.restart.into(),
+        mounts: r.volumes.iter().filter(|v| !v.trim().is_empty()).map(|v| parse_volume(v)).collect::<Result<_, _>>()?,
         ..Default::default()
     })
+}
+
+/// A `-v` value of the form. The app has no working directory: host paths are absolute.
+fn parse_volume(v: &str) -> Result<MountRequest, ApiError> {
+    let v = v.trim();
+    if v.starts_with('.') {
+        return Err(ApiError::invalid(format!("invalid volume {v:?}: give the host path from / (such as /srv/data)")));
+    }
+    berth_engine::volume::parse_volume_flag(v, Path::new("/")).map_err(|e| ApiError::invalid(e.to_string()))
+}
+
+/// The most lines one page or search gives.
+pub const MAX_LINES: usize = 10_000;
+
+fn check_limit(limit: usize) -> Result<usize, ApiError> {
+    if limit == 0 || limit > MAX_LINES {
+        return Err(ApiError::invalid(format!("limit {limit}: ask for 1 to {MAX_LINES} lines")));
+    }
+    Ok(limit)
+}
+
+/// The container and the files of its log.
+fn log_files(e: &Engine, query: &str) -> Result<(ContainerRecord, LogFiles), ApiError> {
+    let c = e.container(query)?;
+    let files = LogFiles::new(&e.container_paths(&c.id).log());
+    Ok((c, files))
+}
+
+fn log_error(c: &ContainerRecord, e: LogReadError) -> ApiError {
+    let message = format!("the log of container {}: {e}", c.name);
+    match e {
+        LogReadError::PastEnd { .. } | LogReadError::NotARecord { .. } => ApiError::invalid(message),
+        LogReadError::Io { .. } => ApiError::engine(message),
+    }
+}
+
+/// The `limit` lines of a container's log that end just before `before` (at the end of the
+/// log without it): the tail when the viewer opens, then a page further back per call.
+pub async fn log_window(b: &Backend, a: LogWindowArgs) -> Result<LogPage, ApiError> {
+    let before = a.before.map(Cursor::try_from).transpose()?;
+    let limit = check_limit(a.limit)?;
+    blocking(&b.engine, move |e| {
+        let (c, files) = log_files(e, &a.id)?;
+        let page = log_reader::window(&files, before, limit).map_err(|err| log_error(&c, err))?;
+        let entries = page.lines.into_iter().map(|l| LogEntry::new(l, a.timestamps)).collect();
+        Ok(LogPage { entries, at_start: page.at_start })
+    })
+    .await
+}
+
+/// Sends a container's lines to `sink` as they are written, from the line at `from` (from the
+/// end of the log as it is now without it); returns the subscription's id for `stop_follow`.
+pub async fn follow_logs(b: &Backend, a: FollowArgs, sink: impl Sink<LogBatch>) -> Result<String, ApiError> {
+    let from = a.from.map(Cursor::try_from).transpose()?;
+    let (c, follower) = blocking(&b.engine, move |e| {
+        let (c, files) = log_files(e, &a.id)?;
+        let follower = Follower::new(files, from).map_err(|err| log_error(&c, err))?;
+        Ok((c, follower))
+    })
+    .await?;
+    Ok(b.follows.start(b.engine.clone(), c.id, follower, sink))
+}
+
+/// Ends a subscription; one that ended already is not an error.
+pub async fn stop_follow(b: &Backend, a: SubscriptionArgs) -> Result<(), ApiError> {
+    b.follows.stop(&a.subscription);
+    Ok(())
+}
+
+/// The first `limit` lines of the whole log (both files) that contain `query`, or match it as
+/// a regular expression; the log is read as a stream.
+pub async fn search_logs(b: &Backend, a: SearchArgs) -> Result<Vec<LogMatch>, ApiError> {
+    if a.query.is_empty() {
+        return Err(ApiError::invalid("searching a log needs a query"));
+    }
+    let limit = check_limit(a.limit)?;
+    let pattern = if a.regex { a.query.clone() } else { regex::escape(&a.query) };
+    let re = regex::bytes::RegexBuilder::new(&pattern).case_insensitive(!a.case_sensitive).build().map_err(|e| {
+        let why = e.to_string();
+        let why = why.lines().last().unwrap_or_default().trim().trim_start_matches("error: ").to_string();
+        ApiError::invalid(format!("invalid regular expression {:?}: {why}", a.query))
+    })?;
+    blocking(&b.engine, move |e| {
+        let (c, files) = log_files(e, &a.id)?;
+        let found = log_reader::search(&files, |m| re.is_match(m), limit).map_err(|err| log_error(&c, err))?;
+        Ok(found
+            .into_iter()
+            .map(|l| {
+                let entry = LogEntry::new(l, false);
+                LogMatch { cursor: entry.cursor, line: entry.line }
+            })
+            .collect())
+    })
+    .await
+}
+
+/// Opens a shell (bash if the container has it, else sh) in a running container on a
+/// terminal of `cols` x `rows`; its output goes to `sink`. Returns the session's id.
+pub async fn open_terminal(
+    b: &Backend,
+    a: OpenTerminalArgs,
+    sink: impl Sink<TerminalOutput>,
+) -> Result<String, ApiError> {
+    let terminals = b.terminals.clone();
+    blocking(&b.engine, move |e| terminals.open(e, &a.id, a.cols, a.rows, sink)).await
+}
+
+pub async fn terminal_input(b: &Backend, a: TerminalInputArgs) -> Result<(), ApiError> {
+    let terminals = b.terminals.clone();
+    // A shell that does not read fills the terminal: the write waits, off the async workers.
+    blocking(&b.engine, move |_| terminals.input(&a.session, a.data.as_bytes())).await
+}
+
+pub async fn terminal_resize(b: &Backend, a: TerminalResizeArgs) -> Result<(), ApiError> {
+    let terminals = b.terminals.clone();
+    blocking(&b.engine, move |_| terminals.resize(&a.session, a.cols, a.rows)).await
+}
+
+/// Ends a session (its shell gets SIGHUP); one that ended already is not an error.
+pub async fn close_terminal(b: &Backend, a: SessionArgs) -> Result<(), ApiError> {
+    b.terminals.close(&a.session);
+    Ok(())
+}
+
+pub async fn list_volumes(b: &Backend) -> Result<Vec<VolumeSummary>, ApiError> {
+    blocking(&b.engine, |e| {
+        let mut users = e.volume_users()?;
+        Ok(e.volumes()?.iter().map(|v| VolumeSummary::new(v, users.remove(&v.name).unwrap_or_default())).collect())
+    })
+    .await
+}
+
+pub async fn create_volume(b: &Backend, a: CreateVolumeArgs) -> Result<VolumeSummary, ApiError> {
+    blocking(&b.engine, move |e| {
+        let name = a.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        Ok(VolumeSummary::new(&e.create_volume(name, BTreeMap::new())?, Vec::new()))
+    })
+    .await
+}
+
+/// Refused while containers use it, unless `force` (which removes them first).
+pub async fn remove_volume(b: &Backend, a: RemoveVolumeArgs) -> Result<(), ApiError> {
+    blocking(&b.engine, move |e| {
+        e.remove_volume(&a.name, a.force)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Removes every volume no container uses; returns their names.
+pub async fn prune_volumes(b: &Backend) -> Result<Vec<String>, ApiError> {
+    blocking(&b.engine, |e| Ok(e.prune_volumes()?)).await
+}
+
+fn settings_of(e: &Engine, registry_engine: &Engine, registries_conf: &Path) -> Result<Settings, ApiError> {
+    let config = e.config();
+    Ok(Settings {
+        storage_root: config.root.display().to_string(),
+        run_root: config.run_root.display().to_string(),
+        registries_conf: registries_conf.display().to_string(),
+        registries: settings::registries(&registries_in_effect(registries_conf, registry_engine)?, &config.auth),
+        socket: None,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    })
+}
+
+pub async fn get_settings(b: &Backend) -> Result<Settings, ApiError> {
+    let (registry_engine, path) = (b.registry_engine(), b.registries_conf.clone());
+    blocking(&b.engine, move |e| settings_of(e, &registry_engine, &path)).await
+}
+
+/// Marks a registry insecure (plain HTTP) or not in the user's registries.conf, keeping every
+/// other entry; pulls from this process use the new file at once.
+pub async fn set_registry(b: &Backend, a: SetRegistryArgs) -> Result<Settings, ApiError> {
+    let host = settings::registry_host(&a.host)?;
+    let (registry_engine, path) = (b.registry_engine(), b.registries_conf.clone());
+    let (updated, settings) = blocking(&b.engine, move |e| {
+        settings::set_registry(&path, &registries_in_effect(&path, &registry_engine)?, &host, a.insecure)?;
+        let mut config = e.config().clone();
+        config.registries = RegistriesConfig::load(&path).map_err(|e| ApiError::invalid(e.to_string()))?;
+        let updated = Engine::open(config)?;
+        let settings = settings_of(e, &updated, &path)?;
+        Ok((updated, settings))
+    })
+    .await?;
+    *b.updated_registries.lock().unwrap_or_else(|e| e.into_inner()) = Some(updated);
+    Ok(settings)
+}
+
+/// Checks the credentials with the registry, then stores them where `berth login` does.
+pub async fn registry_login(b: &Backend, a: LoginArgs) -> Result<(), ApiError> {
+    let host = settings::registry_host(&a.host)?;
+    if a.username.trim().is_empty() {
+        return Err(ApiError::invalid(format!("logging in to {host}: the username is empty")));
+    }
+    let creds = Credentials { username: a.username, password: a.password };
+    let engine = b.registry_engine();
+    Registry::verify_login(&host, &creds, &engine.config().registries).await.map_err(|e| match e {
+        RegistryError::AuthFailed { .. } | RegistryError::Unauthorized { .. } => {
+            ApiError::invalid(format!("logging in to {host}: {e}"))
+        }
+        other => ApiError::from(berth_engine::Error::from(other)),
+    })?;
+    let auth = engine.config().auth.clone();
+    blocking(&b.engine, move |_| {
+        auth.store(&host, &creds).map_err(|e| ApiError::engine(format!("saving the credentials for {host}: {e}")))?;
+        Ok(())
+    })
+    .await
+}
+
+/// Removes the stored credentials of a registry from every auth file that has them.
+pub async fn registry_logout(b: &Backend, a: HostArgs) -> Result<(), ApiError> {
+    let host = settings::registry_host(&a.host)?;
+    let auth = b.engine.config().auth.clone();
+    let removed = blocking(&b.engine, move |_| Ok(auth.remove(&host).map_err(|e| (host, e)))).await?;
+    match removed {
+        Ok(_) => Ok(()),
+        Err((host, berth_engine::registry::auth::AuthError::NotLoggedIn(_))) => {
+            Err(ApiError::not_found(format!("not logged in to {host}")))
+        }
+        Err((host, e)) => Err(ApiError::engine(format!("logging out of {host}: {e}"))),
+    }
+}
+
+/// The Docker-compatible socket is `berth system service`'s, which this version does not have.
+pub async fn set_socket(a: SocketArgs) -> Result<Settings, ApiError> {
+    Err(ApiError::new(
+        "unsupported",
+        format!(
+            "{} the Docker-compatible socket: this version of Berth has no `berth system service` to serve it",
+            if a.enabled { "enabling" } else { "disabling" }
+        ),
+    ))
 }
 
 /// `KEY=VALUE` lines of an env file; blank lines and `#` comments are skipped.
@@ -407,6 +800,50 @@ mod tests {
         let unnamed =
             create_options(&CreateRequest { image: "busybox".into(), name: Some("".into()), ..Default::default() });
         assert_eq!(unnamed.unwrap().name, None);
+    }
+
+    #[test]
+    fn form_volumes_become_mounts() {
+        let r = CreateRequest {
+            image: "busybox".into(),
+            volumes: vec!["cache:/var/cache:ro".into(), " ".into(), "/srv/site:/www".into(), "/data".into()],
+            ..Default::default()
+        };
+        let mounts = create_options(&r).unwrap().mounts;
+        assert_eq!(
+            mounts,
+            [
+                MountRequest::Volume {
+                    name: "cache".into(),
+                    destination: "/var/cache".into(),
+                    read_only: true,
+                    anonymous: false
+                },
+                MountRequest::Bind { source: "/srv/site".into(), destination: "/www".into(), read_only: false },
+                MountRequest::Volume {
+                    name: "".into(),
+                    destination: "/data".into(),
+                    read_only: false,
+                    anonymous: true
+                },
+            ]
+        );
+        let bad = |v: &str| {
+            let e = create_options(&CreateRequest { image: "x".into(), volumes: vec![v.into()], ..Default::default() })
+                .unwrap_err();
+            assert_eq!(e.code, "invalid", "{v}");
+            e.message
+        };
+        assert_eq!(bad("./site:/www"), "invalid volume \"./site:/www\": give the host path from / (such as /srv/data)");
+        assert_eq!(bad("cache:data"), "invalid volume \"cache:data\": the container path \"data\" must be absolute");
+    }
+
+    #[test]
+    fn log_limits_are_bounded() {
+        assert_eq!(check_limit(1).unwrap(), 1);
+        assert_eq!(check_limit(MAX_LINES).unwrap(), MAX_LINES);
+        assert_eq!(check_limit(0).unwrap_err().message, "limit 0: ask for 1 to 10000 lines");
+        assert_eq!(check_limit(MAX_LINES + 1).unwrap_err().code, "invalid");
     }
 
     #[test]

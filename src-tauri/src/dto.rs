@@ -9,7 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
+use berth_engine::container::log_reader::{Cursor, Line, LogFile};
 use berth_engine::container::logs::{Record, Stream};
+use berth_engine::volume::VolumeRecord;
 use berth_engine::{ContainerRecord, ImageRecord, LayerPhase, PullProgress, StateEvent};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -243,12 +245,110 @@ impl LogLine {
     }
 
     fn new(time: String, stream: Stream, bytes: &[u8]) -> LogLine {
-        let stream = match stream {
+        LogLine { time, stream: stream.into(), line: String::from_utf8_lossy(bytes).into_owned() }
+    }
+}
+
+impl From<Stream> for LogStream {
+    fn from(s: Stream) -> Self {
+        match s {
             Stream::Stdout => LogStream::Stdout,
             Stream::Stderr => LogStream::Stderr,
-        };
-        LogLine { time, stream, line: String::from_utf8_lossy(bytes).into_owned() }
+        }
     }
+}
+
+/// A place in a container's log, to page back from or follow from: the byte offset of a line
+/// in `ctr.log.1` (`file` 0) or `ctr.log` (`file` 1). A rotation (every 64 MiB) renames
+/// `ctr.log` to `ctr.log.1`, so cursors are good until the next one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LogCursor {
+    pub file: u8,
+    pub offset: u64,
+}
+
+impl From<Cursor> for LogCursor {
+    fn from(c: Cursor) -> Self {
+        let file = match c.file {
+            LogFile::Rotated => 0,
+            LogFile::Current => 1,
+        };
+        LogCursor { file, offset: c.offset }
+    }
+}
+
+impl TryFrom<LogCursor> for Cursor {
+    type Error = ApiError;
+
+    fn try_from(c: LogCursor) -> Result<Self, ApiError> {
+        let file = match c.file {
+            0 => LogFile::Rotated,
+            1 => LogFile::Current,
+            n => {
+                return Err(ApiError::invalid(format!(
+                    "log cursor {n}:{}: the file is 0 (ctr.log.1) or 1 (ctr.log)",
+                    c.offset
+                )))
+            }
+        };
+        Ok(Cursor { file, offset: c.offset })
+    }
+}
+
+/// A line of a container's log and where it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LogEntry {
+    pub cursor: LogCursor,
+    /// RFC 3339 with nanoseconds; `""` when timestamps were not asked for.
+    pub time: String,
+    #[ts(inline)]
+    pub stream: LogStream,
+    pub line: String,
+}
+
+impl LogEntry {
+    pub fn new(l: Line, timestamps: bool) -> LogEntry {
+        LogEntry {
+            cursor: l.cursor.into(),
+            time: if timestamps { l.time.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true) } else { String::new() },
+            stream: l.stream.into(),
+            line: match String::from_utf8(l.message) {
+                Ok(s) => s,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            },
+        }
+    }
+}
+
+/// The lines of a log that end at a cursor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LogPage {
+    /// In log order.
+    pub entries: Vec<LogEntry>,
+    /// Nothing comes before the first entry: the start of the log.
+    pub at_start: bool,
+}
+
+/// New lines of a followed log, on the subscription's channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LogBatch {
+    pub entries: Vec<LogEntry>,
+}
+
+/// A line that a search found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LogMatch {
+    pub cursor: LogCursor,
+    pub line: String,
+}
+
+/// What a terminal session sends: output (base64 of the bytes), then how the shell exited.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(untagged)]
+pub enum TerminalOutput {
+    Data { data: String },
+    Exited { exited: i32 },
 }
 
 /// A row of the images list: one per image, named by its first name.
@@ -452,6 +552,70 @@ pub struct CreateRequest {
     /// Start it once created.
     #[serde(default)]
     pub start: bool,
+    /// `-v` values: `NAME:/path[:ro]` or `/host:/path[:ro]`.
+    #[serde(default)]
+    pub volumes: Vec<String>,
+}
+
+/// A row of the volumes list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeSummary {
+    pub name: String,
+    pub driver: String,
+    pub mountpoint: String,
+    /// Unix seconds.
+    pub created: i64,
+    pub anonymous: bool,
+    /// The names of the containers that mount it.
+    pub used_by: Vec<String>,
+}
+
+impl VolumeSummary {
+    pub fn new(v: &VolumeRecord, used_by: Vec<String>) -> VolumeSummary {
+        VolumeSummary {
+            name: v.name.clone(),
+            driver: v.driver.clone(),
+            mountpoint: v.mountpoint.display().to_string(),
+            created: v.created.timestamp(),
+            anonymous: v.anonymous,
+            used_by,
+        }
+    }
+}
+
+/// A registry the settings know: from registries.conf, or one with stored credentials.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrySetting {
+    pub host: String,
+    /// Reached over plain HTTP (or HTTPS without verifying its certificate).
+    pub insecure: bool,
+    pub logged_in: bool,
+}
+
+/// The Docker-compatible socket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SocketSetting {
+    pub path: String,
+    pub enabled: bool,
+}
+
+/// The settings pane.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    pub storage_root: String,
+    pub run_root: String,
+    /// The registries.conf that `set_registry` writes.
+    pub registries_conf: String,
+    /// Sorted by host.
+    #[ts(inline)]
+    pub registries: Vec<RegistrySetting>,
+    /// None until the engine can serve it (`berth system service`).
+    #[ts(inline)]
+    pub socket: Option<SocketSetting>,
+    pub version: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -465,12 +629,17 @@ pub enum EventKind {
 
 /// Something changed in the engine: the UI refetches what `kind` names.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
 pub struct EngineEvent {
     #[ts(inline)]
     pub kind: EventKind,
     pub action: String,
     pub id: String,
     pub name: Option<String>,
+    /// The exit code of a container that died.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional = nullable)]
+    pub exit_code: Option<i32>,
 }
 
 impl EngineEvent {
@@ -483,7 +652,7 @@ impl EngineEvent {
             "network" => EventKind::Network,
             _ => return None,
         };
-        Some(EngineEvent { kind, action: e.action.clone(), id: e.id.clone(), name: e.name.clone() })
+        Some(EngineEvent { kind, action: e.action.clone(), id: e.id.clone(), name: e.name.clone(), exit_code: None })
     }
 }
 
@@ -508,6 +677,9 @@ impl ApiError {
     pub fn engine(message: impl Into<String>) -> ApiError {
         ApiError::new("engine", message)
     }
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::new("conflict", message)
+    }
 }
 
 impl std::fmt::Display for ApiError {
@@ -524,19 +696,19 @@ impl From<berth_engine::Error> for ApiError {
         use berth_engine::image::LookupError as ImageLookup;
         use berth_engine::network::NetworkError;
         use berth_engine::registry::RegistryError;
+        use berth_engine::volume::VolumeError;
         use berth_engine::Error as E;
         let code = match &e {
             E::Lookup(ImageLookup::NotFound(_))
             | E::ContainerLookup(ContainerLookup::NotFound(_))
             | E::Registry(RegistryError::NotFound { .. }) => "not_found",
-            E::Network(NetworkError::NotFound(_)) => "not_found",
+            E::Network(NetworkError::NotFound(_)) | E::Volume(VolumeError::NotFound(_)) => "not_found",
             E::ImageInUse { .. }
             | E::ImageHasNames { .. }
             | E::NameInUse { .. }
             | E::StateImproper(_)
-            | E::Network(NetworkError::PortInUse(_) | NetworkError::Exists(_) | NetworkError::InUse { .. }) => {
-                "conflict"
-            }
+            | E::Network(NetworkError::PortInUse(_) | NetworkError::Exists(_) | NetworkError::InUse { .. })
+            | E::Volume(VolumeError::Exists(_) | VolumeError::InUse { .. }) => "conflict",
             E::Reference(_)
             | E::Invalid(_)
             | E::User(_)
@@ -549,7 +721,10 @@ impl From<berth_engine::Error> for ApiError {
                 | NetworkError::Reserved(_)
                 | NetworkError::Invalid(_)
                 | NetworkError::Overlap { .. },
-            ) => "invalid",
+            )
+            | E::Volume(VolumeError::BadFlag { .. } | VolumeError::BadName(_) | VolumeError::MissingSource(_)) => {
+                "invalid"
+            }
             _ => "engine",
         };
         ApiError::new(code, e.to_string())
@@ -581,6 +756,14 @@ pub fn export_bindings(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     one::<RestartPolicy>(dir, &mut out)?;
     one::<CreateRequest>(dir, &mut out)?;
     one::<EngineEvent>(dir, &mut out)?;
+    one::<LogCursor>(dir, &mut out)?;
+    one::<LogEntry>(dir, &mut out)?;
+    one::<LogPage>(dir, &mut out)?;
+    one::<LogBatch>(dir, &mut out)?;
+    one::<LogMatch>(dir, &mut out)?;
+    one::<TerminalOutput>(dir, &mut out)?;
+    one::<VolumeSummary>(dir, &mut out)?;
+    one::<Settings>(dir, &mut out)?;
     one::<ApiError>(dir, &mut out)?;
     Ok(out)
 }
@@ -640,8 +823,26 @@ mod tests {
         assert_eq!(decl(RestartPolicy::decl(&cfg)), r#""no" | "on-failure" | "always" | "unless-stopped""#);
         assert_eq!(
             decl(EngineEvent::decl(&cfg)),
-            r#"{ kind: "image" | "container" | "volume" | "network", action: string, id: string, name: string | null, }"#
+            r#"{ kind: "image" | "container" | "volume" | "network", action: string, id: string, name: string | null, exitCode?: number | null, }"#
         );
+        assert_eq!(decl(LogCursor::decl(&cfg)), "{ file: number, offset: number, }");
+        assert_eq!(
+            decl(LogEntry::decl(&cfg)),
+            r#"{ cursor: LogCursor, time: string, stream: "stdout" | "stderr", line: string, }"#
+        );
+        assert_eq!(decl(LogPage::decl(&cfg)), "{ entries: Array<LogEntry>, atStart: boolean, }");
+        assert_eq!(decl(LogBatch::decl(&cfg)), "{ entries: Array<LogEntry>, }");
+        assert_eq!(decl(LogMatch::decl(&cfg)), "{ cursor: LogCursor, line: string, }");
+        assert_eq!(decl(TerminalOutput::decl(&cfg)), "{ data: string, } | { exited: number, }");
+        assert_eq!(
+            decl(VolumeSummary::decl(&cfg)),
+            "{ name: string, driver: string, mountpoint: string, created: number, anonymous: boolean, usedBy: Array<string>, }"
+        );
+        assert_eq!(
+            decl(Settings::decl(&cfg)),
+            "{ storageRoot: string, runRoot: string, registriesConf: string, registries: Array<{ host: string, insecure: boolean, loggedIn: boolean, }>, socket: { path: string, enabled: boolean, } | null, version: string, }"
+        );
+        assert!(decl(CreateRequest::decl(&cfg)).ends_with("start: boolean, volumes: Array<string>, }"));
         let pull = decl(PullEvent::decl(&cfg));
         assert!(pull.contains(r#"{ "type": "resolved", reference: string, manifestDigest: string, layers: Array<{ digest: string, size: number, }>, }"#), "{pull}");
         assert!(
@@ -843,9 +1044,15 @@ mod tests {
     #[test]
     fn state_events_of_known_kinds_become_engine_events() {
         let e = StateEvent { time: 1, kind: "container".into(), action: "died".into(), id: "c".into(), name: None };
+        let mut event = EngineEvent::from_state(&e).unwrap();
         assert_eq!(
-            serde_json::to_value(EngineEvent::from_state(&e).unwrap()).unwrap(),
+            serde_json::to_value(&event).unwrap(),
             json!({"kind": "container", "action": "died", "id": "c", "name": null})
+        );
+        event.exit_code = Some(3);
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            json!({"kind": "container", "action": "died", "id": "c", "name": null, "exitCode": 3})
         );
         let future = StateEvent { kind: "pod".into(), ..e };
         assert_eq!(EngineEvent::from_state(&future), None);

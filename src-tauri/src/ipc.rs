@@ -29,6 +29,23 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         remove_image,
         free_port,
         create_container,
+        log_window,
+        follow_logs,
+        stop_follow,
+        search_logs,
+        open_terminal,
+        terminal_input,
+        terminal_resize,
+        close_terminal,
+        list_volumes,
+        create_volume,
+        remove_volume,
+        prune_volumes,
+        get_settings,
+        set_registry,
+        registry_login,
+        registry_logout,
+        set_socket,
     ]
 }
 
@@ -113,4 +130,118 @@ async fn free_port(protocol: Protocol, preferred: Option<u16>) -> Result<u16, Ap
 #[tauri::command]
 async fn create_container(b: State<'_, Backend>, request: CreateRequest) -> Result<ContainerSummary, ApiError> {
     c::create_container(&b, c::CreateArgs { request }).await
+}
+
+#[tauri::command]
+async fn log_window(
+    b: State<'_, Backend>,
+    id: String,
+    before: Option<LogCursor>,
+    limit: usize,
+    timestamps: bool,
+) -> Result<LogPage, ApiError> {
+    c::log_window(&b, c::LogWindowArgs { id, before, limit, timestamps }).await
+}
+
+#[tauri::command]
+async fn follow_logs(
+    b: State<'_, Backend>,
+    id: String,
+    from: Option<LogCursor>,
+    on_lines: Channel<LogBatch>,
+) -> Result<String, ApiError> {
+    c::follow_logs(&b, c::FollowArgs { id, from }, on_lines).await
+}
+
+#[tauri::command]
+async fn stop_follow(b: State<'_, Backend>, subscription: String) -> Result<(), ApiError> {
+    c::stop_follow(&b, c::SubscriptionArgs { subscription }).await
+}
+
+#[tauri::command]
+async fn search_logs(
+    b: State<'_, Backend>,
+    id: String,
+    query: String,
+    regex: bool,
+    case_sensitive: bool,
+    limit: usize,
+) -> Result<Vec<LogMatch>, ApiError> {
+    c::search_logs(&b, c::SearchArgs { id, query, regex, case_sensitive, limit }).await
+}
+
+#[tauri::command]
+async fn open_terminal(
+    b: State<'_, Backend>,
+    id: String,
+    cols: u16,
+    rows: u16,
+    on_output: Channel<TerminalOutput>,
+) -> Result<String, ApiError> {
+    c::open_terminal(&b, c::OpenTerminalArgs { id, cols, rows }, on_output).await
+}
+
+#[tauri::command]
+async fn terminal_input(b: State<'_, Backend>, session: String, data: String) -> Result<(), ApiError> {
+    c::terminal_input(&b, c::TerminalInputArgs { session, data }).await
+}
+
+#[tauri::command]
+async fn terminal_resize(b: State<'_, Backend>, session: String, cols: u16, rows: u16) -> Result<(), ApiError> {
+    c::terminal_resize(&b, c::TerminalResizeArgs { session, cols, rows }).await
+}
+
+#[tauri::command]
+async fn close_terminal(b: State<'_, Backend>, session: String) -> Result<(), ApiError> {
+    c::close_terminal(&b, c::SessionArgs { session }).await
+}
+
+#[tauri::command]
+async fn list_volumes(b: State<'_, Backend>) -> Result<Vec<VolumeSummary>, ApiError> {
+    c::list_volumes(&b).await
+}
+
+#[tauri::command]
+async fn create_volume(b: State<'_, Backend>, name: Option<String>) -> Result<VolumeSummary, ApiError> {
+    c::create_volume(&b, c::CreateVolumeArgs { name }).await
+}
+
+#[tauri::command]
+async fn remove_volume(b: State<'_, Backend>, name: String, force: bool) -> Result<(), ApiError> {
+    c::remove_volume(&b, c::RemoveVolumeArgs { name, force }).await
+}
+
+#[tauri::command]
+async fn prune_volumes(b: State<'_, Backend>) -> Result<Vec<String>, ApiError> {
+    c::prune_volumes(&b).await
+}
+
+#[tauri::command]
+async fn get_settings(b: State<'_, Backend>) -> Result<Settings, ApiError> {
+    c::get_settings(&b).await
+}
+
+#[tauri::command]
+async fn set_registry(b: State<'_, Backend>, host: String, insecure: bool) -> Result<Settings, ApiError> {
+    c::set_registry(&b, c::SetRegistryArgs { host, insecure }).await
+}
+
+#[tauri::command]
+async fn registry_login(
+    b: State<'_, Backend>,
+    host: String,
+    username: String,
+    password: String,
+) -> Result<(), ApiError> {
+    c::registry_login(&b, c::LoginArgs { host, username, password }).await
+}
+
+#[tauri::command]
+async fn registry_logout(b: State<'_, Backend>, host: String) -> Result<(), ApiError> {
+    c::registry_logout(&b, c::HostArgs { host }).await
+}
+
+#[tauri::command]
+async fn set_socket(enabled: bool) -> Result<Settings, ApiError> {
+    c::set_socket(c::SocketArgs { enabled }).await
 }

@@ -3,13 +3,19 @@
 //! engine stays a library of engine types (see ARCHITECTURE.md).
 //!
 //! `commands` holds the one implementation of each command; `ipc` (Tauri) and `serve` (HTTP)
-//! are its two front doors; `dto` the shapes the UI sees; `watch` the engine's events; `tray`
-//! the tray icon; `app` the window.
+//! are its two front doors; `dto` the shapes the UI sees; `channel` where a call's stream of
+//! messages goes; `follow` the followed logs, `terminal` the shells in containers, `settings`
+//! the registries.conf and credentials; `watch` the engine's events; `tray` the tray icon;
+//! `app` the window.
 
 pub mod app;
+pub mod channel;
 pub mod commands;
 pub mod dto;
+pub mod follow;
 pub mod ipc;
 pub mod serve;
+pub mod settings;
+pub mod terminal;
 pub mod tray;
 pub mod watch;

@@ -3,8 +3,9 @@
 //!
 //! The same commands as the window, by the same functions (`commands`), over HTTP:
 //! `POST /api/invoke/<command>` with the JSON arguments, one Server-Sent Events stream
-//! (`GET /api/stream`) for engine events and per-call channel messages (pull progress), and
-//! the built UI (`ui/dist`, embedded at build time) for everything else. Every `/api` request
+//! (`GET /api/stream`) for engine events and per-call channel messages (pull progress, log
+//! batches, terminal output), and the built UI (`ui/dist`, embedded at build time) for
+//! everything else. Every `/api` request
 //! needs the random token printed at start, as a bearer header or a `token` query parameter;
 //! the address is loopback unless an explicit other one is given.
 
@@ -29,8 +30,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
+use crate::channel::Sink;
 use crate::commands::{self as c, Backend};
-use crate::dto::{ApiError, EngineEvent, PullEvent};
+use crate::dto::{ApiError, EngineEvent, LogBatch, PullEvent, TerminalOutput};
 
 /// The built UI. `build.rs` makes an empty directory when the UI was not built.
 static UI: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/../ui/dist");
@@ -73,7 +75,82 @@ pub enum StreamMessage {
     /// `event: engine`.
     Engine(EngineEvent),
     /// `event: channel`: a message for the caller that chose `channel`.
-    Channel { channel: String, message: PullEvent },
+    Channel { channel: String, message: ChannelMessage },
+}
+
+/// A message on a per-call channel, as the Tauri channel of the same command carries it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ChannelMessage {
+    Pull(PullEvent),
+    Logs(LogBatch),
+    Terminal(TerminalOutput),
+}
+
+impl From<PullEvent> for ChannelMessage {
+    fn from(m: PullEvent) -> Self {
+        ChannelMessage::Pull(m)
+    }
+}
+
+impl From<LogBatch> for ChannelMessage {
+    fn from(m: LogBatch) -> Self {
+        ChannelMessage::Logs(m)
+    }
+}
+
+impl From<TerminalOutput> for ChannelMessage {
+    fn from(m: TerminalOutput) -> Self {
+        ChannelMessage::Terminal(m)
+    }
+}
+
+/// How many messages the slowest page may have waiting before long-lived senders hold back.
+const HUB_CAPACITY: usize = 1024;
+const HOLD_BACK_AT: usize = HUB_CAPACITY / 2;
+
+/// How long a long-lived channel waits for a page to listen (a reload, a reconnect) before it
+/// decides nobody will.
+const LISTENER_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A channel whose messages go on the stream, under the id the page chose. Senders are held
+/// back while the slowest page is far behind, and while no page listens (for a while), so
+/// that nothing is dropped: a followed log waits in its file, a terminal in its buffer.
+pub struct HubSink {
+    hub: broadcast::Sender<StreamMessage>,
+    channel: String,
+}
+
+impl HubSink {
+    /// True once some page listens and is not far behind; false when none listened for
+    /// `LISTENER_GRACE`.
+    fn wait_for_room(&self) -> bool {
+        let started = std::time::Instant::now();
+        loop {
+            let listeners = self.hub.receiver_count();
+            if listeners > 0 && self.hub.len() < HOLD_BACK_AT {
+                return true;
+            }
+            if listeners == 0 && started.elapsed() >= LISTENER_GRACE {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}
+
+impl<T: Into<ChannelMessage> + 'static> Sink<T> for HubSink {
+    fn send(&self, message: T) -> bool {
+        if !self.wait_for_room() {
+            return false;
+        }
+        let _ = self.hub.send(StreamMessage::Channel { channel: self.channel.clone(), message: message.into() });
+        true
+    }
+
+    fn listening(&self) -> bool {
+        self.hub.receiver_count() > 0 || self.wait_for_room()
+    }
 }
 
 impl StreamMessage {
@@ -147,7 +224,7 @@ pub async fn start(backend: Arc<Backend>, addr: SocketAddr, assets: Assets) -> s
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let token = new_token();
-    let (hub, _) = broadcast::channel(1024);
+    let (hub, _) = broadcast::channel(HUB_CAPACITY);
     let watch = {
         let hub = hub.clone();
         crate::watch::spawn(backend.engine().clone(), move |e| {
@@ -224,6 +301,7 @@ pub fn status_of(code: &str) -> StatusCode {
         "conflict" => StatusCode::CONFLICT,
         "invalid" => StatusCode::BAD_REQUEST,
         "unauthorized" => StatusCode::UNAUTHORIZED,
+        "unsupported" => StatusCode::NOT_IMPLEMENTED,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -256,6 +334,29 @@ struct PullArgs {
     on_progress: String,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FollowArgs {
+    #[serde(flatten)]
+    args: c::FollowArgs,
+    on_lines: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OpenTerminalArgs {
+    #[serde(flatten)]
+    args: c::OpenTerminalArgs,
+    on_output: String,
+}
+
+impl AppState {
+    /// The stream, under the channel id a page chose.
+    fn sink(&self, channel: String) -> HubSink {
+        HubSink { hub: self.hub.clone(), channel }
+    }
+}
+
 fn args<T: DeserializeOwned>(command: &str, v: Value) -> Result<T, ApiError> {
     serde_json::from_value(v).map_err(|e| ApiError::invalid(format!("bad arguments for {command}: {e}")))
 }
@@ -284,8 +385,8 @@ async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Value, ApiErr
             let hub = s.hub.clone();
             let channel = a.on_progress;
             answer(
-                c::pull_image(b, c::ReferenceArgs { reference: a.reference }, move |message| {
-                    let _ = hub.send(StreamMessage::Channel { channel: channel.clone(), message });
+                c::pull_image(b, c::ReferenceArgs { reference: a.reference }, move |message: PullEvent| {
+                    let _ = hub.send(StreamMessage::Channel { channel: channel.clone(), message: message.into() });
                 })
                 .await,
             )
@@ -293,6 +394,29 @@ async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Value, ApiErr
         "remove_image" => answer(c::remove_image(b, args(command, v)?).await),
         "free_port" => answer(c::free_port(args(command, v)?).await),
         "create_container" => answer(c::create_container(b, args(command, v)?).await),
+        "log_window" => answer(c::log_window(b, args(command, v)?).await),
+        "follow_logs" => {
+            let a: FollowArgs = args(command, v)?;
+            answer(c::follow_logs(b, a.args, s.sink(a.on_lines)).await)
+        }
+        "stop_follow" => answer(c::stop_follow(b, args(command, v)?).await),
+        "search_logs" => answer(c::search_logs(b, args(command, v)?).await),
+        "open_terminal" => {
+            let a: OpenTerminalArgs = args(command, v)?;
+            answer(c::open_terminal(b, a.args, s.sink(a.on_output)).await)
+        }
+        "terminal_input" => answer(c::terminal_input(b, args(command, v)?).await),
+        "terminal_resize" => answer(c::terminal_resize(b, args(command, v)?).await),
+        "close_terminal" => answer(c::close_terminal(b, args(command, v)?).await),
+        "list_volumes" => answer(c::list_volumes(b).await),
+        "create_volume" => answer(c::create_volume(b, args(command, v)?).await),
+        "remove_volume" => answer(c::remove_volume(b, args(command, v)?).await),
+        "prune_volumes" => answer(c::prune_volumes(b).await),
+        "get_settings" => answer(c::get_settings(b).await),
+        "set_registry" => answer(c::set_registry(b, args(command, v)?).await),
+        "registry_login" => answer(c::registry_login(b, args(command, v)?).await),
+        "registry_logout" => answer(c::registry_logout(b, args(command, v)?).await),
+        "set_socket" => answer(c::set_socket(args(command, v)?).await),
         other => Err(ApiError::not_found(format!("unknown command {other:?}"))),
     }
 }
@@ -402,9 +526,14 @@ mod tests {
 
     #[test]
     fn error_codes_have_their_http_status() {
-        for (code, status) in
-            [("not_found", 404), ("conflict", 409), ("invalid", 400), ("unauthorized", 401), ("engine", 500)]
-        {
+        for (code, status) in [
+            ("not_found", 404),
+            ("conflict", 409),
+            ("invalid", 400),
+            ("unauthorized", 401),
+            ("unsupported", 501),
+            ("engine", 500),
+        ] {
             assert_eq!(status_of(code).as_u16(), status, "{code}");
         }
     }
@@ -425,11 +554,32 @@ mod tests {
     fn channel_messages_carry_their_channel() {
         let m = StreamMessage::Channel {
             channel: "pull-1".into(),
-            message: PullEvent::Done { reference: "busybox".into(), image_id: "abc".into() },
+            message: PullEvent::Done { reference: "busybox".into(), image_id: "abc".into() }.into(),
         };
         assert_eq!(
             serde_json::to_value(&m).unwrap(),
             json!({"channel": "pull-1", "message": {"type": "done", "reference": "busybox", "imageId": "abc"}})
         );
+        let batch = crate::dto::LogBatch {
+            entries: vec![crate::dto::LogEntry {
+                cursor: crate::dto::LogCursor { file: 1, offset: 42 },
+                time: "2026-11-27T22:00:00.000000001Z".into(),
+                stream: crate::dto::LogStream::Stderr,
+                line: "oops".into(),
+            }],
+        };
+        let m = StreamMessage::Channel { channel: "logs-1".into(), message: batch.into() };
+        assert_eq!(
+            serde_json::to_value(&m).unwrap(),
+            json!({"channel": "logs-1", "message": {"entries": [{"cursor": {"file": 1, "offset": 42},
+                "time": "2026-11-27T22:00:00.000000001Z", "stream": "stderr", "line": "oops"}]}})
+        );
+        for (out, expected) in [
+            (TerminalOutput::Data { data: "aGk=".into() }, json!({"data": "aGk="})),
+            (TerminalOutput::Exited { exited: 3 }, json!({"exited": 3})),
+        ] {
+            let m = StreamMessage::Channel { channel: "t".into(), message: out.into() };
+            assert_eq!(serde_json::to_value(&m).unwrap(), json!({"channel": "t", "message": expected}));
+        }
     }
 }

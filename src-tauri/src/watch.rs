@@ -5,7 +5,8 @@
 //! The file is polled (its size, every 100 ms: one `stat`), not watched with inotify: cheap,
 //! and it works on every filesystem. This process's own events reach both sources; each event
 //! is forwarded once (events are equal by value, and carry a nanosecond time). Debouncing is
-//! the UI's business: everything is forwarded as it comes.
+//! the UI's business: everything is forwarded as it comes. A container's `died` carries its
+//! exit code, for the UI's notifications.
 
 use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
@@ -13,7 +14,7 @@ use std::time::Duration;
 use berth_engine::{Engine, Event, StateEvent};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::dto::EngineEvent;
+use crate::dto::{EngineEvent, EventKind};
 
 const POLL: Duration = Duration::from_millis(100);
 
@@ -64,7 +65,10 @@ where
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let forward = |seen: &mut Seen, e: &StateEvent| {
             if seen.first_time(e) {
-                if let Some(ev) = EngineEvent::from_state(e) {
+                if let Some(mut ev) = EngineEvent::from_state(e) {
+                    if ev.kind == EventKind::Container && ev.action == "died" {
+                        ev.exit_code = exit_code(&engine, &ev.id);
+                    }
                     sink(ev);
                 }
             }
@@ -98,6 +102,15 @@ where
             }
         }
     })
+}
+
+/// The exit code of a container that died: from its exit file, which the monitor writes before
+/// it records the exit and announces it (and keeps after a `--rm` removal), else its record.
+fn exit_code(engine: &Engine, id: &str) -> Option<i32> {
+    match std::fs::read_to_string(engine.exit_file(id)) {
+        Ok(code) => code.trim().parse().ok(),
+        Err(_) => engine.container(id).ok().and_then(|c| c.exit_code),
+    }
 }
 
 #[cfg(test)]
