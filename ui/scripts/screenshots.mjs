@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-const [url, out = 'screenshots'] = process.argv.slice(2);
+const [url, out = 'screenshots', only] = process.argv.slice(2);
+// `new`: only the views of issue 7 (details, volumes, settings), e.g. against a real engine that
+// cannot pull from the internet.
+const onlyNew = only === 'new';
 if (!url) {
   console.error('usage: node scripts/screenshots.mjs URL [out-dir]');
   process.exit(2);
@@ -33,6 +36,7 @@ for (const scheme of ['light', 'dark']) {
   await page.waitForTimeout(2500); // a stats sample
   await page.screenshot({ path: join(out, `containers-${scheme}.png`) });
 
+  if (!onlyNew) {
   await page.getByTestId('nav-images').click();
   await page.getByTestId('image-row').first().waitFor();
   await page.screenshot({ path: join(out, `images-${scheme}.png`) });
@@ -88,11 +92,14 @@ for (const scheme of ['light', 'dark']) {
     await page.screenshot({ path: join(out, 'create-volumes.png') });
     await page.keyboard.press('Escape');
   }
+  }
 
   // Keyboard: focus the table, move down, open the details.
   await page.getByTestId('nav-containers').click();
   await page.keyboard.press('Control+1');
   await page.keyboard.press('/');
+  // SHOT_CONTAINER: which container the details screenshots show (typed into the search).
+  if (process.env.SHOT_CONTAINER) await page.keyboard.type(process.env.SHOT_CONTAINER);
   await page.keyboard.press('ArrowDown');
   await page.screenshot({ path: join(out, `keyboard-cursor-${scheme}.png`) });
   await page.keyboard.press('Enter');
@@ -127,11 +134,12 @@ for (const scheme of ['light', 'dark']) {
 
   await page.getByTestId('details-tab-terminal').click();
   await page.getByTestId('terminal').and(page.locator('[data-state="open"]')).waitFor({ timeout: 10_000 }).catch(() => {});
-  await page.keyboard.type('ls\n');
-  await page.keyboard.type('echo hello from $HOSTNAME\n');
+  await page.keyboard.type('ls /\n');
+  await page.keyboard.type('printf "\\033[32mhello\\033[0m from %s\\n" $(hostname)\n');
   await page.waitForTimeout(800);
   await page.screenshot({ path: join(out, `details-terminal-${scheme}.png`) });
   await page.getByTestId('details-back').click();
+  await page.getByTestId('container-search').fill('');
 
   await page.keyboard.press('Control+3');
   await page.getByTestId('volumes-table').waitFor();

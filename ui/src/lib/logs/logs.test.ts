@@ -192,7 +192,7 @@ describe('LogView', () => {
   it('opens at the tail and follows from the last line it read, skipping repeats', async () => {
     const { view, backend, screen, emit } = setupView(5000, { tail: 100 });
     await view.open();
-    expect(backend.logWindow).toHaveBeenCalledWith('web', null, 100, false);
+    expect(backend.logWindow).toHaveBeenCalledWith('web', null, 100, true);
     expect(backend.followLogs.mock.calls[0][1]).toEqual({ file: 1, offset: 49_990 });
     expect(view.state).toMatchObject({ lines: 100, atStart: false, following: true });
     expect(screen()).toHaveLength(100);
@@ -230,7 +230,7 @@ describe('LogView', () => {
     const { view, backend, screen, terminal } = setupView(10_000, { tail: 100, pageSize: 100, limits: { maxLines: 300, maxBytes: Infinity } });
     await view.open();
     expect(await view.loadOlder()).toBe(true);
-    expect(backend.logWindow).toHaveBeenLastCalledWith('web', { file: 1, offset: 99_000 }, 100, false);
+    expect(backend.logWindow).toHaveBeenLastCalledWith('web', { file: 1, offset: 99_000 }, 100, true);
     expect(screen()[0]).toBe('line 9800');
     expect(terminal.scrollToLine).toHaveBeenCalledWith(100);
     await view.loadOlder();

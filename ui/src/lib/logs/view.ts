@@ -96,6 +96,9 @@ export class LogView {
     for (const l of [...this.listeners]) l(this.state);
   }
 
+  // Pages are always asked for with their timestamps: "since" filters on them, and the
+  // timestamps toggle only re-renders what is loaded.
+
   /** Loads the last `tail` lines and follows from there. `cutoff`: only lines since (ms). */
   async open(cutoff: number | null = this.cutoff): Promise<void> {
     const gen = ++this.generation;
@@ -105,7 +108,7 @@ export class LogView {
     this.overflowed = false;
     this.set({ loading: true, error: null, detached: false });
     try {
-      const page = await this.backend.logWindow(this.id, null, this.tail, this.timestamps);
+      const page = await this.backend.logWindow(this.id, null, this.tail, true);
       if (gen !== this.generation) return;
       const kept = page.entries.filter((e) => isSince(e, cutoff));
       this.ring.clear();
@@ -224,7 +227,7 @@ export class LogView {
     this.loadingOlder = true;
     const gen = this.generation;
     try {
-      const page = await this.backend.logWindow(this.id, first.cursor, this.pageSize, this.timestamps);
+      const page = await this.backend.logWindow(this.id, first.cursor, this.pageSize, true);
       if (gen !== this.generation) return false;
       const kept = page.entries.filter((e) => isSince(e, this.cutoff));
       const dropped = this.ring.prepend(kept);
@@ -258,7 +261,7 @@ export class LogView {
     await this.unfollow();
     this.set({ loading: true, error: null });
     try {
-      const page = await this.backend.logWindow(this.id, match.cursor, this.pageSize, this.timestamps);
+      const page = await this.backend.logWindow(this.id, match.cursor, this.pageSize, true);
       if (gen !== this.generation) return;
       this.ring.clear();
       this.ring.push(...page.entries, { cursor: match.cursor, time: '', stream: 'stdout', line: match.line });
