@@ -1,6 +1,8 @@
 //! berth-desktop's integration tests: the Tauri commands through Tauri's mock runtime, the
-//! HTTP mode in-process (token, static files, the event stream, pull progress on a channel),
-//! and the real `berth-desktop --serve` binary running real containers (root only).
+//! HTTP mode in-process (token, static files, the event stream, pull progress and followed
+//! logs on channels), the logs commands on generated logs, volumes and settings, and the real
+//! `berth-desktop --serve` binary running real containers (root only): terminals, followed
+//! output.
 //!
 //! Images come from Debian's busybox-static, pushed to Debian's docker-registry on loopback
 //! (berth-testkit), then pulled into a temporary engine root.
@@ -8,6 +10,7 @@
 mod containers;
 mod http;
 mod ipc;
+mod logs;
 
 use std::sync::Arc;
 
