@@ -255,3 +255,41 @@ fn relay(
         s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bash_when_the_root_has_it() {
+        // This process's root is the host's: its shell tells which to expect.
+        let expected = if std::path::Path::new("/bin/bash").exists() { "/bin/bash" } else { "/bin/sh" };
+        assert_eq!(shell_for(std::process::id() as i32), expected);
+        assert_eq!(shell_for(-1), "/bin/sh", "no such process");
+    }
+
+    #[test]
+    fn terminal_sizes_are_at_least_one_by_one() {
+        assert!(check_size(1, 1).is_ok());
+        let e = check_size(80, 0).unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("invalid", "terminal size 80x0: columns and rows must be at least 1")
+        );
+    }
+
+    #[test]
+    fn a_pty_has_the_size_asked_for() {
+        let (master, _slave) = open_pty(132, 43).unwrap();
+        let mut ws = Winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+        nix::ioctl_read_bad!(get_window_size, nix::libc::TIOCGWINSZ, Winsize);
+        // SAFETY: TIOCGWINSZ writes one winsize into the pointer.
+        unsafe { get_window_size(master.as_raw_fd(), &mut ws) }.unwrap();
+        assert_eq!((ws.ws_col, ws.ws_row), (132, 43));
+        resize(&master, 80, 24).unwrap();
+        unsafe { get_window_size(master.as_raw_fd(), &mut ws) }.unwrap();
+        assert_eq!((ws.ws_col, ws.ws_row), (80, 24));
+        let flags = nix::fcntl::fcntl(&master, nix::fcntl::FcntlArg::F_GETFD).unwrap();
+        assert!(flags & nix::libc::FD_CLOEXEC != 0, "no other program inherits it");
+    }
+}

@@ -209,3 +209,171 @@ async fn published_ports_show_and_answer() {
     assert_eq!(s.ok("list_containers", json!({})).await.as_array().unwrap().len(), 1);
     s.ok("remove_container", json!({"id": "site", "force": true})).await;
 }
+
+/// A terminal session's output, read from the stream: text so far, and the exit code once the
+/// shell is gone.
+struct TerminalOutput<'a> {
+    events: &'a mut Events,
+    channel: String,
+    text: String,
+    exited: Option<i64>,
+}
+
+impl TerminalOutput<'_> {
+    /// Reads until the output contains `needle` (after what was read before).
+    async fn until(&mut self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let start = self.text.len();
+        while !self.text[start..].contains(needle) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if tokio::time::timeout(left, self.next()).await.is_err() || self.exited.is_some() {
+                panic!("no {needle:?} in {:?} (exited: {:?})", &self.text[start..], self.exited);
+            }
+        }
+    }
+
+    async fn until_exit(&mut self) -> i64 {
+        while self.exited.is_none() {
+            self.next().await;
+        }
+        self.exited.unwrap()
+    }
+
+    async fn next(&mut self) {
+        use base64::Engine as _;
+        let (name, data) = self.events.next(Duration::from_secs(20)).await;
+        if name != "channel" || data["channel"] != self.channel.as_str() {
+            return;
+        }
+        let m = &data["message"];
+        if let Some(b64) = m["data"].as_str() {
+            let bytes = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+            self.text.push_str(&String::from_utf8_lossy(&bytes));
+        } else {
+            self.exited = Some(m["exited"].as_i64().unwrap_or_else(|| panic!("{m}")));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_in_a_running_container() {
+    need_root();
+    let w = World::new().await;
+    w.pull_busybox().await;
+    let s = Served::start(&w);
+    let mut events = Events::open(s.addr, &s.token).await;
+    s.ok("create_container", request(&w, "shell", &["sleep", "1000"])).await;
+
+    let session = s.ok("open_terminal", json!({"id": "shell", "cols": 80, "rows": 24, "onOutput": "term-1"})).await;
+    let session = session.as_str().unwrap().to_string();
+    let mut out = TerminalOutput { events: &mut events, channel: "term-1".into(), text: String::new(), exited: None };
+    s.ok("terminal_input", json!({"session": session, "data": "echo hi\n"})).await;
+    out.until("\nhi\r\n").await;
+    // The container's environment, and a terminal of its own.
+    s.ok(
+        "terminal_input",
+        json!({"session": session, "data": "echo $GREETING-$TERM; [ -t 0 ] && echo on-a-terminal\n"}),
+    )
+    .await;
+    out.until("hi-xterm-256color\r\non-a-terminal\r\n").await;
+    s.ok("terminal_input", json!({"session": session, "data": "stty size\n"})).await;
+    out.until("24 80\r\n").await;
+    s.ok("terminal_resize", json!({"session": session, "cols": 100, "rows": 30})).await;
+    s.ok("terminal_input", json!({"session": session, "data": "stty size\n"})).await;
+    out.until("30 100\r\n").await;
+    s.ok("terminal_input", json!({"session": session, "data": "exit 3\n"})).await;
+    assert_eq!(out.until_exit().await, 3);
+    let (status, e) = s.call("terminal_input", json!({"session": session, "data": "x"})).await.unwrap_err();
+    assert_eq!((status, e["code"].as_str()), (404, Some("not_found")), "{e}");
+
+    // Closing a session hangs its terminal up: the shell goes, and says so.
+    let session = s.ok("open_terminal", json!({"id": "shell", "cols": 80, "rows": 24, "onOutput": "term-2"})).await;
+    let mut out = TerminalOutput { events: &mut events, channel: "term-2".into(), text: String::new(), exited: None };
+    s.ok("terminal_input", json!({"session": session, "data": "echo ready\n"})).await;
+    out.until("\nready\r\n").await;
+    assert_eq!(s.ok("close_terminal", json!({"session": session})).await, Value::Null);
+    assert_eq!(out.until_exit().await, 128 + 1, "SIGHUP");
+    assert_eq!(s.ok("close_terminal", json!({"session": session})).await, Value::Null, "closing twice is fine");
+    // Only `sleep` is left in the container.
+    let pid = s.ok("inspect_container", json!({"id": "shell"})).await["State"]["Pid"].as_i64().unwrap();
+    let ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let inside = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_str().is_some_and(|n| n.parse::<u32>().is_ok()))
+            .filter(|e| std::fs::read_link(e.path().join("ns/pid")).is_ok_and(|l| l == ns))
+            .count();
+        if inside == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{inside} processes in the container");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let (status, e) =
+        s.call("open_terminal", json!({"id": "shell", "cols": 0, "rows": 24, "onOutput": "x"})).await.unwrap_err();
+    assert_eq!((status, e["message"].as_str()), (400, Some("terminal size 0x24: columns and rows must be at least 1")));
+    s.ok("stop_container", json!({"id": "shell", "timeout": 0})).await;
+    let (status, e) =
+        s.call("open_terminal", json!({"id": "shell", "cols": 80, "rows": 24, "onOutput": "x"})).await.unwrap_err();
+    assert_eq!((status, e["code"].as_str()), (409, Some("conflict")), "{e}");
+    s.ok("remove_container", json!({"id": "shell", "force": true})).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_that_died_says_how() {
+    need_root();
+    let w = World::new().await;
+    w.pull_busybox().await;
+    let s = Served::start(&w);
+    let mut events = Events::open(s.addr, &s.token).await;
+    let c = s.ok("create_container", request(&w, "failing", &["sh", "-c", "echo bye; exit 3"])).await;
+    loop {
+        let e = events.next_engine(Duration::from_secs(10)).await;
+        if e["action"] == "died" {
+            assert_eq!((e["id"].as_str(), e["exitCode"].as_i64()), (c["id"].as_str(), Some(3)), "{e}");
+            break;
+        }
+        assert!(e.get("exitCode").is_none(), "only died carries an exit code: {e}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn following_keeps_up_with_a_container_printing_as_fast_as_it_can() {
+    need_root();
+    const LINES: u64 = 200_000;
+    let w = World::new().await;
+    w.pull_busybox().await;
+    let s = Served::start(&w);
+    let mut events = Events::open(s.addr, &s.token).await;
+    let mut req = request(&w, "fast", &["seq", "1", &LINES.to_string()]);
+    req["request"]["start"] = json!(false);
+    s.ok("create_container", req).await;
+    // Followed before it has a log: the lines come once it writes one.
+    let sub = s.ok("follow_logs", json!({"id": "fast", "from": null, "onLines": "fast-1"})).await;
+    let started = Instant::now();
+    s.ok("start_container", json!({"id": "fast"})).await;
+    let mut next = 1u64;
+    let mut batches = 0;
+    while next <= LINES {
+        let (name, data) = events.next(Duration::from_secs(30)).await;
+        if name != "channel" {
+            continue;
+        }
+        assert_eq!(data["channel"], "fast-1");
+        let entries = data["message"]["entries"].as_array().unwrap();
+        assert!(entries.len() <= 2000);
+        batches += 1;
+        for e in entries {
+            assert_eq!(e["line"].as_str().unwrap(), next.to_string(), "in order, none lost");
+            next += 1;
+        }
+    }
+    let elapsed = started.elapsed();
+    let rate = LINES as f64 / elapsed.as_secs_f64();
+    eprintln!("follow_logs: {LINES} lines in {elapsed:?} ({rate:.0} lines/s end to end, {batches} batches)");
+    assert!(rate > 10_000.0, "{rate:.0} lines/s");
+    s.ok("stop_follow", json!({"subscription": sub})).await;
+}
