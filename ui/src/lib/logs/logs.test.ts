@@ -199,6 +199,10 @@ describe('LogView', () => {
     emit([entry(4999), entry(5000), entry(5001)]);
     expect(screen().slice(-3)).toEqual(['line 4999', 'line 5000', 'line 5001']);
     expect(view.state.received).toBe(2);
+    // The log rotated: offsets start again in the new file, and nothing is skipped.
+    emit([{ ...entry(5002), cursor: { file: 1, offset: 0 } }, { ...entry(5003), cursor: { file: 1, offset: 10 } }]);
+    expect(screen().slice(-2)).toEqual(['line 5002', 'line 5003']);
+    expect(view.state.received).toBe(4);
   });
 
   it('buffers lines while paused and shows all of them on resume', async () => {

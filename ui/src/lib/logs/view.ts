@@ -54,6 +54,8 @@ export class LogView {
   private generation = 0;
   private overflowed = false;
   private lastSeen: LogEntry | null = null;
+  /** A follow started at this cursor: lines up to it (already shown) are skipped, once. */
+  private skipThrough: LogEntry['cursor'] | null = null;
   private cutoff: number | null = null;
   private loadingOlder = false;
   private listeners = new Set<(s: LogViewState) => void>();
@@ -124,6 +126,7 @@ export class LogView {
 
   private async follow(gen: number): Promise<void> {
     const from = this.lastSeen?.cursor ?? null;
+    this.skipThrough = from;
     const sub = await this.backend.followLogs(this.id, from, (batch) => {
       if (gen === this.generation) this.receive(batch);
     });
@@ -147,9 +150,13 @@ export class LogView {
   /** A batch from follow_logs: shown at once, or kept while paused. */
   receive(batch: LogBatch): void {
     let fresh = batch.entries;
-    const last = this.lastSeen;
-    if (last && fresh.length > 0 && compareCursors(fresh[0].cursor, last.cursor) <= 0) {
-      fresh = fresh.filter((e) => compareCursors(e.cursor, last.cursor) > 0);
+    // Only the start of a follow can repeat what was read: offsets start again after the log
+    // rotates, so later cursors are never compared with older ones.
+    const skip = this.skipThrough;
+    if (skip && fresh.length > 0) {
+      const i = fresh.findIndex((e) => compareCursors(e.cursor, skip) > 0);
+      fresh = i < 0 ? [] : fresh.slice(i);
+      if (i >= 0) this.skipThrough = null;
     }
     if (fresh.length === 0) return;
     this.lastSeen = fresh[fresh.length - 1];
