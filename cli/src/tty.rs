@@ -6,7 +6,7 @@
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use nix::pty::{openpty, Winsize};
+use nix::pty::Winsize;
 use nix::sys::termios::{self, SetArg, Termios};
 
 /// The caller's terminal put back as it was when dropped.
@@ -47,12 +47,6 @@ pub fn window_size() -> Option<Winsize> {
 pub fn set_window_size(fd: &OwnedFd, ws: &Winsize) {
     // SAFETY: TIOCSWINSZ reads one winsize from the pointer.
     unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, ws) };
-}
-
-/// A new pseudo-terminal sized like the caller's: (master, slave).
-pub fn open() -> anyhow::Result<(OwnedFd, OwnedFd)> {
-    let pty = openpty(window_size().as_ref(), None)?;
-    Ok((pty.master, pty.slave))
 }
 
 /// Relays the session until the process side closes the terminal: stdin to the master when

@@ -414,6 +414,7 @@ impl Engine {
         &self,
         id: &str,
         stdio: [RawFd; 3],
+        console: Option<RawFd>,
     ) -> std::result::Result<(runtime::Started, network::Attachment), LaunchError> {
         let prep = |e: &dyn std::fmt::Display| LaunchError::Prepare(e.to_string());
         let c = container::get(self.state().conn(), id)
@@ -466,7 +467,14 @@ impl Engine {
         let sys = runtime::sys::LinuxSyscall;
         let result = runtime::launch(
             &sys,
-            runtime::Launch { spec: &spec, rootfs: &rootfs, stdio, before_exec: &mut before_exec, seccomp: &seccomp },
+            runtime::Launch {
+                spec: &spec,
+                rootfs: &rootfs,
+                stdio,
+                console,
+                before_exec: &mut before_exec,
+                seccomp: &seccomp,
+            },
         );
         if result.is_err() {
             let _ = cgroup.delete();

@@ -64,6 +64,48 @@ impl Engine {
         }
         Ok(cmd)
     }
+
+    /// Starts `opts` (with `tty`) in the running container `query` and returns the helper and
+    /// the master of the terminal the process got, made in the container's own devpts. The
+    /// caller relays the master; the helper's exit status is the process's.
+    pub fn exec_tty(&self, query: &str, opts: &ExecOptions) -> Result<(std::process::Child, std::os::fd::OwnedFd)> {
+        use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+        use std::io::Read;
+        use std::os::fd::AsRawFd;
+        let opts = ExecOptions { tty: true, ..opts.clone() };
+        let mut cmd = self.exec_command(query, &opts)?;
+        let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
+            .map_err(|e| Error::Invalid(format!("creating the console socket: {e}")))?;
+        let fd = theirs.as_raw_fd();
+        cmd.args(["--console-fd", "3"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        // SAFETY: dup2 is async-signal-safe; the new descriptor 3 is not close-on-exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::dup2(fd, 3) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
+        drop(cmd);
+        drop(theirs);
+        match crate::monitor::receive_fd(&ours) {
+            Ok(master) => Ok((child, master)),
+            Err(_) => {
+                let mut text = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    let _ = e.read_to_string(&mut text);
+                }
+                let code = child.wait().ok().and_then(|s| s.code()).unwrap_or(EXIT_START_FAILED);
+                let message = text.trim().trim_start_matches("Error: ").to_string();
+                Err(Error::StartFailed { code, message })
+            }
+        }
+    }
 }
 
 /// Runs the exec helper and exits when this process was started as one; returns otherwise.
@@ -72,9 +114,13 @@ pub(crate) fn run_if_exec(args: &[String]) {
         return;
     }
     let get = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
+    let console = get("--console-fd").and_then(|f| f.parse::<i32>().ok());
+    // Errors after the start are not worth dying of a closed stderr for.
+    // SAFETY: ignoring SIGPIPE has no preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let code = match (get("--root"), get("--run-root"), get("--id"), get("--options")) {
         (Some(root), Some(run_root), Some(id), Some(options)) => match serde_json::from_str(&options) {
-            Ok(opts) => match helper(PathBuf::from(root), PathBuf::from(run_root), &id, &opts) {
+            Ok(opts) => match helper(PathBuf::from(root), PathBuf::from(run_root), &id, &opts, console) {
                 Ok(code) => code,
                 Err((code, message)) => {
                     eprintln!("Error: {message}");
@@ -94,7 +140,13 @@ pub(crate) fn run_if_exec(args: &[String]) {
     std::process::exit(code);
 }
 
-fn helper(root: PathBuf, run_root: PathBuf, id: &str, opts: &ExecOptions) -> std::result::Result<i32, (i32, String)> {
+fn helper(
+    root: PathBuf,
+    run_root: PathBuf,
+    id: &str,
+    opts: &ExecOptions,
+    console: Option<i32>,
+) -> std::result::Result<i32, (i32, String)> {
     let fail = |e: &dyn std::fmt::Display| (EXIT_START_FAILED, e.to_string());
     let engine = Engine::open(EngineConfig::new(root, run_root).map_err(|e| fail(&e))?).map_err(|e| fail(&e))?;
     let c = engine.container(id).map_err(|e| fail(&e))?;
@@ -118,6 +170,7 @@ fn helper(root: PathBuf, run_root: PathBuf, id: &str, opts: &ExecOptions) -> std
             init_pid: Pid::from_raw(init),
             process: &process,
             stdio: [0, 1, 2],
+            console: console.filter(|_| opts.tty),
             before_exec: &mut before_exec,
             seccomp: &seccomp,
         },

@@ -190,12 +190,19 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>) -> Run {
         Ok(io) => io,
         Err(e) => return failed(EXIT_START_FAILED, &e),
     };
-    let (started, attachment) = match engine.launch_container(id, io.container_fds()) {
+    let (started, attachment) = match engine.launch_container(id, io.container_fds(), io.console_fd()) {
         Ok(s) => s,
         Err(e) => return failed(e.exit_code(), &e.to_string()),
     };
     let began = Instant::now();
-    let mut session = io.into_session(); // the container's ends are closed now
+    let mut session = match io.into_session() {
+        Ok(s) => s, // the container's ends are closed now
+        Err(e) => {
+            let _ = nix::sys::signal::kill(started.pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = waitpid(started.pid, None);
+            return failed(EXIT_START_FAILED, &e);
+        }
+    };
     let pid = started.pid;
     let start_time = container::process_start_time(pid.as_raw()).unwrap_or(0);
     if let Err(e) =
@@ -260,23 +267,28 @@ fn finish(engine: &Engine, id: &str, exit_code: i32, error: Option<&str>) {
 }
 
 /// The container's standard streams before the launch: pipes (stdin a pipe with `-i`, else
-/// /dev/null) or one pseudo-terminal (`-t`).
+/// /dev/null), or, with `-t`, a console socket on which the container sends the master of the
+/// terminal it makes in its own devpts.
 struct StdioSetup {
     container: [OwnedFd; 3],
+    /// `-t`: our end and the container's end of the console socket.
+    console: Option<(OwnedFd, OwnedFd)>,
     session: Session,
 }
 
 impl StdioSetup {
     fn new(tty: bool, interactive: bool) -> Result<StdioSetup, String> {
         let pipe = || pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("creating a pipe: {e}"));
+        let devnull =
+            || std::fs::File::open("/dev/null").map(OwnedFd::from).map_err(|e| format!("opening /dev/null: {e}"));
         if tty {
-            let ws = nix::pty::Winsize { ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0 };
-            let pty = nix::pty::openpty(Some(&ws), None).map_err(|e| format!("creating the terminal: {e}"))?;
-            let dup = |fd: &OwnedFd| fd.try_clone().map_err(|e| format!("creating the terminal: {e}"));
-            let _ = nix::fcntl::fcntl(&pty.master, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
+            use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+            let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
+                .map_err(|e| format!("creating the console socket: {e}"))?;
             return Ok(StdioSetup {
-                container: [dup(&pty.slave)?, dup(&pty.slave)?, pty.slave],
-                session: Session::new(vec![(pty.master, Stream::Stdout)], None, true),
+                container: [devnull()?, devnull()?, devnull()?],
+                console: Some((ours, theirs)),
+                session: Session::new(Vec::new(), None, true),
             });
         }
         let (out_r, out_w) = pipe()?;
@@ -285,10 +297,11 @@ impl StdioSetup {
             let (r, w) = pipe()?;
             (r, Some(w))
         } else {
-            (OwnedFd::from(std::fs::File::open("/dev/null").map_err(|e| format!("opening /dev/null: {e}"))?), None)
+            (devnull()?, None)
         };
         Ok(StdioSetup {
             container: [stdin, out_w, err_w],
+            console: None,
             session: Session::new(vec![(out_r, Stream::Stdout), (err_r, Stream::Stderr)], stdin_w, false),
         })
     }
@@ -297,10 +310,40 @@ impl StdioSetup {
         [self.container[0].as_raw_fd(), self.container[1].as_raw_fd(), self.container[2].as_raw_fd()]
     }
 
-    /// Closes the container's ends (it has its own copies now).
-    fn into_session(self) -> Session {
-        self.session
+    fn console_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.console.as_ref().map(|(_, theirs)| theirs.as_raw_fd())
     }
+
+    /// Closes the container's ends (it has its own copies now) and, with a terminal, takes its
+    /// master from the console socket.
+    fn into_session(self) -> Result<Session, String> {
+        let mut session = self.session;
+        if let Some((ours, theirs)) = self.console {
+            drop(theirs);
+            let master = receive_fd(&ours).map_err(|e| format!("receiving the container's terminal: {e}"))?;
+            session.outputs.push(Some((master, Stream::Stdout)));
+        }
+        Ok(session)
+    }
+}
+
+/// One descriptor sent with SCM_RIGHTS.
+pub(crate) fn receive_fd(socket: &OwnedFd) -> Result<OwnedFd, String> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut byte = [0u8; 1];
+    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = recvmsg::<()>(socket.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
+        .map_err(|e| e.to_string())?;
+    for c in msg.cmsgs().map_err(|e| e.to_string())? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(fd) = fds.first() {
+                // SAFETY: the kernel just gave us this descriptor.
+                return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
+            }
+        }
+    }
+    Err("the container sent no terminal".into())
 }
 
 /// The monitor's side of a running container's streams: output to the log and to attached

@@ -118,8 +118,10 @@ fn a_terminal_session_has_the_callers_size_follows_resizes_and_takes_ctrl_c() {
     let mut master = std::fs::File::from(pty.master);
     let mut seen = String::new();
 
-    master.write_all(b"stty size\n").unwrap();
+    master.write_all(b"stty size; tty\n").unwrap();
     expect(&mut master, &mut seen, "40 120");
+    // The terminal is the container's own (its devpts), as `tty` and /dev/pts see it.
+    expect(&mut master, &mut seen, "/dev/pts/0");
     // The caller's window changes: so does the container's terminal.
     set_size(&std::os::fd::OwnedFd::from(master.try_clone().unwrap()), 30, 100);
     std::thread::sleep(Duration::from_millis(300));
@@ -193,8 +195,9 @@ fn run_it_is_an_interactive_shell_that_detaches_and_attaches_again() {
     let (mut child, mut master) = on_a_terminal(&w, &["run", "-it", "--name", "shell", &img, "sh"]);
     let mut seen = String::new();
     expect(&mut master, &mut seen, "/ # ");
-    master.write_all(b"stty size; echo in-$((1+1))\n").unwrap();
+    master.write_all(b"stty size; tty; echo in-$((1+1))\n").unwrap();
     expect(&mut master, &mut seen, "in-2");
+    assert!(seen.contains("/dev/pts/0"), "the container's own terminal: {seen:?}");
     assert!(seen.contains("25 90"), "the terminal has the caller's size: {seen:?}");
     // Ctrl-P Ctrl-Q: berth returns, the container runs on.
     master.write_all(b"\x10\x11").unwrap();

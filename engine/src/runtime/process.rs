@@ -78,6 +78,10 @@ pub struct Launch<'a> {
     pub rootfs: &'a RootfsLayers,
     /// Become the container's fd 0, 1, 2.
     pub stdio: [RawFd; 3],
+    /// With a terminal (`process.terminal`): a unix socket on which the child, once in the
+    /// container's root, sends the master of a pseudo-terminal from the container's own devpts;
+    /// its other end replaces `stdio`.
+    pub console: Option<RawFd>,
     /// Called in the parent with the child's pid after clone and before the child may exec
     /// (the caller puts it in its cgroup here). An Err aborts the launch.
     pub before_exec: &'a mut dyn FnMut(Pid) -> Result<(), String>,
@@ -193,6 +197,7 @@ pub fn launch(sys: &dyn Syscall, launch: Launch) -> Result<Started, RuntimeError
         rootfs: Some(launch.rootfs),
         stdio: launch.stdio,
         seccomp: launch.seccomp,
+        console: launch.console,
         ns: &ns,
         joins: joins.iter().map(|(fd, flag)| (fd.fd, *flag)).collect(),
         go: go_r.fd,
@@ -238,6 +243,8 @@ pub struct Exec<'a> {
     /// no_new_privs, terminal (stdin is then made the controlling terminal).
     pub process: &'a Process,
     pub stdio: [RawFd; 3],
+    /// As `Launch::console`.
+    pub console: Option<RawFd>,
     /// Runs in the parent once the child exists (the caller puts it in the container's cgroup).
     pub before_exec: &'a mut dyn FnMut(Pid) -> Result<(), String>,
     pub seccomp: &'a dyn Fn() -> Result<(), String>,
@@ -284,6 +291,7 @@ pub fn exec(sys: &dyn Syscall, exec: Exec) -> Result<Started, RuntimeError> {
         rootfs: None,
         stdio: exec.stdio,
         seccomp: exec.seccomp,
+        console: exec.console,
         ns: &ns,
         joins: joins.iter().map(|(fd, flag)| (fd.fd, *flag)).collect(),
         go: go_r.fd,
@@ -370,6 +378,7 @@ struct Child<'a> {
     rootfs: Option<&'a RootfsLayers>,
     stdio: [RawFd; 3],
     seccomp: &'a dyn Fn() -> Result<(), String>,
+    console: Option<RawFd>,
     ns: &'a Namespaces,
     joins: Vec<(RawFd, CloneFlags)>,
     go: RawFd,
@@ -395,6 +404,10 @@ impl Child<'_> {
         let _ = sys.close(self.err_parent);
         *err = move_above_stdio(sys, self.err).stage(stdio_stage)?;
         let go = move_above_stdio(sys, self.go).stage(stdio_stage)?;
+        let console = match self.console {
+            Some(fd) => Some(move_above_stdio(sys, fd).stage(stdio_stage)?),
+            None => None,
+        };
         let mut moved = [0; 3];
         for (m, fd) in moved.iter_mut().zip(self.stdio) {
             *m = sys.dup_above(fd, 3).stage(stdio_stage)?;
@@ -428,6 +441,21 @@ impl Child<'_> {
         let (uid, gid) = (Uid::from_raw(user.uid()), Gid::from_raw(user.gid()));
         let cwd = self.process.cwd();
         if self.process.terminal().unwrap_or(false) {
+            // The terminal comes from the container's own devpts (so `tty` and /dev/pts agree
+            // inside); its master goes to whoever holds the other end of the console socket.
+            if let Some(socket) = console {
+                let stage = || "creating the container's terminal".to_string();
+                let (master, slave) = sys.open_console().stage(stage)?;
+                sys.send_fd(socket, master).stage(stage)?;
+                let _ = sys.close(master);
+                let _ = sys.close(socket);
+                for target in 0..3 {
+                    sys.dup2(slave, target).stage(stage)?;
+                }
+                if slave > 2 {
+                    let _ = sys.close(slave);
+                }
+            }
             sys.set_controlling_terminal(0).stage(|| "making the terminal the controlling one".into())?;
         }
 

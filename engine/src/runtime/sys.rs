@@ -123,6 +123,10 @@ pub trait Syscall {
     // Terminals.
     /// Makes the terminal open on `fd` the calling session leader's controlling terminal.
     fn set_controlling_terminal(&self, fd: RawFd) -> Result<()>;
+    /// A new pseudo-terminal from the `/dev/ptmx` of the current root: (master, slave).
+    fn open_console(&self) -> Result<(RawFd, RawFd)>;
+    /// Sends `fd` over the unix socket `socket` (SCM_RIGHTS).
+    fn send_fd(&self, socket: RawFd, fd: RawFd) -> Result<()>;
 }
 
 /// The kernel.
@@ -388,6 +392,25 @@ impl Syscall for LinuxSyscall {
         // SAFETY: TIOCSCTTY takes an int argument (0: do not steal from another session).
         let r = unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) };
         Errno::result(r).map(drop)
+    }
+
+    fn open_console(&self) -> Result<(RawFd, RawFd)> {
+        let flags = OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+        let master = nix::fcntl::open(Path::new("/dev/ptmx"), flags, nix::sys::stat::Mode::empty())?;
+        let unlock: libc::c_int = 0;
+        // SAFETY: TIOCSPTLCK reads an int; TIOCGPTPEER takes open flags and returns a new fd.
+        let r = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) };
+        Errno::result(r)?;
+        let slave = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER, libc::O_RDWR | libc::O_NOCTTY) };
+        let slave = Errno::result(slave)?;
+        Ok((master.into_raw_fd(), slave))
+    }
+
+    fn send_fd(&self, socket: RawFd, fd: RawFd) -> Result<()> {
+        use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+        let fds = [fd];
+        let iov = [std::io::IoSlice::new(b"t")];
+        sendmsg::<()>(socket, &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None).map(drop)
     }
 
     fn set_link_up(&self, name: &str) -> Result<()> {
@@ -660,5 +683,12 @@ impl Syscall for TestSyscall {
     }
     fn set_controlling_terminal(&self, fd: RawFd) -> Result<()> {
         self.record(format!("set_controlling_terminal {fd}"))
+    }
+    fn open_console(&self) -> Result<(RawFd, RawFd)> {
+        self.record("open_console".into())?;
+        Ok((60, 61))
+    }
+    fn send_fd(&self, socket: RawFd, fd: RawFd) -> Result<()> {
+        self.record(format!("send_fd {socket} {fd}"))
     }
 }

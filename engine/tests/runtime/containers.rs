@@ -174,6 +174,7 @@ fn a_failing_before_exec_leaves_nothing_behind() {
             spec: &spec,
             rootfs: &fx.rootfs,
             stdio: [0, 1, 2],
+            console: None,
             before_exec: &mut before_exec,
             seccomp: &|| Ok(()),
         },

@@ -211,6 +211,7 @@ pub fn start(rootfs: &RootfsLayers, spec: &Spec) -> Result<Running, RuntimeError
             spec,
             rootfs,
             stdio: [in_r.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()],
+            console: None,
             before_exec: &mut before_exec,
             seccomp: &|| Ok(()),
         },

@@ -120,6 +120,7 @@ fn run_child(sys: &TestSyscall, spec: &Spec) -> Failure {
         rootfs: Some(&rootfs),
         stdio: [10, 11, 12],
         seccomp: &seccomp,
+        console: None,
         ns: &ns,
         joins: Vec::new(),
         go: 20,
@@ -328,6 +329,7 @@ fn launch_returns_the_pid_when_the_error_pipe_closes_empty() {
         spec: &spec,
         rootfs: &rootfs(),
         stdio: [0, 1, 2],
+        console: None,
         before_exec: &mut before_exec,
         seccomp: &noop_seccomp,
     };
@@ -351,6 +353,7 @@ fn launch_reports_the_childs_failure_and_reaps_it() {
         spec: &spec,
         rootfs: &rootfs(),
         stdio: [0, 1, 2],
+        console: None,
         before_exec: &mut before_exec,
         seccomp: &noop_seccomp,
     };
@@ -368,6 +371,7 @@ fn a_failing_before_exec_kills_the_child() {
         spec: &spec,
         rootfs: &rootfs(),
         stdio: [0, 1, 2],
+        console: None,
         before_exec: &mut before_exec,
         seccomp: &noop_seccomp,
     };
@@ -402,6 +406,7 @@ fn an_exec_joins_namespaces_mounts_nothing_and_takes_its_terminal() {
         rootfs: None,
         stdio: [10, 11, 12],
         seccomp: &seccomp,
+        console: None,
         ns: &ns,
         joins: vec![(30, CloneFlags::CLONE_NEWNET), (31, CloneFlags::CLONE_NEWNS)],
         go: 20,
@@ -428,4 +433,47 @@ fn an_exec_joins_namespaces_mounts_nothing_and_takes_its_terminal() {
     );
     assert!(!calls.iter().any(|c| c.starts_with("mount") || c.starts_with("pivot_root")), "{calls:?}");
     assert!(!calls.iter().any(|c| c.starts_with("unshare") || c.starts_with("sethostname")), "{calls:?}");
+}
+
+#[test]
+fn a_terminal_is_made_in_the_container_and_its_master_sent_to_the_console_socket() {
+    let sys = fake();
+    let mut spec = spec(ALL_NEW);
+    let mut process = spec.process().clone().unwrap();
+    process.set_terminal(Some(true));
+    spec.set_process(Some(process));
+    let ns = Namespaces::from_spec(&spec).unwrap();
+    let rootfs = rootfs();
+    let seccomp = || Ok(());
+    let child = Child {
+        process: spec.process().as_ref().unwrap(),
+        spec: Some(&spec),
+        rootfs: Some(&rootfs),
+        stdio: [10, 11, 12],
+        seccomp: &seccomp,
+        console: Some(30),
+        ns: &ns,
+        joins: Vec::new(),
+        go: 20,
+        go_parent: 21,
+        err: 22,
+        err_parent: 23,
+        last_cap: 40,
+    };
+    let Err(_) = child.run(&sys, &mut 0);
+    // After pivot_root (the container's own /dev/ptmx), before the user changes.
+    assert_in_order(
+        &sys.calls(),
+        &[
+            "pivot_root",
+            "open_console",
+            "send_fd",
+            "close 60",
+            "dup2 61 0",
+            "dup2 61 1",
+            "dup2 61 2",
+            "set_controlling_terminal 0",
+            "setresuid",
+        ],
+    );
 }
