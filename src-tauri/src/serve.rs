@@ -319,7 +319,7 @@ async fn invoke(State(s): State<AppState>, UrlPath(command): UrlPath<String>, bo
     };
     match args {
         Ok(args) => match dispatch(&s, &command, args).await {
-            Ok(v) => axum::Json(v).into_response(),
+            Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
             Err(e) => error_response(e),
         },
         Err(e) => error_response(e),
@@ -361,12 +361,13 @@ fn args<T: DeserializeOwned>(command: &str, v: Value) -> Result<T, ApiError> {
     serde_json::from_value(v).map_err(|e| ApiError::invalid(format!("bad arguments for {command}: {e}")))
 }
 
-fn answer<T: Serialize>(r: Result<T, ApiError>) -> Result<Value, ApiError> {
-    r.and_then(|v| serde_json::to_value(v).map_err(|e| ApiError::engine(format!("encoding the answer: {e}"))))
+/// The JSON of an answer, encoded once (a page of log lines is large).
+fn answer<T: Serialize>(r: Result<T, ApiError>) -> Result<Vec<u8>, ApiError> {
+    r.and_then(|v| serde_json::to_vec(&v).map_err(|e| ApiError::engine(format!("encoding the answer: {e}"))))
 }
 
 /// One arm per command of the contract, each calling the function the Tauri command calls.
-async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Value, ApiError> {
+async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Vec<u8>, ApiError> {
     let b = &s.backend;
     match command {
         "engine_info" => answer(c::engine_info(b).await),

@@ -377,3 +377,84 @@ async fn following_keeps_up_with_a_container_printing_as_fast_as_it_can() {
     assert!(rate > 10_000.0, "{rate:.0} lines/s");
     s.ok("stop_follow", json!({"subscription": sub})).await;
 }
+
+/// Kilobytes of `field` (`VmRSS`, `VmHWM`) in /proc/PID/status.
+fn memory_kb(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Pages back through a big log over HTTP and searches it, measuring the backend's memory.
+/// 32 MB by default, to keep the suite quick; `BERTH_BIG_LOG_MB=200` for the issue's size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paging_through_a_big_log_keeps_memory_flat() {
+    need_root();
+    let megabytes: usize = std::env::var("BERTH_BIG_LOG_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(32);
+    let w = World::new().await;
+    w.pull_busybox().await;
+    let mut req = request(&w, "big", &["true"]);
+    req["request"]["start"] = json!(false);
+    let s = Served::start(&w);
+    let c = s.ok("create_container", req).await;
+    let log = w.dir.path().join("root/containers").join(c["id"].as_str().unwrap()).join("ctr.log");
+    let mut lines = 0u64;
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&log).unwrap());
+        let mut size = 0;
+        while size < megabytes << 20 {
+            let record = format!(
+                "2026-11-27T22:00:{:02}.{:09}Z stdout F line {lines} lorem ipsum dolor sit amet, consectetur adipiscing elit\n",
+                lines / 1_000_000_000 % 60,
+                lines % 1_000_000_000
+            );
+            f.write_all(record.as_bytes()).unwrap();
+            size += record.len();
+            lines += 1;
+        }
+    }
+    let pid = s.child.id();
+    let rss_before = memory_kb(pid, "VmRSS");
+    // The peak from here on.
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
+
+    let started = Instant::now();
+    let tail = s.ok("log_window", json!({"id": "big", "before": null, "limit": 1000, "timestamps": true})).await;
+    let open = started.elapsed();
+    let mut before = tail["entries"][0]["cursor"].clone();
+    let mut next = lines - 1000; // the number of the first line of the page
+    let mut pages = 1;
+    loop {
+        let page = s.ok("log_window", json!({"id": "big", "before": before, "limit": 5000, "timestamps": true})).await;
+        let entries = page["entries"].as_array().unwrap();
+        let first: u64 = entries[0]["line"].as_str().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        assert_eq!(first + entries.len() as u64, next, "pages fit together");
+        next = first;
+        before = entries[0]["cursor"].clone();
+        pages += 1;
+        if page["atStart"] == true {
+            break;
+        }
+    }
+    assert_eq!(next, 0, "paged back to the first line");
+    let paging = started.elapsed();
+    let searched = Instant::now();
+    let found = s
+        .ok(
+            "search_logs",
+            json!({"id": "big", "query": format!("line {} lorem", lines / 3), "regex": false, "caseSensitive": true, "limit": 10}),
+        )
+        .await;
+    let search = searched.elapsed();
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    let peak = memory_kb(pid, "VmHWM");
+    eprintln!(
+        "log of {} MB, {lines} lines: tail in {open:?}; paged back to the start in {paging:?} ({pages} pages); \
+         searched in {search:?}; backend RSS {} MB before, peak {} MB while paging and searching",
+        std::fs::metadata(&log).unwrap().len() >> 20,
+        rss_before >> 10,
+        peak >> 10
+    );
+    assert!(peak < rss_before + 64 * 1024, "the log is not loaded: {rss_before} kB before, {peak} kB peak");
+}
