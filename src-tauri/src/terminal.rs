@@ -1,7 +1,7 @@
 //! Terminal sessions: a shell in a running container on a pseudo-terminal, for the UI's
-//! xterm.js. The shell is the engine's exec helper (`__berth-exec`, a re-exec of this binary
-//! that joins the container) with the terminal's other end as its standard streams; the
-//! terminal becomes the shell's controlling one inside the container.
+//! xterm.js. The engine's exec helper (`__berth-exec`, a re-exec of this binary that joins the
+//! container) starts the shell on a terminal made in the container's own devpts and hands us
+//! its master side (`Engine::exec_tty`).
 //!
 //! A thread per session reads the output and sends it as base64, then `{exited: code}` once
 //! the shell is gone. Input, window sizes and close come by session id. Closing hangs the
@@ -11,9 +11,8 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::fs::OpenOptionsExt;
-use std::process::{Child, Stdio};
+use std::os::fd::{AsFd, AsRawFd};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,7 +20,6 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use berth_engine::exec::ExecOptions;
 use berth_engine::Engine;
-use nix::fcntl::OFlag;
 use nix::poll::{PollFd, PollFlags};
 use nix::pty::Winsize;
 use nix::sys::signal::{kill, Signal};
@@ -49,19 +47,6 @@ struct Session {
 #[derive(Clone, Default)]
 pub struct Terminals {
     sessions: Arc<Mutex<HashMap<String, Arc<Session>>>>,
-}
-
-/// A new pseudo-terminal of that size: (master, slave), neither inherited by other programs.
-fn open_pty(cols: u16, rows: u16) -> std::io::Result<(OwnedFd, File)> {
-    let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)?;
-    nix::pty::grantpt(&master)?;
-    nix::pty::unlockpt(&master)?;
-    let name = nix::pty::ptsname_r(&master)?;
-    // std opens with O_CLOEXEC: only the helper gets it, as its standard streams.
-    let slave = std::fs::OpenOptions::new().read(true).write(true).custom_flags(OFlag::O_NOCTTY.bits()).open(&name)?;
-    let master = master.as_fd().try_clone_to_owned()?;
-    resize(&master, cols, rows)?;
-    Ok((master, slave))
 }
 
 fn resize(master: &impl AsRawFd, cols: u16, rows: u16) -> std::io::Result<()> {
@@ -113,15 +98,15 @@ impl Terminals {
             tty: true,
             ..Default::default()
         };
-        let mut cmd = engine.exec_command(&c.id, &opts)?;
+        let (mut child, master) = engine.exec_tty(&c.id, &opts)?;
+        // Its errors were for the start, which went well.
+        drop(child.stderr.take());
         let failed = |e: std::io::Error| ApiError::engine(format!("opening a terminal in container {}: {e}", c.name));
-        let (master, slave) = open_pty(cols, rows).map_err(failed)?;
-        cmd.stdin(Stdio::from(slave.try_clone().map_err(failed)?))
-            .stdout(Stdio::from(slave.try_clone().map_err(failed)?))
-            .stderr(Stdio::from(slave));
-        let child = cmd.spawn().map_err(failed)?;
-        // The command holds copies of the terminal's other end: the output ends when all are closed.
-        drop(cmd);
+        if let Err(e) = resize(&master, cols, rows) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(failed(e));
+        }
         let reader = File::from(master.try_clone().map_err(failed)?);
         let session = Arc::new(Session {
             master: Mutex::new(Some(File::from(master))),
@@ -279,17 +264,15 @@ mod tests {
     }
 
     #[test]
-    fn a_pty_has_the_size_asked_for() {
-        let (master, _slave) = open_pty(132, 43).unwrap();
+    fn resizing_sets_the_terminal_size() {
+        let pty = nix::pty::openpty(None, None).unwrap();
         let mut ws = Winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
         nix::ioctl_read_bad!(get_window_size, nix::libc::TIOCGWINSZ, Winsize);
-        // SAFETY: TIOCGWINSZ writes one winsize into the pointer.
-        unsafe { get_window_size(master.as_raw_fd(), &mut ws) }.unwrap();
-        assert_eq!((ws.ws_col, ws.ws_row), (132, 43));
-        resize(&master, 80, 24).unwrap();
-        unsafe { get_window_size(master.as_raw_fd(), &mut ws) }.unwrap();
-        assert_eq!((ws.ws_col, ws.ws_row), (80, 24));
-        let flags = nix::fcntl::fcntl(&master, nix::fcntl::FcntlArg::F_GETFD).unwrap();
-        assert!(flags & nix::libc::FD_CLOEXEC != 0, "no other program inherits it");
+        for (cols, rows) in [(132, 43), (80, 24)] {
+            resize(&pty.master, cols, rows).unwrap();
+            // SAFETY: TIOCGWINSZ writes one winsize into the pointer.
+            unsafe { get_window_size(pty.slave.as_raw_fd(), &mut ws) }.unwrap();
+            assert_eq!((ws.ws_col, ws.ws_row), (cols, rows));
+        }
     }
 }

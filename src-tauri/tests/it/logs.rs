@@ -86,7 +86,7 @@ async fn pages_back_by_cursor_through_a_rotated_log() {
     assert!(got.len() > 20_000 && got.len() < 40_000, "{}", got.len());
     for e in &all {
         let n: usize = e.line.split(' ').nth(1).unwrap().parse().unwrap();
-        let expected = if n % 7 == 0 { LogStream::Stderr } else { LogStream::Stdout };
+        let expected = if n.is_multiple_of(7) { LogStream::Stderr } else { LogStream::Stdout };
         assert_eq!(e.stream, expected, "{}", &e.line[..20]);
     }
     assert!(tail_times_are_rfc3339(&c::log_window(&b, window(&id, None, 3, true)).await.unwrap().entries));

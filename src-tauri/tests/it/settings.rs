@@ -52,7 +52,7 @@ async fn volumes_from_create_to_prune() {
     assert_eq!(e.code, "not_found");
 
     // Prune takes only the unused one.
-    assert_eq!(c::prune_volumes(&b).await.unwrap(), [random.name.clone()]);
+    assert_eq!(c::prune_volumes(&b).await.unwrap(), vec![random.name]);
     // Force removes the container that uses it first (and with it its anonymous volume).
     c::remove_volume(&b, c::RemoveVolumeArgs { name: "data".into(), force: true }).await.unwrap();
     assert_eq!(c::list_containers(&b).await.unwrap(), []);
