@@ -522,7 +522,7 @@ pub fn prune(engine: &Engine, args: &PruneArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn status_text(c: &ContainerRecord) -> String {
+pub(crate) fn status_text(c: &ContainerRecord) -> String {
     match c.status {
         ContainerStatus::Created => "Created".into(),
         ContainerStatus::Paused => "Paused".into(),
@@ -596,10 +596,18 @@ pub async fn exec(engine: Engine, args: &ExecArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let code = if args.tty {
-        let (master, slave) = crate::tty::open()?;
-        cmd.stdin(Stdio::from(slave.try_clone()?)).stdout(Stdio::from(slave.try_clone()?)).stderr(Stdio::from(slave));
-        let mut child = cmd.spawn()?;
-        drop(cmd); // it holds copies of the terminal's other end: the output ends when all are closed
+        let (mut child, master) = match engine.exec_tty(&args.args[0], &opts) {
+            Ok(x) => x,
+            Err(berth_engine::Error::StartFailed { code, message }) => {
+                eprintln!("Error: {message}");
+                return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        drop(cmd);
+        if let Some(ws) = crate::tty::window_size() {
+            crate::tty::set_window_size(&master, &ws);
+        }
         let raw = crate::tty::RawMode::enable();
         crate::tty::relay(master, args.interactive).await?;
         let status = tokio::task::spawn_blocking(move || child.wait()).await??;
@@ -899,7 +907,7 @@ pub async fn logs(engine: Engine, args: &LogsArgs) -> anyhow::Result<ExitCode> {
 
 /// Follows a log file across rotation, through an open descriptor (so a `--rm` removal after
 /// the exit loses nothing).
-struct Follower {
+pub(crate) struct Follower {
     path: PathBuf,
     file: std::fs::File,
     pending: Vec<u8>,
@@ -907,7 +915,7 @@ struct Follower {
 
 impl Follower {
     /// Opens (creating it if the monitor has not yet) the log and starts at `offset`.
-    fn open(path: &Path, offset: u64) -> anyhow::Result<Follower> {
+    pub(crate) fn open(path: &Path, offset: u64) -> anyhow::Result<Follower> {
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .append(true)
@@ -918,7 +926,7 @@ impl Follower {
         Ok(Follower { path: path.to_path_buf(), file, pending: Vec::new() })
     }
 
-    fn poll(&mut self) -> std::io::Result<Vec<Record>> {
+    pub(crate) fn poll(&mut self) -> std::io::Result<Vec<Record>> {
         // Rotated when the name points at another file: this one is then complete, so read it
         // to its end before switching.
         let current = self.file.metadata()?.ino();

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! `berth`: a podman-like command over Berth's engine.
 
 mod containers;
@@ -6,6 +7,7 @@ mod images;
 mod login;
 mod networks;
 mod pull;
+mod service;
 mod tty;
 mod volumes;
 
@@ -94,6 +96,9 @@ enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
+    /// The Docker-compatible API service
+    #[command(subcommand)]
+    System(service::SystemCommand),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -233,5 +238,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => containers::cp(&engine(&cli)?, a),
         Command::Network(cmd) => networks::run(&engine(&cli)?, cmd),
         Command::Volume(cmd) => volumes::run(&engine(&cli)?, cmd),
+        Command::System(service::SystemCommand::Service(a)) => rt.block_on(service::run(engine(&cli)?, a)),
     }
 }

@@ -7,6 +7,7 @@ mod auth;
 mod containers;
 mod copy;
 mod crash;
+mod docker_api;
 mod errors;
 mod exec;
 mod hostile;

@@ -1,0 +1,259 @@
+//! `/containers/{id}/exec`, `/exec/{id}/start|resize|json`: Docker's two-step exec, on the
+//! engine's exec helper; a pseudo-terminal for `Tty`, pipes (multiplexed frames) otherwise.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use hyper::{Response, StatusCode};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::containers::mux;
+use super::{empty, json_reply, ok_json, ApiError, Ctx, Reply, Req};
+
+pub struct ExecSession {
+    pub id: String,
+    pub container_id: String,
+    pub options: berth_engine::exec::ExecOptions,
+    pub attach_stdin: bool,
+    pub state: Mutex<ExecState>,
+}
+
+#[derive(Default)]
+pub struct ExecState {
+    pub running: bool,
+    pub exit_code: Option<i32>,
+    pub pid: Option<u32>,
+    /// The terminal, for resizes.
+    pub master: Option<Arc<OwnedFd>>,
+}
+
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default()
+}
+
+pub async fn create(ctx: &Ctx, id: &str, r: &Req) -> Reply {
+    let body = r.json()?;
+    let q = id.to_string();
+    let c = ctx.blocking(move |e| e.container(&q)).await?;
+    if c.status != berth_engine::ContainerStatus::Running {
+        return Err(ApiError::new(StatusCode::CONFLICT, format!("Container {} is not running", c.id)));
+    }
+    let cmd = strings(&body["Cmd"]);
+    if cmd.is_empty() {
+        return Err(ApiError::bad("No exec command specified"));
+    }
+    let exec_id = {
+        use rand::RngExt;
+        let b: [u8; 32] = rand::rng().random();
+        hex_string(&b)
+    };
+    let options = berth_engine::exec::ExecOptions {
+        command: cmd,
+        env: strings(&body["Env"]),
+        user: body["User"].as_str().filter(|s| !s.is_empty()).map(str::to_string),
+        workdir: body["WorkingDir"].as_str().filter(|s| !s.is_empty()).map(str::to_string),
+        tty: body["Tty"].as_bool().unwrap_or(false),
+    };
+    let session = Arc::new(ExecSession {
+        id: exec_id.clone(),
+        container_id: c.id,
+        options,
+        attach_stdin: body["AttachStdin"].as_bool().unwrap_or(false),
+        state: Mutex::new(ExecState::default()),
+    });
+    ctx.execs.lock().expect("execs").insert(exec_id.clone(), session);
+    json_reply(StatusCode::CREATED, &json!({"Id": exec_id}))
+}
+
+fn hex_string(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn session(ctx: &Ctx, id: &str) -> Result<Arc<ExecSession>, ApiError> {
+    ctx.execs
+        .lock()
+        .expect("execs")
+        .get(id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("No such exec instance: {id}")))
+}
+
+fn code_of(s: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0))
+}
+
+pub async fn start(ctx: &Ctx, id: &str, mut r: Req) -> Reply {
+    let s = session(ctx, id)?;
+    let body = r.json()?;
+    let detach = body["Detach"].as_bool().unwrap_or(false);
+    let tty = s.options.tty;
+    let mut cmd = ctx.engine.exec_command(&s.container_id, &s.options).map_err(ApiError::from)?;
+    if detach {
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        let mut child = cmd.spawn().map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        {
+            let mut st = s.state.lock().expect("state");
+            st.running = true;
+            st.pid = Some(child.id());
+        }
+        let s2 = s.clone();
+        std::thread::spawn(move || {
+            let code = child.wait().map(code_of).unwrap_or(-1);
+            let mut st = s2.state.lock().expect("state");
+            st.running = false;
+            st.exit_code = Some(code);
+        });
+        return empty(StatusCode::OK);
+    }
+    let upgrade = r
+        .upgrade
+        .take()
+        .ok_or_else(|| ApiError::bad("exec start needs an upgraded connection (Connection: Upgrade)"))?;
+    // Started now, so a failure to start is this request's error.
+    let (mut child, master) = if tty {
+        drop(cmd);
+        let (child, master) = ctx.engine.exec_tty(&s.container_id, &s.options).map_err(|e| match e {
+            berth_engine::Error::StartFailed { message, .. } => ApiError::new(StatusCode::BAD_REQUEST, message),
+            other => ApiError::from(other),
+        })?;
+        (child, Some(Arc::new(master)))
+    } else {
+        cmd.stdin(if s.attach_stdin { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = cmd.spawn().map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        drop(cmd);
+        (child, None)
+    };
+    {
+        let mut st = s.state.lock().expect("state");
+        st.running = true;
+        st.pid = Some(child.id());
+        st.master = master.clone();
+    }
+    let s2 = s.clone();
+    tokio::spawn(async move {
+        let Ok(upgraded) = upgrade.await else {
+            let _ = child.kill();
+            return;
+        };
+        let io = hyper_util::rt::TokioIo::new(upgraded);
+        let (mut client_r, mut client_w) = tokio::io::split(io);
+        let (otx, mut orx) = tokio::sync::mpsc::channel::<Bytes>(64);
+        let mut stdin_pipe = child.stdin.take();
+        let master_in = master.clone();
+        // Process output, read on blocking threads.
+        if let Some(m) = master.clone() {
+            let otx = otx.clone();
+            std::thread::spawn(move || {
+                let mut f = std::fs::File::from(m.try_clone().expect("a terminal clone"));
+                let mut buf = [0u8; 16 * 1024];
+                while let Ok(n) = std::io::Read::read(&mut f, &mut buf) {
+                    if n == 0 || otx.blocking_send(Bytes::copy_from_slice(&buf[..n])).is_err() {
+                        break;
+                    }
+                }
+            });
+        } else {
+            for (stream, pipe) in [
+                (1u8, child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>)),
+                (2, child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>)),
+            ] {
+                let Some(mut pipe) = pipe else { continue };
+                let otx = otx.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 * 1024];
+                    while let Ok(n) = pipe.read(&mut buf) {
+                        if n == 0 || otx.blocking_send(mux(stream, &buf[..n])).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        }
+        drop(otx);
+        let input = async {
+            let mut buf = vec![0u8; 16 * 1024];
+            loop {
+                match client_r.read(&mut buf).await {
+                    Ok(0) | Err(_) => {
+                        stdin_pipe.take(); // end of input
+                        return std::future::pending::<()>().await;
+                    }
+                    Ok(n) => {
+                        if let Some(m) = &master_in {
+                            let _ = nix::unistd::write(m.as_ref(), &buf[..n]);
+                        } else if let Some(p) = stdin_pipe.as_mut() {
+                            let _ = std::io::Write::write_all(p, &buf[..n]);
+                        }
+                    }
+                }
+            }
+        };
+        let output = async {
+            while let Some(b) = orx.recv().await {
+                if client_w.write_all(&b).await.is_err() {
+                    break;
+                }
+                let _ = client_w.flush().await;
+            }
+        };
+        let waited = tokio::task::spawn_blocking(move || child.wait().map(code_of).unwrap_or(-1));
+        tokio::select! {
+            _ = output => {}
+            _ = input => {}
+        }
+        let code = waited.await.unwrap_or(-1);
+        {
+            let mut st = s2.state.lock().expect("state");
+            st.running = false;
+            st.exit_code = Some(code);
+            st.master = None;
+        }
+        let _ = client_w.shutdown().await;
+    });
+    let ct = if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
+    Ok(Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header("Content-Type", ct)
+        .header("Connection", "Upgrade")
+        .header("Upgrade", "tcp")
+        .body(super::full(Bytes::new()))
+        .expect("a valid response"))
+}
+
+pub fn resize(ctx: &Ctx, id: &str, r: &Req) -> Reply {
+    let s = session(ctx, id)?;
+    let (h, w) = (
+        r.q("h").and_then(|v| v.parse::<u16>().ok()).unwrap_or(0),
+        r.q("w").and_then(|v| v.parse::<u16>().ok()).unwrap_or(0),
+    );
+    if let Some(m) = s.state.lock().expect("state").master.clone() {
+        let ws = nix::pty::Winsize { ws_row: h, ws_col: w, ws_xpixel: 0, ws_ypixel: 0 };
+        // SAFETY: TIOCSWINSZ reads one winsize.
+        unsafe { libc::ioctl(m.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    }
+    empty(StatusCode::OK)
+}
+
+pub fn inspect(ctx: &Ctx, id: &str) -> Reply {
+    let s = session(ctx, id)?;
+    let st = s.state.lock().expect("state");
+    ok_json(json!({
+        "ID": s.id,
+        "Running": st.running,
+        "ExitCode": st.exit_code,
+        "ContainerID": s.container_id,
+        "Pid": st.pid.unwrap_or(0),
+        "OpenStdin": s.attach_stdin,
+        "OpenStdout": true,
+        "OpenStderr": true,
+        "ProcessConfig": {"tty": s.options.tty, "entrypoint": s.options.command.first(), "arguments": s.options.command.get(1..).unwrap_or(&[]), "privileged": false, "user": s.options.user.clone().unwrap_or_default()},
+        "CanRemove": false,
+        "DetachKeys": "",
+    }))
+}

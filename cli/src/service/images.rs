@@ -1,0 +1,205 @@
+//! `/images/…`: pull with Docker's JSON progress stream, list, inspect, tag, remove.
+
+use berth_engine::{LayerPhase, PullProgress};
+use bytes::Bytes;
+use hyper::{Response, StatusCode};
+use serde_json::{json, Value};
+
+use super::{channel_body, empty, ok_json, ApiError, Ctx, Reply, Req};
+
+/// Names as Docker prints them: Docker Hub's without `docker.io/` (and `library/`).
+pub fn docker_name(name: &str) -> String {
+    let n = name.strip_prefix("docker.io/").unwrap_or(name);
+    n.strip_prefix("library/").unwrap_or(n).to_string()
+}
+
+fn short(digest: &str) -> String {
+    let hex = digest.rsplit(':').next().unwrap_or(digest);
+    hex[..12.min(hex.len())].to_string()
+}
+
+fn human(n: u64) -> String {
+    crate::format::human_size(n)
+}
+
+/// Docker's progress bar: `[=====>        ]  1.2MB/3.4MB`.
+fn bar(current: u64, total: u64) -> String {
+    if total == 0 {
+        return String::new();
+    }
+    let width = 50;
+    let filled = ((current.min(total) as f64 / total as f64) * width as f64) as usize;
+    let mut b = "=".repeat(filled.saturating_sub(1));
+    if filled > 0 {
+        b.push('>');
+    }
+    format!("[{b:<width$}] {:>8}/{}", human(current), human(total))
+}
+
+fn progress_json(p: &PullProgress, repo: &str, tag: &str) -> Vec<Value> {
+    match p {
+        PullProgress::Resolved { layers, .. } => {
+            let mut v = vec![json!({"status": format!("Pulling from {}", docker_name(repo)), "id": tag})];
+            v.extend(
+                layers.iter().map(|(d, _)| json!({"status": "Pulling fs layer", "progressDetail": {}, "id": short(d)})),
+            );
+            v
+        }
+        PullProgress::Layer { digest, phase, current, total, .. } => {
+            let id = short(digest);
+            vec![match phase {
+                LayerPhase::Waiting => json!({"status": "Waiting", "progressDetail": {}, "id": id}),
+                LayerPhase::Downloading => {
+                    json!({"status": "Downloading", "progressDetail": {"current": current, "total": total}, "progress": bar(*current, *total), "id": id})
+                }
+                LayerPhase::Verifying => json!({"status": "Verifying Checksum", "progressDetail": {}, "id": id}),
+                LayerPhase::Extracting => {
+                    json!({"status": "Extracting", "progressDetail": {"current": current, "total": total}, "progress": bar(*current, *total), "id": id})
+                }
+                LayerPhase::Done => json!({"status": "Pull complete", "progressDetail": {}, "id": id}),
+                LayerPhase::AlreadyExists => json!({"status": "Already exists", "progressDetail": {}, "id": id}),
+            }]
+        }
+        PullProgress::Done { .. } => Vec::new(),
+    }
+}
+
+/// `POST /images/create?fromImage=NAME&tag=TAG`: pulls, streaming Docker's progress messages.
+pub async fn pull(ctx: &Ctx, r: &Req) -> Reply {
+    let from = r
+        .q("fromImage")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::bad("fromImage is required: only pulls are supported"))?;
+    let tag = r.q("tag").filter(|s| !s.is_empty());
+    let reference = match tag {
+        Some(t) if t.starts_with("sha256:") => format!("{from}@{t}"),
+        Some(t) => format!("{from}:{t}"),
+        None if from.contains('@') || from.rsplit('/').next().is_some_and(|l| l.contains(':')) => from.to_string(),
+        None => format!("{from}:latest"),
+    };
+    let platform = match r.q("platform").filter(|p| !p.is_empty()) {
+        Some(p) => Some(berth_engine::Platform::parse(p).map_err(|e| ApiError::bad(e.to_string()))?),
+        None => None,
+    };
+    let engine = ctx.engine.clone();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(256);
+    let display_tag = tag.unwrap_or("latest").to_string();
+    let repo = from.to_string();
+    tokio::spawn(async move {
+        let (ptx, mut prx) = tokio::sync::mpsc::unbounded_channel();
+        let send = |tx: &tokio::sync::mpsc::Sender<Bytes>, v: Value| {
+            let mut line = serde_json::to_vec(&v).expect("serialises");
+            line.extend_from_slice(b"\r\n");
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(Bytes::from(line)).await;
+            }
+        };
+        let opts = berth_engine::PullOptions { platform, progress: Some(ptx) };
+        let pull = engine.pull(&reference, opts);
+        tokio::pin!(pull);
+        let result = loop {
+            tokio::select! {
+                p = prx.recv() => if let Some(p) = p {
+                    for v in progress_json(&p, &repo, &display_tag) { send(&tx, v).await; }
+                },
+                res = &mut pull => break res,
+            }
+        };
+        while let Ok(p) = prx.try_recv() {
+            for v in progress_json(&p, &repo, &display_tag) {
+                send(&tx, v).await;
+            }
+        }
+        match result {
+            Ok(img) => {
+                send(&tx, json!({"status": format!("Digest: {}", img.manifest_digest)})).await;
+                send(&tx, json!({"status": format!("Status: Downloaded newer image for {}", docker_name(&reference))}))
+                    .await;
+            }
+            Err(e) => send(&tx, json!({"errorDetail": {"message": e.to_string()}, "error": e.to_string()})).await,
+        }
+    });
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .header("Content-Type", "application/json")
+        .body(channel_body(rx))
+        .expect("a valid response"))
+}
+
+fn repo_tags(img: &berth_engine::ImageRecord) -> Vec<String> {
+    img.names.iter().map(|n| docker_name(n)).collect()
+}
+
+pub async fn list(ctx: &Ctx, r: &Req) -> Reply {
+    let images = ctx.blocking(|e| e.images()).await?;
+    let all = r.flag("all");
+    let list: Vec<Value> = images
+        .iter()
+        .filter(|i| all || !i.names.is_empty() || !i.containers.is_empty() || i.is_dangling())
+        .map(|i| {
+            let tags = repo_tags(i);
+            json!({
+                "Id": format!("sha256:{}", i.id),
+                "ParentId": "",
+                "RepoTags": if tags.is_empty() { vec!["<none>:<none>".to_string()] } else { tags },
+                "RepoDigests": i.repo_digests.iter().map(|d| docker_name(d)).collect::<Vec<_>>(),
+                "Created": i.created.map_or(0, |t| t.timestamp()),
+                "Size": i.size,
+                "SharedSize": -1,
+                "VirtualSize": i.size,
+                "Labels": i.config().and_then(|c| c.config().as_ref().and_then(|c| c.labels().clone())).unwrap_or_default(),
+                "Containers": i.containers.len(),
+            })
+        })
+        .collect();
+    ok_json(Value::Array(list))
+}
+
+pub async fn inspect(ctx: &Ctx, name: &str) -> Reply {
+    let name = name.to_string();
+    let img = ctx.blocking(move |e| e.image(&name)).await?;
+    let config: Value = serde_json::from_str(&img.config_json).unwrap_or(json!({}));
+    ok_json(json!({
+        "Id": format!("sha256:{}", img.id),
+        "RepoTags": repo_tags(&img),
+        "RepoDigests": img.repo_digests.iter().map(|d| docker_name(d)).collect::<Vec<_>>(),
+        "Parent": "",
+        "Comment": "",
+        "Created": img.created.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        "Container": "",
+        "DockerVersion": "",
+        "Author": config.get("author").cloned().unwrap_or(json!("")),
+        "Config": config.get("config").cloned().unwrap_or(json!({})),
+        "Architecture": img.architecture,
+        "Variant": img.variant,
+        "Os": img.os,
+        "Size": img.size,
+        "VirtualSize": img.size,
+        "GraphDriver": {"Name": "overlay", "Data": {}},
+        "RootFS": {"Type": "layers", "Layers": img.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>()},
+        "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"},
+    }))
+}
+
+pub async fn tag(ctx: &Ctx, name: &str, r: &Req) -> Reply {
+    let repo = r.q("repo").filter(|s| !s.is_empty()).ok_or_else(|| ApiError::bad("repo is required"))?.to_string();
+    let target = format!("{repo}:{}", r.q("tag").filter(|t| !t.is_empty()).unwrap_or("latest"));
+    let name = name.to_string();
+    ctx.blocking(move |e| e.tag(&name, &target)).await?;
+    empty(StatusCode::CREATED)
+}
+
+pub async fn remove(ctx: &Ctx, name: &str, r: &Req) -> Reply {
+    let force = r.flag("force");
+    let q = name.to_string();
+    let report = ctx.blocking(move |e| e.remove_image(&q, force)).await?;
+    let mut out = Vec::new();
+    for i in report.images {
+        out.extend(i.untagged.iter().map(|u| json!({"Untagged": docker_name(u)})));
+        if let Some(d) = i.deleted {
+            out.push(json!({"Deleted": format!("sha256:{d}")}));
+        }
+    }
+    ok_json(Value::Array(out))
+}

@@ -1,0 +1,231 @@
+//! `/_ping`, `/version`, `/info`, `/events`, `/system/df`.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+
+use super::{channel_body, full, ok_json, Ctx, Reply, Req, API_VERSION, MIN_API_VERSION};
+
+pub fn ping(r: &Req) -> Reply {
+    let body = if r.method == Method::HEAD { Bytes::new() } else { Bytes::from_static(b"OK") };
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .header("Content-Type", "text/plain; charset=utf-8")
+        .header("Cache-Control", "no-cache, no-store, must-revalidate")
+        .header("Builder-Version", "1")
+        .body(full(body))
+        .expect("a valid response"))
+}
+
+fn kernel() -> String {
+    nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+pub async fn version(_ctx: &Ctx) -> Reply {
+    let v = env!("CARGO_PKG_VERSION");
+    ok_json(json!({
+        "Platform": {"Name": "Berth"},
+        "Components": [{"Name": "Berth Engine", "Version": v, "Details": {"APIVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION, "Os": "linux", "Arch": arch(), "KernelVersion": kernel()}}],
+        "Version": v,
+        "ApiVersion": API_VERSION,
+        "MinAPIVersion": MIN_API_VERSION,
+        "GitCommit": "",
+        "GoVersion": "",
+        "Os": "linux",
+        "Arch": arch(),
+        "KernelVersion": kernel(),
+        "BuildTime": "",
+    }))
+}
+
+pub async fn info(ctx: &Ctx) -> Reply {
+    let (containers, images) = ctx.blocking(|e| Ok((e.containers()?, e.images()?))).await?;
+    let count = |s: berth_engine::ContainerStatus| containers.iter().filter(|c| c.status == s).count();
+    let running = containers.iter().filter(|c| c.is_running()).count();
+    let cgroup_version = if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() { "2" } else { "1" };
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .map(|v| v.trim().trim_end_matches("kB").trim().to_string())
+        })
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024);
+    let hostname = nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_default();
+    let root = ctx.engine.config().root.display().to_string();
+    ok_json(json!({
+        "ID": berth_engine::network::network_id(&root)[..36].to_string(),
+        "Containers": containers.len(),
+        "ContainersRunning": running,
+        "ContainersPaused": count(berth_engine::ContainerStatus::Paused),
+        "ContainersStopped": containers.len() - running,
+        "Images": images.len(),
+        "Driver": "overlay",
+        "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
+        "DockerRootDir": root,
+        "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "none"], "Authorization": null, "Log": ["k8s-file"]},
+        "MemoryLimit": true,
+        "SwapLimit": true,
+        "CpuCfsPeriod": true,
+        "CpuCfsQuota": true,
+        "CPUShares": true,
+        "PidsLimit": true,
+        "IPv4Forwarding": true,
+        "Debug": false,
+        "NFd": 0,
+        "NGoroutines": 0,
+        "SystemTime": chrono::Utc::now().to_rfc3339(),
+        "LoggingDriver": "k8s-file",
+        "CgroupDriver": "cgroupfs",
+        "CgroupVersion": cgroup_version,
+        "NEventsListener": 0,
+        "KernelVersion": kernel(),
+        "OperatingSystem": std::fs::read_to_string("/etc/os-release").ok().and_then(|t| t.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=")).map(|v| v.trim_matches('"').to_string())).unwrap_or_else(|| "Linux".into()),
+        "OSVersion": "",
+        "OSType": "linux",
+        "Architecture": std::env::consts::ARCH,
+        "IndexServerAddress": "https://index.docker.io/v1/",
+        "RegistryConfig": {"IndexConfigs": {}, "InsecureRegistryCIDRs": [], "Mirrors": []},
+        "NCPU": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "MemTotal": mem,
+        "Name": hostname,
+        "Labels": [],
+        "ExperimentalBuild": false,
+        "ServerVersion": env!("CARGO_PKG_VERSION"),
+        "Runtimes": {"berth": {"path": "berth"}},
+        "DefaultRuntime": "berth",
+        "Swarm": {"LocalNodeState": "inactive", "ControlAvailable": false, "NodeID": "", "NodeAddr": "", "RemoteManagers": null},
+        "LiveRestoreEnabled": true,
+        "Isolation": "",
+        "InitBinary": "",
+        "SecurityOptions": ["name=seccomp,profile=default"],
+        "Warnings": [],
+    }))
+}
+
+/// Docker's event for one of the engine's.
+fn docker_event(e: &berth_engine::StateEvent, name_of: &dyn Fn(&str) -> Option<String>) -> Value {
+    let action = match e.action.as_str() {
+        "remove" if e.kind == "container" => "destroy",
+        "remove" if e.kind == "image" => "delete",
+        "died" => "die",
+        other => other,
+    };
+    let name = e.name.clone().or_else(|| name_of(&e.id)).unwrap_or_default();
+    let typ = e.kind.as_str();
+    json!({
+        "Type": typ,
+        "Action": action,
+        "status": action,
+        "id": e.id,
+        "from": "",
+        "Actor": {"ID": e.id, "Attributes": {"name": name}},
+        "scope": "local",
+        "time": e.time / 1_000_000_000,
+        "timeNano": e.time,
+    })
+}
+
+/// `/events`: what happened since `since` (default: now), then as it happens, until `until`.
+pub async fn events(ctx: &Ctx, r: &Req) -> Reply {
+    let parse_time = |k: &str| {
+        r.q(k).and_then(|v| v.split('.').next().and_then(|s| s.parse::<i64>().ok())).map(|s| s * 1_000_000_000)
+    };
+    let since = parse_time("since");
+    let until = parse_time("until");
+    let engine = ctx.engine.clone();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+    tokio::spawn(async move {
+        let bus = engine.events().clone();
+        // From the start of the file when `since` is given, else from its end.
+        let mut offset = if since.is_some() { 0 } else { std::fs::metadata(bus.file()).map_or(0, |m| m.len()) };
+        loop {
+            let (events, next) = match bus.read_since(offset) {
+                Ok(x) => x,
+                Err(_) => (Vec::new(), offset),
+            };
+            offset = next;
+            for e in events {
+                if since.is_some_and(|s| e.time < s) {
+                    continue;
+                }
+                if until.is_some_and(|u| e.time > u) {
+                    return;
+                }
+                let name_of = |id: &str| engine.container(id).ok().map(|c| c.name);
+                let mut line = serde_json::to_vec(&docker_event(&e, &name_of)).expect("serialises");
+                line.push(b'\n');
+                if tx.send(Bytes::from(line)).await.is_err() {
+                    return;
+                }
+            }
+            if until.is_some_and(|u| chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0) > u) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .header("Content-Type", "application/json")
+        .body(channel_body(rx))
+        .expect("a valid response"))
+}
+
+pub async fn df(ctx: &Ctx) -> Reply {
+    let (images, containers, volumes, users) =
+        ctx.blocking(|e| Ok((e.images()?, e.containers()?, e.volumes()?, e.volume_users()?))).await?;
+    let root = ctx.engine.config().root.clone();
+    let layers_size: u64 = images.iter().map(|i| i.size).sum();
+    let du = |p: &std::path::Path| -> u64 {
+        let mut total = 0;
+        let mut stack = vec![p.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                match e.metadata() {
+                    Ok(m) if m.is_dir() => stack.push(e.path()),
+                    Ok(m) => total += m.len(),
+                    Err(_) => {}
+                }
+            }
+        }
+        total
+    };
+    let imgs: Vec<Value> = images
+        .iter()
+        .map(|i| {
+            json!({"Id": format!("sha256:{}", i.id), "RepoTags": i.names, "RepoDigests": i.repo_digests,
+                   "Created": i.created.map_or(0, |t| t.timestamp()), "Size": i.size, "SharedSize": 0,
+                   "VirtualSize": i.size, "Labels": {}, "Containers": i.containers.len(), "ParentId": ""})
+        })
+        .collect();
+    let ctrs: Vec<Value> = containers
+        .iter()
+        .map(|c| {
+            let rw = du(&berth_engine::container::ContainerPaths::new(&root, &c.id).upper());
+            json!({"Id": c.id, "Names": [format!("/{}", c.name)], "Image": c.image_name, "ImageID": format!("sha256:{}", c.image_id),
+                   "Command": c.command.join(" "), "Created": c.created_at.timestamp(), "State": c.status.as_str(),
+                   "Status": c.status.as_str(), "SizeRw": rw, "SizeRootFs": rw, "Labels": c.options.labels, "Mounts": [], "Ports": []})
+        })
+        .collect();
+    let vols: Vec<Value> = volumes
+        .iter()
+        .map(|v| {
+            let used = users.get(&v.name).map_or(0, Vec::len);
+            json!({"Name": v.name, "Driver": v.driver, "Mountpoint": v.mountpoint, "CreatedAt": v.created.to_rfc3339(),
+                   "Labels": v.labels, "Scope": "local", "Options": {}, "UsageData": {"Size": du(&v.mountpoint), "RefCount": used}})
+        })
+        .collect();
+    ok_json(json!({"LayersSize": layers_size, "Images": imgs, "Containers": ctrs, "Volumes": vols, "BuildCache": []}))
+}

@@ -1,0 +1,451 @@
+//! `berth system service`, driven by the real docker client and by bollard: every command
+//! issue 8 lists, checked by what the client prints or returns.
+
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::World;
+
+/// A service for a world, stopped when dropped.
+struct Service {
+    child: Child,
+    socket: PathBuf,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn service(w: &World) -> Service {
+    let socket = w.dir.path().join("docker.sock");
+    let child = w
+        .cmd()
+        .args(["system", "service", "--timeout", "0", "--socket"])
+        .arg(&socket)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        assert!(Instant::now() < deadline, "the service did not listen on {}", socket.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777, 0o660);
+    Service { child, socket }
+}
+
+fn docker_bin() -> &'static str {
+    for p in ["/usr/local/bin/docker", "/usr/bin/docker"] {
+        if std::path::Path::new(p).exists() {
+            return p;
+        }
+    }
+    panic!("the docker client is needed for these tests: install Debian's docker.io (scripts/deps does)");
+}
+
+fn docker_cmd(w: &World, s: &Service) -> Command {
+    let mut c = Command::new(docker_bin());
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", w.dir.path().join("home"))
+        .env("DOCKER_CONFIG", w.dir.path().join("docker-config"))
+        .env("DOCKER_HOST", format!("unix://{}", s.socket.display()));
+    c
+}
+
+fn docker(w: &World, s: &Service, args: &[&str]) -> Output {
+    docker_cmd(w, s).args(args).output().unwrap()
+}
+
+fn ok(w: &World, s: &Service, args: &[&str]) -> String {
+    let out = docker(w, s, args);
+    assert!(out.status.success(), "docker {args:?} failed ({}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(w: &World, s: &Service, args: &[&str]) -> String {
+    let out = docker(w, s, args);
+    assert!(!out.status.success(), "docker {args:?} should have failed: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\n\r\n").ok()?;
+    let mut r = String::new();
+    s.read_to_string(&mut r).ok()?;
+    r.contains(" 200 ").then(|| r.split("\r\n\r\n").nth(1).unwrap_or_default().to_string())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn the_docker_client_manages_images_and_containers() {
+    let w = World::new();
+    w.push_busybox("busybox:latest");
+    let img = w.image_ref("busybox:latest");
+    let s = service(&w);
+
+    assert_eq!(ok(&w, &s, &["version", "--format", "{{.Server.APIVersion}}"]), "1.41\n");
+    let pulled = ok(&w, &s, &["pull", &img]);
+    assert!(
+        pulled.contains("Pull complete") && pulled.contains(&format!("Status: Downloaded newer image for {img}")),
+        "{pulled}"
+    );
+    let images = ok(&w, &s, &["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert_eq!(images, format!("{img}\n"));
+    ok(&w, &s, &["tag", &img, "mine:v1"]);
+    assert!(ok(&w, &s, &["images"]).contains("mine "), "tagged");
+
+    // run -d -p -e --name -v: reachable through the port, the env var and the volume inside.
+    let port = free_port();
+    let id = ok(
+        &w,
+        &s,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "-p",
+            &format!("{port}:80"),
+            "-e",
+            "GREETING=hello-from-docker",
+            "-v",
+            "site:/www",
+            &img,
+            "sh",
+            "-c",
+            "echo $GREETING > /www/index.html; echo started; exec httpd -f -p 80 -h /www",
+        ],
+    );
+    assert_eq!(id.trim().len(), 64);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        if let Some(b) = http_get(port, "/index.html") {
+            break b;
+        }
+        assert!(Instant::now() < deadline, "the published port never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(body, "hello-from-docker\n");
+    let ps = ok(&w, &s, &["ps", "-a", "--format", "{{.Names}}|{{.Status}}|{{.Ports}}"]);
+    assert!(ps.starts_with("web|Up ") && ps.contains(&format!("0.0.0.0:{port}->80/tcp")), "{ps}");
+    assert_eq!(ok(&w, &s, &["logs", "web"]), "started\n");
+    assert_eq!(
+        ok(&w, &s, &["inspect", "-f", "{{.State.Status}} {{.Name}} {{.Config.Image}}", "web"]),
+        format!("running /web {img}\n")
+    );
+    let out = docker(&w, &s, &["exec", "web", "sh", "-c", "cat /www/index.html; echo err >&2; exit 4"]);
+    assert_eq!(
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string()),
+        (Some(4), "hello-from-docker\n".to_string())
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    let stats = ok(&w, &s, &["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}"]);
+    assert_eq!(stats, "web 1\n");
+
+    // The verbs.
+    assert_eq!(ok(&w, &s, &["stop", "-t", "1", "web"]), "web\n");
+    assert!(ok(&w, &s, &["ps", "-a", "--format", "{{.Status}}"]).starts_with("Exited (137)"));
+    ok(&w, &s, &["start", "web"]);
+    ok(&w, &s, &["restart", "-t", "0", "web"]);
+    assert_eq!(ok(&w, &s, &["inspect", "-f", "{{.State.Running}}", "web"]), "true\n");
+    let err = fails(&w, &s, &["rm", "web"]);
+    assert!(err.contains("You cannot remove a running container"), "{err}");
+    ok(&w, &s, &["kill", "web"]);
+    assert_eq!(ok(&w, &s, &["wait", "web"]), "137\n");
+    ok(&w, &s, &["rm", "-f", "web"]);
+    assert_eq!(ok(&w, &s, &["ps", "-aq"]), "");
+
+    // Foreground runs: output, stderr apart, the exit code, --rm.
+    let out = docker(&w, &s, &["run", "--rm", &img, "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    assert_eq!(ok(&w, &s, &["ps", "-aq"]), "", "--rm removed it");
+
+    // logs -f follows until the container exits.
+    ok(
+        &w,
+        &s,
+        &["run", "-d", "--name", "counter", &img, "sh", "-c", "for i in 1 2 3; do echo line$i; sleep 0.2; done"],
+    );
+    assert_eq!(ok(&w, &s, &["logs", "-f", "counter"]), "line1\nline2\nline3\n");
+
+    // Errors as Docker's.
+    assert!(fails(&w, &s, &["rm", "nosuch"]).contains("Error response from daemon: No such container: nosuch"));
+    assert!(fails(&w, &s, &["rmi", "nosuch"]).contains("No such image: nosuch"));
+    let err = fails(&w, &s, &["run", "-d", "--name", "counter", &img, "true"]);
+    assert!(err.contains("Error response from daemon") && err.contains("already in use"), "{err}");
+    assert!(ok(&w, &s, &["rmi", "mine:v1"]).contains("Untagged: mine:v1"));
+}
+
+#[test]
+fn volumes_networks_system_and_events() {
+    let w = World::new();
+    w.push_busybox("busybox:latest");
+    let img = w.image_ref("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    let s = service(&w);
+    assert_eq!(ok(&w, &s, &["volume", "create", "data"]), "data\n");
+    assert_eq!(ok(&w, &s, &["volume", "ls", "--format", "{{.Driver}} {{.Name}}"]), "local data\n");
+    assert_eq!(ok(&w, &s, &["volume", "rm", "data"]), "data\n");
+    assert_eq!(ok(&w, &s, &["volume", "ls", "-q"]), "");
+    let net = ok(&w, &s, &["network", "create", "backend"]);
+    assert_eq!(net.trim().len(), 64);
+    let nets = ok(&w, &s, &["network", "ls", "--format", "{{.Name}} {{.Driver}}"]);
+    for n in ["bridge bridge", "backend bridge", "host host", "none null"] {
+        assert!(nets.lines().any(|l| l == n), "{n} in {nets}");
+    }
+    // Containers on it find each other by name.
+    ok(&w, &s, &["run", "-d", "--name", "db", "--network", "backend", &img, "httpd", "-f", "-p", "80", "-h", "/etc"]);
+    let got = ok(
+        &w,
+        &s,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "backend",
+            &img,
+            "sh",
+            "-c",
+            "for i in 1 2 3 4 5; do wget -q -O - http://db/hostname && exit 0; sleep 0.2; done; exit 1",
+        ],
+    );
+    assert_eq!(got.trim().len(), 12, "the db's hostname: {got}");
+    ok(&w, &s, &["rm", "-f", "db"]);
+    assert_eq!(ok(&w, &s, &["network", "rm", "backend"]), "backend\n");
+    let df = ok(&w, &s, &["system", "df"]);
+    assert!(df.starts_with("TYPE") && df.contains("Images          1"), "{df}");
+    let info = ok(&w, &s, &["info", "--format", "{{.Images}} {{.Driver}} {{.OSType}}"]);
+    assert_eq!(info, "1 overlay linux\n");
+    // Events: what happened since a moment ago.
+    let since = (chrono::Utc::now().timestamp() - 1).to_string();
+    ok(&w, &s, &["run", "--rm", "--name", "evt", &img, "true"]);
+    let until = (chrono::Utc::now().timestamp() + 1).to_string();
+    let events = ok(&w, &s, &["events", "--since", &since, "--until", &until, "--format", "{{.Type}} {{.Action}}"]);
+    for e in ["container create", "container start", "container die"] {
+        assert!(events.lines().any(|l| l == e), "{e} in {events}");
+    }
+}
+
+/// Runs the docker client with a new pty as its controlling terminal.
+fn on_a_terminal(w: &World, s: &Service, args: &[&str]) -> (Child, std::fs::File) {
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let ws = nix::pty::Winsize { ws_row: 30, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
+    unsafe { libc::ioctl(pty.master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    let slave = pty.slave;
+    let mut cmd = docker_cmd(w, s);
+    cmd.args(args)
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave.try_clone().unwrap()));
+    let fd = slave.as_raw_fd();
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            if libc::ioctl(fd, libc::TIOCSCTTY, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    drop(cmd);
+    drop(slave);
+    nix::fcntl::fcntl(&pty.master, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK)).unwrap();
+    (child, std::fs::File::from(pty.master))
+}
+
+fn expect(master: &mut std::fs::File, seen: &mut String, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut buf = [0u8; 4096];
+    while !seen.contains(want) {
+        assert!(Instant::now() < deadline, "timed out waiting for {want:?} in {seen:?}");
+        match master.read(&mut buf) {
+            Ok(0) => panic!("the terminal closed before {want:?}: {seen:?}"),
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("{e}: {seen:?}"),
+        }
+    }
+}
+
+fn exit_code(child: &mut Child, master: &mut std::fs::File) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s.code().unwrap_or(-1);
+        }
+        assert!(Instant::now() < deadline, "docker did not exit");
+        let _ = master.read(&mut [0u8; 4096]);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn docker_run_it_and_exec_it_are_terminal_sessions() {
+    let w = World::new();
+    w.push_busybox("busybox:latest");
+    let img = w.image_ref("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    let s = service(&w);
+    let (mut child, mut master) = on_a_terminal(&w, &s, &["run", "-it", "--name", "shell", &img, "sh"]);
+    let mut seen = String::new();
+    expect(&mut master, &mut seen, "/ # ");
+    master.write_all(b"tty; stty size; echo in-$((6*7))\n").unwrap();
+    expect(&mut master, &mut seen, "in-42");
+    assert!(seen.contains("/dev/pts/0") && seen.contains("30 100"), "a terminal of the caller's size: {seen:?}");
+    // exec -it into it meanwhile
+    let (mut ex, mut ex_master) = on_a_terminal(&w, &s, &["exec", "-it", "shell", "sh"]);
+    let mut ex_seen = String::new();
+    ex_master.write_all(b"echo exec-$((2+2)); exit 9\n").unwrap();
+    expect(&mut ex_master, &mut ex_seen, "exec-4");
+    assert_eq!(exit_code(&mut ex, &mut ex_master), 9, "docker exec returns the process's code");
+    master.write_all(b"exit 5\n").unwrap();
+    assert_eq!(exit_code(&mut child, &mut master), 5);
+}
+
+#[test]
+fn bollard_drives_the_same_flows() {
+    use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+    use bollard::query_parameters::{
+        CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+        RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder,
+    };
+    use futures_util::StreamExt;
+    let w = World::new();
+    w.push_busybox("busybox:latest");
+    let img = w.image_ref("busybox:latest");
+    let s = service(&w);
+    crate::block_on(async {
+        let d =
+            bollard::Docker::connect_with_unix(s.socket.to_str().unwrap(), 30, bollard::API_DEFAULT_VERSION).unwrap();
+        let d = d.negotiate_version().await.unwrap();
+        assert_eq!(d.version().await.unwrap().api_version.as_deref(), Some("1.41"));
+        let (repo, tag) = img.rsplit_once(':').unwrap();
+        let mut pull =
+            d.create_image(Some(CreateImageOptionsBuilder::default().from_image(repo).tag(tag).build()), None, None);
+        let mut statuses = Vec::new();
+        while let Some(p) = pull.next().await {
+            statuses.push(p.unwrap().status.unwrap_or_default());
+        }
+        assert!(statuses.iter().any(|s| s == "Pull complete"), "{statuses:?}");
+        let images = d.list_images(None::<bollard::query_parameters::ListImagesOptions>).await.unwrap();
+        assert_eq!(images.len(), 1);
+        assert_eq!(images[0].repo_tags, vec![img.clone()]);
+
+        let port = free_port();
+        let body = ContainerCreateBody {
+            image: Some(img.clone()),
+            cmd: Some(vec![
+                "sh".into(),
+                "-c".into(),
+                "echo $WHO > /tmp/i; echo ready; exec httpd -f -p 80 -h /tmp".into(),
+            ]),
+            env: Some(vec!["WHO=bollard".into()]),
+            host_config: Some(HostConfig {
+                port_bindings: Some(
+                    [(
+                        "80/tcp".to_string(),
+                        Some(vec![PortBinding { host_ip: None, host_port: Some(port.to_string()) }]),
+                    )]
+                    .into(),
+                ),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let created = d
+            .create_container(Some(CreateContainerOptionsBuilder::default().name("viabollard").build()), body)
+            .await
+            .unwrap();
+        d.start_container(&created.id, None::<bollard::query_parameters::StartContainerOptions>).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while http_get(port, "/i").is_none() {
+            assert!(Instant::now() < deadline, "not reachable");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(http_get(port, "/i").unwrap(), "bollard\n");
+        let list = d.list_containers(Some(ListContainersOptionsBuilder::default().all(true).build())).await.unwrap();
+        assert_eq!(list[0].names, Some(vec!["/viabollard".to_string()]));
+        assert_eq!(list[0].state, Some(bollard::models::ContainerSummaryStateEnum::RUNNING));
+        let mut logs = d.logs(&created.id, Some(LogsOptionsBuilder::default().stdout(true).stderr(true).build()));
+        let mut text = String::new();
+        while let Some(l) = logs.next().await {
+            text.push_str(&l.unwrap().to_string());
+        }
+        assert_eq!(text, "ready\n");
+        let inspect =
+            d.inspect_container(&created.id, None::<bollard::query_parameters::InspectContainerOptions>).await.unwrap();
+        assert_eq!(inspect.name.as_deref(), Some("/viabollard"));
+        assert!(inspect.config.unwrap().env.unwrap().contains(&"WHO=bollard".to_string()));
+
+        // An exec with its output and exit code.
+        let exec = d
+            .create_exec(
+                &created.id,
+                bollard::exec::CreateExecOptions {
+                    cmd: Some(vec!["sh", "-c", "echo from-exec; exit 2"]),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        if let bollard::exec::StartExecResults::Attached { mut output, .. } =
+            d.start_exec(&exec.id, None).await.unwrap()
+        {
+            let mut out = String::new();
+            while let Some(o) = output.next().await {
+                out.push_str(&o.unwrap().to_string());
+            }
+            assert_eq!(out, "from-exec\n");
+        } else {
+            panic!("the exec did not attach");
+        }
+        assert_eq!(d.inspect_exec(&exec.id).await.unwrap().exit_code, Some(2));
+
+        d.kill_container(&created.id, None::<bollard::query_parameters::KillContainerOptions>).await.unwrap();
+        let mut waited = d
+            .wait_container(&created.id, Some(WaitContainerOptionsBuilder::default().condition("not-running").build()));
+        let code = waited.next().await.unwrap().map(|r| r.status_code).unwrap_or_else(|e| match e {
+            bollard::errors::Error::DockerContainerWaitError { code, .. } => code,
+            other => panic!("{other}"),
+        });
+        assert_eq!(code, 137);
+        d.remove_container(&created.id, Some(RemoveContainerOptionsBuilder::default().force(true).build()))
+            .await
+            .unwrap();
+        let err = d
+            .inspect_container("viabollard", None::<bollard::query_parameters::InspectContainerOptions>)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }), "{err}");
+
+        let v = d
+            .create_volume(bollard::models::VolumeCreateOptions { name: Some("bv".into()), ..Default::default() })
+            .await
+            .unwrap();
+        assert_eq!(v.name, "bv");
+        let vols = d.list_volumes(None::<bollard::query_parameters::ListVolumesOptions>).await.unwrap();
+        assert_eq!(vols.volumes.unwrap().len(), 1);
+        d.remove_volume("bv", None::<bollard::query_parameters::RemoveVolumeOptions>).await.unwrap();
+        let nets = d.list_networks(None::<bollard::query_parameters::ListNetworksOptions>).await.unwrap();
+        assert!(nets.iter().any(|n| n.name.as_deref() == Some("bridge")));
+    });
+}
