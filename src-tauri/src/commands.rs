@@ -646,7 +646,7 @@ fn settings_of(e: &Engine, registry_engine: &Engine, registries_conf: &Path) -> 
         run_root: config.run_root.display().to_string(),
         registries_conf: registries_conf.display().to_string(),
         registries: settings::registries(&registries_in_effect(registries_conf, registry_engine)?, &config.auth),
-        socket: None,
+        socket: Some(crate::socket::setting(config)),
         version: env!("CARGO_PKG_VERSION").to_string(),
     })
 }
@@ -710,15 +710,14 @@ pub async fn registry_logout(b: &Backend, a: HostArgs) -> Result<(), ApiError> {
     }
 }
 
-/// The Docker-compatible socket is `berth system service`'s, which this version does not have.
-pub async fn set_socket(a: SocketArgs) -> Result<Settings, ApiError> {
-    Err(ApiError::new(
-        "unsupported",
-        format!(
-            "{} the Docker-compatible socket: this version of Berth has no `berth system service` to serve it",
-            if a.enabled { "enabling" } else { "disabling" }
-        ),
-    ))
+/// Switches the Docker-compatible socket (`berth system service`) on or off.
+pub async fn set_socket(b: &Backend, a: SocketArgs) -> Result<Settings, ApiError> {
+    let (registry_engine, path) = (b.registry_engine(), b.registries_conf.clone());
+    blocking(&b.engine, move |e| {
+        crate::socket::set(e.config(), a.enabled)?;
+        settings_of(e, &registry_engine, &path)
+    })
+    .await
 }
 
 /// `KEY=VALUE` lines of an env file; blank lines and `#` comments are skipped.

@@ -612,7 +612,7 @@ pub struct Settings {
     /// Sorted by host.
     #[ts(inline)]
     pub registries: Vec<RegistrySetting>,
-    /// None until the engine can serve it (`berth system service`).
+    /// The Docker-compatible socket (`berth system service`).
     #[ts(inline)]
     pub socket: Option<SocketSetting>,
     pub version: String,

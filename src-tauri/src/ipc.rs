@@ -242,6 +242,6 @@ async fn registry_logout(b: State<'_, Backend>, host: String) -> Result<(), ApiE
 }
 
 #[tauri::command]
-async fn set_socket(enabled: bool) -> Result<Settings, ApiError> {
-    c::set_socket(c::SocketArgs { enabled }).await
+async fn set_socket(b: State<'_, Backend>, enabled: bool) -> Result<Settings, ApiError> {
+    c::set_socket(&b, c::SocketArgs { enabled }).await
 }

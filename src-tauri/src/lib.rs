@@ -16,6 +16,7 @@ pub mod follow;
 pub mod ipc;
 pub mod serve;
 pub mod settings;
+pub mod socket;
 pub mod terminal;
 pub mod tray;
 pub mod watch;

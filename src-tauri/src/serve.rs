@@ -417,7 +417,7 @@ async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Vec<u8>, ApiE
         "set_registry" => answer(c::set_registry(b, args(command, v)?).await),
         "registry_login" => answer(c::registry_login(b, args(command, v)?).await),
         "registry_logout" => answer(c::registry_logout(b, args(command, v)?).await),
-        "set_socket" => answer(c::set_socket(args(command, v)?).await),
+        "set_socket" => answer(c::set_socket(b, args(command, v)?).await),
         other => Err(ApiError::not_found(format!("unknown command {other:?}"))),
     }
 }

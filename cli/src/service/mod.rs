@@ -323,15 +323,10 @@ async fn route(ctx: &Ctx, r: Req) -> Reply {
     }
 }
 
-pub fn default_socket() -> PathBuf {
-    if nix::unistd::geteuid().is_root() {
-        PathBuf::from("/run/berth/berth.sock")
-    } else {
-        std::env::var_os("XDG_RUNTIME_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| std::env::temp_dir().join(format!("berth-{}", nix::unistd::geteuid())))
-            .join("berth/berth.sock")
-    }
+/// `berth.sock` in the run root: `/run/berth/berth.sock` as root, under `$XDG_RUNTIME_DIR/berth`
+/// otherwise, where the desktop app looks for it too.
+pub fn default_socket(engine: &Engine) -> PathBuf {
+    engine.config().run_root.join("berth.sock")
 }
 
 /// Binds the socket: mode 0660, a stale socket (nobody answering) replaced, a live one refused.
@@ -352,7 +347,7 @@ fn bind(path: &std::path::Path) -> anyhow::Result<tokio::net::UnixListener> {
 }
 
 pub async fn run(engine: Engine, args: &ServiceArgs) -> anyhow::Result<ExitCode> {
-    let path = args.socket.clone().unwrap_or_else(default_socket);
+    let path = args.socket.clone().unwrap_or_else(|| default_socket(&engine));
     let listener = bind(&path)?;
     eprintln!("Berth API service listening on unix://{}", path.display());
     let ctx = Arc::new(Ctx {

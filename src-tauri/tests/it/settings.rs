@@ -129,6 +129,35 @@ async fn registry_settings_keep_other_entries_and_login_works() {
 
     let e = c::set_registry(&b, c::SetRegistryArgs { host: "no such host".into(), insecure: true }).await.unwrap_err();
     assert_eq!(e.code, "invalid");
-    let e = c::set_socket(c::SocketArgs { enabled: true }).await.unwrap_err();
-    assert_eq!(e.code, "unsupported");
+}
+
+/// The Docker-compatible socket switched on from the settings serves the API (`/_ping`), and
+/// off again stops it. Uses the workspace's `berth` binary (built by `cargo test --workspace`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_docker_socket_switches_on_and_off() {
+    let berth_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug");
+    assert!(berth_dir.join("berth").is_file(), "build the berth command first (cargo build -p berth-cli)");
+    let path = format!("{}:{}", berth_dir.display(), std::env::var("PATH").unwrap_or_default());
+    // SAFETY: the tests of this binary do not read PATH concurrently with this write.
+    unsafe { std::env::set_var("PATH", path) };
+    let w = World::new().await;
+    let b = w.backend();
+    let before = c::get_settings(&b).await.unwrap().socket.unwrap();
+    assert!(!before.enabled);
+    assert!(before.path.ends_with("berth.sock"), "{}", before.path);
+    let on = c::set_socket(&b, c::SocketArgs { enabled: true }).await.unwrap().socket.unwrap();
+    assert!(on.enabled);
+    let ping = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut s = std::os::unix::net::UnixStream::connect(&on.path).unwrap();
+        s.write_all(b"GET /_ping HTTP/1.0\r\n\r\n").unwrap();
+        let mut r = String::new();
+        s.read_to_string(&mut r).unwrap();
+        r
+    })
+    .await
+    .unwrap();
+    assert!(ping.starts_with("HTTP/1.0 200") && ping.ends_with("OK") && ping.contains("api-version: 1.41"), "{ping}");
+    let off = c::set_socket(&b, c::SocketArgs { enabled: false }).await.unwrap().socket.unwrap();
+    assert!(!off.enabled);
 }
