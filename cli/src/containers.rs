@@ -294,11 +294,7 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         ),
         Some(e) => Some(vec![e.to_string()]),
     };
-    let mut labels = std::collections::BTreeMap::new();
-    for l in &args.label {
-        let (k, v) = l.split_once('=').unwrap_or((l, ""));
-        labels.insert(k.to_string(), v.to_string());
-    }
+    let labels = crate::format::labels(&args.label);
     Ok(CreateOptions {
         name: args.name.clone(),
         command: args.args[1..].to_vec(),

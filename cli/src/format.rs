@@ -184,3 +184,14 @@ mod tests {
         assert!(render_template("{{.Nope}}", &f).unwrap_err().contains("unknown field .Nope"));
     }
 }
+
+/// `--label KEY=VALUE` flags (a bare `KEY` has an empty value), as Podman takes them.
+pub fn labels(flags: &[String]) -> std::collections::BTreeMap<String, String> {
+    flags
+        .iter()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect()
+}

@@ -86,11 +86,7 @@ fn inspect_json(n: &NetworkRecord) -> Value {
 pub fn run(engine: &Engine, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         NetworkCommand::Create(a) => {
-            let mut labels = std::collections::BTreeMap::new();
-            for l in &a.label {
-                let (k, v) = l.split_once('=').unwrap_or((l, ""));
-                labels.insert(k.to_string(), v.to_string());
-            }
+            let labels = crate::format::labels(&a.label);
             let opts = berth_engine::NetworkCreate { subnet: a.subnet, gateway: a.gateway, labels };
             let n = engine.create_network(&a.name, opts)?;
             println!("{}", n.name);

@@ -85,11 +85,7 @@ fn inspect_json(v: &VolumeRecord, users: &[String]) -> Value {
 pub fn run(engine: &Engine, cmd: &VolumeCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         VolumeCommand::Create(a) => {
-            let mut labels = std::collections::BTreeMap::new();
-            for l in &a.label {
-                let (k, v) = l.split_once('=').unwrap_or((l, ""));
-                labels.insert(k.to_string(), v.to_string());
-            }
+            let labels = crate::format::labels(&a.label);
             println!("{}", engine.create_volume(a.name.as_deref(), labels)?.name);
         }
         VolumeCommand::Ls(a) => {

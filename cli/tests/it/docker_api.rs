@@ -2,8 +2,6 @@
 //! issue 8 lists, checked by what the client prints or returns.
 
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -242,58 +240,10 @@ fn volumes_networks_system_and_events() {
     }
 }
 
-/// Runs the docker client with a new pty as its controlling terminal.
 fn on_a_terminal(w: &World, s: &Service, args: &[&str]) -> (Child, std::fs::File) {
-    let pty = nix::pty::openpty(None, None).unwrap();
-    let ws = nix::pty::Winsize { ws_row: 30, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
-    unsafe { libc::ioctl(pty.master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
-    let slave = pty.slave;
     let mut cmd = docker_cmd(w, s);
-    cmd.args(args)
-        .stdin(Stdio::from(slave.try_clone().unwrap()))
-        .stdout(Stdio::from(slave.try_clone().unwrap()))
-        .stderr(Stdio::from(slave.try_clone().unwrap()));
-    let fd = slave.as_raw_fd();
-    unsafe {
-        cmd.pre_exec(move || {
-            nix::unistd::setsid().map_err(std::io::Error::from)?;
-            if libc::ioctl(fd, libc::TIOCSCTTY, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().unwrap();
-    drop(cmd);
-    drop(slave);
-    nix::fcntl::fcntl(&pty.master, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK)).unwrap();
-    (child, std::fs::File::from(pty.master))
-}
-
-fn expect(master: &mut std::fs::File, seen: &mut String, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut buf = [0u8; 4096];
-    while !seen.contains(want) {
-        assert!(Instant::now() < deadline, "timed out waiting for {want:?} in {seen:?}");
-        match master.read(&mut buf) {
-            Ok(0) => panic!("the terminal closed before {want:?}: {seen:?}"),
-            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => panic!("{e}: {seen:?}"),
-        }
-    }
-}
-
-fn exit_code(child: &mut Child, master: &mut std::fs::File) -> i32 {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s.code().unwrap_or(-1);
-        }
-        assert!(Instant::now() < deadline, "docker did not exit");
-        let _ = master.read(&mut [0u8; 4096]);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    cmd.args(args);
+    crate::terminal::spawn(cmd, 30, 100)
 }
 
 #[test]
@@ -305,18 +255,18 @@ fn docker_run_it_and_exec_it_are_terminal_sessions() {
     let s = service(&w);
     let (mut child, mut master) = on_a_terminal(&w, &s, &["run", "-it", "--name", "shell", &img, "sh"]);
     let mut seen = String::new();
-    expect(&mut master, &mut seen, "/ # ");
+    crate::terminal::expect(&mut master, &mut seen, "/ # ");
     master.write_all(b"tty; stty size; echo in-$((6*7))\n").unwrap();
-    expect(&mut master, &mut seen, "in-42");
+    crate::terminal::expect(&mut master, &mut seen, "in-42");
     assert!(seen.contains("/dev/pts/0") && seen.contains("30 100"), "a terminal of the caller's size: {seen:?}");
     // exec -it into it meanwhile
     let (mut ex, mut ex_master) = on_a_terminal(&w, &s, &["exec", "-it", "shell", "sh"]);
     let mut ex_seen = String::new();
     ex_master.write_all(b"echo exec-$((2+2)); exit 9\n").unwrap();
-    expect(&mut ex_master, &mut ex_seen, "exec-4");
-    assert_eq!(exit_code(&mut ex, &mut ex_master), 9, "docker exec returns the process's code");
+    crate::terminal::expect(&mut ex_master, &mut ex_seen, "exec-4");
+    assert_eq!(crate::terminal::exit_code(&mut ex, &mut ex_master), 9, "docker exec returns the process's code");
     master.write_all(b"exit 5\n").unwrap();
-    assert_eq!(exit_code(&mut child, &mut master), 5);
+    assert_eq!(crate::terminal::exit_code(&mut child, &mut master), 5);
 }
 
 #[test]

@@ -2,13 +2,11 @@
 //! namespaces and cgroup, stdin with -i, and a terminal session driven through a real
 //! pseudo-terminal (its size, a resize, Ctrl-C, the exit code).
 
-use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
+use std::io::Write;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::World;
+use crate::{terminal, World};
 
 fn running(w: &World, name: &str) -> String {
     w.push_busybox("busybox:latest");
@@ -69,121 +67,33 @@ fn exec_runs_inside_with_the_containers_identity_and_passes_the_exit_code_back()
     drop(img);
 }
 
-/// Reads from the terminal until `want` shows up; returns everything read.
-fn expect(master: &mut std::fs::File, seen: &mut String, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut buf = [0u8; 4096];
-    while !seen.contains(want) {
-        assert!(Instant::now() < deadline, "timed out waiting for {want:?} in {seen:?}");
-        match master.read(&mut buf) {
-            Ok(0) => panic!("the terminal closed before {want:?}: {seen:?}"),
-            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => panic!("reading the terminal: {e} after {seen:?}"),
-        }
-    }
-}
-
-fn set_size(fd: &OwnedFd, rows: u16, cols: u16) {
-    let ws = nix::pty::Winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
-    unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
-}
-
 #[test]
 fn a_terminal_session_has_the_callers_size_follows_resizes_and_takes_ctrl_c() {
     let w = World::new();
     running(&w, "tty");
-    let pty = nix::pty::openpty(None, None).unwrap();
-    set_size(&pty.master, 40, 120);
-    let slave = pty.slave;
     let mut cmd = w.cmd();
-    cmd.args(["exec", "-it", "tty", "sh"])
-        .stdin(Stdio::from(slave.try_clone().unwrap()))
-        .stdout(Stdio::from(slave.try_clone().unwrap()))
-        .stderr(Stdio::from(slave.try_clone().unwrap()));
-    let slave_fd = slave.as_raw_fd();
-    // The pty is berth's controlling terminal, as a user's terminal is.
-    unsafe {
-        cmd.pre_exec(move || {
-            nix::unistd::setsid().map_err(std::io::Error::from)?;
-            if libc::ioctl(slave_fd, libc::TIOCSCTTY, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().unwrap();
-    drop(slave);
-    nix::fcntl::fcntl(&pty.master, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK)).unwrap();
-    let mut master = std::fs::File::from(pty.master);
+    cmd.args(["exec", "-it", "tty", "sh"]);
+    let (mut child, mut master) = terminal::spawn(cmd, 40, 120);
     let mut seen = String::new();
 
     master.write_all(b"stty size; tty\n").unwrap();
-    expect(&mut master, &mut seen, "40 120");
+    terminal::expect(&mut master, &mut seen, "40 120");
     // The terminal is the container's own (its devpts), as `tty` and /dev/pts see it.
-    expect(&mut master, &mut seen, "/dev/pts/0");
+    terminal::expect(&mut master, &mut seen, "/dev/pts/0");
     // The caller's window changes: so does the container's terminal.
-    set_size(&std::os::fd::OwnedFd::from(master.try_clone().unwrap()), 30, 100);
+    terminal::set_size(&std::os::fd::OwnedFd::from(master.try_clone().unwrap()), 30, 100);
     std::thread::sleep(Duration::from_millis(300));
     master.write_all(b"stty size\n").unwrap();
-    expect(&mut master, &mut seen, "30 100");
+    terminal::expect(&mut master, &mut seen, "30 100");
     // Ctrl-C reaches the container's foreground process, not berth.
     master.write_all(b"sleep 100; echo not-interrupted\n").unwrap();
     std::thread::sleep(Duration::from_millis(500));
     master.write_all(b"\x03").unwrap();
     master.write_all(b"echo alive-$((40+2))\n").unwrap();
-    expect(&mut master, &mut seen, "alive-42");
+    terminal::expect(&mut master, &mut seen, "alive-42");
     assert!(!seen.contains("\nnot-interrupted"), "the sleep was interrupted: {seen:?}");
     master.write_all(b"exit 3\n").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "berth exec did not end: {seen:?}");
-        let _ = master.read(&mut [0u8; 4096]);
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(3));
-}
-
-/// Spawns berth with a new pty as its controlling terminal; returns it and the terminal.
-fn on_a_terminal(w: &World, args: &[&str]) -> (std::process::Child, std::fs::File) {
-    let pty = nix::pty::openpty(None, None).unwrap();
-    set_size(&pty.master, 25, 90);
-    let slave = pty.slave;
-    let mut cmd = w.cmd();
-    cmd.args(args)
-        .stdin(Stdio::from(slave.try_clone().unwrap()))
-        .stdout(Stdio::from(slave.try_clone().unwrap()))
-        .stderr(Stdio::from(slave.try_clone().unwrap()));
-    let slave_fd = slave.as_raw_fd();
-    unsafe {
-        cmd.pre_exec(move || {
-            nix::unistd::setsid().map_err(std::io::Error::from)?;
-            if libc::ioctl(slave_fd, libc::TIOCSCTTY, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().unwrap();
-    drop(cmd);
-    drop(slave);
-    nix::fcntl::fcntl(&pty.master, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK)).unwrap();
-    (child, std::fs::File::from(pty.master))
-}
-
-fn wait_exit(child: &mut std::process::Child, master: &mut std::fs::File) -> i32 {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s.code().unwrap_or(-1);
-        }
-        assert!(Instant::now() < deadline, "berth did not end");
-        let _ = master.read(&mut [0u8; 4096]);
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert_eq!(terminal::exit_code(&mut child, &mut master), 3);
 }
 
 #[test]
@@ -194,23 +104,23 @@ fn run_it_is_an_interactive_shell_that_detaches_and_attaches_again() {
     w.ok(&["pull", "-q", &img]);
     let (mut child, mut master) = on_a_terminal(&w, &["run", "-it", "--name", "shell", &img, "sh"]);
     let mut seen = String::new();
-    expect(&mut master, &mut seen, "/ # ");
+    terminal::expect(&mut master, &mut seen, "/ # ");
     master.write_all(b"stty size; tty; echo in-$((1+1))\n").unwrap();
-    expect(&mut master, &mut seen, "in-2");
+    terminal::expect(&mut master, &mut seen, "in-2");
     assert!(seen.contains("/dev/pts/0"), "the container's own terminal: {seen:?}");
     assert!(seen.contains("25 90"), "the terminal has the caller's size: {seen:?}");
     // Ctrl-P Ctrl-Q: berth returns, the container runs on.
     master.write_all(b"\x10\x11").unwrap();
-    assert_eq!(wait_exit(&mut child, &mut master), 0);
+    assert_eq!(terminal::exit_code(&mut child, &mut master), 0);
     let state: serde_json::Value = serde_json::from_str(&w.ok(&["inspect", "shell"])).unwrap();
     assert_eq!(state[0]["State"]["Status"], "running");
 
     let (mut child, mut master) = on_a_terminal(&w, &["attach", "shell"]);
     let mut seen = String::new();
     master.write_all(b"echo back-$((2+3))\n").unwrap();
-    expect(&mut master, &mut seen, "back-5");
+    terminal::expect(&mut master, &mut seen, "back-5");
     master.write_all(b"exit 5\n").unwrap();
-    assert_eq!(wait_exit(&mut child, &mut master), 5, "attach returns the container's exit code");
+    assert_eq!(terminal::exit_code(&mut child, &mut master), 5, "attach returns the container's exit code");
     let state: serde_json::Value = serde_json::from_str(&w.ok(&["inspect", "shell"])).unwrap();
     assert_eq!(
         (state[0]["State"]["Status"].as_str(), state[0]["State"]["ExitCode"].as_i64()),
@@ -230,4 +140,10 @@ fn run_it_is_an_interactive_shell_that_detaches_and_attaches_again() {
     let out = c.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "piped in\ndone\n");
     assert_eq!(out.status.code(), Some(4));
+}
+
+fn on_a_terminal(w: &World, args: &[&str]) -> (std::process::Child, std::fs::File) {
+    let mut cmd = w.cmd();
+    cmd.args(args);
+    terminal::spawn(cmd, 25, 90)
 }

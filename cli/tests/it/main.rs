@@ -17,6 +17,7 @@ mod pull;
 mod restart;
 mod security;
 mod stats;
+mod terminal;
 mod volumes;
 
 use std::path::{Path, PathBuf};

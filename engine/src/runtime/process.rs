@@ -212,22 +212,32 @@ pub fn launch(sys: &dyn Syscall, launch: Launch) -> Result<Started, RuntimeError
         Some(path) => clone_in_pid_ns(sys, path, &mut entry, ns.clone_flags)?,
     };
     drop((go_r, err_w, joins));
+    release(sys, pid, launch.before_exec, go_w, err_r)
+}
 
+/// The parent's side after the clone (stages 4 and 5 of the module doc): the caller's
+/// `before_exec`, then the go-ahead, then the child's report: nothing (it exec'd) or a failure.
+fn release(
+    sys: &dyn Syscall,
+    pid: Pid,
+    before_exec: &mut dyn FnMut(Pid) -> Result<(), String>,
+    go_w: Fd<'_>,
+    err_r: Fd<'_>,
+) -> Result<Started, RuntimeError> {
     let abort = || {
         let _ = sys.kill(pid, Signal::SIGKILL);
         let _ = sys.waitpid(pid);
     };
-    if let Err(message) = (launch.before_exec)(pid) {
+    if let Err(message) = before_exec(pid) {
         abort();
         return Err(RuntimeError::BeforeExec(message));
     }
     if let Err(e) = write_all(sys, go_w.fd, &[1]) {
         abort();
-        return Err(parent_err("releasing the container's process")(e));
+        return Err(parent_err("releasing the process")(e));
     }
     drop(go_w);
-
-    let report = read_to_end(sys, err_r.fd).map_err(parent_err("reading the container's start report"))?;
+    let report = read_to_end(sys, err_r.fd).map_err(parent_err("reading the process's start report"))?;
     if report.is_empty() {
         return Ok(Started { pid });
     }
@@ -304,25 +314,7 @@ pub fn exec(sys: &dyn Syscall, exec: Exec) -> Result<Started, RuntimeError> {
     let pid_path = ns.pid_path.as_deref().expect("set above");
     let pid = clone_in_pid_ns(sys, pid_path, &mut entry, CloneFlags::empty())?;
     drop((go_r, err_w, joins));
-    let abort = || {
-        let _ = sys.kill(pid, Signal::SIGKILL);
-        let _ = sys.waitpid(pid);
-    };
-    if let Err(message) = (exec.before_exec)(pid) {
-        abort();
-        return Err(RuntimeError::BeforeExec(message));
-    }
-    if let Err(e) = write_all(sys, go_w.fd, &[1]) {
-        abort();
-        return Err(parent_err("releasing the process")(e));
-    }
-    drop(go_w);
-    let report = read_to_end(sys, err_r.fd).map_err(parent_err("reading the process's start report"))?;
-    if report.is_empty() {
-        return Ok(Started { pid });
-    }
-    let _ = sys.waitpid(pid);
-    Err(Failure::decode(&String::from_utf8_lossy(&report)))
+    release(sys, pid, exec.before_exec, go_w, err_r)
 }
 
 /// Clones into the pid namespace at `path`: setns there (it only applies to children), clone,
