@@ -29,6 +29,8 @@ const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir()
 });
 const page = await context.newPage();
 page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+page.on('crash', () => console.error('page crashed'));
+context.on('close', () => console.error('context closed'));
 const cdp = await context.newCDPSession(page);
 await cdp.send('Performance.enable');
 
@@ -121,13 +123,11 @@ if (mode === 'logs') {
   await page.waitForTimeout(1000);
   const opened = await heapMB();
   // Page back 30 times (30 × 1000 lines: more than the ring keeps).
-  const viewport = page.locator('[data-testid="logs-terminal"] .xterm-viewport');
   for (let i = 0; i < 30; i++) {
     const before = await attr('data-lines');
-    await viewport.evaluate((el) => (el.scrollTop = 0));
-    await page.mouse.move(700, 500);
-    await page.mouse.wheel(0, -400);
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="logs-status"]')?.getAttribute('data-lines')) !== n || document.querySelector('[data-testid="logs-status"]')?.textContent?.includes('not following'), before, { timeout: 10_000 }).catch(() => {});
+    await page.getByTestId('logs-load-older').click();
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="logs-status"]')?.getAttribute('data-lines')) !== n || document.querySelector('[data-testid="logs-status"]')?.textContent?.includes('not following'), before, { timeout: 5_000 }).catch(() => {});
+    if (process.env.VERBOSE) console.error(`page ${i}: ${await attr('data-lines')} lines`);
   }
   await page.waitForTimeout(500);
   const paged = await heapMB();
