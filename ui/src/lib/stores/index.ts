@@ -1,6 +1,7 @@
 //! The stores the app uses, on the backend picked for where it runs.
 
 import { backend } from '../backend';
+import { get } from 'svelte/store';
 import { createStores } from './app';
 import { notifier, systemNotify } from './notify';
 import { themeStore } from './settings';
@@ -20,4 +21,5 @@ export const notifications = notifier(stores.events, {
   hidden: () => typeof document !== 'undefined' && document.hidden,
   system: systemNotify,
   now: () => Date.now(),
+  nameOf: (id) => get(stores.containers).data.find((c) => c.id === id)?.name ?? null,
 });

@@ -11,6 +11,7 @@ function setup(hidden = false) {
     hidden: () => hidden,
     system: (title, body) => (system.push(`${title}: ${body}`), true),
     now: () => t,
+    nameOf: (id) => (id === 'c2' ? 'api' : null),
   });
   return { n, toasts, system, advance: (ms: number) => (t += ms) };
 }
@@ -28,6 +29,13 @@ describe('notifications', () => {
     n.handle({ kind: 'container', action: 'start', id: 'c1', name: 'web' });
     expect(toasts).toEqual(['success: Pulled alpine:3', 'error: web exited with code 2']);
     expect(system).toEqual([]);
+  });
+
+  it('names a container the event does not name', () => {
+    const { n, toasts } = setup();
+    n.handle({ ...died(1, 'c2'), name: null });
+    n.handle({ ...died(1, 'c3333333333333'), name: null });
+    expect(toasts).toEqual(['error: api exited with code 1', 'error: c33333333333 exited with code 1']);
   });
 
   it('adds a system notification when the page is hidden', () => {

@@ -11,6 +11,8 @@ export interface NotifyDeps {
   /** Shows a system notification if allowed; returns whether it did. */
   system(title: string, body: string): boolean;
   now(): number;
+  /** A container's name when the event has none (events from other processes may not). */
+  nameOf?(id: string): string | null;
 }
 
 export interface Notifier {
@@ -46,7 +48,8 @@ export function notifier(events: Pick<EngineEvents, 'on'> | null, deps: NotifyDe
         if (deps.now() - asked < EXPECT_MS) return;
       }
       if (code === null || code === 0) return;
-      say('error', 'Container exited', `${e.name ?? e.id.slice(0, 12)} exited with code ${code}`);
+      const name = e.name ?? deps.nameOf?.(e.id) ?? e.id.slice(0, 12);
+      say('error', 'Container exited', `${name} exited with code ${code}`);
     }
   }
 
