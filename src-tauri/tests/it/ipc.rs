@@ -108,3 +108,52 @@ async fn errors_cross_as_code_and_message() {
     // The UI names arguments in camelCase; a missing one is Tauri's own error, not a panic.
     assert!(call("stop_container", json!({})).await.unwrap().is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_v2_commands_through_tauri() {
+    let w = World::new().await;
+    w.pull_busybox().await;
+    let opts =
+        berth_engine::CreateOptions { name: Some("web".into()), command: vec!["true".into()], ..Default::default() };
+    let c = w.engine.create_container(&w.busybox(), opts).unwrap();
+    let mut log = berth_engine::container::logs::LogWriter::open(&w.engine.container_paths(&c.id).log(), 0).unwrap();
+    for i in 0..10 {
+        log.write(berth_engine::container::logs::Stream::Stdout, format!("Line {i}\n").as_bytes()).unwrap();
+    }
+    let (_app, window) = app(&w);
+    let call = |cmd: &'static str, args: Value| {
+        let window = window.clone();
+        tokio::task::spawn_blocking(move || invoke(&window, cmd, args))
+    };
+
+    let page = call("log_window", json!({"id": "web", "before": null, "limit": 3, "timestamps": false}))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(page["atStart"], false);
+    assert_eq!(page["entries"][2]["line"], "Line 9");
+    assert_eq!(page["entries"][2]["time"], "");
+    let found = call(
+        "search_logs",
+        json!({"id": "web", "query": "line 4", "regex": false, "caseSensitive": false, "limit": 5}),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(found[0]["line"], "Line 4");
+    assert_eq!(found[0]["cursor"]["file"], 1);
+
+    let v = call("create_volume", json!({"name": "v1"})).await.unwrap().unwrap();
+    assert_eq!((v["name"].as_str(), v["usedBy"].as_array().map(Vec::len)), (Some("v1"), Some(0)));
+    let all = call("list_volumes", json!({})).await.unwrap().unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 1);
+    assert_eq!(call("prune_volumes", json!({})).await.unwrap().unwrap(), json!(["v1"]));
+
+    let settings = call("get_settings", json!({})).await.unwrap().unwrap();
+    assert_eq!(settings["storageRoot"], w.dir.path().join("root").display().to_string());
+    assert!(settings["registries"].is_array(), "{settings}");
+    let e = call("terminal_input", json!({"session": "nosuch", "data": "x"})).await.unwrap().unwrap_err();
+    assert_eq!(e["code"], "not_found");
+    assert_eq!(call("close_terminal", json!({"session": "nosuch"})).await.unwrap().unwrap(), Value::Null);
+    assert_eq!(call("stop_follow", json!({"subscription": "nosuch"})).await.unwrap().unwrap(), Value::Null);
+}
