@@ -2,7 +2,9 @@
 //! than frames (tens of thousands of lines a second); each `write` to xterm.js costs a parse and
 //! a render pass, so chunks are joined and written once a frame. When xterm.js has not caught
 //! up with what it was given (more than `highWater` bytes unparsed), the batcher waits for it
-//! instead of piling on: the window stays responsive and nothing is dropped.
+//! instead of piling on. Lines waiting here beyond `maxPendingLines` (the terminal's
+//! scrollback) are dropped oldest first: xterm.js would push them out of its scrollback unseen
+//! anyway, so when the terminal falls behind a flood it skips straight to what it can show.
 
 export interface WriteSink {
   /** xterm's `write(data, callback)`: the callback runs once the data is parsed. */
@@ -15,10 +17,17 @@ export interface BatcherOptions {
   schedule?: Schedule;
   /** Bytes given to the sink and not yet parsed above which writes wait. */
   highWater?: number;
+  /** Lines kept waiting at most (the oldest go first). */
+  maxPendingLines?: number;
 }
 
 export class FrameBatcher {
   private chunks: string[] = [];
+  private chunkLines: number[] = [];
+  private pendingLines = 0;
+  private readonly maxPendingLines: number;
+  /** Lines never written because newer ones pushed them out while waiting. */
+  skippedLines = 0;
   private afterWrite: (() => void)[] = [];
   private pendingBytes = 0;
   private inSink = 0;
@@ -33,7 +42,8 @@ export class FrameBatcher {
     options: BatcherOptions = {},
   ) {
     this.schedule = options.schedule ?? ((cb) => requestAnimationFrame(() => cb()));
-    this.highWater = options.highWater ?? 4 * 1024 * 1024;
+    this.highWater = options.highWater ?? 1024 * 1024;
+    this.maxPendingLines = options.maxPendingLines ?? Infinity;
   }
 
   /** Bytes waiting here plus bytes the sink has not parsed yet. */
@@ -41,10 +51,19 @@ export class FrameBatcher {
     return this.pendingBytes + this.inSink;
   }
 
-  add(text: string): void {
+  /** Queues `text` holding `lines` lines for the next frame. */
+  add(text: string, lines = 1): void {
     if (text === '') return;
     this.chunks.push(text);
+    this.chunkLines.push(lines);
     this.pendingBytes += text.length;
+    this.pendingLines += lines;
+    while (this.chunks.length > 1 && this.pendingLines - this.chunkLines[0] >= this.maxPendingLines) {
+      this.pendingBytes -= this.chunks.shift()!.length;
+      const dropped = this.chunkLines.shift()!;
+      this.pendingLines -= dropped;
+      this.skippedLines += dropped;
+    }
     this.arm();
   }
 
@@ -57,8 +76,10 @@ export class FrameBatcher {
   /** Forgets what has not been written yet (the view is being reset). */
   clear(): void {
     this.chunks = [];
+    this.chunkLines = [];
     this.afterWrite = [];
     this.pendingBytes = 0;
+    this.pendingLines = 0;
   }
 
   private arm(): void {
@@ -78,6 +99,8 @@ export class FrameBatcher {
     const data = this.chunks.length === 1 ? this.chunks[0] : this.chunks.join('');
     const callbacks = this.afterWrite;
     this.chunks = [];
+    this.chunkLines = [];
+    this.pendingLines = 0;
     this.afterWrite = [];
     this.pendingBytes = 0;
     this.inSink += data.length;

@@ -115,6 +115,24 @@ describe('FrameBatcher', () => {
     expect(writes).toEqual(['0123456789ab', 'xy']);
   });
 
+  it('skips the oldest waiting lines past the scrollback while the sink is behind', () => {
+    const f = frames();
+    const done: (() => void)[] = [];
+    const writes: string[] = [];
+    const b = new FrameBatcher({ write: (d, cb) => (writes.push(d), done.push(cb)) }, { schedule: f.schedule, highWater: 1, maxPendingLines: 4 });
+    b.add('a\n', 1);
+    f.run();
+    b.add('b\nc\n', 2);
+    b.add('d\ne\nf\n', 3);
+    b.add('g\n', 1);
+    f.run();
+    expect(writes).toEqual(['a\n']);
+    expect(b.skippedLines).toBe(2);
+    done.shift()!();
+    f.run();
+    expect(writes).toEqual(['a\n', 'd\ne\nf\ng\n']);
+  });
+
   it('runs callbacks after what was added before them is parsed, and clear forgets', () => {
     const f = frames();
     const order: string[] = [];

@@ -82,7 +82,7 @@ export class LogView {
   ) {
     this.ring = new LogRing(options.limits ?? DEFAULT_LIMITS, entrySize);
     this.pendingRing = new LogRing(options.pendingLimits ?? { maxLines: 200_000, maxBytes: 64 * 1024 * 1024 }, entrySize);
-    this.batcher = new FrameBatcher(terminal, { schedule: options.schedule });
+    this.batcher = new FrameBatcher(terminal, { schedule: options.schedule, maxPendingLines: this.ring.limits.maxLines });
     this.tail = options.tail ?? 1000;
     this.pageSize = options.pageSize ?? 1000;
   }
@@ -190,7 +190,7 @@ export class LogView {
   private show(entries: LogEntry[]): void {
     const shown = this.cutoff === null ? entries : entries.filter((e) => isSince(e, this.cutoff));
     this.ring.push(...shown);
-    this.batcher.add(formatEntries(shown, this.timestamps));
+    this.batcher.add(formatEntries(shown, this.timestamps), shown.length);
   }
 
   pause(): void {
@@ -218,7 +218,7 @@ export class LogView {
   render(scrollTo: number | null = null): void {
     this.batcher.clear();
     this.terminal.reset();
-    this.batcher.add(formatEntries(this.ring.toArray(), this.timestamps));
+    this.batcher.add(formatEntries(this.ring.toArray(), this.timestamps), this.ring.length);
     if (scrollTo !== null) this.batcher.then(() => this.terminal.scrollToLine(scrollTo));
   }
 
