@@ -84,3 +84,12 @@ export function followCursor<T>(previous: readonly T[], next: readonly T[], curs
   }
   return Math.min(cursor, next.length - 1);
 }
+
+/** After a dialog closed: gives the focus back to `el` when nothing else holds it. */
+export function restoreFocus(selector: string): void {
+  setTimeout(() => {
+    const active = document.activeElement;
+    if (active && active !== document.body && active.isConnected) return;
+    (document.querySelector(selector) as HTMLElement | null)?.focus();
+  }, 0);
+}
