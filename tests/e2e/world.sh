@@ -72,10 +72,11 @@ serve_start() {
 }
 
 # Stops what the world started, removes its containers, networks and bridge, and its directory.
+# Goes on past every failure (it runs from EXIT traps, often under `set -e`).
 world_cleanup() {
   local pid
   for pid in "${world_pids[@]}"; do
-    kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
   done
   world_pids=()
   [ -n "${world:-}" ] || return 0
@@ -83,10 +84,10 @@ world_cleanup() {
     "$bin/berth" rm -af >/dev/null 2>&1 || echo "cleanup: berth rm -af failed" >&2
     local net
     for net in $("$bin/berth" network ls -q 2>/dev/null); do
-      [ "$net" = berth ] || "$bin/berth" network rm -f "$net" >/dev/null 2>&1
+      [ "$net" = berth ] || "$bin/berth" network rm -f "$net" >/dev/null 2>&1 || true
     done
   fi
-  ip link del "$world_bridge" 2>/dev/null
-  rm -rf "$world"
+  ip link del "$world_bridge" 2>/dev/null || true
+  rm -rf "$world" || echo "cleanup: could not remove $world" >&2
   world=
 }
