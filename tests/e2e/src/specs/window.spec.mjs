@@ -27,6 +27,7 @@ describe('the desktop window', () => {
       port: env.driverPort,
       logLevel: 'error',
       connectionRetryTimeout: 120_000,
+      waitforTimeout: 20_000, // a loaded CI machine
       capabilities: {
         'wdio:enforceWebDriverClassic': true,
         'tauri:options': { application: env.application },

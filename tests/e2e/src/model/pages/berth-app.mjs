@@ -3,6 +3,7 @@
 
 import { ContainersPage } from './containers-page.mjs';
 import { ImagesPage } from './images-page.mjs';
+import { VolumesPage } from './volumes-page.mjs';
 
 export class BerthApp {
   /** @param {import('playwright-core').Page} page */
@@ -10,6 +11,7 @@ export class BerthApp {
     this.page = page;
     this.navContainers = page.getByTestId('nav-containers');
     this.navImages = page.getByTestId('nav-images');
+    this.navVolumes = page.getByTestId('nav-volumes');
     this.containersCount = page.getByTestId('nav-containers-count');
     this.imagesCount = page.getByTestId('nav-images-count');
     this.engineStatus = page.getByTestId('engine-status');
@@ -35,5 +37,22 @@ export class BerthApp {
     const pane = new ImagesPage(this.page);
     await pane.pullButton.waitFor();
     return pane;
+  }
+
+  async volumes() {
+    await this.navVolumes.click();
+    const pane = new VolumesPage(this.page);
+    await pane.createButton.waitFor();
+    return pane;
+  }
+
+  /** The route the app shows (`#/containers`, `#/images`, …). */
+  async route() {
+    return this.page.evaluate(() => location.hash);
+  }
+
+  /** The `data-testid` of the element holding the keyboard focus ('' when it has none). */
+  async focusedTestId() {
+    return this.page.evaluate(() => document.activeElement?.closest('[data-testid]')?.getAttribute('data-testid') ?? '');
   }
 }

@@ -1,6 +1,7 @@
 // The Containers pane: the list of every container, its row actions.
 
 import { ConfirmDialog } from './confirm-dialog.mjs';
+import { ContainerDetails } from './container-details.mjs';
 import { CreateForm } from './create-form.mjs';
 
 export class ContainersPage {
@@ -12,6 +13,9 @@ export class ContainersPage {
     this.table = page.getByTestId('containers-table');
     this.rows = page.getByTestId('container-row');
     this.empty = page.getByTestId('containers-empty');
+    this.search = page.getByTestId('container-search');
+    /** The row under the keyboard cursor. */
+    this.cursorRow = page.locator('[data-testid="container-row"].cursor');
   }
 
   /** The row of the container named `name`. */
@@ -43,6 +47,12 @@ export class ContainersPage {
     const dialog = new ConfirmDialog(this.page);
     await dialog.root.waitFor();
     return dialog;
+  }
+
+  /** Opens the container's details from its name. */
+  async open(name) {
+    await this.row(name).getByTestId('container-open').click();
+    return new ContainerDetails(this.page).waitFor(name);
   }
 
   async create() {

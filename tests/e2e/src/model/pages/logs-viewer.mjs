@@ -1,0 +1,45 @@
+// The Logs tab: the xterm.js viewer, its search (of what is loaded and of the whole log), the
+// follow/pause control and the status line.
+
+import { xtermScreen } from './xterm.mjs';
+
+export class LogsViewer {
+  /** @param {import('playwright-core').Page} page */
+  constructor(page) {
+    this.page = page;
+    this.root = page.getByTestId('logs-viewer');
+    this.screen = xtermScreen(this.root.getByTestId('logs-terminal'));
+    this.search = this.root.getByTestId('logs-search');
+    this.nextButton = this.root.getByTestId('logs-search-next');
+    this.prevButton = this.root.getByTestId('logs-search-prev');
+    this.count = this.root.getByTestId('logs-search-count');
+    this.searchAllButton = this.root.getByTestId('logs-search-all');
+    this.results = this.root.getByTestId('logs-search-results');
+    this.matches = this.root.getByTestId('logs-match');
+    this.pauseButton = this.root.getByTestId('logs-pause');
+    this.status = this.root.getByTestId('logs-status');
+    this.error = this.root.getByTestId('logs-error');
+  }
+
+  /** Waits until the viewer has loaded lines and follows the container. */
+  async waitForFollowing(timeout = 30_000) {
+    await this.page.waitForFunction(
+      (el) => Number(el.dataset.lines) > 0 && /following/.test(el.textContent ?? ''),
+      await this.status.elementHandle(),
+      { timeout },
+    );
+  }
+
+  /** Types `text` into the search and goes to the next match. */
+  async find(text) {
+    await this.search.fill(text);
+    await this.nextButton.click();
+  }
+
+  /** Searches the whole log (server side); the results list shows up. */
+  async searchAll(text) {
+    await this.search.fill(text);
+    await this.searchAllButton.click();
+    await this.results.waitFor();
+  }
+}
