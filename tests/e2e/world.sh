@@ -53,6 +53,10 @@ world_start() {
 
 # serve_start: starts `berth-desktop --serve 127.0.0.1:0` in the world and exports BERTH_URL.
 serve_start() {
+  # Made before the start: the child opens its redirections after the fork, and a `sed` of a
+  # file not there yet fails the assignment below under `set -e` (seen on a loaded machine).
+  : >"$world/serve.out"
+  : >"$world/serve.log"
   "$bin/berth-desktop" --serve 127.0.0.1:0 >"$world/serve.out" 2>"$world/serve.log" &
   world_serve_pid=$!
   world_pids+=($world_serve_pid)
