@@ -761,9 +761,12 @@ pub async fn attach(ctx: &Ctx, id: &str, mut r: Req) -> Reply {
         let io = hyper_util::rt::TokioIo::new(upgraded);
         let (mut client_r, mut client_w) = tokio::io::split(io);
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        // The stream starts once the container runs (a client attaches before `start`).
-        let deadline = Instant::now() + Duration::from_secs(60);
+        // The stream starts once the container runs (a client attaches before `start`). The
+        // log is opened now: a quick `--rm` container may be gone, directory and all, before
+        // the monitor could be reached, and its output is then read from this descriptor.
         let cid = c.id.clone();
+        let mut early = crate::containers::Follower::open(&engine.container_paths(&cid).log(), 0).ok();
+        let deadline = Instant::now() + Duration::from_secs(60);
         let monitor = loop {
             let now = engine.container(&cid);
             match &now {
@@ -783,8 +786,7 @@ pub async fn attach(ctx: &Ctx, id: &str, mut r: Req) -> Reply {
         };
         let Some(att) = monitor else {
             // It has run and gone: what it wrote is in its log.
-            let path = engine.container_paths(&cid).log();
-            if let Ok((records, _)) = berth_engine::container::logs::read_all(&path) {
+            if let Some(records) = early.as_mut().and_then(|f| f.poll().ok()) {
                 for rec in records {
                     let out = if rec.stream == Stream::Stderr { want_err } else { want_out };
                     if out {
