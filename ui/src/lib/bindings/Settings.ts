@@ -17,6 +17,6 @@ registries: Array<{ host: string,
  */
 insecure: boolean, loggedIn: boolean, }>, 
 /**
- * None until the engine can serve it (`berth system service`).
+ * The Docker-compatible socket (`berth system service`).
  */
 socket: { path: string, enabled: boolean, } | null, version: string, };
