@@ -80,7 +80,9 @@ async fn registry_settings_keep_other_entries_and_login_works() {
     assert_eq!(s.storage_root, w.dir.path().join("root").display().to_string());
     assert_eq!(s.run_root, w.dir.path().join("run").display().to_string());
     assert_eq!(s.registries_conf, conf.display().to_string());
-    assert_eq!((s.socket, s.version.as_str()), (None, env!("CARGO_PKG_VERSION")));
+    assert_eq!(s.version, env!("CARGO_PKG_VERSION"));
+    let socket = s.socket.expect("the socket setting");
+    assert_eq!((socket.path, socket.enabled), (w.dir.path().join("run/berth.sock").display().to_string(), false));
     let hosts: Vec<&str> = s.registries.iter().map(|r| r.host.as_str()).collect();
     assert_eq!(hosts, ["mirror.example", "quay.io/old"]);
 
