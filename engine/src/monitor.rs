@@ -465,6 +465,14 @@ impl Session {
                 self.clients.remove(i);
             }
         }
+        // A client that connected as the container ended still gets what it wrote.
+        if let (Some(l), Some(replay)) = (listener, self.replay.take()) {
+            if let Ok((mut c, _)) = l.accept() {
+                let _ = c.set_nonblocking(false);
+                let _ = c.set_write_timeout(Some(Duration::from_secs(2)));
+                let _ = std::io::Write::write_all(&mut c, &replay);
+            }
+        }
         self.clients.clear();
     }
 

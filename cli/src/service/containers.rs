@@ -812,7 +812,9 @@ pub async fn attach(ctx: &Ctx, id: &str, mut r: Req) -> Reply {
         let reader: UnixStream = att.stream;
         let (otx, mut orx) = tokio::sync::mpsc::channel::<Bytes>(64);
         std::thread::spawn(move || {
+            let mut any = false;
             let _ = berth_engine::attach::Attached::read_output(reader, |kind, data| {
+                any = true;
                 let frame = if tty {
                     Bytes::copy_from_slice(data)
                 } else if kind == berth_engine::attach::STDERR {
@@ -828,6 +830,15 @@ pub async fn attach(ctx: &Ctx, id: &str, mut r: Req) -> Reply {
                 };
                 let _ = otx.blocking_send(frame);
             });
+            // The monitor ended before it served us: what the container wrote is in the log.
+            if !any {
+                for rec in early.as_mut().and_then(|f| f.poll().ok()).unwrap_or_default() {
+                    let out = if rec.stream == Stream::Stderr { want_err } else { want_out };
+                    if out && otx.blocking_send(record_bytes(&rec, false, tty)).is_err() {
+                        break;
+                    }
+                }
+            }
         });
         let input = async {
             if !want_stdin {
