@@ -124,13 +124,27 @@ fn supervise(engine: &Engine, id: &str, ready: OwnedFd) -> i32 {
     let mut backoff = 0u32;
     loop {
         let first = ready.is_some();
+        let starter = ready.as_ref().and_then(|r| r.try_clone().ok());
         let run = run_once(engine, id, ready.take());
         finish(engine, id, run.exit_code, run.error.as_deref());
-        let Ok(Some(c)) = container::get(engine.state().conn(), id) else { return 0 }; // removed
+        // A start that failed is reported once its exit is recorded (and a `--rm` container
+        // removed): whoever started it then finds a container that is done.
+        let report_failure = || {
+            if let (Some(r), false) = (&starter, run.started) {
+                report(r, &format!("error {} {}", run.exit_code, run.error.as_deref().unwrap_or("")));
+            }
+        };
+        let Ok(Some(c)) = container::get(engine.state().conn(), id) else {
+            report_failure();
+            return 0;
+        };
         if c.options.remove {
             let _ = engine.remove_container(id, true);
+            report_failure();
             return 0;
         }
+        report_failure();
+        drop(starter);
         // A start that failed was reported to whoever started it: not retried behind their back.
         let stopped = container::stopped_by_user(engine.state().conn(), id).ok().flatten().unwrap_or(true);
         if (first && !run.started) || stopped || !c.options.restart.restarts(run.exit_code, restarts) {
@@ -179,9 +193,6 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>) -> Run {
         let message = message.replace('\n', " ");
         if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, id) {
             let _ = cg.delete();
-        }
-        if let Some(r) = &ready {
-            report(r, &format!("error {code} {message}"));
         }
         Run { exit_code: code, error: Some(message), started: false, ran_for: Duration::ZERO }
     };
