@@ -168,6 +168,29 @@ fn parent_err(stage: &str) -> impl FnOnce(Errno) -> RuntimeError + '_ {
     move |source| RuntimeError::Parent { stage: stage.into(), source }
 }
 
+/// What the parent opens before the clone: the kernel's last capability, the go and error
+/// pipes, and the namespaces to join (`hint` ends the error when one can't be opened).
+#[allow(clippy::type_complexity)]
+fn prepare<'s>(
+    sys: &'s dyn Syscall,
+    ns: &Namespaces,
+    hint: &str,
+) -> Result<(u32, Fd<'s>, Fd<'s>, Fd<'s>, Fd<'s>, Vec<(Fd<'s>, CloneFlags)>), RuntimeError> {
+    let last_cap = sys.last_cap().map_err(parent_err("reading the kernel's last capability"))?;
+    let pipe = || sys.pipe().map(|(r, w)| (Fd { sys, fd: r }, Fd { sys, fd: w }));
+    let (go_r, go_w) = pipe().map_err(parent_err("creating a pipe"))?;
+    let (err_r, err_w) = pipe().map_err(parent_err("creating a pipe"))?;
+    let mut joins = Vec::new();
+    for (path, flag) in &ns.join {
+        let fd = sys.open(path, OFlag::O_RDONLY).map_err(|source| RuntimeError::Parent {
+            stage: format!("opening the namespace {}{hint}", path.display()),
+            source,
+        })?;
+        joins.push((Fd { sys, fd }, *flag));
+    }
+    Ok((last_cap, go_r, go_w, err_r, err_w, joins))
+}
+
 /// Starts the spec's process in new namespaces on the overlay root, as described in the module
 /// documentation. Only call it from a single-threaded process.
 pub fn launch(sys: &dyn Syscall, launch: Launch) -> Result<Started, RuntimeError> {
@@ -177,19 +200,7 @@ pub fn launch(sys: &dyn Syscall, launch: Launch) -> Result<Started, RuntimeError
         return Err(RuntimeError::Unsupported("the spec's process has no command".into()));
     }
     let ns = Namespaces::from_spec(launch.spec)?;
-    let last_cap = sys.last_cap().map_err(parent_err("reading the kernel's last capability"))?;
-
-    let pipe = || sys.pipe().map(|(r, w)| (Fd { sys, fd: r }, Fd { sys, fd: w }));
-    let (go_r, go_w) = pipe().map_err(parent_err("creating a pipe"))?;
-    let (err_r, err_w) = pipe().map_err(parent_err("creating a pipe"))?;
-    let mut joins = Vec::new();
-    for (path, flag) in &ns.join {
-        let fd = sys.open(path, OFlag::O_RDONLY).map_err(|source| RuntimeError::Parent {
-            stage: format!("opening the namespace {}", path.display()),
-            source,
-        })?;
-        joins.push((Fd { sys, fd }, *flag));
-    }
+    let (last_cap, go_r, go_w, err_r, err_w, joins) = prepare(sys, &ns, "")?;
 
     let child = Child {
         process,
@@ -283,18 +294,7 @@ pub fn exec(sys: &dyn Syscall, exec: Exec) -> Result<Started, RuntimeError> {
         new_uts: false,
         new_net: false,
     };
-    let last_cap = sys.last_cap().map_err(parent_err("reading the kernel's last capability"))?;
-    let pipe = || sys.pipe().map(|(r, w)| (Fd { sys, fd: r }, Fd { sys, fd: w }));
-    let (go_r, go_w) = pipe().map_err(parent_err("creating a pipe"))?;
-    let (err_r, err_w) = pipe().map_err(parent_err("creating a pipe"))?;
-    let mut joins = Vec::new();
-    for (path, flag) in &ns.join {
-        let fd = sys.open(path, OFlag::O_RDONLY).map_err(|source| RuntimeError::Parent {
-            stage: format!("opening the namespace {}: is the container running?", path.display()),
-            source,
-        })?;
-        joins.push((Fd { sys, fd }, *flag));
-    }
+    let (last_cap, go_r, go_w, err_r, err_w, joins) = prepare(sys, &ns, ": is the container running?")?;
     let child = Child {
         process: exec.process,
         spec: None,
