@@ -233,7 +233,7 @@ impl Engine {
                 let data = crate::volume::data_dir(&storage_root, vname);
                 let empty = std::fs::read_dir(&data).map(|mut d| d.next().is_none()).unwrap_or(false);
                 if empty {
-                    crate::volume::copy_up(&top_first, dest, &data)
+                    crate::rootless::copy_up(&top_first, dest, &data)
                         .map_err(|source| Error::Io { path: data.clone(), source })?;
                 }
             }
@@ -241,11 +241,11 @@ impl Engine {
             std::fs::write(paths.spec(), spec_json).map_err(|source| Error::Io { path: paths.spec(), source })
         })();
         if let Err(e) = prepared {
-            let cleanup = std::fs::remove_dir_all(&paths.dir);
+            let cleanup = crate::rootless::remove_tree(&paths.dir);
             let _ = container::delete(self.state().conn(), &id);
             for v in &new_volumes {
                 let _ = self.state().write(|tx| tx.execute("DELETE FROM volumes WHERE name = ?", [&v.name]));
-                let _ = std::fs::remove_dir_all(v.mountpoint.parent().unwrap_or(&v.mountpoint));
+                let _ = crate::rootless::remove_tree(v.mountpoint.parent().unwrap_or(&v.mountpoint));
             }
             let mut message = format!("preparing container {}: {e}", &id[..12]);
             if let Err(c) = cleanup {
@@ -319,7 +319,7 @@ impl Engine {
         if monitor_alive {
             return Ok(c); // it is recording the exit right now
         }
-        if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, &c.id) {
+        if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(runtime::cgroup_parent(), &c.id) {
             let _ = cg.delete();
         }
         // What the monitor would have taken down: NAT rules, the host end of the veth.
@@ -444,17 +444,28 @@ impl Engine {
             upper: paths.upper(),
             work: paths.work(),
             target: paths.rootfs(),
+            userxattr: crate::rootless::is_rootless(),
         };
         let resources = spec.linux().as_ref().and_then(|l| l.resources().clone());
-        let (cgroup, _warnings) =
-            runtime::cgroup::ContainerCgroup::create(runtime::CGROUP_PARENT, id, resources.as_ref())
-                .map_err(|e| prep(&e))?;
+        // Rootless without a delegated cgroup, the container runs without one (and its limits;
+        // `create` warned about them).
+        let rootless = crate::rootless::is_rootless();
+        let cgroup = if rootless && crate::rootless::delegated_cgroup().is_none() {
+            None
+        } else {
+            match runtime::cgroup::ContainerCgroup::create(runtime::cgroup_parent(), id, resources.as_ref()) {
+                Ok((cg, _warnings)) => Some(cg),
+                Err(e) => return Err(prep(&e)),
+            }
+        };
         // Compiled here; the child only installs it (one syscall, no allocation).
         let filter = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
             Some(profile) => match runtime::seccomp::compile(profile) {
                 Ok(f) => Some(f),
                 Err(e) => {
-                    let _ = cgroup.delete();
+                    if let Some(cg) = &cgroup {
+                        let _ = cg.delete();
+                    }
                     return Err(prep(&e));
                 }
             },
@@ -464,7 +475,13 @@ impl Engine {
         let mut attachment = None;
         // Between the clone and the exec: into the cgroup, then the network namespace wired up.
         let mut before_exec = |pid: Pid| {
-            cgroup.add_task(pid.as_raw() as u32).map_err(|e| e.to_string())?;
+            if let Some(cg) = &cgroup {
+                cg.add_task(pid.as_raw() as u32).map_err(|e| e.to_string())?;
+            }
+            if network::Mode::of(&c.options) == network::Mode::Pasta {
+                network::pasta::start(&self.config().run_root, id, &c.options.ports, pid.as_raw())
+                    .map_err(|e| e.to_string())?;
+            }
             let a = network::attach(&host, self.state().conn(), &c, pid.as_raw()).map_err(|e| e.to_string())?;
             attachment = Some(a);
             Ok(())
@@ -483,10 +500,13 @@ impl Engine {
             },
         );
         if result.is_err() {
-            let _ = cgroup.delete();
+            if let Some(cg) = &cgroup {
+                let _ = cg.delete();
+            }
             if attachment.take().is_some() {
                 let _ = network::detach(&host, id, !c.options.ports.is_empty());
             }
+            network::pasta::stop(&self.config().run_root, id);
         }
         let started = result?;
         Ok((started, attachment.unwrap_or(network::Attachment { reserved: Vec::new() })))
@@ -511,7 +531,7 @@ impl Engine {
             if let Some(pid) = c.pid {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             }
-            if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, &c.id) {
+            if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(runtime::cgroup_parent(), &c.id) {
                 let _ = cg.kill_all(Signal::SIGKILL);
             }
         }
@@ -566,7 +586,7 @@ impl Engine {
                 c.name
             )));
         }
-        let cg = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, &c.id)
+        let cg = runtime::cgroup::ContainerCgroup::load(runtime::cgroup_parent(), &c.id)
             .map_err(|e| Error::Invalid(format!("pausing {}: {e}", c.name)))?;
         cg.freeze().map_err(|e| Error::Invalid(format!("pausing {}: {e}", c.name)))?;
         container::set_status(self.state().conn(), &c.id, Status::Paused)?;
@@ -591,7 +611,7 @@ impl Engine {
     /// Thaws a paused container so that signals reach it again.
     fn thaw(&self, c: &ContainerRecord) -> Result<()> {
         if c.status == Status::Paused {
-            let cg = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, &c.id)
+            let cg = runtime::cgroup::ContainerCgroup::load(runtime::cgroup_parent(), &c.id)
                 .map_err(|e| Error::Invalid(format!("unpausing {}: {e}", c.name)))?;
             cg.thaw().map_err(|e| Error::Invalid(format!("unpausing {}: {e}", c.name)))?;
             container::set_status(self.state().conn(), &c.id, Status::Running)?;
@@ -690,7 +710,7 @@ impl Engine {
                 other => drop(other?),
             }
         }
-        if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, &c.id) {
+        if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(runtime::cgroup_parent(), &c.id) {
             let _ = cg.kill_all(Signal::SIGKILL);
             let _ = cg.delete();
         }
@@ -715,7 +735,7 @@ impl Engine {
         let _ = std::fs::remove_file(self.config().run_root.join("locks").join(&c.id));
         let _ = std::fs::remove_file(self.config().run_root.join("locks").join(format!("{}.stop", c.id)));
         let dir = ContainerPaths::new(&self.config().root, &c.id).dir;
-        if let Err(e) = std::fs::remove_dir_all(&dir) {
+        if let Err(e) = crate::rootless::remove_tree(&dir) {
             if e.kind() != std::io::ErrorKind::NotFound {
                 return Err(Error::Io { path: dir, source: e });
             }

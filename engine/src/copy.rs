@@ -99,8 +99,11 @@ fn enter_root(engine: &Engine, c: &crate::ContainerRecord) -> std::result::Resul
         .map_err(|e| format!("making the mounts private: {e}"))?;
     let paths = ContainerPaths::new(&engine.config().root, &c.id);
     std::env::set_current_dir(engine.layers().root()).map_err(|e| e.to_string())?;
-    let data =
+    let mut data =
         format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), paths.upper().display(), paths.work().display());
+    if crate::rootless::is_rootless() {
+        data.push_str(",userxattr");
+    }
     mount(Some("overlay"), &paths.rootfs(), Some("overlay"), MsFlags::empty(), Some(data.as_str()))
         .map_err(|e| format!("mounting the container's files: {e}"))?;
     nix::unistd::chroot(&paths.rootfs()).map_err(|e| format!("entering the container's files: {e}"))?;

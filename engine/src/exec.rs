@@ -158,7 +158,7 @@ fn helper(
         Some(profile) => Some(runtime::seccomp::compile(profile).map_err(|e| fail(&e))?),
         None => None,
     };
-    let cgroup = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, id).ok();
+    let cgroup = runtime::cgroup::ContainerCgroup::load(runtime::cgroup_parent(), id).ok();
     let mut before_exec = |pid: Pid| match &cgroup {
         Some(cg) => cg.add_task(pid.as_raw() as u32).map_err(|e| e.to_string()),
         None => Ok(()),

@@ -22,6 +22,7 @@ mod network_ops;
 mod pull;
 pub mod reference;
 pub mod registry;
+pub mod rootless;
 pub mod runtime;
 pub mod state;
 pub mod stats;

@@ -45,6 +45,14 @@ pub const EXIT_NOT_FOUND: i32 = 127;
 /// one; returns otherwise.
 pub fn run_if_monitor() {
     let args: Vec<String> = std::env::args().collect();
+    crate::rootless::run_if_helper(&args);
+    // Rootless, the helpers that make or enter containers work inside the user's namespace.
+    if matches!(args.get(1).map(String::as_str), Some(crate::exec::EXEC_ARG | crate::copy::COPY_ARG)) {
+        if let Err(e) = crate::rootless::join() {
+            eprintln!("Error: {e}");
+            std::process::exit(EXIT_START_FAILED);
+        }
+    }
     crate::exec::run_if_exec(&args);
     crate::copy::run_if_copy(&args);
     if args.get(1).map(String::as_str) != Some(MONITOR_ARG) {
@@ -82,6 +90,12 @@ impl MonitorArgs {
         // SAFETY: the fd number was handed to us by the starter, which keeps no other use of it
         // in this (freshly exec'd) process.
         let ready = unsafe { OwnedFd::from_raw_fd(self.ready_fd) };
+        // Rootless: the container's namespaces must belong to the user's namespace; pasta is
+        // started from outside it.
+        if let Err(e) = crate::rootless::keep_outside_helper().and_then(|()| crate::rootless::join()) {
+            report(&ready, &format!("error {EXIT_START_FAILED} {e}"));
+            return 1;
+        }
         // Fork once more so the monitor is nobody's child; the starter reaps the first process.
         // SAFETY: this process is single-threaded (it has just been exec'd and started nothing).
         match unsafe { fork() } {
@@ -191,7 +205,7 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>) -> Run {
     };
     let failed = |code: i32, message: &str| {
         let message = message.replace('\n', " ");
-        if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, id) {
+        if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(runtime::cgroup_parent(), id) {
             let _ = cg.delete();
         }
         Run { exit_code: code, error: Some(message), started: false, ran_for: Duration::ZERO }
@@ -252,11 +266,12 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>) -> Run {
             }
         }
     };
-    if let Err(e) = runtime::cgroup::ContainerCgroup::load(runtime::CGROUP_PARENT, id).and_then(|cg| cg.delete()) {
+    if let Err(e) = runtime::cgroup::ContainerCgroup::load(runtime::cgroup_parent(), id).and_then(|cg| cg.delete()) {
         note(&format!("removing the cgroup: {e}"));
     }
     // The ports are free again only once their NAT rules are gone.
     let ports = container::get(engine.state().conn(), id).ok().flatten().is_none_or(|c| !c.options.ports.is_empty());
+    network::pasta::stop(&engine.config().run_root, id);
     if let Err(e) = network::detach(&network::link::LinuxHostNet, id, ports) {
         note(&format!("taking the network down: {e}"));
     }

@@ -175,6 +175,12 @@ impl Engine {
     pub(crate) fn plan_network(&self, image: &ImageConfiguration, opts: &mut CreateOptions) -> Result<Mode> {
         let mode = Mode::of(opts);
         if let Mode::Bridge(name) = &mode {
+            if crate::rootless::is_rootless() {
+                return Err(NetworkError::Invalid(format!(
+                    "--network {name}: rootless containers can't join bridge networks (a regular user can't make bridges or NAT rules); use the default (pasta), host or none"
+                ))
+                .into());
+            }
             self.network(name)?;
         }
         if opts.publish_all {
@@ -190,12 +196,24 @@ impl Engine {
         if opts.ports.is_empty() {
             return Ok(mode);
         }
-        if !matches!(mode, Mode::Bridge(_)) {
+        if !matches!(mode, Mode::Bridge(_) | Mode::Pasta) {
             let which = opts.network.as_deref().unwrap_or_default();
             return Err(NetworkError::Invalid(format!(
                 "--publish can't be used with --network {which}: ports are published from bridge networks only"
             ))
             .into());
+        }
+        if crate::rootless::is_rootless() {
+            let first = network::ports::unprivileged_port_start();
+            if let Some(p) = opts.ports.iter().find(|p| p.host_port != 0 && p.host_port < first) {
+                return Err(NetworkError::Invalid(format!(
+                    "host port {}: a regular user can publish ports from {first} up only (sysctl net.ipv4.ip_unprivileged_port_start); use a higher host port, e.g. -p {}:{}",
+                    p.host_port,
+                    p.host_port as u32 + 8000,
+                    p.container_port
+                ))
+                .into());
+            }
         }
         let mut seen = HashSet::new();
         let mut chosen: Vec<u16> = Vec::new();
@@ -240,11 +258,14 @@ impl Engine {
             _ => Vec::new(),
         };
         let host_hosts = (mode == Mode::Host).then(|| std::fs::read_to_string("/etc/hosts").unwrap_or_default());
+        // Through pasta, the container has the host's address, and its gateway leads to the host.
+        let (pasta_gateway, pasta_ip) =
+            if mode == Mode::Pasta { network::pasta::host_addresses() } else { (None, None) };
         let hosts = files::hosts(&files::HostsInput {
             hostname,
             name: &c.name,
-            ip: address.as_ref().map(|a| a.ip),
-            gateway: net.as_ref().map(|n| n.gateway),
+            ip: address.as_ref().map(|a| a.ip).or(pasta_ip),
+            gateway: net.as_ref().map(|n| n.gateway).or(pasta_gateway),
             add_hosts: &c.options.add_hosts,
             peers: &peers,
             host_hosts: host_hosts.as_deref(),
@@ -284,6 +305,7 @@ impl Engine {
 
     /// Takes down what is left of a container's networking (after its monitor died).
     pub(crate) fn detach_network(&self, c: &ContainerRecord) -> std::result::Result<(), NetworkError> {
+        network::pasta::stop(&self.config().run_root, &c.id);
         network::detach(&self.host_net(), &c.id, !c.options.ports.is_empty())
     }
 

@@ -3,7 +3,7 @@
 //! rates are the caller's business, computed from two samples.
 
 use crate::runtime::cgroup::ContainerCgroup;
-use crate::runtime::CGROUP_PARENT;
+use crate::runtime::cgroup_parent;
 use crate::{Engine, Error, Result};
 
 /// One sample of a container's usage; `None` where the host lacks the controller.
@@ -64,7 +64,7 @@ impl Engine {
                 c.status.as_str()
             )));
         }
-        let cgroup = ContainerCgroup::load(CGROUP_PARENT, &c.id)
+        let cgroup = ContainerCgroup::load(cgroup_parent(), &c.id)
             .map_err(|e| Error::StateImproper(format!("reading the stats of container {}: {e}", c.name)))?;
         let s = cgroup.stats();
         // The network namespace's counters, as its init sees them.

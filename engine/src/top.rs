@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::runtime::cgroup::ContainerCgroup;
-use crate::runtime::CGROUP_PARENT;
+use crate::runtime::cgroup_parent;
 use crate::{Engine, Error, Result};
 
 /// One process, as `top` shows it.
@@ -68,7 +68,7 @@ impl Engine {
                 c.status.as_str()
             ))
         })?;
-        let cg = ContainerCgroup::load(CGROUP_PARENT, &c.id)
+        let cg = ContainerCgroup::load(cgroup_parent(), &c.id)
             .map_err(|e| Error::StateImproper(format!("reading the processes of {}: {e}", c.name)))?;
         let users: HashMap<u32, String> = std::fs::read_to_string(format!("/proc/{init}/root/etc/passwd"))
             .unwrap_or_default()

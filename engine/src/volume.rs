@@ -352,7 +352,7 @@ impl Engine {
         }
         self.state().write(|tx| tx.execute("DELETE FROM volumes WHERE name = ?", [&v.name]))?;
         let dir = self.config().root.join("volumes").join(&v.name);
-        if let Err(source) = std::fs::remove_dir_all(&dir) {
+        if let Err(source) = crate::rootless::remove_tree(&dir) {
             if source.kind() != std::io::ErrorKind::NotFound {
                 return Err(Error::Io { path: dir, source });
             }

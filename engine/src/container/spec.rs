@@ -312,7 +312,7 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         .namespaces(namespaces)
         .masked_paths(masked.iter().map(|s| s.to_string()).collect::<Vec<_>>())
         .readonly_paths(readonly.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-        .cgroups_path(format!("berth/{}", input.id))
+        .cgroups_path(format!("{}/{}", crate::runtime::cgroup_parent(), input.id))
         .devices(devices);
     if let Some(profile) = seccomp {
         linux = linux.seccomp(profile);

@@ -120,7 +120,7 @@ impl LayerStore {
     }
 
     fn remove_tree(&self, path: &Path) -> Result<(), LayerError> {
-        match fs::remove_dir_all(path) {
+        match crate::rootless::remove_tree(path) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(self.io(path, e)),
             _ => Ok(()),
         }

@@ -33,6 +33,26 @@ const WHITEOUT: &[u8] = b".wh.";
 const WHITEOUT_META: &[u8] = b".wh..wh.";
 const OPAQUE: &[u8] = b".wh..wh..opq";
 const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+/// Rootless, overlay is mounted with `userxattr` and reads its attributes from `user.overlay.*`.
+const USER_OPAQUE_XATTR: &str = "user.overlay.opaque";
+
+fn opaque_xattr() -> &'static str {
+    if crate::rootless::is_rootless() {
+        USER_OPAQUE_XATTR
+    } else {
+        OPAQUE_XATTR
+    }
+}
+
+/// Rootless, an owner outside the user namespace's map cannot be set: say what to do.
+fn owner_error(e: io::Error, uid: u32, gid: u32) -> io::Error {
+    if e.raw_os_error() == Some(libc::EINVAL) && crate::rootless::is_rootless() {
+        return io::Error::other(format!(
+            "owner {uid}:{gid} is not mapped in the user namespace: give this user more ids in /etc/subuid and /etc/subgid"
+        ));
+    }
+    e
+}
 const PAX_XATTR: &[u8] = b"SCHILY.xattr.";
 
 #[derive(Clone, Debug, Default)]
@@ -234,7 +254,7 @@ impl Layer<'_> {
         let parent = rel.parent().unwrap_or(Path::new(""));
         let name = rel.file_name().map_or(&b""[..], OsStrExt::as_bytes);
         if name == OPAQUE {
-            return Ok(xattr::set(self.dest.join(parent), OPAQUE_XATTR, b"y")?);
+            return Ok(xattr::set(self.dest.join(parent), opaque_xattr(), b"y")?);
         }
         if let Some(hidden) = name.strip_prefix(WHITEOUT) {
             return self.whiteout(parent, hidden);
@@ -272,6 +292,8 @@ impl Layer<'_> {
                 entry.unpack(&path)?;
             }
             EntryType::Fifo => mkfifo(&path, Mode::empty())?,
+            // A user namespace may not make device nodes (Podman's rootless storage skips them too).
+            EntryType::Char | EntryType::Block if crate::rootless::is_rootless() => return Ok(()),
             EntryType::Char => mknod(&path, SFlag::S_IFCHR, Mode::empty(), device(entry.header())?)?,
             EntryType::Block => mknod(&path, SFlag::S_IFBLK, Mode::empty(), device(entry.header())?)?,
             other => return Err(invalid(format!("unsupported entry type '{}'", other.as_byte().escape_ascii())).into()),
@@ -391,7 +413,7 @@ impl Layer<'_> {
     fn set_metadata<R: Read>(&mut self, rel: &Path, kind: EntryType, entry: &mut Entry<R>) -> Result<(), Failure> {
         let path = self.dest.join(rel);
         let meta = Meta::of(entry)?;
-        lchown(&path, Some(meta.uid), Some(meta.gid))?;
+        lchown(&path, Some(meta.uid), Some(meta.gid)).map_err(|e| owner_error(e, meta.uid, meta.gid))?;
         // `chmod` follows symlinks, and a symlink's own mode means nothing on Linux.
         if kind != EntryType::Symlink {
             fs::set_permissions(&path, Permissions::from_mode(meta.mode))?;
@@ -431,6 +453,11 @@ impl Meta {
             mtime: TimeSpec::new(seconds, 0),
             xattrs: Vec::new(),
         };
+        // With no sub-ids only root exists in the namespace: everything is root's (Podman's
+        // ignore_chown_errors).
+        if crate::rootless::single_mapping() {
+            (meta.uid, meta.gid) = (0, 0);
+        }
         if let Some(extensions) = entry.pax_extensions()? {
             for extension in extensions {
                 let extension = extension?;
@@ -440,7 +467,10 @@ impl Meta {
                 } else if let Some(name) = key.strip_prefix(PAX_XATTR) {
                     // Overlay's own xattrs (opaque, redirect, metacopy, origin...) steer how it
                     // merges layers: a layer says what it deletes with `.wh.` entries only.
-                    if !name.starts_with(b"trusted.overlay.") && !name.starts_with(b"user.overlay.") {
+                    let overlay = name.starts_with(b"trusted.overlay.") || name.starts_with(b"user.overlay.");
+                    // Rootless, `trusted.*` cannot be set (it needs CAP_SYS_ADMIN on the host).
+                    let privileged = name.starts_with(b"trusted.") && crate::rootless::is_rootless();
+                    if !overlay && !privileged {
                         meta.xattrs.push((OsStr::from_bytes(name).to_owned(), extension.value_bytes().to_vec()));
                     }
                 }
@@ -462,7 +492,7 @@ fn write_file(path: &Path, data: &mut impl Read, meta: &Meta) -> io::Result<()> 
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)?;
     io::copy(data, &mut file)?;
-    fchown(&file, Some(meta.uid), Some(meta.gid))?;
+    fchown(&file, Some(meta.uid), Some(meta.gid)).map_err(|e| owner_error(e, meta.uid, meta.gid))?;
     file.set_permissions(Permissions::from_mode(meta.mode))?;
     for (name, value) in &meta.xattrs {
         file.set_xattr(name, value)?;

@@ -12,6 +12,7 @@
 pub mod files;
 pub mod firewall;
 pub mod link;
+pub mod pasta;
 pub mod ports;
 
 use std::collections::BTreeMap;
@@ -123,12 +124,17 @@ pub enum Mode {
     Host,
     /// Its own namespace with only `lo`.
     None,
+    /// Its own namespace, connected through pasta: rootless containers' default.
+    Pasta,
 }
 
 impl Mode {
     pub fn of(opts: &CreateOptions) -> Mode {
         match opts.network.as_deref() {
+            // A regular user can't make bridges: pasta is the default, as in Podman 5.
+            None | Some("") | Some("bridge") if crate::rootless::is_rootless() => Mode::Pasta,
             None | Some("") | Some("bridge") => Mode::Bridge(DEFAULT_NETWORK.into()),
+            Some("pasta") => Mode::Pasta,
             Some("host") => Mode::Host,
             Some("none") => Mode::None,
             Some(name) => Mode::Bridge(name.into()),
@@ -342,6 +348,10 @@ pub fn attach(
 /// end of its veth (the kernel removes the pair with the namespace, but later). Idempotent.
 /// `ports`: whether it published any (only those have rules of their own to remove).
 pub fn detach(host: &dyn link::HostNet, container_id: &str, ports: bool) -> Result<(), NetworkError> {
+    // Rootless containers have neither (see `pasta`).
+    if crate::rootless::is_rootless() {
+        return Ok(());
+    }
     let rules = if ports { firewall::remove_container(host, container_id) } else { Ok(()) };
     let veth = link::delete_link(host, &veth_name(container_id));
     rules.and(veth)

@@ -71,6 +71,9 @@ pub struct RootfsLayers {
     /// The empty directory where the overlay is mounted, inside the container's own mount
     /// namespace only.
     pub target: PathBuf,
+    /// Rootless: overlay keeps its own attributes in `user.overlay.*` (`userxattr`), the only
+    /// ones a user namespace may set.
+    pub userxattr: bool,
 }
 
 pub struct Launch<'a> {
@@ -334,7 +337,12 @@ fn clone_in_pid_ns(
     let target = open(path)?;
     sys.setns(target.fd, CloneFlags::CLONE_NEWPID).map_err(parent_err("joining the pid namespace"))?;
     let pid = sys.clone(entry, flags);
-    sys.setns(own.fd, CloneFlags::CLONE_NEWPID).map_err(parent_err("returning to our own pid namespace"))?;
+    match sys.setns(own.fd, CloneFlags::CLONE_NEWPID) {
+        // In a user namespace, the host's pid namespace can't be entered again; the caller (a
+        // single-purpose exec helper) clones nothing more.
+        Err(Errno::EPERM) if pid.is_ok() => {}
+        other => other.map_err(parent_err("returning to our own pid namespace"))?,
+    }
     pid.map_err(parent_err("creating the container's process"))
 }
 
@@ -475,7 +483,12 @@ impl Child<'_> {
         let groups: Vec<Gid> = user.additional_gids().iter().flatten().map(|&g| Gid::from_raw(g)).collect();
         let user_stage = || format!("changing to user {uid}:{gid}");
         sys.set_keep_caps(true).stage(user_stage)?;
-        sys.setgroups(&groups).stage(user_stage)?;
+        match sys.setgroups(&groups) {
+            // A user namespace mapped without newgidmap denies setgroups; with no groups to
+            // set, there is nothing to lose.
+            Err(Errno::EPERM) if groups.is_empty() => {}
+            other => other.stage(user_stage)?,
+        }
         sys.setresgid(gid).stage(user_stage)?;
         sys.setresuid(uid).stage(user_stage)?;
         sys.set_keep_caps(false).stage(user_stage)?;

@@ -111,10 +111,11 @@ pub fn mount_overlay(sys: &dyn Syscall, rootfs: &RootfsLayers) -> Result<(), Fai
     }
     sys.chdir(&rootfs.layers_dir).stage(|| format!("entering the layer directory {}", rootfs.layers_dir.display()))?;
     let data = format!(
-        "lowerdir={},upperdir={},workdir={}",
+        "lowerdir={},upperdir={},workdir={}{}",
         rootfs.lower.join(":"),
         rootfs.upper.display(),
-        rootfs.work.display()
+        rootfs.work.display(),
+        if rootfs.userxattr { ",userxattr" } else { "" }
     );
     sys.mount(Some(Path::new("overlay")), &rootfs.target, Some("overlay"), MsFlags::empty(), Some(&data))
         .stage(|| format!("mounting the root filesystem on {}", rootfs.target.display()))
@@ -140,17 +141,38 @@ pub fn mount_one(sys: &dyn Syscall, root: &Path, m: &Mount) -> Result<(), Failur
         sys.mount(Some(source), &target, None, first, None).stage(stage)?;
         let rest = opts.flags - first;
         if !rest.is_empty() {
-            sys.mount(None, &target, None, MsFlags::MS_REMOUNT | MsFlags::MS_BIND | rest, None).stage(stage)?;
+            remount_bind(sys, &target, rest).stage(stage)?;
         }
     } else {
         mkdir_all(sys, &target).stage(stage)?;
         let source = m.source().as_deref().unwrap_or(Path::new(typ));
-        sys.mount(Some(source), &target, Some(typ), opts.flags, opts.data.as_deref()).stage(stage)?;
+        match sys.mount(Some(source), &target, Some(typ), opts.flags, opts.data.as_deref()) {
+            // A user namespace that maps only root has no tty group (gid 5) for devpts.
+            Err(Errno::EINVAL) if typ == "devpts" && opts.data.as_deref().is_some_and(|d| d.contains("gid=")) => {
+                let data: Vec<&str> =
+                    opts.data.as_deref().unwrap_or_default().split(',').filter(|o| !o.starts_with("gid=")).collect();
+                sys.mount(Some(source), &target, Some(typ), opts.flags, Some(&data.join(","))).stage(stage)?
+            }
+            other => other.stage(stage)?,
+        }
     }
     for propagation in opts.propagation {
         sys.mount(None, &target, None, propagation, None).stage(stage)?;
     }
     Ok(())
+}
+
+/// Remounts the bind mount at `target` with `flags`. In a user namespace the flags of a mount
+/// from the host that it may not clear (read-only, nosuid, nodev, noexec) are kept, as crun does.
+fn remount_bind(sys: &dyn Syscall, target: &Path, flags: MsFlags) -> Result<(), Errno> {
+    let base = MsFlags::MS_REMOUNT | MsFlags::MS_BIND;
+    match sys.mount(None, target, None, base | flags, None) {
+        Err(Errno::EPERM) => {
+            let locked = sys.locked_flags(target)?;
+            sys.mount(None, target, None, base | flags | locked, None)
+        }
+        other => other,
+    }
 }
 
 /// The host's null, zero, full, random, urandom and tty bound onto empty files, and the
@@ -191,6 +213,12 @@ pub fn spec_devices(sys: &dyn Syscall, root: &Path, devices: &[LinuxDevice]) -> 
         let dev = nix::sys::stat::makedev(d.major() as u64, d.minor() as u64);
         match sys.mknod(&path, kind, d.file_mode().unwrap_or(0o666), dev) {
             Err(Errno::EEXIST) | Ok(()) => {}
+            // A user namespace may not make device nodes: the host's node is bound instead.
+            Err(Errno::EPERM) if sys.file_kind(d.path(), true).is_ok() => {
+                ensure_file(sys, &path).stage(stage)?;
+                sys.mount(Some(d.path()), &path, None, MsFlags::MS_BIND, None).stage(stage)?;
+                continue;
+            }
             Err(e) => return Err(Failure::errno(stage(), e)),
         }
         if d.uid().is_some() || d.gid().is_some() {
@@ -251,8 +279,7 @@ pub fn readonly_paths(sys: &dyn Syscall, paths: &[String]) -> Result<(), Failure
             Err(Errno::ENOENT) => continue,
             other => other.stage(stage)?,
         }
-        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_REC;
-        sys.mount(None, path, None, flags, None).stage(stage)?;
+        remount_bind(sys, path, MsFlags::MS_RDONLY | MsFlags::MS_REC).stage(stage)?;
     }
     Ok(())
 }

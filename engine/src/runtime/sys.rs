@@ -80,6 +80,9 @@ pub trait Syscall {
         data: Option<&str>,
     ) -> Result<()>;
     fn umount2(&self, target: &Path, flags: MntFlags) -> Result<()>;
+    /// The flags of the mount at `path` that a user namespace may not clear on a remount
+    /// (read-only, nosuid, nodev, noexec), from `statvfs`.
+    fn locked_flags(&self, path: &Path) -> Result<MsFlags>;
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> Result<()>;
     fn chdir(&self, path: &Path) -> Result<()>;
     /// `stat` (`follow`) or `lstat`.
@@ -260,6 +263,24 @@ impl Syscall for LinuxSyscall {
 
     fn umount2(&self, target: &Path, flags: MntFlags) -> Result<()> {
         nix::mount::umount2(target, flags)
+    }
+
+    fn locked_flags(&self, path: &Path) -> Result<MsFlags> {
+        use nix::sys::statvfs::FsFlags;
+        let st = nix::sys::statvfs::statvfs(path)?;
+        let f = st.flags();
+        let mut out = MsFlags::empty();
+        for (from, to) in [
+            (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),
+            (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+            (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+            (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        ] {
+            if f.contains(from) {
+                out |= to;
+            }
+        }
+        Ok(out)
     }
 
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> Result<()> {
@@ -582,6 +603,9 @@ impl Syscall for TestSyscall {
     }
     fn umount2(&self, target: &Path, flags: MntFlags) -> Result<()> {
         self.record(format!("umount2 {} {flags:?}", target.display()))
+    }
+    fn locked_flags(&self, _path: &Path) -> Result<MsFlags> {
+        Ok(MsFlags::empty())
     }
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> Result<()> {
         self.record(format!("pivot_root {} {}", new_root.display(), put_old.display()))

@@ -90,6 +90,7 @@ fn rootfs() -> RootfsLayers {
         upper: "/c/upper".into(),
         work: "/c/work".into(),
         target: "/c/root".into(),
+        userxattr: false,
     }
 }
 
