@@ -370,6 +370,9 @@ async fn create(engine: &Engine, args: &CreateArgs) -> anyhow::Result<ContainerR
     if let Err(berth_engine::Error::Lookup(berth_engine::image::LookupError::NotFound(_))) = engine.image(image) {
         crate::pull::pull_with_progress(engine, image, None, false).await?;
     }
+    for w in berth_engine::rootless::create_warnings(&opts) {
+        eprintln!("WARN[0000] {w}");
+    }
     Ok(engine.create_container(image, opts)?)
 }
 

@@ -144,6 +144,15 @@ impl Engine {
         let passwd = user::read_image_file(&layer_dirs, "etc/passwd");
         let group = user::read_image_file(&layer_dirs, "etc/group");
         let exec_user = user::resolve(&user_spec, passwd.as_deref(), group.as_deref())?;
+        if crate::rootless::is_rootless() && (exec_user.uid != 0 || exec_user.gid != 0) {
+            let maps = crate::rootless::IdMaps::of_current_user();
+            if !maps.has_sub_ids() {
+                return Err(Error::Invalid(format!(
+                    "user \"{user_spec}\" ({}:{}) does not exist in rootless containers of {}: only root is mapped without subordinate ids; add them with `sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {}`",
+                    exec_user.uid, exec_user.gid, maps.user, maps.user
+                )));
+            }
+        }
         let hostname = opts.hostname.clone().unwrap_or_else(|| match mode {
             // Sharing the host's network, the container has the host's name too (as with Podman).
             network::Mode::Host => nix::unistd::gethostname()
@@ -586,8 +595,15 @@ impl Engine {
                 c.name
             )));
         }
-        let cg = runtime::cgroup::ContainerCgroup::load(runtime::cgroup_parent(), &c.id)
-            .map_err(|e| Error::Invalid(format!("pausing {}: {e}", c.name)))?;
+        let cg = runtime::cgroup::ContainerCgroup::load(runtime::cgroup_parent(), &c.id).map_err(|e| {
+            match crate::rootless::limits_warning() {
+                Some(_) => Error::Invalid(format!(
+                    "pausing {}: pausing needs the container's cgroup (its freezer), and rootless containers get none on this host: that takes cgroup v2 with a delegated user cgroup",
+                    c.name
+                )),
+                None => Error::Invalid(format!("pausing {}: {e}", c.name)),
+            }
+        })?;
         cg.freeze().map_err(|e| Error::Invalid(format!("pausing {}: {e}", c.name)))?;
         container::set_status(self.state().conn(), &c.id, Status::Paused)?;
         self.events().state("container", "pause", &c.id, Some(&c.name));

@@ -65,6 +65,12 @@ impl Engine {
 
     /// `berth network create`: a bridge network whose containers find each other by name.
     pub fn create_network(&self, name: &str, opts: NetworkCreate) -> Result<NetworkRecord> {
+        if crate::rootless::is_rootless() {
+            return Err(NetworkError::Invalid(format!(
+                "network create {name}: rootless Berth can't make bridge networks (a regular user can't create bridges or NAT rules); rootless containers use pasta"
+            ))
+            .into());
+        }
         if !network::valid_name(name) {
             return Err(NetworkError::BadName(name.into()).into());
         }

@@ -224,6 +224,16 @@ pub fn limits_warning() -> Option<String> {
     )
 }
 
+/// What to tell whoever creates a container with `opts` rootless: missing sub-ids, limits
+/// that will be ignored.
+pub fn create_warnings(opts: &crate::CreateOptions) -> Vec<String> {
+    let mut out = warnings();
+    if opts.limits != crate::container::Limits::default() {
+        out.extend(limits_warning());
+    }
+    out
+}
+
 /// The pause process: holds the user namespace open.
 fn pause_main() -> ! {
     // Nothing inherited stays open: a starter waiting for a pipe's end must not wait for us.
@@ -397,6 +407,7 @@ pub fn keep_outside_helper() -> Result<(), String> {
                 }
             }
             std::mem::forget((req_w, rep_r)); // closed above
+            let _ = nix::sys::prctl::set_name(c"berth-outside");
             serve_outside(std::fs::File::from(req_r), std::fs::File::from(rep_w));
             // SAFETY: leaving the forked child without running the parent's destructors.
             unsafe { libc::_exit(0) }

@@ -64,9 +64,23 @@ impl Engine {
                 c.status.as_str()
             )));
         }
-        let cgroup = ContainerCgroup::load(cgroup_parent(), &c.id)
-            .map_err(|e| Error::StateImproper(format!("reading the stats of container {}: {e}", c.name)))?;
-        let s = cgroup.stats();
+        let s = match ContainerCgroup::load(cgroup_parent(), &c.id) {
+            Ok(cgroup) => cgroup.stats(),
+            // Rootless without a cgroup: summed over the processes of its pid namespace.
+            Err(_) if crate::rootless::is_rootless() => {
+                let pids = c.pid.map(crate::top::namespace_pids).unwrap_or_default();
+                let (cpu, memory, n) = crate::top::process_usage(&pids);
+                crate::runtime::cgroup::CgroupStats {
+                    cpu_usage_ns: Some(cpu),
+                    memory_usage: Some(memory),
+                    pids_current: Some(n),
+                    ..Default::default()
+                }
+            }
+            Err(e) => {
+                return Err(Error::StateImproper(format!("reading the stats of container {}: {e}", c.name)))
+            }
+        };
         // The network namespace's counters, as its init sees them.
         let net =
             c.pid.and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/net/dev")).ok()).map(|t| net_totals(&t));

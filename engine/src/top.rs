@@ -68,8 +68,12 @@ impl Engine {
                 c.status.as_str()
             ))
         })?;
-        let cg = ContainerCgroup::load(cgroup_parent(), &c.id)
-            .map_err(|e| Error::StateImproper(format!("reading the processes of {}: {e}", c.name)))?;
+        // Rootless containers may have no cgroup: their processes are their pid namespace's.
+        let mut pids = match ContainerCgroup::load(cgroup_parent(), &c.id) {
+            Ok(cg) => cg.procs(),
+            Err(_) if crate::rootless::is_rootless() => namespace_pids(init),
+            Err(e) => return Err(Error::StateImproper(format!("reading the processes of {}: {e}", c.name))),
+        };
         let users: HashMap<u32, String> = std::fs::read_to_string(format!("/proc/{init}/root/etc/passwd"))
             .unwrap_or_default()
             .lines()
@@ -81,7 +85,6 @@ impl Engine {
         let (ticks, now) = (clock_ticks(), uptime());
         let mut host_to_ns = HashMap::new();
         let mut rows = Vec::new();
-        let mut pids = cg.procs();
         pids.sort_unstable();
         for pid in pids {
             let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
@@ -138,4 +141,40 @@ mod tests {
         assert_eq!(super::tty_name((136 << 8) | 3), "pts/3");
         assert_eq!(super::ns_pid("Name:\tsh\nNSpid:\t4242\t7\n"), Some(7));
     }
+}
+
+/// The processes in the pid namespace of `init` (for containers without a cgroup).
+pub(crate) fn namespace_pids(init: i32) -> Vec<u32> {
+    let ns = |pid: &str| std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok();
+    let Some(target) = ns(&init.to_string()) else { return Vec::new() };
+    std::fs::read_dir("/proc")
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+                .filter(|pid| ns(&pid.to_string()).as_ref() == Some(&target))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// CPU time (ns), resident memory (bytes) and count of `pids`, from /proc: a container's usage
+/// when it has no cgroup.
+pub(crate) fn process_usage(pids: &[u32]) -> (u64, u64, u64) {
+    let page = {
+        // SAFETY: sysconf has no preconditions.
+        let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        if p > 0 { p as u64 } else { 4096 }
+    };
+    let ticks = clock_ticks();
+    let (mut cpu, mut rss, mut n) = (0f64, 0u64, 0u64);
+    for pid in pids {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let Some(close) = stat.rfind(')') else { continue };
+        let f: Vec<&str> = stat[close + 2..].split(' ').collect();
+        let num = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        cpu += (num(11) + num(12)) / ticks;
+        rss += num(21) as u64 * page;
+        n += 1;
+    }
+    ((cpu * 1e9) as u64, rss, n)
 }

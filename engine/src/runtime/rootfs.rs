@@ -117,8 +117,23 @@ pub fn mount_overlay(sys: &dyn Syscall, rootfs: &RootfsLayers) -> Result<(), Fai
         rootfs.work.display(),
         if rootfs.userxattr { ",userxattr" } else { "" }
     );
-    sys.mount(Some(Path::new("overlay")), &rootfs.target, Some("overlay"), MsFlags::empty(), Some(&data))
-        .stage(|| format!("mounting the root filesystem on {}", rootfs.target.display()))
+    let stage = || format!("mounting the root filesystem on {}", rootfs.target.display());
+    match sys.mount(Some(Path::new("overlay")), &rootfs.target, Some("overlay"), MsFlags::empty(), Some(&data)) {
+        // A kernel without overlay in user namespaces (before 5.11): fuse-overlayfs, which
+        // reads the same layers (whiteouts, user.overlay.opaque), mounted from inside the
+        // namespace. Its daemon lives in the container's namespaces and dies with them.
+        Err(e @ (Errno::EPERM | Errno::EINVAL | Errno::ENODEV)) if rootfs.userxattr => {
+            let data = data.trim_end_matches(",userxattr");
+            let args = ["-o".to_string(), data.to_string(), rootfs.target.display().to_string()];
+            sys.run_program("fuse-overlayfs", &args).map_err(|msg| {
+                Failure::new(
+                    stage(),
+                    format!("the kernel refused overlay in a user namespace ({e}), and fuse-overlayfs failed: {msg}"),
+                )
+            })
+        }
+        other => other.stage(stage),
+    }
 }
 
 /// One mount of the spec, under `root`.
@@ -304,6 +319,34 @@ mod tests {
         check(&[("/r/data", "/var/lib/data"), ("/r/var", "/srv")], "/data/db", "/r/srv/lib/data/db");
         check(&[("/r/a/b", "c")], "/a/b/d", "/r/a/c/d");
         check(&[("/r/a/b", "../../../..")], "/a/b/x", "/r/x");
+    }
+
+    fn layers(userxattr: bool) -> RootfsLayers {
+        RootfsLayers {
+            layers_dir: "/l".into(),
+            lower: vec!["l/A".into(), "l/B".into()],
+            upper: "/c/u".into(),
+            work: "/c/w".into(),
+            target: "/c/r".into(),
+            userxattr,
+        }
+    }
+
+    #[test]
+    fn rootless_overlay_uses_user_xattrs_and_falls_back_to_fuse_overlayfs() {
+        let sys = TestSyscall::new();
+        mount_overlay(&sys, &layers(true)).unwrap();
+        assert!(sys.calls.borrow().iter().any(|c| c.ends_with("workdir=/c/w,userxattr")), "{:?}", sys.calls);
+
+        let sys = TestSyscall { fail: Some(("mount overlay".into(), Errno::EPERM)), ..TestSyscall::new() };
+        mount_overlay(&sys, &layers(true)).unwrap();
+        let calls = sys.calls.borrow();
+        assert_eq!(calls.last().unwrap(), "run fuse-overlayfs -o lowerdir=l/A:l/B,upperdir=/c/u,workdir=/c/w /c/r");
+
+        // As root, a refused overlay is an error, not a reason to go through FUSE.
+        let sys = TestSyscall { fail: Some(("mount overlay".into(), Errno::EPERM)), ..TestSyscall::new() };
+        let e = mount_overlay(&sys, &layers(false)).unwrap_err();
+        assert!(!sys.calls.borrow().iter().any(|c| c.starts_with("run ")), "{e:?}");
     }
 
     #[test]

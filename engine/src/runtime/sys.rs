@@ -55,6 +55,8 @@ pub trait Syscall {
     fn reset_signals(&self) -> Result<()>;
     /// Replaces the process; returns only on failure.
     fn execve(&self, path: &CStr, args: &[CString], env: &[CString]) -> Errno;
+    /// Runs a helper program to completion (fuse-overlayfs); Err carries what it printed.
+    fn run_program(&self, program: &str, args: &[String]) -> std::result::Result<(), String>;
 
     // File descriptors.
     /// A close-on-exec pipe: (read end, write end).
@@ -194,6 +196,19 @@ impl Syscall for LinuxSyscall {
             Err(e) => e,
             Ok(never) => match never {},
         }
+    }
+
+    fn run_program(&self, program: &str, args: &[String]) -> std::result::Result<(), String> {
+        let out = std::process::Command::new(program)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("{program}: {e}"))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        Err(String::from_utf8_lossy(&out.stderr).trim().replace('\n', "; "))
     }
 
     fn pipe(&self) -> Result<(RawFd, RawFd)> {
@@ -549,6 +564,9 @@ impl Syscall for TestSyscall {
     }
     fn reset_signals(&self) -> Result<()> {
         self.record("reset_signals".into())
+    }
+    fn run_program(&self, program: &str, args: &[String]) -> std::result::Result<(), String> {
+        self.record(format!("run {program} {}", args.join(" "))).map_err(|e| e.to_string())
     }
     fn execve(&self, path: &CStr, args: &[CString], _env: &[CString]) -> Errno {
         let args: Vec<_> = args.iter().map(|a| a.to_string_lossy()).collect();
