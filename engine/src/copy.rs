@@ -28,7 +28,7 @@ impl Engine {
         if !path.starts_with('/') {
             return Err(Error::Invalid(format!("\"{path}\": the path in the container must be absolute")));
         }
-        let exe = std::env::current_exe().map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
+        let exe = crate::monitor::helper_binary().map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
         let mut cmd = std::process::Command::new(exe);
         cmd.arg(COPY_ARG)
             .args(["--root".as_ref(), self.config().root.as_os_str()])

@@ -41,6 +41,24 @@ pub const EXIT_START_FAILED: i32 = 125;
 pub const EXIT_NOT_EXECUTABLE: i32 = 126;
 pub const EXIT_NOT_FOUND: i32 = 127;
 
+static HELPER_BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Makes `path` (the `berth` command, of the same build) the binary that runs monitors and
+/// helpers, instead of the running one. For the desktop app: its GUI libraries start a thread
+/// before `main`, and a helper must be single-threaded (to clone containers safely, and to enter
+/// a user namespace at all).
+pub fn set_helper_binary(path: PathBuf) {
+    let _ = HELPER_BINARY.set(path);
+}
+
+/// The binary whose re-execution runs monitors and helpers.
+pub fn helper_binary() -> std::io::Result<PathBuf> {
+    match HELPER_BINARY.get() {
+        Some(p) => Ok(p.clone()),
+        None => std::env::current_exe(),
+    }
+}
+
 /// Runs the monitor (or an exec helper, see `exec`) and exits when this process was started as
 /// one; returns otherwise.
 pub fn run_if_monitor() {

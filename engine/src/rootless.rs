@@ -291,8 +291,16 @@ pub fn join() -> Result<(), String> {
     };
     let ns_path = format!("/proc/{pid}/ns/user");
     let ns = std::fs::File::open(&ns_path).map_err(|e| format!("opening {ns_path}: {e}"))?;
-    nix::sched::setns(&ns, CloneFlags::CLONE_NEWUSER)
-        .map_err(|e| format!("joining the user namespace of {ns_path}: {e}"))?;
+    nix::sched::setns(&ns, CloneFlags::CLONE_NEWUSER).map_err(|e| {
+        let threads = std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(1);
+        if e == nix::errno::Errno::EINVAL && threads > 1 {
+            format!(
+                "joining the user namespace of {ns_path}: this helper is multi-threaded from the start (a library of its binary starts a thread): install the `berth` command beside it"
+            )
+        } else {
+            format!("joining the user namespace of {ns_path}: {e}")
+        }
+    })?;
     Ok(())
 }
 
@@ -525,7 +533,7 @@ fn helper(args: &[String]) -> Result<(), String> {
 }
 
 fn helper_command(op: &str) -> std::io::Result<Command> {
-    let exe = std::env::current_exe()?;
+    let exe = crate::monitor::helper_binary()?;
     let mut c = Command::new(exe);
     c.arg(USERNS_ARG).arg(op);
     Ok(c)

@@ -83,6 +83,7 @@ impl Engine {
             })
             .collect();
         let (ticks, now) = (clock_ticks(), uptime());
+        let uid_map = std::fs::read_to_string(format!("/proc/{init}/uid_map")).unwrap_or_default();
         let mut host_to_ns = HashMap::new();
         let mut rows = Vec::new();
         pids.sort_unstable();
@@ -95,11 +96,13 @@ impl Engine {
             // Fields after the command: state(0) ppid(1) … tty_nr(4) … utime(11) stime(12) … starttime(19)
             let cpu_time = (num(11) + num(12)) / ticks;
             let elapsed = (now - num(19) / ticks).max(0.0);
-            let uid: u32 = status
+            let host_uid: u32 = status
                 .lines()
                 .find_map(|l| l.strip_prefix("Uid:"))
                 .and_then(|v| v.split_whitespace().nth(1)?.parse().ok())
                 .unwrap_or(0);
+            // Rootless, the host's ids are the user's and sub-ids: the container's are mapped.
+            let uid = inside_id(&uid_map, host_uid).unwrap_or(host_uid);
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let command = String::from_utf8_lossy(&cmdline).trim_end_matches('\0').replace('\0', " ");
             let command = if command.is_empty() {
@@ -177,4 +180,26 @@ pub(crate) fn process_usage(pids: &[u32]) -> (u64, u64, u64) {
         n += 1;
     }
     ((cpu * 1e9) as u64, rss, n)
+}
+
+/// The id inside a user namespace of host id `id`, from the namespace's `uid_map`.
+fn inside_id(map: &str, id: u32) -> Option<u32> {
+    map.lines().find_map(|l| {
+        let f: Vec<u64> = l.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+        let (inside, outside, count) = (*f.first()?, *f.get(1)?, *f.get(2)?);
+        let id = id as u64;
+        (id >= outside && id - outside < count).then(|| (inside + id - outside) as u32)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn host_ids_map_back_into_the_container() {
+        let map = "         0       1001          1\n         1     100000      65536\n";
+        assert_eq!(super::inside_id(map, 1001), Some(0));
+        assert_eq!(super::inside_id(map, 100999), Some(1000));
+        assert_eq!(super::inside_id(map, 5), None);
+        assert_eq!(super::inside_id("0 0 4294967295\n", 33), Some(33));
+    }
 }

@@ -17,6 +17,11 @@ struct Cli {
 fn main() -> ExitCode {
     // Containers are supervised by re-executions of this binary: that must come first.
     berth_engine::monitor::run_if_monitor();
+    // This binary's GUI libraries start a thread before `main`: monitors and helpers, which
+    // must be single-threaded, run from the `berth` command beside it when there is one.
+    if let Some(berth) = berth_desktop::socket::berth_beside() {
+        berth_engine::monitor::set_helper_binary(berth);
+    }
     let cli = Cli::parse();
     let result = match cli.serve {
         Some(addr) => tauri::async_runtime::block_on(berth_desktop::serve::run(&addr)),

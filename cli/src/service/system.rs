@@ -109,7 +109,7 @@ pub async fn info(ctx: &Ctx) -> Reply {
         "LiveRestoreEnabled": true,
         "Isolation": "",
         "InitBinary": "",
-        "SecurityOptions": ["name=seccomp,profile=default"],
+        "SecurityOptions": security_options(),
         "Warnings": [],
     }))
 }
@@ -228,4 +228,14 @@ pub async fn df(ctx: &Ctx) -> Reply {
         })
         .collect();
     ok_json(json!({"LayersSize": layers_size, "Images": imgs, "Containers": ctrs, "Volumes": vols, "BuildCache": []}))
+}
+
+/// Docker's list: the seccomp profile, and `name=rootless` for a regular user's engine (the
+/// docker client shows it, and tools check it).
+fn security_options() -> Vec<&'static str> {
+    let mut out = vec!["name=seccomp,profile=default"];
+    if berth_engine::rootless::is_rootless() {
+        out.push("name=rootless");
+    }
+    out
 }
