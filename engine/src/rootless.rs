@@ -18,6 +18,7 @@
 
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -283,12 +284,30 @@ pub fn join() -> Result<(), String> {
     let existing = std::fs::read_to_string(&pid_file).ok().and_then(|s| s.trim().parse::<i32>().ok());
     let pid = match existing.filter(|p| is_pause(*p)) {
         Some(pid) => pid,
-        None => {
-            let pid = spawn_pause()?;
-            std::fs::write(&pid_file, pid.to_string()).map_err(|e| format!("writing {}: {e}", pid_file.display()))?;
-            pid
-        }
+        // The pause process is gone (killed) while containers still run: their namespace is
+        // joined again through one of their monitors, and gets a new pause process, so an
+        // `exec` can still enter them. Only with none is a new namespace made.
+        None => match surviving_monitor(&dir) {
+            Some(monitor) => {
+                enter(monitor)?;
+                let pid = fork_pause()?;
+                std::fs::write(&pid_file, pid.to_string())
+                    .map_err(|e| format!("writing {}: {e}", pid_file.display()))?;
+                return Ok(());
+            }
+            None => {
+                let pid = spawn_pause()?;
+                std::fs::write(&pid_file, pid.to_string())
+                    .map_err(|e| format!("writing {}: {e}", pid_file.display()))?;
+                pid
+            }
+        },
     };
+    enter(pid)
+}
+
+/// Joins the user namespace of `pid`.
+fn enter(pid: i32) -> Result<(), String> {
     let ns_path = format!("/proc/{pid}/ns/user");
     let ns = std::fs::File::open(&ns_path).map_err(|e| format!("opening {ns_path}: {e}"))?;
     nix::sched::setns(&ns, CloneFlags::CLONE_NEWUSER).map_err(|e| {
@@ -302,6 +321,42 @@ pub fn join() -> Result<(), String> {
         }
     })?;
     Ok(())
+}
+
+/// A monitor of this user, in a user namespace, whose run root is under `state_dir`'s parent.
+fn surviving_monitor(state_dir: &Path) -> Option<i32> {
+    let own = std::fs::read_link("/proc/self/ns/user").ok()?;
+    let base = state_dir.parent()?;
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+        let owner = std::fs::metadata(e.path()).ok().map(|m| std::os::unix::fs::MetadataExt::uid(&m))?;
+        if owner != real_uid() {
+            return None;
+        }
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let is_monitor = args.iter().any(|a| *a == crate::monitor::MONITOR_ARG.as_bytes());
+        let run_root = args.iter().position(|a| *a == b"--run-root").and_then(|i| args.get(i + 1))?;
+        let under = Path::new(std::ffi::OsStr::from_bytes(run_root)).starts_with(base);
+        let ns = std::fs::read_link(format!("/proc/{pid}/ns/user")).ok()?;
+        (is_monitor && under && ns != own).then_some(pid)
+    })
+}
+
+/// Forks a pause process in the namespace this process has joined.
+fn fork_pause() -> Result<i32, String> {
+    // SAFETY: the caller is single-threaded (see `join`).
+    match unsafe { nix::unistd::fork() }.map_err(|e| format!("forking the pause process: {e}"))? {
+        ForkResult::Child => {
+            let _ = nix::unistd::setsid();
+            let exe = std::ffi::CString::new("/proc/self/exe").unwrap();
+            let argv = [std::ffi::CString::new("berth").unwrap(), std::ffi::CString::new(PAUSE_ARG).unwrap()];
+            let _ = nix::unistd::execv(&exe, &argv);
+            // SAFETY: leaving the forked child without running the parent's destructors.
+            unsafe { libc::_exit(1) }
+        }
+        ForkResult::Parent { child } => Ok(child.as_raw()),
+    }
 }
 
 /// Forks the pause process into a new user namespace and maps it.
