@@ -20,7 +20,10 @@ impl Engine {
         let paths = self.container_paths(&c.id);
         let process = spec.as_ref().and_then(|s| s.process().clone());
         let network = self.network_settings(c);
-        let network_mode = c.options.network.clone().unwrap_or_else(|| "bridge".into());
+        let network_mode = match crate::network::Mode::of(&c.options) {
+            crate::network::Mode::Pasta => "pasta".to_string(),
+            _ => c.options.network.clone().unwrap_or_else(|| "bridge".into()),
+        };
         json!({
             "Id": c.id,
             "Created": c.created_at.to_rfc3339(),

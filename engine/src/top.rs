@@ -136,16 +136,6 @@ impl Engine {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn terminals_and_namespace_pids() {
-        assert_eq!(super::tty_name(0), "?");
-        assert_eq!(super::tty_name((136 << 8) | 3), "pts/3");
-        assert_eq!(super::ns_pid("Name:\tsh\nNSpid:\t4242\t7\n"), Some(7));
-    }
-}
-
 /// The processes in the pid namespace of `init` (for containers without a cgroup).
 pub(crate) fn namespace_pids(init: i32) -> Vec<u32> {
     let ns = |pid: &str| std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok();
@@ -201,5 +191,12 @@ mod tests {
         assert_eq!(super::inside_id(map, 100999), Some(1000));
         assert_eq!(super::inside_id(map, 5), None);
         assert_eq!(super::inside_id("0 0 4294967295\n", 33), Some(33));
+    }
+
+    #[test]
+    fn terminals_and_namespace_pids() {
+        assert_eq!(super::tty_name(0), "?");
+        assert_eq!(super::tty_name((136 << 8) | 3), "pts/3");
+        assert_eq!(super::ns_pid("Name:\tsh\nNSpid:\t4242\t7\n"), Some(7));
     }
 }
