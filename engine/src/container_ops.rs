@@ -487,10 +487,13 @@ impl Engine {
             if let Some(cg) = &cgroup {
                 cg.add_task(pid.as_raw() as u32).map_err(|e| e.to_string())?;
             }
-            if network::Mode::of(&c.options) == network::Mode::Pasta {
-                network::pasta::start(&self.config().run_root, id, &c.options.ports, pid.as_raw())
-                    .map_err(|e| e.to_string())?;
+            let run_root = &self.config().run_root;
+            match network::Mode::of(&c.options) {
+                network::Mode::Pasta => network::pasta::start(run_root, id, &c.options.ports, pid.as_raw()),
+                network::Mode::Slirp4netns => network::slirp::start(run_root, id, &c.options.ports, pid.as_raw()),
+                _ => Ok(()),
             }
+            .map_err(|e| e.to_string())?;
             let a = network::attach(&host, self.state().conn(), &c, pid.as_raw()).map_err(|e| e.to_string())?;
             attachment = Some(a);
             Ok(())
@@ -516,6 +519,7 @@ impl Engine {
                 let _ = network::detach(&host, id, !c.options.ports.is_empty());
             }
             network::pasta::stop(&self.config().run_root, id);
+            network::slirp::stop(&self.config().run_root, id);
         }
         let started = result?;
         Ok((started, attachment.unwrap_or(network::Attachment { reserved: Vec::new() })))

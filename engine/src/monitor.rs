@@ -290,6 +290,7 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>) -> Run {
     // The ports are free again only once their NAT rules are gone.
     let ports = container::get(engine.state().conn(), id).ok().flatten().is_none_or(|c| !c.options.ports.is_empty());
     network::pasta::stop(&engine.config().run_root, id);
+    network::slirp::stop(&engine.config().run_root, id);
     if let Err(e) = network::detach(&network::link::LinuxHostNet, id, ports) {
         note(&format!("taking the network down: {e}"));
     }

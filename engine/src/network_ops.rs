@@ -202,7 +202,7 @@ impl Engine {
         if opts.ports.is_empty() {
             return Ok(mode);
         }
-        if !matches!(mode, Mode::Bridge(_) | Mode::Pasta) {
+        if !matches!(mode, Mode::Bridge(_) | Mode::Pasta | Mode::Slirp4netns) {
             let which = opts.network.as_deref().unwrap_or_default();
             return Err(NetworkError::Invalid(format!(
                 "--publish can't be used with --network {which}: ports are published from bridge networks only"
@@ -265,8 +265,11 @@ impl Engine {
         };
         let host_hosts = (mode == Mode::Host).then(|| std::fs::read_to_string("/etc/hosts").unwrap_or_default());
         // Through pasta, the container has the host's address, and its gateway leads to the host.
-        let (pasta_gateway, pasta_ip) =
-            if mode == Mode::Pasta { network::pasta::host_addresses() } else { (None, None) };
+        let (pasta_gateway, pasta_ip) = match mode {
+            Mode::Pasta => network::pasta::host_addresses(),
+            Mode::Slirp4netns => (Some(network::slirp::GATEWAY), Some(network::slirp::ADDRESS)),
+            _ => (None, None),
+        };
         let hosts = files::hosts(&files::HostsInput {
             hostname,
             name: &c.name,
@@ -312,6 +315,7 @@ impl Engine {
     /// Takes down what is left of a container's networking (after its monitor died).
     pub(crate) fn detach_network(&self, c: &ContainerRecord) -> std::result::Result<(), NetworkError> {
         network::pasta::stop(&self.config().run_root, &c.id);
+        network::slirp::stop(&self.config().run_root, &c.id);
         network::detach(&self.host_net(), &c.id, !c.options.ports.is_empty())
     }
 

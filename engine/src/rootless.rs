@@ -167,7 +167,7 @@ fn host_id(own: u32, ranges: &[SubRange], id: u32) -> Option<u32> {
     None
 }
 
-fn which(program: &str) -> Option<PathBuf> {
+pub(crate) fn which(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .unwrap_or_else(|| vec!["/usr/bin".into(), "/bin".into()])
@@ -487,42 +487,93 @@ pub fn keep_outside_helper() -> Result<(), String> {
     }
 }
 
-/// The outside helper's loop: a request is `PROGRAM\0ARG\0...\n`, the reply `ok` or
-/// `error MESSAGE`, one line each; it ends with its requests.
+/// How the outside helper runs a program.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum OutsideRun {
+    /// To completion (pasta forks into the background once it is ready).
+    Complete,
+    /// In the background, once it wrote to its fd 3 (slirp4netns's `--ready-fd=3`); the reply
+    /// is its pid.
+    Ready,
+}
+
+/// Runs `program`: Ok is "" or the background program's pid, Err what it said.
+fn execute(how: OutsideRun, program: &str, args: &[&str]) -> Result<String, String> {
+    let not_found = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("{program}: not found"),
+        _ => format!("running {program}: {e}"),
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null());
+    if how == OutsideRun::Complete {
+        let out = cmd.output().map_err(not_found)?;
+        return match out.status.success() {
+            true => Ok(String::new()),
+            false => Err(String::from_utf8_lossy(&out.stderr).trim().replace('\n', "; ")),
+        };
+    }
+    let (ready_r, ready_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("creating a pipe: {e}"))?;
+    let w = ready_w.as_raw_fd();
+    // SAFETY: dup2 is async-signal-safe; the new fd 3 is not close-on-exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            if libc::dup2(w, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.stderr(Stdio::null()).spawn().map_err(not_found)?;
+    drop(ready_w);
+    let mut b = [0u8; 1];
+    match nix::unistd::read(&ready_r, &mut b) {
+        Ok(1) => Ok(child.id().to_string()),
+        _ => {
+            let _ = child.kill();
+            let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+            Err(format!("{program} ended before it was ready ({status})"))
+        }
+    }
+}
+
+/// The outside helper's loop: a request is `MODE\0PROGRAM\0ARG\0...\n` (MODE `run` or
+/// `ready`), the reply `ok [PID]` or `error MESSAGE`, one line each; it ends with its requests.
 fn serve_outside(requests: std::fs::File, mut replies: std::fs::File) {
     use std::io::BufRead;
     for line in std::io::BufReader::new(requests).lines() {
         let Ok(line) = line else { return };
-        let mut parts = line.split('\0');
-        let program = parts.next().unwrap_or_default();
-        let reply = match Command::new(program).args(parts).stdin(Stdio::null()).stdout(Stdio::null()).output() {
-            Ok(out) if out.status.success() => "ok".to_string(),
-            Ok(out) => format!("error {}", String::from_utf8_lossy(&out.stderr).trim().replace('\n', "; ")),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => format!("error {program}: not found"),
-            Err(e) => format!("error running {program}: {e}"),
+        // Background programs that ended are reaped here.
+        while let Ok(nix::sys::wait::WaitStatus::Exited(..) | nix::sys::wait::WaitStatus::Signaled(..)) =
+            nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG))
+        {}
+        let parts: Vec<&str> = line.split('\0').collect();
+        let how = if parts.first() == Some(&"ready") { OutsideRun::Ready } else { OutsideRun::Complete };
+        let reply = match parts.get(1) {
+            Some(program) => match execute(how, program, &parts[2..]) {
+                Ok(out) => format!("ok {out}"),
+                Err(e) => format!("error {e}"),
+            },
+            None => "error empty request".to_string(),
         };
-        if writeln!(replies, "{reply}").is_err() {
+        if writeln!(replies, "{}", reply.trim_end()).is_err() {
             return;
         }
     }
 }
 
 /// Runs `program` with `args` outside the user namespace: through the monitor's outside helper
-/// when this process is inside, else directly. Err is the program's complaint.
-pub fn run_outside(program: &str, args: &[String]) -> Result<(), String> {
+/// when this process is inside, else directly. Ok is the background program's pid with
+/// [`OutsideRun::Ready`]; Err is the program's complaint.
+pub fn run_outside(how: OutsideRun, program: &str, args: &[String]) -> Result<String, String> {
     use std::io::BufRead;
     let mut guard = OUTSIDE.lock().unwrap_or_else(|e| e.into_inner());
     let Some(helper) = guard.as_mut() else {
-        let out = Command::new(program).args(args).stdin(Stdio::null()).stdout(Stdio::null()).output();
-        return match out {
-            Ok(out) if out.status.success() => Ok(()),
-            Ok(out) => Err(String::from_utf8_lossy(&out.stderr).trim().replace('\n', "; ")),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!("{program}: not found")),
-            Err(e) => Err(format!("running {program}: {e}")),
-        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        return execute(how, program, &args);
     };
-    let mut request = program.to_string();
-    for a in args {
+    let mut request = if how == OutsideRun::Ready { "ready" } else { "run" }.to_string();
+    for a in std::iter::once(&program.to_string()).chain(args) {
         request.push('\0');
         request.push_str(a);
     }
@@ -533,10 +584,13 @@ pub fn run_outside(program: &str, args: &[String]) -> Result<(), String> {
         .write_all(request.as_bytes())
         .and_then(|()| helper.replies.read_line(&mut reply).map(|_| ()))
         .map_err(|e| format!("asking the outside helper to run {program}: {e}"))?;
-    match reply.trim_end().strip_prefix("error ") {
-        None if reply.trim_end() == "ok" => Ok(()),
+    let reply = reply.trim_end();
+    if let Some(msg) = reply.strip_prefix("error ") {
+        return Err(msg.to_string());
+    }
+    match reply.strip_prefix("ok") {
+        Some(out) => Ok(out.trim().to_string()),
         None => Err(format!("the outside helper answered {reply:?} for {program}")),
-        Some(msg) => Err(msg.to_string()),
     }
 }
 

@@ -14,6 +14,7 @@ pub mod firewall;
 pub mod link;
 pub mod pasta;
 pub mod ports;
+pub mod slirp;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -126,15 +127,26 @@ pub enum Mode {
     None,
     /// Its own namespace, connected through pasta: rootless containers' default.
     Pasta,
+    /// Its own namespace, connected through slirp4netns: rootless, where pasta is missing.
+    Slirp4netns,
 }
 
 impl Mode {
     pub fn of(opts: &CreateOptions) -> Mode {
         match opts.network.as_deref() {
             // A regular user can't make bridges: pasta is the default, as in Podman 5.
-            None | Some("") | Some("bridge") if crate::rootless::is_rootless() => Mode::Pasta,
+            // (slirp4netns when only it is installed).
+            None | Some("") | Some("bridge") if crate::rootless::is_rootless() => {
+                let has = |p: &str| crate::rootless::which(p).is_some();
+                if !has(pasta::PROGRAM) && has(slirp::PROGRAM) {
+                    Mode::Slirp4netns
+                } else {
+                    Mode::Pasta
+                }
+            }
             None | Some("") | Some("bridge") => Mode::Bridge(DEFAULT_NETWORK.into()),
             Some("pasta") => Mode::Pasta,
+            Some("slirp4netns") => Mode::Slirp4netns,
             Some("host") => Mode::Host,
             Some("none") => Mode::None,
             Some(name) => Mode::Bridge(name.into()),

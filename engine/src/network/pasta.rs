@@ -59,7 +59,7 @@ pub fn start(run_root: &Path, id: &str, ports: &[PortMapping], pid: i32) -> Resu
         std::fs::create_dir_all(dir).map_err(|e| NetworkError::Invalid(format!("creating {}: {e}", dir.display())))?;
     }
     // It forks into the background once the namespace is configured and the ports are bound.
-    crate::rootless::run_outside(PROGRAM, &args(ports, pid, &file)).map_err(|msg| {
+    crate::rootless::run_outside(crate::rootless::OutsideRun::Complete, PROGRAM, &args(ports, pid, &file)).map(|_| ()).map_err(|msg| {
         stop(run_root, id);
         if msg.ends_with(": not found") {
             NetworkError::Invalid(
