@@ -56,6 +56,7 @@ pub fn fixture() -> Fixture {
         upper: dir.path().join("upper"),
         work: dir.path().join("work"),
         target: dir.path().join("root"),
+        userxattr: false,
     };
     Fixture { _dir: dir, rootfs }
 }
