@@ -15,6 +15,7 @@ mod images;
 mod network;
 mod pull;
 mod restart;
+mod rootless;
 mod security;
 mod stats;
 mod terminal;
