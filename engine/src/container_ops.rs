@@ -370,8 +370,9 @@ impl Engine {
         // The monitor inherits only this end (not close-on-exec), and names it by number.
         nix::fcntl::fcntl(&write, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))
             .map_err(|e| Error::Invalid(format!("preparing the monitor pipe: {e}")))?;
-        let exe = crate::monitor::helper_binary().map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
-        let mut child = std::process::Command::new(&exe)
+        let exe = std::path::PathBuf::from("/proc/self/exe");
+        let mut helper = crate::monitor::helper_command().map_err(|source| Error::Io { path: exe.clone(), source })?;
+        let mut child = helper
             .arg(monitor::MONITOR_ARG)
             .args(["--root".as_ref(), self.config().root.as_os_str()])
             .args(["--run-root".as_ref(), self.config().run_root.as_os_str()])

@@ -28,8 +28,8 @@ impl Engine {
         if !path.starts_with('/') {
             return Err(Error::Invalid(format!("\"{path}\": the path in the container must be absolute")));
         }
-        let exe = crate::monitor::helper_binary().map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
-        let mut cmd = std::process::Command::new(exe);
+        let helper = crate::monitor::helper_command().map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
+        let mut cmd = helper;
         cmd.arg(COPY_ARG)
             .args(["--root".as_ref(), self.config().root.as_os_str()])
             .args(["--run-root".as_ref(), self.config().run_root.as_os_str()])

@@ -47,8 +47,8 @@ impl Engine {
         if opts.command.is_empty() || opts.command[0].is_empty() {
             return Err(Error::Invalid("exec needs a command: berth exec CONTAINER COMMAND [ARG...]".into()));
         }
-        let exe = crate::monitor::helper_binary().map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
-        let mut cmd = std::process::Command::new(exe);
+        let helper = crate::monitor::helper_command().map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
+        let mut cmd = helper;
         cmd.arg(EXEC_ARG)
             .args(["--root".as_ref(), self.config().root.as_os_str()])
             .args(["--run-root".as_ref(), self.config().run_root.as_os_str()])

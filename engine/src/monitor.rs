@@ -41,22 +41,21 @@ pub const EXIT_START_FAILED: i32 = 125;
 pub const EXIT_NOT_EXECUTABLE: i32 = 126;
 pub const EXIT_NOT_FOUND: i32 = 127;
 
-static HELPER_BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+static HELPER_ENV: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
 
-/// Makes `path` (the `berth` command, of the same build) the binary that runs monitors and
-/// helpers, instead of the running one. For the desktop app: its GUI libraries start a thread
-/// before `main`, and a helper must be single-threaded (to clone containers safely, and to enter
-/// a user namespace at all).
-pub fn set_helper_binary(path: PathBuf) {
-    let _ = HELPER_BINARY.set(path);
+/// Environment the re-executions of this binary (monitors and helpers) start with. For the
+/// desktop app: a library of its binary starts a thread before `main` unless told otherwise, and
+/// a helper must be single-threaded (to clone containers safely, and to enter a user namespace
+/// at all). Set once, first thing.
+pub fn set_helper_env(vars: Vec<(String, String)>) {
+    let _ = HELPER_ENV.set(vars);
 }
 
-/// The binary whose re-execution runs monitors and helpers.
-pub fn helper_binary() -> std::io::Result<PathBuf> {
-    match HELPER_BINARY.get() {
-        Some(p) => Ok(p.clone()),
-        None => std::env::current_exe(),
-    }
+/// A re-execution of this binary, for a monitor or a helper.
+pub fn helper_command() -> std::io::Result<std::process::Command> {
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.envs(HELPER_ENV.get().into_iter().flatten().map(|(k, v)| (k, v)));
+    Ok(cmd)
 }
 
 /// Runs the monitor (or an exec helper, see `exec`) and exits when this process was started as

@@ -314,7 +314,7 @@ fn enter(pid: i32) -> Result<(), String> {
         let threads = std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(1);
         if e == nix::errno::Errno::EINVAL && threads > 1 {
             format!(
-                "joining the user namespace of {ns_path}: this helper is multi-threaded from the start (a library of its binary starts a thread): install the `berth` command beside it"
+                "joining the user namespace of {ns_path}: this helper is multi-threaded from the start (a library of its binary started a thread before main)"
             )
         } else {
             format!("joining the user namespace of {ns_path}: {e}")
@@ -642,8 +642,7 @@ fn helper(args: &[String]) -> Result<(), String> {
 }
 
 fn helper_command(op: &str) -> std::io::Result<Command> {
-    let exe = crate::monitor::helper_binary()?;
-    let mut c = Command::new(exe);
+    let mut c = crate::monitor::helper_command()?;
     c.arg(USERNS_ARG).arg(op);
     Ok(c)
 }

@@ -17,11 +17,10 @@ struct Cli {
 fn main() -> ExitCode {
     // Containers are supervised by re-executions of this binary: that must come first.
     berth_engine::monitor::run_if_monitor();
-    // This binary's GUI libraries start a thread before `main`: monitors and helpers, which
-    // must be single-threaded, run from the `berth` command beside it when there is one.
-    if let Some(berth) = berth_desktop::socket::berth_beside() {
-        berth_engine::monitor::set_helper_binary(berth);
-    }
+    // WebKit's JavaScriptCore starts its allocator's scavenger thread before `main` unless its
+    // heap is the system's (`Malloc=1`): the monitors and helpers, re-executions of this binary,
+    // must be single-threaded.
+    berth_engine::monitor::set_helper_env(vec![("Malloc".into(), "1".into())]);
     let cli = Cli::parse();
     let result = match cli.serve {
         Some(addr) => tauri::async_runtime::block_on(berth_desktop::serve::run(&addr)),

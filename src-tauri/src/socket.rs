@@ -28,11 +28,6 @@ pub fn setting(config: &EngineConfig) -> SocketSetting {
     SocketSetting { enabled: serving(&p), path: p.display().to_string() }
 }
 
-/// The `berth` command beside this binary (the same build).
-pub fn berth_beside() -> Option<PathBuf> {
-    std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("berth"))).filter(|p| p.is_file())
-}
-
 /// The `berth` command: beside this binary, else on PATH.
 fn berth_binary() -> Option<PathBuf> {
     let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("berth")));
