@@ -594,6 +594,26 @@ pub fn run_outside(how: OutsideRun, program: &str, args: &[String]) -> Result<St
     }
 }
 
+/// Ends a network helper (pasta, slirp4netns) and waits, up to two seconds, until it is gone:
+/// once this returns, the host ports it held are free for the next container.
+pub fn terminate(pid: i32) {
+    let pid = nix::unistd::Pid::from_raw(pid);
+    if nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).is_err() {
+        return;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while std::time::Instant::now() < deadline {
+        // Gone, or a zombie whose sockets are closed already.
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let zombie = state.rfind(')').and_then(|i| state.get(i + 2..i + 3)) == Some("Z");
+        if state.is_empty() || zombie {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+}
+
 /// Runs the pause process or a `__berth-userns` helper and exits when this process is one;
 /// returns otherwise. Called by `monitor::run_if_monitor`.
 pub(crate) fn run_if_helper(args: &[String]) {

@@ -80,7 +80,7 @@ pub fn stop(run_root: &Path, id: &str) {
     // Only a pasta: the pid may have been reused since.
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
     if comm.trim() == PROGRAM || comm.trim().starts_with("passt") {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+        crate::rootless::terminate(pid);
     }
     let _ = std::fs::remove_file(&file);
 }

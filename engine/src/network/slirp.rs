@@ -103,7 +103,7 @@ pub fn stop(run_root: &Path, id: &str) {
     if let Some(pid) = std::fs::read_to_string(&file).ok().and_then(|s| s.trim().parse::<i32>().ok()) {
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
         if comm.trim() == PROGRAM {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+            crate::rootless::terminate(pid);
         }
     }
     let _ = std::fs::remove_file(&file);
