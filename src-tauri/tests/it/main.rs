@@ -11,6 +11,7 @@ mod containers;
 mod http;
 mod ipc;
 mod logs;
+mod rootless;
 mod settings;
 
 use std::sync::Arc;
