@@ -135,6 +135,7 @@ pub async fn engine_info(b: &Backend) -> Result<EngineInfo, ApiError> {
             containers_running: containers.iter().filter(|c| c.is_running()).count() as u32,
             containers_total: containers.len() as u32,
             images: images.len() as u32,
+            rootless: berth_engine::rootless::is_rootless(),
         })
     })
     .await

@@ -26,6 +26,8 @@ pub struct EngineInfo {
     pub containers_running: u32,
     pub containers_total: u32,
     pub images: u32,
+    /// Run by a regular user: its own containers, in a user namespace.
+    pub rootless: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]

@@ -3,4 +3,8 @@
 /**
  * What the engine is and holds: the status bar and the tray.
  */
-export type EngineInfo = { version: string, root: string, runRoot: string, containersRunning: number, containersTotal: number, images: number, };
+export type EngineInfo = { version: string, root: string, runRoot: string, containersRunning: number, containersTotal: number, images: number, 
+/**
+ * Run by a regular user: its own containers, in a user namespace.
+ */
+rootless: boolean, };

@@ -6,7 +6,7 @@ const state = vi.hoisted(() => ({ containers: [] as unknown[] }));
 const fake = vi.hoisted(() => ({
   listContainers: vi.fn(async () => state.containers),
   listImages: vi.fn(async () => []),
-  engineInfo: vi.fn(async () => ({ version: '0', root: '/', runRoot: '/', containersRunning: 0, containersTotal: 0, images: 0 })),
+  engineInfo: vi.fn(async () => ({ version: '0', root: '/', runRoot: '/', containersRunning: 0, containersTotal: 0, images: 0, rootless: false })),
   containerStats: vi.fn(async () => []),
   stopContainer: vi.fn(),
   startContainer: vi.fn(),

@@ -81,7 +81,7 @@ export class FakeBackend {
     return {
       engineInfo: async () => {
         this.count('engineInfo');
-        return { version: '0.1.0', root: '/r', runRoot: '/run', containersRunning: 0, containersTotal: this.containers.length, images: this.images.length };
+        return { version: '0.1.0', root: '/r', runRoot: '/run', containersRunning: 0, containersTotal: this.containers.length, images: this.images.length, rootless: false };
       },
       listContainers: async () => {
         this.count('listContainers');

@@ -1,0 +1,40 @@
+import { render } from '@testing-library/svelte';
+import { describe, expect, it, vi } from 'vitest';
+
+const info = vi.hoisted(() => ({ rootless: false }));
+const fake = vi.hoisted(() => ({
+  listContainers: vi.fn(async () => []),
+  listImages: vi.fn(async () => []),
+  engineInfo: vi.fn(async () => ({ version: '1.2.3', root: '/r', runRoot: '/run', containersRunning: 1, containersTotal: 2, images: 3, rootless: info.rootless })),
+  containerStats: vi.fn(async () => []),
+}));
+vi.mock('../backend', async () => {
+  const errors = await import('../backend/errors');
+  return {
+    backend: { ...fake, onEngineEvent: () => () => {} },
+    ApiError: errors.ApiError,
+    errorMessage: errors.errorMessage,
+  };
+});
+
+const { stores } = await import('../stores');
+const { default: EngineStatus } = await import('./EngineStatus.svelte');
+
+describe('EngineStatus', () => {
+  it('says what the engine holds, and that it is rootless when it is', async () => {
+    info.rootless = true;
+    await stores.start();
+    const { findByTestId, getByTestId } = render(EngineStatus);
+    expect((await findByTestId('engine-rootless')).textContent).toBe('rootless');
+    expect(getByTestId('engine-status').dataset.state).toBe('up');
+    expect(getByTestId('engine-status').textContent).toContain('1 of 2 containers running');
+  });
+
+  it('shows no rootless mark for root', async () => {
+    info.rootless = false;
+    await stores.engine.refresh();
+    const { findByTestId, queryByTestId } = render(EngineStatus);
+    expect((await findByTestId('engine-status')).dataset.state).toBe('up');
+    expect(queryByTestId('engine-rootless')).toBeNull();
+  });
+});
