@@ -28,7 +28,8 @@ impl Engine {
         if !path.starts_with('/') {
             return Err(Error::Invalid(format!("\"{path}\": the path in the container must be absolute")));
         }
-        let helper = crate::monitor::helper_command().map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
+        let helper =
+            crate::monitor::helper_command().map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
         let mut cmd = helper;
         cmd.arg(COPY_ARG)
             .args(["--root".as_ref(), self.config().root.as_os_str()])

@@ -47,7 +47,8 @@ impl Engine {
         if opts.command.is_empty() || opts.command[0].is_empty() {
             return Err(Error::Invalid("exec needs a command: berth exec CONTAINER COMMAND [ARG...]".into()));
         }
-        let helper = crate::monitor::helper_command().map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
+        let helper =
+            crate::monitor::helper_command().map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
         let mut cmd = helper;
         cmd.arg(EXEC_ARG)
             .args(["--root".as_ref(), self.config().root.as_os_str()])

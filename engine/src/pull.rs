@@ -22,9 +22,9 @@ use crate::content::{ContentError, Ingest, IngestLock};
 use crate::events::{LayerPhase, PullProgress};
 use crate::image::{self, LayerRecord, NewImage};
 use crate::layers::{chain_ids, LayerError, Unpacked};
-use crate::rootless::unpack_stream;
 use crate::reference::Reference;
 use crate::registry::{Platform, Registry, RegistryError};
+use crate::rootless::unpack_stream;
 use crate::{Engine, Error, ImageRecord, Result};
 
 #[derive(Clone, Debug, Default)]

@@ -646,7 +646,8 @@ fn helper(args: &[String]) -> Result<(), String> {
         }
         Some("unpack") => {
             let dest = args.get(1).ok_or("unpack: DEST missing")?;
-            let got = crate::layers::unpack_stream(std::io::stdin().lock(), Path::new(dest)).map_err(|e| e.to_string())?;
+            let got =
+                crate::layers::unpack_stream(std::io::stdin().lock(), Path::new(dest)).map_err(|e| e.to_string())?;
             let line = format!("{} {} {} {}\n", got.diff_id, got.size, got.stats.size, got.stats.entries);
             std::io::stdout().write_all(line.as_bytes()).map_err(|e| e.to_string())
         }

@@ -77,9 +77,7 @@ impl Engine {
                     ..Default::default()
                 }
             }
-            Err(e) => {
-                return Err(Error::StateImproper(format!("reading the stats of container {}: {e}", c.name)))
-            }
+            Err(e) => return Err(Error::StateImproper(format!("reading the stats of container {}: {e}", c.name))),
         };
         // The network namespace's counters, as its init sees them.
         let net =

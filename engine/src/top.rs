@@ -156,7 +156,11 @@ pub(crate) fn process_usage(pids: &[u32]) -> (u64, u64, u64) {
     let page = {
         // SAFETY: sysconf has no preconditions.
         let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        if p > 0 { p as u64 } else { 4096 }
+        if p > 0 {
+            p as u64
+        } else {
+            4096
+        }
     };
     let ticks = clock_ticks();
     let (mut cpu, mut rss, mut n) = (0f64, 0u64, 0u64);

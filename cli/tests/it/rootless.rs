@@ -723,3 +723,38 @@ fn rootless_limits_without_cgroups_warn() {
     assert_eq!(stdout_of(&out), "ran\n");
     assert!(stderr_of(&out).to_lowercase().contains("cgroup"), "a warning about cgroups: {}", stderr_of(&out));
 }
+
+#[test]
+fn rootless_host_network_devices_and_what_needs_root() {
+    let w = RootlessWorld::new();
+    let img = w.busybox();
+    // The host's network: sysfs can't be mounted for it, so the host's /sys is bound.
+    let host_name = nix::unistd::gethostname().unwrap().into_string().unwrap();
+    let out =
+        w.ok(&["run", "--rm", "--network", "host", &img, "sh", "-c", "hostname; test -d /sys/class/net && echo sys"]);
+    assert_eq!(out, format!("{host_name}\nsys\n"));
+    // Devices can't be made in a user namespace: the host's are bound, under any name.
+    let out = w.ok(&[
+        "run",
+        "--rm",
+        "--device",
+        "/dev/full:/dev/myfull",
+        &img,
+        "sh",
+        "-c",
+        "head -c 2 /dev/myfull | od -An -tx1",
+    ]);
+    assert_eq!(out.split_whitespace().collect::<Vec<_>>(), ["00", "00"]);
+    let out = w.ok(&["run", "--rm", "--privileged", &img, "sh", "-c", "test -c /dev/full && echo devices"]);
+    assert_eq!(out, "devices\n");
+    // What only root can do says so, and leaves nothing behind.
+    let out = w.berth(&["network", "create", "backend"]);
+    assert!(!out.status.success() && stderr_of(&out).contains("rootless"), "{}", stderr_of(&out));
+    let out = w.berth(&["run", "--rm", "-p", "80:8080", &img, "true"]);
+    assert!(!out.status.success(), "a privileged host port");
+    assert!(stderr_of(&out).contains("ip_unprivileged_port_start"), "{}", stderr_of(&out));
+    assert_eq!(w.ok(&["ps", "-aq"]), "");
+    w.ok(&["run", "-d", "--name", "sleeper", &img, "sleep", "60"]);
+    let out = w.berth(&["pause", "sleeper"]);
+    assert!(!out.status.success() && stderr_of(&out).contains("cgroup"), "{}", stderr_of(&out));
+}

@@ -147,9 +147,34 @@ pub fn mounts(
             m.set_options(Some(["nosuid", "noexec", "nodev", "rw"].map(String::from).to_vec()));
         }
     }
+    let rootless = crate::rootless::is_rootless();
+    if rootless && crate::network::Mode::of(opts) == crate::network::Mode::Host {
+        // A user namespace may mount sysfs only for a network namespace of its own: the host's
+        // /sys is bound instead, as crun does.
+        let ro = if opts.security.privileged { "rw" } else { "ro" };
+        for m in all.iter_mut().filter(|m| m.destination() == Path::new("/sys")) {
+            *m = mount("/sys", "bind", "/sys", &["rbind", "rprivate", "nosuid", "noexec", "nodev", ro])?;
+        }
+    }
     for (source, dest) in files {
         if !opts.mounts.iter().any(|m| m.destination() == *dest) {
             all.push(mount(dest, "bind", &utf8(source)?, &["bind", "rprivate"])?);
+        }
+    }
+    if rootless {
+        // A user namespace may not make device nodes: the host's are bound, as Podman does.
+        let mut binds: Vec<(String, String)> = Vec::new();
+        if opts.security.privileged {
+            for d in super::security::host_devices() {
+                let p = utf8(d.path())?;
+                binds.push((p.clone(), p));
+            }
+        }
+        for d in &opts.security.devices {
+            binds.push((utf8(&d.host)?, utf8(&d.container)?));
+        }
+        for (host, container) in binds {
+            all.push(mount(&container, "bind", &host, &["bind", "rprivate"])?);
         }
     }
     let mut user: Vec<Mount> = Vec::new();
@@ -307,6 +332,9 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
     let mut devices = if sec.privileged { super::security::host_devices() } else { Vec::new() };
     for d in &sec.devices {
         devices.push(super::security::device(&d.host, &d.container, &d.permissions).map_err(build_err)?);
+    }
+    if crate::rootless::is_rootless() {
+        devices.clear(); // bound instead (see `mounts`)
     }
     linux = linux
         .namespaces(namespaces)

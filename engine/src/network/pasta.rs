@@ -100,9 +100,7 @@ pub fn host_addresses() -> (Option<Ipv4Addr>, Option<Ipv4Addr>) {
     let gateway = Ipv4Addr::from(u32::from_be(gateway));
     let address = nix::ifaddrs::getifaddrs().ok().and_then(|mut addrs| {
         addrs.find_map(|a| {
-            (a.interface_name == iface)
-                .then(|| a.address.and_then(|s| s.as_sockaddr_in().map(|s| s.ip())))
-                .flatten()
+            (a.interface_name == iface).then(|| a.address.and_then(|s| s.as_sockaddr_in().map(|s| s.ip()))).flatten()
         })
     });
     (Some(gateway), address)

@@ -90,7 +90,8 @@ fn publish(api: &Path, p: &PortMapping) -> Result<(), NetworkError> {
     let _ = s.shutdown(std::net::Shutdown::Write);
     let mut reply = String::new();
     BufReader::new(s).read_line(&mut reply).map_err(|e| fail(e.to_string()))?;
-    let v: serde_json::Value = serde_json::from_str(reply.trim()).map_err(|_| fail(format!("slirp4netns answered {reply:?}")))?;
+    let v: serde_json::Value =
+        serde_json::from_str(reply.trim()).map_err(|_| fail(format!("slirp4netns answered {reply:?}")))?;
     match v.get("error") {
         None => Ok(()),
         Some(e) => Err(fail(e.get("desc").and_then(|d| d.as_str()).unwrap_or("refused").to_string())),
