@@ -216,6 +216,15 @@ pub fn reserve(ports: &[PortMapping]) -> Result<Vec<OwnedFd>, PortInUse> {
         .collect()
 }
 
+/// The lowest port a regular user may bind (`net.ipv4.ip_unprivileged_port_start`, 1024 by
+/// default).
+pub fn unprivileged_port_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1024)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,13 +297,4 @@ mod tests {
         drop(l);
         assert!(port_is_free(m.host_ip, port, Protocol::Tcp));
     }
-}
-
-/// The lowest port a regular user may bind (`net.ipv4.ip_unprivileged_port_start`, 1024 by
-/// default).
-pub fn unprivileged_port_start() -> u16 {
-    std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(1024)
 }

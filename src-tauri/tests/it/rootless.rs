@@ -58,12 +58,21 @@ impl UserWorld {
     /// `berth-desktop ARGS` as the user, with a clean environment of its own.
     fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new("setpriv");
-        c.args(["--reuid", &self.uid.to_string(), "--regid", &self.gid.to_string(), "--init-groups", "--", "env", "-i"])
-            .arg(format!("HOME={}", self.path("home").display()))
-            .arg(format!("XDG_RUNTIME_DIR={}", self.path("run").display()))
-            .arg("PATH=/usr/local/bin:/usr/bin:/bin")
-            .arg(self.path("bin/berth-desktop"))
-            .args(args);
+        c.args([
+            "--reuid",
+            &self.uid.to_string(),
+            "--regid",
+            &self.gid.to_string(),
+            "--init-groups",
+            "--",
+            "env",
+            "-i",
+        ])
+        .arg(format!("HOME={}", self.path("home").display()))
+        .arg(format!("XDG_RUNTIME_DIR={}", self.path("run").display()))
+        .arg("PATH=/usr/local/bin:/usr/bin:/bin")
+        .arg(self.path("bin/berth-desktop"))
+        .args(args);
         c
     }
 }
@@ -147,8 +156,8 @@ async fn the_app_run_by_a_user_manages_that_users_containers() {
     s.ok("pull_image", json!({"reference": image, "onProgress": "p"})).await;
     assert_eq!(owner(&root.join("state.db")), w.uid);
 
-    let port = berth_engine::network::ports::free_port(None, berth_engine::network::ports::Protocol::Tcp, None, &[])
-        .unwrap();
+    let port =
+        berth_engine::network::ports::free_port(None, berth_engine::network::ports::Protocol::Tcp, None, &[]).unwrap();
     let c = s
         .ok(
             "create_container",
