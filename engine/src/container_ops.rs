@@ -465,6 +465,8 @@ impl Engine {
         } else {
             match runtime::cgroup::ContainerCgroup::create(runtime::cgroup_parent(), id, resources.as_ref()) {
                 Ok((cg, _warnings)) => Some(cg),
+                // Rootless, a delegation that refuses what it seemed to allow: run without (never fail).
+                Err(_) if rootless => None,
                 Err(e) => return Err(prep(&e)),
             }
         };
@@ -486,7 +488,13 @@ impl Engine {
         // Between the clone and the exec: into the cgroup, then the network namespace wired up.
         let mut before_exec = |pid: Pid| {
             if let Some(cg) = &cgroup {
-                cg.add_task(pid.as_raw() as u32).map_err(|e| e.to_string())?;
+                match cg.add_task(pid.as_raw() as u32) {
+                    Ok(()) => {}
+                    Err(_) if rootless => {
+                        let _ = cg.delete();
+                    }
+                    Err(e) => return Err(e.to_string()),
+                }
             }
             let run_root = &self.config().run_root;
             match network::Mode::of(&c.options) {

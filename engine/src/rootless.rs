@@ -210,7 +210,12 @@ pub fn delegated_cgroup() -> Option<String> {
     let uid = real_uid();
     let rel = format!("user.slice/user-{uid}.slice/user@{uid}.service");
     let owner = std::fs::metadata(root.join(&rel)).ok().map(|m| std::os::unix::fs::MetadataExt::uid(&m));
-    (owner == Some(uid)).then_some(rel)
+    // A process may be moved only within a subtree the mover may write: this process (and the
+    // monitors it starts, which inherit its cgroup) must be inside it. A terminal's session
+    // scope is not (Podman asks systemd for a scope there; Berth goes without a cgroup).
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let inside = own.lines().any(|l| l.strip_prefix("0::/").is_some_and(|p| p.starts_with(&format!("{rel}/"))));
+    (owner == Some(uid) && inside).then_some(rel)
 }
 
 /// Rootless without a delegated cgroup, limits cannot be applied: what to tell whoever asked
@@ -220,7 +225,7 @@ pub fn limits_warning() -> Option<String> {
         return None;
     }
     Some(
-        "resource limits are ignored: rootless containers get a cgroup only on cgroup v2 with a delegated user cgroup (systemd's user@UID.service); this host has none"
+        "resource limits are ignored: rootless containers get a cgroup only on cgroup v2, started from inside the user's delegated cgroup (systemd's user@UID.service, e.g. `systemd-run --user --scope berth ...`)"
             .to_string(),
     )
 }
