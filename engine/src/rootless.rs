@@ -348,18 +348,21 @@ fn surviving_monitor(state_dir: &Path) -> Option<i32> {
     })
 }
 
+/// In a forked child: becomes the pause process (a new session, this binary re-executed).
+fn exec_pause() -> ! {
+    let _ = nix::unistd::setsid();
+    let exe = std::ffi::CString::new("/proc/self/exe").unwrap();
+    let argv = [std::ffi::CString::new("berth").unwrap(), std::ffi::CString::new(PAUSE_ARG).unwrap()];
+    let _ = nix::unistd::execv(&exe, &argv);
+    // SAFETY: leaving the forked child without running the parent's destructors.
+    unsafe { libc::_exit(1) }
+}
+
 /// Forks a pause process in the namespace this process has joined.
 fn fork_pause() -> Result<i32, String> {
     // SAFETY: the caller is single-threaded (see `join`).
     match unsafe { nix::unistd::fork() }.map_err(|e| format!("forking the pause process: {e}"))? {
-        ForkResult::Child => {
-            let _ = nix::unistd::setsid();
-            let exe = std::ffi::CString::new("/proc/self/exe").unwrap();
-            let argv = [std::ffi::CString::new("berth").unwrap(), std::ffi::CString::new(PAUSE_ARG).unwrap()];
-            let _ = nix::unistd::execv(&exe, &argv);
-            // SAFETY: leaving the forked child without running the parent's destructors.
-            unsafe { libc::_exit(1) }
-        }
+        ForkResult::Child => exec_pause(),
         ForkResult::Parent { child } => Ok(child.as_raw()),
     }
 }
@@ -383,12 +386,7 @@ fn spawn_pause() -> Result<i32, String> {
                 // SAFETY: leaving the forked child without running the parent's destructors.
                 unsafe { libc::_exit(1) };
             }
-            let _ = nix::unistd::setsid();
-            let exe = std::ffi::CString::new("/proc/self/exe").unwrap();
-            let argv = [std::ffi::CString::new("berth").unwrap(), std::ffi::CString::new(PAUSE_ARG).unwrap()];
-            let _ = nix::unistd::execv(&exe, &argv);
-            // SAFETY: as above.
-            unsafe { libc::_exit(1) }
+            exec_pause()
         }
         ForkResult::Parent { child } => {
             drop((ready_w, go_r));
@@ -599,9 +597,21 @@ pub fn run_outside(how: OutsideRun, program: &str, args: &[String]) -> Result<St
     }
 }
 
+/// Ends the network helper whose pid is in `pid_file` (pasta, slirp4netns) when its command
+/// name still passes `is_it` (the pid may have been reused since), and removes the file.
+pub fn stop_recorded(pid_file: &Path, is_it: impl Fn(&str) -> bool) {
+    if let Some(pid) = std::fs::read_to_string(pid_file).ok().and_then(|s| s.trim().parse::<i32>().ok()) {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if is_it(comm.trim()) {
+            terminate(pid);
+        }
+    }
+    let _ = std::fs::remove_file(pid_file);
+}
+
 /// Ends a network helper (pasta, slirp4netns) and waits, up to two seconds, until it is gone:
 /// once this returns, the host ports it held are free for the next container.
-pub fn terminate(pid: i32) {
+fn terminate(pid: i32) {
     let pid = nix::unistd::Pid::from_raw(pid);
     if nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).is_err() {
         return;

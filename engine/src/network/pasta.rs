@@ -73,16 +73,8 @@ pub fn start(run_root: &Path, id: &str, ports: &[PortMapping], pid: i32) -> Resu
 
 /// Stops the container's pasta, if it runs. Idempotent.
 pub fn stop(run_root: &Path, id: &str) {
-    let file = pid_file(run_root, id);
-    let Some(pid) = std::fs::read_to_string(&file).ok().and_then(|s| s.trim().parse::<i32>().ok()) else {
-        return;
-    };
-    // Only a pasta: the pid may have been reused since.
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-    if comm.trim() == PROGRAM || comm.trim().starts_with("passt") {
-        crate::rootless::terminate(pid);
-    }
-    let _ = std::fs::remove_file(&file);
+    // Its process is named `passt…` once it forked.
+    crate::rootless::stop_recorded(&pid_file(run_root, id), |comm| comm == PROGRAM || comm.starts_with("passt"));
 }
 
 /// The host's IPv4 default gateway and the address of its interface: what pasta gives the

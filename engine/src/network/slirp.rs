@@ -100,14 +100,7 @@ fn publish(api: &Path, p: &PortMapping) -> Result<(), NetworkError> {
 
 /// Stops the container's slirp4netns, if it runs. Idempotent.
 pub fn stop(run_root: &Path, id: &str) {
-    let file = pid_file(run_root, id);
-    if let Some(pid) = std::fs::read_to_string(&file).ok().and_then(|s| s.trim().parse::<i32>().ok()) {
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if comm.trim() == PROGRAM {
-            crate::rootless::terminate(pid);
-        }
-    }
-    let _ = std::fs::remove_file(&file);
+    crate::rootless::stop_recorded(&pid_file(run_root, id), |comm| comm == PROGRAM);
     let _ = std::fs::remove_file(api_socket(run_root, id));
 }
 
