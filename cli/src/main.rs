@@ -153,7 +153,7 @@ enum ContainerCommand {
 
 fn main() -> ExitCode {
     // Containers are supervised by re-executions of this binary: become one if asked to.
-    berth_engine::monitor::run_if_monitor();
+    berth_engine::helpers::run_if_helper();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::container::ContainerPaths;
 use crate::{Engine, EngineConfig, Error, Result};
 
-pub const COPY_ARG: &str = "__berth-cp";
+pub use berth_userns::reexec::COPY_ARG;
 
 /// Which way the bytes go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,8 +28,8 @@ impl Engine {
         if !path.starts_with('/') {
             return Err(Error::Invalid(format!("\"{path}\": the path in the container must be absolute")));
         }
-        let helper =
-            crate::monitor::helper_command().map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
+        let helper = berth_userns::reexec::helper_command()
+            .map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
         let mut cmd = helper;
         cmd.arg(COPY_ARG)
             .args(["--root".as_ref(), self.config().root.as_os_str()])
@@ -39,11 +39,8 @@ impl Engine {
     }
 }
 
-/// Runs the copy helper and exits when this process was started as one; returns otherwise.
-pub(crate) fn run_if_copy(args: &[String]) {
-    if args.get(1).map(String::as_str) != Some(COPY_ARG) {
-        return;
-    }
+/// The copy helper (`__berth-cp`, started by [`crate::helpers::run_if_helper`]): its exit code.
+pub(crate) fn helper_main(args: &[String]) -> i32 {
     let get = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
     let result = match (get("--root"), get("--run-root"), get("--id"), get("--mode"), get("--path")) {
         (Some(root), Some(run_root), Some(id), Some(mode), Some(path)) => {
@@ -52,10 +49,10 @@ pub(crate) fn run_if_copy(args: &[String]) {
         _ => Err(format!("{COPY_ARG}: usage: --root DIR --run-root DIR --id ID --mode in|out --path PATH")),
     };
     match result {
-        Ok(()) => std::process::exit(0),
+        Ok(()) => 0,
         Err(e) => {
             eprintln!("Error: {e}");
-            std::process::exit(125);
+            125
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::monitor::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_START_FAILED};
 use crate::runtime::{self, RuntimeError};
 use crate::{Engine, EngineConfig, Error, Result};
 
-pub const EXEC_ARG: &str = "__berth-exec";
+pub use berth_userns::reexec::EXEC_ARG;
 
 /// What `berth exec` asked for.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -47,8 +47,8 @@ impl Engine {
         if opts.command.is_empty() || opts.command[0].is_empty() {
             return Err(Error::Invalid("exec needs a command: berth exec CONTAINER COMMAND [ARG...]".into()));
         }
-        let helper =
-            crate::monitor::helper_command().map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
+        let helper = berth_userns::reexec::helper_command()
+            .map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
         let mut cmd = helper;
         cmd.arg(EXEC_ARG)
             .args(["--root".as_ref(), self.config().root.as_os_str()])
@@ -94,7 +94,7 @@ impl Engine {
         let mut child = cmd.spawn().map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
         drop(cmd);
         drop(theirs);
-        match crate::monitor::receive_fd(&ours) {
+        match crate::console::receive_fd(&ours) {
             Ok(master) => Ok((child, master)),
             Err(_) => {
                 let mut text = String::new();
@@ -109,17 +109,14 @@ impl Engine {
     }
 }
 
-/// Runs the exec helper and exits when this process was started as one; returns otherwise.
-pub(crate) fn run_if_exec(args: &[String]) {
-    if args.get(1).map(String::as_str) != Some(EXEC_ARG) {
-        return;
-    }
+/// The exec helper (`__berth-exec`, started by [`crate::helpers::run_if_helper`]): its exit code.
+pub(crate) fn helper_main(args: &[String]) -> i32 {
     let get = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
     let console = get("--console-fd").and_then(|f| f.parse::<i32>().ok());
     // Errors after the start are not worth dying of a closed stderr for.
     // SAFETY: ignoring SIGPIPE has no preconditions.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    let code = match (get("--root"), get("--run-root"), get("--id"), get("--options")) {
+    match (get("--root"), get("--run-root"), get("--id"), get("--options")) {
         (Some(root), Some(run_root), Some(id), Some(options)) => match serde_json::from_str(&options) {
             Ok(opts) => match helper(PathBuf::from(root), PathBuf::from(run_root), &id, &opts, console) {
                 Ok(code) => code,
@@ -137,8 +134,7 @@ pub(crate) fn run_if_exec(args: &[String]) {
             eprintln!("{EXEC_ARG}: usage: --root DIR --run-root DIR --id ID --options JSON");
             EXIT_START_FAILED
         }
-    };
-    std::process::exit(code);
+    }
 }
 
 fn helper(
@@ -159,7 +155,7 @@ fn helper(
         Some(profile) => Some(runtime::seccomp::compile(profile).map_err(|e| fail(&e))?),
         None => None,
     };
-    let cgroup = runtime::cgroup::ContainerCgroup::load(runtime::cgroup_parent(), id).ok();
+    let cgroup = runtime::cgroup::ContainerCgroup::load(crate::rootless::cgroup_parent(), id).ok();
     let mut before_exec = |pid: Pid| match &cgroup {
         Some(cg) => cg.add_task(pid.as_raw() as u32).map_err(|e| e.to_string()),
         None => Ok(()),

@@ -2,28 +2,30 @@
 //! (container, runtime, monitor), state and events. Nothing here knows about Tauri, JSON for a
 //! UI, or a terminal: the CLI and the app are front ends over [`Engine`].
 //!
-//! Every binary that links the engine must call [`monitor::run_if_monitor`] first thing in
-//! `main`: containers are supervised by re-executions of that binary.
+//! Every binary that links the engine must call [`helpers::run_if_helper`] first thing in
+//! `main`: containers are supervised by re-executions of that binary, and rootless work runs in
+//! helpers of it.
+//!
+//! Below it, as crates of their own: `berth_image` (references, registries, content, layers,
+//! image records), `berth_runtime` (the OCI runtime) and `berth_userns` (user-namespace
+//! primitives); their modules are re-exported here under the names the front ends know.
 
 pub mod attach;
+mod console;
 pub mod container;
 mod container_ops;
-pub mod content;
 pub mod copy;
 pub mod events;
 pub mod exec;
-pub mod image;
+pub mod helpers;
 mod image_ops;
 mod inspect;
-pub mod layers;
 pub mod monitor;
 pub mod network;
 mod network_ops;
 mod pull;
-pub mod reference;
-pub mod registry;
 pub mod rootless;
-pub mod runtime;
+pub mod spec;
 pub mod state;
 pub mod stats;
 mod top;
@@ -33,6 +35,8 @@ pub mod volume;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+pub use berth_image::{content, image, layers, reference, registry};
+pub use berth_runtime as runtime;
 pub use container::{ContainerRecord, CreateOptions, Status as ContainerStatus};
 pub use container_ops::LaunchError;
 pub use events::{Event, EventBus, LayerPhase, PullProgress, StateEvent};
@@ -80,7 +84,7 @@ pub enum Error {
     #[error(transparent)]
     User(#[from] container::user::UserError),
     #[error(transparent)]
-    Spec(#[from] container::spec::SpecError),
+    Spec(#[from] spec::SpecError),
     #[error(
         "the container name \"{name}\" is already in use by {id}. You have to remove that container to be able to reuse that name: that name is already in use"
     )]

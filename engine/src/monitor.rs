@@ -1,8 +1,8 @@
 //! The monitor: one small process per running container, in conmon's role.
 //!
 //! `start` re-executes the running binary (the `berth` command or the desktop app) with
-//! [`MONITOR_ARG`]; every binary that links the engine calls [`run_if_monitor`] first thing in
-//! `main`. The monitor forks once more and the first process exits at once, so the monitor is
+//! [`MONITOR_ARG`]; every binary that links the engine calls `helpers::run_if_helper` first
+//! thing in `main`. The monitor forks once more and the first process exits at once, so the monitor is
 //! nobody's child and outlives whoever started it; it starts a new session, away from the
 //! caller's terminal.
 //!
@@ -30,7 +30,7 @@ use crate::container::{self, ContainerPaths};
 use crate::{attach, network, runtime};
 use crate::{Engine, EngineConfig};
 
-pub const MONITOR_ARG: &str = "__berth-monitor";
+pub use berth_userns::reexec::MONITOR_ARG;
 
 /// Log files rotate past this size (Podman's `log_size_max` is unlimited by default; a desktop
 /// app keeping every container's output forever is not kind to disks).
@@ -41,48 +41,15 @@ pub const EXIT_START_FAILED: i32 = 125;
 pub const EXIT_NOT_EXECUTABLE: i32 = 126;
 pub const EXIT_NOT_FOUND: i32 = 127;
 
-static HELPER_ENV: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
-
-/// Environment the re-executions of this binary (monitors and helpers) start with. For the
-/// desktop app: a library of its binary starts a thread before `main` unless told otherwise, and
-/// a helper must be single-threaded (to clone containers safely, and to enter a user namespace
-/// at all). Set once, first thing.
-pub fn set_helper_env(vars: Vec<(String, String)>) {
-    let _ = HELPER_ENV.set(vars);
-}
-
-/// A re-execution of this binary, for a monitor or a helper.
-pub fn helper_command() -> std::io::Result<std::process::Command> {
-    let mut cmd = std::process::Command::new(std::env::current_exe()?);
-    cmd.envs(HELPER_ENV.get().into_iter().flatten().map(|(k, v)| (k, v)));
-    Ok(cmd)
-}
-
-/// Runs the monitor (or an exec helper, see `exec`) and exits when this process was started as
-/// one; returns otherwise.
-pub fn run_if_monitor() {
-    let args: Vec<String> = std::env::args().collect();
-    crate::rootless::run_if_helper(&args);
-    // Rootless, the helpers that make or enter containers work inside the user's namespace.
-    if matches!(args.get(1).map(String::as_str), Some(crate::exec::EXEC_ARG | crate::copy::COPY_ARG)) {
-        if let Err(e) = crate::rootless::join() {
-            eprintln!("Error: {e}");
-            std::process::exit(EXIT_START_FAILED);
-        }
-    }
-    crate::exec::run_if_exec(&args);
-    crate::copy::run_if_copy(&args);
-    if args.get(1).map(String::as_str) != Some(MONITOR_ARG) {
-        return;
-    }
-    let code = match MonitorArgs::parse(&args[2..]) {
+/// The monitor (`__berth-monitor`, started by [`crate::helpers::run_if_helper`]): its exit code.
+pub(crate) fn monitor_main(args: &[String]) -> i32 {
+    match MonitorArgs::parse(args) {
         Some(a) => a.run(),
         None => {
             eprintln!("{MONITOR_ARG}: usage: --root DIR --run-root DIR --id ID --ready-fd FD");
             2
         }
-    };
-    std::process::exit(code);
+    }
 }
 
 struct MonitorArgs {
@@ -222,7 +189,7 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>) -> Run {
     };
     let failed = |code: i32, message: &str| {
         let message = message.replace('\n', " ");
-        if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(runtime::cgroup_parent(), id) {
+        if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(crate::rootless::cgroup_parent(), id) {
             let _ = cg.delete();
         }
         Run { exit_code: code, error: Some(message), started: false, ran_for: Duration::ZERO }
@@ -283,7 +250,9 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>) -> Run {
             }
         }
     };
-    if let Err(e) = runtime::cgroup::ContainerCgroup::load(runtime::cgroup_parent(), id).and_then(|cg| cg.delete()) {
+    if let Err(e) =
+        runtime::cgroup::ContainerCgroup::load(crate::rootless::cgroup_parent(), id).and_then(|cg| cg.delete())
+    {
         note(&format!("removing the cgroup: {e}"));
     }
     // The ports are free again only once their NAT rules are gone.
@@ -364,30 +333,12 @@ impl StdioSetup {
         let mut session = self.session;
         if let Some((ours, theirs)) = self.console {
             drop(theirs);
-            let master = receive_fd(&ours).map_err(|e| format!("receiving the container's terminal: {e}"))?;
+            let master =
+                crate::console::receive_fd(&ours).map_err(|e| format!("receiving the container's terminal: {e}"))?;
             session.outputs.push(Some((master, Stream::Stdout)));
         }
         Ok(session)
     }
-}
-
-/// One descriptor sent with SCM_RIGHTS.
-pub(crate) fn receive_fd(socket: &OwnedFd) -> Result<OwnedFd, String> {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
-    let mut byte = [0u8; 1];
-    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
-    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = recvmsg::<()>(socket.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
-        .map_err(|e| e.to_string())?;
-    for c in msg.cmsgs().map_err(|e| e.to_string())? {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            if let Some(fd) = fds.first() {
-                // SAFETY: the kernel just gave us this descriptor.
-                return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
-            }
-        }
-    }
-    Err("the container sent no terminal".into())
 }
 
 /// The monitor's side of a running container's streams: output to the log and to attached

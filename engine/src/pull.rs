@@ -21,10 +21,10 @@ use tokio::sync::mpsc;
 use crate::content::{ContentError, Ingest, IngestLock};
 use crate::events::{LayerPhase, PullProgress};
 use crate::image::{self, LayerRecord, NewImage};
+use crate::layers::unpack_stream_as_owner as unpack_stream;
 use crate::layers::{chain_ids, LayerError, Unpacked};
 use crate::reference::Reference;
 use crate::registry::{Platform, Registry, RegistryError};
-use crate::rootless::unpack_stream;
 use crate::{Engine, Error, ImageRecord, Result};
 
 #[derive(Clone, Debug, Default)]

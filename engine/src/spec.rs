@@ -13,30 +13,13 @@ use oci_spec::runtime::{
     PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
-use super::user::ExecUser;
-use super::CreateOptions;
+use crate::container::security;
+use crate::container::user::ExecUser;
+use crate::container::{CreateOptions, Limits};
 
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Podman's default capability set (containers/common `DefaultCapabilities`).
-pub use crate::runtime::seccomp::DEFAULT_CAPABILITIES as DEFAULT_CAPS;
-
-pub const MASKED_PATHS: &[&str] = &[
-    "/proc/acpi",
-    "/proc/kcore",
-    "/proc/keys",
-    "/proc/latency_stats",
-    "/proc/timer_list",
-    "/proc/timer_stats",
-    "/proc/sched_debug",
-    "/proc/scsi",
-    "/sys/firmware",
-    "/sys/fs/selinux",
-    "/sys/dev/block",
-];
-
-pub const READONLY_PATHS: &[&str] =
-    &["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+pub use berth_runtime::defaults::{DEFAULT_CAPS, MASKED_PATHS, READONLY_PATHS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
@@ -165,7 +148,7 @@ pub fn mounts(
         // A user namespace may not make device nodes: the host's are bound, as Podman does.
         let mut binds: Vec<(String, String)> = Vec::new();
         if opts.security.privileged {
-            for d in super::security::host_devices() {
+            for d in security::host_devices() {
                 let p = utf8(d.path())?;
                 binds.push((p.clone(), p));
             }
@@ -210,8 +193,8 @@ pub fn mounts(
 }
 
 /// The cgroup limits of the spec, when any are asked for.
-pub fn resources(limits: &super::Limits) -> Result<Option<LinuxResources>, SpecError> {
-    if *limits == super::Limits::default() {
+pub fn resources(limits: &Limits) -> Result<Option<LinuxResources>, SpecError> {
+    if *limits == Limits::default() {
         return Ok(None);
     }
     let mut r = LinuxResourcesBuilder::default();
@@ -260,7 +243,7 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         .or_else(|| config.working_dir().clone().filter(|w| !w.is_empty()))
         .unwrap_or_else(|| "/".into());
     let sec = &input.opts.security;
-    let cap_list = super::security::capabilities(sec, DEFAULT_CAPS).map_err(build_err)?;
+    let cap_list = security::capabilities(sec, DEFAULT_CAPS).map_err(build_err)?;
     let caps: HashSet<Capability> = cap_list.iter().copied().collect();
     let running_caps = if input.user.uid == 0 { caps.clone() } else { HashSet::new() };
     let capabilities = LinuxCapabilitiesBuilder::default()
@@ -329,9 +312,9 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         None => Some(crate::runtime::seccomp::default_profile(&cap_list)),
         Some(path) => Some(crate::runtime::seccomp::from_file(Path::new(path), &cap_list).map_err(build_err)?),
     };
-    let mut devices = if sec.privileged { super::security::host_devices() } else { Vec::new() };
+    let mut devices = if sec.privileged { security::host_devices() } else { Vec::new() };
     for d in &sec.devices {
-        devices.push(super::security::device(&d.host, &d.container, &d.permissions).map_err(build_err)?);
+        devices.push(security::device(&d.host, &d.container, &d.permissions).map_err(build_err)?);
     }
     if crate::rootless::is_rootless() {
         devices.clear(); // bound instead (see `mounts`)
@@ -340,7 +323,7 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         .namespaces(namespaces)
         .masked_paths(masked.iter().map(|s| s.to_string()).collect::<Vec<_>>())
         .readonly_paths(readonly.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-        .cgroups_path(format!("{}/{}", crate::runtime::cgroup_parent(), input.id))
+        .cgroups_path(format!("{}/{}", crate::rootless::cgroup_parent(), input.id))
         .devices(devices);
     if let Some(profile) = seccomp {
         linux = linux.seccomp(profile);

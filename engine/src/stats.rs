@@ -2,8 +2,8 @@
 //! live figures (the desktop app's CPU and memory columns). Usage is cumulative (CPU time);
 //! rates are the caller's business, computed from two samples.
 
+use crate::rootless::cgroup_parent;
 use crate::runtime::cgroup::ContainerCgroup;
-use crate::runtime::cgroup_parent;
 use crate::{Engine, Error, Result};
 
 /// One sample of a container's usage; `None` where the host lacks the controller.

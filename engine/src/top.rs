@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::rootless::cgroup_parent;
 use crate::runtime::cgroup::ContainerCgroup;
-use crate::runtime::cgroup_parent;
 use crate::{Engine, Error, Result};
 
 /// One process, as `top` shows it.

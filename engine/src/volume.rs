@@ -7,37 +7,11 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::{Engine, Error, Result};
 
-/// One mount a user asked for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-pub enum MountRequest {
-    /// A host directory or file.
-    Bind { source: PathBuf, destination: String, read_only: bool },
-    /// A named volume; an anonymous one (`-v /path`) gets a random name at create.
-    Volume {
-        name: String,
-        destination: String,
-        read_only: bool,
-        #[serde(default)]
-        anonymous: bool,
-    },
-    /// A tmpfs with mount options (`size=64m,mode=1777`).
-    Tmpfs { destination: String, options: Vec<String> },
-}
-
-impl MountRequest {
-    pub fn destination(&self) -> &str {
-        match self {
-            MountRequest::Bind { destination, .. }
-            | MountRequest::Volume { destination, .. }
-            | MountRequest::Tmpfs { destination, .. } => destination,
-        }
-    }
-}
+pub use crate::container::mount::MountRequest;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VolumeError {
@@ -352,7 +326,7 @@ impl Engine {
         }
         self.state().write(|tx| tx.execute("DELETE FROM volumes WHERE name = ?", [&v.name]))?;
         let dir = self.config().root.join("volumes").join(&v.name);
-        if let Err(source) = crate::rootless::remove_tree(&dir) {
+        if let Err(source) = berth_userns::remove_tree(&dir) {
             if source.kind() != std::io::ErrorKind::NotFound {
                 return Err(Error::Io { path: dir, source });
             }
@@ -379,6 +353,16 @@ fn random_name() -> String {
     use rand::RngExt;
     let bytes: [u8; 32] = rand::rng().random();
     hex::encode(bytes)
+}
+
+/// [`copy_up`], inside the user namespace when Berth is rootless, so owners are kept.
+pub fn copy_up_as_owner(layer_dirs_top_first: &[PathBuf], dest: &str, target: &Path) -> std::io::Result<()> {
+    if !berth_userns::reexec::through_helper() {
+        return copy_up(layer_dirs_top_first, dest, target);
+    }
+    let mut c = berth_userns::reexec::userns_command("copy-up")?;
+    c.arg(target).arg(dest).args(layer_dirs_top_first);
+    berth_userns::reexec::run_userns(c)
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 
 use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities};
 
-use crate::runtime::error::{Failure, Stage};
-use crate::runtime::sys::{CapSets, Syscall};
+use crate::error::{Failure, Stage};
+use crate::sys::{CapSets, Syscall};
 
 /// The kernel's number for a capability (linux/capability.h).
 pub fn number(cap: Capability) -> u32 {
@@ -108,7 +108,7 @@ pub fn mask(caps: Option<&Capabilities>) -> u64 {
 
 /// Removes from the bounding set every capability the spec does not list. Needs CAP_SETPCAP in
 /// the effective set, so it runs before the change of user clears that set.
-pub fn drop_bounding(sys: &dyn Syscall, caps: Option<&LinuxCapabilities>, last_cap: u32) -> Result<(), Failure> {
+pub(crate) fn drop_bounding(sys: &dyn Syscall, caps: Option<&LinuxCapabilities>, last_cap: u32) -> Result<(), Failure> {
     let keep = mask(caps.and_then(|c| c.bounding().as_ref()));
     for cap in (0..=last_cap.min(63)).filter(|c| keep & (1 << c) == 0) {
         sys.drop_bounding_cap(cap).stage(|| format!("dropping capability {cap} from the bounding set"))?;
@@ -119,7 +119,7 @@ pub fn drop_bounding(sys: &dyn Syscall, caps: Option<&LinuxCapabilities>, last_c
 /// Sets effective, permitted and inheritable, then the ambient set. Runs after the change of
 /// user (PR_SET_KEEPCAPS kept the permitted set across it). No capabilities in the spec means
 /// none at all.
-pub fn apply(sys: &dyn Syscall, caps: Option<&LinuxCapabilities>) -> Result<(), Failure> {
+pub(crate) fn apply(sys: &dyn Syscall, caps: Option<&LinuxCapabilities>) -> Result<(), Failure> {
     let set = |f: fn(&LinuxCapabilities) -> &Option<Capabilities>| mask(caps.and_then(|c| f(c).as_ref()));
     let sets = CapSets {
         effective: set(LinuxCapabilities::effective),

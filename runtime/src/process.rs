@@ -52,29 +52,14 @@ use nix::sys::signal::Signal;
 use nix::unistd::{AccessFlags, Gid, Pid, Uid};
 use oci_spec::runtime::{LinuxNamespaceType, PosixRlimit, PosixRlimitType, Process, Spec};
 
-use crate::runtime::capabilities;
-use crate::runtime::error::{FailKind, Failure, RuntimeError, Stage};
-use crate::runtime::mount_options;
-use crate::runtime::rootfs;
-use crate::runtime::sys::{FileKind, Syscall};
+use crate::capabilities;
+use crate::error::{FailKind, Failure, RuntimeError, Stage};
+use crate::mount_options;
+use crate::rootfs;
+pub use crate::rootfs::RootfsLayers;
+use crate::sys::{FileKind, Syscall};
 
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/// The container's root filesystem as overlay layers.
-pub struct RootfsLayers {
-    /// Directory to chdir into before mounting overlay, so `lower` can be short relative paths.
-    pub layers_dir: PathBuf,
-    /// Lower dirs, top first, relative to `layers_dir` (e.g. "l/ABCD"); at least one.
-    pub lower: Vec<String>,
-    pub upper: PathBuf,
-    pub work: PathBuf,
-    /// The empty directory where the overlay is mounted, inside the container's own mount
-    /// namespace only.
-    pub target: PathBuf,
-    /// Rootless: overlay keeps its own attributes in `user.overlay.*` (`userxattr`), the only
-    /// ones a user namespace may set.
-    pub userxattr: bool,
-}
 
 pub struct Launch<'a> {
     pub spec: &'a Spec,

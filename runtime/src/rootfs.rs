@@ -15,10 +15,25 @@ use nix::sys::stat::SFlag;
 use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, Mount};
 
-use crate::runtime::error::{Failure, Stage};
-use crate::runtime::mount_options;
-use crate::runtime::process::RootfsLayers;
-use crate::runtime::sys::{FileKind, Syscall};
+use crate::error::{Failure, Stage};
+use crate::mount_options;
+use crate::sys::{FileKind, Syscall};
+
+/// The container's root filesystem as overlay layers.
+pub struct RootfsLayers {
+    /// Directory to chdir into before mounting overlay, so `lower` can be short relative paths.
+    pub layers_dir: PathBuf,
+    /// Lower dirs, top first, relative to `layers_dir` (e.g. "l/ABCD"); at least one.
+    pub lower: Vec<String>,
+    pub upper: PathBuf,
+    pub work: PathBuf,
+    /// The empty directory where the overlay is mounted, inside the container's own mount
+    /// namespace only.
+    pub target: PathBuf,
+    /// Rootless: overlay keeps its own attributes in `user.overlay.*` (`userxattr`), the only
+    /// ones a user namespace may set.
+    pub userxattr: bool,
+}
 
 /// Host devices bind-mounted into every container's /dev (binding works where mknod may not).
 pub const DEFAULT_DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
@@ -302,7 +317,7 @@ pub fn readonly_paths(sys: &dyn Syscall, paths: &[String]) -> Result<(), Failure
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::sys::TestSyscall;
+    use crate::sys::TestSyscall;
 
     fn check(links: &[(&str, &str)], input: &str, expected: &str) {
         let sys = TestSyscall::new();

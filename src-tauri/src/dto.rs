@@ -714,7 +714,7 @@ impl From<berth_engine::Error> for ApiError {
             E::Reference(_)
             | E::Invalid(_)
             | E::User(_)
-            | E::Spec(berth_engine::container::spec::SpecError::NoCommand)
+            | E::Spec(berth_engine::spec::SpecError::NoCommand)
             | E::Lookup(ImageLookup::Ambiguous { .. })
             | E::ContainerLookup(ContainerLookup::Ambiguous { .. })
             | E::Registry(RegistryError::NoPlatform { .. })

@@ -16,11 +16,11 @@ struct Cli {
 
 fn main() -> ExitCode {
     // Containers are supervised by re-executions of this binary: that must come first.
-    berth_engine::monitor::run_if_monitor();
+    berth_engine::helpers::run_if_helper();
     // WebKit's JavaScriptCore starts its allocator's scavenger thread before `main` unless its
     // heap is the system's (`Malloc=1`): the monitors and helpers, re-executions of this binary,
     // must be single-threaded.
-    berth_engine::monitor::set_helper_env(vec![("Malloc".into(), "1".into())]);
+    berth_engine::helpers::set_helper_env(vec![("Malloc".into(), "1".into())]);
     let cli = Cli::parse();
     let result = match cli.serve {
         Some(addr) => tauri::async_runtime::block_on(berth_desktop::serve::run(&addr)),

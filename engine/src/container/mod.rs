@@ -4,9 +4,10 @@
 
 pub mod log_reader;
 pub mod logs;
+pub mod mount;
 pub mod names;
+pub mod port;
 pub mod security;
-pub mod spec;
 pub mod user;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,9 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
+
+pub use mount::MountRequest;
+pub use port::{PortMapping, Protocol};
 
 /// What the user asked for at `create`/`run`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,7 +40,7 @@ pub struct CreateOptions {
     pub limits: Limits,
     /// `-p`: published ports; host ports are resolved (never 0) once the container exists.
     #[serde(default)]
-    pub ports: Vec<crate::network::PortMapping>,
+    pub ports: Vec<PortMapping>,
     /// `-P`: publish every port the image exposes on a free host port.
     #[serde(default)]
     pub publish_all: bool,
@@ -57,7 +61,7 @@ pub struct CreateOptions {
     pub restart: RestartPolicy,
     /// `-v` and `--tmpfs`; anonymous volumes get their name at create.
     #[serde(default)]
-    pub mounts: Vec<crate::volume::MountRequest>,
+    pub mounts: Vec<MountRequest>,
     /// `--read-only`: the root filesystem is read-only (with tmpfs on /run, /tmp, /var/tmp).
     #[serde(default)]
     pub read_only: bool,
@@ -391,13 +395,10 @@ pub fn rename(conn: &Connection, id: &str, name: &str) -> rusqlite::Result<bool>
     }
 }
 
-/// Deletes the container's row and releases its network address, in one transaction.
-pub fn delete(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
-    let tx = conn.unchecked_transaction()?;
-    let deleted = tx.execute("DELETE FROM containers WHERE id = ?", [id])? > 0;
-    crate::network::release(&tx, id)?;
-    tx.commit()?;
-    Ok(deleted)
+/// Deletes the container's row, in the caller's transaction (which releases what else the
+/// container held, such as its network address, in the same one).
+pub fn delete(tx: &Transaction<'_>, id: &str) -> rusqlite::Result<bool> {
+    Ok(tx.execute("DELETE FROM containers WHERE id = ?", [id])? > 0)
 }
 
 /// The start time of a live process (field 22 of /proc/PID/stat), to tell it from a later one

@@ -120,7 +120,7 @@ impl LayerStore {
     }
 
     fn remove_tree(&self, path: &Path) -> Result<(), LayerError> {
-        match crate::rootless::remove_tree(path) {
+        match berth_userns::remove_tree(path) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(self.io(path, e)),
             _ => Ok(()),
         }
@@ -169,6 +169,49 @@ pub fn unpack_stream<R: Read>(compressed: R, dest: &Path) -> Result<Unpacked, Un
     // The diff id covers the whole stream, including the padding after the end-of-archive marker.
     io::copy(&mut reader, &mut io::sink()).map_err(UnpackError::Archive)?;
     Ok(Unpacked { diff_id: format!("sha256:{}", hex::encode(reader.hasher.finalize())), size: reader.len, stats })
+}
+
+/// [`unpack_stream`], inside the user namespace when Berth is rootless, so owners are kept: the
+/// stream goes to a `__berth-userns unpack` helper's stdin, whose answer is the [`Unpacked`].
+pub fn unpack_stream_as_owner<R: Read>(mut compressed: R, dest: &Path) -> Result<Unpacked, UnpackError> {
+    if !berth_userns::reexec::through_helper() {
+        return unpack_stream(compressed, dest);
+    }
+    let helper_err = |e: std::io::Error| UnpackError::Archive(std::io::Error::other(format!("unpack helper: {e}")));
+    let mut child = berth_userns::reexec::userns_command("unpack")
+        .map_err(helper_err)?
+        .arg(dest)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(helper_err)?;
+    let mut stdin = child.stdin.take().expect("piped");
+    let copied = std::io::copy(&mut compressed, &mut stdin);
+    drop(stdin);
+    let out = child.wait_with_output().map_err(helper_err)?;
+    if !out.status.success() {
+        let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(UnpackError::Archive(std::io::Error::other(msg)));
+    }
+    // A failed read of our input is the input's failure (a dropped download), not the helper's.
+    if let Err(e) = copied {
+        return Err(UnpackError::Archive(e));
+    }
+    let line = String::from_utf8_lossy(&out.stdout);
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let bad = || UnpackError::Archive(std::io::Error::other(format!("unpack helper answered {line:?}")));
+    match f.as_slice() {
+        [diff_id, size, bytes, entries] => Ok(Unpacked {
+            diff_id: diff_id.to_string(),
+            size: size.parse().map_err(|_| bad())?,
+            stats: UnpackStats {
+                size: bytes.parse().map_err(|_| bad())?,
+                entries: entries.parse().map_err(|_| bad())?,
+            },
+        }),
+        _ => Err(bad()),
+    }
 }
 
 #[cfg(test)]

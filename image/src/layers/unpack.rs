@@ -37,7 +37,7 @@ const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 const USER_OPAQUE_XATTR: &str = "user.overlay.opaque";
 
 fn opaque_xattr() -> &'static str {
-    if crate::rootless::is_rootless() {
+    if berth_userns::is_rootless() {
         USER_OPAQUE_XATTR
     } else {
         OPAQUE_XATTR
@@ -46,7 +46,7 @@ fn opaque_xattr() -> &'static str {
 
 /// Rootless, an owner outside the user namespace's map cannot be set: say what to do.
 fn owner_error(e: io::Error, uid: u32, gid: u32) -> io::Error {
-    if e.raw_os_error() == Some(libc::EINVAL) && crate::rootless::is_rootless() {
+    if e.raw_os_error() == Some(libc::EINVAL) && berth_userns::is_rootless() {
         return io::Error::other(format!(
             "owner {uid}:{gid} is not mapped in the user namespace: give this user more ids in /etc/subuid and /etc/subgid"
         ));
@@ -293,7 +293,7 @@ impl Layer<'_> {
             }
             EntryType::Fifo => mkfifo(&path, Mode::empty())?,
             // A user namespace may not make device nodes (Podman's rootless storage skips them too).
-            EntryType::Char | EntryType::Block if crate::rootless::is_rootless() => return Ok(()),
+            EntryType::Char | EntryType::Block if berth_userns::is_rootless() => return Ok(()),
             EntryType::Char => mknod(&path, SFlag::S_IFCHR, Mode::empty(), device(entry.header())?)?,
             EntryType::Block => mknod(&path, SFlag::S_IFBLK, Mode::empty(), device(entry.header())?)?,
             other => return Err(invalid(format!("unsupported entry type '{}'", other.as_byte().escape_ascii())).into()),
@@ -455,7 +455,7 @@ impl Meta {
         };
         // With no sub-ids only root exists in the namespace: everything is root's (Podman's
         // ignore_chown_errors).
-        if crate::rootless::single_mapping() {
+        if berth_userns::single_mapping() {
             (meta.uid, meta.gid) = (0, 0);
         }
         if let Some(extensions) = entry.pax_extensions()? {
@@ -469,7 +469,7 @@ impl Meta {
                     // merges layers: a layer says what it deletes with `.wh.` entries only.
                     let overlay = name.starts_with(b"trusted.overlay.") || name.starts_with(b"user.overlay.");
                     // Rootless, `trusted.*` cannot be set (it needs CAP_SYS_ADMIN on the host).
-                    let privileged = name.starts_with(b"trusted.") && crate::rootless::is_rootless();
+                    let privileged = name.starts_with(b"trusted.") && berth_userns::is_rootless();
                     if !overlay && !privileged {
                         meta.xattrs.push((OsStr::from_bytes(name).to_owned(), extension.value_bytes().to_vec()));
                     }

@@ -7,7 +7,7 @@ use oci_spec::runtime::{
 };
 
 use super::*;
-use crate::runtime::sys::TestSyscall;
+use crate::sys::TestSyscall;
 
 const ALL_NEW: &[(LinuxNamespaceType, Option<&str>)] = &[
     (LinuxNamespaceType::Pid, None),

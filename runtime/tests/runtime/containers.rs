@@ -1,4 +1,4 @@
-use berth_engine::runtime::RuntimeError;
+use berth_runtime::RuntimeError;
 use nix::sys::wait::WaitStatus;
 
 use crate::fixture::{assert_unmounted, fixture, run, sh, spec, start, Opts};
@@ -168,9 +168,9 @@ fn a_failing_before_exec_leaves_nothing_behind() {
         seen = Some(pid);
         Err("cgroup refused".to_string())
     };
-    let err = berth_engine::runtime::launch(
-        &berth_engine::runtime::sys::LinuxSyscall,
-        berth_engine::runtime::Launch {
+    let err = berth_runtime::launch(
+        &berth_runtime::sys::LinuxSyscall,
+        berth_runtime::Launch {
             spec: &spec,
             rootfs: &fx.rootfs,
             stdio: [0, 1, 2],

@@ -7,8 +7,8 @@ use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
-use berth_engine::runtime::sys::LinuxSyscall;
-use berth_engine::runtime::{launch, Launch, RootfsLayers, RuntimeError, DEFAULT_PATH};
+use berth_runtime::sys::LinuxSyscall;
+use berth_runtime::{launch, Launch, RootfsLayers, RuntimeError, DEFAULT_PATH};
 use nix::fcntl::OFlag;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{pipe2, Pid};
@@ -24,7 +24,7 @@ const APPLETS: &[&str] = &[
     "readlink",
 ];
 
-pub use berth_engine::container::spec::{DEFAULT_CAPS as PODMAN_CAPS, MASKED_PATHS, READONLY_PATHS};
+pub use berth_runtime::defaults::{DEFAULT_CAPS as PODMAN_CAPS, MASKED_PATHS, READONLY_PATHS};
 
 /// A container's directories: `lower` (busybox), `upper`, `work`, and the empty `root`.
 pub struct Fixture {

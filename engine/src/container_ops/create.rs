@@ -1,0 +1,256 @@
+//! `create`: the user's options checked (limits, mounts, ports, user), the image's config and
+//! layers, the OCI spec written, the container's directory, volumes and address made, in one
+//! transaction; nothing is left half made when a step fails.
+
+use oci_spec::image::ImageConfiguration;
+use oci_spec::runtime::Spec;
+
+use super::*;
+use crate::container::{self, user, ContainerPaths, ContainerRecord, CreateOptions, Status};
+use crate::runtime;
+use crate::spec;
+use crate::{network, Engine, Error, Result};
+
+/// Podman's checks of resource limits, before anything is created.
+fn check_limits(l: &container::Limits) -> Result<()> {
+    const MIN_MEMORY: i64 = 6 * 1024 * 1024;
+    if let Some(m) = l.memory {
+        if m < MIN_MEMORY {
+            return Err(Error::Invalid(format!("--memory {m}: the minimum memory limit allowed is 6MB")));
+        }
+        if let Some(swap) = l.memory_swap {
+            if swap != -1 && swap < m {
+                return Err(Error::Invalid(format!(
+                    "--memory-swap {swap}: it must be larger than --memory {m} (memory plus swap), or -1 for unlimited swap"
+                )));
+            }
+        }
+    } else if l.memory_swap.is_some() {
+        return Err(Error::Invalid("--memory-swap needs --memory: it is the total of memory and swap".into()));
+    }
+    if let Some(cpus) = l.cpus {
+        let host = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if !(cpus >= 0.01 && cpus <= host as f64) {
+            return Err(Error::Invalid(format!(
+                "--cpus {cpus}: the range of CPUs is from 0.01 to {host}.00, as there are only {host} CPUs available"
+            )));
+        }
+    }
+    if let Some(shares) = l.cpu_shares {
+        if !(2..=262_144).contains(&shares) {
+            return Err(Error::Invalid(format!("--cpu-shares {shares}: use a weight from 2 to 262144")));
+        }
+    }
+    if let Some(pids) = l.pids {
+        if pids == 0 || pids < -1 {
+            return Err(Error::Invalid(format!("--pids-limit {pids}: use a positive number, or -1 for no limit")));
+        }
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// `berth create`: records the container and prepares its directory; nothing runs yet.
+    /// Bad input (name in use, unknown user, no command) fails before anything is created.
+    pub fn create_container(&self, image_query: &str, mut opts: CreateOptions) -> Result<ContainerRecord> {
+        let img = self.image(image_query)?;
+        let config: ImageConfiguration = serde_json::from_str(&img.config_json)
+            .map_err(|e| Error::Invalid(format!("image {image_query}: bad config: {e}")))?;
+        if let Some(name) = &opts.name {
+            if !valid_name(name) {
+                return Err(Error::Invalid(format!(
+                    "invalid container name \"{name}\": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
+                )));
+            }
+        }
+        check_limits(&opts.limits)?;
+        if opts.remove && opts.restart != container::RestartPolicy::No {
+            return Err(Error::Invalid(format!(
+                "the --rm option conflicts with --restart {}: a container removed when it exits can't be restarted",
+                opts.restart.name()
+            )));
+        }
+        let mode = self.plan_network(&config, &mut opts)?;
+        self.check_mounts(&mut opts)?;
+        // Capabilities and devices are checked here, so their errors come out as they are.
+        container::security::capabilities(&opts.security, spec::DEFAULT_CAPS)?;
+        for d in &opts.security.devices {
+            container::security::device(&d.host, &d.container, &d.permissions)?;
+        }
+        if let Some(profile) = opts.security.seccomp.as_deref().filter(|p| *p != "unconfined") {
+            if let Err(e) = runtime::seccomp::from_file(std::path::Path::new(profile), spec::DEFAULT_CAPS) {
+                return Err(Error::Invalid(format!("--security-opt seccomp={profile}: {e}")));
+            }
+        }
+        let id = new_id();
+        let name = match &opts.name {
+            Some(n) => n.clone(),
+            None => loop {
+                let n = container::names::random_name();
+                if container::name_taken(self.state().conn(), &n)?.is_none() {
+                    break n;
+                }
+            },
+        };
+        // The user must exist in the image (unless numeric), as in Podman.
+        let layer_dirs: Vec<_> = img.layers.iter().rev().map(|l| self.layers().diff_dir(&l.chain_id)).collect();
+        let user_spec =
+            opts.user.clone().or_else(|| config.config().as_ref().and_then(|c| c.user().clone())).unwrap_or_default();
+        let passwd = user::read_image_file(&layer_dirs, "etc/passwd");
+        let group = user::read_image_file(&layer_dirs, "etc/group");
+        let exec_user = user::resolve(&user_spec, passwd.as_deref(), group.as_deref())?;
+        if crate::rootless::is_rootless() && (exec_user.uid != 0 || exec_user.gid != 0) {
+            let maps = crate::rootless::IdMaps::of_current_user();
+            if !maps.has_sub_ids() {
+                return Err(Error::Invalid(format!(
+                    "user \"{user_spec}\" ({}:{}) does not exist in rootless containers of {}: only root is mapped without subordinate ids; add them with `sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {}`",
+                    exec_user.uid, exec_user.gid, maps.user, maps.user
+                )));
+            }
+        }
+        let hostname = opts.hostname.clone().unwrap_or_else(|| match mode {
+            // Sharing the host's network, the container has the host's name too (as with Podman).
+            network::Mode::Host => nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .unwrap_or_else(|| id[..12].to_string()),
+            _ => id[..12].to_string(),
+        });
+        let paths = ContainerPaths::new(&self.config().root, &id);
+        let files = network::container_files(&paths.dir);
+        let oci = spec::build(&spec::SpecInputs {
+            id: &id,
+            image: &config,
+            opts: &opts,
+            user: &exec_user,
+            rootfs: &paths.rootfs(),
+            hostname: &hostname,
+            network: &mode,
+            storage_root: &self.config().root,
+            files: &files,
+        })?;
+        let record = ContainerRecord {
+            id: id.clone(),
+            name: name.clone(),
+            image_id: img.id.clone(),
+            // The name the user gave, when it is one of the image's; else its first.
+            image_name: crate::Reference::parse(image_query)
+                .ok()
+                .and_then(|r| r.tagged_name())
+                .filter(|n| img.names.contains(n))
+                .or_else(|| img.names.first().cloned())
+                .unwrap_or_else(|| img.id.clone()),
+            created_at: chrono::Utc::now(),
+            options: opts,
+            status: Status::Created,
+            pid: None,
+            pid_start: None,
+            monitor_pid: None,
+            started_at: None,
+            finished_at: None,
+            exit_code: None,
+            error: None,
+            command: oci.process().as_ref().and_then(|p| p.args().clone()).unwrap_or_default(),
+            restart_count: 0,
+        };
+        let net_config = self.config().network.clone();
+        let storage_root = self.config().root.clone();
+        let (new_volumes, copy_up) = self.state().write(|tx| -> Result<_> {
+            if let Some(other) = container::name_taken(tx, &name)? {
+                return Err(Error::NameInUse { name: name.clone(), id: other });
+            }
+            container::insert(tx, &record)?;
+            let mut new_volumes = Vec::new();
+            let mut copy_up = Vec::new();
+            for m in &record.options.mounts {
+                if let crate::volume::MountRequest::Volume { name: vname, destination, anonymous, .. } = m {
+                    if crate::volume::get(tx, &storage_root, vname)?.is_none() {
+                        let v = crate::volume::create(tx, &storage_root, vname, Default::default(), *anonymous)?;
+                        new_volumes.push(v);
+                    }
+                    if crate::volume::take_copy_up(tx, vname)? {
+                        copy_up.push((vname.clone(), destination.clone()));
+                    }
+                }
+            }
+            if let network::Mode::Bridge(net_name) = &mode {
+                let net = if net_name == network::DEFAULT_NETWORK {
+                    network::ensure_default(tx, &net_config)?
+                } else {
+                    network::get(tx, net_name)?.ok_or_else(|| network::NetworkError::NotFound(net_name.clone()))?
+                };
+                network::allocate(tx, &net, &id)?;
+            }
+            Ok((new_volumes, copy_up))
+        })?;
+        let prepared = (|| -> Result<()> {
+            for d in [paths.upper(), paths.work(), paths.rootfs()] {
+                std::fs::create_dir_all(&d).map_err(|source| Error::Io { path: d.clone(), source })?;
+            }
+            self.write_network_files(&record, &hostname)?;
+            for v in &new_volumes {
+                crate::volume::make_dir(v)?;
+            }
+            // A volume's first container fills it with what the image has at its path.
+            let top_first: Vec<_> = img.layers.iter().rev().map(|l| self.layers().diff_dir(&l.chain_id)).collect();
+            for (vname, dest) in &copy_up {
+                let data = crate::volume::data_dir(&storage_root, vname);
+                let empty = std::fs::read_dir(&data).map(|mut d| d.next().is_none()).unwrap_or(false);
+                if empty {
+                    crate::volume::copy_up_as_owner(&top_first, dest, &data)
+                        .map_err(|source| Error::Io { path: data.clone(), source })?;
+                }
+            }
+            let spec_json = serde_json::to_vec_pretty(&oci).map_err(|e| Error::Invalid(e.to_string()))?;
+            std::fs::write(paths.spec(), spec_json).map_err(|source| Error::Io { path: paths.spec(), source })
+        })();
+        if let Err(e) = prepared {
+            let cleanup = crate::rootless::remove_tree(&paths.dir);
+            let _ = self.delete_record(&id);
+            for v in &new_volumes {
+                let _ = self.state().write(|tx| tx.execute("DELETE FROM volumes WHERE name = ?", [&v.name]));
+                let _ = crate::rootless::remove_tree(v.mountpoint.parent().unwrap_or(&v.mountpoint));
+            }
+            let mut message = format!("preparing container {}: {e}", &id[..12]);
+            if let Err(c) = cleanup {
+                message.push_str(&format!("; cleaning up {} failed too: {c}", paths.dir.display()));
+            }
+            return Err(Error::Invalid(message));
+        }
+        if let network::Mode::Bridge(net_name) = &mode {
+            self.refresh_network_hosts(net_name);
+        }
+        self.events().state("container", "create", &id, Some(&name));
+        Ok(record)
+    }
+
+    /// Checks the mounts of a new container before anything exists: bind sources exist, no
+    /// two mounts share a path; anonymous volumes get their names.
+    pub(super) fn check_mounts(&self, opts: &mut CreateOptions) -> Result<()> {
+        use crate::volume::{MountRequest, VolumeError};
+        let mut seen = std::collections::HashSet::new();
+        for m in opts.mounts.iter_mut() {
+            if !seen.insert(m.destination().to_string()) {
+                return Err(Error::Invalid(format!(
+                    "duplicate mount destination {}: mount one thing at each path",
+                    m.destination()
+                )));
+            }
+            match m {
+                MountRequest::Bind { source, .. } if std::fs::symlink_metadata(&*source).is_err() => {
+                    return Err(VolumeError::MissingSource(source.clone()).into());
+                }
+                MountRequest::Volume { name, anonymous: true, .. } if name.is_empty() => *name = new_id(),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The stored runtime spec of a container.
+    pub fn container_spec(&self, id: &str) -> Result<Spec> {
+        let path = ContainerPaths::new(&self.config().root, id).spec();
+        let text = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        serde_json::from_slice(&text).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))
+    }
+}

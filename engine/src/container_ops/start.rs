@@ -1,0 +1,189 @@
+//! `start`: a monitor spawned for the container, and what the monitor calls inside itself to
+//! launch it (mounts, cgroup, seccomp, the runtime's launch).
+
+use std::io::{BufRead, BufReader};
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use super::*;
+use crate::container::{self, ContainerPaths, ContainerRecord};
+use crate::monitor::{self, EXIT_START_FAILED};
+use crate::runtime;
+use crate::{image, network, Engine, Error, Result};
+
+impl Engine {
+    /// `berth start`: hands the container to a new monitor and waits until its process runs
+    /// (or failed to start: then the error says why, with Podman's exit code).
+    pub fn start_container(&self, query: &str) -> Result<ContainerRecord> {
+        let c = self.container(query)?;
+        // One start at a time per container, across processes: a second `start` waits, then
+        // finds it running.
+        let _lock = self.start_lock(&c.id)?;
+        let c = self.container(&c.id)?;
+        if c.is_running() {
+            return Ok(c);
+        }
+        // A monitor waiting to restart it (its restart policy) gives way to this start.
+        if let Some(pending) = c.monitor_pid.filter(|p| container::process_start_time(*p).is_some()) {
+            let _ = kill(Pid::from_raw(pending), Signal::SIGKILL);
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while container::process_start_time(pending).is_some() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        container::set_started_by_user(self.state().conn(), &c.id)?;
+        let _ = std::fs::remove_file(self.exit_file(&c.id)); // from an earlier run
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| Error::Invalid(format!("creating a pipe: {e}")))?;
+        let write_fd: RawFd = std::os::fd::AsRawFd::as_raw_fd(&write);
+        // The monitor inherits only this end (not close-on-exec), and names it by number.
+        nix::fcntl::fcntl(&write, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))
+            .map_err(|e| Error::Invalid(format!("preparing the monitor pipe: {e}")))?;
+        let exe = std::path::PathBuf::from("/proc/self/exe");
+        let mut helper =
+            berth_userns::reexec::helper_command().map_err(|source| Error::Io { path: exe.clone(), source })?;
+        let mut child = helper
+            .arg(monitor::MONITOR_ARG)
+            .args(["--root".as_ref(), self.config().root.as_os_str()])
+            .args(["--run-root".as_ref(), self.config().run_root.as_os_str()])
+            .args(["--id", &c.id, "--ready-fd", &write_fd.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|source| Error::Io { path: exe.clone(), source })?;
+        drop(write);
+        let _ = child.wait();
+        let mut line = String::new();
+        BufReader::new(std::fs::File::from(read))
+            .read_line(&mut line)
+            .map_err(|source| Error::Io { path: exe.clone(), source })?;
+        let line = line.trim_end();
+        if line.starts_with("ok ") {
+            // A quick `--rm` container may already be gone again.
+            return match self.container(&c.id) {
+                Err(Error::ContainerLookup(container::LookupError::NotFound(_))) => Ok(c),
+                other => other,
+            };
+        }
+        let (code, message) = match line.strip_prefix("error ").and_then(|r| r.split_once(' ')) {
+            Some((code, message)) => (code.parse().unwrap_or(EXIT_START_FAILED), message.to_string()),
+            None => {
+                (EXIT_START_FAILED, format!("the monitor of container {} exited without starting it", c.short_id()))
+            }
+        };
+        Err(Error::StartFailed { code, message })
+    }
+
+    /// Inside the monitor: mounts, cgroup, seccomp and the runtime's launch.
+    pub(crate) fn launch_container(
+        &self,
+        id: &str,
+        stdio: [RawFd; 3],
+        console: Option<RawFd>,
+    ) -> std::result::Result<(runtime::Started, network::Attachment), LaunchError> {
+        let prep = |e: &dyn std::fmt::Display| LaunchError::Prepare(e.to_string());
+        let c = container::get(self.state().conn(), id)
+            .map_err(|e| prep(&e))?
+            .ok_or_else(|| prep(&"container vanished"))?;
+        let img = image::get(self.state().conn(), &c.image_id)
+            .map_err(|e| prep(&e))?
+            .ok_or_else(|| prep(&format!("image {} of container {} is gone", &c.image_id[..12], c.short_id())))?;
+        let spec = self.container_spec(id).map_err(|e| prep(&e))?;
+        let lower = img
+            .layers
+            .iter()
+            .rev()
+            .map(|l| self.layers().short_link(&l.chain_id))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| prep(&e))?;
+        let paths = ContainerPaths::new(&self.config().root, id);
+        let rootfs = runtime::RootfsLayers {
+            layers_dir: self.layers().root().to_path_buf(),
+            lower,
+            upper: paths.upper(),
+            work: paths.work(),
+            target: paths.rootfs(),
+            userxattr: crate::rootless::is_rootless(),
+        };
+        let resources = spec.linux().as_ref().and_then(|l| l.resources().clone());
+        // Rootless without a delegated cgroup, the container runs without one (and its limits;
+        // `create` warned about them).
+        let rootless = crate::rootless::is_rootless();
+        let cgroup = if rootless && crate::rootless::delegated_cgroup().is_none() {
+            None
+        } else {
+            match runtime::cgroup::ContainerCgroup::create(crate::rootless::cgroup_parent(), id, resources.as_ref()) {
+                Ok((cg, _warnings)) => Some(cg),
+                // Rootless, a delegation that refuses what it seemed to allow: run without (never fail).
+                Err(_) if rootless => None,
+                Err(e) => return Err(prep(&e)),
+            }
+        };
+        // Compiled here; the child only installs it (one syscall, no allocation).
+        let filter = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+            Some(profile) => match runtime::seccomp::compile(profile) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    if let Some(cg) = &cgroup {
+                        let _ = cg.delete();
+                    }
+                    return Err(prep(&e));
+                }
+            },
+            None => None,
+        };
+        let host = network::link::LinuxHostNet;
+        let mut attachment = None;
+        // Between the clone and the exec: into the cgroup, then the network namespace wired up.
+        let mut before_exec = |pid: Pid| {
+            if let Some(cg) = &cgroup {
+                match cg.add_task(pid.as_raw() as u32) {
+                    Ok(()) => {}
+                    Err(_) if rootless => {
+                        let _ = cg.delete();
+                    }
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            let run_root = &self.config().run_root;
+            match network::Mode::of(&c.options) {
+                network::Mode::Pasta => network::pasta::start(run_root, id, &c.options.ports, pid.as_raw()),
+                network::Mode::Slirp4netns => network::slirp::start(run_root, id, &c.options.ports, pid.as_raw()),
+                _ => Ok(()),
+            }
+            .map_err(|e| e.to_string())?;
+            let a = network::attach(&host, self.state().conn(), &c, pid.as_raw()).map_err(|e| e.to_string())?;
+            attachment = Some(a);
+            Ok(())
+        };
+        let seccomp = || filter.as_ref().map_or(Ok(()), |f| f.apply().map_err(|e| e.to_string()));
+        let sys = runtime::sys::LinuxSyscall;
+        let result = runtime::launch(
+            &sys,
+            runtime::Launch {
+                spec: &spec,
+                rootfs: &rootfs,
+                stdio,
+                console,
+                before_exec: &mut before_exec,
+                seccomp: &seccomp,
+            },
+        );
+        if result.is_err() {
+            if let Some(cg) = &cgroup {
+                let _ = cg.delete();
+            }
+            if attachment.take().is_some() {
+                let _ = network::detach(&host, id, !c.options.ports.is_empty());
+            }
+            network::pasta::stop(&self.config().run_root, id);
+            network::slirp::stop(&self.config().run_root, id);
+        }
+        let started = result?;
+        Ok((started, attachment.unwrap_or(network::Attachment { reserved: Vec::new() })))
+    }
+}

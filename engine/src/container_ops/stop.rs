@@ -1,0 +1,105 @@
+//! `stop` and `kill`: the stop signal, then SIGKILL after the timeout; recorded before the
+//! signal, so a restart policy never undoes it.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use super::*;
+use crate::container::{self, ContainerRecord, Status};
+use crate::runtime;
+use crate::{image, Engine, Error, Result};
+
+impl Engine {
+    /// `berth stop`: the image's stop signal (SIGTERM by default), then SIGKILL after `timeout`.
+    pub fn stop_container(&self, query: &str, timeout: Duration) -> Result<ContainerRecord> {
+        let c = self.container(query)?;
+        // Before anything else: its restart policy must not bring it back (nor a pending restart).
+        container::set_stopped_by_user(self.state().conn(), &c.id)?;
+        if !c.is_running() {
+            return Ok(c);
+        }
+        self.thaw(&c)?;
+        let signal = self.stop_signal(&c);
+        let _stopping = self.stop_lock(&c.id, true)?;
+        container::set_status(self.state().conn(), &c.id, Status::Stopping)?;
+        if let Some(pid) = c.pid {
+            let _ = kill(Pid::from_raw(pid), signal);
+        }
+        if !self.wait_gone(&c, timeout) {
+            if let Some(pid) = c.pid {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(crate::rootless::cgroup_parent(), &c.id) {
+                let _ = cg.kill_all(Signal::SIGKILL);
+            }
+        }
+        self.wait_exited(&c.id)
+    }
+
+    pub(super) fn stop_signal(&self, c: &ContainerRecord) -> Signal {
+        image::get(self.state().conn(), &c.image_id)
+            .ok()
+            .flatten()
+            .and_then(|i| i.config())
+            .and_then(|cfg| cfg.config().as_ref().and_then(|c| c.stop_signal().clone()))
+            .and_then(|s| parse_signal(&s))
+            .unwrap_or(Signal::SIGTERM)
+    }
+
+    pub(super) fn wait_gone(&self, c: &ContainerRecord, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if !container::process_alive(c.pid, c.pid_start) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits until the monitor recorded the exit (it reaps the process right away).
+    pub(super) fn wait_exited(&self, id: &str) -> Result<ContainerRecord> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let c = match container::get(self.state().conn(), id)? {
+                Some(c) => c,
+                None => return Err(container::LookupError::NotFound(id.into()).into()), // --rm removed it
+            };
+            let c = self.reconcile(c)?;
+            if !c.is_running() || Instant::now() >= deadline {
+                return Ok(c);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// `berth kill`: a signal to the container's init.
+    pub fn kill_container(&self, query: &str, signal: &str) -> Result<ContainerRecord> {
+        let c = self.container(query)?;
+        let sig = parse_signal(signal).ok_or_else(|| {
+            Error::Invalid(format!("invalid signal \"{signal}\": use a name such as TERM or a number"))
+        })?;
+        if !c.is_running() {
+            return Err(Error::StateImproper(format!(
+                "can only kill running containers. {} is in state {}: container state improper",
+                c.short_id(),
+                c.status.as_str()
+            )));
+        }
+        if matches!(sig, Signal::SIGKILL | Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT) {
+            // Killed by the user: its restart policy must not bring it back.
+            container::set_stopped_by_user(self.state().conn(), &c.id)?;
+        }
+        if sig == Signal::SIGKILL {
+            self.thaw(&c)?; // a frozen process dies only once thawed
+        }
+        if let Some(pid) = c.pid {
+            kill(Pid::from_raw(pid), sig).map_err(|e| Error::Invalid(format!("sending {sig} to {}: {e}", c.name)))?;
+        }
+        Ok(c)
+    }
+}
