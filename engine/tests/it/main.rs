@@ -2,6 +2,8 @@
 //! (progress on a per-call channel and on the event bus, the events file, concurrent pulls in
 //! one process).
 
+mod layering;
+
 use berth_engine::registry::config::RegistryEntry;
 use berth_engine::{AuthFiles, Engine, EngineConfig, Event, LayerPhase, PullOptions, PullProgress, RegistriesConfig};
 use berth_testkit::{Compression, ImageSpec, LayerBuilder, Registry};
