@@ -1,0 +1,290 @@
+//! `create` (and what `run` creates with): the flags, their translation to `CreateOptions`, and
+//! the pull of a missing image.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use berth_engine::{ContainerRecord, CreateOptions, Engine};
+use clap::Args;
+
+#[derive(Args)]
+pub struct CreateArgs {
+    /// Assign a name to the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set environment variables (KEY=VALUE, or KEY to take it from this environment)
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Read environment variables from a file of KEY=VALUE lines
+    #[arg(long)]
+    pub env_file: Vec<PathBuf>,
+    /// Override the image's entrypoint (a string, or a JSON array)
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// User (name or uid, optionally :group) the command runs as
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Container host name
+    #[arg(short = 'h', long)]
+    pub hostname: Option<String>,
+    /// Remove the container when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Add metadata (KEY=VALUE)
+    #[arg(short, long)]
+    pub label: Vec<String>,
+    /// Memory limit, e.g. 512m or 2g
+    #[arg(short, long, value_parser = parse_size)]
+    pub memory: Option<i64>,
+    /// Memory plus swap limit, or -1 for unlimited swap (default: twice --memory)
+    #[arg(long, value_parser = parse_size, allow_hyphen_values = true)]
+    pub memory_swap: Option<i64>,
+    /// Number of CPUs' worth of time, e.g. 1.5
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// Relative CPU weight (default 1024)
+    #[arg(short, long)]
+    pub cpu_shares: Option<u64>,
+    /// Most processes at once, or -1 for no limit
+    #[arg(long, allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// Publish a container's port on the host: [[IP:][HOST_PORT]:]CONTAINER_PORT[/PROTOCOL]
+    #[arg(short, long)]
+    pub publish: Vec<String>,
+    /// Publish every port the image exposes on a free host port
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
+    /// Network: bridge (the default), host, none, or a network's name
+    #[arg(long, alias = "net")]
+    pub network: Option<String>,
+    /// Name server to use instead of the host's
+    #[arg(long)]
+    pub dns: Vec<std::net::IpAddr>,
+    /// DNS search domain
+    #[arg(long)]
+    pub dns_search: Vec<String>,
+    /// Mount a host path or a named volume: HOST-DIR:CONTAINER-DIR[:ro] or NAME:CONTAINER-DIR[:ro]
+    #[arg(short, long)]
+    pub volume: Vec<String>,
+    /// Mount a tmpfs: CONTAINER-DIR[:OPTIONS]
+    #[arg(long)]
+    pub tmpfs: Vec<String>,
+    /// Make the root filesystem read-only
+    #[arg(long)]
+    pub read_only: bool,
+    /// Add a capability (NET_ADMIN, ALL, ...)
+    #[arg(long)]
+    pub cap_add: Vec<String>,
+    /// Drop a capability (NET_RAW, ALL, ...)
+    #[arg(long)]
+    pub cap_drop: Vec<String>,
+    /// Every capability, no seccomp filter, nothing masked, the host's devices
+    #[arg(long)]
+    pub privileged: bool,
+    /// seccomp=unconfined, seccomp=PROFILE.json or no-new-privileges
+    #[arg(long)]
+    pub security_opt: Vec<String>,
+    /// Add a host device: HOST[:CONTAINER][:PERMISSIONS]
+    #[arg(long)]
+    pub device: Vec<String>,
+    /// Keep stdin open (attach to give the container input)
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Give the container a pseudo-terminal
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Restart policy: no, on-failure[:MAX_RETRIES], always or unless-stopped
+    #[arg(long, default_value = "no", value_parser = berth_engine::container::RestartPolicy::parse)]
+    pub restart: berth_engine::container::RestartPolicy,
+    /// Add a line to /etc/hosts (NAME:IP)
+    #[arg(long)]
+    pub add_host: Vec<String>,
+    /// Image, then the command and its arguments
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "IMAGE [COMMAND [ARG...]]"
+    )]
+    pub args: Vec<String>,
+}
+
+#[derive(Args)]
+#[command(disable_help_flag = true)]
+pub struct CreateOnlyArgs {
+    /// Print help
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    #[command(flatten)]
+    pub create: CreateArgs,
+}
+
+/// `512m`, `2g`, `1024` (bytes), `-1`, as Podman reads sizes (binary units).
+fn parse_size(s: &str) -> Result<i64, String> {
+    if s == "-1" {
+        return Ok(-1);
+    }
+    let lower = s.to_ascii_lowercase();
+    let t = lower.trim_end_matches('b');
+    let (num, mult) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        Some('t') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1),
+    };
+    let n: f64 = num.parse().map_err(|_| format!("invalid size {s:?}: use a number with b, k, m or g"))?;
+    if n < 0.0 {
+        return Err(format!("invalid size {s:?}: it must not be negative"));
+    }
+    Ok((n * mult as f64) as i64)
+}
+
+fn env_from(args: &CreateArgs) -> anyhow::Result<Vec<String>> {
+    let mut env = Vec::new();
+    let mut add = |kv: &str| {
+        if kv.contains('=') {
+            env.push(kv.to_string());
+        } else if let Ok(v) = std::env::var(kv) {
+            env.push(format!("{kv}={v}"));
+        }
+    };
+    for file in &args.env_file {
+        let text = std::fs::read_to_string(file).with_context(|| format!("reading env file {}", file.display()))?;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if line.starts_with('=') {
+                bail!("env file {} line {}: {line:?} has no variable name", file.display(), n + 1);
+            }
+            add(line);
+        }
+    }
+    for kv in &args.env {
+        add(kv);
+    }
+    Ok(env)
+}
+
+fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
+    let entrypoint = match args.entrypoint.as_deref() {
+        None => None,
+        Some("") => Some(Vec::new()),
+        Some(e) if e.trim_start().starts_with('[') => Some(
+            serde_json::from_str::<Vec<String>>(e)
+                .with_context(|| format!("--entrypoint {e:?} is not a JSON array of strings"))?,
+        ),
+        Some(e) => Some(vec![e.to_string()]),
+    };
+    let labels = crate::format::labels(&args.label);
+    Ok(CreateOptions {
+        name: args.name.clone(),
+        command: args.args[1..].to_vec(),
+        entrypoint,
+        env: env_from(args)?,
+        workdir: args.workdir.clone(),
+        user: args.user.clone(),
+        hostname: args.hostname.clone(),
+        remove: args.rm,
+        labels,
+        limits: berth_engine::container::Limits {
+            memory: args.memory,
+            memory_swap: args.memory_swap,
+            cpus: args.cpus,
+            cpu_shares: args.cpu_shares,
+            pids: args.pids_limit,
+        },
+        ports: args
+            .publish
+            .iter()
+            .map(|p| berth_engine::network::parse_publish(p))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect(),
+        publish_all: args.publish_all,
+        restart: args.restart,
+        mounts: {
+            let cwd = std::env::current_dir()?;
+            let mut m = Vec::new();
+            for v in &args.volume {
+                m.push(berth_engine::volume::parse_volume_flag(v, &cwd)?);
+            }
+            for t in &args.tmpfs {
+                m.push(berth_engine::volume::parse_tmpfs_flag(t)?);
+            }
+            m
+        },
+        read_only: args.read_only,
+        tty: args.tty,
+        interactive: args.interactive,
+        security: {
+            use berth_engine::container::security;
+            let mut sec = security::Security {
+                cap_add: args.cap_add.clone(),
+                cap_drop: args.cap_drop.clone(),
+                privileged: args.privileged,
+                ..Default::default()
+            };
+            for o in &args.security_opt {
+                security::apply_security_opt(&mut sec, o)?;
+            }
+            for d in &args.device {
+                sec.devices.push(security::parse_device(d)?);
+            }
+            sec
+        },
+        network: args.network.clone(),
+        dns: args.dns.clone(),
+        dns_search: args.dns_search.clone(),
+        add_hosts: args
+            .add_host
+            .iter()
+            .map(|h| berth_engine::network::parse_add_host(h))
+            .collect::<Result<Vec<_>, _>>()?,
+    })
+}
+
+/// Creates, pulling the image first when it is not here yet, as Podman does.
+pub(super) async fn create(engine: &Engine, args: &CreateArgs) -> anyhow::Result<ContainerRecord> {
+    let image = &args.args[0];
+    let opts = options(args)?;
+    if let Err(berth_engine::Error::Lookup(berth_engine::image::LookupError::NotFound(_))) = engine.image(image) {
+        crate::pull::pull_with_progress(engine, image, None, false).await?;
+    }
+    for w in berth_engine::rootless::create_warnings(&opts) {
+        eprintln!("WARN[0000] {w}");
+    }
+    Ok(engine.create_container(image, opts)?)
+}
+
+pub async fn create_cmd(engine: Engine, args: &CreateOnlyArgs) -> anyhow::Result<ExitCode> {
+    let c = create(&engine, &args.create).await?;
+    println!("{}", c.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_read_like_podmans() {
+        for (input, want) in [
+            ("1024", Ok(1024)),
+            ("512m", Ok(512 << 20)),
+            ("2g", Ok(2 << 30)),
+            ("1.5k", Ok(1536)),
+            ("64MB", Ok(64 << 20)),
+            ("-1", Ok(-1)),
+        ] {
+            assert_eq!(super::parse_size(input), want, "{input}");
+        }
+        assert!(super::parse_size("lots").unwrap_err().contains("invalid size \"lots\""));
+        assert!(super::parse_size("-5m").is_err());
+    }
+}

@@ -1,0 +1,59 @@
+//! `inspect`: containers' records as JSON or through a template, falling back to images.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+use berth_engine::Engine;
+use clap::Args;
+use serde_json::Value;
+
+use crate::format::render_template;
+
+#[derive(Args)]
+pub struct InspectArgs {
+    #[arg(required = true)]
+    pub names: Vec<String>,
+    /// Output format: json (default) or a template such as "{{.State.Status}}"
+    #[arg(short, long)]
+    pub format: Option<String>,
+}
+
+fn template_value(v: &Value, key: &str) -> Option<String> {
+    let mut cur = v;
+    for part in key.split('.') {
+        cur = cur.get(part)?;
+    }
+    Some(match cur {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+/// `berth inspect` and `container inspect`: containers first, then images, as Podman does.
+pub fn inspect(engine: &Engine, args: &InspectArgs, images_too: bool) -> anyhow::Result<ExitCode> {
+    let mut found = Vec::new();
+    for n in &args.names {
+        match engine.container(n) {
+            Ok(c) => found.push(engine.inspect_record(&c)),
+            Err(e) if !images_too => return Err(e.into()),
+            Err(_) => match engine.image(n) {
+                Ok(_) => {
+                    return crate::images::inspect(
+                        engine,
+                        &crate::images::InspectArgs { images: args.names.clone(), format: args.format.clone() },
+                    )
+                }
+                Err(_) => bail!("no such object: \"{n}\""),
+            },
+        }
+    }
+    match args.format.as_deref() {
+        None | Some("json") => println!("{}", serde_json::to_string_pretty(&found)?),
+        Some(t) => {
+            for v in &found {
+                println!("{}", render_template(t, &|k| template_value(v, k)).map_err(anyhow::Error::msg)?);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

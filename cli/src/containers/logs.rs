@@ -1,0 +1,77 @@
+//! `logs`: a container's recorded output, filtered by time and `--tail`, then followed.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use berth_engine::container::logs;
+use berth_engine::Engine;
+use clap::Args;
+
+use super::follow::{follow_until_exit, print_record, Follower};
+
+#[derive(Args)]
+pub struct LogsArgs {
+    pub container: String,
+    /// Follow the output
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Show only the last N lines
+    #[arg(long)]
+    pub tail: Option<usize>,
+    /// Show lines since a time (RFC 3339, or a duration such as 10m)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Show lines until a time (RFC 3339, or a duration such as 10m)
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Show timestamps
+    #[arg(short, long)]
+    pub timestamps: bool,
+}
+
+/// RFC 3339, or a duration back from now ("10m", "2h", "30s").
+fn parse_time_arg(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.to_utc());
+    }
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num.parse().with_context(|| format!("invalid time {s:?}: use RFC 3339 or a duration like 10m"))?;
+    let secs = match unit {
+        "s" | "" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => bail!("invalid time {s:?}: use RFC 3339 or a duration like 10m"),
+    };
+    Ok(chrono::Utc::now() - chrono::Duration::seconds(secs))
+}
+
+pub async fn logs(engine: Engine, args: &LogsArgs) -> anyhow::Result<ExitCode> {
+    let c = engine.container(&args.container)?;
+    let since = args.since.as_deref().map(parse_time_arg).transpose()?;
+    let until = args.until.as_deref().map(parse_time_arg).transpose()?;
+    let path = engine.container_paths(&c.id).log();
+    let (mut records, end) = logs::read_all(&path).with_context(|| format!("reading {}", path.display()))?;
+    records.retain(|r| since.is_none_or(|s| r.time >= s) && until.is_none_or(|u| r.time <= u));
+    if let Some(n) = args.tail {
+        // whole lines: a line is its partial records plus the full one that ends it
+        let mut lines = 0;
+        let mut start = records.len();
+        while start > 0 && lines < n {
+            start -= 1;
+            if !records[start].partial || start + 1 == records.len() {
+                lines += 1;
+            }
+            while start > 0 && records[start - 1].partial {
+                start -= 1;
+            }
+        }
+        records.drain(..start);
+    }
+    for r in &records {
+        print_record(r, args.timestamps)?;
+    }
+    if args.follow && c.is_running() {
+        follow_until_exit(&engine, &c, Follower::open(&path, end)?, false).await.map(drop)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,80 @@
+//! Container commands: run, create, start, stop, restart, kill, rm, ps, logs, inspect, wait, prune.
+//!
+//! A verb (or a few small ones that go together) a file; here only what several of them share.
+
+mod attach;
+mod cp;
+mod create;
+mod exec;
+mod follow;
+mod inspect;
+mod lifecycle;
+mod logs;
+mod port;
+mod ps;
+mod rename;
+mod rm;
+mod run;
+mod stats;
+mod top;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use berth_engine::Engine;
+
+pub use attach::{attach, AttachArgs};
+pub use cp::{cp, CpArgs};
+pub use create::{create_cmd, CreateOnlyArgs};
+pub use exec::{exec, ExecArgs};
+pub(crate) use follow::Follower;
+pub use inspect::{inspect, InspectArgs};
+pub use lifecycle::{kill, pause, restart, start, stop, unpause, wait, KillArgs, NamesArgs, StopArgs};
+pub use logs::{logs, LogsArgs};
+pub use port::{port, PortArgs};
+pub(crate) use ps::status_text;
+pub use ps::{ps, PsArgs};
+pub use rename::{rename, RenameArgs};
+pub use rm::{prune, rm, PruneArgs, RmArgs};
+pub use run::{run, RunArgs};
+pub use stats::{stats, StatsArgs};
+pub use top::{top, TopArgs};
+
+/// Turns a failed start into Podman's message and exit code.
+fn start_error(e: berth_engine::Error) -> anyhow::Result<ExitCode> {
+    match e {
+        berth_engine::Error::StartFailed { code, message } => {
+            eprintln!("Error: {message}");
+            Ok(ExitCode::from(code as u8))
+        }
+        other => Err(other.into()),
+    }
+}
+
+fn each(names: &[String], mut f: impl FnMut(&str) -> berth_engine::Result<()>) -> anyhow::Result<ExitCode> {
+    let mut failed = None;
+    for name in names {
+        match f(name) {
+            Ok(()) => println!("{name}"),
+            Err(e) => {
+                if let Some(prev) = failed.replace(e) {
+                    eprintln!("Error: {prev}");
+                }
+            }
+        }
+    }
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// The exit code of a container, once it has one (also after a `--rm` removal).
+async fn wait_exit(engine: &Engine, id: &str) -> anyhow::Result<i32> {
+    loop {
+        if let Some(code) = engine.exit_code(id)? {
+            return Ok(code);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -1,0 +1,63 @@
+//! `rm` and `container prune`: removing containers, named or every one that is not running.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::bail;
+use berth_engine::Engine;
+use clap::Args;
+
+use super::each;
+
+#[derive(Args)]
+pub struct RmArgs {
+    /// Stop running containers first
+    #[arg(short, long)]
+    pub force: bool,
+    /// With --force: seconds to wait for the stop signal before killing (default: kill at once)
+    #[arg(short = 't', long)]
+    pub time: Option<u64>,
+    /// Remove every container
+    #[arg(short, long)]
+    pub all: bool,
+    pub containers: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+pub fn rm(engine: &Engine, args: &RmArgs) -> anyhow::Result<ExitCode> {
+    let names: Vec<String> = if args.all {
+        engine.containers()?.into_iter().map(|c| c.id).collect()
+    } else if args.containers.is_empty() {
+        bail!("specify one or more containers to remove");
+    } else {
+        args.containers.clone()
+    };
+    let force = args.force || args.all;
+    each(&names, |n| {
+        if let (true, Some(t)) = (force, args.time) {
+            engine.stop_container(n, Duration::from_secs(t))?;
+        }
+        engine.remove_container(n, force).map(drop)
+    })
+}
+
+pub fn prune(engine: &Engine, args: &PruneArgs) -> anyhow::Result<ExitCode> {
+    if !args.force {
+        eprint!("WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    for id in engine.prune_containers()? {
+        println!("{id}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
