@@ -103,13 +103,6 @@ fn registries_in_effect(path: &Path, registry_engine: &Engine) -> Result<Registr
     Ok(registry_engine.config().registries.clone())
 }
 
-/// A new random id for a subscription or a session: 16 hex characters.
-pub fn new_id() -> String {
-    use rand::RngExt;
-    let bytes: [u8; 8] = rand::rng().random();
-    hex::encode(bytes)
-}
-
 /// Runs a synchronous engine call on the blocking pool.
 async fn blocking<T, F>(engine: &Engine, f: F) -> Result<T, ApiError>
 where
