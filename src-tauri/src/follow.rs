@@ -42,7 +42,7 @@ impl Subscriptions {
     /// Starts sending the lines `follower` reads from container `id`'s log to `sink`; returns
     /// the subscription's id.
     pub fn start(&self, engine: Engine, id: String, follower: Follower, sink: impl Sink<LogBatch>) -> String {
-        let key = crate::commands::new_id();
+        let key = crate::id::new_id();
         let stop = Arc::new(AtomicBool::new(false));
         self.lock().insert(key.clone(), stop.clone());
         let running = self.clone();

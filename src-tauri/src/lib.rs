@@ -4,15 +4,16 @@
 //!
 //! `commands` holds the one implementation of each command; `ipc` (Tauri) and `serve` (HTTP)
 //! are its two front doors; `dto` the shapes the UI sees; `channel` where a call's stream of
-//! messages goes; `follow` the followed logs, `terminal` the shells in containers, `settings`
-//! the registries.conf and credentials; `watch` the engine's events; `tray` the tray icon;
-//! `app` the window.
+//! messages goes; `follow` the followed logs, `terminal` the shells in containers (`id` the
+//! ids of both), `settings` the registries.conf and credentials; `watch` the engine's events;
+//! `tray` the tray icon; `app` the window.
 
 pub mod app;
 pub mod channel;
 pub mod commands;
 pub mod dto;
 pub mod follow;
+pub mod id;
 pub mod ipc;
 pub mod serve;
 pub mod settings;

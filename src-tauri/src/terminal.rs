@@ -113,7 +113,7 @@ impl Terminals {
             helper: Pid::from_raw(child.id() as i32),
             closing: AtomicBool::new(false),
         });
-        let key = crate::commands::new_id();
+        let key = crate::id::new_id();
         self.lock().insert(key.clone(), session.clone());
         let sessions = self.clone();
         let k = key.clone();

@@ -1,0 +1,94 @@
+//! What every command is given: the `Backend` (the engine, and what is kept between calls),
+//! and `blocking`, which runs a synchronous engine call on the blocking pool.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use berth_engine::Engine;
+
+use crate::dto::ApiError;
+use crate::follow::Subscriptions;
+use crate::settings;
+use crate::terminal::Terminals;
+
+/// What the commands share: the engine, the previous CPU sample of each running container
+/// (CPU % is a rate between two samples), the followed logs and terminal sessions, and the
+/// registries.conf the settings write.
+pub struct Backend {
+    pub(super) engine: Engine,
+    pub(super) cpu_samples: Mutex<HashMap<String, CpuSample>>,
+    pub(super) follows: Subscriptions,
+    pub(super) terminals: Terminals,
+    pub(super) registries_conf: PathBuf,
+    /// The engine again, with the registries.conf that `set_registry` last wrote (the engine
+    /// reads it once, when opened): registry work in this process uses it from then on.
+    pub(super) updated_registries: Mutex<Option<Engine>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(super) struct CpuSample {
+    pub(super) at: Instant,
+    pub(super) usage_ns: u64,
+}
+
+impl Backend {
+    pub fn new(engine: Engine) -> Backend {
+        Backend {
+            engine,
+            cpu_samples: Mutex::new(HashMap::new()),
+            follows: Subscriptions::default(),
+            terminals: Terminals::default(),
+            registries_conf: settings::user_registries_conf(),
+            updated_registries: Mutex::new(None),
+        }
+    }
+
+    /// Writes registry settings to `path` instead of the user's registries.conf.
+    pub fn with_registries_conf(mut self, path: PathBuf) -> Backend {
+        self.registries_conf = path;
+        self
+    }
+
+    /// The engine at `BERTH_ROOT`/`BERTH_RUNROOT`, or the default storage of this user.
+    pub fn open_default() -> anyhow::Result<Backend> {
+        use anyhow::Context;
+        let (root, run_root) = berth_engine::EngineConfig::default_paths();
+        let config = berth_engine::EngineConfig::new(root.clone(), run_root)?;
+        let engine = Engine::open(config).with_context(|| format!("opening the engine at {}", root.display()))?;
+        Ok(Backend::new(engine))
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The followed logs.
+    pub fn follows(&self) -> &Subscriptions {
+        &self.follows
+    }
+
+    /// The open terminal sessions.
+    pub fn terminals(&self) -> &Terminals {
+        &self.terminals
+    }
+
+    /// The engine for talking to registries: with the registries.conf as last written here.
+    pub(super) fn registry_engine(&self) -> Engine {
+        let updated = self.updated_registries.lock().unwrap_or_else(|e| e.into_inner());
+        updated.clone().unwrap_or_else(|| self.engine.clone())
+    }
+}
+
+/// Runs a synchronous engine call on the blocking pool.
+pub(super) async fn blocking<T, F>(engine: &Engine, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Engine) -> Result<T, ApiError> + Send + 'static,
+{
+    let engine = engine.clone();
+    tauri::async_runtime::spawn_blocking(move || f(&engine))
+        .await
+        .map_err(|e| ApiError::engine(format!("the engine call failed: {e}")))?
+}

@@ -1,0 +1,132 @@
+//! The containers list and its verbs: list, usage (CPU % between two samples), start, stop,
+//! restart, remove, inspect.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use crate::dto::{ApiError, ContainerStats, ContainerSummary};
+
+use super::backend::{blocking, Backend, CpuSample};
+
+const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub async fn list_containers(b: &Backend) -> Result<Vec<ContainerSummary>, ApiError> {
+    blocking(&b.engine, |e| Ok(e.containers()?.iter().map(ContainerSummary::from).collect())).await
+}
+
+/// Usage of every running container. CPU % is over the time since the previous call; on the
+/// first call for a container, the average since it started.
+pub async fn container_stats(b: &Backend) -> Result<Vec<ContainerStats>, ApiError> {
+    let samples = blocking(&b.engine, |e| {
+        let mut out = Vec::new();
+        for c in e.containers()?.into_iter().filter(|c| c.is_running()) {
+            // It may have exited since the list was read: then it has no stats, not an error.
+            if let Ok(s) = e.container_stats(&c.id) {
+                out.push((s, Instant::now(), c.started_at));
+            }
+        }
+        Ok(out)
+    })
+    .await?;
+    let mut previous = b.cpu_samples.lock().unwrap_or_else(|e| e.into_inner());
+    let mut next = HashMap::new();
+    let mut out = Vec::with_capacity(samples.len());
+    for (s, at, started_at) in samples {
+        let usage_ns = s.cpu_usage_ns.unwrap_or(0);
+        let cpu_percent = match previous.get(&s.id) {
+            Some(p) => cpu_percent(p.usage_ns, usage_ns, at.saturating_duration_since(p.at)),
+            None => {
+                let running = started_at.and_then(|t| (chrono::Utc::now() - t).to_std().ok()).unwrap_or(Duration::ZERO);
+                cpu_percent(0, usage_ns, running)
+            }
+        };
+        next.insert(s.id.clone(), CpuSample { at, usage_ns });
+        out.push(ContainerStats {
+            id: s.id,
+            cpu_percent,
+            mem_usage: s.memory_usage.unwrap_or(0),
+            mem_limit: s.memory_limit,
+            pids: s.pids.unwrap_or(0),
+        });
+    }
+    // Containers that stopped are forgotten: a restart starts their count again.
+    *previous = next;
+    Ok(out)
+}
+
+/// CPU time used over wall time, in percent of one CPU; 0 when no time passed or the counter
+/// went backwards (a restart in between).
+pub fn cpu_percent(before_ns: u64, after_ns: u64, wall: Duration) -> f64 {
+    let wall_ns = wall.as_nanos() as f64;
+    if wall_ns <= 0.0 || after_ns < before_ns {
+        return 0.0;
+    }
+    let percent = (after_ns - before_ns) as f64 / wall_ns * 100.0;
+    (percent * 10.0).round() / 10.0
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IdArgs {
+    pub id: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StopArgs {
+    pub id: String,
+    /// Seconds to wait after the stop signal before killing it.
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveArgs {
+    pub id: String,
+    #[serde(default)]
+    pub force: bool,
+}
+
+pub async fn start_container(b: &Backend, a: IdArgs) -> Result<ContainerSummary, ApiError> {
+    blocking(&b.engine, move |e| Ok(ContainerSummary::from(&e.start_container(&a.id)?))).await
+}
+
+pub async fn stop_container(b: &Backend, a: StopArgs) -> Result<ContainerSummary, ApiError> {
+    let timeout = a.timeout.map_or(DEFAULT_STOP_TIMEOUT, Duration::from_secs);
+    blocking(&b.engine, move |e| Ok(ContainerSummary::from(&e.stop_container(&a.id, timeout)?))).await
+}
+
+pub async fn restart_container(b: &Backend, a: IdArgs) -> Result<ContainerSummary, ApiError> {
+    blocking(&b.engine, move |e| {
+        let stopped = e.stop_container(&a.id, DEFAULT_STOP_TIMEOUT)?;
+        Ok(ContainerSummary::from(&e.start_container(&stopped.id)?))
+    })
+    .await
+}
+
+pub async fn remove_container(b: &Backend, a: RemoveArgs) -> Result<(), ApiError> {
+    blocking(&b.engine, move |e| {
+        e.remove_container(&a.id, a.force)?;
+        Ok(())
+    })
+    .await
+}
+
+/// The same object `berth inspect` prints for the container.
+pub async fn inspect_container(b: &Backend, a: IdArgs) -> Result<serde_json::Value, ApiError> {
+    blocking(&b.engine, move |e| Ok(e.inspect_container(&a.id)?)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_percent_is_cpu_time_over_wall_time() {
+        assert_eq!(cpu_percent(0, 500_000_000, Duration::from_secs(1)), 50.0);
+        assert_eq!(cpu_percent(1_000_000_000, 3_000_000_000, Duration::from_secs(1)), 200.0, "two CPUs busy");
+        assert_eq!(cpu_percent(5, 5, Duration::from_secs(1)), 0.0);
+        assert_eq!(cpu_percent(9, 5, Duration::from_secs(1)), 0.0, "restarted in between");
+        assert_eq!(cpu_percent(0, 5, Duration::ZERO), 0.0);
+        assert_eq!(cpu_percent(0, 123_456_789, Duration::from_secs(1)), 12.3);
+    }
+}

@@ -1,0 +1,260 @@
+//! The create form: a free port to suggest, and `create_container`, the form checked and
+//! turned into the engine's options (env file, ports, volumes) before anything exists.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::path::Path;
+
+use berth_engine::network::PortMapping;
+use berth_engine::volume::MountRequest;
+use berth_engine::CreateOptions;
+use serde::Deserialize;
+
+use crate::dto::{ApiError, ContainerSummary, CreateRequest, Protocol};
+
+use super::backend::{blocking, Backend};
+
+#[derive(Debug, Deserialize)]
+pub struct FreePortArgs {
+    pub protocol: Protocol,
+    pub preferred: Option<u16>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateArgs {
+    pub request: CreateRequest,
+}
+
+/// `preferred` when it is free on every address of the host, else a port the kernel picks.
+pub async fn free_port(a: FreePortArgs) -> Result<u16, ApiError> {
+    let bind = |port: u16| -> std::io::Result<u16> {
+        let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
+        match a.protocol {
+            Protocol::Tcp => TcpListener::bind(addr)?.local_addr().map(|a| a.port()),
+            Protocol::Udp => UdpSocket::bind(addr)?.local_addr().map(|a| a.port()),
+        }
+    };
+    if let Some(port) = a.preferred.filter(|p| *p != 0) {
+        if let Ok(port) = bind(port) {
+            return Ok(port);
+        }
+    }
+    bind(0).map_err(|e| ApiError::engine(format!("finding a free {} port: {e}", a.protocol.as_str())))
+}
+
+/// Creates a container from the form, and starts it when asked. A container that fails to
+/// start is removed again: the user gets the error, not a half-made container.
+pub async fn create_container(b: &Backend, a: CreateArgs) -> Result<ContainerSummary, ApiError> {
+    let request = a.request;
+    let options = create_options(&request)?;
+    blocking(&b.engine, move |e| {
+        let created = e.create_container(&request.image, options)?;
+        if !request.start {
+            return Ok(ContainerSummary::from(&created));
+        }
+        match e.start_container(&created.id) {
+            Ok(started) => Ok(ContainerSummary::from(&started)),
+            Err(start_error) => {
+                let mut error = ApiError::from(start_error);
+                if let Err(cleanup) = e.remove_container(&created.id, true) {
+                    // A --rm container may have removed itself already.
+                    if !matches!(
+                        cleanup,
+                        berth_engine::Error::ContainerLookup(berth_engine::container::LookupError::NotFound(_))
+                    ) {
+                        error.message =
+                            format!("{}; removing the container {} failed too: {cleanup}", error.message, created.name);
+                    }
+                }
+                Err(error)
+            }
+        }
+    })
+    .await
+}
+
+/// The engine's options for a create request; bad input fails here, before anything exists.
+pub fn create_options(r: &CreateRequest) -> Result<CreateOptions, ApiError> {
+    if r.image.trim().is_empty() {
+        return Err(ApiError::invalid("an image is required to create a container"));
+    }
+    let mut env = Vec::new();
+    if let Some(text) = &r.env_file {
+        env.extend(parse_env_file(text)?);
+    }
+    for kv in &r.env {
+        env.push(parse_env_line(kv).map_err(|why| ApiError::invalid(format!("environment variable {kv:?}: {why}")))?);
+    }
+    Ok(CreateOptions {
+        name: r.name.as_ref().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
+        command: r.command.clone().unwrap_or_default(),
+        entrypoint: r.entrypoint.clone(),
+        env,
+        remove: r.remove,
+        ports: r.ports.iter().map(PortMapping::try_from).collect::<Result<_, _>>()?,
+        restart: r.restart.into(),
+        mounts: r.volumes.iter().filter(|v| !v.trim().is_empty()).map(|v| parse_volume(v)).collect::<Result<_, _>>()?,
+        ..Default::default()
+    })
+}
+
+/// A `-v` value of the form. The app has no working directory: host paths are absolute.
+fn parse_volume(v: &str) -> Result<MountRequest, ApiError> {
+    let v = v.trim();
+    if v.starts_with('.') {
+        return Err(ApiError::invalid(format!("invalid volume {v:?}: give the host path from / (such as /srv/data)")));
+    }
+    berth_engine::volume::parse_volume_flag(v, Path::new("/")).map_err(|e| ApiError::invalid(e.to_string()))
+}
+
+/// `KEY=VALUE` lines of an env file; blank lines and `#` comments are skipped.
+pub fn parse_env_file(text: &str) -> Result<Vec<String>, ApiError> {
+    let mut env = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        env.push(
+            parse_env_line(line)
+                .map_err(|why| ApiError::invalid(format!("env file line {}: {line:?}: {why}", n + 1)))?,
+        );
+    }
+    Ok(env)
+}
+
+fn parse_env_line(line: &str) -> Result<String, &'static str> {
+    match line.split_once('=') {
+        Some(("", _)) => Err("it has no variable name"),
+        Some((key, _)) if key.chars().any(char::is_whitespace) => Err("a variable name has no spaces"),
+        Some(_) => Ok(line.to_string()),
+        None => Err("use KEY=VALUE"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dto::{PortDto, RestartPolicy};
+
+    #[test]
+    fn env_files_are_key_value_lines_with_comments() {
+        let env = parse_env_file("# settings\nA=1\n\n  B=two words \nC=\nD=x=y\n").unwrap();
+        assert_eq!(env, ["A=1", "B=two words", "C=", "D=x=y"]);
+        let e = parse_env_file("B = 1\n").unwrap_err();
+        assert_eq!(e.message, "env file line 1: \"B = 1\": a variable name has no spaces");
+        let e = parse_env_file("A=1\n=nameless\n").unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("invalid", "env file line 2: \"=nameless\": it has no variable name")
+        );
+        let e = parse_env_file("JUSTAKEY\n").unwrap_err();
+        assert_eq!(e.message, "env file line 1: \"JUSTAKEY\": use KEY=VALUE");
+    }
+
+    #[test]
+    fn create_requests_become_engine_options() {
+        let r = CreateRequest {
+            image: "busybox".into(),
+            name: Some(" web ".into()),
+            command: Some(vec!["sleep".into(), "1".into()]),
+            entrypoint: Some(vec![]),
+            env: vec!["B=3".into()],
+            env_file: Some("A=1\n# comment\nB=2\n".into()),
+            remove: true,
+            start: true,
+            ports: vec![PortDto { host_ip: "".into(), host_port: 0, container_port: 80, protocol: Protocol::Tcp }],
+            ..Default::default()
+        };
+        let o = create_options(&r).unwrap();
+        assert_eq!(
+            o.ports,
+            [PortMapping {
+                host_ip: None,
+                host_port: 0,
+                container_port: 80,
+                protocol: berth_engine::network::Protocol::Tcp
+            }]
+        );
+        assert_eq!(o.name.as_deref(), Some("web"));
+        assert_eq!(o.command, ["sleep", "1"]);
+        assert_eq!(o.entrypoint, Some(vec![]));
+        // The form's variables come after the file's, so they win.
+        assert_eq!(o.env, ["A=1", "B=2", "B=3"]);
+        assert!(o.remove);
+        let always = CreateRequest { image: "busybox".into(), restart: RestartPolicy::Always, ..Default::default() };
+        assert_eq!(create_options(&always).unwrap().restart, berth_engine::container::RestartPolicy::Always);
+        let unnamed =
+            create_options(&CreateRequest { image: "busybox".into(), name: Some("".into()), ..Default::default() });
+        assert_eq!(unnamed.unwrap().name, None);
+    }
+
+    #[test]
+    fn form_volumes_become_mounts() {
+        let r = CreateRequest {
+            image: "busybox".into(),
+            volumes: vec!["cache:/var/cache:ro".into(), " ".into(), "/srv/site:/www".into(), "/data".into()],
+            ..Default::default()
+        };
+        let mounts = create_options(&r).unwrap().mounts;
+        assert_eq!(
+            mounts,
+            [
+                MountRequest::Volume {
+                    name: "cache".into(),
+                    destination: "/var/cache".into(),
+                    read_only: true,
+                    anonymous: false
+                },
+                MountRequest::Bind { source: "/srv/site".into(), destination: "/www".into(), read_only: false },
+                MountRequest::Volume {
+                    name: "".into(),
+                    destination: "/data".into(),
+                    read_only: false,
+                    anonymous: true
+                },
+            ]
+        );
+        let bad = |v: &str| {
+            let e = create_options(&CreateRequest { image: "x".into(), volumes: vec![v.into()], ..Default::default() })
+                .unwrap_err();
+            assert_eq!(e.code, "invalid", "{v}");
+            e.message
+        };
+        assert_eq!(bad("./site:/www"), "invalid volume \"./site:/www\": give the host path from / (such as /srv/data)");
+        assert_eq!(bad("cache:data"), "invalid volume \"cache:data\": the container path \"data\" must be absolute");
+    }
+
+    #[test]
+    fn bad_create_requests_are_invalid() {
+        let check = |r: CreateRequest, message: &str| {
+            let e = create_options(&r).unwrap_err();
+            assert_eq!((e.code.as_str(), e.message.as_str()), ("invalid", message));
+        };
+        check(CreateRequest::default(), "an image is required to create a container");
+        check(
+            CreateRequest { image: "x".into(), env: vec!["NOVALUE".into()], ..Default::default() },
+            "environment variable \"NOVALUE\": use KEY=VALUE",
+        );
+        check(
+            CreateRequest { image: "x".into(), env: vec!["MY VAR=1".into()], ..Default::default() },
+            "environment variable \"MY VAR=1\": a variable name has no spaces",
+        );
+    }
+
+    #[tokio::test]
+    async fn free_port_prefers_the_asked_port_when_free() {
+        let busy = TcpListener::bind("0.0.0.0:0").unwrap();
+        let busy_port = busy.local_addr().unwrap().port();
+        let got = free_port(FreePortArgs { protocol: Protocol::Tcp, preferred: Some(busy_port) }).await.unwrap();
+        assert_ne!(got, busy_port, "the asked port is taken: another one");
+        assert!(TcpListener::bind(("0.0.0.0", got)).is_ok(), "the answer is free");
+        drop(busy);
+        let got = free_port(FreePortArgs { protocol: Protocol::Tcp, preferred: Some(busy_port) }).await.unwrap();
+        assert_eq!(got, busy_port, "free now");
+        let udp = UdpSocket::bind("0.0.0.0:0").unwrap();
+        let udp_port = udp.local_addr().unwrap().port();
+        let got = free_port(FreePortArgs { protocol: Protocol::Udp, preferred: Some(udp_port) }).await.unwrap();
+        assert_ne!(got, udp_port);
+        assert_ne!(free_port(FreePortArgs { protocol: Protocol::Udp, preferred: None }).await.unwrap(), 0);
+    }
+}

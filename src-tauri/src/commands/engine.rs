@@ -1,0 +1,22 @@
+//! `engine_info`: what the engine is and holds, for the status bar and the tray.
+
+use crate::dto::{ApiError, EngineInfo};
+
+use super::backend::{blocking, Backend};
+
+pub async fn engine_info(b: &Backend) -> Result<EngineInfo, ApiError> {
+    blocking(&b.engine, |e| {
+        let containers = e.containers()?;
+        let images = e.images()?;
+        Ok(EngineInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            root: e.config().root.display().to_string(),
+            run_root: e.config().run_root.display().to_string(),
+            containers_running: containers.iter().filter(|c| c.is_running()).count() as u32,
+            containers_total: containers.len() as u32,
+            images: images.len() as u32,
+            rootless: berth_engine::rootless::is_rootless(),
+        })
+    })
+    .await
+}

@@ -1,0 +1,81 @@
+//! The engine as a whole: what it is and holds, for the status bar and the tray
+//! (`EngineInfo`), and what changed in it (`EngineEvent`, on which the UI refetches).
+
+use berth_engine::StateEvent;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// What the engine is and holds: the status bar and the tray.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineInfo {
+    pub version: String,
+    pub root: String,
+    pub run_root: String,
+    pub containers_running: u32,
+    pub containers_total: u32,
+    pub images: u32,
+    /// Run by a regular user: its own containers, in a user namespace.
+    pub rootless: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Image,
+    Container,
+    Volume,
+    Network,
+}
+
+/// Something changed in the engine: the UI refetches what `kind` names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineEvent {
+    #[ts(inline)]
+    pub kind: EventKind,
+    pub action: String,
+    pub id: String,
+    pub name: Option<String>,
+    /// The exit code of a container that died.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional = nullable)]
+    pub exit_code: Option<i32>,
+}
+
+impl EngineEvent {
+    /// None for a kind the UI does not know (a newer engine's).
+    pub fn from_state(e: &StateEvent) -> Option<EngineEvent> {
+        let kind = match e.kind.as_str() {
+            "image" => EventKind::Image,
+            "container" => EventKind::Container,
+            "volume" => EventKind::Volume,
+            "network" => EventKind::Network,
+            _ => return None,
+        };
+        Some(EngineEvent { kind, action: e.action.clone(), id: e.id.clone(), name: e.name.clone(), exit_code: None })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn state_events_of_known_kinds_become_engine_events() {
+        let e = StateEvent { time: 1, kind: "container".into(), action: "died".into(), id: "c".into(), name: None };
+        let mut event = EngineEvent::from_state(&e).unwrap();
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            json!({"kind": "container", "action": "died", "id": "c", "name": null})
+        );
+        event.exit_code = Some(3);
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            json!({"kind": "container", "action": "died", "id": "c", "name": null, "exitCode": 3})
+        );
+        let future = StateEvent { kind: "pod".into(), ..e };
+        assert_eq!(EngineEvent::from_state(&future), None);
+    }
+}

@@ -1,0 +1,110 @@
+//! The error of every command (`ApiError`), and which code the UI branches on for each of the
+//! engine's errors.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// An error as the UI sees it: `code` is what it branches on (`not_found`, `conflict`,
+/// `invalid`, `engine`, `unauthorized`), `message` what it shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: &str, message: impl Into<String>) -> ApiError {
+        ApiError { code: code.to_string(), message: message.into() }
+    }
+    pub fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError::new("invalid", message)
+    }
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new("not_found", message)
+    }
+    pub fn engine(message: impl Into<String>) -> ApiError {
+        ApiError::new("engine", message)
+    }
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::new("conflict", message)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl From<berth_engine::Error> for ApiError {
+    fn from(e: berth_engine::Error) -> Self {
+        use berth_engine::container::LookupError as ContainerLookup;
+        use berth_engine::image::LookupError as ImageLookup;
+        use berth_engine::network::NetworkError;
+        use berth_engine::registry::RegistryError;
+        use berth_engine::volume::VolumeError;
+        use berth_engine::Error as E;
+        let code = match &e {
+            E::Lookup(ImageLookup::NotFound(_))
+            | E::ContainerLookup(ContainerLookup::NotFound(_))
+            | E::Registry(RegistryError::NotFound { .. }) => "not_found",
+            E::Network(NetworkError::NotFound(_)) | E::Volume(VolumeError::NotFound(_)) => "not_found",
+            E::ImageInUse { .. }
+            | E::ImageHasNames { .. }
+            | E::NameInUse { .. }
+            | E::StateImproper(_)
+            | E::Network(NetworkError::PortInUse(_) | NetworkError::Exists(_) | NetworkError::InUse { .. })
+            | E::Volume(VolumeError::Exists(_) | VolumeError::InUse { .. }) => "conflict",
+            E::Reference(_)
+            | E::Invalid(_)
+            | E::User(_)
+            | E::Spec(berth_engine::spec::SpecError::NoCommand)
+            | E::Lookup(ImageLookup::Ambiguous { .. })
+            | E::ContainerLookup(ContainerLookup::Ambiguous { .. })
+            | E::Registry(RegistryError::NoPlatform { .. })
+            | E::Network(
+                NetworkError::BadName(_)
+                | NetworkError::Reserved(_)
+                | NetworkError::Invalid(_)
+                | NetworkError::Overlap { .. },
+            )
+            | E::Volume(VolumeError::BadFlag { .. } | VolumeError::BadName(_) | VolumeError::MissingSource(_)) => {
+                "invalid"
+            }
+            _ => "engine",
+        };
+        ApiError::new(code, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_errors_map_to_codes_the_ui_branches_on() {
+        use berth_engine::container::LookupError as C;
+        use berth_engine::image::LookupError as I;
+        use berth_engine::Error as E;
+        let check = |e: E, code: &str| {
+            let message = e.to_string();
+            assert_eq!(ApiError::from(e), ApiError { code: code.into(), message }, "{code}");
+        };
+        check(E::ContainerLookup(C::NotFound("web".into())), "not_found");
+        check(E::Lookup(I::NotFound("nginx".into())), "not_found");
+        check(E::NameInUse { name: "web".into(), id: "abc".into() }, "conflict");
+        check(E::ImageInUse { image: "nginx".into(), containers: "abc".into() }, "conflict");
+        check(E::StateImproper("container web is running".into()), "conflict");
+        check(E::Invalid("--memory 1: the minimum memory limit allowed is 6MB".into()), "invalid");
+        check(berth_engine::Reference::parse("Alpine:latest").unwrap_err().into(), "invalid");
+        check(E::ContainerLookup(C::Ambiguous { query: "a".into(), candidates: "a1, a2".into() }), "invalid");
+        check(E::Io { path: "/x".into(), source: std::io::Error::other("disk full") }, "engine");
+        check(E::StartFailed { code: 127, message: "sh: not found".into() }, "engine");
+        use berth_engine::network::NetworkError as N;
+        check(E::Network(N::NotFound("backend".into())), "not_found");
+        check(E::Network(N::BadName("-x".into())), "invalid");
+        check(E::Network(N::InUse { name: "backend".into(), containers: "abc".into() }), "conflict");
+    }
+}

@@ -1,0 +1,37 @@
+//! The shapes the UI sees: serde structs in the UI's camelCase, each with a `From` (or a
+//! named conversion) from the engine's own types, and TypeScript declarations generated from
+//! them by ts-rs into `ui/src/lib/bindings/` (committed; `bindings_are_fresh` fails when they
+//! are stale). Engine types never cross into the UI: this module is where they are translated,
+//! so the engine can change without the UI noticing.
+//!
+//! 64-bit integers are declared `number` for TypeScript (ts-rs would say `bigint`): sizes and
+//! times stay far below 2^53, and JSON.parse gives numbers.
+//!
+//! A file per area of the UI: `engine` (what the engine is, and its events), `containers`,
+//! `ports`, `create` (the create form), `images` (and pulls), `logs`, `terminal`, `volumes`,
+//! `settings`, and `errors`; `bindings` writes the declarations. All is re-exported here, so a
+//! DTO is `dto::Name` whatever its file; the files import each other, never this one.
+
+mod bindings;
+mod containers;
+mod create;
+mod engine;
+mod errors;
+mod images;
+mod logs;
+mod ports;
+mod settings;
+mod terminal;
+mod volumes;
+
+pub use bindings::*;
+pub use containers::*;
+pub use create::*;
+pub use engine::*;
+pub use errors::*;
+pub use images::*;
+pub use logs::*;
+pub use ports::*;
+pub use settings::*;
+pub use terminal::*;
+pub use volumes::*;
