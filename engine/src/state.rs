@@ -140,6 +140,12 @@ impl State {
     }
 
     fn migrate(&mut self) -> Result<(), StateError> {
+        // Up to date (every open but the first): no write transaction, which would wait behind
+        // another process's writer (a monitor removing a `--rm` container) for nothing.
+        let current = self.conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?;
+        if current as usize == MIGRATIONS.len() {
+            return Ok(());
+        }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
         for sql in &MIGRATIONS[version.min(MIGRATIONS.len())..] {

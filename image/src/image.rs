@@ -307,11 +307,7 @@ pub fn find(conn: &Connection, query: &str) -> Result<(String, Lookup), LookupEr
         }
     }
     // A full name as stored needs no parsing (the reference grammar is a large regex to build).
-    let as_stored = if query.rsplit('/').next().is_some_and(|last| last.contains(':')) || query.contains('@') {
-        query.to_string()
-    } else {
-        format!("{query}:latest")
-    };
+    let as_stored = stored_form(query);
     if has_registry(query) {
         if let Some(id) =
             conn.query_row("SELECT image_id FROM image_names WHERE name = ?", [&as_stored], |r| r.get(0)).optional()?
@@ -373,6 +369,17 @@ pub fn find(conn: &Connection, query: &str) -> Result<(String, Lookup), LookupEr
     Err(LookupError::NotFound(query.into()))
 }
 
+/// `query` as it would be stored when it is a full name: with `:latest` when it has no tag or
+/// digest. Comparing this with an image's names needs no parsing of the reference grammar (a
+/// large regex to build: tens of milliseconds).
+pub fn stored_form(query: &str) -> String {
+    if query.rsplit('/').next().is_some_and(|last| last.contains(':')) || query.contains('@') {
+        query.to_string()
+    } else {
+        format!("{query}:latest")
+    }
+}
+
 fn has_registry(query: &str) -> bool {
     match query.split_once('/') {
         Some((first, _)) => first.contains('.') || first.contains(':') || first == "localhost",
@@ -387,5 +394,28 @@ fn short_suffix(query: &str) -> String {
         query.to_string()
     } else {
         format!("{query}:latest")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stored_form;
+    use crate::Reference;
+
+    #[test]
+    fn a_full_name_in_stored_form_is_what_parsing_it_gives() {
+        for (query, stored) in [
+            ("127.0.0.1:5000/bench/busybox", "127.0.0.1:5000/bench/busybox:latest"),
+            ("127.0.0.1:5000/bench/busybox:1.36", "127.0.0.1:5000/bench/busybox:1.36"),
+            ("localhost/app:v2", "localhost/app:v2"),
+            ("quay.example/a/b", "quay.example/a/b:latest"),
+        ] {
+            assert_eq!(stored_form(query), stored, "{query}");
+            assert_eq!(Reference::parse(query).unwrap().tagged_name().as_deref(), Some(stored), "{query}");
+        }
+        // A short name's stored form is no image's name: the caller parses it then.
+        assert_eq!(stored_form("busybox"), "busybox:latest");
+        let digest = "reg.example/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        assert_eq!(stored_form(digest), digest);
     }
 }

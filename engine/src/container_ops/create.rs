@@ -133,11 +133,16 @@ impl Engine {
             id: id.clone(),
             name: name.clone(),
             image_id: img.id.clone(),
-            // The name the user gave, when it is one of the image's; else its first.
-            image_name: crate::Reference::parse(image_query)
-                .ok()
-                .and_then(|r| r.tagged_name())
+            // The name the user gave, when it is one of the image's; else its first. A full name
+            // as stored is found without parsing it (the parse builds a large regex).
+            image_name: Some(crate::image::stored_form(image_query))
                 .filter(|n| img.names.contains(n))
+                .or_else(|| {
+                    crate::Reference::parse(image_query)
+                        .ok()
+                        .and_then(|r| r.tagged_name())
+                        .filter(|n| img.names.contains(n))
+                })
                 .or_else(|| img.names.first().cloned())
                 .unwrap_or_else(|| img.id.clone()),
             created_at: chrono::Utc::now(),
