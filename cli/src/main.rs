@@ -154,14 +154,20 @@ enum ContainerCommand {
 fn main() -> ExitCode {
     // Containers are supervised by re-executions of this binary: become one if asked to.
     berth_engine::helpers::run_if_helper();
+    // BERTH_TRACE=1: a timeline of this command and the monitors it starts, on stderr at the end.
+    berth_engine::trace::start();
     let cli = Cli::parse();
-    match run(cli) {
+    let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("Error: {}", error_text(e.as_ref()));
             ExitCode::from(125)
         }
+    };
+    if let Some(timeline) = berth_engine::trace::report() {
+        eprint!("{timeline}");
     }
+    code
 }
 
 /// The error and its causes, each cause added only when the text so far does not say it already

@@ -152,7 +152,9 @@ fn helper(
     let base = spec.process().clone().ok_or_else(|| fail(&"the container's spec has no process"))?;
     let process = exec_process(&base, opts, init).map_err(|e| fail(&e))?;
     let filter = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        Some(profile) => Some(runtime::seccomp::compile(profile).map_err(|e| fail(&e))?),
+        Some(profile) => {
+            Some(crate::seccomp_cache::compiled(&engine.config().run_root, profile).map_err(|e| fail(&e))?)
+        }
         None => None,
     };
     let cgroup = runtime::cgroup::ContainerCgroup::load(crate::rootless::cgroup_parent(), id).ok();

@@ -25,10 +25,12 @@ pub mod network;
 mod network_ops;
 mod pull;
 pub mod rootless;
+mod seccomp_cache;
 pub mod spec;
 pub mod state;
 pub mod stats;
 mod top;
+pub mod trace;
 pub use top::ProcessRow;
 pub mod volume;
 
@@ -187,6 +189,7 @@ impl Engine {
         let content = content::ContentStore::open(&config.root).map_err(io(&config.root))?;
         let layers = layers::LayerStore::open(&config.root).map_err(io(&config.root))?;
         let events = EventBus::new(&config.root.join("events.jsonl"));
+        trace::mark("engine opened");
         Ok(Engine { inner: Arc::new(Inner { config, state: Mutex::new(state), content, layers, events }) })
     }
 

@@ -43,6 +43,7 @@ pub const EXIT_NOT_FOUND: i32 = 127;
 
 /// The monitor (`__berth-monitor`, started by [`crate::helpers::run_if_helper`]): its exit code.
 pub(crate) fn monitor_main(args: &[String]) -> i32 {
+    crate::trace::mark("monitor started");
     match MonitorArgs::parse(args) {
         Some(a) => a.run(),
         None => {
@@ -91,6 +92,7 @@ impl MonitorArgs {
             }
         }
         let _ = setsid();
+        crate::trace::mark("monitor forked");
         let config = match EngineConfig::new(self.root, self.run_root) {
             Ok(c) => c,
             Err(e) => {
@@ -125,6 +127,7 @@ fn supervise(engine: &Engine, id: &str, ready: OwnedFd) -> i32 {
         let starter = ready.as_ref().and_then(|r| r.try_clone().ok());
         let run = run_once(engine, id, ready.take());
         finish(engine, id, run.exit_code, run.error.as_deref());
+        crate::trace::mark("exit recorded");
         // A start that failed is reported once its exit is recorded (and a `--rm` container
         // removed): whoever started it then finds a container that is done.
         let report_failure = || {
@@ -138,6 +141,7 @@ fn supervise(engine: &Engine, id: &str, ready: OwnedFd) -> i32 {
         };
         if c.options.remove {
             let _ = engine.remove_container(id, true);
+            crate::trace::mark("removed (--rm)");
             report_failure();
             return 0;
         }
@@ -250,6 +254,7 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>) -> Run {
             }
         }
     };
+    crate::trace::mark(&format!("container exited ({exit_code})"));
     if let Err(e) =
         runtime::cgroup::ContainerCgroup::load(crate::rootless::cgroup_parent(), id).and_then(|cg| cg.delete())
     {
@@ -262,6 +267,7 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>) -> Run {
     if let Err(e) = network::detach(&network::link::LinuxHostNet, id, ports) {
         note(&format!("taking the network down: {e}"));
     }
+    crate::trace::mark("cgroup and network taken down");
     drop(attachment);
     Run { exit_code, error: None, started: true, ran_for: began.elapsed() }
 }

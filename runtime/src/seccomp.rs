@@ -1030,6 +1030,39 @@ impl CompiledFilter {
         Ok(())
     }
 
+    /// The filter as bytes (its flags, then its instructions), to keep a compiled filter for the
+    /// next container with the same profile: compiling takes libseccomp milliseconds.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        #[allow(clippy::unnecessary_cast)] // c_ulong is u32 on 32-bit targets
+        let mut out = (self.flags as u64).to_le_bytes().to_vec();
+        for i in &self.program {
+            out.extend(i.code.to_le_bytes());
+            out.extend([i.jt, i.jf]);
+            out.extend(i.k.to_le_bytes());
+        }
+        out
+    }
+
+    /// The filter [`to_bytes`](Self::to_bytes) gave; None for bytes that are not one.
+    pub fn from_bytes(bytes: &[u8]) -> Option<CompiledFilter> {
+        let (flags, rest) = bytes.split_first_chunk::<8>()?;
+        if rest.is_empty() || rest.len() % 8 != 0 || rest.len() / 8 > u16::MAX as usize {
+            return None;
+        }
+        let program = rest
+            .chunks_exact(8)
+            .map(|c| libc::sock_filter {
+                code: u16::from_le_bytes([c[0], c[1]]),
+                jt: c[2],
+                jf: c[3],
+                k: u32::from_le_bytes([c[4], c[5], c[6], c[7]]),
+            })
+            .collect();
+        #[allow(clippy::unnecessary_cast)]
+        let flags = u64::from_le_bytes(*flags) as libc::c_ulong;
+        Some(CompiledFilter { program, flags })
+    }
+
     /// Number of BPF instructions.
     pub fn len(&self) -> usize {
         self.program.len()

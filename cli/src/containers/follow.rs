@@ -90,6 +90,7 @@ pub(super) async fn follow_until_exit(
             print_record(&r, false)?;
         }
         if let Some(code) = exited {
+            berth_engine::trace::mark("exit seen");
             // everything was written before the exit was recorded: one last read
             for r in follower.poll()? {
                 print_record(&r, false)?;

@@ -520,3 +520,41 @@ fn an_interrupted_stop_leaves_a_running_container_running() {
     let v: serde_json::Value = serde_json::from_str(&w.ok(&["inspect", "stubborn"])).unwrap();
     assert_eq!(v[0]["State"]["Status"], "exited");
 }
+
+#[test]
+fn berth_trace_prints_the_start_paths_timeline_across_the_monitor() {
+    let w = World::new();
+    let img = busybox(&w);
+    let trace_file = w.dir.path().join("trace");
+    let out = w
+        .cmd()
+        .env("BERTH_TRACE", "1")
+        .env("BERTH_TRACE_FILE", &trace_file)
+        .args(["run", "--rm", &img, "echo", "hi"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n", "the container's output is untouched");
+    let err = String::from_utf8_lossy(&out.stderr);
+    // The marks of the command and of its monitor, in the order they happen.
+    let order = [
+        "berth[",
+        "created",
+        "monitor spawned",
+        "launched: the container's process runs",
+        "container exited (0)",
+        "exit recorded",
+        "exit seen",
+        "exit",
+    ];
+    let mut from = 0;
+    for mark in order {
+        let at = err[from..].find(mark).unwrap_or_else(|| panic!("no {mark:?} after byte {from} in:\n{err}"));
+        from += at + mark.len();
+    }
+    assert!(err.contains("monitor started"), "{err}");
+    assert!(err.contains(&trace_file.display().to_string()), "{err}");
+    // Without it, nothing is printed and no file is written.
+    let quiet = w.berth(&["run", "--rm", &img, "true"]);
+    assert!(quiet.stderr.is_empty(), "{}", String::from_utf8_lossy(&quiet.stderr));
+}

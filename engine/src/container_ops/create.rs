@@ -54,6 +54,7 @@ impl Engine {
     /// Bad input (name in use, unknown user, no command) fails before anything is created.
     pub fn create_container(&self, image_query: &str, mut opts: CreateOptions) -> Result<ContainerRecord> {
         let img = self.image(image_query)?;
+        crate::trace::mark("image found");
         let config: ImageConfiguration = serde_json::from_str(&img.config_json)
             .map_err(|e| Error::Invalid(format!("image {image_query}: bad config: {e}")))?;
         if let Some(name) = &opts.name {
@@ -118,6 +119,7 @@ impl Engine {
         });
         let paths = ContainerPaths::new(&self.config().root, &id);
         let files = network::container_files(&paths.dir);
+        crate::trace::mark("options checked");
         let oci = spec::build(&spec::SpecInputs {
             id: &id,
             image: &config,
@@ -226,6 +228,7 @@ impl Engine {
             self.refresh_network_hosts(net_name);
         }
         self.events().state("container", "create", &id, Some(&name));
+        crate::trace::mark("created");
         Ok(record)
     }
 

@@ -55,6 +55,7 @@ impl Engine {
             .stderr(std::process::Stdio::null())
             .spawn()
             .map_err(|source| Error::Io { path: exe.clone(), source })?;
+        crate::trace::mark("monitor spawned");
         drop(write);
         let _ = child.wait();
         let mut line = String::new();
@@ -62,6 +63,7 @@ impl Engine {
             .read_line(&mut line)
             .map_err(|source| Error::Io { path: exe.clone(), source })?;
         let line = line.trim_end();
+        crate::trace::mark(&format!("monitor answered: {line}"));
         if line.starts_with("ok ") {
             // A quick `--rm` container may already be gone again.
             return match self.container(&c.id) {
@@ -124,8 +126,9 @@ impl Engine {
             }
         };
         // Compiled here; the child only installs it (one syscall, no allocation).
+        crate::trace::mark("cgroup made");
         let filter = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-            Some(profile) => match runtime::seccomp::compile(profile) {
+            Some(profile) => match crate::seccomp_cache::compiled(&self.config().run_root, profile) {
                 Ok(f) => Some(f),
                 Err(e) => {
                     if let Some(cg) = &cgroup {
@@ -136,10 +139,12 @@ impl Engine {
             },
             None => None,
         };
+        crate::trace::mark("seccomp filter compiled");
         let host = network::link::LinuxHostNet;
         let mut attachment = None;
         // Between the clone and the exec: into the cgroup, then the network namespace wired up.
         let mut before_exec = |pid: Pid| {
+            crate::trace::mark("cloned");
             if let Some(cg) = &cgroup {
                 match cg.add_task(pid.as_raw() as u32) {
                     Ok(()) => {}
@@ -156,8 +161,10 @@ impl Engine {
                 _ => Ok(()),
             }
             .map_err(|e| e.to_string())?;
+            crate::trace::mark("in its cgroup");
             let a = network::attach(&host, self.state().conn(), &c, pid.as_raw()).map_err(|e| e.to_string())?;
             attachment = Some(a);
+            crate::trace::mark("network attached");
             Ok(())
         };
         let seccomp = || filter.as_ref().map_or(Ok(()), |f| f.apply().map_err(|e| e.to_string()));
@@ -184,6 +191,7 @@ impl Engine {
             network::slirp::stop(&self.config().run_root, id);
         }
         let started = result?;
+        crate::trace::mark("launched: the container's process runs");
         Ok((started, attachment.unwrap_or(network::Attachment { reserved: Vec::new() })))
     }
 }

@@ -139,6 +139,19 @@ fn default_profile_in_a_child() {
     }
 }
 
+#[test]
+fn a_filter_kept_as_bytes_is_the_same_filter() {
+    let filter = compile(&default_profile(DEFAULT_CAPABILITIES)).expect("compile");
+    let bytes = filter.to_bytes();
+    let back = CompiledFilter::from_bytes(&bytes).expect("its own bytes");
+    assert_eq!(back.to_bytes(), bytes);
+    assert_eq!(back.len(), filter.len());
+    assert_eq!(in_child(&back, default_checks), in_child(&filter, default_checks));
+    for bad in [&bytes[..7], &bytes[..8], &bytes[..bytes.len() - 1]] {
+        assert!(CompiledFilter::from_bytes(bad).is_none(), "{} bytes", bad.len());
+    }
+}
+
 fn sys_admin_checks() -> [i32; N] {
     let mut r = [UNSET; N];
     // SAFETY: raw syscalls with invalid arguments.
