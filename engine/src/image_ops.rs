@@ -26,8 +26,20 @@ impl Engine {
 
     /// Finds an image by name, short name, id, id prefix or digest.
     pub fn image(&self, query: &str) -> Result<ImageRecord> {
-        let (id, _) = image::find(self.state().conn(), query)?;
-        image::get(self.state().conn(), &id)?.ok_or_else(|| image::LookupError::NotFound(query.into()).into())
+        self.image_found(query).map(|(img, _)| img)
+    }
+
+    /// [`image`](Self::image), and the name it was found by (None when by id or digest).
+    pub(crate) fn image_found(&self, query: &str) -> Result<(ImageRecord, Option<String>)> {
+        let (id, how) = image::find(self.state().conn(), query)?;
+        let img = image::get(self.state().conn(), &id)?.ok_or_else(|| image::LookupError::NotFound(query.into()))?;
+        Ok((
+            img,
+            match how {
+                image::Lookup::Name(name) => Some(name),
+                image::Lookup::Id => None,
+            },
+        ))
     }
 
     /// Adds `target` as a name of the image `source` names (`berth tag`).

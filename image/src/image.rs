@@ -315,6 +315,23 @@ pub fn find(conn: &Connection, query: &str) -> Result<(String, Lookup), LookupEr
             return Ok((id, Lookup::Name(as_stored)));
         }
     }
+    // A short name in the plain form images are named by (`busybox`, `library/busybox:1.36`) is
+    // found without the parse as well: as Docker Hub's name, then on any registry. What is not
+    // found so goes on to the parse, which says what the query is.
+    if !has_registry(query) && is_plain_short_name(query) {
+        let hub = match query.contains('/') {
+            true => format!("docker.io/{as_stored}"),
+            false => format!("docker.io/library/{as_stored}"),
+        };
+        if let Some(id) =
+            conn.query_row("SELECT image_id FROM image_names WHERE name = ?", [&hub], |r| r.get(0)).optional()?
+        {
+            return Ok((id, Lookup::Name(hub)));
+        }
+        if let Some(found) = short_name_match(conn, query)? {
+            return Ok(found);
+        }
+    }
     if let Ok(r) = Reference::parse(query) {
         if let Some(name) = r.tagged_name() {
             if let Some(id) =
@@ -333,20 +350,8 @@ pub fn find(conn: &Connection, query: &str) -> Result<(String, Lookup), LookupEr
         }
         // A short name (no registry given) matches the same repository path on any registry.
         if !has_registry(query) && r.digest().is_none() {
-            let suffix = short_suffix(query);
-            let mut stmt = conn.prepare("SELECT name, image_id FROM image_names WHERE name LIKE ? ESCAPE '\\'")?;
-            let pattern = format!("%/{}", suffix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            let hits: Vec<(String, String)> =
-                stmt.query_map([pattern], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
-            match hits.as_slice() {
-                [(name, id)] => return Ok((id.clone(), Lookup::Name(name.clone()))),
-                [] => {}
-                many => {
-                    return Err(LookupError::Ambiguous {
-                        query: query.into(),
-                        candidates: many.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "),
-                    })
-                }
+            if let Some(found) = short_name_match(conn, query)? {
+                return Ok(found);
             }
         }
     }
@@ -367,6 +372,42 @@ pub fn find(conn: &Connection, query: &str) -> Result<(String, Lookup), LookupEr
         }
     }
     Err(LookupError::NotFound(query.into()))
+}
+
+/// The one image whose name is `query` (a short name) on some registry; an error when several are.
+fn short_name_match(conn: &Connection, query: &str) -> Result<Option<(String, Lookup)>, LookupError> {
+    let suffix = short_suffix(query);
+    let mut stmt = conn.prepare("SELECT name, image_id FROM image_names WHERE name LIKE ? ESCAPE '\\'")?;
+    let pattern = format!("%/{}", suffix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let hits: Vec<(String, String)> =
+        stmt.query_map([pattern], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    match hits.as_slice() {
+        [(name, id)] => Ok(Some((id.clone(), Lookup::Name(name.clone())))),
+        [] => Ok(None),
+        many => Err(LookupError::Ambiguous {
+            query: query.into(),
+            candidates: many.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "),
+        }),
+    }
+}
+
+/// Whether `query` is a repository path of lower-case letters, digits and separators with an
+/// optional tag, and nothing else: the form every stored short name has, so that a lookup of
+/// it can only find what the parsed query would.
+fn is_plain_short_name(query: &str) -> bool {
+    let (path, tag) = match query.rsplit_once(':') {
+        Some((p, t)) if !t.contains('/') => (p, Some(t)),
+        _ => (query, None),
+    };
+    let path_ok = !path.is_empty()
+        && path.split('/').all(|c| {
+            c.starts_with(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+                && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-".contains(ch))
+        });
+    let tag_ok = tag.is_none_or(|t| {
+        (1..=128).contains(&t.len()) && t.chars().all(|ch| ch.is_ascii_alphanumeric() || "_.-".contains(ch))
+    });
+    path_ok && tag_ok && !query.contains('@')
 }
 
 /// `query` as it would be stored when it is a full name: with `:latest` when it has no tag or
@@ -399,8 +440,59 @@ fn short_suffix(query: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::stored_form;
+    use super::{find, is_plain_short_name, stored_form, Lookup, LookupError};
     use crate::Reference;
+
+    /// The tables `find` reads (the engine's schema has more columns).
+    fn names(names: &[(&str, &str)]) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE images (id TEXT PRIMARY KEY);
+             CREATE TABLE image_names (name TEXT PRIMARY KEY, image_id TEXT NOT NULL);
+             CREATE TABLE image_digests (image_id TEXT NOT NULL, name TEXT NOT NULL);",
+        )
+        .unwrap();
+        for (name, id) in names {
+            conn.execute("INSERT OR IGNORE INTO images (id) VALUES (?)", [id]).unwrap();
+            conn.execute("INSERT INTO image_names (name, image_id) VALUES (?, ?)", [name, id]).unwrap();
+        }
+        conn
+    }
+
+    #[test]
+    fn short_names_find_docker_hubs_name_first_then_any_registrys() {
+        let conn = names(&[
+            ("docker.io/library/busybox:latest", "a1"),
+            ("127.0.0.1:5000/busybox:latest", "b2"),
+            ("127.0.0.1:5000/tools/app:1", "c3"),
+            ("reg.example/x/app:1", "d4"),
+            ("127.0.0.1:5000/only/here:2", "e5"),
+        ]);
+        let name = |q: &str| match find(&conn, q) {
+            Ok((id, Lookup::Name(n))) => format!("{id} {n}"),
+            Ok((id, Lookup::Id)) => format!("{id} by id"),
+            Err(e) => e.to_string(),
+        };
+        assert_eq!(name("busybox"), "a1 docker.io/library/busybox:latest");
+        assert_eq!(name("library/busybox:latest"), "a1 docker.io/library/busybox:latest");
+        assert_eq!(name("tools/app:1"), "c3 127.0.0.1:5000/tools/app:1");
+        assert_eq!(name("here:2"), "e5 127.0.0.1:5000/only/here:2");
+        assert!(matches!(find(&conn, "app:1"), Err(LookupError::Ambiguous { .. })));
+        assert_eq!(name("127.0.0.1:5000/busybox"), "b2 127.0.0.1:5000/busybox:latest");
+        assert_eq!(name("nothing"), "nothing: image not known");
+        // Not a plain short name: the parse decides (and refuses upper case).
+        assert_eq!(name("BusyBox"), "BusyBox: image not known");
+    }
+
+    #[test]
+    fn plain_short_names_are_what_stored_short_names_look_like() {
+        for plain in ["busybox", "library/busybox:1.36", "a-b.c_d/e:Tag_1.x-y", "0abc"] {
+            assert!(is_plain_short_name(plain), "{plain}");
+        }
+        for not in ["", "Busybox", "a//b", "/a", "a/", "-a", "a@sha256:00", "a:", "a:b/c", "a:b:c", "é"] {
+            assert!(!is_plain_short_name(not), "{not}");
+        }
+    }
 
     #[test]
     fn a_full_name_in_stored_form_is_what_parsing_it_gives() {

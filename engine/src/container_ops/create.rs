@@ -53,7 +53,7 @@ impl Engine {
     /// `berth create`: records the container and prepares its directory; nothing runs yet.
     /// Bad input (name in use, unknown user, no command) fails before anything is created.
     pub fn create_container(&self, image_query: &str, mut opts: CreateOptions) -> Result<ContainerRecord> {
-        let img = self.image(image_query)?;
+        let (img, found_as) = self.image_found(image_query)?;
         crate::trace::mark("image found");
         let config: ImageConfiguration = serde_json::from_str(&img.config_json)
             .map_err(|e| Error::Invalid(format!("image {image_query}: bad config: {e}")))?;
@@ -135,10 +135,12 @@ impl Engine {
             id: id.clone(),
             name: name.clone(),
             image_id: img.id.clone(),
-            // The name the user gave, when it is one of the image's; else its first. A full name
-            // as stored is found without parsing it (the parse builds a large regex).
-            image_name: Some(crate::image::stored_form(image_query))
+            // The name the user gave (the one it was found by), when it is one of the image's;
+            // else its first. Names are compared without parsing when they can be (the parse
+            // builds a large regex).
+            image_name: found_as
                 .filter(|n| img.names.contains(n))
+                .or_else(|| Some(crate::image::stored_form(image_query)).filter(|n| img.names.contains(n)))
                 .or_else(|| {
                     crate::Reference::parse(image_query)
                         .ok()
