@@ -17,32 +17,34 @@ use std::sync::OnceLock;
 pub const ENABLE_VAR: &str = "BERTH_TRACE";
 pub const FILE_VAR: &str = "BERTH_TRACE_FILE";
 
-fn file() -> Option<&'static PathBuf> {
-    static FILE: OnceLock<Option<PathBuf>> = OnceLock::new();
-    FILE.get_or_init(|| {
-        let on = std::env::var(ENABLE_VAR).is_ok_and(|v| !v.is_empty() && v != "0");
-        on.then(|| std::env::var_os(FILE_VAR).filter(|f| !f.is_empty()).map(PathBuf::from)).flatten()
-    })
-    .as_ref()
+/// Whether `BERTH_TRACE` asks for a trace.
+fn requested() -> bool {
+    std::env::var(ENABLE_VAR).is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
-/// Whether marks are recorded.
-pub fn enabled() -> bool {
-    file().is_some()
+/// The named trace file, when a trace was asked for (read once).
+fn given_file() -> Option<PathBuf> {
+    std::env::var_os(FILE_VAR).filter(|f| !f.is_empty()).map(PathBuf::from)
+}
+
+fn file() -> Option<&'static PathBuf> {
+    static FILE: OnceLock<Option<PathBuf>> = OnceLock::new();
+    FILE.get_or_init(|| requested().then(given_file).flatten()).as_ref()
 }
 
 /// Starts a trace in a front end when `BERTH_TRACE` asks for one: names the trace file for this
 /// process and the ones it starts. Call first thing in `main`, before any thread exists (it sets
 /// an environment variable).
 pub fn start() {
-    let on = std::env::var(ENABLE_VAR).is_ok_and(|v| !v.is_empty() && v != "0");
-    if !on || std::env::var_os(FILE_VAR).is_some_and(|f| !f.is_empty()) {
+    if !requested() {
         return;
     }
-    let path = std::env::temp_dir().join(format!("berth-trace.{}", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    // SAFETY (in spirit: set_var is safe in this edition): called before any thread starts.
-    std::env::set_var(FILE_VAR, &path);
+    if given_file().is_none() {
+        let path = std::env::temp_dir().join(format!("berth-trace.{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        // Safe in this edition; called before any thread starts, as set_var wants.
+        std::env::set_var(FILE_VAR, &path);
+    }
     mark("main");
 }
 

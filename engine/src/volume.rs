@@ -357,7 +357,7 @@ fn random_name() -> String {
 
 /// [`copy_up`], inside the user namespace when Berth is rootless, so owners are kept.
 pub fn copy_up_as_owner(layer_dirs_top_first: &[PathBuf], dest: &str, target: &Path) -> std::io::Result<()> {
-    if !berth_userns::reexec::through_helper() {
+    if !berth_userns::outside() {
         return copy_up(layer_dirs_top_first, dest, target);
     }
     let mut c = berth_userns::reexec::userns_command("copy-up")?;

@@ -316,8 +316,8 @@ pub fn find(conn: &Connection, query: &str) -> Result<(String, Lookup), LookupEr
         }
     }
     // A short name in the plain form images are named by (`busybox`, `library/busybox:1.36`) is
-    // found without the parse as well: as Docker Hub's name, then on any registry. What is not
-    // found so goes on to the parse, which says what the query is.
+    // found without the parse as well: as Docker Hub's name (what the parse would normalise it
+    // to), then on any registry. It has no digest, so the parse could find nothing more.
     if !has_registry(query) && is_plain_short_name(query) {
         let hub = match query.contains('/') {
             true => format!("docker.io/{as_stored}"),
@@ -331,8 +331,7 @@ pub fn find(conn: &Connection, query: &str) -> Result<(String, Lookup), LookupEr
         if let Some(found) = short_name_match(conn, query)? {
             return Ok(found);
         }
-    }
-    if let Ok(r) = Reference::parse(query) {
+    } else if let Ok(r) = Reference::parse(query) {
         if let Some(name) = r.tagged_name() {
             if let Some(id) =
                 conn.query_row("SELECT image_id FROM image_names WHERE name = ?", [&name], |r| r.get(0)).optional()?
@@ -413,7 +412,7 @@ fn is_plain_short_name(query: &str) -> bool {
 /// `query` as it would be stored when it is a full name: with `:latest` when it has no tag or
 /// digest. Comparing this with an image's names needs no parsing of the reference grammar (a
 /// large regex to build: tens of milliseconds).
-pub fn stored_form(query: &str) -> String {
+fn stored_form(query: &str) -> String {
     if query.rsplit('/').next().is_some_and(|last| last.contains(':')) || query.contains('@') {
         query.to_string()
     } else {

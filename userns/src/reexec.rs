@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::{is_rootless, outside};
+use crate::outside;
 
 /// The per-container monitor.
 pub const MONITOR_ARG: &str = "__berth-monitor";
@@ -55,15 +55,9 @@ pub fn run_userns(mut c: Command) -> std::io::Result<()> {
     Err(std::io::Error::other(String::from_utf8_lossy(&out.stderr).trim().to_string()))
 }
 
-/// Whether what must own files as sub-ids has to go through `__berth-userns` from here:
-/// rootless, and not inside the user's namespace already.
-pub fn through_helper() -> bool {
-    is_rootless() && outside()
-}
-
 /// `rm -rf path`, inside the user namespace when its files may belong to sub-ids.
 pub fn remove_tree(path: &Path) -> std::io::Result<()> {
-    if !through_helper() {
+    if !outside() {
         return std::fs::remove_dir_all(path);
     }
     if std::fs::symlink_metadata(path).is_err() {

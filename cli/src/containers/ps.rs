@@ -94,6 +94,7 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
         for c in &list {
             writeln!(out, "{}", if args.no_trunc { &c.id } else { c.short_id() })?;
         }
+        out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
     match args.format.as_deref() {

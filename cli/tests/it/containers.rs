@@ -539,6 +539,7 @@ fn berth_trace_prints_the_start_paths_timeline_across_the_monitor() {
     // The marks of the command and of its monitor, in the order they happen.
     let order = [
         "berth[",
+        "main",
         "created",
         "monitor spawned",
         "launched: the container's process runs",

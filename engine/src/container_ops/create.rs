@@ -135,12 +135,10 @@ impl Engine {
             id: id.clone(),
             name: name.clone(),
             image_id: img.id.clone(),
-            // The name the user gave (the one it was found by), when it is one of the image's;
-            // else its first. Names are compared without parsing when they can be (the parse
-            // builds a large regex).
+            // The name the user gave: the one it was found by, else (found by id or digest) the
+            // name in the query when it is one of the image's; else its first.
             image_name: found_as
                 .filter(|n| img.names.contains(n))
-                .or_else(|| Some(crate::image::stored_form(image_query)).filter(|n| img.names.contains(n)))
                 .or_else(|| {
                     crate::Reference::parse(image_query)
                         .ok()

@@ -174,7 +174,7 @@ pub fn unpack_stream<R: Read>(compressed: R, dest: &Path) -> Result<Unpacked, Un
 /// [`unpack_stream`], inside the user namespace when Berth is rootless, so owners are kept: the
 /// stream goes to a `__berth-userns unpack` helper's stdin, whose answer is the [`Unpacked`].
 pub fn unpack_stream_as_owner<R: Read>(mut compressed: R, dest: &Path) -> Result<Unpacked, UnpackError> {
-    if !berth_userns::reexec::through_helper() {
+    if !berth_userns::outside() {
         return unpack_stream(compressed, dest);
     }
     let helper_err = |e: std::io::Error| UnpackError::Archive(std::io::Error::other(format!("unpack helper: {e}")));
