@@ -12,7 +12,7 @@ use nix::unistd::Pid;
 use oci_spec::runtime::{Process, UserBuilder};
 use serde::{Deserialize, Serialize};
 
-use crate::container::{self, user};
+use crate::container::{self, in_root, user};
 use crate::monitor::{EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_START_FAILED};
 use crate::runtime::{self, RuntimeError};
 use crate::{Engine, EngineConfig, Error, Result};
@@ -233,9 +233,14 @@ fn exec_process(base: &Process, opts: &ExecOptions, init: i32) -> std::result::R
     }
     if let Some(u) = &opts.user {
         // Names resolve against the container's own files, as they are now.
-        let root = PathBuf::from(format!("/proc/{init}/root"));
-        let passwd = std::fs::read_to_string(root.join("etc/passwd")).ok();
-        let group = std::fs::read_to_string(root.join("etc/group")).ok();
+        // They are read through the container's root, so its links can't name the host's files.
+        let accounts = |path: &str| match in_root::read(init, path, user::ACCOUNTS_CAP, path) {
+            Ok(bytes) => Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned())),
+            Err(e) if user::needs_lookup(u) => Err(format!("user \"{u}\" can't be looked up: {e}")),
+            Err(_) => Ok(None),
+        };
+        let passwd = accounts("/etc/passwd")?;
+        let group = accounts("/etc/group")?;
         let eu = user::resolve(u, passwd.as_deref(), group.as_deref()).map_err(|e| e.to_string())?;
         let mut caps = p.capabilities().clone();
         if eu.uid != 0 {

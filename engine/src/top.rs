@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use crate::container::in_root;
+use crate::container::user::ACCOUNTS_CAP;
 use crate::rootless::cgroup_parent;
 use crate::runtime::cgroup::ContainerCgroup;
 use crate::{Engine, Error, Result};
@@ -74,8 +76,10 @@ impl Engine {
             Err(_) if crate::rootless::is_rootless() => namespace_pids(init),
             Err(e) => return Err(Error::StateImproper(format!("reading the processes of {}: {e}", c.name))),
         };
-        let users: HashMap<u32, String> = std::fs::read_to_string(format!("/proc/{init}/root/etc/passwd"))
-            .unwrap_or_default()
+        // Names from the container's own /etc/passwd, read through its root; without one (or
+        // with a device, a FIFO or a huge file there) the ids are shown as numbers.
+        let passwd = in_root::read(init, "/etc/passwd", ACCOUNTS_CAP, "/etc/passwd").ok().flatten();
+        let users: HashMap<u32, String> = String::from_utf8_lossy(passwd.as_deref().unwrap_or_default())
             .lines()
             .filter_map(|l| {
                 let f: Vec<&str> = l.split(':').collect();

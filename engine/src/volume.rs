@@ -9,6 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
+use crate::layers::view::{is_opaque, is_whiteout, LayerView};
 use crate::{Engine, Error, Result};
 
 pub use crate::container::mount::MountRequest;
@@ -88,7 +89,7 @@ pub fn parse_volume_flag(input: &str, cwd: &Path) -> Result<MountRequest, Volume
     let destination = absolute_destination(input, dest)?;
     Ok(match source {
         None => MountRequest::Volume { name: String::new(), destination, read_only, anonymous: true },
-        Some(s) if s.is_empty() => return Err(bad("the source is empty".into())),
+        Some("") => return Err(bad("the source is empty".into())),
         Some(s) if s.starts_with('/') || s.starts_with('.') => {
             let path = if s.starts_with('/') { PathBuf::from(s) } else { cwd.join(s) };
             MountRequest::Bind { source: path, destination, read_only }
@@ -221,15 +222,12 @@ pub fn users(containers: &[crate::ContainerRecord]) -> BTreeMap<String, Vec<Stri
 pub fn copy_up(layer_dirs_top_first: &[PathBuf], dest: &str, target: &Path) -> std::io::Result<()> {
     use std::collections::HashSet;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let rel = dest.trim_start_matches('/');
+    // The mount point as the runtime mounts it: links in the image resolved inside the image.
+    let view = LayerView::new(layer_dirs_top_first);
+    let rel = view.resolve(dest).map_err(std::io::Error::other)?;
     let mut seen: HashSet<PathBuf> = HashSet::new();
     let mut hidden: Vec<PathBuf> = Vec::new(); // whited-out paths and opaque directories' lower content
-    for layer in layer_dirs_top_first {
-        let base = layer.join(rel);
-        let Ok(meta) = std::fs::symlink_metadata(&base) else { continue };
-        if !meta.is_dir() {
-            break; // a file or whiteout replaces the directory from here down
-        }
+    for base in view.dirs_at(&rel) {
         let mut opaque_here = Vec::new();
         let mut stack = vec![PathBuf::new()];
         while let Some(sub) = stack.pop() {
@@ -250,8 +248,8 @@ pub fn copy_up(layer_dirs_top_first: &[PathBuf], dest: &str, target: &Path) -> s
                     }
                     continue;
                 }
-                if std::os::unix::fs::FileTypeExt::is_char_device(&ft) && m.rdev() == 0 {
-                    hidden.push(relp); // a whiteout
+                if is_whiteout(&m) {
+                    hidden.push(relp);
                     continue;
                 }
                 let out = target.join(&relp);
@@ -259,7 +257,7 @@ pub fn copy_up(layer_dirs_top_first: &[PathBuf], dest: &str, target: &Path) -> s
                 if ft.is_dir() {
                     std::fs::create_dir_all(&out)?;
                     std::fs::set_permissions(&out, std::fs::Permissions::from_mode(m.mode() & 0o7777))?;
-                    if xattr::get(&src, "trusted.overlay.opaque").ok().flatten().as_deref() == Some(b"y") {
+                    if is_opaque(&src) {
                         opaque_here.push(relp.clone());
                     }
                     stack.push(relp);
@@ -275,9 +273,6 @@ pub fn copy_up(layer_dirs_top_first: &[PathBuf], dest: &str, target: &Path) -> s
         }
         // Below an opaque directory, lower layers show nothing.
         hidden.extend(opaque_here);
-        if xattr::get(&base, "trusted.overlay.opaque").ok().flatten().as_deref() == Some(b"y") {
-            break;
-        }
     }
     Ok(())
 }
@@ -438,5 +433,35 @@ mod tests {
         assert!(!o.join("dir/old").exists());
         assert_eq!(std::fs::read_link(o.join("link")).unwrap(), Path::new("a"));
         assert_eq!(std::fs::metadata(o.join("a")).unwrap().uid(), 1000);
+    }
+
+    #[test]
+    fn copy_up_resolves_links_inside_the_image_and_never_reads_the_host() {
+        let t = tempfile::tempdir().unwrap();
+        let (top, bottom, out) = (t.path().join("top"), t.path().join("bottom"), t.path().join("out"));
+        for d in [&top, &bottom, &out] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        // The image's /data is a link to /usr: the volume at /data/share holds the image's
+        // /usr/share, not the host's (which has hundreds of entries).
+        std::os::unix::fs::symlink("/usr", top.join("data")).unwrap();
+        std::fs::create_dir_all(bottom.join("usr/share")).unwrap();
+        std::fs::write(bottom.join("usr/share/from-image"), "image").unwrap();
+        copy_up(&[top.clone(), bottom.clone()], "/data/share", &out).unwrap();
+        let names: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["from-image"]);
+        // The image has no /etc: a link to it copies nothing of the host's.
+        std::os::unix::fs::symlink("/etc", top.join("conf")).unwrap();
+        let empty = t.path().join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        copy_up(&[top.clone(), bottom.clone()], "/conf", &empty).unwrap();
+        assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+        // Rootless overlay's opaque mark hides the lower layer as root's does.
+        std::fs::create_dir_all(top.join("usr/share")).unwrap();
+        xattr::set(top.join("usr/share"), "user.overlay.opaque", b"y").unwrap();
+        let opaque = t.path().join("opaque");
+        std::fs::create_dir_all(&opaque).unwrap();
+        copy_up(&[top, bottom], "/usr/share", &opaque).unwrap();
+        assert_eq!(std::fs::read_dir(&opaque).unwrap().count(), 0, "user.overlay.opaque hides /usr/share below");
     }
 }

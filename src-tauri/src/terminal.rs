@@ -58,7 +58,8 @@ fn resize(master: &impl AsRawFd, cols: u16, rows: u16) -> std::io::Result<()> {
 
 /// The shell to run in the container whose init is `pid`: bash when it has one.
 pub fn shell_for(pid: i32) -> &'static str {
-    if std::path::Path::new(&format!("/proc/{pid}/root/bin/bash")).exists() {
+    // Looked up through the container's root: a link there means the container's file.
+    if berth_engine::container::in_root::is_executable(pid, "/bin/bash") {
         "/bin/bash"
     } else {
         "/bin/sh"

@@ -11,6 +11,7 @@ mod docker_api;
 mod errors;
 mod exec;
 mod hostile;
+mod hostile_files;
 mod images;
 mod network;
 mod pull;

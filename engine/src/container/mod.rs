@@ -2,6 +2,7 @@
 //! database) and where it lives on disk. The verbs are in `container_ops`; the process that
 //! supervises a running container is the `monitor`.
 
+pub mod in_root;
 pub mod log_reader;
 pub mod logs;
 pub mod mount;

@@ -1,8 +1,9 @@
 //! The container's user: `-u`/image `User` (name or id, optionally `:group`) resolved against
 //! the image's own /etc/passwd and /etc/group, with supplementary groups, as Podman does.
 
-use std::os::unix::fs::FileTypeExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use berth_image::layers::view::{LayerView, ViewError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExecUser {
@@ -20,28 +21,20 @@ pub enum UserError {
     NoGroup(String),
 }
 
-/// Reads a file of the image from its layers (top first), honouring whiteouts.
-pub fn read_image_file(layer_dirs_top_first: &[PathBuf], rel: &str) -> Option<String> {
-    for dir in layer_dirs_top_first {
-        let path = dir.join(rel);
-        match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.file_type().is_char_device() => return None, // whiteout
-            Ok(m) if m.is_file() => return std::fs::read_to_string(&path).ok(),
-            Ok(_) => return None,
-            Err(_) => {
-                // an opaque or whited-out parent hides lower layers too
-                if Path::new(rel).ancestors().skip(1).any(|a| {
-                    let p = dir.join(a);
-                    !a.as_os_str().is_empty()
-                        && (std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_char_device())
-                            || xattr::get(&p, "trusted.overlay.opaque").ok().flatten().as_deref() == Some(b"y"))
-                }) {
-                    return None;
-                }
-            }
-        }
-    }
-    None
+/// The most of /etc/passwd or /etc/group read: far more than any real image has.
+pub const ACCOUNTS_CAP: u64 = 8 << 20;
+
+/// Reads a file of the image from its layers (top first) as the container would see it:
+/// whiteouts and opaque directories honoured, links followed inside the image only, and a
+/// device, a FIFO or a file over [`ACCOUNTS_CAP`] refused.
+pub fn read_image_file(layer_dirs_top_first: &[PathBuf], rel: &str) -> Result<Option<String>, ViewError> {
+    let bytes = LayerView::new(layer_dirs_top_first).read_file(rel, ACCOUNTS_CAP)?;
+    Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+
+/// Whether resolving `spec` needs the image's account files: a name, not only numbers.
+pub fn needs_lookup(spec: &str) -> bool {
+    spec.split(':').any(|part| !part.is_empty() && part.parse::<u32>().is_err())
 }
 
 /// Resolves `spec` ("", "name", "uid", "name:group", "uid:gid") with the image's passwd/group.
@@ -100,6 +93,15 @@ mod tests {
             .map(|u| (u.uid, u.gid, u.additional_gids))
             .map_err(|e| e.to_string());
         assert_eq!(got, expected.map_err(str::to_string), "{spec:?}");
+    }
+
+    #[test]
+    fn only_names_need_the_account_files() {
+        assert!(!needs_lookup(""));
+        assert!(!needs_lookup("1000"));
+        assert!(!needs_lookup("1000:50"));
+        assert!(needs_lookup("app"));
+        assert!(needs_lookup("1000:staff"));
     }
 
     #[test]

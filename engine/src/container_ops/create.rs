@@ -97,8 +97,17 @@ impl Engine {
         let layer_dirs: Vec<_> = img.layers.iter().rev().map(|l| self.layers().diff_dir(&l.chain_id)).collect();
         let user_spec =
             opts.user.clone().or_else(|| config.config().as_ref().and_then(|c| c.user().clone())).unwrap_or_default();
-        let passwd = user::read_image_file(&layer_dirs, "etc/passwd");
-        let group = user::read_image_file(&layer_dirs, "etc/group");
+        // A named user needs the image's account files; for a numeric one they only add the
+        // home directory and groups, so a broken file (a device, a FIFO, too big) is skipped.
+        let accounts = |rel: &str| match user::read_image_file(&layer_dirs, rel) {
+            Ok(text) => Ok(text),
+            Err(e) if user::needs_lookup(&user_spec) => {
+                Err(Error::Invalid(format!("user \"{user_spec}\" can't be looked up: {e}")))
+            }
+            Err(_) => Ok(None),
+        };
+        let passwd = accounts("etc/passwd")?;
+        let group = accounts("etc/group")?;
         let exec_user = user::resolve(&user_spec, passwd.as_deref(), group.as_deref())?;
         if crate::rootless::is_rootless() && (exec_user.uid != 0 || exec_user.gid != 0) {
             let maps = crate::rootless::IdMaps::of_current_user();

@@ -6,6 +6,7 @@
 //! (see `unpack`), so the directories can be used as lower dirs as they are.
 
 pub mod unpack;
+pub mod view;
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
