@@ -145,6 +145,31 @@ describe('pull, run, stop and remove in the browser', () => {
     assert.equal((await berth('ps', '-a', '-q')).trim(), '', 'the engine has no container left');
   });
 
+  it('stops and removes a dozen running containers at once, every one of them', async () => {
+    // Their veths go as they stop: Chromium aborts requests in flight when the host's
+    // interfaces change, and the app must still report each container right.
+    const names = Array.from({ length: 12 }, (_, i) => `e2e-bulk-${i}`);
+    for (const n of names) await berth('run', '-d', '--name', n, image, 'sleep', '600');
+    const containers = await app.containers();
+    const running = app.page.locator('[data-testid="container-row"] [data-status="running"]');
+    await waitFor('the dozen rows running', async () => (await running.count()) === names.length);
+    await containers.selectAll();
+    assert.equal(await app.page.getByTestId('selection-count').textContent(), '12 selected');
+    await containers.bulk('stop');
+    const exited = app.page.locator('[data-testid="container-row"] [data-status="exited"]');
+    await waitFor('every row exited', async () => (await exited.count()) === names.length, { timeout: 60_000 });
+    assert.equal((await berth('ps', '-q')).trim(), '', 'the engine runs none of them');
+    await containers.bulk('start');
+    await waitFor('every row running again', async () => (await running.count()) === names.length, { timeout: 60_000 });
+    const confirm = await containers.bulkRemove();
+    await confirm.confirm();
+    await containers.empty.waitFor({ timeout: 60_000 });
+    assert.equal((await berth('ps', '-a', '-q')).trim(), '', 'the engine has none of them left');
+    const errors = await app.page.locator('[data-testid="toast"][data-kind="error"]').allTextContents();
+    assert.deepEqual(errors, [], 'no container reported as failed');
+    assert.equal(await app.page.getByTestId('selection-count').textContent(), '', 'nothing left selected');
+  });
+
   it('removes the image from the Images pane', async () => {
     const images = await app.images();
     const confirm = await images.remove(image);

@@ -67,7 +67,14 @@ export interface Backend {
 
   /** Subscribes to the engine's state invalidations; returns the unsubscribe function. */
   onEngineEvent(cb: (event: EngineEvent) => void): () => void;
+  /** Subscribes to the link to the engine, for a transport that can lose it (the browser's):
+   *  `cb` gets the current state at once and every change. Absent: always connected. */
+  onConnection?(cb: (state: ConnectionState) => void): () => void;
 }
+
+/** The link to the engine: up; lost and being retried; or refused (the token is not the
+ *  server's any more, as after `berth-desktop --serve` restarted). */
+export type ConnectionState = 'connected' | 'disconnected' | 'unauthorized';
 
 export interface LogSearchOptions {
   regex: boolean;
@@ -98,7 +105,7 @@ export interface Transport {
  * Channel lifetimes: a pull's ends when the pull returns; a log follow's when `stopFollow` is
  * called for its subscription; a terminal's when `closeTerminal` is called or it says `exited`.
  */
-export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEvent'> {
+export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEvent' | 'onConnection'> {
   const { invoke } = transport;
   const call = <T>(command: string, args: Record<string, unknown> = {}) => invoke(command, args) as Promise<T>;
   const open = new Map<string, OpenChannel>();

@@ -54,6 +54,8 @@ function setup(answer: Parameters<typeof fakeFetch>[0], token: string | null = '
     },
     streamWaitMs: 1000,
     channelGraceMs: 0,
+    retryDelaysMs: [1, 1],
+    reconnectMs: 5,
   });
   return { backend, calls, streams };
 }
@@ -95,6 +97,65 @@ describe('http backend', () => {
   it('reports an unreachable server as an ApiError', async () => {
     const { backend } = setup(() => Promise.reject(new TypeError('Failed to fetch')));
     await expect(backend.engineInfo()).rejects.toMatchObject({ code: 'unavailable', message: 'cannot reach Berth: Failed to fetch' });
+  });
+
+  it('resends a lost request that is safe to send twice, and a lost removal that did its work counts as done', async () => {
+    let lost = 2;
+    const removed = new Set<string>();
+    const { backend, calls } = setup((url, body) => {
+      if (url.endsWith('/remove_container')) {
+        const id = String(body.id);
+        if (removed.has(id)) return { status: 404, body: `{"code":"not_found","message":"no such container ${id}"}` };
+        removed.add(id);
+      }
+      // The answer never arrives: Chromium dropped the connection when the veths changed.
+      if (lost-- > 0) return Promise.reject(new TypeError('Failed to fetch'));
+      return { status: 200, body: '' };
+    });
+    await expect(backend.removeContainer('web', true)).resolves.toBeNull();
+    expect(calls.map((c) => c.url)).toEqual(Array(2).fill('/api/invoke/remove_container'));
+    // Without a lost request, not found is still an error.
+    await expect(backend.removeContainer('web', true)).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('never resends a command that is not safe to send twice', async () => {
+    const { backend, calls } = setup(() => Promise.reject(new TypeError('Failed to fetch')));
+    await expect(backend.createContainer({ image: 'busybox' } as never)).rejects.toMatchObject({ code: 'unavailable' });
+    expect(calls).toHaveLength(1);
+    await expect(backend.stopContainer('web')).rejects.toMatchObject({ code: 'unavailable' });
+    expect(calls).toHaveLength(4);
+  });
+
+  it('tells when the link is lost, refused or back, and reopens a stream the browser gave up on', async () => {
+    let status = 200;
+    const { backend, streams } = setup(() => (status === 0 ? Promise.reject(new TypeError('Failed to fetch')) : { status, body: status === 401 ? '' : '{}' }));
+    const states: string[] = [];
+    backend.onEngineEvent(() => {});
+    backend.onConnection!((s) => states.push(s));
+    streams[0].fire('open');
+    // The server died: the browser retries the stream by itself.
+    streams[0].readyState = 0;
+    streams[0].fire('error');
+    expect(states).toEqual(['connected', 'disconnected']);
+    streams[0].fire('open');
+    // It came back with a new token: the stream is refused and closed for good.
+    status = 401;
+    streams[0].readyState = 2;
+    streams[0].fire('error');
+    await vi.waitFor(() => expect(states.at(-1)).toBe('unauthorized'));
+    expect(streams).toHaveLength(1);
+    await expect(backend.listContainers()).rejects.toMatchObject({ code: 'unauthorized' });
+    // A refused token stays refused; a server that answers again gets a new stream.
+    status = 200;
+    await backend.listContainers();
+    expect(states.at(-1)).toBe('connected');
+    streams[0].fire('error');
+    await vi.waitFor(() => expect(streams).toHaveLength(2));
+    const resyncs: string[] = [];
+    backend.onEngineEvent((e) => resyncs.push(`${e.kind}:${e.action}`));
+    streams[1].fire('open');
+    expect(resyncs).toContain('container:resync');
+    expect(streams[0].closed).toBe(true);
   });
 
   it('delivers engine events from the stream, opened with the token once', () => {

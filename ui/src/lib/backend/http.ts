@@ -6,7 +6,7 @@
 //! command's channel argument, and routes the stream's messages with that id to the callback.
 
 import type { EngineEvent } from '../bindings/EngineEvent';
-import { commandMethods, type Backend, type OpenChannel } from './backend';
+import { commandMethods, type Backend, type ConnectionState, type OpenChannel } from './backend';
 import { ApiError } from './errors';
 
 const TOKEN_KEY = 'berth.token';
@@ -29,6 +29,10 @@ export interface HttpOptions {
   /** How long a channel still routes messages after it was closed (the answer and the
    *  stream travel on different connections, so late messages are still delivered). */
   channelGraceMs?: number;
+  /** The pauses before each resend of a lost request that is safe to send again. */
+  retryDelaysMs?: number[];
+  /** How often a stream the browser gave up on is tried again. */
+  reconnectMs?: number;
 }
 
 /**
@@ -52,6 +56,45 @@ export function readToken(search: string, storage: Pick<Storage, 'getItem' | 'se
   }
 }
 
+/** Commands that leave the engine as they found it when sent twice: a lost one is resent. */
+const RETRY_SAFE = new Set([
+  'engine_info',
+  'list_containers',
+  'container_stats',
+  'start_container',
+  'stop_container',
+  'remove_container',
+  'inspect_container',
+  'container_logs',
+  'list_images',
+  'image_details',
+  'remove_image',
+  'list_volumes',
+  'remove_volume',
+  'log_window',
+  'search_logs',
+  'get_settings',
+]);
+/** Removals whose resend finds nothing: the lost request removed it. */
+const DONE_IF_GONE = new Set(['remove_container', 'remove_image', 'remove_volume']);
+
+function unreachable(e: unknown): ApiError {
+  return new ApiError('unavailable', `cannot reach Berth: ${e instanceof Error ? e.message : String(e)}`);
+}
+
+async function retry(send: () => Promise<Response>, first: unknown, delays: number[]): Promise<Response> {
+  let last = first;
+  for (const ms of delays) {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    try {
+      return await send();
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw unreachable(last);
+}
+
 let channelCounter = 0;
 function newChannelId(): string {
   channelCounter += 1;
@@ -68,27 +111,69 @@ export function httpBackend(options: HttpOptions): Backend {
   const token = options.token;
   const streamWaitMs = options.streamWaitMs ?? 3000;
   const channelGraceMs = options.channelGraceMs ?? 2000;
+  const retryDelaysMs = options.retryDelaysMs ?? [150, 500, 1500];
+  const reconnectMs = options.reconnectMs ?? 2000;
 
   const engineListeners = new Set<(event: EngineEvent) => void>();
   const channels = new Map<string, (message: unknown) => void>();
   let source: StreamSource | null = null;
   let opened = false;
   let openWaiters: (() => void)[] = [];
+  let connection: ConnectionState = 'connected';
+  const connectionListeners = new Set<(state: ConnectionState) => void>();
+  let reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+
+  function setConnection(next: ConnectionState) {
+    if (next === connection) return;
+    connection = next;
+    for (const listener of [...connectionListeners]) listener(next);
+  }
+
+  /** The stream was closed for good (the server answered it with an error, 401 after a
+   *  restart with a new token): ask a command whether the token is refused, and open a new
+   *  stream once the server answers again. */
+  function scheduleReconnect() {
+    if (reconnectTimer !== null) return;
+    reconnectTimer = setTimeout(async () => {
+      reconnectTimer = null;
+      try {
+        await invoke('engine_info', {});
+      } catch {
+        if (connection !== 'unauthorized') scheduleReconnect();
+        return;
+      }
+      source?.close();
+      source = null;
+      opened = true; // the new stream's open is a reopen: listeners refetch
+      ensureStream();
+    }, reconnectMs);
+  }
 
   async function invoke(command: string, args: Record<string, unknown>): Promise<unknown> {
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     if (token) headers.Authorization = `Bearer ${token}`;
+    const send = () => doFetch(`${base}/api/invoke/${command}`, { method: 'POST', headers, body: JSON.stringify(args) });
     let response: Response;
+    let retried = false;
     try {
-      response = await doFetch(`${base}/api/invoke/${command}`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(args),
-      });
-    } catch (e) {
-      throw new ApiError('unavailable', `cannot reach Berth: ${e instanceof Error ? e.message : String(e)}`);
+      response = await send();
+    } catch (first) {
+      // Chromium aborts requests in flight when the host's interfaces change, which is what
+      // stopping or removing containers does (their veths go): a command that is safe to
+      // send twice is sent again, after a pause, before the user is told.
+      try {
+        if (!RETRY_SAFE.has(command)) throw unreachable(first);
+        response = await retry(send, first, retryDelaysMs);
+      } catch (e) {
+        setConnection('disconnected');
+        throw e;
+      }
+      retried = true;
     }
+    setConnection(response.status === 401 ? 'unauthorized' : 'connected');
     const text = await response.text();
+    // The lost request did it: the thing is gone, as asked.
+    if (retried && response.status === 404 && DONE_IF_GONE.has(command)) return null;
     if (!response.ok) throw errorFromResponse(response.status, text);
     if (text === '') return null;
     try {
@@ -103,7 +188,13 @@ export function httpBackend(options: HttpOptions): Backend {
     const query = token ? `?token=${encodeURIComponent(token)}` : '';
     const s = openStream(`${base}/api/stream${query}`);
     source = s;
+    s.addEventListener('error', () => {
+      // CONNECTING: the browser retries by itself; CLOSED: it gave up, so we retry.
+      if (connection === 'connected') setConnection('disconnected');
+      if (s.readyState === 2) scheduleReconnect();
+    });
     s.addEventListener('open', () => {
+      setConnection('connected');
       const reopened = opened;
       opened = true;
       const waiters = openWaiters;
@@ -168,6 +259,13 @@ export function httpBackend(options: HttpOptions): Backend {
       ensureStream();
       return () => {
         engineListeners.delete(cb);
+      };
+    },
+    onConnection(cb) {
+      connectionListeners.add(cb);
+      cb(connection);
+      return () => {
+        connectionListeners.delete(cb);
       };
     },
   };

@@ -2,6 +2,7 @@ import { render } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
 
 const info = vi.hoisted(() => ({ rootless: false }));
+const link = vi.hoisted(() => ({ set: null as null | ((s: string) => void) }));
 const fake = vi.hoisted(() => ({
   listContainers: vi.fn(async () => []),
   listImages: vi.fn(async () => []),
@@ -11,7 +12,15 @@ const fake = vi.hoisted(() => ({
 vi.mock('../backend', async () => {
   const errors = await import('../backend/errors');
   return {
-    backend: { ...fake, onEngineEvent: () => () => {} },
+    backend: {
+      ...fake,
+      onEngineEvent: () => () => {},
+      onConnection: (cb: (s: string) => void) => {
+        link.set = cb;
+        cb('connected');
+        return () => {};
+      },
+    },
     ApiError: errors.ApiError,
     errorMessage: errors.errorMessage,
   };
@@ -36,5 +45,24 @@ describe('EngineStatus', () => {
     const { findByTestId, queryByTestId } = render(EngineStatus);
     expect((await findByTestId('engine-status')).dataset.state).toBe('up');
     expect(queryByTestId('engine-rootless')).toBeNull();
+  });
+});
+
+describe('EngineStatus and the link to the engine', () => {
+  it('says the link is lost or refused instead of "running", and running again once it is back', async () => {
+    await stores.engine.refresh();
+    const { findByTestId } = render(EngineStatus);
+    const status = await findByTestId('engine-status');
+    expect(status.dataset.state).toBe('up');
+    link.set!('disconnected');
+    await vi.waitFor(() => expect(status.dataset.state).toBe('disconnected'));
+    expect(status.textContent).toContain('reconnecting');
+    expect(status.textContent).not.toContain('Engine running');
+    link.set!('unauthorized');
+    await vi.waitFor(() => expect(status.dataset.state).toBe('unauthorized'));
+    expect(status.textContent).toContain('new token');
+    link.set!('connected');
+    await vi.waitFor(() => expect(status.dataset.state).toBe('up'));
+    expect(status.textContent).toContain('Engine running');
   });
 });

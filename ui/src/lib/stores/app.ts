@@ -1,8 +1,8 @@
 //! The app's stores, built on one Backend. `createStores` is what tests use with a fake;
 //! `index.ts` builds the one the app uses on the real backend.
 
-import { readable } from 'svelte/store';
-import type { Backend } from '../backend/backend';
+import { readable, type Readable } from 'svelte/store';
+import type { Backend, ConnectionState } from '../backend/backend';
 import type { ContainerSummary } from '../bindings/ContainerSummary';
 import type { EngineInfo } from '../bindings/EngineInfo';
 import type { ImageSummary } from '../bindings/ImageSummary';
@@ -20,6 +20,8 @@ export interface Stores {
   volumes: Resource<VolumeSummary[]>;
   stats: StatsStore;
   settings: SettingsStore;
+  /** The link to the engine (always connected inside the app). */
+  connection: Readable<ConnectionState>;
   /** Loads everything once and starts delivering queued events: call when the app mounted. */
   start(): Promise<void>;
   dispose(): void;
@@ -62,6 +64,7 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
   });
   const stats = statsStore(backend, events, debounceMs);
   const settings = settingsStore(backend);
+  const connection = readable<ConnectionState>('connected', (set) => backend.onConnection?.(set));
   return {
     events,
     containers,
@@ -70,6 +73,7 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     volumes,
     stats,
     settings,
+    connection,
     async start() {
       const loads = Promise.all([containers.refresh(), images.refresh(), engine.refresh(), volumes.refresh()]);
       events.markReady();

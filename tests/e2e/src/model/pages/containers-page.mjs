@@ -55,6 +55,24 @@ export class ContainersPage {
     return new ContainerDetails(this.page).waitFor(name);
   }
 
+  /** Ticks the header's box: every listed container is selected. */
+  async selectAll() {
+    await this.page.getByTestId('select-all').check();
+  }
+
+  /** A toolbar action on the selection: start, stop or restart. */
+  async bulk(verb) {
+    await this.page.getByTestId(`bulk-${verb}`).click();
+  }
+
+  /** The toolbar's Remove on the selection; the confirmation is the caller's to answer. */
+  async bulkRemove() {
+    await this.page.getByTestId('bulk-remove').click();
+    const dialog = new ConfirmDialog(this.page);
+    await dialog.root.waitFor();
+    return dialog;
+  }
+
   async create() {
     await this.createButton.click();
     const form = new CreateForm(this.page);
