@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// An error as the UI sees it: `code` is what it branches on (`not_found`, `conflict`,
-/// `invalid`, `engine`, `unauthorized`), `message` what it shows.
+/// `invalid`, `engine`, `unauthorized`, `insecure_registry`), `message` what it shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ApiError {
     pub code: String,
@@ -46,6 +46,13 @@ impl From<berth_engine::Error> for ApiError {
         use berth_engine::registry::RegistryError;
         use berth_engine::volume::VolumeError;
         use berth_engine::Error as E;
+        // The CLI's advice (edit registries.conf) is not the app's: it has a switch for it.
+        if let E::Registry(RegistryError::HttpOnly { host, .. }) = &e {
+            return ApiError::new(
+                "insecure_registry",
+                format!("registry {host} answers over plain HTTP only, without TLS: allow plain HTTP for it here or in Settings → Registries"),
+            );
+        }
         let code = match &e {
             E::Lookup(ImageLookup::NotFound(_))
             | E::ContainerLookup(ContainerLookup::NotFound(_))
@@ -106,5 +113,18 @@ mod tests {
         check(E::Network(N::NotFound("backend".into())), "not_found");
         check(E::Network(N::BadName("-x".into())), "invalid");
         check(E::Network(N::InUse { name: "backend".into(), containers: "abc".into() }), "conflict");
+    }
+
+    #[test]
+    fn a_plain_http_registry_points_at_the_apps_switch_not_a_root_owned_file() {
+        use berth_engine::registry::RegistryError as R;
+        let e = berth_engine::Error::Registry(R::HttpOnly {
+            host: "127.0.0.1:5000".into(),
+            config: "/etc/containers/registries.conf".into(),
+        });
+        let api = ApiError::from(e);
+        assert_eq!(api.code, "insecure_registry");
+        assert!(api.message.contains("127.0.0.1:5000") && api.message.contains("Settings → Registries"), "{api}");
+        assert!(!api.message.contains('\n') && !api.message.contains("registries.conf"), "{api}");
     }
 }

@@ -11,6 +11,9 @@ const fake = vi.hoisted(() => ({
   freePort: vi.fn(),
   createContainer: vi.fn(),
   pullImage: vi.fn(),
+  setRegistry: vi.fn(),
+  getSettings: vi.fn(),
+  listImages: vi.fn(async () => []),
 }));
 vi.mock('../backend', async () => {
   const errors = await import('../backend/errors');
@@ -100,6 +103,30 @@ describe('CreateDialog', () => {
   });
 });
 
+describe('CreateDialog with an image that is not here', () => {
+  it('offers to pull it, shows the progress, then reads it as if it had been there', async () => {
+    fake.imageDetails
+      .mockRejectedValueOnce(new ApiError('not_found', 'no image busybox:1.36 here'))
+      .mockResolvedValue({ id: 'sha256:1', names: ['docker.io/library/busybox:1.36'], cmd: ['sh'], entrypoint: [], env: [], workingDir: '/', exposedPorts: [] });
+    let finish!: () => void;
+    fake.pullImage.mockImplementation(async (reference: string, onProgress: (e: PullEvent) => void) => {
+      onProgress({ type: 'resolved', reference, manifestDigest: 'sha256:m', layers: [{ digest: 'sha256:a', size: 1 }, { digest: 'sha256:b', size: 1 }] });
+      onProgress({ type: 'layer', reference, digest: 'sha256:a', phase: 'done', current: 1, total: 1 });
+      await new Promise<void>((r) => (finish = r));
+      return image({ names: ['docker.io/library/busybox:1.36'] });
+    });
+    const { getByTestId, queryByTestId } = render(CreateDialog, { reference: 'busybox:1.36', onclose: () => {}, oncreated: () => {} });
+    await waitFor(() => expect(getByTestId('create-pull').textContent).toContain('busybox:1.36'));
+    await fireEvent.click(getByTestId('create-pull'));
+    await waitFor(() => expect(getByTestId('create-pull-progress').textContent).toContain('1 of 2 layers'));
+    finish();
+    await waitFor(() => expect((getByTestId('create-command') as HTMLInputElement).value).toBe('sh'));
+    expect(fake.pullImage.mock.calls[0][0]).toBe('busybox:1.36');
+    expect(queryByTestId('create-pull')).toBeNull();
+    expect(getByTestId('create-image-error').textContent).toBe('');
+  });
+});
+
 describe('PullDialog', () => {
   it('draws a bar per layer from the progress events and reports success', async () => {
     let finish!: () => void;
@@ -130,5 +157,31 @@ describe('PullDialog', () => {
     await fireEvent.input(getByTestId('pull-reference'), { target: { value: 'Alpine' } });
     await fireEvent.click(getByTestId('pull-submit'));
     await waitFor(() => expect(getByTestId('pull-error').textContent).toMatch(/must be lowercase/));
+  });
+
+  it('offers to allow a plain-HTTP registry in one click, then pulls again', async () => {
+    fake.pullImage
+      .mockRejectedValueOnce(new ApiError('insecure_registry', 'registry 127.0.0.1:5000 answers over plain HTTP only, without TLS: allow plain HTTP for it here or in Settings → Registries'))
+      .mockResolvedValueOnce(image({ names: ['127.0.0.1:5000/e2e/busybox:latest'] }));
+    fake.setRegistry.mockResolvedValue({ registries: [], socket: null });
+    const { getByTestId, queryByTestId } = render(PullDialog, { onclose: () => {}, onrun: () => {} });
+    await fireEvent.input(getByTestId('pull-reference'), { target: { value: '127.0.0.1:5000/e2e/busybox' } });
+    await fireEvent.click(getByTestId('pull-submit'));
+    await waitFor(() => expect(getByTestId('pull-allow-insecure').textContent).toContain('127.0.0.1:5000'));
+    expect(getByTestId('pull-error').textContent).toContain('Settings → Registries');
+    await fireEvent.click(getByTestId('pull-allow-insecure'));
+    await waitFor(() => expect(getByTestId('pull-success').textContent).toContain('127.0.0.1:5000/e2e/busybox:latest'));
+    expect(fake.setRegistry).toHaveBeenCalledWith('127.0.0.1:5000', true);
+    expect(fake.pullImage).toHaveBeenCalledTimes(2);
+    expect(queryByTestId('pull-insecure')).toBeNull();
+  });
+
+  it('offers nothing for other errors', async () => {
+    fake.pullImage.mockRejectedValue(new ApiError('not_found', 'manifest unknown'));
+    const { getByTestId, queryByTestId } = render(PullDialog, { onclose: () => {}, onrun: () => {} });
+    await fireEvent.input(getByTestId('pull-reference'), { target: { value: '127.0.0.1:5000/nope' } });
+    await fireEvent.click(getByTestId('pull-submit'));
+    await waitFor(() => expect(getByTestId('pull-error').textContent).toContain('manifest unknown'));
+    expect(queryByTestId('pull-insecure')).toBeNull();
   });
 });
