@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerStats } from './bindings/ContainerStats';
-import { displayImage, filterContainers, fitColumns, filterImages, imageReference, sortBy, sortContainers, sortImages, toggleSort } from './table';
+import { displayImage, imageParts, filterContainers, fitColumns, filterImages, imageReference, sortBy, sortContainers, sortImages, toggleSort } from './table';
 import { container, image } from './testing/fakeBackend';
 
 const a = container({ id: 'a1', name: 'alpha', status: 'running', created: 300, startedAt: 400, image: 'nginx' });
@@ -22,6 +22,11 @@ describe('filterContainers', () => {
     expect(names(filterContainers(rows, 'all', '8080'))).toEqual(['gamma10']);
     expect(names(filterContainers(rows, 'running', 'busybox'))).toEqual(['gamma9']);
     expect(filterContainers(rows, 'all', 'nothing-like-this')).toEqual([]);
+  });
+  it('by the hidden id only from its start', () => {
+    const web = container({ id: '9f3ac1d2e4', name: 'web', image: 'nginx' });
+    expect(names(filterContainers([...rows, web], 'all', 'c1'))).toEqual(['gamma10']);
+    expect(names(filterContainers([...rows, web], 'all', '9f3a'))).toEqual(['web']);
   });
 });
 
@@ -87,6 +92,17 @@ describe('displayImage', () => {
     ['ghcr.io/example/api:2.4.1', 'ghcr.io/example/api:2.4.1'],
     ['0123456789ab', '0123456789ab'],
   ])('%s shows as %s', (name, want) => expect(displayImage(name)).toBe(want));
+});
+
+describe('imageParts', () => {
+  it.each([
+    ['127.0.0.1:5000/e2e/busybox:latest', '127.0.0.1:5000', 'e2e/busybox:latest'],
+    ['ghcr.io/example/api:2.4.1', 'ghcr.io', 'example/api:2.4.1'],
+    ['localhost/app:dev', 'localhost', 'app:dev'],
+    ['docker.io/library/nginx:1.27', null, 'nginx:1.27'],
+    ['docker.io/grafana/grafana:latest', null, 'grafana/grafana:latest'],
+    ['0123456789ab', null, '0123456789ab'],
+  ])('%s: registry %s, then %s', (name, registry, rest) => expect(imageParts(name)).toEqual({ registry, rest }));
 });
 
 describe('fitColumns', () => {

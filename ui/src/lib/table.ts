@@ -67,7 +67,9 @@ export function filterContainers(
     if (status === 'running' && !isRunning(c)) return false;
     if (status === 'stopped' && isRunning(c)) return false;
     if (!q) return true;
-    return [c.name, c.image, c.shortId, c.id, c.command, c.status, portsText(c)].some((f) => f.toLowerCase().includes(q));
+    // What the row shows, anywhere in it; the id (hidden) only from its start, as it is typed.
+    if (c.id.toLowerCase().startsWith(q) || c.id.toLowerCase().startsWith(`sha256:${q}`)) return true;
+    return [c.name, displayImage(c.image), c.image, c.command, c.status, portsText(c)].some((f) => f.toLowerCase().includes(q));
   });
 }
 
@@ -148,6 +150,17 @@ export function imageReference(i: Pick<ImageSummary, 'names' | 'id' | 'repositor
 }
 
 /** An image name as people write it: Docker Hub's default registry and library/ left out. */
+/** An image name split for display: the registry (dimmed, or null for Docker Hub's and for
+ *  an id) and what tells images apart, the repository and tag. */
+export function imageParts(name: string): { registry: string | null; rest: string } {
+  const shown = displayImage(name);
+  const slash = shown.indexOf('/');
+  if (slash < 0 || shown !== name) return { registry: null, rest: shown };
+  const first = shown.slice(0, slash);
+  if (!first.includes('.') && !first.includes(':') && first !== 'localhost') return { registry: null, rest: shown };
+  return { registry: first, rest: shown.slice(slash + 1) };
+}
+
 export function displayImage(name: string): string {
   if (name.startsWith('docker.io/library/')) return name.slice('docker.io/library/'.length);
   if (name.startsWith('docker.io/')) return name.slice('docker.io/'.length);

@@ -53,15 +53,23 @@ describe('ContainersPane', () => {
     await fireEvent.click(getByTestId('filter-all'));
     await fireEvent.input(getByTestId('container-search'), { target: { value: 'CAC' } });
     expect(names(root)).toEqual(['cache']);
+    // Ids are hidden: only their start matches (web's id is all "a", cache's all "c").
+    await fireEvent.input(getByTestId('container-search'), { target: { value: 'aaaa' } });
+    expect(names(root)).toEqual(['web']);
     await fireEvent.input(getByTestId('container-search'), { target: { value: '' } });
 
     await fireEvent.click(getByTestId('sort-name'));
     expect(names(root)).toEqual(['cache', 'db', 'web']);
 
-    fake.stopContainer.mockResolvedValue(state.containers[0]);
+    // A stop in flight shows as "stopping" until its answer is back.
+    let stopped!: () => void;
+    fake.stopContainer.mockImplementation(() => new Promise((resolve) => (stopped = () => resolve(state.containers[0]))));
     const web = root.querySelector('[data-name=web]')!;
     await fireEvent.click(web.querySelector('[data-testid=row-stop]')!);
     expect(fake.stopContainer).toHaveBeenCalledWith('a'.repeat(64));
+    await waitFor(() => expect((web.querySelector('[data-testid=container-status]') as HTMLElement).dataset.status).toBe('stopping'));
+    stopped();
+    await waitFor(() => expect((web.querySelector('[data-testid=container-status]') as HTMLElement).dataset.status).toBe('running'));
     expect(web.querySelector('[data-testid=row-start]')).toBeNull();
 
     // select two, remove them; one removal fails and the dialog says why
