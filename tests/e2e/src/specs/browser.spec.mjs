@@ -8,6 +8,7 @@ import { BerthApp } from '../model/pages/berth-app.mjs';
 import { ContainersPage } from '../model/pages/containers-page.mjs';
 import { berth } from '../utility/berth.mjs';
 import { launchBrowser } from '../utility/browser.mjs';
+import { contrastFailures } from '../utility/contrast.mjs';
 import { env, screenshotsDir } from '../utility/env.mjs';
 import { freePort, get, waitFor } from '../utility/wait.mjs';
 
@@ -128,6 +129,39 @@ describe('pull, run, stop and remove in the browser', () => {
     assert.equal(await app.page.evaluate(() => window.__e2eSamePage), true, 'the page was not reloaded');
   });
 
+  it('fits the toolbars at 960, 1200 and 1440 px wide: nothing cut off (screenshots of each pane)', async () => {
+    const page = app.page;
+    for (const width of [960, 1200, 1440]) {
+      await page.setViewportSize({ width, height: 800 });
+      for (const pane of ['containers', 'images', 'volumes']) {
+        await app[pane]();
+        await page.waitForTimeout(150);
+        await page.screenshot({ path: join(shots, `${pane}-${width}.png`) });
+      }
+      await app.containers();
+      for (const id of ['container-search', 'bulk-remove', 'create-button']) {
+        const box = await page.getByTestId(id).boundingBox();
+        assert.ok(box && box.width > 0, `${id} is shown at ${width} px`);
+        assert.ok(box.x >= 0 && box.x + box.width <= width, `${id} within the ${width} px window: ${JSON.stringify(box)}`);
+      }
+      // The search box keeps room to type in.
+      assert.ok((await page.getByTestId('container-search').boundingBox()).width >= 120, `search box at ${width} px`);
+    }
+    await page.setViewportSize({ width: 1360, height: 820 });
+  });
+
+  it('has text contrast of at least 4.5:1 in both themes, in the Containers and Images panes', async () => {
+    for (const pane of ['containers', 'images']) {
+      await (pane === 'containers' ? app.containers() : app.images());
+      for (const theme of ['light', 'dark']) {
+        const failures = await contrastFailures(app.page, theme);
+        assert.deepEqual(failures, [], `${pane} in the ${theme} theme`);
+      }
+    }
+    await app.page.evaluate(() => delete document.documentElement.dataset.theme);
+    await app.containers();
+  });
+
   it('stops the container from its row', async () => {
     const containers = await app.containers();
     await containers.stop(NAME);
@@ -149,7 +183,10 @@ describe('pull, run, stop and remove in the browser', () => {
     // Their veths go as they stop: Chromium aborts requests in flight when the host's
     // interfaces change, and the app must still report each container right.
     const names = Array.from({ length: 12 }, (_, i) => `e2e-bulk-${i}`);
-    for (const n of names) await berth('run', '-d', '--name', n, image, 'sleep', '600');
+    // A shell that exits on SIGTERM (a bare `sleep` as pid 1 ignores it, and each stop would
+    // wait out its 10 s timeout).
+    const script = "trap 'exit 0' TERM; while :; do sleep 1; done";
+    for (const n of names) await berth('run', '-d', '--name', n, image, 'sh', '-c', script);
     const containers = await app.containers();
     const running = app.page.locator('[data-testid="container-row"] [data-status="running"]');
     await waitFor('the dozen rows running', async () => (await running.count()) === names.length);
