@@ -83,10 +83,14 @@ pub async fn remove(ctx: &Ctx, id: &str, r: &Req) -> Reply {
     }
     let q = id.to_string();
     ctx.blocking(move |e| e.remove_container(&q, force)).await?;
+    crate::service::exec::forget_container(ctx, &c.id);
     empty(StatusCode::NO_CONTENT)
 }
 
 pub async fn prune(ctx: &Ctx) -> Reply {
     let removed = ctx.blocking(|e| e.prune_containers()).await?;
+    for id in &removed {
+        crate::service::exec::forget_container(ctx, id);
+    }
     ok_json(json!({"ContainersDeleted": removed, "SpaceReclaimed": 0}))
 }

@@ -60,19 +60,20 @@ pub async fn stats(ctx: &Ctx, id: &str, r: &Req) -> Reply {
     let one_shot = r.flag("one-shot");
     let engine = ctx.engine.clone();
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
-    tokio::spawn(async move {
+    // Samples read (cgroup files, /proc) on the blocking pool, until the client goes away.
+    tokio::task::spawn_blocking(move || {
         let sample =
             |e: &berth_engine::Engine| e.container_stats(&c.id).ok().map(|s| (s, system_cpu_ns(), chrono::Utc::now()));
         let mut pre = if one_shot { None } else { sample(&engine) };
         loop {
             if !one_shot {
-                tokio::time::sleep(Duration::from_millis(if stream { 1000 } else { 500 })).await;
+                std::thread::sleep(Duration::from_millis(if stream { 1000 } else { 500 }));
             }
             let Some(now) = sample(&engine) else { return };
             let v = stats_json(&c, &now.0, pre.as_ref().map(|(s, sys, t)| (s, *sys, *t)), now.1);
             let mut line = serde_json::to_vec(&v).expect("serialises");
             line.push(b'\n');
-            if tx.send(Bytes::from(line)).await.is_err() || !stream {
+            if tx.blocking_send(Bytes::from(line)).is_err() || !stream {
                 return;
             }
             pre = Some(now);
