@@ -582,3 +582,42 @@ fn disk_usage_walks_off_the_async_threads() {
     eprintln!("4 walks of 160 000 files took {walked:?}; the slowest ping meanwhile {slowest:?}");
     assert!(slowest < Duration::from_millis(300), "a ping waited {slowest:?} while df walked ({walked:?})");
 }
+
+/// Stats fill what the cgroup tells: user and kernel CPU time, memory.stat, throttling, the
+/// pids limit, per device I/O.
+#[test]
+fn stats_report_what_the_cgroup_counts() {
+    let (w, s, img) = world();
+    w.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "busy",
+        "--pids-limit",
+        "50",
+        &img,
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo done; exec sleep 300",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while w.ok(&["logs", "busy"]) != "done\n" {
+        assert!(Instant::now() < deadline, "the loop never ended");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let a = call(&s.socket, "GET", "/containers/busy/stats?stream=0", b"");
+    assert_eq!(a.status, 200, "{}", a.body);
+    let v: Value = serde_json::from_str(a.body.trim()).unwrap();
+    let usage = &v["cpu_stats"]["cpu_usage"];
+    let (user, kernel) = (usage["usage_in_usermode"].as_u64().unwrap(), usage["usage_in_kernelmode"].as_u64().unwrap());
+    assert!(user > 0 && user + kernel <= usage["total_usage"].as_u64().unwrap() + 20_000_000, "{usage}");
+    let stat = v["memory_stats"]["stats"].as_object().unwrap();
+    assert!(!stat.is_empty() && stat.values().all(Value::is_u64), "{}", v["memory_stats"]);
+    assert_eq!(v["pids_stats"]["limit"], json!(50), "{}", v["pids_stats"]);
+    assert!(v["cpu_stats"]["throttling_data"]["periods"].is_u64(), "{}", v["cpu_stats"]);
+    assert!(v["blkio_stats"]["io_serviced_recursive"].is_array(), "{}", v["blkio_stats"]);
+    if let Some(eth0) = v["networks"].get("eth0") {
+        assert!(eth0["rx_packets"].is_u64() && eth0["tx_dropped"].is_u64(), "{eth0}");
+    }
+    w.ok(&["rm", "-f", "busy"]);
+}
