@@ -350,3 +350,42 @@ pub async fn inspect(ctx: &Ctx, id: &str) -> Reply {
         "DetachKeys": "",
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(created_ago: Duration, started: bool, ended_ago: Option<Duration>) -> ExecSession {
+        let now = Instant::now();
+        ExecSession {
+            id: "e".into(),
+            container_id: "c".into(),
+            options: berth_engine::exec::ExecOptions {
+                command: vec!["true".into()],
+                env: vec![],
+                user: None,
+                workdir: None,
+                tty: false,
+            },
+            attach_stdin: false,
+            created: now - created_ago,
+            state: Mutex::new(ExecState {
+                started,
+                ended: ended_ago.map(|a| now - a),
+                running: started && ended_ago.is_none(),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn sessions_are_kept_a_while_after_they_end_and_no_longer() {
+        let minute = Duration::from_secs(60);
+        let now = Instant::now();
+        assert!(!session(minute, false, None).expired(now), "a new session waits for its start");
+        assert!(session(6 * minute, false, None).expired(now), "never started");
+        assert!(!session(60 * minute, true, None).expired(now), "still running");
+        assert!(!session(10 * minute, true, Some(minute)).expired(now), "ended a minute ago: inspectable");
+        assert!(session(10 * minute, true, Some(6 * minute)).expired(now), "ended past EXEC_KEEP");
+    }
+}
