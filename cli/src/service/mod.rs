@@ -166,6 +166,8 @@ pub struct Ctx {
     pub attach_writers: Arc<Mutex<HashMap<String, Arc<Mutex<std::os::unix::net::UnixStream>>>>>,
     /// Sizes asked for before the attach session connected.
     pub pending_sizes: Arc<Mutex<HashMap<String, (u16, u16)>>>,
+    /// Created containers disconnected from their network (by id), until connected again.
+    pub detached: Mutex<HashMap<String, String>>,
 }
 
 impl Ctx {
@@ -403,6 +405,8 @@ async fn route(ctx: &Ctx, r: Req) -> Reply {
         (Method::POST, ["networks", "create"]) => objects::create_network(ctx, &r).await,
         (Method::GET, ["networks", id]) => objects::inspect_network(ctx, id).await,
         (Method::DELETE, ["networks", id]) => objects::remove_network(ctx, id).await,
+        (Method::POST, ["networks", id, "connect"]) => objects::connect(ctx, id, &r, true).await,
+        (Method::POST, ["networks", id, "disconnect"]) => objects::connect(ctx, id, &r, false).await,
         (m, _) => Err(ApiError::not_found(format!("page not found: {m} /{}", r.segments.join("/")))),
     }
 }
@@ -439,6 +443,7 @@ pub async fn run(engine: Engine, args: &ServiceArgs) -> anyhow::Result<ExitCode>
         execs: Mutex::new(HashMap::new()),
         attach_writers: Arc::new(Mutex::new(HashMap::new())),
         pending_sizes: Arc::new(Mutex::new(HashMap::new())),
+        detached: Mutex::new(HashMap::new()),
     });
     let sweeper = {
         let ctx = ctx.clone();

@@ -633,3 +633,84 @@ fn stats_report_what_the_cgroup_counts() {
     }
     w.ok(&["rm", "-f", "busy"]);
 }
+
+/// Debian's docker-compose (python) brings a project up against the service, with its network,
+/// a named and an anonymous volume, an exec, and takes it down again.
+#[test]
+fn compose_brings_a_project_up_and_down() {
+    let compose = ["/usr/bin/docker-compose", "/usr/local/bin/docker-compose"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("docker-compose is needed for this test: install Debian's docker-compose (scripts/deps does)");
+    let (w, s, img) = world();
+    let dir = w.dir.path().join("proj");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("docker-compose.yml"),
+        format!(
+            "version: \"3\"\nservices:\n  web:\n    image: {img}\n    command: sh -c \"echo hi > /data/f; exec sleep 300\"\n    volumes:\n      - data:/data\n      - /cache\nvolumes:\n  data:\n"
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(compose)
+            .args(args)
+            .current_dir(&dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", w.dir.path().join("home"))
+            .env("DOCKER_HOST", format!("unix://{}", s.socket.display()))
+            .env("COMPOSE_PROJECT_NAME", "proj")
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "docker-compose {args:?} failed:\n{text}");
+        text
+    };
+    run(&["up", "-d"]);
+    assert_eq!(w.ok(&["ps", "--format", "{{.Names}}"]), "proj_web_1\n");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = std::process::Command::new(compose)
+            .args(["exec", "-T", "web", "cat", "/data/f"])
+            .current_dir(&dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", w.dir.path().join("home"))
+            .env("DOCKER_HOST", format!("unix://{}", s.socket.display()))
+            .env("COMPOSE_PROJECT_NAME", "proj")
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&out.stdout) == "hi\n" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "exec never read the volume: {}", String::from_utf8_lossy(&out.stderr));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    run(&["down", "-v"]);
+    assert_eq!(w.ok(&["ps", "-aq"]), "");
+    ping(&s);
+}
+
+/// A created container taken off its network is not started until it is connected again, and
+/// one that has run can't be taken off.
+#[test]
+fn a_disconnected_container_waits_for_its_network() {
+    let (w, s, img) = world();
+    w.ok(&["network", "create", "pair"]);
+    w.ok(&["create", "--name", "n1", "--network", "pair", &img, "sleep", "300"]);
+    let a = post(&s, "/networks/pair/disconnect", &json!({"Container": "n1"}));
+    assert_eq!(a.status, 200, "{}", a.body);
+    let a = post(&s, "/containers/n1/start", &json!({}));
+    assert_eq!(a.status, 409, "{}", a.body);
+    assert!(a.message().contains("was disconnected from network pair"), "{}", a.body);
+    let a = post(&s, "/networks/bridge/connect", &json!({"Container": "n1"}));
+    assert_eq!(a.status, 409, "another network: {}", a.body);
+    let a = post(&s, "/networks/pair/connect", &json!({"Container": "n1", "EndpointConfig": {"Aliases": ["x"]}}));
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(post(&s, "/containers/n1/start", &json!({})).status, 204);
+    let a = post(&s, "/networks/pair/disconnect", &json!({"Container": "n1"}));
+    assert_eq!(a.status, 409, "a running container: {}", a.body);
+    w.ok(&["rm", "-f", "n1"]);
+    w.ok(&["network", "rm", "pair"]);
+}
