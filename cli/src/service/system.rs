@@ -59,6 +59,9 @@ struct HostFacts {
     pids: bool,
     ip_forward: bool,
     mem_total: u64,
+    /// The service's open descriptors and threads (Docker's NFd and NGoroutines).
+    fds: usize,
+    threads: u64,
 }
 
 /// Docker's name for the file system type `statfs` reports.
@@ -122,6 +125,12 @@ fn host_facts(root: &std::path::Path) -> HostFacts {
         pids,
         ip_forward: read("/proc/sys/net/ipv4/ip_forward").trim() == "1",
         mem_total,
+        fds: std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count()),
+        threads: read("/proc/self/status")
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0),
     }
 }
 
@@ -164,8 +173,8 @@ pub async fn info(ctx: &Ctx) -> Reply {
         "PidsLimit": host.pids,
         "IPv4Forwarding": host.ip_forward,
         "Debug": false,
-        "NFd": 0,
-        "NGoroutines": 0,
+        "NFd": host.fds,
+        "NGoroutines": host.threads,
         "SystemTime": chrono::Utc::now().to_rfc3339(),
         "LoggingDriver": "k8s-file",
         "CgroupDriver": "cgroupfs",

@@ -391,6 +391,12 @@ fn info_reports_the_host_as_it_is() {
     let _guard = Unmount(&root);
     let i = call(&s.socket, "GET", "/info", b"").json();
     assert_eq!(i["DriverStatus"][0], json!(["Backing Filesystem", "tmpfs"]), "{}", i["DriverStatus"]);
+    assert!(
+        i["NFd"].as_u64().unwrap() > 2 && i["NGoroutines"].as_u64().unwrap() > 1,
+        "{} {}",
+        i["NFd"],
+        i["NGoroutines"]
+    );
     let forwarding = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap().trim() == "1";
     assert_eq!(i["IPv4Forwarding"], json!(forwarding));
     let controllers = std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers").unwrap_or_default();
