@@ -26,6 +26,49 @@ pub struct ContainerStats {
     pub block_write: Option<u64>,
     /// The host's memory, the limit of a container without one.
     pub host_memory: Option<u64>,
+    /// The counters of each network interface but `lo` (none with the host's network).
+    pub networks: Vec<(String, NetCounters)>,
+    /// The cgroup's finer counters (user/system CPU, throttling, memory.stat, per device I/O).
+    pub detail: crate::runtime::cgroup::Detail,
+}
+
+/// One interface's counters, as `/proc/PID/net/dev` has them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetCounters {
+    pub rx_bytes: u64,
+    pub rx_packets: u64,
+    pub rx_errors: u64,
+    pub rx_dropped: u64,
+    pub tx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_errors: u64,
+    pub tx_dropped: u64,
+}
+
+/// Every interface but `lo` of a `/proc/PID/net/dev` table.
+pub fn net_interfaces(table: &str) -> Vec<(String, NetCounters)> {
+    table
+        .lines()
+        .skip(2)
+        .filter_map(|line| {
+            let (name, rest) = line.split_once(':')?;
+            let name = name.trim();
+            let f: Vec<u64> = rest.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+            (name != "lo" && f.len() >= 12).then(|| {
+                let c = NetCounters {
+                    rx_bytes: f[0],
+                    rx_packets: f[1],
+                    rx_errors: f[2],
+                    rx_dropped: f[3],
+                    tx_bytes: f[8],
+                    tx_packets: f[9],
+                    tx_errors: f[10],
+                    tx_dropped: f[11],
+                };
+                (name.to_string(), c)
+            })
+        })
+        .collect()
 }
 
 /// Received and sent bytes of every interface but `lo`, from a `/proc/PID/net/dev` table.
@@ -80,9 +123,10 @@ impl Engine {
             Err(e) => return Err(Error::StateImproper(format!("reading the stats of container {}: {e}", c.name))),
         };
         // The network namespace's counters, as its init sees them.
-        let net =
-            c.pid.and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/net/dev")).ok()).map(|t| net_totals(&t));
+        let table = c.pid.and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/net/dev")).ok());
+        let net = table.as_deref().map(net_totals);
         let host_network = c.options.network.as_deref() == Some("host");
+        let networks = table.as_deref().filter(|_| !host_network).map(net_interfaces).unwrap_or_default();
         Ok(ContainerStats {
             id: c.id,
             cpu_usage_ns: s.cpu_usage_ns,
@@ -94,6 +138,8 @@ impl Engine {
             block_read: s.block_read,
             block_write: s.block_write,
             host_memory: host_memory(),
+            networks,
+            detail: s.detail,
         })
     }
 }
@@ -108,5 +154,8 @@ mod tests {
   eth0:    1200      10    0    0    0     0          0         0      800       8    0    0    0     0       0          0
 ";
         assert_eq!(super::net_totals(table), (1200, 800));
+        let ifs = super::net_interfaces(table);
+        assert_eq!(ifs.len(), 1);
+        assert_eq!((ifs[0].0.as_str(), ifs[0].1.rx_packets, ifs[0].1.tx_packets), ("eth0", 10, 8));
     }
 }

@@ -26,6 +26,10 @@ pub enum VolumeError {
     BadName(String),
     #[error("volume {name} is being used by the following container(s): {containers}: volume is being used")]
     InUse { name: String, containers: String },
+    #[error("invalid mount destination \"{destination}\": {reason}")]
+    BadDestination { destination: String, reason: String },
+    #[error("invalid bind mount source \"{0}\": it must be an absolute path on the host")]
+    RelativeSource(PathBuf),
     #[error("bind mount source {0}: no such file or directory: create it first, or give a named volume")]
     MissingSource(PathBuf),
     #[error("{path}: {source}")]
@@ -63,6 +67,33 @@ fn absolute_destination(input: &str, dest: &str) -> Result<String, VolumeError> 
         return Err(bad("the container path can't be \"/\""));
     }
     Ok(dest.trim_end_matches('/').to_string())
+}
+
+/// Checks a mount however it was asked for (`-v`, `--tmpfs`, the API's `Mounts` and `Binds`,
+/// the desktop app's form): the destination an absolute path, not `/`, without `..`; a bind's
+/// source absolute; a named volume's name valid.
+pub fn check_mount(m: &MountRequest) -> Result<(), VolumeError> {
+    let dest = m.destination();
+    let bad = |reason: &str| VolumeError::BadDestination { destination: dest.into(), reason: reason.into() };
+    if dest.is_empty() {
+        return Err(bad("the container path is empty: give an absolute path such as /data"));
+    }
+    if !dest.starts_with('/') {
+        return Err(bad("the container path must be absolute, such as /data"));
+    }
+    if Path::new(dest).components().any(|c| c == Component::ParentDir) {
+        return Err(bad("the container path must not contain \"..\""));
+    }
+    if dest.trim_end_matches('/').is_empty() {
+        return Err(bad("the container path can't be \"/\": mount at a directory below it"));
+    }
+    match m {
+        MountRequest::Bind { source, .. } if !source.is_absolute() => Err(VolumeError::RelativeSource(source.clone())),
+        MountRequest::Volume { name, anonymous: false, .. } if !valid_name(name) => {
+            Err(VolumeError::BadName(name.clone()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Parses `-v`: `HOST-DIR:CTR-DIR[:OPTIONS]`, `NAME:CTR-DIR[:OPTIONS]` or `CTR-DIR` (an anonymous
@@ -363,6 +394,41 @@ pub fn copy_up_as_owner(layer_dirs_top_first: &[PathBuf], dest: &str, target: &P
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mounts_are_checked_however_they_were_asked_for() {
+        let vol = |d: &str| MountRequest::Volume {
+            name: "v".into(),
+            destination: d.into(),
+            read_only: false,
+            anonymous: false,
+        };
+        let check = |m: MountRequest, want: Option<&str>| match (check_mount(&m), want) {
+            (Ok(()), None) => {}
+            (Err(e), Some(w)) => assert!(e.to_string().contains(w), "{m:?}: {e} does not say {w:?}"),
+            (got, want) => panic!("{m:?}: got {got:?}, expected {want:?}"),
+        };
+        check(vol("/data"), None);
+        check(vol(""), Some("invalid mount destination \"\": the container path is empty"));
+        check(vol("/"), Some("can't be \"/\""));
+        check(vol("//"), Some("can't be \"/\""));
+        check(vol("data"), Some("must be absolute"));
+        check(vol("/a/../b"), Some("must not contain"));
+        check(
+            MountRequest::Volume {
+                name: "bad name".into(),
+                destination: "/d".into(),
+                read_only: false,
+                anonymous: false,
+            },
+            Some("invalid volume name \"bad name\""),
+        );
+        check(
+            MountRequest::Bind { source: "rel".into(), destination: "/d".into(), read_only: false },
+            Some("absolute path on the host"),
+        );
+        check(MountRequest::Tmpfs { destination: "/".into(), options: vec![] }, Some("can't be \"/\""));
+    }
 
     fn check(input: &str, expected: Result<MountRequest, &str>) {
         let got = parse_volume_flag(input, Path::new("/work"));

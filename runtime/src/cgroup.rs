@@ -257,6 +257,143 @@ pub struct CgroupStats {
     /// Bytes read from and written to block devices.
     pub block_read: Option<u64>,
     pub block_write: Option<u64>,
+    /// The rest of what the cgroup's files tell, for Docker's stats (read by [`Detail::read`]).
+    pub detail: Detail,
+}
+
+/// The finer counters of a cgroup, from its files as the kernel writes them (v1 and v2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Detail {
+    /// CPU time in user and kernel mode, in nanoseconds.
+    pub cpu_user_ns: Option<u64>,
+    pub cpu_system_ns: Option<u64>,
+    /// CPU time per CPU (v1's `cpuacct.usage_percpu`; v2 has none).
+    pub cpu_percpu_ns: Option<Vec<u64>>,
+    /// CFS periods, throttled periods and time throttled (ns).
+    pub cpu_periods: Option<u64>,
+    pub cpu_throttled_periods: Option<u64>,
+    pub cpu_throttled_ns: Option<u64>,
+    /// `memory.stat`, as the kernel names its counters.
+    pub memory_stat: std::collections::BTreeMap<String, u64>,
+    /// The peak of memory use, and (v1) how often the limit was hit.
+    pub memory_max_usage: Option<u64>,
+    pub memory_failcnt: Option<u64>,
+    /// `pids.max`; `None` when unlimited.
+    pub pids_limit: Option<u64>,
+    /// Per block device: major, minor, bytes read and written, reads and writes.
+    pub block_devices: Vec<BlockDevice>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlockDevice {
+    pub major: u64,
+    pub minor: u64,
+    pub read_bytes: u64,
+    pub write_bytes: u64,
+    pub reads: u64,
+    pub writes: u64,
+}
+
+/// `key value` lines (`memory.stat`, `cpu.stat`, `cpuacct.stat`).
+fn key_values(text: &str) -> std::collections::BTreeMap<String, u64> {
+    text.lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once(' ')?;
+            Some((k.to_string(), v.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+fn major_minor(dev: &str) -> Option<(u64, u64)> {
+    let (a, b) = dev.split_once(':')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// v2's `io.stat`: `MAJ:MIN rbytes=N wbytes=N rios=N wios=N ...`.
+fn io_stat_v2(text: &str) -> Vec<BlockDevice> {
+    text.lines()
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            let (major, minor) = major_minor(parts.next()?)?;
+            let mut d = BlockDevice { major, minor, ..Default::default() };
+            for kv in parts {
+                let Some((k, v)) = kv.split_once('=') else { continue };
+                let v = v.parse().unwrap_or(0);
+                match k {
+                    "rbytes" => d.read_bytes = v,
+                    "wbytes" => d.write_bytes = v,
+                    "rios" => d.reads = v,
+                    "wios" => d.writes = v,
+                    _ => {}
+                }
+            }
+            Some(d)
+        })
+        .collect()
+}
+
+/// v1's `blkio.throttle.io_service_bytes_recursive` and `..._io_serviced_recursive`:
+/// `MAJ:MIN Read N` lines.
+fn io_stat_v1(bytes: &str, ios: &str) -> Vec<BlockDevice> {
+    let mut devices: std::collections::BTreeMap<(u64, u64), BlockDevice> = Default::default();
+    for (text, is_bytes) in [(bytes, true), (ios, false)] {
+        for l in text.lines() {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let [dev, op, n] = f.as_slice() else { continue };
+            let (Some((major, minor)), Ok(n)) = (major_minor(dev), n.parse::<u64>()) else { continue };
+            let d = devices.entry((major, minor)).or_insert(BlockDevice { major, minor, ..Default::default() });
+            match (*op, is_bytes) {
+                ("Read", true) => d.read_bytes = n,
+                ("Write", true) => d.write_bytes = n,
+                ("Read", false) => d.reads = n,
+                ("Write", false) => d.writes = n,
+                _ => {}
+            }
+        }
+    }
+    devices.into_values().collect()
+}
+
+impl Detail {
+    /// Reads what the files at `dirs` (the cgroup's directory in each hierarchy) tell.
+    pub fn read(dirs: &[PathBuf], v2: bool) -> Detail {
+        let file = |name: &str| dirs.iter().find_map(|d| std::fs::read_to_string(d.join(name)).ok());
+        let num = |name: &str| file(name).and_then(|t| t.trim().parse::<u64>().ok());
+        let mut d = Detail::default();
+        if v2 {
+            let cpu = file("cpu.stat").map(|t| key_values(&t)).unwrap_or_default();
+            let us = |k: &str| cpu.get(k).map(|v| v * 1000);
+            d.cpu_user_ns = us("user_usec");
+            d.cpu_system_ns = us("system_usec");
+            d.cpu_periods = cpu.get("nr_periods").copied();
+            d.cpu_throttled_periods = cpu.get("nr_throttled").copied();
+            d.cpu_throttled_ns = us("throttled_usec");
+            d.memory_max_usage = num("memory.peak");
+            d.block_devices = file("io.stat").map(|t| io_stat_v2(&t)).unwrap_or_default();
+        } else {
+            // USER_HZ ticks.
+            // SAFETY: sysconf has no preconditions.
+            let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+            let acct = file("cpuacct.stat").map(|t| key_values(&t)).unwrap_or_default();
+            d.cpu_user_ns = acct.get("user").map(|t| t * (1_000_000_000 / hz));
+            d.cpu_system_ns = acct.get("system").map(|t| t * (1_000_000_000 / hz));
+            d.cpu_percpu_ns =
+                file("cpuacct.usage_percpu").map(|t| t.split_whitespace().filter_map(|v| v.parse().ok()).collect());
+            let cpu = file("cpu.stat").map(|t| key_values(&t)).unwrap_or_default();
+            d.cpu_periods = cpu.get("nr_periods").copied();
+            d.cpu_throttled_periods = cpu.get("nr_throttled").copied();
+            d.cpu_throttled_ns = cpu.get("throttled_time").copied();
+            d.memory_max_usage = num("memory.max_usage_in_bytes");
+            d.memory_failcnt = num("memory.failcnt");
+            d.block_devices = io_stat_v1(
+                &file("blkio.throttle.io_service_bytes_recursive").unwrap_or_default(),
+                &file("blkio.throttle.io_serviced_recursive").unwrap_or_default(),
+            );
+        }
+        d.memory_stat = file("memory.stat").map(|t| key_values(&t)).unwrap_or_default();
+        d.pids_limit = num("pids.max");
+        d
+    }
 }
 
 /// The cgroup of one container, `<parent>/<id>` in every hierarchy of the host.
@@ -581,6 +718,7 @@ impl ContainerCgroup {
                 st.block_write = Some(devices.iter().map(|d| d.write).sum());
             }
         }
+        st.detail = Detail::read(&self.dirs(), self.cg.v2());
         st
     }
 
@@ -627,3 +765,33 @@ fn remove_dir_retrying(dir: &Path) -> Result<(), CgroupError> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod detail_tests {
+    use super::*;
+
+    #[test]
+    fn the_cgroup_files_are_read_as_the_kernel_writes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = |n: &str, t: &str| std::fs::write(dir.path().join(n), t).unwrap();
+        w(
+            "cpu.stat",
+            "usage_usec 3000\nuser_usec 2000\nsystem_usec 1000\nnr_periods 7\nnr_throttled 2\nthrottled_usec 5\n",
+        );
+        w("memory.stat", "anon 4096\nfile 8192\n");
+        w("memory.peak", "65536\n");
+        w("pids.max", "max\n");
+        w("io.stat", "8:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0 dios=0\n");
+        let d = Detail::read(&[dir.path().to_path_buf()], true);
+        assert_eq!((d.cpu_user_ns, d.cpu_system_ns), (Some(2_000_000), Some(1_000_000)));
+        assert_eq!((d.cpu_periods, d.cpu_throttled_periods, d.cpu_throttled_ns), (Some(7), Some(2), Some(5000)));
+        assert_eq!(d.memory_stat.get("file"), Some(&8192));
+        assert_eq!((d.memory_max_usage, d.pids_limit), (Some(65536), None));
+        assert_eq!(
+            d.block_devices,
+            [BlockDevice { major: 8, minor: 0, read_bytes: 10, write_bytes: 20, reads: 1, writes: 2 }]
+        );
+        let v1 = io_stat_v1("8:0 Read 100\n8:0 Write 200\n8:0 Total 300\n", "8:0 Read 3\n8:0 Write 4\n");
+        assert_eq!(v1, [BlockDevice { major: 8, minor: 0, read_bytes: 100, write_bytes: 200, reads: 3, writes: 4 }]);
+    }
+}

@@ -62,7 +62,7 @@ pub struct CreateArgs {
     #[arg(long, alias = "net")]
     pub network: Option<String>,
     /// Name server to use instead of the host's
-    #[arg(long)]
+    #[arg(long, value_parser = |s: &str| berth_engine::network::parse_dns(s).map_err(|e| e.to_string()))]
     pub dns: Vec<std::net::IpAddr>,
     /// DNS search domain
     #[arg(long)]
@@ -123,7 +123,8 @@ pub struct CreateOnlyArgs {
     pub create: CreateArgs,
 }
 
-/// `512m`, `2g`, `1024` (bytes), `-1`, as Podman reads sizes (binary units).
+/// `512m`, `2g`, `1024` (bytes), `-1`, as Podman reads sizes (binary units). `inf`, `nan`,
+/// negative sizes and sizes past 8 EiB are refused.
 fn parse_size(s: &str) -> Result<i64, String> {
     if s == "-1" {
         return Ok(-1);
@@ -137,11 +138,24 @@ fn parse_size(s: &str) -> Result<i64, String> {
         Some('t') => (&t[..t.len() - 1], 1 << 40),
         _ => (t, 1),
     };
-    let n: f64 = num.parse().map_err(|_| format!("invalid size {s:?}: use a number with b, k, m or g"))?;
-    if n < 0.0 {
-        return Err(format!("invalid size {s:?}: it must not be negative"));
+    let bad = || format!("invalid size {s:?}: use a number with b, k, m or g, e.g. 512m");
+    // Digits with at most one point: no `inf`, `nan`, exponents or signs.
+    if num.is_empty()
+        || num == "."
+        || !num.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        || num.matches('.').count() > 1
+    {
+        if num.starts_with('-') {
+            return Err(format!("invalid size {s:?}: it must not be negative (or -1 for unlimited)"));
+        }
+        return Err(bad());
     }
-    Ok((n * mult as f64) as i64)
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let bytes = n * mult as f64;
+    if !bytes.is_finite() || bytes >= i64::MAX as f64 {
+        return Err(format!("invalid size {s:?}: it is too large (at most 8 EiB)"));
+    }
+    Ok(bytes as i64)
 }
 
 fn env_from(args: &CreateArgs) -> anyhow::Result<Vec<String>> {
@@ -286,5 +300,32 @@ mod tests {
         }
         assert!(super::parse_size("lots").unwrap_err().contains("invalid size \"lots\""));
         assert!(super::parse_size("-5m").is_err());
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    fn check(input: &str, expected: Result<i64, &str>) {
+        match (super::parse_size(input), expected) {
+            (Ok(got), Ok(want)) => assert_eq!(got, want, "{input}"),
+            (Err(got), Err(want)) => assert!(got.contains(want), "{input}: {got:?} does not say {want:?}"),
+            (got, want) => panic!("{input}: got {got:?}, expected {want:?}"),
+        }
+    }
+
+    #[test]
+    fn sizes_are_numbers_with_units_and_nothing_else() {
+        check("512m", Ok(512 << 20));
+        check("1.5g", Ok(3 << 29));
+        check("1024", Ok(1024));
+        check("-1", Ok(-1));
+        check("inf", Err("invalid size \"inf\""));
+        check("nan", Err("invalid size \"nan\""));
+        check("infm", Err("invalid size \"infm\""));
+        check("1e3m", Err("invalid size \"1e3m\""));
+        check("-5m", Err("must not be negative"));
+        check("99999999999t", Err("too large"));
+        check("9223372036854775807", Err("too large"));
+        check("", Err("invalid size"));
     }
 }

@@ -29,20 +29,24 @@ pub struct LogsArgs {
     pub timestamps: bool,
 }
 
-/// RFC 3339, or a duration back from now ("10m", "2h", "30s").
+/// RFC 3339, or a duration back from now ("10m", "2h", "30s"); one that reaches before the
+/// earliest date there is an error naming it.
 fn parse_time_arg(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.to_utc());
     }
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: i64 = num.parse().with_context(|| format!("invalid time {s:?}: use RFC 3339 or a duration like 10m"))?;
-    let secs = match unit {
-        "s" | "" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
+    let unit_secs = match unit {
+        "s" | "" => 1,
+        "m" => 60,
+        "h" => 3600,
         _ => bail!("invalid time {s:?}: use RFC 3339 or a duration like 10m"),
     };
-    Ok(chrono::Utc::now() - chrono::Duration::seconds(secs))
+    n.checked_mul(unit_secs)
+        .and_then(chrono::Duration::try_seconds)
+        .and_then(|d| chrono::Utc::now().checked_sub_signed(d))
+        .with_context(|| format!("invalid time {s:?}: the duration is too long, it reaches before any date"))
 }
 
 pub async fn logs(engine: Engine, args: &LogsArgs) -> anyhow::Result<ExitCode> {
@@ -74,4 +78,17 @@ pub async fn logs(engine: Engine, args: &LogsArgs) -> anyhow::Result<ExitCode> {
         follow_until_exit(&engine, &c, Follower::open(&path, end)?, false).await.map(drop)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_duration_too_long_is_an_error_naming_it() {
+        let err = super::parse_time_arg("99999999999999h").unwrap_err().to_string();
+        assert!(err.contains("\"99999999999999h\"") && err.contains("too long"), "{err}");
+        let err = super::parse_time_arg("99999999999999999999s").unwrap_err().to_string();
+        assert!(err.contains("99999999999999999999s"), "{err}");
+        let t = super::parse_time_arg("2h").unwrap();
+        assert!((chrono::Utc::now() - t).num_minutes() == 120);
+    }
 }

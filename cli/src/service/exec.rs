@@ -1,9 +1,15 @@
 //! `/containers/{id}/exec`, `/exec/{id}/start|resize|json`: Docker's two-step exec, on the
 //! engine's exec helper; a pseudo-terminal for `Tty`, pipes (multiplexed frames) otherwise.
+//!
+//! A session starts once (a second start is Docker's 409). Sessions go with their container
+//! (when it is removed through this service, or found gone on a lookup or a sweep), and one
+//! that has ended, or was never started, is kept for [`EXEC_KEEP`] to be inspected, then
+//! dropped, as Docker keeps exited execs a while: the table never grows without bound.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hyper::{Response, StatusCode};
@@ -13,16 +19,38 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::containers::mux;
 use super::{empty, json_reply, ok_json, ApiError, Ctx, Reply, Req};
 
+/// How long a session that ended, or was never started, stays inspectable.
+pub const EXEC_KEEP: Duration = Duration::from_secs(300);
+/// How often sessions past their time, or of removed containers, are swept.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(30);
+
 pub struct ExecSession {
     pub id: String,
     pub container_id: String,
     pub options: berth_engine::exec::ExecOptions,
     pub attach_stdin: bool,
+    pub created: Instant,
     pub state: Mutex<ExecState>,
+}
+
+impl ExecSession {
+    /// Ended (or never started) longer ago than [`EXEC_KEEP`].
+    fn expired(&self, now: Instant) -> bool {
+        let st = self.state.lock().expect("state");
+        match (st.started, st.ended) {
+            (false, _) => now.duration_since(self.created) > EXEC_KEEP,
+            (true, Some(ended)) => now.duration_since(ended) > EXEC_KEEP,
+            (true, None) => false,
+        }
+    }
 }
 
 #[derive(Default)]
 pub struct ExecState {
+    /// Started once: a session never starts twice.
+    pub started: bool,
+    /// When its process ended.
+    pub ended: Option<Instant>,
     pub running: bool,
     pub exit_code: Option<i32>,
     pub pid: Option<u32>,
@@ -62,6 +90,7 @@ pub async fn create(ctx: &Ctx, id: &str, r: &Req) -> Reply {
         container_id: c.id,
         options,
         attach_stdin: body["AttachStdin"].as_bool().unwrap_or(false),
+        created: Instant::now(),
         state: Mutex::new(ExecState::default()),
     });
     ctx.execs.lock().expect("execs").insert(exec_id.clone(), session);
@@ -72,13 +101,54 @@ fn hex_string(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn session(ctx: &Ctx, id: &str) -> Result<Arc<ExecSession>, ApiError> {
-    ctx.execs
-        .lock()
-        .expect("execs")
-        .get(id)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found(format!("No such exec instance: {id}")))
+/// A session whose container still exists; one whose container is gone goes with it.
+async fn session(ctx: &Ctx, id: &str) -> Result<Arc<ExecSession>, ApiError> {
+    let missing = || ApiError::not_found(format!("No such exec instance: {id}"));
+    let s = ctx.execs.lock().expect("execs").get(id).cloned().ok_or_else(missing)?;
+    let cid = s.container_id.clone();
+    match ctx.blocking(move |e| e.container(&cid)).await {
+        Ok(_) => Ok(s),
+        Err(e) if e.status == StatusCode::NOT_FOUND => {
+            forget_container(ctx, &s.container_id);
+            Err(missing())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Drops the sessions of a removed container.
+pub fn forget_container(ctx: &Ctx, container_id: &str) {
+    ctx.execs.lock().expect("execs").retain(|_, s| s.container_id != container_id);
+}
+
+/// Drops sessions past [`EXEC_KEEP`] and those of containers that no longer exist.
+pub async fn sweep(ctx: &Ctx) {
+    let now = Instant::now();
+    let containers: std::collections::BTreeSet<String> = {
+        let mut execs = ctx.execs.lock().expect("execs");
+        execs.retain(|_, s| !s.expired(now));
+        execs.values().map(|s| s.container_id.clone()).collect()
+    };
+    if containers.is_empty() {
+        return;
+    }
+    let gone = ctx
+        .blocking(move |e| {
+            Ok(containers
+                .into_iter()
+                .filter(|c| {
+                    matches!(
+                        e.container(c),
+                        Err(berth_engine::Error::ContainerLookup(berth_engine::container::LookupError::NotFound(_)))
+                    )
+                })
+                .collect::<Vec<_>>())
+        })
+        .await
+        .unwrap_or_default();
+    for c in gone {
+        forget_container(ctx, &c);
+    }
 }
 
 fn code_of(s: std::process::ExitStatus) -> i32 {
@@ -87,47 +157,58 @@ fn code_of(s: std::process::ExitStatus) -> i32 {
 }
 
 pub async fn start(ctx: &Ctx, id: &str, mut r: Req) -> Reply {
-    let s = session(ctx, id)?;
+    let s = session(ctx, id).await?;
     let body = r.json()?;
     let detach = body["Detach"].as_bool().unwrap_or(false);
     let tty = s.options.tty;
-    let mut cmd = ctx.engine.exec_command(&s.container_id, &s.options).map_err(ApiError::from)?;
-    if detach {
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        let mut child = cmd.spawn().map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        {
-            let mut st = s.state.lock().expect("state");
-            st.running = true;
-            st.pid = Some(child.id());
-        }
-        let s2 = s.clone();
-        std::thread::spawn(move || {
-            let code = child.wait().map(code_of).unwrap_or(-1);
-            let mut st = s2.state.lock().expect("state");
-            st.running = false;
-            st.exit_code = Some(code);
-        });
-        return empty(StatusCode::OK);
-    }
-    let upgrade = r
-        .upgrade
-        .take()
-        .ok_or_else(|| ApiError::bad("exec start needs an upgraded connection (Connection: Upgrade)"))?;
-    // Started now, so a failure to start is this request's error.
-    let (mut child, master) = if tty {
-        drop(cmd);
-        let (child, master) = ctx.engine.exec_tty(&s.container_id, &s.options).map_err(|e| match e {
-            berth_engine::Error::StartFailed { message, .. } => ApiError::new(StatusCode::BAD_REQUEST, message),
-            other => ApiError::from(other),
-        })?;
-        (child, Some(Arc::new(master)))
+    let upgrade = if detach {
+        None
     } else {
-        cmd.stdin(if s.attach_stdin { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let child = cmd.spawn().map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-        drop(cmd);
-        (child, None)
+        Some(
+            r.upgrade
+                .take()
+                .ok_or_else(|| ApiError::bad("exec start needs an upgraded connection (Connection: Upgrade)"))?,
+        )
+    };
+    {
+        let mut st = s.state.lock().expect("state");
+        if st.running {
+            return Err(ApiError::conflict(format!("Error: Exec command {id} is already running")));
+        }
+        if st.started {
+            return Err(ApiError::conflict(format!("Error: Exec command {id} has already run")));
+        }
+        st.started = true;
+    }
+    // Started now (on the blocking pool: the engine reads the container's state and forks), so
+    // a failure to start is this request's error; the session then counts as ended.
+    let (cid, opts, attach_stdin) = (s.container_id.clone(), s.options.clone(), s.attach_stdin);
+    let started = ctx
+        .blocking(move |e| -> berth_engine::Result<(std::process::Child, Option<Arc<OwnedFd>>)> {
+            let spawn_error =
+                |err: std::io::Error| berth_engine::Error::Invalid(format!("starting the exec helper: {err}"));
+            if detach {
+                let mut cmd = e.exec_command(&cid, &opts)?;
+                cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+                return Ok((cmd.spawn().map_err(spawn_error)?, None));
+            }
+            if opts.tty {
+                let (child, master) = e.exec_tty(&cid, &opts)?;
+                return Ok((child, Some(Arc::new(master))));
+            }
+            let mut cmd = e.exec_command(&cid, &opts)?;
+            cmd.stdin(if attach_stdin { Stdio::piped() } else { Stdio::null() })
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            Ok((cmd.spawn().map_err(spawn_error)?, None))
+        })
+        .await;
+    let (mut child, master) = match started {
+        Ok(x) => x,
+        Err(e) => {
+            s.state.lock().expect("state").ended = Some(Instant::now());
+            return Err(e);
+        }
     };
     {
         let mut st = s.state.lock().expect("state");
@@ -135,6 +216,17 @@ pub async fn start(ctx: &Ctx, id: &str, mut r: Req) -> Reply {
         st.pid = Some(child.id());
         st.master = master.clone();
     }
+    let Some(upgrade) = upgrade else {
+        let s2 = s.clone();
+        std::thread::spawn(move || {
+            let code = child.wait().map(code_of).unwrap_or(-1);
+            let mut st = s2.state.lock().expect("state");
+            st.running = false;
+            st.exit_code = Some(code);
+            st.ended = Some(Instant::now());
+        });
+        return empty(StatusCode::OK);
+    };
     let s2 = s.clone();
     tokio::spawn(async move {
         let Ok(upgraded) = upgrade.await else {
@@ -212,6 +304,7 @@ pub async fn start(ctx: &Ctx, id: &str, mut r: Req) -> Reply {
             let mut st = s2.state.lock().expect("state");
             st.running = false;
             st.exit_code = Some(code);
+            st.ended = Some(Instant::now());
             st.master = None;
         }
         let _ = client_w.shutdown().await;
@@ -226,8 +319,8 @@ pub async fn start(ctx: &Ctx, id: &str, mut r: Req) -> Reply {
         .expect("a valid response"))
 }
 
-pub fn resize(ctx: &Ctx, id: &str, r: &Req) -> Reply {
-    let s = session(ctx, id)?;
+pub async fn resize(ctx: &Ctx, id: &str, r: &Req) -> Reply {
+    let s = session(ctx, id).await?;
     let (h, w) = (
         r.q("h").and_then(|v| v.parse::<u16>().ok()).unwrap_or(0),
         r.q("w").and_then(|v| v.parse::<u16>().ok()).unwrap_or(0),
@@ -240,8 +333,8 @@ pub fn resize(ctx: &Ctx, id: &str, r: &Req) -> Reply {
     empty(StatusCode::OK)
 }
 
-pub fn inspect(ctx: &Ctx, id: &str) -> Reply {
-    let s = session(ctx, id)?;
+pub async fn inspect(ctx: &Ctx, id: &str) -> Reply {
+    let s = session(ctx, id).await?;
     let st = s.state.lock().expect("state");
     ok_json(json!({
         "ID": s.id,
@@ -256,4 +349,43 @@ pub fn inspect(ctx: &Ctx, id: &str) -> Reply {
         "CanRemove": false,
         "DetachKeys": "",
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(created_ago: Duration, started: bool, ended_ago: Option<Duration>) -> ExecSession {
+        let now = Instant::now();
+        ExecSession {
+            id: "e".into(),
+            container_id: "c".into(),
+            options: berth_engine::exec::ExecOptions {
+                command: vec!["true".into()],
+                env: vec![],
+                user: None,
+                workdir: None,
+                tty: false,
+            },
+            attach_stdin: false,
+            created: now - created_ago,
+            state: Mutex::new(ExecState {
+                started,
+                ended: ended_ago.map(|a| now - a),
+                running: started && ended_ago.is_none(),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn sessions_are_kept_a_while_after_they_end_and_no_longer() {
+        let minute = Duration::from_secs(60);
+        let now = Instant::now();
+        assert!(!session(minute, false, None).expired(now), "a new session waits for its start");
+        assert!(session(6 * minute, false, None).expired(now), "never started");
+        assert!(!session(60 * minute, true, None).expired(now), "still running");
+        assert!(!session(10 * minute, true, Some(minute)).expired(now), "ended a minute ago: inspectable");
+        assert!(session(10 * minute, true, Some(6 * minute)).expired(now), "ended past EXEC_KEEP");
+    }
 }

@@ -6,6 +6,11 @@
 //! may carry a `/vX.Y` prefix; the version is negotiated by `/_ping`'s `API-Version` header.
 //! Every handler is a thin translation between Docker's JSON and the engine; engine calls that
 //! block run on the blocking pool. Errors are Docker's: `{"message": …}` with 404, 409 or 400.
+//!
+//! Hostile or broken clients are bounded: a request body is at most [`MAX_BODY`] bytes (413
+//! past it; no route takes a streamed upload), its headers must arrive within
+//! [`HEADER_TIMEOUT`] and its body within [`BODY_TIMEOUT`] (a stalled client is dropped and
+//! never holds the service up), and malformed input is a 4xx with a message, never a 5xx.
 
 mod containers;
 mod exec;
@@ -31,6 +36,12 @@ use serde_json::{json, Value};
 /// The newest API version spoken; clients negotiate down to it.
 pub const API_VERSION: &str = "1.41";
 pub const MIN_API_VERSION: &str = "1.24";
+
+/// The largest request body taken: every body is JSON (container configs are a few KiB).
+pub const MAX_BODY: usize = 16 << 20;
+/// How long a client may take to send its request's headers, and then its body.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Subcommand)]
 pub enum SystemCommand {
@@ -66,6 +77,9 @@ impl ApiError {
     }
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, message)
     }
 }
 
@@ -152,6 +166,8 @@ pub struct Ctx {
     pub attach_writers: Arc<Mutex<HashMap<String, Arc<Mutex<std::os::unix::net::UnixStream>>>>>,
     /// Sizes asked for before the attach session connected.
     pub pending_sizes: Arc<Mutex<HashMap<String, (u16, u16)>>>,
+    /// Created containers disconnected from their network (by id), until connected again.
+    pub detached: Mutex<HashMap<String, String>>,
 }
 
 impl Ctx {
@@ -186,11 +202,77 @@ impl Req {
     pub fn flag(&self, k: &str) -> bool {
         matches!(self.q(k), Some("1" | "true" | "True"))
     }
+    /// The body as a JSON object (`{}` when empty); anything else is refused.
     pub fn json(&self) -> Result<Value, ApiError> {
         if self.body.is_empty() {
             return Ok(json!({}));
         }
-        serde_json::from_slice(&self.body).map_err(|e| ApiError::bad(format!("invalid JSON body: {e}")))
+        let v: Value =
+            serde_json::from_slice(&self.body).map_err(|e| ApiError::bad(format!("invalid JSON body: {e}")))?;
+        if !v.is_object() {
+            return Err(ApiError::bad(format!("invalid JSON body: expected an object, got {}", kind_of(&v))));
+        }
+        Ok(v)
+    }
+    /// A time parameter (`since`, `until`): Unix seconds with an optional fraction, as Docker's
+    /// clients send them; `None` when absent, empty or `0`; out of range or malformed is a 400.
+    pub fn time(&self, k: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+        let Some(v) = self.q(k).filter(|s| !s.is_empty() && *s != "0") else { return Ok(None) };
+        parse_unix_time(v).map(Some).ok_or_else(|| {
+            ApiError::bad(format!(
+                "invalid {k} \"{v}\": use Unix seconds (optionally with a fraction, as 1700000000.5) from 0 to 253402300799"
+            ))
+        })
+    }
+}
+
+/// `SECONDS[.FRACTION]`, within chrono's range of dates.
+pub fn parse_unix_time(v: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let (secs, frac) = v.split_once('.').unwrap_or((v, ""));
+    if secs.is_empty() || !secs.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let secs: i64 = secs.parse().ok()?;
+    let digits: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
+    let nanos: u32 = digits.parse().ok()?;
+    // Docker's clients never send dates past the year 9999.
+    (secs <= 253_402_300_799).then_some(())?;
+    chrono::DateTime::from_timestamp(secs, nanos)
+}
+
+/// What a JSON value is, for messages.
+pub fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The request body, at most [`MAX_BODY`] bytes, within [`BODY_TIMEOUT`].
+async fn read_body(parts: &hyper::http::request::Parts, body: Incoming) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body too large: at most {} MiB is taken", MAX_BODY >> 20),
+        )
+    };
+    let declared = parts.headers.get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+    if declared.and_then(|v| v.parse::<u64>().ok()).is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_large());
+    }
+    let collect = http_body_util::Limited::new(body, MAX_BODY).collect();
+    match tokio::time::timeout(BODY_TIMEOUT, collect).await {
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("request body not received within {} s", BODY_TIMEOUT.as_secs()),
+        )),
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large()),
+        Ok(Err(e)) => Err(ApiError::bad(format!("reading the request body: {e}"))),
     }
 }
 
@@ -247,16 +329,20 @@ async fn handle(
     let upgrade =
         if req.headers().contains_key(hyper::header::UPGRADE) { Some(hyper::upgrade::on(&mut req)) } else { None };
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
-    let r = Req {
-        method: parts.method.clone(),
-        segments: segments(parts.uri.path()),
-        query: parse_query(parts.uri.query()),
-        body,
-        upgrade,
+    let line = format!("{} {}", parts.method, parts.uri);
+    let reply = match read_body(&parts, body).await {
+        Ok(body) => {
+            let r = Req {
+                method: parts.method.clone(),
+                segments: segments(parts.uri.path()),
+                query: parse_query(parts.uri.query()),
+                body,
+                upgrade,
+            };
+            route(&ctx, r).await
+        }
+        Err(e) => Err(e),
     };
-    let line = format!("{} {}", r.method, parts.uri);
-    let reply = route(&ctx, r).await;
     if std::env::var_os("BERTH_SERVICE_LOG").is_some() {
         let status = reply.as_ref().map_or_else(|e| e.status, |r| r.status());
         eprintln!("{line} -> {}", status.as_u16());
@@ -308,8 +394,8 @@ async fn route(ctx: &Ctx, r: Req) -> Reply {
         (Method::POST, ["containers", id, "resize"]) => containers::resize(ctx, id, &r).await,
         (Method::POST, ["containers", id, "exec"]) => exec::create(ctx, id, &r).await,
         (Method::POST, ["exec", id, "start"]) => exec::start(ctx, id, r).await,
-        (Method::POST, ["exec", id, "resize"]) => exec::resize(ctx, id, &r),
-        (Method::GET, ["exec", id, "json"]) => exec::inspect(ctx, id),
+        (Method::POST, ["exec", id, "resize"]) => exec::resize(ctx, id, &r).await,
+        (Method::GET, ["exec", id, "json"]) => exec::inspect(ctx, id).await,
         (Method::GET, ["volumes"]) => objects::volumes(ctx).await,
         (Method::POST, ["volumes", "create"]) => objects::create_volume(ctx, &r).await,
         (Method::GET, ["volumes", name]) => objects::inspect_volume(ctx, name).await,
@@ -319,6 +405,8 @@ async fn route(ctx: &Ctx, r: Req) -> Reply {
         (Method::POST, ["networks", "create"]) => objects::create_network(ctx, &r).await,
         (Method::GET, ["networks", id]) => objects::inspect_network(ctx, id).await,
         (Method::DELETE, ["networks", id]) => objects::remove_network(ctx, id).await,
+        (Method::POST, ["networks", id, "connect"]) => objects::connect(ctx, id, &r, true).await,
+        (Method::POST, ["networks", id, "disconnect"]) => objects::connect(ctx, id, &r, false).await,
         (m, _) => Err(ApiError::not_found(format!("page not found: {m} /{}", r.segments.join("/")))),
     }
 }
@@ -355,7 +443,17 @@ pub async fn run(engine: Engine, args: &ServiceArgs) -> anyhow::Result<ExitCode>
         execs: Mutex::new(HashMap::new()),
         attach_writers: Arc::new(Mutex::new(HashMap::new())),
         pending_sizes: Arc::new(Mutex::new(HashMap::new())),
+        detached: Mutex::new(HashMap::new()),
     });
+    let sweeper = {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(exec::SWEEP_EVERY).await;
+                exec::sweep(&ctx).await;
+            }
+        })
+    };
     let activity = Arc::new(Mutex::new(Instant::now()));
     let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let timeout = Duration::from_secs(args.timeout);
@@ -372,6 +470,8 @@ pub async fn run(engine: Engine, args: &ServiceArgs) -> anyhow::Result<ExitCode>
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| handle(ctx.clone(), req, activity.clone()));
                     let _ = hyper::server::conn::http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(HEADER_TIMEOUT)
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                         .with_upgrades()
                         .await;
@@ -388,6 +488,7 @@ pub async fn run(engine: Engine, args: &ServiceArgs) -> anyhow::Result<ExitCode>
             _ = sigterm.recv() => break,
         }
     }
+    sweeper.abort();
     let _ = std::fs::remove_file(&path);
     Ok(ExitCode::SUCCESS)
 }

@@ -129,3 +129,50 @@ pub async fn remove_network(ctx: &Ctx, id: &str) -> Reply {
     ctx.blocking(move |e| e.remove_network(&q, false)).await?;
     empty(StatusCode::NO_CONTENT)
 }
+
+/// `POST /networks/{id}/connect` and `/disconnect`. A Berth container stays on the network it
+/// was created with. compose (1.29) disconnects a container it has just created from its network
+/// and connects it again with its aliases: the disconnect of a created container from its own
+/// network is held (its start is refused until it is connected again) and the connect that
+/// follows takes it back; anything else can't be done and is refused.
+pub async fn connect(ctx: &Ctx, net: &str, r: &Req, connect: bool) -> Reply {
+    let body = r.json()?;
+    let container = match &body["Container"] {
+        Value::String(c) if !c.is_empty() => c.clone(),
+        _ => return Err(ApiError::bad("Container is required: the container's name or id")),
+    };
+    let (q, n) = (container.clone(), net.to_string());
+    let (c, on, network) = ctx
+        .blocking(move |e| {
+            let c = e.container(&q)?;
+            let on = e.container_address(&c.id)?.map(|a| a.network);
+            Ok((c, on, e.network(&n)?))
+        })
+        .await?;
+    if on.as_deref() != Some(network.name.as_str()) {
+        let now = on.map_or_else(|| "no network".to_string(), |n| format!("network {n}"));
+        return Err(ApiError::conflict(format!(
+            "container {} is on {now}, not {}: a Berth container stays on the network it was created with",
+            c.name, network.name
+        )));
+    }
+    let mut detached = ctx.detached.lock().expect("detached");
+    if connect {
+        if detached.remove(&c.id).is_none() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("endpoint with name {} already exists in network {}", c.name, network.name),
+            ));
+        }
+        return empty(StatusCode::OK);
+    }
+    if c.status != berth_engine::ContainerStatus::Created || detached.contains_key(&c.id) {
+        return Err(ApiError::conflict(format!(
+            "container {} is {}: Berth can't take a container off its network once it has run; remove it and create it on another",
+            c.name,
+            c.status.as_str()
+        )));
+    }
+    detached.insert(c.id, network.name);
+    empty(StatusCode::OK)
+}

@@ -48,20 +48,110 @@ pub async fn version(_ctx: &Ctx) -> Reply {
     }))
 }
 
+/// What the host offers, read from the kernel for `/info`.
+struct HostFacts {
+    cgroup_version: &'static str,
+    backing_fs: String,
+    memory: bool,
+    swap: bool,
+    cpu_cfs: bool,
+    cpu_shares: bool,
+    pids: bool,
+    ip_forward: bool,
+    mem_total: u64,
+    /// The service's open descriptors and threads (Docker's NFd and NGoroutines).
+    fds: usize,
+    threads: u64,
+}
+
+/// Docker's name for the file system type `statfs` reports.
+fn fs_name(magic: i64) -> String {
+    match magic {
+        0xEF53 => "extfs".into(),
+        0x5846_5342 => "xfs".into(),
+        0x9123_683E => "btrfs".into(),
+        0x0102_1994 => "tmpfs".into(),
+        0x794C_7630 => "overlayfs".into(),
+        0x2FC1_2FC1 => "zfs".into(),
+        0xF2F5_2010 => "f2fs".into(),
+        0x6969 => "nfs".into(),
+        0x0027_e0eb => "cgroupfs".into(),
+        0x5346_4846 => "wslfs".into(),
+        other => format!("0x{other:x}"),
+    }
+}
+
+fn host_facts(root: &std::path::Path) -> HostFacts {
+    use std::path::Path;
+    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+    // The storage root, or the nearest directory above it that exists.
+    let backing_fs = root
+        .ancestors()
+        .find_map(|p| nix::sys::statfs::statfs(p).ok())
+        .map_or_else(|| "unknown".into(), |s| fs_name(s.filesystem_type().0));
+    let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let (memory, swap, cpu_cfs, cpu_shares, pids) = if v2 {
+        let controllers = read("/sys/fs/cgroup/cgroup.controllers");
+        let has = |c: &str| controllers.split_whitespace().any(|x| x == c);
+        // Swap accounting shows as memory.swap.max in the cgroups below the root.
+        let swap = std::fs::read_dir("/sys/fs/cgroup")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.path().join("memory.swap.max").exists());
+        (has("memory"), has("memory") && swap, has("cpu"), has("cpu"), has("pids"))
+    } else {
+        let has = |p: &str| Path::new(p).exists();
+        (
+            has("/sys/fs/cgroup/memory/memory.limit_in_bytes"),
+            has("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"),
+            has("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"),
+            has("/sys/fs/cgroup/cpu/cpu.shares"),
+            has("/sys/fs/cgroup/pids"),
+        )
+    };
+    let mem_total = read("/proc/meminfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024);
+    HostFacts {
+        cgroup_version: if v2 { "2" } else { "1" },
+        backing_fs,
+        memory,
+        swap,
+        cpu_cfs,
+        cpu_shares,
+        pids,
+        ip_forward: read("/proc/sys/net/ipv4/ip_forward").trim() == "1",
+        mem_total,
+        fds: std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count()),
+        threads: read("/proc/self/status")
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0),
+    }
+}
+
 pub async fn info(ctx: &Ctx) -> Reply {
-    let (containers, images) = ctx.blocking(|e| Ok((e.containers()?, e.images()?))).await?;
+    let root_dir = ctx.engine.config().root.clone();
+    let (containers, images, host) =
+        ctx.blocking(move |e| Ok((e.containers()?, e.images()?, host_facts(&root_dir)))).await?;
     let count = |s: berth_engine::ContainerStatus| containers.iter().filter(|c| c.status == s).count();
     let running = containers.iter().filter(|c| c.is_running()).count();
-    let cgroup_version = if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() { "2" } else { "1" };
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .map(|v| v.trim().trim_end_matches("kB").trim().to_string())
-        })
-        .and_then(|v| v.parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024);
+    let cgroup_version = host.cgroup_version;
+    let mem = host.mem_total;
+    let mut warnings = Vec::new();
+    if !host.memory {
+        warnings.push("WARNING: No memory limit support");
+    }
+    if !host.swap {
+        warnings.push("WARNING: No swap limit support");
+    }
+    if !host.ip_forward {
+        warnings.push("WARNING: IPv4 forwarding is disabled");
+    }
     let hostname = nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_default();
     let root = ctx.engine.config().root.display().to_string();
     ok_json(json!({
@@ -72,19 +162,19 @@ pub async fn info(ctx: &Ctx) -> Reply {
         "ContainersStopped": containers.len() - running,
         "Images": images.len(),
         "Driver": "overlay",
-        "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
+        "DriverStatus": [["Backing Filesystem", host.backing_fs], ["Supports d_type", "true"]],
         "DockerRootDir": root,
         "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "none"], "Authorization": null, "Log": ["k8s-file"]},
-        "MemoryLimit": true,
-        "SwapLimit": true,
-        "CpuCfsPeriod": true,
-        "CpuCfsQuota": true,
-        "CPUShares": true,
-        "PidsLimit": true,
-        "IPv4Forwarding": true,
+        "MemoryLimit": host.memory,
+        "SwapLimit": host.swap,
+        "CpuCfsPeriod": host.cpu_cfs,
+        "CpuCfsQuota": host.cpu_cfs,
+        "CPUShares": host.cpu_shares,
+        "PidsLimit": host.pids,
+        "IPv4Forwarding": host.ip_forward,
         "Debug": false,
-        "NFd": 0,
-        "NGoroutines": 0,
+        "NFd": host.fds,
+        "NGoroutines": host.threads,
         "SystemTime": chrono::Utc::now().to_rfc3339(),
         "LoggingDriver": "k8s-file",
         "CgroupDriver": "cgroupfs",
@@ -110,7 +200,7 @@ pub async fn info(ctx: &Ctx) -> Reply {
         "Isolation": "",
         "InitBinary": "",
         "SecurityOptions": security_options(),
-        "Warnings": [],
+        "Warnings": warnings,
     }))
 }
 
@@ -139,14 +229,15 @@ fn docker_event(e: &berth_engine::StateEvent, name_of: &dyn Fn(&str) -> Option<S
 
 /// `/events`: what happened since `since` (default: now), then as it happens, until `until`.
 pub async fn events(ctx: &Ctx, r: &Req) -> Reply {
-    let parse_time = |k: &str| {
-        r.q(k).and_then(|v| v.split('.').next().and_then(|s| s.parse::<i64>().ok())).map(|s| s * 1_000_000_000)
-    };
-    let since = parse_time("since");
-    let until = parse_time("until");
+    // Nanoseconds since the epoch: in range for every date `Req::time` takes (to 9999).
+    let nanos = |t: chrono::DateTime<chrono::Utc>| t.timestamp_nanos_opt().unwrap_or(i64::MAX);
+    let since = r.time("since")?.map(nanos);
+    let until = r.time("until")?.map(nanos);
     let engine = ctx.engine.clone();
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
-    tokio::spawn(async move {
+    // The events file and the container names are read on the blocking pool, until `until`
+    // or until the client goes away.
+    tokio::task::spawn_blocking(move || {
         let bus = engine.events().clone();
         // From the start of the file when `since` is given, else from its end.
         let mut offset = if since.is_some() { 0 } else { std::fs::metadata(bus.file()).map_or(0, |m| m.len()) };
@@ -166,14 +257,14 @@ pub async fn events(ctx: &Ctx, r: &Req) -> Reply {
                 let name_of = |id: &str| engine.container(id).ok().map(|c| c.name);
                 let mut line = serde_json::to_vec(&docker_event(&e, &name_of)).expect("serialises");
                 line.push(b'\n');
-                if tx.send(Bytes::from(line)).await.is_err() {
+                if tx.blocking_send(Bytes::from(line)).is_err() {
                     return;
                 }
             }
-            if until.is_some_and(|u| chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0) > u) {
+            if until.is_some_and(|u| chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0) > u) || tx.is_closed() {
                 return;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            std::thread::sleep(Duration::from_millis(100));
         }
     });
     Ok(Response::builder()
@@ -184,9 +275,21 @@ pub async fn events(ctx: &Ctx, r: &Req) -> Reply {
 }
 
 pub async fn df(ctx: &Ctx) -> Reply {
-    let (images, containers, volumes, users) =
-        ctx.blocking(|e| Ok((e.images()?, e.containers()?, e.volumes()?, e.volume_users()?))).await?;
+    // The walks of the containers' and volumes' directories are blocking I/O: all of it runs
+    // on the blocking pool.
     let root = ctx.engine.config().root.clone();
+    ctx.blocking(move |e| Ok(df_json(&root, e.images()?, e.containers()?, e.volumes()?, e.volume_users()?)))
+        .await
+        .and_then(ok_json)
+}
+
+fn df_json(
+    root: &std::path::Path,
+    images: Vec<berth_engine::ImageRecord>,
+    containers: Vec<berth_engine::ContainerRecord>,
+    volumes: Vec<berth_engine::volume::VolumeRecord>,
+    users: std::collections::BTreeMap<String, Vec<String>>,
+) -> Value {
     let layers_size: u64 = images.iter().map(|i| i.size).sum();
     let du = |p: &std::path::Path| -> u64 {
         let mut total = 0;
@@ -213,7 +316,7 @@ pub async fn df(ctx: &Ctx) -> Reply {
     let ctrs: Vec<Value> = containers
         .iter()
         .map(|c| {
-            let rw = du(&berth_engine::container::ContainerPaths::new(&root, &c.id).upper());
+            let rw = du(&berth_engine::container::ContainerPaths::new(root, &c.id).upper());
             json!({"Id": c.id, "Names": [format!("/{}", c.name)], "Image": c.image_name, "ImageID": format!("sha256:{}", c.image_id),
                    "Command": c.command.join(" "), "Created": c.created_at.timestamp(), "State": c.status.as_str(),
                    "Status": c.status.as_str(), "SizeRw": rw, "SizeRootFs": rw, "Labels": c.options.labels, "Mounts": [], "Ports": []})
@@ -227,7 +330,7 @@ pub async fn df(ctx: &Ctx) -> Reply {
                    "Labels": v.labels, "Scope": "local", "Options": {}, "UsageData": {"Size": du(&v.mountpoint), "RefCount": used}})
         })
         .collect();
-    ok_json(json!({"LayersSize": layers_size, "Images": imgs, "Containers": ctrs, "Volumes": vols, "BuildCache": []}))
+    json!({"LayersSize": layers_size, "Images": imgs, "Containers": ctrs, "Volumes": vols, "BuildCache": []})
 }
 
 /// Docker's list: the seccomp profile, and `name=rootless` for a regular user's engine (the

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use crate::World;
 
 /// A service for a world, stopped when dropped.
-struct Service {
-    child: Child,
-    socket: PathBuf,
+pub(crate) struct Service {
+    pub child: Child,
+    pub socket: PathBuf,
 }
 
 impl Drop for Service {
@@ -21,7 +21,7 @@ impl Drop for Service {
     }
 }
 
-fn service(w: &World) -> Service {
+pub(crate) fn service(w: &World) -> Service {
     let socket = w.dir.path().join("docker.sock");
     let child = w
         .cmd()

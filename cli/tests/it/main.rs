@@ -3,6 +3,7 @@
 //!
 //! Most tests need root (device nodes, owners, trusted.* xattrs): they fail loudly without it.
 
+mod api_harden;
 mod auth;
 mod containers;
 mod copy;

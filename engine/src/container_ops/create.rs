@@ -65,6 +65,9 @@ impl Engine {
             }
         }
         check_limits(&opts.limits)?;
+        for d in &opts.dns_search {
+            network::check_dns_search(d)?;
+        }
         if opts.remove && opts.restart != container::RestartPolicy::No {
             return Err(Error::Invalid(format!(
                 "the --rm option conflicts with --restart {}: a container removed when it exits can't be restarted",
@@ -241,12 +244,13 @@ impl Engine {
         Ok(record)
     }
 
-    /// Checks the mounts of a new container before anything exists: bind sources exist, no
-    /// two mounts share a path; anonymous volumes get their names.
+    /// Checks the mounts of a new container before anything exists (`volume::check_mount`):
+    /// bind sources exist, no two mounts share a path; anonymous volumes get their names.
     pub(super) fn check_mounts(&self, opts: &mut CreateOptions) -> Result<()> {
         use crate::volume::{MountRequest, VolumeError};
         let mut seen = std::collections::HashSet::new();
         for m in opts.mounts.iter_mut() {
+            crate::volume::check_mount(m)?;
             if !seen.insert(m.destination().to_string()) {
                 return Err(Error::Invalid(format!(
                     "duplicate mount destination {}: mount one thing at each path",

@@ -378,6 +378,29 @@ pub fn container_files(dir: &Path) -> [(PathBuf, &'static str); 3] {
     ]
 }
 
+/// A name server (`--dns`, the API's `Dns`): an IPv4 or IPv6 address.
+pub fn parse_dns(s: &str) -> Result<IpAddr, NetworkError> {
+    s.trim_start_matches('[').trim_end_matches(']').parse().map_err(|_| {
+        NetworkError::Invalid(format!("invalid DNS server \"{s}\": use an IP address, e.g. 1.1.1.1 or 2606:4700::1111"))
+    })
+}
+
+/// A DNS search domain (`--dns-search`): a domain name, or `.` for none.
+pub fn check_dns_search(s: &str) -> Result<(), NetworkError> {
+    let labels_ok = s.trim_end_matches('.').split('.').all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !l.starts_with('-')
+    });
+    if s == "." || (s.len() <= 253 && labels_ok) {
+        return Ok(());
+    }
+    Err(NetworkError::Invalid(format!(
+        "invalid DNS search domain \"{s}\": use a domain name such as example.com, or . for none"
+    )))
+}
+
 /// `IP` of a network address option (`--add-host NAME:IP`), checked.
 pub fn parse_add_host(s: &str) -> Result<(String, IpAddr), NetworkError> {
     let bad = || NetworkError::Invalid(format!("invalid --add-host \"{s}\": use NAME:IP, e.g. db:10.0.0.5"));
@@ -392,6 +415,21 @@ pub fn parse_add_host(s: &str) -> Result<(String, IpAddr), NetworkError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_servers_and_search_domains_are_checked() {
+        assert_eq!(parse_dns("1.1.1.1").unwrap().to_string(), "1.1.1.1");
+        assert_eq!(parse_dns("[2606:4700::1111]").unwrap().to_string(), "2606:4700::1111");
+        let e = parse_dns("dns.example").unwrap_err().to_string();
+        assert!(e.contains("invalid DNS server \"dns.example\""), "{e}");
+        for ok in ["example.com", "corp.example.com.", ".", "a_b.internal"] {
+            check_dns_search(ok).unwrap();
+        }
+        for bad in ["", "bad domain", "a..b", "-x.com", &"a".repeat(64)] {
+            let e = check_dns_search(bad).unwrap_err().to_string();
+            assert!(e.contains("invalid DNS search domain"), "{bad}: {e}");
+        }
+    }
 
     fn net(subnet: &str) -> NetworkRecord {
         let subnet: Ipv4Net = subnet.parse().unwrap();

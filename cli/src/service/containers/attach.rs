@@ -64,25 +64,32 @@ pub async fn attach(ctx: &Ctx, id: &str, mut r: Req) -> Reply {
         // log is opened now: a quick `--rm` container may be gone, directory and all, before
         // the monitor could be reached, and its output is then read from this descriptor.
         let cid = c.id.clone();
-        let mut early = crate::containers::Follower::open(&engine.container_paths(&cid).log(), 0).ok();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let monitor = loop {
-            let now = engine.container(&cid);
-            match &now {
-                Ok(x) if x.is_running() => {
-                    if let Ok(s) = berth_engine::attach::Attached::connect(&engine.config().run_root, &cid) {
-                        break Some(s);
+        // Waiting for the monitor reads the state (SQLite) and the log: on the blocking pool.
+        let (e2, c2) = (engine.clone(), cid.clone());
+        let waited = tokio::task::spawn_blocking(move || {
+            let early = crate::containers::Follower::open(&e2.container_paths(&c2).log(), 0).ok();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let monitor = loop {
+                let now = e2.container(&c2);
+                match &now {
+                    Ok(x) if x.is_running() => {
+                        if let Ok(s) = berth_engine::attach::Attached::connect(&e2.config().run_root, &c2) {
+                            break Some(s);
+                        }
                     }
+                    Ok(x) if x.status == ContainerStatus::Exited => break None,
+                    Err(_) => break None,
+                    _ => {}
                 }
-                Ok(x) if x.status == ContainerStatus::Exited => break None,
-                Err(_) => break None,
-                _ => {}
-            }
-            if Instant::now() > deadline {
-                break None;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        };
+                if Instant::now() > deadline {
+                    break None;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            };
+            (early, monitor)
+        })
+        .await;
+        let Ok((mut early, monitor)) = waited else { return };
         let Some(att) = monitor else {
             // It has run and gone: what it wrote is in its log.
             if let Some(records) = early.as_mut().and_then(|f| f.poll().ok()) {

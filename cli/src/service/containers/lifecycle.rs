@@ -14,6 +14,12 @@ pub async fn start(ctx: &Ctx, id: &str) -> Reply {
     if was.is_running() {
         return empty(StatusCode::NOT_MODIFIED);
     }
+    if let Some(net) = ctx.detached.lock().expect("detached").get(&was.id) {
+        return Err(ApiError::conflict(format!(
+            "container {} was disconnected from network {net}: connect it again (POST /networks/{net}/connect) before its start",
+            was.name
+        )));
+    }
     let q = id.to_string();
     ctx.blocking(move |e| e.start_container(&q)).await?;
     empty(StatusCode::NO_CONTENT)
@@ -83,10 +89,15 @@ pub async fn remove(ctx: &Ctx, id: &str, r: &Req) -> Reply {
     }
     let q = id.to_string();
     ctx.blocking(move |e| e.remove_container(&q, force)).await?;
+    crate::service::exec::forget_container(ctx, &c.id);
+    ctx.detached.lock().expect("detached").remove(&c.id);
     empty(StatusCode::NO_CONTENT)
 }
 
 pub async fn prune(ctx: &Ctx) -> Reply {
     let removed = ctx.blocking(|e| e.prune_containers()).await?;
+    for id in &removed {
+        crate::service::exec::forget_container(ctx, id);
+    }
     ok_json(json!({"ContainersDeleted": removed, "SpaceReclaimed": 0}))
 }
