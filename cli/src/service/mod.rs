@@ -36,6 +36,8 @@ pub const MIN_API_VERSION: &str = "1.24";
 pub enum SystemCommand {
     /// Serve the Docker-compatible API on a unix socket
     Service(ServiceArgs),
+    /// Check the store's blobs, images, layers and containers against each other; --repair fixes
+    Check(crate::check::CheckArgs),
 }
 
 #[derive(Args)]

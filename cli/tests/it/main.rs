@@ -4,6 +4,7 @@
 //! Most tests need root (device nodes, owners, trusted.* xattrs): they fail loudly without it.
 
 mod auth;
+mod check;
 mod containers;
 mod copy;
 mod crash;
