@@ -446,12 +446,11 @@ impl Engine {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         drop(state);
-        let mut ids = HashSet::new();
+        let recorded: HashSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
         for r in &records {
             if removed_images.contains(&r.image_id) {
                 continue; // went with its image
             }
-            ids.insert(r.id.clone());
             let label = container_label(r);
             let paths = ContainerPaths::new(&self.config().root, &r.id);
             let lost: Vec<PathBuf> = [paths.dir.clone(), paths.spec(), paths.upper()]
@@ -497,7 +496,7 @@ impl Engine {
         let root = self.config().root.join("containers");
         for name in names(std::fs::read_dir(&root)) {
             let path = root.join(&name);
-            if ids.contains(&name) || records.iter().any(|r| r.id == name) || !older_than(&path, c.opts.max_age) {
+            if recorded.contains(name.as_str()) || !older_than(&path, c.opts.max_age) {
                 continue;
             }
             c.repairable(
@@ -507,7 +506,7 @@ impl Engine {
             );
         }
         for (net, address, id) in addresses {
-            if records.iter().any(|r| r.id == id) {
+            if recorded.contains(id.as_str()) {
                 continue;
             }
             let engine = self.clone();
