@@ -18,6 +18,7 @@ mod pull;
 mod restart;
 mod rootless;
 mod security;
+mod soak;
 mod stats;
 mod terminal;
 mod volumes;
