@@ -147,7 +147,7 @@ fn cli_client(w: &World, who: &str, image: &str, marker: &str, n: usize, ids: &M
     for i in 0..n {
         let name = format!("{who}-{i}");
         let env = format!("BERTH_SOAK={marker}");
-        let mut args = vec!["create", "--name", &name, "-e", &env, image];
+        let mut args = vec!["create", "--name", &name, "-e", &env, "-p", "8080", image];
         let cmd = command();
         args.extend(cmd.iter().map(String::as_str));
         ids.lock().unwrap().push(w.ok(&args).trim().to_string());
@@ -289,6 +289,37 @@ fn processes(marker: &str, root: &Path) -> Vec<String> {
     out
 }
 
+/// What containers leave on the host: mounts under the storage root, veths on the world's
+/// bridge or named after them, cgroups, nft rules, processes.
+#[derive(Debug)]
+struct Left {
+    mounts: usize,
+    veths: usize,
+    cgroups: usize,
+    rules: usize,
+    procs: Vec<String>,
+}
+
+impl Left {
+    fn count(w: &World, ids: &[String], marker: &str) -> Left {
+        let root = w.root().display().to_string();
+        let mounts =
+            std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter(|l| l.contains(&root)).count();
+        let links = Command::new("ip").args(["-o", "link"]).output().unwrap();
+        let links = String::from_utf8_lossy(&links.stdout).into_owned();
+        let bridge = format!("master {} ", w.bridge());
+        let veths = links
+            .lines()
+            .filter(|l| l.contains(&bridge) || ids.iter().any(|id| l.contains(&format!("veth{}", &id[..8]))))
+            .count();
+        let cgroups: usize = ids.iter().map(|id| cgroup_dirs(id)).sum();
+        let nft = Command::new("nft").args(["list", "table", "ip", "berth"]).output().unwrap();
+        let nft = String::from_utf8_lossy(&nft.stdout).into_owned();
+        let rules = nft.lines().filter(|l| ids.iter().any(|id| l.contains(&format!("berth:{id}")))).count();
+        Left { mounts, veths, cgroups, rules, procs: processes(marker, &w.root()) }
+    }
+}
+
 #[test]
 fn four_clients_at_once_leave_nothing_behind() {
     let n = count();
@@ -297,6 +328,13 @@ fn four_clients_at_once_leave_nothing_behind() {
     let image = w.image_ref("busybox:1");
     w.ok(&["pull", "-q", &image]);
     let marker = format!("soak{}", std::process::id());
+    // The counters see what a running container has: its monitor and process, veth, cgroup
+    // and published port's rule.
+    let env = format!("BERTH_SOAK={marker}");
+    let probe = w.ok(&["run", "-d", "--name", "probe", "-p", "8080", "-e", &env, &image, "sleep", "3600"]);
+    let seen = Left::count(&w, &[probe.trim().to_string()], &marker);
+    assert!(seen.procs.len() >= 2 && seen.veths == 1 && seen.cgroups >= 1 && seen.rules >= 1, "{seen:?}");
+    w.ok(&["rm", "-f", "probe"]);
     let (svc, socket) = service(&w);
     let app = Desktop::start(&w);
 
@@ -329,22 +367,7 @@ fn four_clients_at_once_leave_nothing_behind() {
     assert_eq!(unique.len(), ids.len(), "every container had an id of its own");
     assert_eq!(w.ok(&["ps", "-a", "-q"]), "", "every container was removed");
 
-    let root = w.root().display().to_string();
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter(|l| l.contains(&root)).count();
-    let links = Command::new("ip").args(["-o", "link"]).output().unwrap();
-    let links = String::from_utf8_lossy(&links.stdout).into_owned();
-    let bridge = w.bridge();
-    let veths = links
-        .lines()
-        .filter(|l| {
-            l.contains(&format!("master {bridge} ")) || ids.iter().any(|id| l.contains(&format!("veth{}", &id[..8])))
-        })
-        .count();
-    let cgroups: usize = ids.iter().map(|id| cgroup_dirs(id)).sum();
-    let nft = Command::new("nft").args(["list", "table", "ip", "berth"]).output().unwrap();
-    let nft = String::from_utf8_lossy(&nft.stdout).into_owned();
-    let rules = nft.lines().filter(|l| ids.iter().any(|id| l.contains(&format!("berth:{id}")))).count();
-    let procs = processes(&marker, &w.root());
+    let left = Left::count(&w, &ids, &marker);
     let svc_left = settled_threads(svc.0.id(), svc_threads);
     let app_left = settled_threads(app.pid(), app_threads);
     let open_execs = crate::block_on(async {
@@ -365,11 +388,19 @@ fn four_clients_at_once_leave_nothing_behind() {
          {open_execs} of {}",
         4 * n,
         took / (4 * n as u32).max(1),
-        procs.len(),
-        execs.len()
+        left.procs.len(),
+        execs.len(),
+        mounts = left.mounts,
+        veths = left.veths,
+        cgroups = left.cgroups,
+        rules = left.rules,
     );
-    assert_eq!((mounts, veths, cgroups, rules), (0, 0, 0, 0), "mounts, veths, cgroups, nft rules left");
-    assert!(procs.is_empty(), "processes left: {procs:#?}");
+    assert_eq!(
+        (left.mounts, left.veths, left.cgroups, left.rules),
+        (0, 0, 0, 0),
+        "mounts, veths, cgroups, nft rules left"
+    );
+    assert!(left.procs.is_empty(), "processes left: {:#?}", left.procs);
     assert!(svc_left <= svc_threads, "the service had {svc_threads} threads, now {svc_left}");
     assert!(app_left <= app_threads, "the app had {app_threads} threads, now {app_left}");
     assert_eq!((code, check.as_str()), (0, "the store is consistent\n"));
