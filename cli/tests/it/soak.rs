@@ -10,7 +10,8 @@
 //!
 //! Needs the `berth-desktop` binary beside `berth` (`cargo build -p berth-desktop`; `cargo test
 //! --workspace` builds it). On 2 cores shared with other builds (load 6-7), the default 800
-//! containers took 100 s (126 ms a container) and the whole test 134 s, so N stays at 200.
+//! containers took 100-108 s (126-135 ms a container) and the whole test 134-141 s, so N stays
+//! at 200.
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
