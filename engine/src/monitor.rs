@@ -139,7 +139,7 @@ fn supervise(engine: &Engine, id: &str, ready: OwnedFd, start_lock: Option<Owned
     loop {
         let first = ready.is_some();
         let starter = ready.as_ref().and_then(|r| r.try_clone().ok());
-        let run = run_once(engine, id, ready.take(), start_lock.take());
+        let run = run_once(engine, id, ready.take(), &mut start_lock);
         finish(engine, id, run.exit_code, run.error.as_deref());
         crate::trace::mark("exit recorded");
         // A start that failed is reported once its exit is recorded (and a `--rm` container
@@ -161,6 +161,8 @@ fn supervise(engine: &Engine, id: &str, ready: OwnedFd, start_lock: Option<Owned
         }
         report_failure();
         drop(starter);
+        // A start that failed lets go only now, its exit recorded: the next start finds it done.
+        start_lock = None;
         // A start that failed was reported to whoever started it: not retried behind their back.
         let stopped = container::stopped_by_user(engine.state().conn(), id).ok().flatten().unwrap_or(true);
         if (first && !run.started) || stopped || !c.options.restart.restarts(run.exit_code, restarts) {
@@ -196,8 +198,9 @@ struct Run {
 }
 
 /// Launches the container once and supervises it until it exits. `ready` is the starter's pipe,
-/// on the first run only, with its start lock (released once the container runs).
-fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: Option<OwnedFd>) -> Run {
+/// on the first run only, with its start lock (released here once the container runs; after a
+/// failure, by the caller once the exit is recorded).
+fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: &mut Option<OwnedFd>) -> Run {
     let paths = ContainerPaths::new(&engine.config().root, id);
     let mut monitor_log = std::fs::OpenOptions::new().create(true).append(true).open(paths.monitor_log()).ok();
     let mut note = |msg: &str| {
@@ -243,7 +246,7 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: Optio
     if let Some(r) = ready {
         report(&r, &format!("ok {}", pid.as_raw()));
     }
-    drop(start_lock);
+    *start_lock = None;
     let mut log = LogWriter::open(&paths.log(), LOG_SIZE_MAX).ok();
     session.pump(listener.as_ref(), &mut |stream, data| {
         if let Some(l) = log.as_mut() {
