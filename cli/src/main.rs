@@ -1,6 +1,7 @@
 #![recursion_limit = "256"]
 //! `berth`: a podman-like command over Berth's engine.
 
+mod check;
 mod containers;
 mod format;
 mod images;
@@ -96,7 +97,7 @@ enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
-    /// The Docker-compatible API service
+    /// The Docker-compatible API service, and the store's check
     #[command(subcommand)]
     System(service::SystemCommand),
     /// Manage containers
@@ -245,5 +246,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Network(cmd) => networks::run(&engine(&cli)?, cmd),
         Command::Volume(cmd) => volumes::run(&engine(&cli)?, cmd),
         Command::System(service::SystemCommand::Service(a)) => rt.block_on(service::run(engine(&cli)?, a)),
+        Command::System(service::SystemCommand::Check(a)) => check::run(&engine(&cli)?, a),
     }
 }

@@ -11,6 +11,7 @@
 //! primitives); their modules are re-exported here under the names the front ends know.
 
 pub mod attach;
+pub mod check;
 mod console;
 pub mod container;
 mod container_ops;
@@ -39,6 +40,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use berth_image::{content, image, layers, reference, registry};
 pub use berth_runtime as runtime;
+pub use check::{CheckOptions, CheckReport, Outcome as CheckOutcome, Problem as CheckProblem};
 pub use container::{ContainerRecord, CreateOptions, Status as ContainerStatus};
 pub use container_ops::LaunchError;
 pub use events::{Event, EventBus, LayerPhase, PullProgress, StateEvent};

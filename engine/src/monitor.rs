@@ -47,7 +47,7 @@ pub(crate) fn monitor_main(args: &[String]) -> i32 {
     match MonitorArgs::parse(args) {
         Some(a) => a.run(),
         None => {
-            eprintln!("{MONITOR_ARG}: usage: --root DIR --run-root DIR --id ID --ready-fd FD");
+            eprintln!("{MONITOR_ARG}: usage: --root DIR --run-root DIR --id ID --ready-fd FD [--lock-fd FD]");
             2
         }
     }
@@ -58,6 +58,9 @@ struct MonitorArgs {
     run_root: PathBuf,
     id: String,
     ready_fd: i32,
+    /// The starter's start lock, held until the container runs (or failed to): a starter
+    /// killed meanwhile must not let another start launch it a second time.
+    lock_fd: Option<i32>,
 }
 
 impl MonitorArgs {
@@ -68,6 +71,10 @@ impl MonitorArgs {
             run_root: get("--run-root")?.into(),
             id: get("--id")?,
             ready_fd: get("--ready-fd")?.parse().ok()?,
+            lock_fd: match get("--lock-fd") {
+                Some(fd) => Some(fd.parse().ok()?),
+                None => None,
+            },
         })
     }
 
@@ -75,6 +82,12 @@ impl MonitorArgs {
         // SAFETY: the fd number was handed to us by the starter, which keeps no other use of it
         // in this (freshly exec'd) process.
         let ready = unsafe { OwnedFd::from_raw_fd(self.ready_fd) };
+        // SAFETY: as for the ready fd.
+        let start_lock = self.lock_fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
+        // Ours only: not the container's, nor any command's this monitor runs.
+        if let Some(l) = &start_lock {
+            let _ = nix::fcntl::fcntl(l, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
+        }
         // Rootless: the container's namespaces must belong to the user's namespace; pasta is
         // started from outside it.
         if let Err(e) = crate::rootless::keep_outside_helper().and_then(|()| crate::rootless::join()) {
@@ -107,7 +120,7 @@ impl MonitorArgs {
                 return 1;
             }
         };
-        supervise(&engine, &self.id, ready)
+        supervise(&engine, &self.id, ready, start_lock)
     }
 }
 
@@ -118,14 +131,15 @@ fn report(ready: &OwnedFd, line: &str) {
 
 /// Starts the container and supervises it, restarting it as its restart policy says, until it
 /// is done; returns the monitor's exit code.
-fn supervise(engine: &Engine, id: &str, ready: OwnedFd) -> i32 {
+fn supervise(engine: &Engine, id: &str, ready: OwnedFd, start_lock: Option<OwnedFd>) -> i32 {
     let mut ready = Some(ready);
+    let mut start_lock = start_lock;
     let mut restarts = 0u32;
     let mut backoff = 0u32;
     loop {
         let first = ready.is_some();
         let starter = ready.as_ref().and_then(|r| r.try_clone().ok());
-        let run = run_once(engine, id, ready.take());
+        let run = run_once(engine, id, ready.take(), &mut start_lock);
         finish(engine, id, run.exit_code, run.error.as_deref());
         crate::trace::mark("exit recorded");
         // A start that failed is reported once its exit is recorded (and a `--rm` container
@@ -147,6 +161,8 @@ fn supervise(engine: &Engine, id: &str, ready: OwnedFd) -> i32 {
         }
         report_failure();
         drop(starter);
+        // A start that failed lets go only now, its exit recorded: the next start finds it done.
+        start_lock = None;
         // A start that failed was reported to whoever started it: not retried behind their back.
         let stopped = container::stopped_by_user(engine.state().conn(), id).ok().flatten().unwrap_or(true);
         if (first && !run.started) || stopped || !c.options.restart.restarts(run.exit_code, restarts) {
@@ -182,8 +198,9 @@ struct Run {
 }
 
 /// Launches the container once and supervises it until it exits. `ready` is the starter's pipe,
-/// on the first run only.
-fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>) -> Run {
+/// on the first run only, with its start lock (released here once the container runs; after a
+/// failure, by the caller once the exit is recorded).
+fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: &mut Option<OwnedFd>) -> Run {
     let paths = ContainerPaths::new(&engine.config().root, id);
     let mut monitor_log = std::fs::OpenOptions::new().create(true).append(true).open(paths.monitor_log()).ok();
     let mut note = |msg: &str| {
@@ -229,6 +246,7 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>) -> Run {
     if let Some(r) = ready {
         report(&r, &format!("ok {}", pid.as_raw()));
     }
+    *start_lock = None;
     let mut log = LogWriter::open(&paths.log(), LOG_SIZE_MAX).ok();
     session.pump(listener.as_ref(), &mut |stream, data| {
         if let Some(l) = log.as_mut() {

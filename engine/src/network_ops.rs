@@ -250,17 +250,27 @@ impl Engine {
 
     /// Writes a container's hosts, resolv.conf and hostname files.
     pub(crate) fn write_network_files(&self, c: &ContainerRecord, hostname: &str) -> Result<()> {
+        let state = self.state();
+        self.write_network_files_with(state.conn(), c, hostname)
+    }
+
+    /// [`Engine::write_network_files`] reading the records through `conn` (a transaction that
+    /// has not committed yet, so that a container's row and its files come into being at once).
+    pub(crate) fn write_network_files_with(
+        &self,
+        conn: &rusqlite::Connection,
+        c: &ContainerRecord,
+        hostname: &str,
+    ) -> Result<()> {
         let paths = ContainerPaths::new(&self.config().root, &c.id);
         let mode = Mode::of(&c.options);
-        let address = network::address_of(self.state().conn(), &c.id)?;
+        let address = network::address_of(conn, &c.id)?;
         let net = match &address {
-            Some(a) => network::get(self.state().conn(), &a.network)?,
+            Some(a) => network::get(conn, &a.network)?,
             None => None,
         };
         let peers: Vec<(String, Ipv4Addr)> = match &net {
-            Some(n) if n.dns => {
-                network::members(self.state().conn(), &n.name)?.into_iter().map(|(_, name, ip)| (name, ip)).collect()
-            }
+            Some(n) if n.dns => network::members(conn, &n.name)?.into_iter().map(|(_, name, ip)| (name, ip)).collect(),
             _ => Vec::new(),
         };
         let host_hosts = (mode == Mode::Host).then(|| std::fs::read_to_string("/etc/hosts").unwrap_or_default());

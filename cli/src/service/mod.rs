@@ -47,6 +47,8 @@ pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
 pub enum SystemCommand {
     /// Serve the Docker-compatible API on a unix socket
     Service(ServiceArgs),
+    /// Check the store's blobs, images, layers and containers against each other; --repair fixes
+    Check(crate::check::CheckArgs),
 }
 
 #[derive(Args)]

@@ -5,6 +5,7 @@
 
 mod api_harden;
 mod auth;
+mod check;
 mod containers;
 mod copy;
 mod crash;
@@ -19,6 +20,7 @@ mod pull;
 mod restart;
 mod rootless;
 mod security;
+mod soak;
 mod stats;
 mod terminal;
 mod volumes;

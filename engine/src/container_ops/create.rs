@@ -1,6 +1,7 @@
 //! `create`: the user's options checked (limits, mounts, ports, user), the image's config and
 //! layers, the OCI spec written, the container's directory, volumes and address made, in one
-//! transaction; nothing is left half made when a step fails.
+//! transaction; nothing is left half made when a step fails, and a kill leaves no record
+//! without its files (the directory comes first, the row last).
 
 use oci_spec::image::ImageConfiguration;
 use oci_spec::runtime::Spec;
@@ -174,43 +175,66 @@ impl Engine {
         };
         let net_config = self.config().network.clone();
         let storage_root = self.config().root.clone();
-        let (new_volumes, copy_up) = self.state().write(|tx| -> Result<_> {
-            if let Some(other) = container::name_taken(tx, &name)? {
-                return Err(Error::NameInUse { name: name.clone(), id: other });
-            }
-            container::insert(tx, &record)?;
-            let mut new_volumes = Vec::new();
-            let mut copy_up = Vec::new();
-            for m in &record.options.mounts {
-                if let crate::volume::MountRequest::Volume { name: vname, destination, anonymous, .. } = m {
-                    if crate::volume::get(tx, &storage_root, vname)?.is_none() {
-                        let v = crate::volume::create(tx, &storage_root, vname, Default::default(), *anonymous)?;
-                        new_volumes.push(v);
-                    }
-                    if crate::volume::take_copy_up(tx, vname)? {
-                        copy_up.push((vname.clone(), destination.clone()));
-                    }
-                }
-            }
-            if let network::Mode::Bridge(net_name) = &mode {
-                let net = if net_name == network::DEFAULT_NETWORK {
-                    network::ensure_default(tx, &net_config)?
-                } else {
-                    network::get(tx, net_name)?.ok_or_else(|| network::NetworkError::NotFound(net_name.clone()))?
-                };
-                network::allocate(tx, &net, &id)?;
-            }
-            Ok((new_volumes, copy_up))
-        })?;
-        let prepared = (|| -> Result<()> {
+        // The directory and the spec first, then the row with the files that need it (the
+        // address in /etc/hosts) in the row's transaction: a kill at any point leaves either
+        // nothing recorded (and a directory `system check` finds), or the whole container.
+        let made = (|| -> Result<()> {
             for d in [paths.upper(), paths.work(), paths.rootfs()] {
                 std::fs::create_dir_all(&d).map_err(|source| Error::Io { path: d.clone(), source })?;
             }
-            self.write_network_files(&record, &hostname)?;
-            for v in &new_volumes {
-                crate::volume::make_dir(v)?;
+            let spec_json = serde_json::to_vec_pretty(&oci).map_err(|e| Error::Invalid(e.to_string()))?;
+            std::fs::write(paths.spec(), spec_json).map_err(|source| Error::Io { path: paths.spec(), source })
+        })();
+        let recorded = made.and_then(|()| {
+            self.state().write(|tx| -> Result<_> {
+                if let Some(other) = container::name_taken(tx, &name)? {
+                    return Err(Error::NameInUse { name: name.clone(), id: other });
+                }
+                container::insert(tx, &record)?;
+                let mut new_volumes = Vec::new();
+                let mut copy_up = Vec::new();
+                for m in &record.options.mounts {
+                    if let crate::volume::MountRequest::Volume { name: vname, destination, anonymous, .. } = m {
+                        if crate::volume::get(tx, &storage_root, vname)?.is_none() {
+                            let v = crate::volume::create(tx, &storage_root, vname, Default::default(), *anonymous)?;
+                            new_volumes.push(v);
+                        }
+                        if crate::volume::take_copy_up(tx, vname)? {
+                            copy_up.push((vname.clone(), destination.clone()));
+                        }
+                    }
+                }
+                if let network::Mode::Bridge(net_name) = &mode {
+                    let net = if net_name == network::DEFAULT_NETWORK {
+                        network::ensure_default(tx, &net_config)?
+                    } else {
+                        network::get(tx, net_name)?.ok_or_else(|| network::NetworkError::NotFound(net_name.clone()))?
+                    };
+                    network::allocate(tx, &net, &id)?;
+                }
+                self.write_network_files_with(tx, &record, &hostname)?;
+                for v in &new_volumes {
+                    crate::volume::make_dir(v)?;
+                }
+                Ok((new_volumes, copy_up))
+            })
+        });
+        let (new_volumes, copy_up) = match recorded {
+            Ok(r) => r,
+            Err(e) => {
+                if let Err(c) = crate::rootless::remove_tree(&paths.dir) {
+                    if c.kind() != std::io::ErrorKind::NotFound {
+                        return Err(Error::Invalid(format!(
+                            "{e}; cleaning up {} failed too: {c}",
+                            paths.dir.display()
+                        )));
+                    }
+                }
+                return Err(e);
             }
-            // A volume's first container fills it with what the image has at its path.
+        };
+        // A volume's first container fills it with what the image has at its path.
+        let prepared = (|| -> Result<()> {
             let top_first: Vec<_> = img.layers.iter().rev().map(|l| self.layers().diff_dir(&l.chain_id)).collect();
             for (vname, dest) in &copy_up {
                 let data = crate::volume::data_dir(&storage_root, vname);
@@ -220,8 +244,7 @@ impl Engine {
                         .map_err(|source| Error::Io { path: data.clone(), source })?;
                 }
             }
-            let spec_json = serde_json::to_vec_pretty(&oci).map_err(|e| Error::Invalid(e.to_string()))?;
-            std::fs::write(paths.spec(), spec_json).map_err(|source| Error::Io { path: paths.spec(), source })
+            Ok(())
         })();
         if let Err(e) = prepared {
             let cleanup = crate::rootless::remove_tree(&paths.dir);

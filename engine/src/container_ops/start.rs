@@ -45,11 +45,26 @@ impl Engine {
         let exe = std::path::PathBuf::from("/proc/self/exe");
         let mut helper =
             berth_userns::reexec::helper_command().map_err(|source| Error::Io { path: exe.clone(), source })?;
+        // The monitor holds the start lock too, until the container runs: if this process is
+        // killed meanwhile, the next start waits for that monitor instead of launching again.
+        // Inherited by this child only (cleared between its fork and exec), never by another
+        // process this one spawns at the same time.
+        let lock_fd: RawFd = std::os::fd::AsRawFd::as_raw_fd(&*_lock);
+        // SAFETY: fcntl is async-signal-safe and touches only the child's copy of the fd.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut helper, move || {
+                if libc::fcntl(lock_fd, libc::F_SETFD, 0) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let mut child = helper
             .arg(monitor::MONITOR_ARG)
             .args(["--root".as_ref(), self.config().root.as_os_str()])
             .args(["--run-root".as_ref(), self.config().run_root.as_os_str()])
             .args(["--id", &c.id, "--ready-fd", &write_fd.to_string()])
+            .args(["--lock-fd", &lock_fd.to_string()])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
