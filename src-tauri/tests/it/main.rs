@@ -8,6 +8,7 @@
 //! (berth-testkit), then pulled into a temporary engine root.
 
 mod containers;
+mod guard;
 mod http;
 mod ipc;
 mod logs;
