@@ -5,9 +5,12 @@
 //! `POST /api/invoke/<command>` with the JSON arguments, one Server-Sent Events stream
 //! (`GET /api/stream`) for engine events and per-call channel messages (pull progress, log
 //! batches, terminal output), and the built UI (`ui/dist`, embedded at build time) for
-//! everything else. Every `/api` request
-//! needs the random token printed at start, as a bearer header or a `token` query parameter;
-//! the address is loopback unless an explicit other one is given.
+//! everything else. Every request must name this server's own address as `Host`, and come
+//! from its own page when it has an `Origin` (`authority`). Every `/api` request needs the
+//! random token printed at start: as the cookie the first load (`/?token=…`) sets before it
+//! redirects to the address without it, a bearer header, or a `token` query parameter. The
+//! address is loopback unless an explicit other one is given, and beyond loopback (or with
+//! `--tls`) it speaks only TLS (`tls`).
 
 use std::borrow::Cow;
 use std::convert::Infallible;

@@ -322,6 +322,21 @@ async fn beyond_loopback_it_speaks_tls_with_the_certificate_it_printed() {
     let _ = again.kill();
     let _ = again.wait();
 
+    // On loopback, --tls asks for the same.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_berth-desktop"))
+        .args(["--serve", "127.0.0.1:0", "--tls"])
+        .env("BERTH_ROOT", w.dir.path().join("root"))
+        .env("BERTH_RUNROOT", w.dir.path().join("run"))
+        .env("XDG_CONFIG_HOME", w.dir.path().join("config"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap()).lines().take(2).map(Result::unwrap).collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(lines[0].ends_with(&format!("SHA-256 fingerprint: {fingerprint}")), "{lines:?}");
+    assert!(lines[1].starts_with("Berth is serving on https://127.0.0.1:"), "{lines:?}");
+
     // In-process, plain HTTP is refused beyond loopback before it listens.
     let e = serve::start(w.backend(), SocketAddr::new(ip, 0), Assets::Embedded).await.err().unwrap();
     assert_eq!(e.to_string(), format!("{ip}:0 is beyond loopback: serving it needs TLS"));
