@@ -72,12 +72,12 @@ impl Authority {
         let bound = self.addr.ip();
         let loopback = bound.is_loopback() || bound.is_unspecified();
         match host.name.parse::<IpAddr>() {
-            Ok(ip) if ip.is_unspecified() => false,
             Ok(ip) => {
                 ip == bound
                     || (loopback && ip.is_loopback() && (ip == IpAddr::from([127, 0, 0, 1]) || ip.is_ipv6()))
-                    // Bound to every address: any of them, by number, never by a name.
-                    || (bound.is_unspecified() && !ip.is_unspecified() && !ip.is_multicast())
+                    // Bound to every address: any of them by number (0.0.0.0, the printed one,
+                    // included), never by a name.
+                    || (bound.is_unspecified() && !ip.is_multicast())
             }
             Err(_) => loopback && host.name == "localhost",
         }
@@ -195,7 +195,8 @@ mod tests {
                 ("10.1.2.3:8443", true),
                 ("localhost:8443", true),
                 ("berth.example:8443", false),
-                ("0.0.0.0:8443", false),
+                ("0.0.0.0:8443", true),
+                ("224.0.0.1:8443", false),
                 ("192.0.2.2:9999", false),
             ],
         );
