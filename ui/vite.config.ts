@@ -14,7 +14,15 @@ export default defineConfig({
   server: {
     port: 5173,
     strictPort: true,
-    proxy: { '/api': { target: serve, changeOrigin: false } },
+    // --serve answers only to its own Host and Origin: the proxy sends the target's Host and
+    // no Origin (the dev page authenticates with its bearer token, which no other site has).
+    proxy: {
+      '/api': {
+        target: serve,
+        changeOrigin: true,
+        configure: (proxy) => proxy.on('proxyReq', (req) => req.removeHeader('origin')),
+      },
+    },
   },
   build: {
     outDir: 'dist',

@@ -24,7 +24,8 @@ struct Cli {
     /// Storage root (default: /var/lib/berth as root, $XDG_DATA_HOME/berth otherwise)
     #[arg(long, global = true, env = "BERTH_ROOT", value_name = "DIR")]
     root: Option<PathBuf>,
-    /// Runtime state directory (default: /run/berth as root, $XDG_RUNTIME_DIR/berth otherwise)
+    /// Runtime state directory (default: /run/berth as root, $XDG_RUNTIME_DIR/berth otherwise;
+    /// for another --root, a directory of its own under it: roots/HASH)
     #[arg(long, global = true, env = "BERTH_RUNROOT", value_name = "DIR")]
     runroot: Option<PathBuf>,
     #[command(subcommand)]
@@ -187,9 +188,7 @@ fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 fn engine(cli: &Cli) -> anyhow::Result<Engine> {
-    let (root, run_root) = EngineConfig::default_paths();
-    let root = cli.root.clone().unwrap_or(root);
-    let run_root = cli.runroot.clone().unwrap_or_else(|| if cli.root.is_some() { root.join("run") } else { run_root });
+    let (root, run_root) = EngineConfig::paths(cli.root.clone(), cli.runroot.clone());
     let config = EngineConfig::new(root, run_root)?;
     Ok(Engine::open(config)?)
 }

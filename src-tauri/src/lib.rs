@@ -6,9 +6,10 @@
 //! are its two front doors; `dto` the shapes the UI sees; `channel` where a call's stream of
 //! messages goes; `follow` the followed logs, `terminal` the shells in containers (`id` the
 //! ids of both), `settings` the registries.conf and credentials; `watch` the engine's events;
-//! `tray` the tray icon; `app` the window.
+//! `tray` the tray icon; `app` the window; `authority` the Host and Origin `--serve` answers to, `tls` its certificate.
 
 pub mod app;
+pub mod authority;
 pub mod channel;
 pub mod commands;
 pub mod dto;
@@ -19,5 +20,6 @@ pub mod serve;
 pub mod settings;
 pub mod socket;
 pub mod terminal;
+pub mod tls;
 pub mod tray;
 pub mod watch;

@@ -12,6 +12,10 @@ struct Cli {
     /// port; loopback unless said otherwise; a free port when omitted)
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0")]
     serve: Option<String>,
+    /// With --serve: HTTPS even on loopback (beyond loopback it always is), with a self-signed
+    /// certificate kept in $XDG_CONFIG_HOME/berth/serve
+    #[arg(long, requires = "serve")]
+    tls: bool,
 }
 
 fn main() -> ExitCode {
@@ -23,7 +27,7 @@ fn main() -> ExitCode {
     berth_engine::helpers::set_helper_env(vec![("Malloc".into(), "1".into())]);
     let cli = Cli::parse();
     let result = match cli.serve {
-        Some(addr) => tauri::async_runtime::block_on(berth_desktop::serve::run(&addr)),
+        Some(addr) => tauri::async_runtime::block_on(berth_desktop::serve::run(&addr, cli.tls)),
         None => berth_desktop::app::run(),
     };
     match result {

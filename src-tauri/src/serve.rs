@@ -5,9 +5,12 @@
 //! `POST /api/invoke/<command>` with the JSON arguments, one Server-Sent Events stream
 //! (`GET /api/stream`) for engine events and per-call channel messages (pull progress, log
 //! batches, terminal output), and the built UI (`ui/dist`, embedded at build time) for
-//! everything else. Every `/api` request
-//! needs the random token printed at start, as a bearer header or a `token` query parameter;
-//! the address is loopback unless an explicit other one is given.
+//! everything else. Every request must name this server's own address as `Host`, and come
+//! from its own page when it has an `Origin` (`authority`). Every `/api` request needs the
+//! random token printed at start: as the cookie the first load (`/?token=…`) sets before it
+//! redirects to the address without it, a bearer header, or a `token` query parameter. The
+//! address is loopback unless an explicit other one is given, and beyond loopback (or with
+//! `--tls`) it speaks only TLS (`tls`).
 
 use std::borrow::Cow;
 use std::convert::Infallible;
@@ -30,9 +33,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
+use crate::authority::Authority;
 use crate::channel::Sink;
 use crate::commands::{self as c, Backend};
 use crate::dto::{ApiError, EngineEvent, LogBatch, PullEvent, TerminalOutput};
+use crate::tls::{Identity, TlsListener};
 
 /// The built UI. `build.rs` makes an empty directory when the UI was not built.
 static UI: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/../ui/dist");
@@ -167,6 +172,10 @@ impl StreamMessage {
 struct AppState {
     backend: Arc<Backend>,
     token: Arc<str>,
+    /// The cookie that carries the token after the first load: `berth-token-PORT`, so that
+    /// servers on other ports of the same host (which share cookies) keep theirs.
+    cookie: Arc<str>,
+    authority: Authority,
     hub: broadcast::Sender<StreamMessage>,
     assets: Arc<Assets>,
 }
@@ -175,6 +184,8 @@ struct AppState {
 pub struct Server {
     pub addr: SocketAddr,
     pub token: String,
+    /// The fingerprint of its certificate when it speaks TLS.
+    pub fingerprint: Option<String>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     watch: tauri::async_runtime::JoinHandle<()>,
 }
@@ -182,7 +193,8 @@ pub struct Server {
 impl Server {
     /// The address to open, token included.
     pub fn url(&self) -> String {
-        format!("http://{}/?token={}", self.addr, self.token)
+        let scheme = if self.fingerprint.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}/?token={}", self.addr, self.token)
     }
 
     /// Serves until the listener fails.
@@ -219,8 +231,34 @@ pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
     Err(format!("invalid address {s:?}: use HOST:PORT (such as 127.0.0.1:8080) or a port"))
 }
 
-/// Binds `addr`, forwards the engine's events to the stream, and serves in the background.
+/// Binds `addr` (loopback: plain HTTP is for this machine only), forwards the engine's events
+/// to the stream, and serves in the background.
 pub async fn start(backend: Arc<Backend>, addr: SocketAddr, assets: Assets) -> std::io::Result<Server> {
+    if !addr.ip().is_loopback() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{addr} is beyond loopback: serving it needs TLS"),
+        ));
+    }
+    start_with(backend, addr, assets, None).await
+}
+
+/// As [`start`], over TLS with `identity`, on any address.
+pub async fn start_tls(
+    backend: Arc<Backend>,
+    addr: SocketAddr,
+    assets: Assets,
+    identity: &Identity,
+) -> std::io::Result<Server> {
+    start_with(backend, addr, assets, Some(identity)).await
+}
+
+async fn start_with(
+    backend: Arc<Backend>,
+    addr: SocketAddr,
+    assets: Assets,
+    identity: Option<&Identity>,
+) -> std::io::Result<Server> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let token = new_token();
@@ -231,19 +269,42 @@ pub async fn start(backend: Arc<Backend>, addr: SocketAddr, assets: Assets) -> s
             let _ = hub.send(StreamMessage::Engine(e));
         })
     };
-    let state = AppState { backend, token: Arc::from(token.as_str()), hub, assets: Arc::new(assets) };
+    let state = AppState {
+        backend,
+        token: Arc::from(token.as_str()),
+        cookie: Arc::from(cookie_name(addr.port()).as_str()),
+        authority: Authority { addr, tls: identity.is_some() },
+        hub,
+        assets: Arc::new(assets),
+    };
     let app = router(state);
-    let task = tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok(Server { addr, token, task, watch })
+    let task = match identity {
+        Some(identity) => {
+            let listener = TlsListener::new(listener, identity)?;
+            tokio::spawn(async move { axum::serve(listener, app).await })
+        }
+        None => tokio::spawn(async move { axum::serve(listener, app).await }),
+    };
+    let fingerprint = identity.map(|i| i.fingerprint.clone());
+    Ok(Server { addr, token, fingerprint, task, watch })
 }
 
-/// `--serve`: opens the engine, serves, prints where, and runs until stopped.
-pub async fn run(addr: &str) -> anyhow::Result<()> {
+/// `--serve`: opens the engine, serves (over TLS beyond loopback, or when `tls`), prints where
+/// (and the certificate's fingerprint), and runs until stopped.
+pub async fn run(addr: &str, tls: bool) -> anyhow::Result<()> {
     use std::io::Write;
     let addr = parse_addr(addr).map_err(anyhow::Error::msg)?;
+    let identity = if tls || !addr.ip().is_loopback() {
+        Some(crate::tls::load_or_make(&crate::tls::default_dir(), addr.ip())?)
+    } else {
+        None
+    };
     let backend = Arc::new(Backend::open_default()?);
-    let server =
-        start(backend, addr, Assets::from_env()).await.map_err(|e| anyhow::anyhow!("listening on {addr}: {e}"))?;
+    let server = match &identity {
+        Some(identity) => start_tls(backend, addr, Assets::from_env(), identity).await,
+        None => start(backend, addr, Assets::from_env()).await,
+    }
+    .map_err(|e| anyhow::anyhow!("listening on {addr}: {e}"))?;
     if !server.addr.ip().is_loopback() {
         eprintln!(
             "berth-desktop: serving on {}, beyond this machine: whoever has the address and the token controls its containers",
@@ -251,6 +312,13 @@ pub async fn run(addr: &str) -> anyhow::Result<()> {
         );
     }
     let mut out = std::io::stdout().lock();
+    if let Some(f) = &server.fingerprint {
+        writeln!(
+            out,
+            "TLS certificate (self-signed, {}) SHA-256 fingerprint: {f}",
+            crate::tls::default_dir().join("cert.pem").display()
+        )?;
+    }
     writeln!(out, "Berth is serving on {}", server.url())?;
     out.flush()?;
     drop(out);
@@ -265,18 +333,61 @@ fn router(state: AppState) -> Router {
         .route("/api/invoke/{command}", post(invoke))
         .route("/api/stream", get(stream))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
-    Router::new().merge(api).fallback(get(static_file)).with_state(state)
+    Router::new()
+        .merge(api)
+        .fallback(get(static_file))
+        .layer(middleware::from_fn_with_state(state.clone(), require_own_address))
+        .with_state(state)
 }
 
-/// Whether a request carries the token: `Authorization: Bearer TOKEN` or `?token=TOKEN`.
-pub fn authorized(token: &str, headers: &HeaderMap, query: Option<&str>) -> bool {
+/// The name of the token's cookie for a server on `port`.
+pub fn cookie_name(port: u16) -> String {
+    format!("berth-token-{port}")
+}
+
+/// Every request: its `Host` must be this server's address and its `Origin`, if any, this
+/// server's page (`authority`); else 403 saying where to go.
+async fn require_own_address(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
+    let host = host.or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
+    let origin = req.headers().get(header::ORIGIN).map(|o| o.to_str().unwrap_or("(not text)").to_owned());
+    let checked = s
+        .authority
+        .check_host(host.as_deref())
+        .and_then(|()| s.authority.check_origin(origin.as_deref(), host.as_deref().unwrap_or_default()));
+    match checked {
+        Ok(()) => next.run(req).await,
+        Err(message) => error_response(ApiError::new("forbidden", message)),
+    }
+}
+
+/// Whether a request carries the token: `Authorization: Bearer TOKEN`, the cookie `cookie`
+/// (set at the page's first load), or `?token=TOKEN` (how a page served elsewhere, such as
+/// the Vite dev server's, opens the event stream).
+pub fn authorized(token: &str, cookie: &str, headers: &HeaderMap, query: Option<&str>) -> bool {
     let from_header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    let from_query = query.and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=")));
-    [from_header, from_query].into_iter().flatten().any(|given| same(given.as_bytes(), token.as_bytes()))
+    let from_cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .filter(|(name, _)| *name == cookie)
+        .map(|(_, value)| value);
+    let from_query = query_token(query);
+    [from_header, from_query]
+        .into_iter()
+        .flatten()
+        .chain(from_cookie)
+        .any(|given| same(given.as_bytes(), token.as_bytes()))
+}
+
+fn query_token(query: Option<&str>) -> Option<&str> {
+    query.and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("token=")))
 }
 
 /// Compares in time independent of where the strings differ.
@@ -285,7 +396,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 async fn require_token(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    if authorized(&s.token, req.headers(), req.uri().query()) {
+    if authorized(&s.token, &s.cookie, req.headers(), req.uri().query()) {
         return next.run(req).await;
     }
     error_response(ApiError::new(
@@ -301,6 +412,7 @@ pub fn status_of(code: &str) -> StatusCode {
         "conflict" => StatusCode::CONFLICT,
         "invalid" => StatusCode::BAD_REQUEST,
         "unauthorized" => StatusCode::UNAUTHORIZED,
+        "forbidden" => StatusCode::FORBIDDEN,
         "unsupported" => StatusCode::NOT_IMPLEMENTED,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -442,7 +554,37 @@ const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>Berth</title>
 <code>ui/</code> and build berth-desktop again, or point <code>BERTH_UI_DIR</code> at a built \
 <code>ui/dist</code>. The API at <code>/api</code> works without it.</p>\n";
 
+/// The first load, `/?token=TOKEN`: the token goes into an HttpOnly, SameSite=Strict cookie
+/// and the browser to the same address without it, so the token stays out of the history,
+/// of the page's scripts and of Referer headers; a wrong token is refused.
+fn token_to_cookie(s: &AppState, uri: &Uri) -> Option<Response> {
+    let given = query_token(uri.query())?;
+    if !same(given.as_bytes(), s.token.as_bytes()) {
+        return Some(error_response(ApiError::new(
+            "unauthorized",
+            "unauthorized: that token is not this server's: open the address that `berth-desktop --serve` printed",
+        )));
+    }
+    let rest: Vec<&str> = uri.query().unwrap_or("").split('&').filter(|kv| !kv.starts_with("token=")).collect();
+    let location = match rest.join("&") {
+        q if q.is_empty() => uri.path().to_string(),
+        q => format!("{}?{q}", uri.path()),
+    };
+    let secure = if s.authority.tls { "; Secure" } else { "" };
+    let cookie = format!("{}={}; HttpOnly; SameSite=Strict; Path=/{secure}", s.cookie, s.token);
+    let mut resp = StatusCode::SEE_OTHER.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::LOCATION, HeaderValue::from_str(&location).ok()?);
+    h.insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).ok()?);
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    Some(resp)
+}
+
 async fn static_file(State(s): State<AppState>, uri: Uri) -> Response {
+    if let Some(redirect) = token_to_cookie(&s, &uri) {
+        return redirect;
+    }
     let path = uri.path().trim_start_matches('/');
     let path = if path.is_empty() { "index.html" } else { path };
     if let Some(bytes) = s.assets.get(path) {
@@ -491,21 +633,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_token_is_checked_in_the_header_or_the_query() {
+    fn the_token_is_checked_in_the_header_the_cookie_or_the_query() {
         let token = "0123456789abcdef0123456789abcdef";
+        let authorized = |h: &HeaderMap, q| authorized(token, "berth-token-8080", h, q);
         let mut h = HeaderMap::new();
-        assert!(!authorized(token, &h, None));
-        assert!(!authorized(token, &h, Some("token=wrong")));
-        assert!(!authorized(token, &h, Some("token=0123456789abcdef0123456789abcdeX")));
-        assert!(!authorized(token, &h, Some("token=0123456789abcdef")), "a prefix is not the token");
-        assert!(!authorized(token, &h, Some("xtoken=0123456789abcdef0123456789abcdef")));
-        assert!(authorized(token, &h, Some("a=1&token=0123456789abcdef0123456789abcdef")));
+        let cookie = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::COOKIE, HeaderValue::from_static(v));
+            h
+        };
+        assert!(authorized(&cookie("a=1; berth-token-8080=0123456789abcdef0123456789abcdef"), None));
+        assert!(!authorized(&cookie("berth-token-8081=0123456789abcdef0123456789abcdef"), None), "another port's");
+        assert!(!authorized(&cookie("berth-token-8080=0123456789abcdef"), None));
+        assert!(!authorized(&cookie("xberth-token-8080=0123456789abcdef0123456789abcdef"), None));
+        assert!(!authorized(&h, None));
+        assert!(!authorized(&h, Some("token=wrong")));
+        assert!(!authorized(&h, Some("token=0123456789abcdef0123456789abcdeX")));
+        assert!(!authorized(&h, Some("token=0123456789abcdef")), "a prefix is not the token");
+        assert!(!authorized(&h, Some("xtoken=0123456789abcdef0123456789abcdef")));
+        assert!(authorized(&h, Some("a=1&token=0123456789abcdef0123456789abcdef")));
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer nope"));
-        assert!(!authorized(token, &h, None));
+        assert!(!authorized(&h, None));
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic 0123456789abcdef0123456789abcdef"));
-        assert!(!authorized(token, &h, None));
+        assert!(!authorized(&h, None));
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer 0123456789abcdef0123456789abcdef"));
-        assert!(authorized(token, &h, None));
+        assert!(authorized(&h, None));
     }
 
     #[test]
@@ -532,6 +684,7 @@ mod tests {
             ("conflict", 409),
             ("invalid", 400),
             ("unauthorized", 401),
+            ("forbidden", 403),
             ("unsupported", 501),
             ("engine", 500),
         ] {

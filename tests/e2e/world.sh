@@ -23,14 +23,15 @@ wait_file() {
   return 1
 }
 
-# world_start NAME: exports BERTH_ROOT, BERTH_CONFIG, CONTAINERS_REGISTRIES_CONF, E2E_REGISTRY,
+# world_start NAME: exports BERTH_ROOT, BERTH_RUNROOT, BERTH_CONFIG, CONTAINERS_REGISTRIES_CONF, E2E_REGISTRY,
 # E2E_IMAGE, and sets $world (its directory) and $world_bridge.
 world_start() {
   local name=$1
   world=$(mktemp -d "/tmp/berth-$name.XXXXXX")
   mkdir -p "$world/root"
   export BERTH_ROOT=$world/root
-  unset BERTH_RUNROOT
+  # Its run state too (else /run/berth/roots/HASH, left behind after the world is gone).
+  export BERTH_RUNROOT=$world/run
   # A bridge and a /24 of this run's own: never berth0, never a subnet of the cargo tests' worlds
   # (10.200-249.x) or of another run of this script (the pid picks the third octet).
   world_bridge="b$name$(($$ % 100000))"

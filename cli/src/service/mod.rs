@@ -53,7 +53,8 @@ pub enum SystemCommand {
 
 #[derive(Args)]
 pub struct ServiceArgs {
-    /// The socket (default /run/berth/berth.sock as root, $XDG_RUNTIME_DIR/berth/berth.sock otherwise)
+    /// The socket (default: berth.sock in the run root, /run/berth/berth.sock as root and
+    /// $XDG_RUNTIME_DIR/berth/berth.sock otherwise for the default --root)
     #[arg(long)]
     pub socket: Option<PathBuf>,
     /// Seconds without a request before exiting; 0 serves until stopped
@@ -413,8 +414,8 @@ async fn route(ctx: &Ctx, r: Req) -> Reply {
     }
 }
 
-/// `berth.sock` in the run root: `/run/berth/berth.sock` as root, under `$XDG_RUNTIME_DIR/berth`
-/// otherwise, where the desktop app looks for it too.
+/// `berth.sock` in the run root (for the default root `/run/berth/berth.sock` as root, under
+/// `$XDG_RUNTIME_DIR/berth` otherwise), where the desktop app looks for it too.
 pub fn default_socket(engine: &Engine) -> PathBuf {
     engine.config().run_root.join("berth.sock")
 }

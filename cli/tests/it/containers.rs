@@ -330,7 +330,9 @@ fn outlives_the_cli_and_leaves_nothing_after_rm() {
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "no process left");
     assert!(cgroup_dirs(&id).is_empty(), "no cgroup left: {:?}", cgroup_dirs(&id));
     assert!(!w.root().join("containers").join(&id).exists(), "no files left");
-    assert!(!w.root().join("run/exits").join(&id).exists(), "no exit file left");
+    let run_root = berth_engine::EngineConfig::run_root_of(&w.root());
+    assert!(run_root.join("exits").is_dir(), "the exits are where the test looks");
+    assert!(!run_root.join("exits").join(&id).exists(), "no exit file left");
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(&id), "no mount left");
 }
@@ -558,4 +560,68 @@ fn berth_trace_prints_the_start_paths_timeline_across_the_monitor() {
     // Without it, nothing is printed and no file is written.
     let quiet = w.berth(&["run", "--rm", &img, "true"]);
     assert!(quiet.stderr.is_empty(), "{}", String::from_utf8_lossy(&quiet.stderr));
+}
+
+/// A second storage root in a world: its containers removed and its run root too at the end.
+struct OtherRoot<'a> {
+    w: &'a World,
+    root: std::path::PathBuf,
+}
+
+impl OtherRoot<'_> {
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.w.cmd().env("BERTH_ROOT", &self.root).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "berth {args:?} in {}: {}",
+            self.root.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+impl Drop for OtherRoot<'_> {
+    fn drop(&mut self) {
+        let _ = self.w.cmd().env("BERTH_ROOT", &self.root).args(["rm", "-af"]).output();
+        let _ = std::fs::remove_dir_all(berth_engine::EngineConfig::run_root_of(&self.root));
+    }
+}
+
+#[test]
+fn two_roots_keep_their_run_state_apart() {
+    let w = World::new();
+    let img = busybox(&w);
+    let other = OtherRoot { w: &w, root: w.dir.path().join("other-root") };
+    other.ok(&["pull", "-q", &img]);
+    // The same name in both: each root has its own containers.
+    let run = ["run", "-d", "--network", "none", "--name", "same", &img, "sleep", "1000"];
+    let a = w.ok(&run).trim().to_string();
+    let b = other.ok(&run).trim().to_string();
+    assert_ne!(a, b);
+
+    let (ra, rb) =
+        (berth_engine::EngineConfig::run_root_of(&w.root()), berth_engine::EngineConfig::run_root_of(&other.root));
+    assert_ne!(ra, rb);
+    for r in [&ra, &rb] {
+        assert_eq!(r.parent(), Some(std::path::Path::new("/run/berth/roots")), "{}", r.display());
+    }
+    assert!(!w.root().join("run").exists(), "no run state on the storage root's disk");
+    for (mine, theirs, r) in [(&a, &b, &ra), (&b, &a, &rb)] {
+        assert!(r.join("attach").join(&mine[..12]).exists(), "{} has its container's attach socket", r.display());
+        assert!(!r.join("attach").join(&theirs[..12]).exists(), "{} has not the other's", r.display());
+        assert!(r.join("locks").join(mine).exists(), "{} has its container's lock", r.display());
+        assert!(!r.join("locks").join(theirs).exists(), "{} has not the other's lock", r.display());
+    }
+
+    // ps of one root sees its own container only, and leaves the other's running.
+    assert_eq!(w.ok(&["ps", "-aq"]).trim(), &a[..12]);
+    assert_eq!(other.ok(&["ps", "-aq"]).trim(), &b[..12]);
+    w.ok(&["stop", "-t", "0", "same"]);
+    wait_for("the exit file of the stopped container", || ra.join("exits").join(&a).exists());
+    assert!(!rb.join("exits").join(&a).exists(), "the other root has no exit file of it");
+    assert_eq!(w.ok(&["ps", "-q"]).trim(), "", "stopped in its root");
+    assert_eq!(other.ok(&["ps", "-q"]).trim(), &b[..12], "still running in the other root");
+    let inspect: serde_json::Value = serde_json::from_str(&other.ok(&["inspect", "same"])).unwrap();
+    assert_eq!(inspect[0]["State"]["Status"], "running", "{inspect}");
 }

@@ -165,6 +165,8 @@ impl Drop for World {
             let _ =
                 Command::new("ip").args(["link", "del", &self.bridge()]).stderr(std::process::Stdio::null()).status();
         }
+        // The root's run state, beneath /run/berth (the directory itself goes with `dir`).
+        let _ = std::fs::remove_dir_all(berth_engine::EngineConfig::run_root_of(&self.root()));
     }
 }
 

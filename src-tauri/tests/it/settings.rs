@@ -137,7 +137,8 @@ async fn registry_settings_keep_other_entries_and_login_works() {
 /// off again stops it. Uses the workspace's `berth` binary (built by `cargo test --workspace`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_docker_socket_switches_on_and_off() {
-    let berth_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug");
+    // target/debug, beside deps/ where this test binary is (whatever CARGO_TARGET_DIR is).
+    let berth_dir = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_path_buf();
     assert!(berth_dir.join("berth").is_file(), "build the berth command first (cargo build -p berth-cli)");
     let path = format!("{}:{}", berth_dir.display(), std::env::var("PATH").unwrap_or_default());
     // SAFETY: the tests of this binary do not read PATH concurrently with this write.
@@ -162,4 +163,46 @@ async fn the_docker_socket_switches_on_and_off() {
     assert!(ping.starts_with("HTTP/1.0 200") && ping.ends_with("OK") && ping.contains("api-version: 1.41"), "{ping}");
     let off = c::set_socket(&b, c::SocketArgs { enabled: false }).await.unwrap().socket.unwrap();
     assert!(!off.enabled);
+}
+
+/// A pid file that names a process which is not the service (the service died and its pid went
+/// to another program) is removed and said so; that process is never signalled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_pid_file_leaves_its_process_alone() {
+    let w = World::new().await;
+    let b = w.backend();
+    let socket = std::path::PathBuf::from(c::get_settings(&b).await.unwrap().socket.unwrap().path);
+    let pid_file = socket.with_extension("pid");
+    std::fs::create_dir_all(socket.parent().unwrap()).unwrap();
+    // Something serves the socket, and the pid file names an unrelated process.
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let mut stranger = std::process::Command::new("sleep").arg("1000").spawn().unwrap();
+    let pid = stranger.id();
+    std::fs::write(&pid_file, format!("{pid}\n")).unwrap();
+
+    let e = c::set_socket(&b, c::SocketArgs { enabled: false }).await.unwrap_err();
+    assert_eq!(e.code, "conflict", "{e:?}");
+    assert_eq!(
+        e.message,
+        format!(
+            "{} named process {pid}, which is not the service this app started (it runs /usr/bin/sleep): removed \
+             that stale file; {} is served by a process this app did not start: stop that `berth system service`",
+            pid_file.display(),
+            socket.display()
+        )
+    );
+    assert!(!pid_file.exists(), "the stale pid file is removed");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(stranger.try_wait().unwrap(), None, "the unrelated process survives");
+    assert!(c::get_settings(&b).await.unwrap().socket.unwrap().enabled, "the socket is still served");
+
+    // The same pid with another start time recorded: the pid was reused.
+    let started = berth_engine::container::process_start_time(pid as i32).unwrap();
+    std::fs::write(&pid_file, format!("{pid} {}\n", started + 1)).unwrap();
+    let e = c::set_socket(&b, c::SocketArgs { enabled: false }).await.unwrap_err();
+    assert!(e.message.contains("(that pid is now another process)"), "{}", e.message);
+    assert!(!pid_file.exists());
+    assert_eq!(stranger.try_wait().unwrap(), None, "the unrelated process survives");
+    stranger.kill().unwrap();
+    stranger.wait().unwrap();
 }

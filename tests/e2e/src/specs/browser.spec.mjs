@@ -61,6 +61,17 @@ describe('pull, run, stop and remove in the browser', () => {
     await browser?.close();
   });
 
+  it('keeps the token out of the address: the first load moved it into an HttpOnly cookie', async () => {
+    const shown = new URL(app.page.url());
+    assert.equal(shown.searchParams.get('token'), null, `address ${shown}`);
+    assert.equal(shown.origin, url.origin);
+    const cookies = await app.page.context().cookies();
+    const cookie = cookies.find((c) => c.name === `berth-token-${url.port}`);
+    assert.ok(cookie, `the token's cookie, among ${cookies.map((c) => c.name)}`);
+    assert.deepEqual([cookie.value, cookie.httpOnly, cookie.sameSite, cookie.path], [token, true, 'Strict', '/']);
+    assert.equal(await app.page.evaluate(() => document.cookie), '', "the page's scripts cannot read it");
+  });
+
   it('starts on an empty Containers pane', async () => {
     const containers = await app.containers();
     await containers.empty.waitFor();

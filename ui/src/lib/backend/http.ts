@@ -1,9 +1,14 @@
 //! The Backend in a plain browser, against `berth-desktop --serve`: each command is
-//! `POST /api/invoke/<command>` with a bearer token, and one Server-Sent Events stream
+//! `POST /api/invoke/<command>`, and one Server-Sent Events stream
 //! (`/api/stream`) carries engine events (`event: engine`) and per-call channel messages
 //! (`event: channel`, `{channel, message}`), which is how pull progress, log batches and
 //! terminal output reach their caller: the client picks a channel id, passes it as the
 //! command's channel argument, and routes the stream's messages with that id to the callback.
+//!
+//! A page served by `berth-desktop --serve` needs no token: the server moved the first load's
+//! `?token=` into an HttpOnly cookie, which the browser sends with both. A page served
+//! elsewhere (Vite's dev server, proxying /api) keeps `?token=` in its address: that token
+//! goes as a bearer header, and in the stream's URL (EventSource sends no headers).
 
 import type { EngineEvent } from '../bindings/EngineEvent';
 import { commandMethods, type Backend, type ConnectionState, type OpenChannel } from './backend';
