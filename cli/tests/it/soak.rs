@@ -4,9 +4,8 @@
 //! `commands` the window calls; its exec is a terminal). Then nothing may be left: mounts under
 //! the storage root, veths on the world's bridge, cgroups, nft rules, processes (monitors,
 //! containers' and exec'd), threads of the two long-lived processes beyond what they had after
-//! warming up; the counts are printed. Exec sessions the service still answers for after their
-//! container is gone are counted and printed, not asserted: the service keeps every session
-//! today (cli/src/service/exec.rs), a fix of its own.
+//! warming up, and exec sessions the service still answers for after their container is gone;
+//! the counts are printed.
 //!
 //! Needs the `berth-desktop` binary beside `berth` (`cargo build -p berth-desktop`; `cargo test
 //! --workspace` builds it). On 2 cores shared with other builds (load 6-7), the default 800
@@ -404,5 +403,6 @@ fn four_clients_at_once_leave_nothing_behind() {
     assert!(left.procs.is_empty(), "processes left: {:#?}", left.procs);
     assert!(svc_left <= svc_threads, "the service had {svc_threads} threads, now {svc_left}");
     assert!(app_left <= app_threads, "the app had {app_threads} threads, now {app_left}");
+    assert_eq!(open_execs, 0, "exec sessions kept after their containers were removed");
     assert_eq!((code, check.as_str()), (0, "the store is consistent\n"));
 }
