@@ -537,17 +537,7 @@ impl Engine {
     /// An image's record, then the layers and blobs only it had.
     fn remove_image_record(&self, id: &str) -> std::result::Result<(), String> {
         let released = self.state().write(|tx| image::delete_image(tx, id)).map_err(err)?;
-        let mut errors = Vec::new();
-        for chain in &released.chain_ids {
-            if let Err(e) = self.layers().remove(chain) {
-                errors.push(e.to_string());
-            }
-        }
-        for blob in &released.blobs {
-            if let Err(e) = self.content().delete(blob) {
-                errors.push(e.to_string());
-            }
-        }
+        let errors = released.remove_files(self.layers(), self.content());
         if errors.is_empty() {
             Ok(())
         } else {

@@ -118,17 +118,7 @@ impl Engine {
         // Files go after the transaction committed: a crash in between leaves unreferenced
         // files (harmless, reclaimed by a later removal), never a record without its files.
         if let Some(released) = freed {
-            let mut errors = Vec::new();
-            for chain in &released.chain_ids {
-                if let Err(e) = self.layers().remove(chain) {
-                    errors.push(e.to_string());
-                }
-            }
-            for blob in &released.blobs {
-                if let Err(e) = self.content().delete(blob) {
-                    errors.push(e.to_string());
-                }
-            }
+            let errors = released.remove_files(self.layers(), self.content());
             if !errors.is_empty() {
                 return Err(Error::Invalid(format!(
                     "image removed, but cleaning up its files failed: {}",

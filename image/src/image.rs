@@ -160,6 +160,20 @@ pub struct Released {
     pub blobs: Vec<String>,
 }
 
+impl Released {
+    /// Removes the released layers and blobs (after the record's transaction committed);
+    /// every failure, in words.
+    pub fn remove_files(
+        &self,
+        layers: &crate::layers::LayerStore,
+        content: &crate::content::ContentStore,
+    ) -> Vec<String> {
+        let layer_errors = self.chain_ids.iter().filter_map(|c| layers.remove(c).err().map(|e| e.to_string()));
+        let blob_errors = self.blobs.iter().filter_map(|b| content.delete(b).err().map(|e| e.to_string()));
+        layer_errors.chain(blob_errors).collect()
+    }
+}
+
 /// Deletes an image and the layers only it used.
 pub fn delete_image(tx: &Transaction<'_>, image_id: &str) -> rusqlite::Result<Released> {
     let mut released = Released::default();

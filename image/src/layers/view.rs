@@ -68,20 +68,12 @@ impl<'a> LayerView<'a> {
     pub fn lookup(&self, rel: &Path) -> Option<Entry> {
         let parts: Vec<&std::ffi::OsStr> = rel.iter().collect();
         let (last, parents) = parts.split_last()?;
-        'layers: for layer in self.layers {
-            let mut dir = layer.clone();
-            let mut opaque = false;
-            for p in parents {
-                dir.push(p);
-                match std::fs::symlink_metadata(&dir) {
-                    // Not in this layer: a lower one may have it, unless an opaque parent hides it.
-                    Err(_) if opaque => return None,
-                    Err(_) => continue 'layers,
-                    // A whiteout, a file or a link over a directory below hides what is below.
-                    Ok(m) if !m.is_dir() => return None,
-                    Ok(_) => opaque |= is_opaque(&dir),
-                }
-            }
+        for layer in self.layers {
+            let (dir, opaque) = match descend(layer, parents) {
+                Descent::Missing { opaque: false } => continue,
+                Descent::Missing { opaque: true } | Descent::Hidden => return None,
+                Descent::Dir { dir, opaque } => (dir, opaque),
+            };
             let host_path = dir.join(last);
             if let Ok(meta) = std::fs::symlink_metadata(&host_path) {
                 return (!is_whiteout(&meta)).then_some(Entry { host_path, meta });
@@ -97,22 +89,18 @@ impl<'a> LayerView<'a> {
     /// overlay merges there, top first: it stops at the first layer that hides the ones below
     /// (an opaque directory at `rel` or above it, or anything that is not a directory).
     pub fn dirs_at(&self, rel: &Path) -> Vec<PathBuf> {
+        let parts: Vec<&std::ffi::OsStr> = rel.iter().collect();
         let mut out = Vec::new();
-        'layers: for layer in self.layers {
-            let mut dir = layer.clone();
-            let mut opaque = false;
-            for p in rel.iter() {
-                dir.push(p);
-                match std::fs::symlink_metadata(&dir) {
-                    Err(_) if opaque => return out,
-                    Err(_) => continue 'layers,
-                    Ok(m) if !m.is_dir() => return out,
-                    Ok(_) => opaque |= is_opaque(&dir),
+        for layer in self.layers {
+            match descend(layer, &parts) {
+                Descent::Missing { opaque: false } => continue,
+                Descent::Missing { opaque: true } | Descent::Hidden => break,
+                Descent::Dir { dir, opaque } => {
+                    out.push(dir);
+                    if opaque {
+                        break;
+                    }
                 }
-            }
-            out.push(dir);
-            if opaque {
-                break;
             }
         }
         out
@@ -173,6 +161,31 @@ impl<'a> LayerView<'a> {
 
 fn shown(path: &str) -> String {
     format!("the image's /{}", path.trim_start_matches('/'))
+}
+
+/// Where walking a layer down through directories ends.
+enum Descent {
+    /// A component is not in this layer; `opaque` when a directory above it hides the lower
+    /// layers.
+    Missing { opaque: bool },
+    /// A whiteout, a file or a link stands where a directory is walked: nothing below shows.
+    Hidden,
+    /// Every component is a directory here; `opaque` when one of them is.
+    Dir { dir: PathBuf, opaque: bool },
+}
+
+fn descend(layer: &Path, parts: &[&std::ffi::OsStr]) -> Descent {
+    let mut dir = layer.to_path_buf();
+    let mut opaque = false;
+    for p in parts {
+        dir.push(p);
+        match std::fs::symlink_metadata(&dir) {
+            Err(_) => return Descent::Missing { opaque },
+            Ok(m) if !m.is_dir() => return Descent::Hidden,
+            Ok(_) => opaque |= is_opaque(&dir),
+        }
+    }
+    Descent::Dir { dir, opaque }
 }
 
 /// Reads an open file that must be regular (`what` names it), refusing more than `cap` bytes.
