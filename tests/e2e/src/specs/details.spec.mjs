@@ -177,6 +177,27 @@ describe('container details in the browser', () => {
     assert.match(await berth('inspect', '--format', '{{.State.Status}}', NAME), /running/, 'the container is still there');
   });
 
+  it('stops, starts and removes the container from its details', async () => {
+    const page = app.page;
+    containers = await app.containers();
+    const details = await containers.open(NAME);
+    const state = () => details.root.getByTestId('container-status').getAttribute('data-status');
+    await details.root.getByTestId('details-stop').click();
+    await waitFor('the details to say exited', async () => (await state()) === 'exited', { timeout: 30_000 });
+    assert.match(await berth('inspect', '--format', '{{.State.Status}}', NAME), /exited/);
+    await details.root.getByTestId('details-start').click();
+    await waitFor('the details to say running', async () => (await state()) === 'running', { timeout: 30_000 });
+    await page.screenshot({ path: join(shots, 'details-actions.png') });
+    await details.root.getByTestId('details-remove').click();
+    const confirm = new ConfirmDialog(page);
+    await confirm.root.waitFor();
+    assert.match(await confirm.root.textContent(), new RegExp(NAME));
+    await confirm.confirm();
+    await details.root.waitFor({ state: 'detached' });
+    await containers.row(NAME).waitFor({ state: 'detached' });
+    assert.equal((await berth('ps', '-a', '--format', '{{.Names}}')).includes(NAME), false, 'the engine has it no more');
+  });
+
   it('raised no error in the page', () => {
     const errors = browser.problems.filter((p) => p.startsWith('page error'));
     assert.deepEqual(errors, []);
