@@ -64,6 +64,9 @@ describe('container details in the browser', () => {
       return lines.includes(MARKER) && lines.some((l) => /^red \d+ green$/.test(l)) ? lines : undefined;
     });
     assert.ok(!first.some((l) => l.includes('[31m') || l.includes('\u001b')), `no raw escape sequences on screen: ${first.join(' | ')}`);
+    // Every row starts with the stream's one-column gutter, so stdout and stderr text line up.
+    const raw = (await logs.screen.rawLines()).filter((l) => l !== '');
+    assert.ok(raw.every((l) => l.startsWith(' ') || l.startsWith('▍')), `a gutter on every row: ${raw.slice(0, 5).join(' | ')}`);
     // The colours are the renderer's: red (1) and green (2) spans.
     const reds = await logs.screen.coloured(1);
     const greens = await logs.screen.coloured(2);

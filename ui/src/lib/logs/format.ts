@@ -23,11 +23,14 @@ export function plain(line: string): string {
 const DIM = '\x1b[2m';
 const RESET = '\x1b[0m';
 const ERR = '\x1b[31m▍\x1b[0m';
+/** stdout's side of the gutter: as wide as stderr's mark, so both streams' text lines up. */
+const OUT = ' ';
 
-/** One entry as terminal text with its line ending; stderr lines get a red mark. */
+/** One entry as terminal text with its line ending: a one-column gutter first, with a red
+ *  mark on stderr lines. */
 export function formatEntry(entry: LogEntry, timestamps: boolean): string {
   const time = timestamps ? `${DIM}${entry.time}${RESET} ` : '';
-  const mark = entry.stream === 'stderr' ? ERR : '';
+  const mark = entry.stream === 'stderr' ? ERR : OUT;
   return `${time}${mark}${sanitize(entry.line)}${RESET}\r\n`;
 }
 

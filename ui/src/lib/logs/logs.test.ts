@@ -160,7 +160,10 @@ describe('log formatting', () => {
   it('formats an entry with its timestamp and a stderr mark', () => {
     const e: LogEntry = { cursor: { file: 1, offset: 0 }, time: '2026-01-01T00:00:00Z', stream: 'stderr', line: 'boom' };
     expect(formatEntry(e, false)).toBe('\x1b[31m▍\x1b[0mboom\x1b[0m\r\n');
-    expect(formatEntry({ ...e, stream: 'stdout' }, true)).toBe('\x1b[2m2026-01-01T00:00:00Z\x1b[0m boom\x1b[0m\r\n');
+    expect(formatEntry({ ...e, stream: 'stdout' }, true)).toBe('\x1b[2m2026-01-01T00:00:00Z\x1b[0m  boom\x1b[0m\r\n');
+    // Both streams' text starts in the same column (the mark and stdout's space are one wide).
+    const column = (s: string) => plain(s).indexOf('boom');
+    expect(column(formatEntry(e, false))).toBe(column(formatEntry({ ...e, stream: 'stdout' }, false)));
   });
 
   it('orders cursors by file then offset and reads since choices', () => {
@@ -200,7 +203,8 @@ function setupView(total: number, options: ConstructorParameters<typeof LogView>
   const view = new LogView(backend, 'web', terminal, { schedule: f.schedule, ...options });
   const screen = () => {
     f.run();
-    return written.join('').split('\r\n').filter(Boolean).map(plain);
+    // The text as a person reads it: without the one-column stream gutter.
+    return written.join('').split('\r\n').filter(Boolean).map((l) => plain(l).replace(/^(\S+ )?[ ▍]/, '$1'));
   };
   const emit = (entries: LogEntry[]) => onLines!({ entries });
   return { view, backend, log, screen, emit, terminal };

@@ -8,7 +8,7 @@ export class LogsViewer {
   constructor(page) {
     this.page = page;
     this.root = page.getByTestId('logs-viewer');
-    this.screen = xtermScreen(this.root.getByTestId('logs-terminal'));
+    this.screen = xtermScreen(this.root.getByTestId('logs-terminal'), { gutter: true });
     this.search = this.root.getByTestId('logs-search');
     this.nextButton = this.root.getByTestId('logs-search-next');
     this.prevButton = this.root.getByTestId('logs-search-prev');
