@@ -51,6 +51,11 @@ pub fn applets() -> Result<Vec<String>> {
 ///
 /// More entries may be added before [`LayerBuilder::build`].
 pub fn busybox_rootfs() -> Result<LayerBuilder> {
+    busybox_rootfs_with(PASSWD, GROUP, "NAME=\"berth-testkit busybox\"\nID=busybox\n")
+}
+
+/// [`busybox_rootfs`] with these `/etc/passwd`, `/etc/group` and `/etc/os-release`.
+pub fn busybox_rootfs_with(passwd: &str, group: &str, os_release: &str) -> Result<LayerBuilder> {
     let busybox =
         std::fs::read(HOST_BUSYBOX).with_context(|| format!("reading {HOST_BUSYBOX} (install busybox-static)"))?;
     let applets = applets()?;
@@ -64,9 +69,9 @@ pub fn busybox_rootfs() -> Result<LayerBuilder> {
         b.dir(dir, 0o755);
     }
     b.dir("etc", 0o755)
-        .file("etc/passwd", PASSWD, 0o644)
-        .file("etc/group", GROUP, 0o644)
-        .file("etc/os-release", "NAME=\"berth-testkit busybox\"\nID=busybox\n", 0o644)
+        .file("etc/passwd", passwd, 0o644)
+        .file("etc/group", group, 0o644)
+        .file("etc/os-release", os_release, 0o644)
         .dir("tmp", 0o1777)
         .dir("var/tmp", 0o1777)
         .dir("root", 0o700)

@@ -15,6 +15,7 @@ pub mod busybox;
 pub mod image;
 pub mod layer;
 pub mod registry;
+pub mod testimage;
 
 pub use busybox::{busybox_image, busybox_rootfs};
 pub use image::{

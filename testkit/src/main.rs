@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use berth_testkit::testimage::podman_testimage;
 use berth_testkit::{busybox_image, Compression, ImageSpec, LayerBuilder, Pusher, Registry};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
@@ -47,6 +48,20 @@ enum Cmd {
         cmd: String,
         /// The root of the tree.
         dir: PathBuf,
+    },
+    /// Push the stand-in for Podman's system-test image under REPO:TAG and REPO:NONLOCAL_TAG
+    /// (the id file of each holds its own tag).
+    PushPodmanTestimage {
+        #[arg(long)]
+        registry: String,
+        /// The repository, without the registry host.
+        #[arg(long, default_value = "libpod/testimage")]
+        repo: String,
+        #[arg(long, default_value = "20221018")]
+        tag: String,
+        /// A second tag the tests pull themselves.
+        #[arg(long, default_value = "00000004")]
+        nonlocal_tag: String,
     },
     /// Push the busybox image (one gzip layer, Cmd ["sh"]).
     PushBusybox {
@@ -94,6 +109,14 @@ async fn main() -> Result<()> {
             let spec = rootfs_image(&dir, split, compression.into(), &cmd)?;
             let pushed = Pusher::new(&registry, split_creds(&creds)?).push_image(&reference, &spec).await?;
             println!("{}", pushed.manifest_digest);
+            Ok(())
+        }
+        Cmd::PushPodmanTestimage { registry, repo, tag, nonlocal_tag } => {
+            let pusher = Pusher::new(&registry, None);
+            for tag in [tag, nonlocal_tag] {
+                let pushed = pusher.push_image(&format!("{repo}:{tag}"), &podman_testimage(&tag)?).await?;
+                println!("{registry}/{repo}:{tag} {}", pushed.manifest_digest);
+            }
             Ok(())
         }
         Cmd::PushBusybox { registry, reference, creds } => {
