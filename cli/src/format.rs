@@ -107,24 +107,6 @@ pub fn ago(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     }
 }
 
-/// A small `--format` template: `{{.Field}}` placeholders, `\t` and `\n` escapes,
-/// and `table` prefix for a header line, as Podman's Go templates are most often used.
-pub fn render_template(template: &str, fields: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let end = rest[start..].find("}}").ok_or_else(|| format!("template {template:?}: unclosed \"{{{{\""))?;
-        let key = rest[start + 2..start + end].trim();
-        let key = key.strip_prefix('.').ok_or_else(|| format!("template {template:?}: unsupported action {key:?}"))?;
-        let value = fields(key).ok_or_else(|| format!("template {template:?}: unknown field .{key}"))?;
-        out.push_str(&value);
-        rest = &rest[start + end + 2..];
-    }
-    out.push_str(rest);
-    Ok(out.replace("\\t", "\t").replace("\\n", "\n"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,16 +155,6 @@ mod tests {
             "REPOSITORY                TAG         IMAGE ID\ndocker.io/library/alpine  latest      9ed4aefc74f6\n"
         );
     }
-
-    #[test]
-    fn templates() {
-        let f = |k: &str| match k {
-            "ID" => Some("abc".to_string()),
-            _ => None,
-        };
-        assert_eq!(render_template("{{.ID}}\\t{{ .ID }}", &f).unwrap(), "abc\tabc");
-        assert!(render_template("{{.Nope}}", &f).unwrap_err().contains("unknown field .Nope"));
-    }
 }
 
 /// `--label KEY=VALUE` flags (a bare `KEY` has an empty value), as Podman takes them.
@@ -194,4 +166,19 @@ pub fn labels(flags: &[String]) -> std::collections::BTreeMap<String, String> {
             (k.to_string(), v.to_string())
         })
         .collect()
+}
+
+/// `container|image|volume|network exists NAME`: status 0 when it does, 1 when it does not.
+#[derive(clap::Args)]
+pub struct ExistsArgs {
+    pub name: String,
+}
+
+/// The status `exists` gives for a lookup: any other error than "not found" is an error.
+pub fn exists<T>(lookup: berth_engine::Result<T>) -> anyhow::Result<std::process::ExitCode> {
+    match lookup {
+        Ok(_) => Ok(std::process::ExitCode::SUCCESS),
+        Err(e) if e.is_not_found() => Ok(std::process::ExitCode::from(1)),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -9,7 +9,8 @@ use berth_engine::{Engine, ImageRecord, Reference};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::format::{ago, human_size, render_template, Table};
+use crate::format::{ago, human_size, Table};
+use crate::template::Template;
 
 #[derive(Subcommand)]
 pub enum ImageCommand {
@@ -30,6 +31,8 @@ pub enum ImageCommand {
     Rm(RmArgs),
     /// Remove unused images
     Prune(PruneArgs),
+    /// Whether an image is in local storage (status 0) or not (1)
+    Exists(crate::format::ExistsArgs),
 }
 
 #[derive(Args)]
@@ -130,6 +133,7 @@ pub async fn run(engine: Engine, cmd: &ImageCommand) -> anyhow::Result<ExitCode>
         ImageCommand::Untag(a) => untag(&engine, a),
         ImageCommand::Rm(a) => remove(&engine, a),
         ImageCommand::Prune(a) => prune(&engine, a),
+        ImageCommand::Exists(a) => crate::format::exists(engine.image(&a.name)),
     }
 }
 
@@ -199,25 +203,34 @@ pub fn list(engine: &Engine, args: &ListArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(template) = &args.format {
-        let template = template.strip_prefix("table ").unwrap_or(template);
+        let template = Template::parse(template).map_err(anyhow::Error::msg)?;
+        let mut rows = Vec::new();
         for img in &images {
+            let config: Value = serde_json::from_str(&img.config_json).unwrap_or(Value::Null);
             for (repo, tag) in repo_tags(img) {
-                let line = render_template(template, &|k| {
-                    Some(match k {
-                        "ID" | "Id" => short_id(&img.id, args.no_trunc),
-                        "Repository" => repo.clone(),
-                        "Tag" => tag.clone(),
-                        "Digest" => img.manifest_digest.clone(),
-                        "Size" => human_size(img.size),
-                        "Created" | "CreatedSince" => ago(img.created),
-                        "CreatedAt" => img.created.map(|c| c.to_string()).unwrap_or_default(),
-                        _ => return None,
-                    })
-                })
-                .map_err(anyhow::Error::msg)?;
-                writeln!(out, "{line}")?;
+                let row = json!({
+                    "ID": short_id(&img.id, args.no_trunc),
+                    "Id": short_id(&img.id, args.no_trunc),
+                    "Repository": repo,
+                    "Tag": tag,
+                    "Digest": img.manifest_digest,
+                    "Size": human_size(img.size),
+                    "VirtualSize": human_size(img.size),
+                    "Created": ago(img.created),
+                    "CreatedSince": ago(img.created),
+                    "CreatedAt": img.created.map(|c| c.to_string()).unwrap_or_default(),
+                    "CreatedTime": img.created.map(|c| c.to_string()).unwrap_or_default(),
+                    "Labels": config.pointer("/config/Labels").cloned().unwrap_or(json!({})),
+                    "Names": img.names,
+                    "History": img.names,
+                    "Dangling": img.names.is_empty(),
+                    "ReadOnly": false,
+                    "IsReadOnly": false,
+                });
+                rows.push(row);
             }
         }
+        template.write_rows(&rows, &[("ID", "IMAGE ID"), ("Id", "IMAGE ID")], &mut out)?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut header = vec!["REPOSITORY", "TAG"];
@@ -287,15 +300,12 @@ pub fn inspect(engine: &Engine, args: &InspectArgs) -> anyhow::Result<ExitCode> 
     match args.format.as_deref() {
         None | Some("json") => println!("{}", serde_json::to_string_pretty(&found)?),
         Some(t) => {
+            let t = Template::parse(t).map_err(anyhow::Error::msg)?;
             for v in &found {
-                let line = render_template(t, &|k| {
-                    v.get(k).map(|x| match x {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    })
-                })
-                .map_err(anyhow::Error::msg)?;
-                println!("{line}");
+                // the Go field is ID, its JSON name Id
+                let mut row = v.clone();
+                row["ID"] = v["Id"].clone();
+                println!("{}", t.render(&row).map_err(anyhow::Error::msg)?);
             }
         }
     }

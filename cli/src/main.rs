@@ -9,6 +9,8 @@ mod login;
 mod networks;
 mod pull;
 mod service;
+mod system;
+mod template;
 mod tty;
 mod volumes;
 
@@ -19,8 +21,19 @@ use berth_engine::{Engine, EngineConfig};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "berth", version, about = "Manage images and containers with Berth's daemonless engine")]
+#[command(
+    name = "berth",
+    about = "Manage images and containers with Berth's daemonless engine",
+    disable_version_flag = true,
+    subcommand_required = false
+)]
 struct Cli {
+    /// Print the version
+    #[arg(short = 'v', long = "version")]
+    version: bool,
+    /// Docker's client configuration directory: accepted for Docker compatibility, and ignored
+    #[arg(long, global = true, value_name = "DIR", hide = true)]
+    config: Option<PathBuf>,
     /// Storage root (default: /var/lib/berth as root, $XDG_DATA_HOME/berth otherwise)
     #[arg(long, global = true, env = "BERTH_ROOT", value_name = "DIR")]
     root: Option<PathBuf>,
@@ -28,8 +41,27 @@ struct Cli {
     /// for another --root, a directory of its own under it: roots/HASH)
     #[arg(long, global = true, env = "BERTH_RUNROOT", value_name = "DIR")]
     runroot: Option<PathBuf>,
+    /// Log messages at and above this level: debug and trace also print the command's timeline
+    /// (as BERTH_TRACE=1 does)
+    #[arg(long, global = true, value_name = "LEVEL", value_parser = ["trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"])]
+    log_level: Option<String>,
+    /// Send nothing to standard output
+    #[arg(long, global = true)]
+    noout: bool,
+    /// Storage driver: Berth stores layers with overlay
+    #[arg(long, global = true, hide = true, value_name = "DRIVER", value_parser = ["overlay"])]
+    storage_driver: Option<String>,
+    /// Cgroup manager: Berth manages cgroups itself, as cgroupfs does
+    #[arg(long, global = true, hide = true, value_name = "MANAGER", value_parser = ["cgroupfs", "systemd"])]
+    cgroup_manager: Option<String>,
+    /// Where events are written: Berth keeps its own event log under the storage root
+    #[arg(long, global = true, hide = true, value_name = "BACKEND", value_parser = ["file", "journald", "none"])]
+    events_backend: Option<String>,
+    /// Not available: berth runs containers on this host only
+    #[arg(short = 'r', long, global = true, hide = true)]
+    remote: bool,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -56,7 +88,7 @@ enum Command {
     /// Create a container without starting it
     Create(containers::CreateOnlyArgs),
     /// Start one or more containers
-    Start(containers::NamesArgs),
+    Start(containers::StartArgs),
     /// Stop one or more running containers
     Stop(containers::StopArgs),
     /// Restart one or more containers
@@ -92,6 +124,10 @@ enum Command {
     Top(containers::TopArgs),
     /// Copy files between the host and a container
     Cp(containers::CpArgs),
+    /// Show what this host and Berth are: storage, cgroups, runtime, versions
+    Info(system::InfoArgs),
+    /// Show Berth's version
+    Version(system::VersionArgs),
     /// Manage networks
     #[command(subcommand)]
     Network(networks::NetworkCommand),
@@ -113,7 +149,7 @@ enum ContainerCommand {
     /// Create a container without starting it
     Create(containers::CreateOnlyArgs),
     /// Start one or more containers
-    Start(containers::NamesArgs),
+    Start(containers::StartArgs),
     /// Stop one or more running containers
     Stop(containers::StopArgs),
     /// Restart one or more containers
@@ -151,14 +187,23 @@ enum ContainerCommand {
     Top(containers::TopArgs),
     /// Copy files between the host and a container
     Cp(containers::CpArgs),
+    /// Whether a container exists (status 0) or not (1)
+    Exists(format::ExistsArgs),
 }
 
 fn main() -> ExitCode {
     // Containers are supervised by re-executions of this binary: become one if asked to.
     berth_engine::helpers::run_if_helper();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    if let Err(e) = global_flags(&cli) {
+        eprintln!("Error: {e}");
+        return ExitCode::from(125);
+    }
     // BERTH_TRACE=1: a timeline of this command and the monitors it starts, on stderr at the end.
     berth_engine::trace::start();
-    let cli = Cli::parse();
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -170,6 +215,78 @@ fn main() -> ExitCode {
         eprint!("{timeline}");
     }
     code
+}
+
+/// The global flags Podman has that change how this process runs, before any thread starts.
+fn global_flags(cli: &Cli) -> anyhow::Result<()> {
+    if cli.remote {
+        anyhow::bail!(
+            "--remote: berth has no remote mode; run berth on the host, or use the docker client against `berth system service`"
+        );
+    }
+    if matches!(cli.log_level.as_deref(), Some("debug" | "trace")) {
+        // Safe here: no thread has started yet.
+        std::env::set_var(berth_engine::trace::ENABLE_VAR, "1");
+    }
+    if cli.cgroup_manager.as_deref() == Some("systemd") {
+        eprintln!("Warning: --cgroup-manager systemd: berth manages the containers' cgroups itself (cgroupfs)");
+    }
+    if cli.config.is_some() {
+        eprintln!("Warning: the --config flag is ignored by berth; it exists for Docker compatibility");
+    }
+    if cli.noout {
+        let null = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
+        nix::unistd::dup2_stdout(null)?;
+    }
+    Ok(())
+}
+
+/// Help and version go to stdout with status 0; a usage error is reported as Podman reports it
+/// ("Error: unknown flag: --x", "Error: unrecognized command ..."), with status 125.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let context = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => s.clone(),
+        Some(ContextValue::Strings(v)) => v.join(" "),
+        _ => String::new(),
+    };
+    let message = match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+            let _ = e.print();
+            let usage = e.render().to_string();
+            let command = usage
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("Usage: "))
+                .and_then(|u| u.split(" [OPTIONS]").next().or(Some(u)))
+                .map(|u| u.split(" <COMMAND>").next().unwrap_or(u).to_string())
+                .unwrap_or_else(|| "berth".into());
+            format!("missing command '{command} COMMAND'")
+        }
+        ErrorKind::UnknownArgument => {
+            let arg = context(ContextKind::InvalidArg);
+            match arg.strip_prefix('-').filter(|a| !a.starts_with('-')) {
+                Some(short) => format!("unknown shorthand flag: '{}' in {arg}", short.chars().next().unwrap_or('-')),
+                None => format!("unknown flag: {}", arg.split('=').next().unwrap_or(&arg)),
+            }
+        }
+        ErrorKind::InvalidSubcommand => {
+            format!(
+                "unrecognized command `berth {}`\nTry 'berth --help' for more information",
+                context(ContextKind::InvalidSubcommand)
+            )
+        }
+        _ => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or_default();
+            first.strip_prefix("error: ").unwrap_or(first).to_string()
+        }
+    };
+    eprintln!("Error: {message}");
+    ExitCode::from(125)
 }
 
 /// The error and its causes, each cause added only when the text so far does not say it already
@@ -194,8 +311,17 @@ fn engine(cli: &Cli) -> anyhow::Result<Engine> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let Some(command) = &cli.command else {
+        if cli.version {
+            println!("berth version {}", env!("CARGO_PKG_VERSION"));
+            return Ok(ExitCode::SUCCESS);
+        }
+        use clap::CommandFactory;
+        let _ = Cli::command().print_help();
+        anyhow::bail!("missing command 'berth COMMAND'");
+    };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    match &cli.command {
+    match command {
         Command::Pull(args) => rt.block_on(pull::run(engine(&cli)?, args)),
         Command::Images(args) => images::list(&engine(&cli)?, args),
         Command::Image(cmd) => rt.block_on(images::run(engine(&cli)?, cmd)),
@@ -246,5 +372,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Volume(cmd) => volumes::run(&engine(&cli)?, cmd),
         Command::System(service::SystemCommand::Service(a)) => rt.block_on(service::run(engine(&cli)?, a)),
         Command::System(service::SystemCommand::Check(a)) => check::run(&engine(&cli)?, a),
+        Command::Info(a) => system::info(&engine(&cli)?, a),
+        Command::Version(a) => system::version(a),
+        Command::Container(ContainerCommand::Exists(a)) => format::exists(engine(&cli)?.container(&a.name)),
     }
 }

@@ -9,7 +9,8 @@ use berth_engine::Engine;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::format::{render_template, Table};
+use crate::format::Table;
+use crate::template::Template;
 
 #[derive(Subcommand)]
 pub enum NetworkCommand {
@@ -23,6 +24,17 @@ pub enum NetworkCommand {
     /// Remove networks
     #[command(alias = "remove")]
     Rm(RmArgs),
+    /// Whether a network exists (status 0) or not (1)
+    Exists(crate::format::ExistsArgs),
+    /// Remove every network (but the default) no container is in
+    Prune(PruneArgs),
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 #[derive(Args)]
@@ -83,6 +95,24 @@ fn inspect_json(n: &NetworkRecord) -> Value {
     })
 }
 
+/// A network as Podman's Go templates see it: the fields of its struct, by their Go names.
+fn template_row(n: &NetworkRecord) -> Value {
+    json!({
+        "Name": n.name,
+        "ID": n.id,
+        "Driver": n.driver,
+        "NetworkInterface": n.bridge,
+        "Created": n.created.to_rfc3339(),
+        "Subnets": [{"Subnet": n.subnet.to_string(), "Gateway": n.gateway.to_string()}],
+        "IPv6Enabled": false,
+        "Internal": false,
+        "DNSEnabled": n.dns,
+        "Labels": n.labels,
+        "Options": {},
+        "IPAMOptions": {"driver": "host-local"},
+    })
+}
+
 pub fn run(engine: &Engine, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         NetworkCommand::Create(a) => {
@@ -107,20 +137,16 @@ pub fn run(engine: &Engine, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
                     writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
                 }
                 Some(t) => {
-                    for n in &list {
-                        let line = render_template(t.strip_prefix("table ").unwrap_or(t), &|k| {
-                            Some(match k {
-                                "ID" => n.id[..12].to_string(),
-                                "Name" => n.name.clone(),
-                                "Driver" => n.driver.clone(),
-                                "Subnets" | "Subnet" => n.subnet.to_string(),
-                                "NetworkInterface" => n.bridge.clone(),
-                                _ => return None,
-                            })
+                    let t = Template::parse(t).map_err(anyhow::Error::msg)?;
+                    let rows: Vec<Value> = list
+                        .iter()
+                        .map(|n| {
+                            let mut row = template_row(n);
+                            row["ID"] = json!(n.id[..12]);
+                            row
                         })
-                        .map_err(anyhow::Error::msg)?;
-                        writeln!(out, "{line}")?;
-                    }
+                        .collect();
+                    t.write_rows(&rows, &[("ID", "NETWORK ID")], &mut out)?;
                 }
                 None => {
                     let mut table = Table::new(&["NETWORK ID", "NAME", "DRIVER"]);
@@ -146,27 +172,28 @@ pub fn run(engine: &Engine, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
                     println!("{}", serde_json::to_string_pretty(&v)?);
                 }
                 Some(t) => {
+                    let t = Template::parse(t).map_err(anyhow::Error::msg)?;
                     for n in &found {
-                        let v = inspect_json(n);
-                        let line = render_template(t, &|k| {
-                            let key = k.to_ascii_lowercase();
-                            let alias = match key.as_str() {
-                                "networkinterface" => "network_interface",
-                                "dnsenabled" => "dns_enabled",
-                                other => other,
-                            };
-                            v.get(alias).map(|x| match x {
-                                Value::String(s) => s.clone(),
-                                other => other.to_string(),
-                            })
-                        })
-                        .map_err(anyhow::Error::msg)?;
-                        println!("{line}");
+                        println!("{}", t.render(&template_row(n)).map_err(anyhow::Error::msg)?);
                     }
                 }
             }
             if let Some(e) = missing {
                 return Err(e).context("inspecting networks");
+            }
+        }
+        NetworkCommand::Exists(a) => return crate::format::exists(engine.network(&a.name)),
+        NetworkCommand::Prune(a) => {
+            if !a.force {
+                eprint!("WARNING! This will remove all networks not used by at least one container.\nAre you sure you want to continue? [y/N] ");
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer)?;
+                if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            for name in engine.prune_networks()? {
+                println!("{name}");
             }
         }
         NetworkCommand::Rm(a) => {

@@ -9,7 +9,8 @@ use berth_engine::Engine;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::format::{render_template, Table};
+use crate::format::Table;
+use crate::template::Template;
 
 #[derive(Subcommand)]
 pub enum VolumeCommand {
@@ -25,6 +26,8 @@ pub enum VolumeCommand {
     Rm(RmArgs),
     /// Remove every volume no container uses
     Prune(PruneArgs),
+    /// Whether a volume exists (status 0) or not (1)
+    Exists(crate::format::ExistsArgs),
 }
 
 #[derive(Args)]
@@ -106,18 +109,10 @@ pub fn run(engine: &Engine, cmd: &VolumeCommand) -> anyhow::Result<ExitCode> {
                     writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
                 }
                 Some(t) => {
-                    for v in &list {
-                        let line = render_template(t.strip_prefix("table ").unwrap_or(t), &|k| {
-                            Some(match k {
-                                "Name" => v.name.clone(),
-                                "Driver" => v.driver.clone(),
-                                "Mountpoint" => v.mountpoint.display().to_string(),
-                                _ => return None,
-                            })
-                        })
-                        .map_err(anyhow::Error::msg)?;
-                        writeln!(out, "{line}")?;
-                    }
+                    let t = Template::parse(t).map_err(anyhow::Error::msg)?;
+                    let rows: Vec<Value> =
+                        list.iter().map(|v| inspect_json(v, users.get(&v.name).map_or(&[], Vec::as_slice))).collect();
+                    t.write_rows(&rows, &[("Name", "VOLUME NAME")], &mut out)?;
                 }
                 None => {
                     let mut table = Table::new(&["DRIVER", "VOLUME NAME"]);
@@ -153,6 +148,7 @@ pub fn run(engine: &Engine, cmd: &VolumeCommand) -> anyhow::Result<ExitCode> {
                 return Err(e.into());
             }
         }
+        VolumeCommand::Exists(a) => return crate::format::exists(engine.volume(&a.name)),
         VolumeCommand::Prune(a) => {
             if !a.force {
                 eprint!("WARNING! This will remove all volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ");

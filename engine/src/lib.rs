@@ -104,6 +104,19 @@ pub enum Error {
     Invalid(String),
 }
 
+impl Error {
+    /// Whether this says that the container, image, network or volume asked for does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Error::Lookup(image::LookupError::NotFound(_))
+                | Error::ContainerLookup(container::LookupError::NotFound(_))
+                | Error::Network(network::NetworkError::NotFound(_))
+                | Error::Volume(volume::VolumeError::NotFound(_))
+        )
+    }
+}
+
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         Error::State(state::StateError::Sql(e))

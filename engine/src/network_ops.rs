@@ -148,6 +148,24 @@ impl Engine {
     }
 
     /// `berth network rm`: refuses while containers use it, unless `force` removes them first.
+    /// `network prune`: removes every network but the default that no container is a member
+    /// of, and returns their names.
+    pub fn prune_networks(&self) -> Result<Vec<String>> {
+        let mut removed = Vec::new();
+        for net in self.networks()? {
+            if net.name == network::DEFAULT_NETWORK || !network::members(self.state().conn(), &net.name)?.is_empty() {
+                continue;
+            }
+            match self.remove_network(&net.name, false) {
+                Ok(n) => removed.push(n.name),
+                // a container joined it, or another prune removed it, meanwhile
+                Err(crate::Error::Network(NetworkError::InUse { .. } | NetworkError::NotFound(_))) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(removed)
+    }
+
     pub fn remove_network(&self, query: &str, force: bool) -> Result<NetworkRecord> {
         let net = self.network(query)?;
         if net.name == network::DEFAULT_NETWORK {

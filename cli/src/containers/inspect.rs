@@ -5,9 +5,8 @@ use std::process::ExitCode;
 use anyhow::bail;
 use berth_engine::Engine;
 use clap::Args;
-use serde_json::Value;
 
-use crate::format::render_template;
+use crate::template::Template;
 
 #[derive(Args)]
 pub struct InspectArgs {
@@ -16,17 +15,6 @@ pub struct InspectArgs {
     /// Output format: json (default) or a template such as "{{.State.Status}}"
     #[arg(short, long)]
     pub format: Option<String>,
-}
-
-fn template_value(v: &Value, key: &str) -> Option<String> {
-    let mut cur = v;
-    for part in key.split('.') {
-        cur = cur.get(part)?;
-    }
-    Some(match cur {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    })
 }
 
 /// `berth inspect` and `container inspect`: containers first, then images, as Podman does.
@@ -50,8 +38,12 @@ pub fn inspect(engine: &Engine, args: &InspectArgs, images_too: bool) -> anyhow:
     match args.format.as_deref() {
         None | Some("json") => println!("{}", serde_json::to_string_pretty(&found)?),
         Some(t) => {
+            let t = Template::parse(t).map_err(anyhow::Error::msg)?;
             for v in &found {
-                println!("{}", render_template(t, &|k| template_value(v, k)).map_err(anyhow::Error::msg)?);
+                // the Go field is ID, its JSON name Id
+                let mut row = v.clone();
+                row["ID"] = v["Id"].clone();
+                println!("{}", t.render(&row).map_err(anyhow::Error::msg)?);
             }
         }
     }

@@ -29,7 +29,7 @@ pub use create::{create_cmd, CreateOnlyArgs};
 pub use exec::{exec, ExecArgs};
 pub(crate) use follow::Follower;
 pub use inspect::{inspect, InspectArgs};
-pub use lifecycle::{kill, pause, restart, start, stop, unpause, wait, KillArgs, NamesArgs, StopArgs};
+pub use lifecycle::{kill, pause, restart, start, stop, unpause, wait, KillArgs, NamesArgs, StartArgs, StopArgs};
 pub use logs::{logs, LogsArgs};
 pub use port::{port, PortArgs};
 pub(crate) use ps::status_text;

@@ -9,7 +9,8 @@ use berth_engine::{ContainerRecord, ContainerStatus, Engine};
 use clap::Args;
 use serde_json::{json, Value};
 
-use crate::format::{ago, human_duration, render_template, Table};
+use crate::format::{ago, human_duration, Table};
+use crate::template::Template;
 
 #[derive(Args)]
 pub struct PsArgs {
@@ -28,6 +29,18 @@ pub struct PsArgs {
     /// Filter: status=created|running|exited, name=TEXT, id=PREFIX
     #[arg(short, long)]
     pub filter: Vec<String>,
+    /// Also list containers other tools made in this storage (Berth's storage holds none)
+    #[arg(long)]
+    pub external: bool,
+    /// Sort by command, created, id, image, names, runningfor or status
+    #[arg(long, default_value = "created", value_parser = ["command", "created", "id", "image", "names", "runningfor", "status"])]
+    pub sort: String,
+    /// Print the last container created (with -a, whatever its state)
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    /// Print the last N containers created (with -a, whatever their state)
+    #[arg(short = 'n', long, value_name = "N")]
+    pub last: Option<usize>,
 }
 
 pub(crate) fn status_text(c: &ContainerRecord) -> String {
@@ -74,19 +87,63 @@ fn ps_json(c: &ContainerRecord) -> Value {
     })
 }
 
-pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
-    let mut list = engine.containers()?;
-    if !args.all {
-        list.retain(|c| c.is_running());
-    }
-    for f in &args.filter {
+/// Keeps the containers that match every `--filter KEY=VALUE`.
+pub(crate) fn filter(list: &mut Vec<ContainerRecord>, filters: &[String]) -> anyhow::Result<()> {
+    for f in filters {
         let (k, v) = f.split_once('=').with_context(|| format!("invalid filter {f:?}: use KEY=VALUE"))?;
         match k {
             "status" => list.retain(|c| c.status.as_str() == v || (v == "running" && c.is_running())),
             "name" => list.retain(|c| c.name.contains(v)),
             "id" => list.retain(|c| c.id.starts_with(v)),
-            other => bail!("invalid filter {other:?}: use status, name or id"),
+            "label" => {
+                let (lk, lv) = v.split_once('=').map_or((v, None), |(a, b)| (a, Some(b)));
+                list.retain(|c| c.options.labels.get(lk).is_some_and(|x| lv.is_none_or(|lv| x == lv)))
+            }
+            "ancestor" => list.retain(|c| c.image_name == v || c.image_id.starts_with(v)),
+            "exited" => list.retain(|c| {
+                c.status == ContainerStatus::Exited && c.exit_code.map(|x| x.to_string()).as_deref() == Some(v)
+            }),
+            other => bail!("invalid filter {other:?}: use status, name, id, label, ancestor or exited"),
         }
+    }
+    Ok(())
+}
+
+/// What a `--format` template sees of a container: the JSON's fields, with the ones Podman's
+/// table shows as text (`.ID` short, `.Names`, `.Command`, `.Created` as an age, `.Ports`).
+fn ps_row(c: &ContainerRecord, no_trunc: bool) -> Value {
+    let mut v = ps_json(c);
+    v["ID"] = json!(if no_trunc { c.id.as_str() } else { c.short_id() });
+    v["Names"] = json!(c.name);
+    v["Command"] = json!(c.command.join(" "));
+    v["Created"] = json!(ago(Some(c.created_at)));
+    v["CreatedHuman"] = v["Created"].clone();
+    v["RunningFor"] = v["Created"].clone();
+    v["Ports"] = json!(ports_text(c));
+    v
+}
+
+pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
+    let mut list = engine.containers()?;
+    if !args.all {
+        list.retain(|c| c.is_running());
+    }
+    filter(&mut list, &args.filter)?;
+    match args.sort.as_str() {
+        "command" => list.sort_by(|a, b| a.command.cmp(&b.command)),
+        "id" => list.sort_by(|a, b| a.id.cmp(&b.id)),
+        "image" => list.sort_by(|a, b| a.image_name.cmp(&b.image_name)),
+        "names" => list.sort_by(|a, b| a.name.cmp(&b.name)),
+        "status" => list.sort_by(|a, b| a.status.as_str().cmp(b.status.as_str())),
+        // created, and runningfor (the longest running first, as Podman sorts it)
+        _ => list.sort_by(|a, b| b.created_at.cmp(&a.created_at)),
+    }
+    if let Some(n) = args.last.or(args.latest.then_some(1)) {
+        // the newest n, in the order asked for
+        let mut newest: Vec<&ContainerRecord> = list.iter().collect();
+        newest.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        let keep: std::collections::HashSet<String> = newest.iter().take(n).map(|c| c.id.clone()).collect();
+        list.retain(|c| keep.contains(&c.id));
     }
     // One write for the whole list, not one a line (10 000 containers are 10 000 lines).
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -103,30 +160,9 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
             writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         }
         Some(t) => {
-            let t = t.strip_prefix("table ").unwrap_or(t);
-            for c in &list {
-                let line = render_template(t, &|k| {
-                    Some(match k {
-                        "ID" => {
-                            if args.no_trunc {
-                                c.id.clone()
-                            } else {
-                                c.short_id().to_string()
-                            }
-                        }
-                        "Names" => c.name.clone(),
-                        "Image" => c.image_name.clone(),
-                        "Command" => c.command.join(" "),
-                        "Status" => status_text(c),
-                        "State" => c.status.as_str().to_string(),
-                        "Created" | "CreatedHuman" => ago(Some(c.created_at)),
-                        "Ports" => ports_text(c),
-                        _ => return None,
-                    })
-                })
-                .map_err(anyhow::Error::msg)?;
-                writeln!(out, "{line}")?;
-            }
+            let t = Template::parse(t).map_err(anyhow::Error::msg)?;
+            let rows: Vec<Value> = list.iter().map(|c| ps_row(c, args.no_trunc)).collect();
+            t.write_rows(&rows, &[("ID", "CONTAINER ID"), ("Names", "NAMES"), ("RunningFor", "CREATED")], &mut out)?;
         }
         None => {
             let mut table = Table::new(&["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]);

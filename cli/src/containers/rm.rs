@@ -4,7 +4,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::bail;
-use berth_engine::Engine;
+use berth_engine::container::LookupError;
+use berth_engine::{Engine, Error};
 use clap::Args;
 
 use super::each;
@@ -20,6 +21,9 @@ pub struct RmArgs {
     /// Remove every container
     #[arg(short, long)]
     pub all: bool,
+    /// Ignore containers that do not exist
+    #[arg(short, long)]
+    pub ignore: bool,
     pub containers: Vec<String>,
 }
 
@@ -39,11 +43,21 @@ pub fn rm(engine: &Engine, args: &RmArgs) -> anyhow::Result<ExitCode> {
         args.containers.clone()
     };
     let force = args.force || args.all;
-    each(&names, |n| {
+    let removed = |n: &str| {
         if let (true, Some(t)) = (force, args.time) {
             engine.stop_container(n, Duration::from_secs(t))?;
         }
         engine.remove_container(n, force).map(drop)
+    };
+    if !args.ignore {
+        return each(&names, removed);
+    }
+    // --ignore: a name that is gone (or never was) is not an error, nor printed
+    let gone = |r: &berth_engine::Result<()>| matches!(r, Err(Error::ContainerLookup(LookupError::NotFound(_))));
+    let present: Vec<String> = names.into_iter().filter(|n| !gone(&engine.container(n).map(drop))).collect();
+    each(&present, |n| match removed(n) {
+        r if gone(&r) => Ok(()),
+        other => other,
     })
 }
 

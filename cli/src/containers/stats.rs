@@ -8,7 +8,8 @@ use berth_engine::{ContainerRecord, ContainerStatus, Engine};
 use clap::Args;
 use serde_json::{json, Value};
 
-use crate::format::{render_template, Table};
+use crate::format::Table;
+use crate::template::Template;
 
 #[derive(Args)]
 pub struct StatsArgs {
@@ -135,25 +136,28 @@ pub async fn stats(engine: Engine, args: &StatsArgs) -> anyhow::Result<ExitCode>
                 serde_json::to_string_pretty(&rows.iter().map(StatsRow::json).collect::<Vec<_>>())?
             )?,
             Some(t) => {
-                for r in &rows {
-                    let v = r.json();
-                    let line = render_template(t.strip_prefix("table ").unwrap_or(t), &|k| {
-                        let key = match k {
-                            "ID" => "id",
-                            "Name" => "name",
-                            "CPUPerc" | "CPU" => "cpu_percent",
-                            "MemUsage" => "mem_usage",
-                            "MemPerc" => "mem_percent",
-                            "NetIO" => "net_io",
-                            "BlockIO" => "block_io",
-                            "PIDs" | "PIDS" => "pids",
-                            _ => return None,
-                        };
-                        v[key].as_str().map(str::to_string)
+                let t = Template::parse(t).map_err(anyhow::Error::msg)?;
+                let rows: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|r| {
+                        let v = r.json();
+                        // Podman's names for the fields of a row
+                        serde_json::json!({
+                            "ID": v["id"], "Name": v["name"], "CPUPerc": v["cpu_percent"], "CPU": v["cpu_percent"],
+                            "MemUsage": v["mem_usage"], "MemPerc": v["mem_percent"], "NetIO": v["net_io"],
+                            "BlockIO": v["block_io"], "PIDs": v["pids"], "PIDS": v["pids"],
+                        })
                     })
-                    .map_err(anyhow::Error::msg)?;
-                    writeln!(out, "{line}")?;
-                }
+                    .collect();
+                let headers = [
+                    ("CPUPerc", "CPU %"),
+                    ("MemUsage", "MEM USAGE / LIMIT"),
+                    ("MemPerc", "MEM %"),
+                    ("NetIO", "NET IO"),
+                    ("BlockIO", "BLOCK IO"),
+                    ("PIDs", "PIDS"),
+                ];
+                t.write_rows(&rows, &headers, &mut out)?;
             }
             None => {
                 let mut table =

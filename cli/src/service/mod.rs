@@ -16,7 +16,7 @@ mod containers;
 mod exec;
 mod images;
 mod objects;
-mod system;
+pub(crate) mod system;
 
 use std::collections::HashMap;
 use std::convert::Infallible;

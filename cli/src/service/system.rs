@@ -19,11 +19,11 @@ pub fn ping(r: &Req) -> Reply {
         .expect("a valid response"))
 }
 
-fn kernel() -> String {
+pub(crate) fn kernel() -> String {
     nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-fn arch() -> &'static str {
+pub(crate) fn arch() -> &'static str {
     match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "aarch64" => "arm64",
@@ -49,19 +49,19 @@ pub async fn version(_ctx: &Ctx) -> Reply {
 }
 
 /// What the host offers, read from the kernel for `/info`.
-struct HostFacts {
-    cgroup_version: &'static str,
-    backing_fs: String,
-    memory: bool,
-    swap: bool,
-    cpu_cfs: bool,
-    cpu_shares: bool,
-    pids: bool,
-    ip_forward: bool,
-    mem_total: u64,
+pub(crate) struct HostFacts {
+    pub(crate) cgroup_version: &'static str,
+    pub(crate) backing_fs: String,
+    pub(crate) memory: bool,
+    pub(crate) swap: bool,
+    pub(crate) cpu_cfs: bool,
+    pub(crate) cpu_shares: bool,
+    pub(crate) pids: bool,
+    pub(crate) ip_forward: bool,
+    pub(crate) mem_total: u64,
     /// The service's open descriptors and threads (Docker's NFd and NGoroutines).
-    fds: usize,
-    threads: u64,
+    pub(crate) fds: usize,
+    pub(crate) threads: u64,
 }
 
 /// Docker's name for the file system type `statfs` reports.
@@ -81,7 +81,7 @@ fn fs_name(magic: i64) -> String {
     }
 }
 
-fn host_facts(root: &std::path::Path) -> HostFacts {
+pub(crate) fn host_facts(root: &std::path::Path) -> HostFacts {
     use std::path::Path;
     let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
     // The storage root, or the nearest directory above it that exists.

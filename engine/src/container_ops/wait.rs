@@ -21,12 +21,19 @@ impl Engine {
         }
     }
 
-    /// `berth wait`: blocks until the container exits; returns its exit code.
+    /// `berth wait`: blocks until the container exits; returns its exit code. A container
+    /// that never ran (created, never started or failed to start) has nothing to wait for:
+    /// its code, 0 when it has none, as Podman answers.
     pub fn wait_container(&self, query: &str) -> Result<i32> {
         let c = self.container(query)?;
         loop {
             if let Some(code) = self.exit_code(&c.id)? {
                 return Ok(code);
+            }
+            if let Some(now) = container::get(self.state().conn(), &c.id)? {
+                if now.status == Status::Created {
+                    return Ok(now.exit_code.unwrap_or(0));
+                }
             }
             std::thread::sleep(Duration::from_millis(20));
         }

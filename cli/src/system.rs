@@ -1,0 +1,298 @@
+//! `info` and `version`: what this host and this Berth are, as Podman prints it (YAML or a
+//! table by default, `--format json`, or a Go template over Podman's field names).
+
+use std::process::ExitCode;
+
+use berth_engine::{ContainerStatus, Engine};
+use clap::Args;
+use serde_json::{json, Map, Value};
+
+use crate::service::system::{arch, host_facts, kernel};
+use crate::template::render;
+
+#[derive(Args)]
+pub struct InfoArgs {
+    /// Output format: json, or a template such as "{{.Host.CgroupManager}}" (default: YAML)
+    #[arg(short, long)]
+    pub format: Option<String>,
+}
+
+#[derive(Args)]
+pub struct VersionArgs {
+    /// Output format: json, or a template such as "{{.Client.Version}}"
+    #[arg(short, long)]
+    pub format: Option<String>,
+}
+
+/// The Docker API version the service speaks, which `version` reports as the API's.
+const API_VERSION: &str = crate::service::API_VERSION;
+
+/// When this binary was built: its file's modification time.
+fn built() -> i64 {
+    std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn version_value() -> Value {
+    let built = built();
+    let built_time = chrono::DateTime::from_timestamp(built, 0)
+        .map(|t| t.with_timezone(&chrono::Local).format("%a %b %e %H:%M:%S %Y").to_string())
+        .unwrap_or_default();
+    json!({
+        "APIVersion": API_VERSION,
+        "Version": env!("CARGO_PKG_VERSION"),
+        "Built": built,
+        "BuiltTime": built_time,
+        "OsArch": format!("linux/{}", arch()),
+        "Os": "linux",
+    })
+}
+
+pub fn version(args: &VersionArgs) -> anyhow::Result<ExitCode> {
+    let v = version_value();
+    // Podman's template sees the client and the server; here both are this binary.
+    let both = json!({"Client": v, "Server": v});
+    match args.format.as_deref() {
+        Some("json") => println!("{}", serde_json::to_string_pretty(&both)?),
+        Some(t) => println!("{}", render(t, &both)?),
+        None => {
+            let rows = [
+                ("Version:", v["Version"].as_str().unwrap_or_default().to_string()),
+                ("API Version:", API_VERSION.to_string()),
+                ("Built:", v["BuiltTime"].as_str().unwrap_or_default().to_string()),
+                ("OS/Arch:", v["OsArch"].as_str().unwrap_or_default().to_string()),
+            ];
+            for (k, v) in rows {
+                println!("{k:<14}{v}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn os_release() -> (String, String, String) {
+    let text = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    let field = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
+            .map(|v| v.trim_matches('"').to_string())
+            .unwrap_or_default()
+    };
+    (field("ID"), field("VERSION_ID"), field("VERSION_CODENAME"))
+}
+
+fn meminfo(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(':')))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn uptime() -> String {
+    let secs = std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().and_then(|s| s.parse::<f64>().ok()))
+        .unwrap_or(0.0) as u64;
+    format!("{}h {}m {}s", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+fn on_path(name: &str) -> String {
+    std::env::var_os("PATH")
+        .and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|f| f.is_file()))
+        .map(|f| f.display().to_string())
+        .unwrap_or_default()
+}
+
+/// The cgroup controllers containers can use: cgroup2's list, or the v1 hierarchies mounted.
+fn cgroup_controllers() -> Vec<String> {
+    let v2 = std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers");
+    match v2 {
+        Ok(list) => list.split_whitespace().map(String::from).collect(),
+        Err(_) => {
+            let mut names: Vec<String> = ["cpu", "cpuset", "memory", "pids", "blkio", "devices", "freezer", "hugetlb"]
+                .iter()
+                .filter(|c| std::path::Path::new("/sys/fs/cgroup").join(c).is_dir())
+                .map(|c| c.to_string())
+                .collect();
+            names.sort();
+            names
+        }
+    }
+}
+
+/// `berth info`, by Podman's Go field names (templates use them; JSON and YAML lower-case them).
+fn info_value(engine: &Engine) -> anyhow::Result<Value> {
+    let config = engine.config();
+    let host = host_facts(&config.root);
+    let containers = engine.containers()?;
+    let images = engine.images()?;
+    let count = |s: ContainerStatus| containers.iter().filter(|c| c.status == s).count();
+    let (distribution, version, codename) = os_release();
+    let rootless = berth_engine::rootless::is_rootless();
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
+    Ok(json!({
+        "Host": {
+            "Arch": arch(),
+            "CgroupManager": "cgroupfs",
+            "CgroupsVersion": format!("v{}", host.cgroup_version),
+            "CgroupControllers": cgroup_controllers(),
+            "CPUs": std::thread::available_parallelism().map_or(1, |n| n.get()),
+            "Distribution": {"Distribution": distribution, "Version": version, "Codename": codename},
+            "EventLogger": "file",
+            "Hostname": nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_default(),
+            "Kernel": kernel(),
+            "LogDriver": "k8s-file",
+            "MemFree": meminfo("MemAvailable"),
+            "MemTotal": host.mem_total,
+            "SwapFree": meminfo("SwapFree"),
+            "SwapTotal": meminfo("SwapTotal"),
+            "NetworkBackend": "berth",
+            "OCIRuntime": {"Name": "berth", "Package": "", "Path": exe, "Version": format!("berth version {}", env!("CARGO_PKG_VERSION"))},
+            "OS": "linux",
+            "Security": {"Rootless": rootless, "SeccompEnabled": true, "SELinuxEnabled": false, "AppArmorEnabled": false},
+            "Pasta": {"Executable": on_path("pasta")},
+            "Slirp4NetNS": {"Executable": on_path("slirp4netns")},
+            "Uptime": uptime(),
+        },
+        "Store": {
+            "GraphDriverName": "overlay",
+            "GraphRoot": config.root.display().to_string(),
+            "RunRoot": config.run_root.display().to_string(),
+            "VolumePath": config.root.join("volumes").display().to_string(),
+            "GraphOptions": {},
+            "GraphStatus": {"Backing Filesystem": host.backing_fs, "Supports d_type": "true", "Native Overlay Diff": "true"},
+            "ImageStore": {"Number": images.len()},
+            "ContainerStore": {
+                "Number": containers.len(),
+                "Paused": count(ContainerStatus::Paused),
+                "Running": containers.iter().filter(|c| c.is_running()).count(),
+                "Stopped": count(ContainerStatus::Exited) + count(ContainerStatus::Created),
+            },
+        },
+        // berth pulls only fully qualified names: it searches no registry for short ones
+        "Registries": {"Search": []},
+        "Version": version_value(),
+    }))
+}
+
+/// Go's field name as Podman's JSON tags write it (`OCIRuntime` → `ociRuntime`).
+fn json_key(go: &str) -> String {
+    match go {
+        "CPUs" => return "cpus".into(),
+        "SELinuxEnabled" => return "selinuxEnabled".into(),
+        "CgroupsVersion" => return "cgroupVersion".into(),
+        "OS" => return "os".into(),
+        _ => {}
+    }
+    let chars: Vec<char> = go.chars().collect();
+    let upper = chars.iter().take_while(|c| c.is_ascii_uppercase()).count();
+    // a run of capitals is an acronym: all of it lower-cased, but for the start of the next word
+    let lower = if upper > 1 && upper < chars.len() { upper - 1 } else { upper.max(1) };
+    chars.iter().enumerate().map(|(i, c)| if i < lower { c.to_ascii_lowercase() } else { *c }).collect()
+}
+
+fn json_keys(v: &Value, convert: bool) -> Value {
+    match v {
+        Value::Object(o) => {
+            let mut out = Map::new();
+            for (k, x) in o {
+                // maps (GraphStatus) and the version block keep their keys
+                let keep = matches!(k.as_str(), "GraphStatus" | "GraphOptions" | "Version");
+                out.insert(if convert { json_key(k) } else { k.clone() }, json_keys(x, convert && !keep));
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(|x| json_keys(x, convert)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// YAML for a JSON value, as Podman's `info` prints it: maps as `key: value`, lists as `- item`.
+fn yaml(v: &Value, indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    let scalar = |x: &Value| match x {
+        Value::String(s) if s.is_empty() || s.contains(": ") || s.starts_with(['-', '{', '[', '*', '&']) => {
+            format!("{s:?}")
+        }
+        Value::String(s) => s.clone(),
+        Value::Null => "null".into(),
+        other => other.to_string(),
+    };
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                match x {
+                    Value::Object(m) if !m.is_empty() => {
+                        out.push_str(&format!("{pad}{k}:\n"));
+                        yaml(x, indent + 2, out);
+                    }
+                    Value::Array(a) if !a.is_empty() => {
+                        out.push_str(&format!("{pad}{k}:\n"));
+                        yaml(x, indent, out);
+                    }
+                    Value::Object(_) => out.push_str(&format!("{pad}{k}: {{}}\n")),
+                    Value::Array(_) => out.push_str(&format!("{pad}{k}: []\n")),
+                    _ => out.push_str(&format!("{pad}{k}: {}\n", scalar(x))),
+                }
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                match x {
+                    Value::Object(_) | Value::Array(_) => {
+                        out.push_str(&format!("{pad}-\n"));
+                        yaml(x, indent + 2, out);
+                    }
+                    _ => out.push_str(&format!("{pad}- {}\n", scalar(x))),
+                }
+            }
+        }
+        other => out.push_str(&format!("{pad}{}\n", scalar(other))),
+    }
+}
+
+pub fn info(engine: &Engine, args: &InfoArgs) -> anyhow::Result<ExitCode> {
+    let v = info_value(engine)?;
+    match args.format.as_deref() {
+        Some("json") => println!("{}", serde_json::to_string_pretty(&json_keys(&v, true))?),
+        Some(t) => println!("{}", render(t, &v)?),
+        None => {
+            let mut out = String::new();
+            yaml(&json_keys(&v, true), 0, &mut out);
+            print!("{out}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_names_become_podmans_json_names() {
+        for (go, want) in [
+            ("OCIRuntime", "ociRuntime"),
+            ("GraphRoot", "graphRoot"),
+            ("CPUs", "cpus"),
+            ("ID", "id"),
+            ("Host", "host"),
+            ("CgroupsVersion", "cgroupVersion"),
+        ] {
+            assert_eq!(json_key(go), want, "{go}");
+        }
+    }
+
+    #[test]
+    fn yaml_nests_maps_and_lists() {
+        let mut out = String::new();
+        yaml(&json!({"host": {"arch": "amd64", "list": ["a", "b"], "empty": {}}, "n": 1}), 0, &mut out);
+        assert_eq!(out, "host:\n  arch: amd64\n  empty: {}\n  list:\n  - a\n  - b\nn: 1\n");
+    }
+}
