@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use berth_engine::{Engine, ImageRecord, Reference};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
@@ -55,8 +55,68 @@ pub struct ListArgs {
     /// Output format: json, or a template such as "{{.Repository}}:{{.Tag}}"
     #[arg(long)]
     pub format: Option<String>,
+    /// Filter: dangling=true|false, label=KEY[=VALUE], reference=PATTERN, before=IMAGE,
+    /// since=IMAGE, id=PREFIX
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Sort by created, id, repository, size or tag
+    #[arg(long, default_value = "created", value_parser = ["created", "id", "repository", "size", "tag"])]
+    pub sort: String,
     /// Show only images whose name contains this text
     pub filter_name: Option<String>,
+}
+
+/// Whether `name` (`registry/repo:tag`) matches a `reference=` filter: the whole name, the
+/// name without its tag, or its last path components, with `*` matching within a component.
+fn reference_matches(pattern: &str, name: &str) -> bool {
+    fn glob(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => glob(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && glob(p, &s[1..])),
+            (Some(a), Some(b)) if a == b => glob(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    let repo = name.rsplit_once(':').filter(|(_, t)| !t.contains('/')).map_or(name, |(r, _)| r);
+    let candidates = [name, repo];
+    candidates.iter().any(|c| {
+        let parts: Vec<&str> = c.split('/').collect();
+        (0..parts.len()).any(|i| glob(pattern.as_bytes(), parts[i..].join("/").as_bytes()))
+    })
+}
+
+/// Keeps the images that match every `--filter`.
+fn filter_images(engine: &Engine, images: &mut Vec<ImageRecord>, filters: &[String]) -> anyhow::Result<()> {
+    for f in filters {
+        let (k, v) = f.split_once('=').with_context(|| format!("invalid filter {f:?}: use KEY=VALUE"))?;
+        match k {
+            "dangling" => {
+                let want = match v {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => bail!("invalid filter {f:?}: dangling is true or false"),
+                };
+                images.retain(|i| i.is_dangling() == want)
+            }
+            "label" => {
+                let (lk, lv) = v.split_once('=').map_or((v, None), |(a, b)| (a, Some(b)));
+                images.retain(|i| {
+                    let config: Value = serde_json::from_str(&i.config_json).unwrap_or(Value::Null);
+                    let got = config.pointer(&format!("/config/Labels/{}", lk.replace('~', "~0").replace('/', "~1")));
+                    got.and_then(Value::as_str).is_some_and(|x| lv.is_none_or(|lv| x == lv))
+                })
+            }
+            "reference" => images.retain(|i| i.names.iter().any(|n| reference_matches(v, n))),
+            "id" => images.retain(|i| i.id.starts_with(v.trim_start_matches("sha256:"))),
+            "before" | "since" => {
+                let pivot = engine.image(v)?;
+                let at = pivot.created;
+                images.retain(|i| i.id != pivot.id && if k == "before" { i.created < at } else { i.created > at })
+            }
+            other => bail!("invalid filter {other:?}: use dangling, label, reference, before, since or id"),
+        }
+    }
+    Ok(())
 }
 
 #[derive(Args)]
@@ -142,8 +202,10 @@ fn repo_tags(img: &ImageRecord) -> Vec<(String, String)> {
     if img.names.is_empty() {
         return vec![("<none>".into(), "<none>".into())];
     }
+    // oldest name first, as Podman lists an image's names (the store keeps the newest first)
     img.names
         .iter()
+        .rev()
         .map(|n| match n.rfind(':').filter(|i| !n[*i..].contains('/')) {
             Some(i) => (n[..i].to_string(), n[i + 1..].to_string()),
             None => (n.clone(), "<none>".into()),
@@ -186,6 +248,13 @@ pub fn list(engine: &Engine, args: &ListArgs) -> anyhow::Result<ExitCode> {
     if let Some(f) = &args.filter_name {
         images.retain(|i| i.names.iter().any(|n| n.contains(f.as_str())) || i.id.starts_with(f.as_str()));
     }
+    filter_images(engine, &mut images, &args.filter)?;
+    match args.sort.as_str() {
+        "id" => images.sort_by(|a, b| a.id.cmp(&b.id)),
+        "size" => images.sort_by(|a, b| b.size.cmp(&a.size)),
+        "repository" | "tag" => images.sort_by_key(|i| i.names.last().cloned().unwrap_or_default()),
+        _ => images.sort_by(|a, b| b.created.cmp(&a.created)),
+    }
     let out = std::io::stdout();
     let mut out = out.lock();
     if args.format.as_deref() == Some("json") {
@@ -203,7 +272,8 @@ pub fn list(engine: &Engine, args: &ListArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(template) = &args.format {
-        let template = Template::parse(template).map_err(anyhow::Error::msg)?;
+        let mut template = Template::parse(template).map_err(anyhow::Error::msg)?;
+        template.table &= !args.noheading;
         let mut rows = Vec::new();
         for img in &images {
             let config: Value = serde_json::from_str(&img.config_json).unwrap_or(Value::Null);

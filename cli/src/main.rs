@@ -51,6 +51,9 @@ struct Cli {
     /// Storage driver: Berth stores layers with overlay
     #[arg(long, global = true, hide = true, value_name = "DRIVER", value_parser = ["overlay"])]
     storage_driver: Option<String>,
+    /// Storage options: Berth's overlay storage takes none (an empty one is accepted)
+    #[arg(long, global = true, hide = true, value_name = "OPTION")]
+    storage_opt: Vec<String>,
     /// Cgroup manager: Berth manages cgroups itself, as cgroupfs does
     #[arg(long, global = true, hide = true, value_name = "MANAGER", value_parser = ["cgroupfs", "systemd"])]
     cgroup_manager: Option<String>,
@@ -58,7 +61,7 @@ struct Cli {
     #[arg(long, global = true, hide = true, value_name = "BACKEND", value_parser = ["file", "journald", "none"])]
     events_backend: Option<String>,
     /// Not available: berth runs containers on this host only
-    #[arg(short = 'r', long, global = true, hide = true)]
+    #[arg(long, global = true, hide = true)]
     remote: bool,
     #[command(subcommand)]
     command: Option<Command>,
@@ -194,7 +197,7 @@ enum ContainerCommand {
 fn main() -> ExitCode {
     // Containers are supervised by re-executions of this binary: become one if asked to.
     berth_engine::helpers::run_if_helper();
-    let cli = match Cli::try_parse() {
+    let cli = match command().try_get_matches().and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m)) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
@@ -217,12 +220,23 @@ fn main() -> ExitCode {
     code
 }
 
+/// The command line as Podman's parser takes it: an option given twice keeps its last value.
+fn command() -> clap::Command {
+    fn each(c: clap::Command) -> clap::Command {
+        c.args_override_self(true).mut_subcommands(each)
+    }
+    each(<Cli as clap::CommandFactory>::command())
+}
+
 /// The global flags Podman has that change how this process runs, before any thread starts.
 fn global_flags(cli: &Cli) -> anyhow::Result<()> {
     if cli.remote {
         anyhow::bail!(
             "--remote: berth has no remote mode; run berth on the host, or use the docker client against `berth system service`"
         );
+    }
+    if let Some(o) = cli.storage_opt.iter().find(|o| !o.is_empty()) {
+        anyhow::bail!("--storage-opt {o}: berth's overlay storage takes no options");
     }
     if matches!(cli.log_level.as_deref(), Some("debug" | "trace")) {
         // Safe here: no thread has started yet.
@@ -336,7 +350,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
             rt.block_on(containers::create_cmd(engine(&cli)?, a))
         }
-        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => containers::start(&engine(&cli)?, a),
+        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
+            rt.block_on(containers::start(engine(&cli)?, a))
+        }
         Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => containers::stop(&engine(&cli)?, a),
         Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
             containers::restart(&engine(&cli)?, a)
@@ -375,5 +391,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Info(a) => system::info(&engine(&cli)?, a),
         Command::Version(a) => system::version(a),
         Command::Container(ContainerCommand::Exists(a)) => format::exists(engine(&cli)?.container(&a.name)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap checks every subcommand's flags against the global ones only when it parses that
+    /// subcommand: check them all here (a global short flag may clash with a subcommand's).
+    #[test]
+    fn every_command_line_is_well_formed() {
+        super::command().debug_assert();
     }
 }

@@ -6,6 +6,20 @@ use serde_json::{json, Value};
 
 use crate::{ContainerRecord, Engine, Result};
 
+/// A size as Podman's `LogConfig.Size` shows it: decimal units, as written (`4.25MB`).
+fn podman_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    let text = format!("{v:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}{}", UNITS[u])
+}
+
 impl Engine {
     /// `berth inspect NAME`: the container found by name or id, as inspect shows it.
     pub fn inspect_container(&self, query: &str) -> Result<Value> {
@@ -43,7 +57,7 @@ impl Engine {
             "ImageName": c.image_name,
             "Name": c.name,
             "RestartCount": c.restart_count,
-            "LogPath": paths.log(),
+            "LogPath": if c.options.log.driver == crate::container::LogDriver::None { String::new() } else { paths.log().display().to_string() },
             "OCIConfigPath": paths.spec(),
             "Config": {
                 "Hostname": spec.as_ref().and_then(|s| s.hostname().clone()),
@@ -56,6 +70,11 @@ impl Engine {
                 "AutoRemove": c.options.remove,
             },
             "HostConfig": {
+                "LogConfig": {
+                    "Type": c.options.log.driver.name(),
+                    "Path": if c.options.log.driver == crate::container::LogDriver::None { String::new() } else { paths.log().display().to_string() },
+                    "Size": c.options.log.max_size.map_or_else(|| "0B".to_string(), podman_size),
+                },
                 "Memory": c.options.limits.memory.unwrap_or(0),
                 "MemorySwap": c.options.limits.memory_swap.or(c.options.limits.memory.map(|m| m * 2)).unwrap_or(0),
                 "NanoCpus": c.options.limits.cpus.map_or(0, |c| (c * 1e9) as i64),

@@ -247,7 +247,10 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: &mut 
         report(&r, &format!("ok {}", pid.as_raw()));
     }
     *start_lock = None;
-    let mut log = LogWriter::open(&paths.log(), LOG_SIZE_MAX).ok();
+    let mut log = match options.log.driver {
+        container::LogDriver::None => None,
+        _ => LogWriter::open(&paths.log(), options.log.max_size.unwrap_or(LOG_SIZE_MAX)).ok(),
+    };
     session.pump(listener.as_ref(), &mut |stream, data| {
         if let Some(l) = log.as_mut() {
             if let Err(e) = l.write(stream, data) {

@@ -103,6 +103,31 @@ pub struct CreateArgs {
     /// Add a line to /etc/hosts (NAME:IP)
     #[arg(long)]
     pub add_host: Vec<String>,
+    /// Where the output goes: k8s-file (the default), json-file (the same file) or none
+    #[arg(long, value_parser = berth_engine::container::LogDriver::parse)]
+    pub log_driver: Option<berth_engine::container::LogDriver>,
+    /// A log option: max-size=SIZE (the file rotates past it, e.g. 10m)
+    #[arg(long)]
+    pub log_opt: Vec<String>,
+    /// Read labels from a file of KEY=VALUE lines
+    #[arg(long)]
+    pub label_file: Vec<PathBuf>,
+    /// Write the container's id to this file (which must not exist)
+    #[arg(long)]
+    pub cidfile: Option<PathBuf>,
+    /// Remove a container of the same --name first
+    #[arg(long)]
+    pub replace: bool,
+    /// Give the container this environment, before --env-file and --env
+    #[arg(long)]
+    pub env_host: bool,
+    /// Pass the host's proxy variables (http_proxy, https_proxy, ftp_proxy, no_proxy)
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub http_proxy: bool,
+    /// Pull the image: missing (when it is not here), always, newer (as always: only what
+    /// changed is fetched) or never
+    #[arg(long, default_value = "missing", value_parser = ["always", "missing", "never", "newer"])]
+    pub pull: String,
     /// Image, then the command and its arguments
     #[arg(
         required = true,
@@ -158,8 +183,65 @@ fn parse_size(s: &str) -> Result<i64, String> {
     Ok(bytes as i64)
 }
 
+/// `--log-driver` and `--log-opt`.
+fn log_config(args: &CreateArgs) -> anyhow::Result<berth_engine::container::LogConfig> {
+    let mut config = berth_engine::container::LogConfig { driver: args.log_driver.unwrap_or_default(), max_size: None };
+    for opt in &args.log_opt {
+        let (k, v) = opt.split_once('=').with_context(|| format!("--log-opt {opt:?}: use KEY=VALUE, e.g. max-size=10m"))?;
+        match k {
+            "max-size" => {
+                config.max_size = Some(decimal_size(v).with_context(|| format!("--log-opt {opt:?}"))?);
+            }
+            "tag" => {} // names journald entries, and berth writes none
+            _ => bail!("--log-opt {opt:?}: berth takes max-size (and tag) only"),
+        }
+    }
+    Ok(config)
+}
+
+/// `4.5m`, `100k`, `1g`, `512b`: decimal units, as Podman reads a log's max-size.
+pub(crate) fn decimal_size(s: &str) -> anyhow::Result<u64> {
+    let lower = s.trim().to_ascii_lowercase();
+    let t = lower.trim_end_matches('b');
+    let (num, mult) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1e3),
+        Some('m') => (&t[..t.len() - 1], 1e6),
+        Some('g') => (&t[..t.len() - 1], 1e9),
+        Some('t') => (&t[..t.len() - 1], 1e12),
+        _ => (t, 1.0),
+    };
+    let n: f64 = num.trim().parse().map_err(|_| anyhow::anyhow!("invalid size {s:?}: use a number with k, m or g"))?;
+    if !n.is_finite() || n <= 0.0 || n * mult > u64::MAX as f64 {
+        bail!("invalid size {s:?}: use a positive number with k, m or g");
+    }
+    Ok((n * mult).round() as u64)
+}
+
+/// The variables `--http-proxy` passes on, in either case.
+const PROXY_VARS: &[&str] = &["http_proxy", "https_proxy", "ftp_proxy", "no_proxy"];
+
+/// `--label-file` lines (KEY=VALUE; blank lines and `#` comments skipped), then `--label`.
+fn labels_from(args: &CreateArgs) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let mut flags = Vec::new();
+    for file in &args.label_file {
+        let text = std::fs::read_to_string(file).with_context(|| format!("reading label file {}", file.display()))?;
+        flags.extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from));
+    }
+    flags.extend(args.label.iter().cloned());
+    Ok(crate::format::labels(&flags))
+}
+
 fn env_from(args: &CreateArgs) -> anyhow::Result<Vec<String>> {
     let mut env = Vec::new();
+    if args.env_host {
+        env.extend(std::env::vars().map(|(k, v)| format!("{k}={v}")));
+    } else if args.http_proxy {
+        for (k, v) in std::env::vars() {
+            if PROXY_VARS.contains(&k.to_ascii_lowercase().as_str()) {
+                env.push(format!("{k}={v}"));
+            }
+        }
+    }
     let mut add = |kv: &str| {
         if kv.contains('=') {
             env.push(kv.to_string());
@@ -186,7 +268,18 @@ fn env_from(args: &CreateArgs) -> anyhow::Result<Vec<String>> {
     Ok(env)
 }
 
+/// Whether the container joins a network stack it does not own (host, none, another
+/// container's), where published ports mean nothing: Podman then drops them with a warning.
+fn shares_a_network(args: &CreateArgs) -> bool {
+    matches!(args.network.as_deref(), Some(n) if n == "host" || n == "none" || n.starts_with("container:"))
+}
+
 fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
+    if shares_a_network(args) && (!args.publish.is_empty() || args.publish_all) {
+        eprintln!(
+            "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use"
+        );
+    }
     let entrypoint = match args.entrypoint.as_deref() {
         None => None,
         Some("") => Some(Vec::new()),
@@ -196,7 +289,7 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         ),
         Some(e) => Some(vec![e.to_string()]),
     };
-    let labels = crate::format::labels(&args.label);
+    let labels = labels_from(args)?;
     Ok(CreateOptions {
         name: args.name.clone(),
         command: args.args[1..].to_vec(),
@@ -208,8 +301,9 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         remove: args.rm,
         labels,
         limits: berth_engine::container::Limits {
-            memory: args.memory,
-            memory_swap: args.memory_swap,
+            // 0 is no limit, as in Podman
+            memory: args.memory.filter(|&m| m != 0),
+            memory_swap: args.memory_swap.filter(|&m| m != 0),
             cpus: args.cpus,
             cpu_shares: args.cpu_shares,
             pids: args.pids_limit,
@@ -217,13 +311,15 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         ports: args
             .publish
             .iter()
+            .filter(|_| !shares_a_network(args))
             .map(|p| berth_engine::network::parse_publish(p))
             .collect::<Result<Vec<_>, _>>()?
             .into_iter()
             .flatten()
             .collect(),
-        publish_all: args.publish_all,
+        publish_all: args.publish_all && !shares_a_network(args),
         restart: args.restart,
+        log: log_config(args)?,
         mounts: {
             let cwd = std::env::current_dir()?;
             let mut m = Vec::new();
@@ -268,14 +364,47 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
 /// Creates, pulling the image first when it is not here yet, as Podman does.
 pub(super) async fn create(engine: &Engine, args: &CreateArgs) -> anyhow::Result<ContainerRecord> {
     let image = &args.args[0];
+    // an option clap does not know lands here, before the image: it is not an image's name
+    if image.starts_with('-') {
+        bail!("unknown flag: {}", image.split('=').next().unwrap_or(image));
+    }
     let opts = options(args)?;
-    if let Err(berth_engine::Error::Lookup(berth_engine::image::LookupError::NotFound(_))) = engine.image(image) {
-        crate::pull::pull_with_progress(engine, image, None, false).await?;
+    let missing = matches!(engine.image(image), Err(berth_engine::Error::Lookup(berth_engine::image::LookupError::NotFound(_))));
+    match args.pull.as_str() {
+        "never" if missing => bail!("{image}: image not known"),
+        "always" | "newer" => drop(crate::pull::pull_with_progress(engine, image, None, false).await?),
+        _ if missing => drop(crate::pull::pull_with_progress(engine, image, None, false).await?),
+        _ => {}
     }
     for w in berth_engine::rootless::create_warnings(&opts) {
         eprintln!("WARN[0000] {w}");
     }
-    Ok(engine.create_container(image, opts)?)
+    if let Some(path) = &args.cidfile {
+        if path.exists() {
+            bail!("container id file {} exists: remove it, or name another with --cidfile", path.display());
+        }
+    }
+    if let (true, Some(name)) = (args.replace, &args.name) {
+        match engine.container(name) {
+            Ok(old) => engine.remove_container(&old.id, true).map(drop)?,
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let c = engine.create_container(image, opts)?;
+    if let Some(path) = &args.cidfile {
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, c.id.as_bytes()));
+        if let Err(e) = written {
+            // nothing half made: the container goes with the file that could not be written
+            let _ = engine.remove_container(&c.id, true);
+            bail!("writing the container id to {}: {e}", path.display());
+        }
+    }
+    Ok(c)
 }
 
 pub async fn create_cmd(engine: Engine, args: &CreateOnlyArgs) -> anyhow::Result<ExitCode> {

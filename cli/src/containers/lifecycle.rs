@@ -35,10 +35,15 @@ pub struct StartArgs {
     /// Every container that is not running
     #[arg(long)]
     pub all: bool,
-    /// With --all: only the containers that match (as `ps --filter`)
+    /// Only the containers that match (as `ps --filter`)
     #[arg(long)]
     pub filter: Vec<String>,
-    #[arg(required_unless_present = "all")]
+    /// Attach to the container's output (and, with -i, its input) until it exits
+    #[arg(short, long)]
+    pub attach: bool,
+    /// With --attach: keep the container's input open and give it this terminal's
+    #[arg(short, long)]
+    pub interactive: bool,
     pub containers: Vec<String>,
 }
 
@@ -54,28 +59,75 @@ pub struct KillArgs {
     pub containers: Vec<String>,
 }
 
-pub fn start(engine: &Engine, args: &StartArgs) -> anyhow::Result<ExitCode> {
+pub async fn start(engine: Engine, args: &StartArgs) -> anyhow::Result<ExitCode> {
     if args.all && !args.containers.is_empty() {
-        anyhow::bail!("--all and containers cannot be used together: name containers or use --all");
+        anyhow::bail!("either start all containers or the container(s) provided in the arguments");
     }
-    let names = if args.all {
-        let mut list = engine.containers()?;
-        list.retain(|c| !c.is_running());
-        super::ps::filter(&mut list, &args.filter)?;
-        list.into_iter().map(|c| c.id).collect()
+    if !args.all && args.containers.is_empty() {
+        anyhow::bail!("start: specify one or more containers, or --all");
+    }
+    let mut list = if args.all {
+        engine.containers()?.into_iter().filter(|c| !c.is_running()).collect()
     } else {
-        if !args.filter.is_empty() {
-            anyhow::bail!("--filter: use it with --all");
+        let mut named = Vec::new();
+        for name in &args.containers {
+            named.push(engine.container(name)?);
         }
-        args.containers.clone()
+        named
     };
-    for name in &names {
-        if let Err(e) = engine.start_container(name) {
+    super::ps::filter(&mut list, &args.filter)?;
+    let picked: std::collections::HashSet<String> = list.iter().map(|c| c.id.clone()).collect();
+    // what to print for each: the id with --all, the name as given otherwise
+    let names: Vec<(String, String)> = if args.all {
+        list.into_iter().map(|c| (c.id.clone(), c.id)).collect()
+    } else {
+        let mut out = Vec::new();
+        for name in &args.containers {
+            let id = engine.container(name)?.id;
+            if picked.contains(&id) {
+                out.push((id, name.clone()));
+            }
+        }
+        out
+    };
+    if args.attach || args.interactive {
+        let [(id, _)] = names.as_slice() else {
+            anyhow::bail!("you cannot start and attach multiple containers at once");
+        };
+        return start_attached(&engine, id, args.interactive).await;
+    }
+    for (id, shown) in &names {
+        if let Err(e) = engine.start_container(id) {
             return start_error(e);
         }
-        println!("{name}");
+        println!("{shown}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `start -a [-i]`: the output from now on (and the input with -i) until the container exits,
+/// then its exit code, as `run` without `-d`.
+async fn start_attached(engine: &Engine, id: &str, interactive: bool) -> anyhow::Result<ExitCode> {
+    let log = engine.container_paths(id).log();
+    let from = std::fs::metadata(&log).map_or(0, |m| m.len());
+    let follower = super::Follower::open(&log, from)?;
+    let c = engine.container(id)?;
+    if let Err(e) = engine.start_container(id) {
+        return start_error(e);
+    }
+    if interactive || c.options.tty {
+        drop(follower);
+        let run_root = engine.config().run_root.clone();
+        return match crate::tty::attach(&run_root, id, interactive, c.options.tty).await {
+            Ok(crate::tty::Ended::Detached) => Ok(ExitCode::SUCCESS),
+            Ok(crate::tty::Ended::Exited) | Err(_) => {
+                let code = super::wait_exit(engine, id).await?;
+                Ok(ExitCode::from(code.clamp(0, 255) as u8))
+            }
+        };
+    }
+    let code = super::follow::follow_until_exit(engine, &c, follower, true).await?;
+    Ok(ExitCode::from(code.clamp(0, 255) as u8))
 }
 
 /// The containers a stop or restart names: `--all` the running ones (by id, as Podman prints

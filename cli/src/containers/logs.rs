@@ -51,6 +51,9 @@ fn parse_time_arg(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
 
 pub async fn logs(engine: Engine, args: &LogsArgs) -> anyhow::Result<ExitCode> {
     let c = engine.container(&args.container)?;
+    if c.options.log.driver == berth_engine::container::LogDriver::None {
+        anyhow::bail!("{}: this container is using the 'none' log driver, cannot read logs", args.container);
+    }
     let since = args.since.as_deref().map(parse_time_arg).transpose()?;
     let until = args.until.as_deref().map(parse_time_arg).transpose()?;
     let path = engine.container_paths(&c.id).log();

@@ -32,6 +32,7 @@ pub use inspect::{inspect, InspectArgs};
 pub use lifecycle::{kill, pause, restart, start, stop, unpause, wait, KillArgs, NamesArgs, StartArgs, StopArgs};
 pub use logs::{logs, LogsArgs};
 pub use port::{port, PortArgs};
+pub(crate) use create::decimal_size;
 pub(crate) use ps::status_text;
 pub use ps::{ps, PsArgs};
 pub use rename::{rename, RenameArgs};

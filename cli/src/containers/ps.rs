@@ -29,6 +29,9 @@ pub struct PsArgs {
     /// Filter: status=created|running|exited, name=TEXT, id=PREFIX
     #[arg(short, long)]
     pub filter: Vec<String>,
+    /// Do not print the header
+    #[arg(long)]
+    pub noheading: bool,
     /// Also list containers other tools made in this storage (Berth's storage holds none)
     #[arg(long)]
     pub external: bool,
@@ -100,6 +103,14 @@ pub(crate) fn filter(list: &mut Vec<ContainerRecord>, filters: &[String]) -> any
                 list.retain(|c| c.options.labels.get(lk).is_some_and(|x| lv.is_none_or(|lv| x == lv)))
             }
             "ancestor" => list.retain(|c| c.image_name == v || c.image_id.starts_with(v)),
+            "restart-policy" => {
+                let want = match v {
+                    "none" | "no" | "" => "no",
+                    "always" | "on-failure" | "unless-stopped" => v,
+                    _ => bail!("{v} invalid restart policy"),
+                };
+                list.retain(|c| c.options.restart.name().split(':').next() == Some(want))
+            }
             "exited" => list.retain(|c| {
                 c.status == ContainerStatus::Exited && c.exit_code.map(|x| x.to_string()).as_deref() == Some(v)
             }),
@@ -160,12 +171,14 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
             writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         }
         Some(t) => {
-            let t = Template::parse(t).map_err(anyhow::Error::msg)?;
+            let mut t = Template::parse(t).map_err(anyhow::Error::msg)?;
+            t.table &= !args.noheading;
             let rows: Vec<Value> = list.iter().map(|c| ps_row(c, args.no_trunc)).collect();
             t.write_rows(&rows, &[("ID", "CONTAINER ID"), ("Names", "NAMES"), ("RunningFor", "CREATED")], &mut out)?;
         }
         None => {
-            let mut table = Table::new(&["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]);
+            let header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"];
+            let mut table = if args.noheading { Table::headless() } else { Table::new(&header) };
             for c in &list {
                 let mut cmd = c.command.join(" ");
                 if !args.no_trunc && cmd.chars().count() > 20 {

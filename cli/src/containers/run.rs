@@ -18,11 +18,17 @@ pub struct RunArgs {
     /// Print help
     #[arg(long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
+    /// Remove the image after the container exits, unless another container uses it
+    #[arg(long)]
+    pub rmi: bool,
     #[command(flatten)]
     pub create: CreateArgs,
 }
 
 pub async fn run(engine: Engine, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    if args.rmi && args.detach {
+        anyhow::bail!("--rmi removes the image once the container exits: use it without --detach");
+    }
     let c = create(&engine, &args.create).await?;
     // Opened before the start: a `--rm` container may be gone before a later open.
     let follower = Follower::open(&engine.container_paths(&c.id).log(), 0)?;
@@ -46,5 +52,27 @@ pub async fn run(engine: Engine, args: &RunArgs) -> anyhow::Result<ExitCode> {
         };
     }
     let code = follow_until_exit(&engine, &c, follower, true).await?;
+    if args.rmi {
+        remove_image(&engine, &c).await;
+    }
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+/// `--rmi`: once the container is gone (a `--rm` one is removed by its monitor; any other
+/// is removed here), the image goes too, unless another container still uses it.
+async fn remove_image(engine: &Engine, c: &berth_engine::ContainerRecord) {
+    if !c.options.remove {
+        let _ = engine.remove_container(&c.id, true);
+    }
+    for _ in 0..200 {
+        if matches!(engine.container(&c.id), Err(e) if e.is_not_found()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    match engine.remove_image(&c.image_id, false) {
+        Ok(_) => {}
+        Err(berth_engine::Error::ImageInUse { .. }) => {}
+        Err(e) => eprintln!("Error: removing image {}: {e}", c.image_name),
+    }
 }

@@ -20,6 +20,47 @@ use serde::{Deserialize, Serialize};
 pub use mount::MountRequest;
 pub use port::{PortMapping, Protocol};
 
+/// `--log-driver`: the log file in Kubernetes' format (Podman's `k8s-file`; `json-file` is
+/// the same file, as in Podman), or none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogDriver {
+    #[default]
+    K8sFile,
+    JsonFile,
+    None,
+}
+
+impl LogDriver {
+    pub fn parse(s: &str) -> Result<LogDriver, String> {
+        match s {
+            "" | "k8s-file" => Ok(LogDriver::K8sFile),
+            "json-file" => Ok(LogDriver::JsonFile),
+            "none" => Ok(LogDriver::None),
+            "journald" => Err("--log-driver journald: berth does not write to the journal; use k8s-file (the default) or none".into()),
+            "passthrough" => Err("--log-driver passthrough: berth's monitor always holds the container's output; use k8s-file (the default) or none".into()),
+            other => Err(format!("invalid log driver {other:?}: use k8s-file, json-file or none")),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LogDriver::K8sFile => "k8s-file",
+            LogDriver::JsonFile => "json-file",
+            LogDriver::None => "none",
+        }
+    }
+}
+
+/// The log's driver and options (`--log-opt max-size=10m`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogConfig {
+    pub driver: LogDriver,
+    /// `max-size`: the file rotates past this many bytes (default: the monitor's own cap).
+    #[serde(default)]
+    pub max_size: Option<u64>,
+}
+
 /// What the user asked for at `create`/`run`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateOptions {
@@ -60,6 +101,9 @@ pub struct CreateOptions {
     /// `--restart`: what the monitor does when the container exits.
     #[serde(default)]
     pub restart: RestartPolicy,
+    /// `--log-driver` and `--log-opt`: where the monitor writes the container's output.
+    #[serde(default)]
+    pub log: LogConfig,
     /// `-v` and `--tmpfs`; anonymous volumes get their name at create.
     #[serde(default)]
     pub mounts: Vec<MountRequest>,

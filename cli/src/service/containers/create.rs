@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use berth_engine::container::security::{DeviceRequest, Security};
-use berth_engine::container::{Limits, RestartPolicy};
+use berth_engine::container::{Limits, LogConfig, LogDriver, RestartPolicy};
 use berth_engine::network::PortMapping;
 use berth_engine::volume::MountRequest;
 use berth_engine::CreateOptions;
@@ -179,19 +179,40 @@ fn refuse_unsupported(body: &Value) -> Result<(), ApiError> {
     if !unset(hc) && test.first().map(String::as_str) != Some("NONE") {
         return Err(ApiError::bad("Healthcheck is not supported by Berth: leave it out, or use --no-healthcheck"));
     }
-    // The log is Berth's own k8s-file log.
+    log_config(body).map(drop)
+}
+
+/// `HostConfig.LogConfig`: Berth's k8s-file log (json-file is the same file) or none, and
+/// `max-size` of its options.
+fn log_config(body: &Value) -> Result<LogConfig, ApiError> {
     let log = Field::of(&body["HostConfig"], "HostConfig", "LogConfig");
-    if let Some(t) = log.field("Type").str()? {
-        if !matches!(t, "json-file" | "k8s-file") {
+    let driver = match log.field("Type").str()?.unwrap_or("") {
+        "none" => LogDriver::None,
+        "json-file" => LogDriver::JsonFile,
+        "" | "k8s-file" => LogDriver::K8sFile,
+        t => {
             return Err(ApiError::bad(format!(
-                "HostConfig.LogConfig.Type \"{t}\" is not supported by Berth: it keeps its own log file (leave it out)"
-            )));
+                "HostConfig.LogConfig.Type \"{t}\" is not supported by Berth: use json-file, k8s-file or none"
+            )))
+        }
+    };
+    let mut max_size = None;
+    for (k, v) in log.field("Config").object()?.into_iter().flatten() {
+        match (k.as_str(), v.as_str()) {
+            ("max-size", Some(size)) => {
+                max_size = Some(
+                    crate::containers::decimal_size(size)
+                        .map_err(|e| ApiError::bad(format!("HostConfig.LogConfig.Config.max-size: {e}")))?,
+                )
+            }
+            _ => {
+                return Err(ApiError::bad(format!(
+                    "HostConfig.LogConfig.Config.{k} is not supported by Berth: it takes max-size only"
+                )))
+            }
         }
     }
-    if log.field("Config").object()?.is_some_and(|o| !o.is_empty()) {
-        return Err(ApiError::bad("HostConfig.LogConfig.Config is not supported by Berth: leave it out"));
-    }
-    Ok(())
+    Ok(LogConfig { driver, max_size })
 }
 
 /// `NetworkingConfig.EndpointsConfig`: the one network compose names, joined with
@@ -436,6 +457,7 @@ fn create_options(name: Option<String>, body: &Value) -> Result<(CreateOptions, 
             },
             ports,
             publish_all: host("PublishAllPorts").bool()?,
+            log: log_config(body)?,
             network,
             dns,
             dns_search: host("DnsSearch").list()?,
