@@ -6,6 +6,25 @@ use serde_json::{json, Value};
 
 use crate::{ContainerRecord, Engine, Result};
 
+/// A mount as Podman's inspect shows it.
+fn mount_json(root: &std::path::Path, m: &crate::container::MountRequest) -> Value {
+    use crate::container::MountRequest as M;
+    match m {
+        M::Bind { source, destination, read_only } => json!({
+            "Type": "bind", "Source": source, "Destination": destination, "Driver": "", "Mode": "",
+            "Options": ["rbind"], "RW": !read_only, "Propagation": "rprivate",
+        }),
+        M::Volume { name, destination, read_only, .. } => json!({
+            "Type": "volume", "Name": name, "Source": crate::volume::data_dir(root, name), "Destination": destination,
+            "Driver": "local", "Mode": "", "Options": ["nosuid", "nodev", "rbind"], "RW": !read_only, "Propagation": "rprivate",
+        }),
+        M::Tmpfs { destination, options } => json!({
+            "Type": "tmpfs", "Source": "tmpfs", "Destination": destination, "Driver": "", "Mode": "",
+            "Options": options, "RW": !options.iter().any(|o| o == "ro"), "Propagation": "",
+        }),
+    }
+}
+
 /// A size as Podman's `LogConfig.Size` shows it: decimal units, as written (`4.25MB`).
 fn podman_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
@@ -53,6 +72,7 @@ impl Engine {
                 "StartedAt": c.started_at.map(|t| t.to_rfc3339()),
                 "FinishedAt": c.finished_at.map(|t| t.to_rfc3339()),
             },
+            "Mounts": c.options.mounts.iter().map(|m| mount_json(&self.config().root, m)).collect::<Vec<_>>(),
             "Image": c.image_id,
             "ImageName": c.image_name,
             "Name": c.name,

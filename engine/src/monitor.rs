@@ -247,10 +247,9 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: &mut 
         report(&r, &format!("ok {}", pid.as_raw()));
     }
     *start_lock = None;
-    let mut log = match options.log.driver {
-        container::LogDriver::None => None,
-        _ => LogWriter::open(&paths.log(), options.log.max_size.unwrap_or(LOG_SIZE_MAX)).ok(),
-    };
+    // The log is written for every driver: an attached `run` reads it as it grows. With the
+    // `none` driver it goes when the container exits (a reader keeps what it has open).
+    let mut log = LogWriter::open(&paths.log(), options.log.max_size.unwrap_or(LOG_SIZE_MAX)).ok();
     session.pump(listener.as_ref(), &mut |stream, data| {
         if let Some(l) = log.as_mut() {
             if let Err(e) = l.write(stream, data) {
@@ -260,6 +259,10 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: &mut 
     });
     if let Some(l) = log.as_mut() {
         let _ = l.flush_partial();
+    }
+    if options.log.driver == container::LogDriver::None {
+        drop(log.take());
+        let _ = std::fs::remove_file(paths.log());
     }
     drop(listener);
     let _ = std::fs::remove_file(&socket);

@@ -187,7 +187,8 @@ fn parse_size(s: &str) -> Result<i64, String> {
 fn log_config(args: &CreateArgs) -> anyhow::Result<berth_engine::container::LogConfig> {
     let mut config = berth_engine::container::LogConfig { driver: args.log_driver.unwrap_or_default(), max_size: None };
     for opt in &args.log_opt {
-        let (k, v) = opt.split_once('=').with_context(|| format!("--log-opt {opt:?}: use KEY=VALUE, e.g. max-size=10m"))?;
+        let (k, v) =
+            opt.split_once('=').with_context(|| format!("--log-opt {opt:?}: use KEY=VALUE, e.g. max-size=10m"))?;
         match k {
             "max-size" => {
                 config.max_size = Some(decimal_size(v).with_context(|| format!("--log-opt {opt:?}"))?);
@@ -369,7 +370,8 @@ pub(super) async fn create(engine: &Engine, args: &CreateArgs) -> anyhow::Result
         bail!("unknown flag: {}", image.split('=').next().unwrap_or(image));
     }
     let opts = options(args)?;
-    let missing = matches!(engine.image(image), Err(berth_engine::Error::Lookup(berth_engine::image::LookupError::NotFound(_))));
+    let missing =
+        matches!(engine.image(image), Err(berth_engine::Error::Lookup(berth_engine::image::LookupError::NotFound(_))));
     match args.pull.as_str() {
         "never" if missing => bail!("{image}: image not known"),
         "always" | "newer" => drop(crate::pull::pull_with_progress(engine, image, None, false).await?),

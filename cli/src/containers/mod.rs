@@ -25,6 +25,7 @@ use berth_engine::Engine;
 
 pub use attach::{attach, AttachArgs};
 pub use cp::{cp, CpArgs};
+pub(crate) use create::decimal_size;
 pub use create::{create_cmd, CreateOnlyArgs};
 pub use exec::{exec, ExecArgs};
 pub(crate) use follow::Follower;
@@ -32,7 +33,6 @@ pub use inspect::{inspect, InspectArgs};
 pub use lifecycle::{kill, pause, restart, start, stop, unpause, wait, KillArgs, NamesArgs, StartArgs, StopArgs};
 pub use logs::{logs, LogsArgs};
 pub use port::{port, PortArgs};
-pub(crate) use create::decimal_size;
 pub(crate) use ps::status_text;
 pub use ps::{ps, PsArgs};
 pub use rename::{rename, RenameArgs};

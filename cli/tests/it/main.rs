@@ -16,6 +16,7 @@ mod hostile;
 mod hostile_files;
 mod images;
 mod network;
+mod podman_cli;
 mod pull;
 mod restart;
 mod rootless;

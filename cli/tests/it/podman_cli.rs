@@ -1,0 +1,211 @@
+//! `berth` as a Podman user types it: Podman's exit codes and messages for usage errors, Go
+//! templates, info and version, exists, --all and --ignore, log drivers and the run flags
+//! Podman's own system tests use.
+
+use crate::World;
+
+fn code(w: &World, args: &[&str]) -> (i32, String, String) {
+    let out = w.berth(args);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn usage_errors_are_podmans_and_create_nothing() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+
+    let (status, _, err) = code(&w, &["run", "--no-such-flag=1", &img, "true"]);
+    assert_eq!(status, 125, "{err}");
+    assert_eq!(err.trim(), "Error: unknown flag: --no-such-flag");
+    let (status, _, err) = code(&w, &["ps", "--bogus"]);
+    assert_eq!((status, err.trim()), (125, "Error: unknown flag: --bogus"));
+    let (status, _, err) = code(&w, &["nosuchverb"]);
+    assert_eq!(status, 125);
+    assert!(err.starts_with("Error: unrecognized command `berth nosuchverb`"), "{err}");
+    let (status, _, err) = code(&w, &["image"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("Error: missing command 'berth image COMMAND'"), "{err}");
+    assert_eq!(w.ok(&["ps", "-a", "-q"]), "", "a refused command line creates no container");
+
+    // An option given twice keeps the last value, as Podman's parser does.
+    w.ok(&["create", "--name", "first", "--name", "second", &img, "true"]);
+    assert_eq!(w.ok(&["ps", "-a", "--format", "{{.ID}}", "--format", "{{.Names}}"]), "second\n");
+    let version = w.ok(&["--version"]);
+    assert!(version.starts_with("berth version "), "{version}");
+}
+
+#[test]
+fn go_templates_info_version_and_exists() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    w.ok(&["volume", "create", "data"]);
+    w.ok(&["create", "--name", "web", "-l", "tier=front", "-v", "data:/data", &img, "sleep", "1"]);
+
+    let out = w.ok(&[
+        "inspect",
+        "--format",
+        "{{.Name}} {{.State.Status}} {{(index .Mounts 0).Type}} {{.Config.Labels.tier}} {{.ID | len}}",
+        "web",
+    ]);
+    assert_eq!(out.trim(), "web created volume front 64");
+    let out = w.ok(&["ps", "-a", "--format", "{{if eq .State \"created\"}}{{.Names}} is {{.State | upper}}{{end}}"]);
+    assert_eq!(out, "web is CREATED\n");
+    let out = w.ok(&["ps", "-a", "--format", "table {{.Names}}\\t{{.Image}}"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with("NAMES ") && lines[0].ends_with("IMAGE"), "{out}");
+    assert!(lines[1].starts_with("web ") && lines[1].ends_with(&img), "{out}");
+    assert_eq!(w.ok(&["ps", "-a", "--noheading", "--format", "table {{.Names}}"]), "web\n");
+    let out = w.ok(&["images", "--format", "{{.Repository}}:{{.Tag}} {{json .Names}}"]);
+    assert_eq!(out.trim(), format!("{img} [\"{img}\"]"));
+    let (status, _, err) = code(&w, &["inspect", "--format", "{{.NoSuchField}}", "web"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("can't evaluate field NoSuchField"), "{err}");
+
+    let root = w.root().display().to_string();
+    assert_eq!(
+        w.ok(&["info", "--format", "{{.Store.GraphRoot}} {{.Store.ContainerStore.Number}} {{.Host.OS}}"]).trim(),
+        format!("{root} 1 linux")
+    );
+    let info: serde_json::Value = serde_json::from_str(&w.ok(&["info", "--format", "json"])).unwrap();
+    assert_eq!(info["store"]["graphRoot"], root.as_str());
+    assert_eq!(info["store"]["imageStore"]["number"], 1);
+    assert!(w.ok(&["info"]).contains("\n  graphDriverName: overlay\n"), "YAML by default");
+    assert_eq!(w.ok(&["version", "--format", "{{.Client.Version}}"]).trim(), env!("CARGO_PKG_VERSION"));
+
+    for (kind, name) in [("container", "web"), ("image", img.as_str()), ("volume", "data"), ("network", "berth")] {
+        assert_eq!(code(&w, &[kind, "exists", name]).0, 0, "{kind} {name} exists");
+        assert_eq!(code(&w, &[kind, "exists", "nothing-by-this-name"]).0, 1, "{kind} does not");
+    }
+}
+
+#[test]
+fn all_ignore_and_wait_as_podman() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+
+    assert_eq!(w.ok(&["rm", "-t", "0", "--all", "--force", "--ignore"]), "");
+    assert_eq!(w.ok(&["rm", "--ignore", "nothing-here"]), "");
+    let (status, _, err) = code(&w, &["stop", "nothing-here"]);
+    assert_eq!(
+        (status, err.trim()),
+        (125, "Error: no container with name or ID \"nothing-here\" found: no such container")
+    );
+    assert_eq!(w.ok(&["stop", "--ignore", "nothing-here"]), "");
+
+    // A container that never ran has nothing to wait for.
+    w.ok(&["create", "--name", "never", &img, "true"]);
+    assert_eq!(w.ok(&["wait", "never"]).trim(), "0");
+
+    let a = w.ok(&["run", "-d", "--name", "a", &img, "sleep", "60"]).trim().to_string();
+    let b = w.ok(&["run", "-d", "--name", "b", &img, "sleep", "60"]).trim().to_string();
+    let stopped = w.ok(&["stop", "-a", "-t", "0"]);
+    let mut ids: Vec<&str> = stopped.lines().collect();
+    ids.sort();
+    let mut want = vec![a.as_str(), b.as_str()];
+    want.sort();
+    assert_eq!(ids, want, "stop --all prints the ids");
+    assert_eq!(w.ok(&["ps", "-q"]), "");
+
+    // start --all --filter: only the containers that match.
+    assert_eq!(code(&w, &["run", "--name", "fails", &img, "false"]).0, 1);
+    assert_eq!(w.ok(&["start", "--all", "--filter", "name=never"]).trim().len(), 64);
+    let (status, _, err) = code(&w, &["start", "--all", "a"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("either start all containers or the container(s) provided in the arguments"), "{err}");
+    w.ok(&["start", "a"]);
+    assert_eq!(w.ok(&["kill", "--all"]).trim(), w.ok(&["inspect", "--format", "{{.Id}}", "a"]).trim());
+    assert_eq!(w.ok(&["wait", "a"]).trim(), "137");
+
+    // A --rm container's stop succeeds, though the stop removes it.
+    w.ok(&["run", "--rm", "-d", "--name", "gone", &img, "sleep", "60"]);
+    assert_eq!(w.ok(&["stop", "-t", "0", "gone"]), "gone\n");
+    assert_eq!(code(&w, &["container", "exists", "gone"]).0, 1);
+    let names = w.ok(&["ps", "-a", "--sort", "names", "--format", "{{.Names}}"]);
+    assert_eq!(names, "a\nb\nfails\nnever\n");
+}
+
+#[test]
+fn log_drivers_and_run_flags() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+
+    let (status, _, err) = code(&w, &["run", "--pull", "never", &img, "true"]);
+    assert_eq!((status, err.trim()), (125, format!("Error: {img}: image not known").as_str()));
+    assert_eq!(w.ok(&["run", "--rm", "--pull", "always", &img, "echo", "pulled"]), "pulled\n");
+
+    assert_eq!(w.ok(&["run", "--name", "quiet", "--log-driver", "none", &img, "echo", "unseen"]), "unseen\n");
+    let (status, _, err) = code(&w, &["logs", "quiet"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("this container is using the 'none' log driver, cannot read logs"), "{err}");
+    assert_eq!(
+        w.ok(&["inspect", "--format", "{{.HostConfig.LogConfig.Type}}:{{.HostConfig.LogConfig.Path}}", "quiet"]).trim(),
+        "none:"
+    );
+
+    w.ok(&["run", "--name", "sized", "--log-driver", "json-file", "--log-opt", "max-size=4.25m", &img, "echo", "kept"]);
+    let out = w.ok(&["inspect", "--format", "{{.HostConfig.LogConfig.Type}} {{.HostConfig.LogConfig.Size}}", "sized"]);
+    assert_eq!(out.trim(), "json-file 4.25MB");
+    assert_eq!(w.ok(&["logs", "sized"]), "kept\n");
+    let (status, _, err) = code(&w, &["run", "--log-driver", "journald", &img, "true"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("--log-driver journald"), "{err}");
+    let (status, _, err) = code(&w, &["run", "--log-opt", "path=/tmp/x", &img, "true"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("--log-opt \"path=/tmp/x\""), "{err}");
+
+    // --cidfile gets the id; a second run with the same file is refused before it creates.
+    let cidfile = w.root().with_file_name("cid");
+    w.ok(&["create", "--cidfile", cidfile.to_str().unwrap(), "--name", "c1", &img, "true"]);
+    let cid = std::fs::read_to_string(&cidfile).unwrap();
+    assert_eq!(w.ok(&["inspect", "--format", "{{.Id}}", "c1"]).trim(), cid);
+    let before = w.ok(&["ps", "-a", "-q"]);
+    assert!(w.fails(&["create", "--cidfile", cidfile.to_str().unwrap(), &img, "true"]).contains("exists"));
+    assert_eq!(w.ok(&["ps", "-a", "-q"]), before, "nothing created");
+
+    // --replace: the old container of that name goes.
+    w.ok(&["create", "--replace", "--name", "c1", "-l", "new=yes", &img, "true"]);
+    assert_eq!(w.ok(&["inspect", "--format", "{{.Config.Labels.new}}", "c1"]).trim(), "yes");
+    assert!(!w.ok(&["ps", "-a", "--no-trunc", "-q"]).contains(&cid), "the replaced container is gone");
+
+    let labels = w.root().with_file_name("labels");
+    std::fs::write(&labels, "# a comment\nfrom=file\n\nboth=file\n").unwrap();
+    w.ok(&["create", "--name", "labelled", "--label-file", labels.to_str().unwrap(), "-l", "both=flag", &img]);
+    assert_eq!(
+        w.ok(&["inspect", "--format", "{{.Config.Labels.from}} {{.Config.Labels.both}}", "labelled"]).trim(),
+        "file flag"
+    );
+
+    // --rmi: the image goes once the container has.
+    assert_eq!(w.ok(&["run", "--rm", "--rmi", &img, "echo", "last"]), "last\n");
+    assert_eq!(code(&w, &["image", "exists", &img]).0, 0, "still used by other containers");
+    w.ok(&["rm", "-a", "-f"]);
+    assert_eq!(w.ok(&["run", "--rm", "--rmi", &img, "echo", "last"]), "last\n");
+    assert_eq!(code(&w, &["image", "exists", &img]).0, 1, "removed with its last container");
+}
+
+#[test]
+fn network_prune_keeps_the_default_and_networks_in_use() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    w.ok(&["network", "create", "unused"]);
+    w.ok(&["network", "create", "used"]);
+    w.ok(&["create", "--network", "used", &img, "true"]);
+    assert_eq!(w.ok(&["network", "prune", "--force"]), "unused\n");
+    let mut left: Vec<String> = w.ok(&["network", "ls", "--format", "{{.Name}}"]).lines().map(String::from).collect();
+    left.sort();
+    assert_eq!(left, ["berth", "used"]);
+}
