@@ -108,12 +108,12 @@ fn filter_images(engine: &Engine, images: &mut Vec<ImageRecord>, filters: &[Stri
             }
             "reference" => images.retain(|i| i.names.iter().any(|n| reference_matches(v, n))),
             "id" => images.retain(|i| i.id.starts_with(v.trim_start_matches("sha256:"))),
-            "before" | "since" => {
+            "before" | "since" | "after" => {
                 let pivot = engine.image(v)?;
                 let at = pivot.created;
                 images.retain(|i| i.id != pivot.id && if k == "before" { i.created < at } else { i.created > at })
             }
-            other => bail!("invalid filter {other:?}: use dangling, label, reference, before, since or id"),
+            other => bail!("invalid filter {other:?}: use dangling, label, reference, before, since (after) or id"),
         }
     }
     Ok(())
@@ -251,9 +251,9 @@ pub fn list(engine: &Engine, args: &ListArgs) -> anyhow::Result<ExitCode> {
     filter_images(engine, &mut images, &args.filter)?;
     match args.sort.as_str() {
         "id" => images.sort_by(|a, b| a.id.cmp(&b.id)),
-        "size" => images.sort_by(|a, b| b.size.cmp(&a.size)),
+        "size" => images.sort_by_key(|i| std::cmp::Reverse(i.size)),
         "repository" | "tag" => images.sort_by_key(|i| i.names.last().cloned().unwrap_or_default()),
-        _ => images.sort_by(|a, b| b.created.cmp(&a.created)),
+        _ => images.sort_by_key(|i| std::cmp::Reverse(i.created)),
     }
     let out = std::io::stdout();
     let mut out = out.lock();

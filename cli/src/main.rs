@@ -3,6 +3,7 @@
 
 mod check;
 mod containers;
+mod events;
 mod format;
 mod images;
 mod login;
@@ -131,6 +132,8 @@ enum Command {
     Info(system::InfoArgs),
     /// Show Berth's version
     Version(system::VersionArgs),
+    /// Show what happened to containers, images, volumes and networks
+    Events(events::EventsArgs),
     /// Manage networks
     #[command(subcommand)]
     Network(networks::NetworkCommand),
@@ -390,6 +393,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::System(service::SystemCommand::Check(a)) => check::run(&engine(&cli)?, a),
         Command::Info(a) => system::info(&engine(&cli)?, a),
         Command::Version(a) => system::version(a),
+        Command::Events(a) => events::events(&engine(&cli)?, a),
         Command::Container(ContainerCommand::Exists(a)) => format::exists(engine(&cli)?.container(&a.name)),
     }
 }

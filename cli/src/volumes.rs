@@ -57,11 +57,17 @@ pub struct InspectArgs {
 
 #[derive(Args)]
 pub struct RmArgs {
-    #[arg(required = true)]
+    #[arg(required_unless_present = "all")]
     pub names: Vec<String>,
+    /// Remove every volume
+    #[arg(short, long)]
+    pub all: bool,
     /// Remove the containers using the volume first
     #[arg(short, long)]
     pub force: bool,
+    /// With --force: seconds to wait for a using container to stop before killing it
+    #[arg(short = 't', long)]
+    pub time: Option<u64>,
 }
 
 #[derive(Args)]
@@ -133,8 +139,22 @@ pub fn run(engine: &Engine, cmd: &VolumeCommand) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&found)?);
         }
         VolumeCommand::Rm(a) => {
+            if a.all && !a.names.is_empty() {
+                anyhow::bail!("when using the --all switch, you may not pass any volume names or IDs");
+            }
+            let names: Vec<String> =
+                if a.all { engine.volumes()?.into_iter().map(|v| v.name).collect() } else { a.names.clone() };
+            if let (true, Some(t)) = (a.force, a.time) {
+                // stop the users gently first; the removal then takes them with it
+                let users = engine.volume_users()?;
+                for name in &names {
+                    for c in users.get(name).into_iter().flatten() {
+                        let _ = engine.stop_container(c, std::time::Duration::from_secs(t));
+                    }
+                }
+            }
             let mut failed = None;
-            for name in &a.names {
+            for name in &names {
                 match engine.remove_volume(name, a.force) {
                     Ok(v) => println!("{}", v.name),
                     Err(e) => {

@@ -58,6 +58,9 @@ pub struct StateEvent {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// What `events` shows in parentheses: a container's image and labels, an exit code.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub attributes: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug)]
@@ -93,12 +96,39 @@ impl EventBus {
     /// Records a state change: broadcast here, appended to the events file for others.
     /// Failing to append is not fatal to the action that already happened.
     pub fn state(&self, kind: &str, action: &str, id: &str, name: Option<&str>) {
+        self.record(kind, action, id, name, Default::default());
+    }
+
+    /// A container's event, with its image and labels (and more `attributes`, such as the exit
+    /// code of `died`), as Podman records them.
+    pub fn container(
+        &self,
+        action: &str,
+        c: &crate::ContainerRecord,
+        more: impl IntoIterator<Item = (String, String)>,
+    ) {
+        let mut attributes: std::collections::BTreeMap<String, String> =
+            c.options.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        attributes.insert("image".into(), c.image_name.clone());
+        attributes.extend(more);
+        self.record("container", action, &c.id, Some(&c.name), attributes);
+    }
+
+    fn record(
+        &self,
+        kind: &str,
+        action: &str,
+        id: &str,
+        name: Option<&str>,
+        attributes: std::collections::BTreeMap<String, String>,
+    ) {
         let ev = StateEvent {
             time: chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default(),
             kind: kind.into(),
             action: action.into(),
             id: id.into(),
             name: name.map(str::to_string),
+            attributes,
         };
         let mut line = serde_json::to_vec(&ev).expect("event serialises");
         line.push(b'\n');

@@ -242,7 +242,7 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: &mut 
     }
     let socket = attach::socket_path(&engine.config().run_root, id);
     let listener = listen(&socket).map_err(|e| note(&format!("attach socket {}: {e}", socket.display()))).ok();
-    engine.events().state("container", if ready.is_some() { "start" } else { "restart" }, id, None);
+    container_event(engine, id, if ready.is_some() { "start" } else { "restart" }, []);
     if let Some(r) = ready {
         report(&r, &format!("ok {}", pid.as_raw()));
     }
@@ -306,7 +306,15 @@ fn finish(engine: &Engine, id: &str, exit_code: i32, error: Option<&str>) {
         .and_then(|_| std::fs::write(&tmp, exit_code.to_string()))
         .and_then(|_| std::fs::rename(&tmp, &exit_file));
     let _ = container::set_exited(engine.state().conn(), id, exit_code, error);
-    engine.events().state("container", "died", id, None);
+    container_event(engine, id, "died", [("containerExitCode".to_string(), exit_code.to_string())]);
+}
+
+/// A container's event with its image and labels, or without them if its record is gone.
+fn container_event<const N: usize>(engine: &Engine, id: &str, action: &str, more: [(String, String); N]) {
+    match container::get(engine.state().conn(), id) {
+        Ok(Some(c)) => engine.events().container(action, &c, more),
+        _ => engine.events().state("container", action, id, None),
+    }
 }
 
 /// The container's standard streams before the launch: pipes (stdin a pipe with `-i`, else

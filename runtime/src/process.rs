@@ -499,7 +499,16 @@ impl Child<'_> {
         };
         let program_c = CString::new(program.as_os_str().as_encoded_bytes())
             .map_err(|_| Failure::new("preparing the command", "the command may not contain NUL bytes"))?;
-        Err(match sys.execve(&program_c, &cstrings(args)?, &cstrings(env)?) {
+        let (args_c, env_c) = (cstrings(args)?, cstrings(env)?);
+        let errno = sys.execve(&program_c, &args_c, &env_c);
+        if errno == Errno::ENOEXEC {
+            // As execvp does: a file that is no binary and has no #! line is a shell script.
+            let mut sh_args = vec![c"/bin/sh".to_owned(), program_c.clone()];
+            sh_args.extend(args_c.iter().skip(1).cloned());
+            // returns only if that fails too: the script's own error is the one to report
+            let _ = sys.execve(c"/bin/sh", &sh_args, &env_c);
+        }
+        Err(match errno {
             Errno::ENOENT => Failure::command(FailKind::NotFound, command),
             Errno::EACCES => Failure::command(FailKind::NotExecutable, command),
             e => Failure::errno(format!("executing {}", program.display()), e),

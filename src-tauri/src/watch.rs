@@ -118,7 +118,14 @@ mod tests {
     use super::*;
 
     fn event(time: i64, action: &str) -> StateEvent {
-        StateEvent { time, kind: "container".into(), action: action.into(), id: "abc".into(), name: None }
+        StateEvent {
+            time,
+            kind: "container".into(),
+            action: action.into(),
+            id: "abc".into(),
+            name: None,
+            attributes: Default::default(),
+        }
     }
 
     #[test]

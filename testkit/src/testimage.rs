@@ -88,6 +88,16 @@ VERSION_ID=3.16.0
 PRETTY_NAME=\"Alpine Linux v3.16\"
 ";
 
+/// Alpine's busybox has `printenv`; Debian's busybox-static has not: a script does its work.
+const PRINTENV: &str = "#!/bin/sh
+[ $# -eq 0 ] && exec env
+rc=0
+for name; do
+    if env | grep -q \"^$name=\"; then env | sed -n \"s/^$name=//p\"; else rc=1; fi
+done
+exit $rc
+";
+
 /// The pause script the pod tests use as an infra command.
 const PAUSE: &str = "echo Confirmed: testimage pause invoked as $0
 while :; do
@@ -103,7 +113,8 @@ pub fn podman_testimage(tag: &str) -> Result<ImageSpec> {
     root.file("etc/alpine-release", "3.16.0\n", 0o644)
         .dir("home/podman", 0o755)
         .file("home/podman/testimage-id", format!("{tag}\n"), 0o644)
-        .file("home/podman/pause", PAUSE, 0o755);
+        .file("home/podman/pause", PAUSE, 0o755)
+        .file("usr/bin/printenv", PRINTENV, 0o755);
     let mut spec = ImageSpec::new().layer(root.build(), Compression::Gzip).with_config(json!({
         "Env": [format!("PATH={PATH}")],
         "Cmd": ["/bin/echo", "This container is intended for podman CI testing"],

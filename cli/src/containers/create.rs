@@ -109,6 +109,9 @@ pub struct CreateArgs {
     /// A log option: max-size=SIZE (the file rotates past it, e.g. 10m)
     #[arg(long)]
     pub log_opt: Vec<String>,
+    /// No longer supported (the kernel dropped kernel memory limits): ignored with a warning
+    #[arg(long, hide = true)]
+    pub kernel_memory: Option<String>,
     /// Read labels from a file of KEY=VALUE lines
     #[arg(long)]
     pub label_file: Vec<PathBuf>,
@@ -276,6 +279,9 @@ fn shares_a_network(args: &CreateArgs) -> bool {
 }
 
 fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
+    if args.kernel_memory.is_some() {
+        eprintln!("The --kernel-memory flag is no longer supported. This flag is a noop.");
+    }
     if shares_a_network(args) && (!args.publish.is_empty() || args.publish_all) {
         eprintln!(
             "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use"

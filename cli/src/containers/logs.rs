@@ -31,9 +31,19 @@ pub struct LogsArgs {
 
 /// RFC 3339, or a duration back from now ("10m", "2h", "30s"); one that reaches before the
 /// earliest date there is an error naming it.
-fn parse_time_arg(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+/// A time as Podman takes it: RFC 3339, a Unix timestamp (`1700000000`, `1700000000.5`), or
+/// a duration before now (`10m`, `2h`, `30s`).
+pub(crate) fn parse_time_arg(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.to_utc());
+    }
+    if let Some((secs, frac)) = s.split_once('.').or(Some((s, ""))).filter(|(a, b)| {
+        !a.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit())
+    }) {
+        let secs: i64 = secs.parse().with_context(|| format!("invalid time {s:?}: the timestamp is too large"))?;
+        let nanos: u32 = format!("{frac:0<9}")[..9].parse().unwrap_or(0);
+        return chrono::DateTime::from_timestamp(secs, nanos)
+            .with_context(|| format!("invalid time {s:?}: the timestamp is past any date"));
     }
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: i64 = num.parse().with_context(|| format!("invalid time {s:?}: use RFC 3339 or a duration like 10m"))?;

@@ -31,6 +31,7 @@ pub use exec::{exec, ExecArgs};
 pub(crate) use follow::Follower;
 pub use inspect::{inspect, InspectArgs};
 pub use lifecycle::{kill, pause, restart, start, stop, unpause, wait, KillArgs, NamesArgs, StartArgs, StopArgs};
+pub(crate) use logs::parse_time_arg;
 pub use logs::{logs, LogsArgs};
 pub use port::{port, PortArgs};
 pub(crate) use ps::status_text;

@@ -147,12 +147,12 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
         "names" => list.sort_by(|a, b| a.name.cmp(&b.name)),
         "status" => list.sort_by(|a, b| a.status.as_str().cmp(b.status.as_str())),
         // created, and runningfor (the longest running first, as Podman sorts it)
-        _ => list.sort_by(|a, b| b.created_at.cmp(&a.created_at)),
+        _ => list.sort_by_key(|c| std::cmp::Reverse(c.created_at)),
     }
     if let Some(n) = args.last.or(args.latest.then_some(1)) {
         // the newest n, in the order asked for
         let mut newest: Vec<&ContainerRecord> = list.iter().collect();
-        newest.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        newest.sort_by_key(|c| std::cmp::Reverse(c.created_at));
         let keep: std::collections::HashSet<String> = newest.iter().take(n).map(|c| c.id.clone()).collect();
         list.retain(|c| keep.contains(&c.id));
     }

@@ -214,13 +214,21 @@ fn docker_event(e: &berth_engine::StateEvent, name_of: &dyn Fn(&str) -> Option<S
     };
     let name = e.name.clone().or_else(|| name_of(&e.id)).unwrap_or_default();
     let typ = e.kind.as_str();
+    // Docker's attributes: the labels, image and name, and a died container's exitCode
+    let mut attributes: serde_json::Map<String, Value> = e
+        .attributes
+        .iter()
+        .map(|(k, v)| (if k == "containerExitCode" { "exitCode".to_string() } else { k.clone() }, json!(v)))
+        .collect();
+    attributes.insert("name".into(), json!(name));
+    let from = e.attributes.get("image").cloned().unwrap_or_default();
     json!({
         "Type": typ,
         "Action": action,
         "status": action,
         "id": e.id,
-        "from": "",
-        "Actor": {"ID": e.id, "Attributes": {"name": name}},
+        "from": from,
+        "Actor": {"ID": e.id, "Attributes": attributes},
         "scope": "local",
         "time": e.time / 1_000_000_000,
         "timeNano": e.time,

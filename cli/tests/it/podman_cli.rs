@@ -209,3 +209,79 @@ fn network_prune_keeps_the_default_and_networks_in_use() {
     left.sort();
     assert_eq!(left, ["berth", "used"]);
 }
+
+#[test]
+fn events_are_filtered_and_formatted_as_podmans() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    let since = chrono::Utc::now().to_rfc3339();
+    w.ok(&["run", "--rm", "--name", "labelled", "-l", "team=blue", &img, "true"]);
+    assert_eq!(w.berth(&["run", "--rm", "--name", "other", &img, "false"]).status.code(), Some(1));
+    let id_of = |name: &str| {
+        let out = w.ok(&[
+            "events",
+            "--stream=false",
+            "--filter",
+            &format!("container={name}"),
+            "--filter",
+            "event=create",
+            "--format",
+            "{{.ID}}",
+        ]);
+        out.trim().to_string()
+    };
+    let id = id_of("labelled");
+    assert_eq!(id.len(), 64, "{id}");
+
+    let out = w.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "type=container",
+        "--filter",
+        "label=team=blue",
+        "--filter",
+        "event=start",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(lines[0].contains(&format!(" container start {id} (image={img}, name=labelled, team=blue)")), "{out}");
+
+    // event=died carries the exit code; a filter key given twice matches either value
+    let out = w.ok(&[
+        "events",
+        "--stream=false",
+        "--since",
+        &since,
+        "--filter",
+        "event=died",
+        "--filter",
+        "container=labelled",
+        "--filter",
+        "container=other",
+        "--no-trunc=false",
+        "--format",
+        "{{.ID}}--{{.Image}}--{{.ContainerExitCode}}",
+    ]);
+    let other = id_of("other");
+    assert_eq!(out, format!("{}--{img}--0\n{}--{img}--1\n", &id[..12], &other[..12]));
+    assert_eq!(
+        w.ok(&["events", "--stream=false", "--until", &since, "--filter", "container=labelled"]),
+        "",
+        "nothing before --until"
+    );
+    assert!(w.fails(&["events", "--filter", "colour=red"]).contains("invalid filter \"colour\""));
+}
+
+#[test]
+fn a_script_without_a_shebang_runs_with_the_shell() {
+    let w = World::new();
+    let mut root = berth_testkit::busybox_rootfs().unwrap();
+    root.file("usr/bin/hello", "echo hello from a script \"$1\"\n", 0o755);
+    let spec = berth_testkit::ImageSpec::new().layer(root.build(), berth_testkit::Compression::Gzip);
+    w.push("script:latest", &spec);
+    let img = w.image_ref("script:latest");
+    assert_eq!(w.ok(&["run", "--rm", &img, "hello", "there"]), "hello from a script there\n");
+}

@@ -262,7 +262,7 @@ impl Engine {
         if let network::Mode::Bridge(net_name) = &mode {
             self.refresh_network_hosts(net_name);
         }
-        self.events().state("container", "create", &id, Some(&name));
+        self.events().container("create", &record, []);
         crate::trace::mark("created");
         Ok(record)
     }

@@ -110,7 +110,7 @@ impl Engine {
             255,
             Some("the container's monitor died; exit status unknown"),
         )?;
-        self.events().state("container", "died", &c.id, Some(&c.name));
+        self.events().container("died", &c, [("containerExitCode".to_string(), "255".to_string())]);
         Ok(container::get(self.state().conn(), &c.id)?.unwrap_or(c))
     }
 

@@ -25,7 +25,7 @@ impl Engine {
         })?;
         cg.freeze().map_err(|e| Error::Invalid(format!("pausing {}: {e}", c.name)))?;
         container::set_status(self.state().conn(), &c.id, Status::Paused)?;
-        self.events().state("container", "pause", &c.id, Some(&c.name));
+        self.events().container("pause", &c, []);
         self.container(&c.id)
     }
 
@@ -39,7 +39,7 @@ impl Engine {
             )));
         }
         self.thaw(&c)?;
-        self.events().state("container", "unpause", &c.id, Some(&c.name));
+        self.events().container("unpause", &c, []);
         self.container(&c.id)
     }
 

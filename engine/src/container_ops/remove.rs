@@ -64,7 +64,7 @@ impl Engine {
                 return Err(Error::Io { path: dir, source: e });
             }
         }
-        self.events().state("container", "remove", &c.id, Some(&c.name));
+        self.events().container("remove", &c, []);
         Ok(c)
     }
 

@@ -64,7 +64,14 @@ mod tests {
 
     #[test]
     fn state_events_of_known_kinds_become_engine_events() {
-        let e = StateEvent { time: 1, kind: "container".into(), action: "died".into(), id: "c".into(), name: None };
+        let e = StateEvent {
+            time: 1,
+            kind: "container".into(),
+            action: "died".into(),
+            id: "c".into(),
+            name: None,
+            attributes: Default::default(),
+        };
         let mut event = EngineEvent::from_state(&e).unwrap();
         assert_eq!(
             serde_json::to_value(&event).unwrap(),
