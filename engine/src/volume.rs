@@ -134,6 +134,68 @@ pub fn parse_volume_flag(input: &str, cwd: &Path) -> Result<MountRequest, Volume
     })
 }
 
+/// Parses `--mount type=bind|volume|tmpfs,KEY=VALUE,...` as Podman takes it: `source`/`src`,
+/// `destination`/`dst`/`target`, `ro`/`readonly` (`=true|false`) and `rw`; for tmpfs
+/// `tmpfs-size`, `tmpfs-mode` and `exec`/`noexec`; SELinux's `relabel` and bind's
+/// `bind-propagation` (accepted: Berth's binds are rprivate). Other keys are refused by name.
+pub fn parse_mount_flag(input: &str, cwd: &Path) -> Result<MountRequest, VolumeError> {
+    let bad = |reason: String| VolumeError::BadFlag { input: input.into(), reason };
+    let (mut kind, mut source, mut dest, mut read_only) = (None, None, None, false);
+    let mut tmpfs_opts: Vec<String> = Vec::new();
+    for field in input.split(',').filter(|f| !f.is_empty()) {
+        let (k, v) = field.split_once('=').map_or((field, None), |(k, v)| (k, Some(v)));
+        let flag = |v: Option<&str>| match v {
+            None | Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(other) => Err(bad(format!("{k}={other}: use true or false"))),
+        };
+        match (k, v) {
+            ("type", Some(t)) => kind = Some(t),
+            ("source" | "src", Some(s)) => source = Some(s),
+            ("destination" | "dst" | "target", Some(d)) => dest = Some(d),
+            ("ro" | "readonly", v) => read_only = flag(v)?,
+            ("rw", v) => read_only = !flag(v)?,
+            ("tmpfs-size", Some(size)) => tmpfs_opts.push(format!("size={size}")),
+            ("tmpfs-mode", Some(mode)) => tmpfs_opts.push(format!("mode={mode}")),
+            ("exec" | "noexec" | "suid" | "nosuid" | "dev" | "nodev", None) => tmpfs_opts.push(k.to_string()),
+            ("relabel" | "bind-propagation" | "z" | "Z", _) => {}
+            _ => {
+                return Err(bad(format!(
+                    "unknown option \"{field}\": use type, source, destination, ro, tmpfs-size or tmpfs-mode"
+                )))
+            }
+        }
+    }
+    let dest = dest.ok_or_else(|| bad("destination=PATH is needed: where in the container to mount".into()))?;
+    let destination = absolute_destination(input, dest)?;
+    match kind {
+        Some("bind") => {
+            let s = source.ok_or_else(|| bad("a bind mount needs source=HOST-PATH".into()))?;
+            let path = if s.starts_with('/') { PathBuf::from(s) } else { cwd.join(s) };
+            Ok(MountRequest::Bind { source: path, destination, read_only })
+        }
+        Some("volume") => match source {
+            None | Some("") => {
+                Ok(MountRequest::Volume { name: String::new(), destination, read_only, anonymous: true })
+            }
+            Some(name) if valid_name(name) => {
+                Ok(MountRequest::Volume { name: name.into(), destination, read_only, anonymous: false })
+            }
+            Some(name) => Err(VolumeError::BadName(name.into())),
+        },
+        Some("tmpfs") => {
+            if read_only {
+                tmpfs_opts.push("ro".into());
+            }
+            let spec =
+                if tmpfs_opts.is_empty() { dest.to_string() } else { format!("{dest}:{}", tmpfs_opts.join(",")) };
+            parse_tmpfs_flag(&spec).map_err(|_| bad("invalid tmpfs options".into()))
+        }
+        Some(other) => Err(bad(format!("type={other} is not supported: use bind, volume or tmpfs"))),
+        None => Err(bad("type=bind|volume|tmpfs is needed".into())),
+    }
+}
+
 /// Parses `--tmpfs CTR-DIR[:OPTIONS]`.
 pub fn parse_tmpfs_flag(input: &str) -> Result<MountRequest, VolumeError> {
     let (dest, opts) = input.split_once(':').unwrap_or((input, ""));
@@ -438,6 +500,44 @@ mod tests {
                 let e = got.unwrap_err().to_string();
                 assert!(e.contains(fragment), "{input}: {e}");
             }
+        }
+    }
+
+    #[test]
+    fn mount_flags_as_podman_takes_them() {
+        let cwd = Path::new("/work");
+        let m = |s: &str| parse_mount_flag(s, cwd);
+        assert_eq!(
+            m("type=bind,src=./data,dst=/data,ro=true").unwrap(),
+            MountRequest::Bind { source: "/work/./data".into(), destination: "/data".into(), read_only: true }
+        );
+        assert_eq!(
+            m("type=volume,source=cache,target=/cache").unwrap(),
+            MountRequest::Volume {
+                name: "cache".into(),
+                destination: "/cache".into(),
+                read_only: false,
+                anonymous: false
+            }
+        );
+        assert!(matches!(m("type=volume,dst=/anon").unwrap(), MountRequest::Volume { anonymous: true, .. }));
+        let MountRequest::Tmpfs { destination, options } =
+            m("type=tmpfs,dst=/scratch,tmpfs-size=1m,tmpfs-mode=0700").unwrap()
+        else {
+            panic!("a tmpfs")
+        };
+        assert_eq!(destination, "/scratch");
+        assert!(options.contains(&"size=1m".to_string()) && options.contains(&"mode=0700".to_string()), "{options:?}");
+        for (input, says) in [
+            ("type=bind,dst=/x", "needs source"),
+            ("type=image,src=img,dst=/x", "type=image is not supported"),
+            ("src=/a,dst=/x", "type=bind|volume|tmpfs is needed"),
+            ("type=bind,src=/a", "destination=PATH is needed"),
+            ("type=bind,src=/a,dst=/x,colour=red", "unknown option \"colour=red\""),
+            ("type=bind,src=/a,dst=/", "can't be \"/\""),
+        ] {
+            let err = m(input).unwrap_err().to_string();
+            assert!(err.contains(says), "{input}: {err}");
         }
     }
 

@@ -70,6 +70,9 @@ pub struct CreateArgs {
     /// Mount a host path or a named volume: HOST-DIR:CONTAINER-DIR[:ro] or NAME:CONTAINER-DIR[:ro]
     #[arg(short, long)]
     pub volume: Vec<String>,
+    /// Mount: type=bind|volume|tmpfs,source=...,destination=...[,ro][,tmpfs-size=64m]
+    #[arg(long)]
+    pub mount: Vec<String>,
     /// Mount a tmpfs: CONTAINER-DIR[:OPTIONS]
     #[arg(long)]
     pub tmpfs: Vec<String>,
@@ -335,6 +338,9 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
             }
             for t in &args.tmpfs {
                 m.push(berth_engine::volume::parse_tmpfs_flag(t)?);
+            }
+            for spec in &args.mount {
+                m.push(berth_engine::volume::parse_mount_flag(spec, &cwd)?);
             }
             m
         },
