@@ -75,6 +75,7 @@ impl Engine {
             "Mounts": c.options.mounts.iter().map(|m| mount_json(&self.config().root, m)).collect::<Vec<_>>(),
             "Image": c.image_id,
             "ImageName": c.image_name,
+            "ImageDigest": crate::image::get(self.state().conn(), &c.image_id).ok().flatten().map(|i| i.manifest_digest),
             "Name": c.name,
             "RestartCount": c.restart_count,
             "LogPath": if c.options.log.driver == crate::container::LogDriver::None { String::new() } else { paths.log().display().to_string() },

@@ -285,3 +285,32 @@ fn a_script_without_a_shebang_runs_with_the_shell() {
     let img = w.image_ref("script:latest");
     assert_eq!(w.ok(&["run", "--rm", &img, "hello", "there"]), "hello from a script there\n");
 }
+
+#[test]
+fn mount_flags_and_image_data_in_inspect() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    let host = w.root().with_file_name("shared");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("note"), "from the host\n").unwrap();
+    let bind = format!("type=bind,src={},dst=/shared,ro", host.display());
+    let out = w.ok(&[
+        "run", "--rm", "--mount", &bind, "--mount", "type=tmpfs,dst=/scratch,tmpfs-size=1m", "--mount",
+        "type=volume,src=kept,dst=/kept", &img, "sh", "-c",
+        "cat /shared/note; grep -c ' /scratch tmpfs ' /proc/mounts; touch /shared/x 2>/dev/null || echo read-only; echo v > /kept/v",
+    ]);
+    assert_eq!(out, "from the host\n1\nread-only\n");
+    assert_eq!(w.ok(&["run", "--rm", "-v", "kept:/k", &img, "cat", "/k/v"]), "v\n", "the volume was made and kept");
+    let err = w.fails(&["run", "--mount", "type=image,src=x,dst=/x", &img, "true"]);
+    assert!(err.contains("type=image is not supported"), "{err}");
+    assert_eq!(w.ok(&["ps", "-a", "-q"]), "");
+
+    w.ok(&["create", "--name", "c", "--mount", &bind, &img]);
+    let mounts = w.ok(&["inspect", "--format", "{{range .Mounts}}{{.Type}} {{.Destination}} {{.RW}}{{end}}", "c"]);
+    assert_eq!(mounts.trim(), "bind /shared false");
+    let image = w.ok(&["image", "inspect", "--format", "{{.ID}} {{.Digest}}", &img]);
+    let container = w.ok(&["inspect", "--format", "{{.Image}} {{.ImageDigest}}", "c"]);
+    assert_eq!(image, container);
+}
