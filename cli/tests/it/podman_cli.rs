@@ -314,3 +314,48 @@ fn mount_flags_and_image_data_in_inspect() {
     let container = w.ok(&["inspect", "--format", "{{.Image}} {{.ImageDigest}}", "c"]);
     assert_eq!(image, container);
 }
+
+#[test]
+fn cp_with_relative_paths_tar_streams_and_between_containers() {
+    let w = World::new();
+    let mut root = berth_testkit::busybox_rootfs().unwrap();
+    root.dir("srv", 0o755).file("srv/greeting", "hello\n", 0o644);
+    let spec = berth_testkit::ImageSpec::new()
+        .layer(root.build(), berth_testkit::Compression::Gzip)
+        .with_config(serde_json::json!({"WorkingDir": "/srv", "Cmd": ["sh"]}));
+    w.push("cpimg:latest", &spec);
+    let img = w.image_ref("cpimg:latest");
+    w.ok(&["create", "--name", "a", &img]);
+    w.ok(&["create", "--name", "b", &img]);
+
+    // relative to the container's working directory
+    let host = w.root().with_file_name("out");
+    std::fs::create_dir_all(&host).unwrap();
+    w.ok(&["cp", "a:greeting", host.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(host.join("greeting")).unwrap(), "hello\n");
+
+    // to stdout as a tar, and from stdin as one
+    let out = w.berth(&["cp", "a:/srv/greeting", "-"]);
+    assert!(out.status.success(), "{out:?}");
+    let mut archive = tar::Archive::new(&out.stdout[..]);
+    let names: Vec<String> =
+        archive.entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect();
+    assert_eq!(names, ["greeting"]);
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(6);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "fromstdin", &b"piped\n"[..]).unwrap();
+    let bytes = tar.into_inner().unwrap();
+    let mut child = w.cmd().args(["cp", "-", "a:/tmp"]).stdin(std::process::Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &bytes).unwrap();
+    assert!(child.wait().unwrap().success());
+
+    // from one container into another
+    w.ok(&["cp", "a:/tmp/fromstdin", "b:/srv"]);
+    w.ok(&["cp", "b:/srv/fromstdin", host.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(host.join("fromstdin")).unwrap(), "piped\n");
+    let err = w.fails(&["cp", "a:/no/such", "b:/srv"]);
+    assert!(err.contains("/no/such"), "{err}");
+}
