@@ -487,7 +487,9 @@ pub fn remove(engine: &Engine, args: &RmArgs) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            Err(berth_engine::Error::Lookup(berth_engine::image::LookupError::NotFound(_))) if args.ignore => {}
+            // --ignore, and --force as in Podman: an image that is not there is no error
+            Err(berth_engine::Error::Lookup(berth_engine::image::LookupError::NotFound(_)))
+                if args.ignore || args.force => {}
             Err(e) => errors.push(e.to_string()),
         }
     }

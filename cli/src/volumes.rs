@@ -4,6 +4,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use anyhow::Context;
+
 use berth_engine::volume::VolumeRecord;
 use berth_engine::Engine;
 use clap::{Args, Subcommand};
@@ -44,6 +46,12 @@ pub struct LsArgs {
     /// Show only names
     #[arg(short, long)]
     pub quiet: bool,
+    /// Do not print the header
+    #[arg(long)]
+    pub noheading: bool,
+    /// Filter: name=REGEX, label=KEY[=VALUE], driver=NAME, dangling=true|false (in no container)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
     /// Output format: json, or a template such as "{{.Name}}"
     #[arg(long)]
     pub format: Option<String>,
@@ -51,8 +59,14 @@ pub struct LsArgs {
 
 #[derive(Args)]
 pub struct InspectArgs {
-    #[arg(required = true)]
+    #[arg(required_unless_present = "all")]
     pub names: Vec<String>,
+    /// Every volume
+    #[arg(short, long)]
+    pub all: bool,
+    /// Output format: json (default), or a template such as "{{.Mountpoint}}"
+    #[arg(short, long)]
+    pub format: Option<String>,
 }
 
 #[derive(Args)]
@@ -98,8 +112,28 @@ pub fn run(engine: &Engine, cmd: &VolumeCommand) -> anyhow::Result<ExitCode> {
             println!("{}", engine.create_volume(a.name.as_deref(), labels)?.name);
         }
         VolumeCommand::Ls(a) => {
-            let list = engine.volumes()?;
+            let mut list = engine.volumes()?;
             let users = engine.volume_users()?;
+            for f in &a.filter {
+                let (k, v) = f.split_once('=').with_context(|| format!("invalid filter {f:?}: use KEY=VALUE"))?;
+                match k {
+                    "name" => {
+                        let re = regex::Regex::new(v)
+                            .with_context(|| format!("invalid filter {f:?}: not a regular expression"))?;
+                        list.retain(|vol| re.is_match(&vol.name));
+                    }
+                    "label" => {
+                        let (lk, lv) = v.split_once('=').map_or((v, None), |(a, b)| (a, Some(b)));
+                        list.retain(|vol| vol.labels.get(lk).is_some_and(|x| lv.is_none_or(|lv| x == lv)));
+                    }
+                    "driver" => list.retain(|vol| vol.driver == v),
+                    "dangling" => {
+                        let want = matches!(v, "true" | "1");
+                        list.retain(|vol| users.get(&vol.name).is_none_or(Vec::is_empty) == want);
+                    }
+                    other => anyhow::bail!("invalid filter {other:?}: use name, label, driver or dangling"),
+                }
+            }
             let out = std::io::stdout();
             let mut out = out.lock();
             if a.quiet {
@@ -115,13 +149,15 @@ pub fn run(engine: &Engine, cmd: &VolumeCommand) -> anyhow::Result<ExitCode> {
                     writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
                 }
                 Some(t) => {
-                    let t = Template::parse(t).map_err(anyhow::Error::msg)?;
+                    let mut t = Template::parse(t).map_err(anyhow::Error::msg)?;
+                    t.table &= !a.noheading;
                     let rows: Vec<Value> =
                         list.iter().map(|v| inspect_json(v, users.get(&v.name).map_or(&[], Vec::as_slice))).collect();
                     t.write_rows(&rows, &[("Name", "VOLUME NAME")], &mut out)?;
                 }
                 None => {
-                    let mut table = Table::new(&["DRIVER", "VOLUME NAME"]);
+                    let mut table =
+                        if a.noheading { Table::headless() } else { Table::new(&["DRIVER", "VOLUME NAME"]) };
                     for v in &list {
                         table.row(vec![v.driver.clone(), v.name.clone()]);
                     }
@@ -132,11 +168,21 @@ pub fn run(engine: &Engine, cmd: &VolumeCommand) -> anyhow::Result<ExitCode> {
         VolumeCommand::Inspect(a) => {
             let users = engine.volume_users()?;
             let mut found = Vec::new();
-            for name in &a.names {
+            let names: Vec<String> =
+                if a.all { engine.volumes()?.into_iter().map(|v| v.name).collect() } else { a.names.clone() };
+            for name in &names {
                 let v = engine.volume(name)?;
                 found.push(inspect_json(&v, users.get(&v.name).map_or(&[], Vec::as_slice)));
             }
-            println!("{}", serde_json::to_string_pretty(&found)?);
+            match a.format.as_deref() {
+                None | Some("json") => println!("{}", serde_json::to_string_pretty(&found)?),
+                Some(t) => {
+                    let t = Template::parse(t).map_err(anyhow::Error::msg)?;
+                    for v in &found {
+                        println!("{}", t.render(v).map_err(anyhow::Error::msg)?);
+                    }
+                }
+            }
         }
         VolumeCommand::Rm(a) => {
             if a.all && !a.names.is_empty() {
@@ -156,6 +202,8 @@ pub fn run(engine: &Engine, cmd: &VolumeCommand) -> anyhow::Result<ExitCode> {
             let mut failed = None;
             for name in &names {
                 match engine.remove_volume(name, a.force) {
+                    // --force: a volume that is not there is no error, as in Podman
+                    Err(e) if a.force && e.is_not_found() => {}
                     Ok(v) => println!("{}", v.name),
                     Err(e) => {
                         if let Some(prev) = failed.replace(e) {
@@ -164,8 +212,20 @@ pub fn run(engine: &Engine, cmd: &VolumeCommand) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            if let Some(e) = failed {
-                return Err(e.into());
+            match failed {
+                // Podman's statuses: 1 for a volume that is not there, 2 for one in use
+                Some(e)
+                    if e.is_not_found()
+                        || matches!(
+                            e,
+                            berth_engine::Error::Volume(berth_engine::volume::VolumeError::InUse { .. })
+                        ) =>
+                {
+                    eprintln!("Error: {e}");
+                    return Ok(ExitCode::from(if e.is_not_found() { 1 } else { 2 }));
+                }
+                Some(e) => return Err(e.into()),
+                None => {}
             }
         }
         VolumeCommand::Exists(a) => return crate::format::exists(engine.volume(&a.name)),

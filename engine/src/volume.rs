@@ -18,7 +18,7 @@ pub use crate::container::mount::MountRequest;
 pub enum VolumeError {
     #[error("invalid volume \"{input}\": {reason}")]
     BadFlag { input: String, reason: String },
-    #[error("no such volume {0}: see `berth volume ls`")]
+    #[error("no volume with name \"{0}\" found: no such volume (see `berth volume ls`)")]
     NotFound(String),
     #[error("volume with name {0} already exists: volume already exists")]
     Exists(String),

@@ -49,10 +49,18 @@ pub fn rm(engine: &Engine, args: &RmArgs) -> anyhow::Result<ExitCode> {
         }
         engine.remove_container(n, force).map(drop)
     };
-    if !args.ignore {
-        return each(&names, removed);
+    if !args.ignore && !args.force {
+        return match each(&names, removed) {
+            // Podman's status for a container that is not there
+            Err(e) if e.downcast_ref::<Error>().is_some_and(Error::is_not_found) => {
+                eprintln!("Error: {e}");
+                Ok(ExitCode::from(1))
+            }
+            other => other,
+        };
     }
-    // --ignore: a name that is gone (or never was) is not an error, nor printed
+    // --ignore (and --force, as in Podman): a name that is gone (or never was) is not an error,
+    // nor printed
     let gone = |r: &berth_engine::Result<()>| matches!(r, Err(Error::ContainerLookup(LookupError::NotFound(_))));
     let present: Vec<String> = names.into_iter().filter(|n| !gone(&engine.container(n).map(drop))).collect();
     each(&present, |n| match removed(n) {

@@ -359,3 +359,34 @@ fn cp_with_relative_paths_tar_streams_and_between_containers() {
     let err = w.fails(&["cp", "a:/no/such", "b:/srv"]);
     assert!(err.contains("/no/such"), "{err}");
 }
+
+#[test]
+fn missing_things_and_force_and_volume_filters() {
+    let w = World::new();
+    for (args, want) in [
+        (&["container", "rm", "bogus"][..], "Error: no container with name or ID \"bogus\" found: no such container"),
+        (&["image", "rm", "bogus"][..], "Error: bogus: image not known"),
+        (&["volume", "rm", "bogus"][..], "Error: no volume with name \"bogus\" found: no such volume"),
+    ] {
+        let (status, _, err) = code(&w, args);
+        assert_eq!(status, 1, "{args:?}: {err}");
+        assert!(err.starts_with(want), "{args:?}: {err}");
+        let mut forced = args.to_vec();
+        forced.insert(2, "--force");
+        assert_eq!(code(&w, &forced), (0, String::new(), String::new()), "{forced:?}");
+    }
+
+    for name in ["cache_1a", "cache_1b", "cache_2", "other"] {
+        w.ok(&["volume", "create", "-l", &format!("n={name}"), name]);
+    }
+    assert_eq!(w.ok(&["volume", "ls", "--filter", "name=cache_1.+", "--format", "{{.Name}}"]), "cache_1a\ncache_1b\n");
+    assert_eq!(
+        w.ok(&["volume", "ls", "--filter", "label=n=other", "--noheading"]).split_whitespace().last(),
+        Some("other")
+    );
+    assert!(w.fails(&["volume", "ls", "--filter", "name=("]).contains("not a regular expression"));
+    let mountpoint = w.ok(&["volume", "inspect", "--format", "{{.Mountpoint}}", "other"]);
+    assert_eq!(mountpoint.trim(), w.root().join("volumes/other/_data").display().to_string());
+    assert_eq!(w.ok(&["volume", "rm", "-a"]).lines().count(), 4);
+    assert_eq!(w.ok(&["volume", "ls", "-q"]), "");
+}

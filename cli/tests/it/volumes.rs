@@ -97,7 +97,7 @@ fn volume_verbs_and_volumes_in_use() {
     assert_eq!(w.ok(&["volume", "ls", "-q"]), "");
     assert!(!w.root().join("volumes/web-data").exists());
     let err = w.fails(&["volume", "inspect", "web-data"]);
-    assert!(err.contains("no such volume web-data"), "{err}");
+    assert!(err.contains("no volume with name \"web-data\" found: no such volume"), "{err}");
 
     // An anonymous volume lives and dies with its container.
     w.ok(&["run", "-d", "--name", "anon", "-v", "/cache", &img, "sleep", "100"]);
