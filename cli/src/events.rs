@@ -44,6 +44,8 @@ impl Filters {
         let mut out: Vec<(String, Vec<String>)> = Vec::new();
         for f in args {
             let (k, v) = f.split_once('=').with_context(|| format!("invalid filter {f:?}: use KEY=VALUE"))?;
+            // `status` is Podman's older name of `event`
+            let k = if k == "status" { "event" } else { k };
             if !matches!(k, "type" | "event" | "container" | "image" | "label" | "volume" | "network") {
                 bail!("invalid filter {k:?}: use type, event, container, image, label, volume or network");
             }
@@ -75,9 +77,10 @@ impl Filters {
     }
 }
 
-/// The event as Podman's template and JSON see it.
-fn event_value(e: &StateEvent, no_trunc: bool) -> Value {
-    let id = if no_trunc { e.id.as_str() } else { &e.id[..e.id.len().min(12)] };
+/// The event as Podman's template and JSON see it: the whole id (`--no-trunc` shortens only
+/// the default line, as in Podman).
+fn event_value(e: &StateEvent) -> Value {
+    let id = e.id.as_str();
     let time = chrono::DateTime::from_timestamp_nanos(e.time);
     json!({
         "ID": id,
@@ -137,10 +140,8 @@ pub fn events(engine: &Engine, args: &EventsArgs) -> anyhow::Result<ExitCode> {
                 continue;
             }
             match (&template, args.format.as_deref()) {
-                (Some(t), _) => {
-                    writeln!(out, "{}", t.render(&event_value(e, args.no_trunc)).map_err(anyhow::Error::msg)?)?
-                }
-                (None, Some("json")) => writeln!(out, "{}", event_value(e, args.no_trunc))?,
+                (Some(t), _) => writeln!(out, "{}", t.render(&event_value(e)).map_err(anyhow::Error::msg)?)?,
+                (None, Some("json")) => writeln!(out, "{}", event_value(e))?,
                 _ => writeln!(out, "{}", event_line(e, args.no_trunc))?,
             }
         }

@@ -49,8 +49,8 @@ pub struct StartArgs {
 
 #[derive(Args)]
 pub struct KillArgs {
-    /// Signal to send
-    #[arg(short, long, default_value = "KILL")]
+    /// Signal to send: a name (TERM, SIGTERM, -TERM) or a number from 1 to 64
+    #[arg(short, long, default_value = "KILL", allow_hyphen_values = true)]
     pub signal: String,
     /// Every running container
     #[arg(short, long)]

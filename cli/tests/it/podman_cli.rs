@@ -266,7 +266,17 @@ fn events_are_filtered_and_formatted_as_podmans() {
         "{{.ID}}--{{.Image}}--{{.ContainerExitCode}}",
     ]);
     let other = id_of("other");
-    assert_eq!(out, format!("{}--{img}--0\n{}--{img}--1\n", &id[..12], &other[..12]));
+    assert_eq!(out, format!("{id}--{img}--0\n{other}--{img}--1\n"), "a template sees the whole id");
+    let line = w.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "status=died",
+        "--filter",
+        "container=labelled",
+        "--no-trunc=false",
+    ]);
+    assert!(line.contains(&format!(" container died {} (", &id[..12])), "{line}");
     assert_eq!(
         w.ok(&["events", "--stream=false", "--until", &since, "--filter", "container=labelled"]),
         "",
@@ -389,4 +399,46 @@ fn missing_things_and_force_and_volume_filters() {
     assert_eq!(mountpoint.trim(), w.root().join("volumes/other/_data").display().to_string());
     assert_eq!(w.ok(&["volume", "rm", "-a"]).lines().count(), 4);
     assert_eq!(w.ok(&["volume", "ls", "-q"]), "");
+}
+
+#[test]
+fn kill_takes_podmans_signals_real_time_ones_too() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    for (signal, says) in [
+        ("0", "invalid signal: 0"),
+        ("SIGBADSIG", "invalid signal: SIGBADSIG"),
+        ("-SIG", "invalid signal: SIG"),
+        ("65", "valid signals are 1 through 64"),
+    ] {
+        let (status, _, err) = code(&w, &["kill", "-s", signal, "nosuchcontainer"]);
+        assert_eq!((status, err.trim()), (125, format!("Error: {says}").as_str()), "kill -s {signal}");
+    }
+    w.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "trap",
+        &img,
+        "sh",
+        "-c",
+        "trap 'echo got 64' 64; trap 'echo got 10' 10; echo READY; while ! test -e /stop; do sleep 0.05; done",
+    ]);
+    let ready = |want: &str| {
+        for _ in 0..200 {
+            if w.ok(&["logs", "trap"]).contains(want) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        panic!("no {want:?} in: {}", w.ok(&["logs", "trap"]));
+    };
+    ready("READY");
+    w.ok(&["kill", "-s", "64", "trap"]);
+    ready("got 64");
+    w.ok(&["kill", "-s", "USR1", "trap"]);
+    ready("got 10");
+    w.ok(&["rm", "-f", "-t", "0", "trap"]);
 }

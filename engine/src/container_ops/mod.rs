@@ -49,6 +49,20 @@ fn new_id() -> String {
     hex::encode(bytes)
 }
 
+/// A signal for `kill`, as Podman takes it: a name (`TERM`, `SIGTERM`, `-TERM`) or a number
+/// from 1 to 64, real-time signals included. Errors are Podman's words.
+pub(crate) fn parse_kill_signal(s: &str) -> std::result::Result<i32, String> {
+    let t = s.trim().strip_prefix('-').unwrap_or(s.trim());
+    if let Ok(n) = t.parse::<i64>() {
+        return match n {
+            1..=64 => Ok(n as i32),
+            0 => Err(format!("invalid signal: {t}")),
+            _ => Err("valid signals are 1 through 64".into()),
+        };
+    }
+    parse_signal(t).map(|sig| sig as i32).ok_or_else(|| format!("invalid signal: {t}"))
+}
+
 fn parse_signal(s: &str) -> Option<Signal> {
     let s = s.trim();
     if let Ok(n) = s.parse::<i32>() {
@@ -148,6 +162,12 @@ mod tests {
         assert_eq!(super::parse_signal("term"), Some(Signal::SIGTERM));
         assert_eq!(super::parse_signal("9"), Some(Signal::SIGKILL));
         assert_eq!(super::parse_signal("NOPE"), None);
+        assert_eq!(super::parse_kill_signal("64"), Ok(64));
+        assert_eq!(super::parse_kill_signal("-TERM"), Ok(15));
+        assert_eq!(super::parse_kill_signal("0"), Err("invalid signal: 0".to_string()));
+        assert_eq!(super::parse_kill_signal("SIG"), Err("invalid signal: SIG".to_string()));
+        assert_eq!(super::parse_kill_signal("65"), Err("valid signals are 1 through 64".to_string()));
+        assert_eq!(super::parse_kill_signal("99999999"), Err("valid signals are 1 through 64".to_string()));
     }
 
     #[test]

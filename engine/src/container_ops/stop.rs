@@ -79,10 +79,10 @@ impl Engine {
 
     /// `berth kill`: a signal to the container's init.
     pub fn kill_container(&self, query: &str, signal: &str) -> Result<ContainerRecord> {
+        // the signal first: a bad one is refused whatever the container
+        let signo = super::parse_kill_signal(signal).map_err(Error::Invalid)?;
         let c = self.container(query)?;
-        let sig = parse_signal(signal).ok_or_else(|| {
-            Error::Invalid(format!("invalid signal \"{signal}\": use a name such as TERM or a number"))
-        })?;
+        let sig = Signal::try_from(signo).ok();
         if !c.is_running() {
             return Err(Error::StateImproper(format!(
                 "can only kill running containers. {} is in state {}: container state improper",
@@ -90,15 +90,20 @@ impl Engine {
                 c.status.as_str()
             )));
         }
-        if matches!(sig, Signal::SIGKILL | Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT) {
+        if matches!(sig, Some(Signal::SIGKILL | Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT)) {
             // Killed by the user: its restart policy must not bring it back.
             container::set_stopped_by_user(self.state().conn(), &c.id)?;
         }
-        if sig == Signal::SIGKILL {
+        if sig == Some(Signal::SIGKILL) {
             self.thaw(&c)?; // a frozen process dies only once thawed
         }
         if let Some(pid) = c.pid {
-            kill(Pid::from_raw(pid), sig).map_err(|e| Error::Invalid(format!("sending {sig} to {}: {e}", c.name)))?;
+            // raw, as nix's Signal has no real-time signals
+            // SAFETY: kill(2) takes any pid and signal number; it touches no memory of ours.
+            if unsafe { nix::libc::kill(pid, signo) } != 0 {
+                let e = nix::errno::Errno::last();
+                return Err(Error::Invalid(format!("sending signal {signo} to {}: {e}", c.name)));
+            }
         }
         Ok(c)
     }
