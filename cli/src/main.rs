@@ -44,7 +44,7 @@ struct Cli {
     runroot: Option<PathBuf>,
     /// Log messages at and above this level: debug and trace also print the command's timeline
     /// (as BERTH_TRACE=1 does)
-    #[arg(long, global = true, value_name = "LEVEL", value_parser = ["trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"])]
+    #[arg(long, global = true, value_name = "LEVEL")]
     log_level: Option<String>,
     /// Send nothing to standard output
     #[arg(long, global = true)]
@@ -109,7 +109,7 @@ enum Command {
     /// Show the configuration and state of containers or images
     Inspect(containers::InspectArgs),
     /// Wait for containers to exit and print their exit codes
-    Wait(containers::NamesArgs),
+    Wait(containers::WaitArgs),
     /// Pause all processes of one or more containers
     Pause(containers::NamesArgs),
     /// Unpause one or more containers
@@ -172,7 +172,7 @@ enum ContainerCommand {
     /// Show the configuration and state of containers
     Inspect(containers::InspectArgs),
     /// Wait for containers to exit and print their exit codes
-    Wait(containers::NamesArgs),
+    Wait(containers::WaitArgs),
     /// Remove every container that is not running
     Prune(containers::PruneArgs),
     /// Pause all processes of one or more containers
@@ -204,6 +204,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    if let Some(level) = cli.log_level.as_deref().filter(|l| !LOG_LEVELS.contains(l)) {
+        // Podman's words and status
+        eprintln!("Log Level \"{level}\" is not supported, choose from: {}", LOG_LEVELS.join(", "));
+        return ExitCode::from(1);
+    }
     if let Err(e) = global_flags(&cli) {
         eprintln!("Error: {e}");
         return ExitCode::from(125);
@@ -222,6 +227,9 @@ fn main() -> ExitCode {
     }
     code
 }
+
+/// The levels `--log-level` takes, as Podman's.
+const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"];
 
 /// The command line as Podman's parser takes it: an option given twice keeps its last value.
 fn command() -> clap::Command {

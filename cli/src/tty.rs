@@ -104,6 +104,39 @@ pub enum Ended {
 /// Attaches to container `id` through its monitor: output to stdout/stderr, stdin to the
 /// container when `stdin_open`, the terminal raw and its size followed when `tty`, and
 /// Ctrl-P Ctrl-Q to detach.
+/// This process's stdin to a running container's, without a terminal: the output is read from
+/// the log instead (a follower opened before the start misses nothing, which an attach made
+/// after it may). The socket's own copy of the output is read and dropped, so the monitor
+/// never waits on it. Returns once the threads are started; they end with stdin or the
+/// container.
+pub fn send_stdin(run_root: &std::path::Path, id: &str) -> anyhow::Result<()> {
+    use berth_engine::attach::Attached;
+    let mut att = Attached::connect(run_root, id)
+        .map_err(|e| anyhow::anyhow!("attaching to container {}: {e}: is it running?", &id[..12]))?;
+    let mut drain = att.stream.try_clone()?;
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut drain, &mut std::io::sink());
+    });
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        let mut buf = [0u8; 4096];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) | Err(_) => {
+                    let _ = att.close_stdin();
+                    return;
+                }
+                Ok(n) => {
+                    if att.send_input(&buf[..n]).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
 pub async fn attach(run_root: &std::path::Path, id: &str, stdin_open: bool, tty: bool) -> anyhow::Result<Ended> {
     use berth_engine::attach::{self, Attached};
     use std::sync::atomic::{AtomicBool, Ordering};

@@ -115,7 +115,13 @@ async fn start_attached(engine: &Engine, id: &str, interactive: bool) -> anyhow:
     if let Err(e) = engine.start_container(id) {
         return start_error(e);
     }
-    if interactive || c.options.tty {
+    if interactive && !c.options.tty {
+        // input through the attach socket, output from the log (see `run`)
+        let _ = crate::tty::send_stdin(engine.config().run_root.as_path(), id);
+        let code = super::follow::follow_until_exit(engine, &c, follower, true).await?;
+        return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+    }
+    if c.options.tty {
         drop(follower);
         let run_root = engine.config().run_root.clone();
         return match crate::tty::attach(&run_root, id, interactive, c.options.tty).await {
@@ -184,9 +190,32 @@ pub fn kill(engine: &Engine, args: &KillArgs) -> anyhow::Result<ExitCode> {
     each(&names, |n| engine.kill_container(n, &args.signal).map(drop))
 }
 
-pub fn wait(engine: &Engine, args: &NamesArgs) -> anyhow::Result<ExitCode> {
+#[derive(Args)]
+pub struct WaitArgs {
+    /// Wait for this state: stopped or exited (the default), running, created or paused; given
+    /// more than once, for the first of them
+    #[arg(long, value_parser = ["stopped", "exited", "running", "created", "paused"])]
+    pub condition: Vec<String>,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+pub fn wait(engine: &Engine, args: &WaitArgs) -> anyhow::Result<ExitCode> {
+    let exits = args.condition.is_empty() || args.condition.iter().any(|c| c == "stopped" || c == "exited");
     for name in &args.containers {
-        println!("{}", engine.wait_container(name)?);
+        if exits {
+            println!("{}", engine.wait_container(name)?);
+            continue;
+        }
+        // a state to reach: printed as Podman prints it, the exit code so far (-1 for none)
+        loop {
+            let c = engine.container(name)?;
+            if args.condition.iter().any(|want| want == c.status.as_str() || (want == "running" && c.is_running())) {
+                println!("{}", c.exit_code.unwrap_or(-1));
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

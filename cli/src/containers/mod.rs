@@ -30,7 +30,9 @@ pub use create::{create_cmd, CreateOnlyArgs};
 pub use exec::{exec, ExecArgs};
 pub(crate) use follow::Follower;
 pub use inspect::{inspect, InspectArgs};
-pub use lifecycle::{kill, pause, restart, start, stop, unpause, wait, KillArgs, NamesArgs, StartArgs, StopArgs};
+pub use lifecycle::{
+    kill, pause, restart, start, stop, unpause, wait, KillArgs, NamesArgs, StartArgs, StopArgs, WaitArgs,
+};
 pub(crate) use logs::parse_time_arg;
 pub use logs::{logs, LogsArgs};
 pub use port::{port, PortArgs};

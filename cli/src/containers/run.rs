@@ -39,6 +39,13 @@ pub async fn run(engine: Engine, args: &RunArgs) -> anyhow::Result<ExitCode> {
         println!("{}", c.id);
         return Ok(ExitCode::SUCCESS);
     }
+    if args.create.interactive && !args.create.tty {
+        // input through the attach socket, output from the log: nothing written before the
+        // attach is lost
+        let _ = crate::tty::send_stdin(engine.config().run_root.as_path(), &c.id);
+        let code = follow_until_exit(&engine, &c, follower, true).await?;
+        return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+    }
     if args.create.tty || args.create.interactive {
         drop(follower);
         let run_root = engine.config().run_root.clone();

@@ -140,6 +140,17 @@ fn run_it_is_an_interactive_shell_that_detaches_and_attaches_again() {
     let out = c.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "piped in\ndone\n");
     assert_eq!(out.status.code(), Some(4));
+    // What a quick container writes before any attach could connect is shown all the same.
+    for _ in 0..5 {
+        let out = w.cmd().args(["run", "-i", "--rm", &img, "echo", "early"]).stdin(Stdio::null()).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "early\n", "{out:?}");
+    }
+    w.ok(&["create", "-i", "--name", "later", &img, "sh", "-c", "echo first; cat"]);
+    let mut c =
+        w.cmd().args(["start", "-a", "-i", "later"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    c.stdin.take().unwrap().write_all(b"second\n").unwrap();
+    let out = c.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "first\nsecond\n");
 }
 
 fn on_a_terminal(w: &World, args: &[&str]) -> (std::process::Child, std::fs::File) {

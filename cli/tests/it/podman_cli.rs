@@ -36,6 +36,9 @@ fn usage_errors_are_podmans_and_create_nothing() {
     // An option given twice keeps the last value, as Podman's parser does.
     w.ok(&["create", "--name", "first", "--name", "second", &img, "true"]);
     assert_eq!(w.ok(&["ps", "-a", "--format", "{{.ID}}", "--format", "{{.Names}}"]), "second\n");
+    let (status, _, err) = code(&w, &["--log-level=telepathic", "info"]);
+    assert_eq!(status, 1);
+    assert!(err.starts_with("Log Level \"telepathic\" is not supported, choose from: trace, debug"), "{err}");
     let version = w.ok(&["--version"]);
     assert!(version.starts_with("berth version "), "{version}");
 }
@@ -106,6 +109,9 @@ fn all_ignore_and_wait_as_podman() {
     // A container that never ran has nothing to wait for.
     w.ok(&["create", "--name", "never", &img, "true"]);
     assert_eq!(w.ok(&["wait", "never"]).trim(), "0");
+    w.ok(&["run", "-d", "--name", "up", &img, "sleep", "60"]);
+    assert_eq!(w.ok(&["wait", "--condition", "running", "up"]).trim(), "-1", "running, no exit code yet");
+    w.ok(&["rm", "-f", "-t", "0", "up"]);
 
     let a = w.ok(&["run", "-d", "--name", "a", &img, "sleep", "60"]).trim().to_string();
     let b = w.ok(&["run", "-d", "--name", "b", &img, "sleep", "60"]).trim().to_string();
