@@ -182,3 +182,12 @@ pub fn exists<T>(lookup: berth_engine::Result<T>) -> anyhow::Result<std::process
         Err(e) => Err(e.into()),
     }
 }
+
+/// Podman's prune prompt: `WARNING! {what}` and "Are you sure you want to continue? [y/N]" on
+/// stderr; whether the answer on stdin is yes.
+pub fn confirm(what: &str) -> std::io::Result<bool> {
+    eprint!("WARNING! {what}\nAre you sure you want to continue? [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}

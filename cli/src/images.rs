@@ -1,7 +1,7 @@
 //! `berth images`, `image inspect|history|prune|…`, `tag`, `untag`, `rmi`.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -514,10 +514,7 @@ pub fn remove(engine: &Engine, args: &RmArgs) -> anyhow::Result<ExitCode> {
 pub fn prune(engine: &Engine, args: &PruneArgs) -> anyhow::Result<ExitCode> {
     if !args.force {
         let what = if args.all { "all images not used by a container" } else { "all dangling images" };
-        eprint!("WARNING! This command removes {what}.\nAre you sure you want to continue? [y/N] ");
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        if !crate::format::confirm(&format!("This command removes {what}."))? {
             return Ok(ExitCode::SUCCESS);
         }
     }

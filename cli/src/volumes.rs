@@ -230,13 +230,9 @@ pub fn run(engine: &Engine, cmd: &VolumeCommand) -> anyhow::Result<ExitCode> {
         }
         VolumeCommand::Exists(a) => return crate::format::exists(engine.volume(&a.name)),
         VolumeCommand::Prune(a) => {
-            if !a.force {
-                eprint!("WARNING! This will remove all volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ");
-                let mut answer = String::new();
-                std::io::stdin().read_line(&mut answer)?;
-                if !matches!(answer.trim(), "y" | "Y" | "yes") {
-                    return Ok(ExitCode::SUCCESS);
-                }
+            if !a.force && !crate::format::confirm("This will remove all volumes not used by at least one container.")?
+            {
+                return Ok(ExitCode::SUCCESS);
             }
             for name in engine.prune_volumes()? {
                 println!("{name}");

@@ -70,13 +70,8 @@ pub fn rm(engine: &Engine, args: &RmArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn prune(engine: &Engine, args: &PruneArgs) -> anyhow::Result<ExitCode> {
-    if !args.force {
-        eprint!("WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] ");
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            return Ok(ExitCode::SUCCESS);
-        }
+    if !args.force && !crate::format::confirm("This will remove all non running containers.")? {
+        return Ok(ExitCode::SUCCESS);
     }
     for id in engine.prune_containers()? {
         println!("{id}");

@@ -54,10 +54,10 @@ int main(int argc, char **argv) {
 fn net_image(w: &World) -> String {
     let mut rootfs = berth_testkit::busybox_rootfs().unwrap();
     rootfs
-        .file("bin/udp-echo", &udp_echo_binary(), 0o755)
+        .file("bin/udp-echo", udp_echo_binary(), 0o755)
         .dir("www", 0o755)
         .file("www/index.html", b"hello from berth\n", 0o644)
-        .file("www/big.bin", &vec![7u8; 4 << 20], 0o644);
+        .file("www/big.bin", vec![7u8; 4 << 20], 0o644);
     let base = berth_testkit::busybox_image().unwrap();
     let mut config = base.config.clone();
     config["ExposedPorts"] = json!({"80/tcp": {}, "53/udp": {}});
