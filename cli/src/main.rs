@@ -399,6 +399,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Volume(cmd) => volumes::run(&engine(&cli)?, cmd),
         Command::System(service::SystemCommand::Service(a)) => rt.block_on(service::run(engine(&cli)?, a)),
         Command::System(service::SystemCommand::Check(a)) => check::run(&engine(&cli)?, a),
+        Command::System(service::SystemCommand::Df(a)) => system::df(&engine(&cli)?, a),
+        Command::System(service::SystemCommand::Prune(a)) => system::prune(&engine(&cli)?, a),
         Command::Info(a) => system::info(&engine(&cli)?, a),
         Command::Version(a) => system::version(a),
         Command::Events(a) => events::events(&engine(&cli)?, a),

@@ -1,6 +1,7 @@
 //! `info` and `version`: what this host and this Berth are, as Podman prints it (YAML or a
 //! table by default, `--format json`, or a Go template over Podman's field names).
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use berth_engine::{ContainerStatus, Engine};
@@ -290,9 +291,142 @@ mod tests {
     }
 
     #[test]
+    fn df_sizes_are_go_units() {
+        for (bytes, want) in [(0, "0B"), (123, "123B"), (5_840_000, "5.84MB"), (1_234_567, "1.235MB"), (12_000, "12kB")]
+        {
+            assert_eq!(df_size(bytes), want, "{bytes}");
+        }
+    }
+
+    #[test]
     fn yaml_nests_maps_and_lists() {
         let mut out = String::new();
         yaml(&json!({"host": {"arch": "amd64", "list": ["a", "b"], "empty": {}}, "n": 1}), 0, &mut out);
         assert_eq!(out, "host:\n  arch: amd64\n  empty: {}\n  list:\n  - a\n  - b\nn: 1\n");
     }
+}
+
+#[derive(Args)]
+pub struct DfArgs {
+    /// Output format: json, or a template such as "{{.Type}} {{.Size}}"
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Remove every image no container uses, not only dangling ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Remove the volumes no container uses too
+    #[arg(long)]
+    pub volumes: bool,
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// A size as Podman's `system df` writes it (go-units' HumanSize): decimal units, four
+/// significant digits as `%.4g` gives them, no space.
+fn df_size(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    let before_point = if v < 1.0 { 1 } else { v.log10().floor() as usize + 1 };
+    let decimals = 4usize.saturating_sub(before_point);
+    let text = format!("{v:.decimals$}");
+    let text = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_string() } else { text };
+    format!("{text}{}", UNITS[u])
+}
+
+/// `berth system df`: images, containers and volumes, how many are in use, their size and what
+/// a prune would give back.
+pub fn df(engine: &Engine, args: &DfArgs) -> anyhow::Result<ExitCode> {
+    let root = engine.config().root.clone();
+    let usage = crate::service::system::df_json(
+        &root,
+        engine.images()?,
+        engine.containers()?,
+        engine.volumes()?,
+        engine.volume_users()?,
+    );
+    let list = |k: &str| usage[k].as_array().cloned().unwrap_or_default();
+    let n = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_u64).unwrap_or(0);
+    let row = |kind: &str, items: &[Value], active: &dyn Fn(&Value) -> bool, size: &dyn Fn(&Value) -> u64| {
+        let total: u64 = items.iter().map(size).sum();
+        let reclaimable: u64 = items.iter().filter(|i| !active(i)).map(size).sum();
+        let percent = (reclaimable * 100).checked_div(total).unwrap_or(0);
+        json!({
+            "Type": kind,
+            "Total": items.len(),
+            "Active": items.iter().filter(|i| active(i)).count(),
+            "Size": df_size(total),
+            "Reclaimable": format!("{} ({percent}%)", df_size(reclaimable)),
+            "RawSize": total,
+            "RawReclaimable": reclaimable,
+        })
+    };
+    let rows = [
+        row("Images", &list("Images"), &|i| n(i, "/Containers") > 0, &|i| n(i, "/Size")),
+        row("Containers", &list("Containers"), &|c| c["State"] == "running", &|c| n(c, "/SizeRw")),
+        row("Local Volumes", &list("Volumes"), &|v| n(v, "/UsageData/RefCount") > 0, &|v| n(v, "/UsageData/Size")),
+    ];
+    let mut out = std::io::stdout().lock();
+    match args.format.as_deref() {
+        Some("json") => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
+        Some(t) => {
+            let t = crate::template::Template::parse(t).map_err(anyhow::Error::msg)?;
+            t.write_rows(&rows, &[], &mut out)?;
+        }
+        None => {
+            let mut table = crate::format::Table::new(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
+            for r in &rows {
+                table.row(
+                    ["Type", "Total", "Active", "Size", "Reclaimable"]
+                        .iter()
+                        .map(|k| r[*k].as_str().map_or_else(|| r[*k].to_string(), str::to_string))
+                        .collect(),
+                );
+            }
+            table.print(&mut out)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `berth system prune`: the stopped containers, the networks and the dangling images (every
+/// unused one with --all) no container uses, and with --volumes the unused volumes.
+pub fn prune(engine: &Engine, args: &PruneArgs) -> anyhow::Result<ExitCode> {
+    if !args.force {
+        let images = if args.all { "all images without at least one container" } else { "all dangling images" };
+        let volumes = if args.volumes { "\n\t- all volumes not used by at least one container" } else { "" };
+        let what = format!(
+            "This command removes:\n\t- all stopped containers\n\t- all networks not used by at least one container{volumes}\n\t- {images}\n"
+        );
+        if !crate::format::confirm(&what)? {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let section = |title: &str, names: &[String]| {
+        if !names.is_empty() {
+            println!("Deleted {title}");
+            for n in names {
+                println!("{n}");
+            }
+        }
+    };
+    section("Containers", &engine.prune_containers()?);
+    section("Networks", &engine.prune_networks()?);
+    if args.volumes {
+        section("Volumes", &engine.prune_volumes()?);
+    }
+    let report = engine.prune_images(args.all)?;
+    let deleted: Vec<String> = report.images.iter().filter_map(|i| i.deleted.clone()).collect();
+    section("Images", &deleted);
+    println!("Total reclaimed space: {}", df_size(report.reclaimed));
+    Ok(ExitCode::SUCCESS)
 }

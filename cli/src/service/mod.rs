@@ -49,6 +49,11 @@ pub enum SystemCommand {
     Service(ServiceArgs),
     /// Check the store's blobs, images, layers and containers against each other; --repair fixes
     Check(crate::check::CheckArgs),
+    /// Show how much space images, containers and volumes take, and how much a prune frees
+    Df(crate::system::DfArgs),
+    /// Remove stopped containers, unused networks, dangling images (and with --volumes, unused
+    /// volumes)
+    Prune(crate::system::PruneArgs),
 }
 
 #[derive(Args)]

@@ -291,7 +291,7 @@ pub async fn df(ctx: &Ctx) -> Reply {
         .and_then(ok_json)
 }
 
-fn df_json(
+pub(crate) fn df_json(
     root: &std::path::Path,
     images: Vec<berth_engine::ImageRecord>,
     containers: Vec<berth_engine::ContainerRecord>,

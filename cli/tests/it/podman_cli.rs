@@ -448,3 +448,36 @@ fn kill_takes_podmans_signals_real_time_ones_too() {
     ready("got 10");
     w.ok(&["rm", "-f", "-t", "0", "trap"]);
 }
+
+#[test]
+fn system_df_and_prune() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    w.ok(&["volume", "create", "unused"]);
+    w.ok(&["run", "-d", "--name", "up", "-v", "used:/data", &img, "sleep", "60"]);
+    w.ok(&["run", "--name", "done", &img, "sh", "-c", "head -c 100000 /dev/zero > /big"]);
+    w.ok(&["network", "create", "spare"]);
+
+    let df = w.ok(&["system", "df", "--format", "{{.Type}}:{{.Total}}:{{.Active}}"]);
+    assert_eq!(df, "Images:1:1\nContainers:2:1\nLocal Volumes:2:1\n");
+    let table = w.ok(&["system", "df"]);
+    assert!(table.starts_with("TYPE "), "{table}");
+    let json: serde_json::Value = serde_json::from_str(&w.ok(&["system", "df", "--format", "json"])).unwrap();
+    assert!(json[1]["RawReclaimable"].as_u64().unwrap() >= 100_000, "the exited container's 100 kB: {json}");
+
+    let done = w.ok(&["inspect", "--format", "{{.Id}}", "done"]);
+    let out = w.ok(&["system", "prune", "-f", "--volumes"]);
+    assert!(out.contains(&format!("Deleted Containers\n{done}")), "{out}");
+    assert!(out.contains("Deleted Networks\nspare\n"), "{out}");
+    assert!(out.contains("Deleted Volumes\nunused\n"), "{out}");
+    assert!(out.contains("Total reclaimed space: "), "{out}");
+    assert_eq!(w.ok(&["ps", "-a", "--format", "{{.Names}}"]), "up\n", "the running container stays");
+    assert_eq!(w.ok(&["volume", "ls", "-q"]), "used\n");
+    assert_eq!(code(&w, &["image", "exists", &img]).0, 0, "an image in use stays, even with --all");
+    w.ok(&["rm", "-f", "-t", "0", "up"]);
+    let out = w.ok(&["system", "prune", "-f", "-a"]);
+    assert!(out.contains("Deleted Images\n"), "{out}");
+    assert_eq!(code(&w, &["image", "exists", &img]).0, 1);
+}
