@@ -142,10 +142,24 @@ enum Command {
     Volume(volumes::VolumeCommand),
     /// The Docker-compatible API service, and the store's check
     #[command(subcommand)]
-    System(service::SystemCommand),
+    System(SystemCommand),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+}
+
+/// `berth system`: here, above both the service and the store's verbs it names.
+#[derive(Subcommand)]
+enum SystemCommand {
+    /// Serve the Docker-compatible API on a unix socket
+    Service(service::ServiceArgs),
+    /// Check the store's blobs, images, layers and containers against each other; --repair fixes
+    Check(check::CheckArgs),
+    /// Show how much space images, containers and volumes take, and how much a prune frees
+    Df(system::DfArgs),
+    /// Remove stopped containers, unused networks, dangling images (and with --volumes, unused
+    /// volumes)
+    Prune(system::PruneArgs),
 }
 
 #[derive(Subcommand)]
@@ -397,10 +411,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => containers::cp(&engine(&cli)?, a),
         Command::Network(cmd) => networks::run(&engine(&cli)?, cmd),
         Command::Volume(cmd) => volumes::run(&engine(&cli)?, cmd),
-        Command::System(service::SystemCommand::Service(a)) => rt.block_on(service::run(engine(&cli)?, a)),
-        Command::System(service::SystemCommand::Check(a)) => check::run(&engine(&cli)?, a),
-        Command::System(service::SystemCommand::Df(a)) => system::df(&engine(&cli)?, a),
-        Command::System(service::SystemCommand::Prune(a)) => system::prune(&engine(&cli)?, a),
+        Command::System(SystemCommand::Service(a)) => rt.block_on(service::run(engine(&cli)?, a)),
+        Command::System(SystemCommand::Check(a)) => check::run(&engine(&cli)?, a),
+        Command::System(SystemCommand::Df(a)) => system::df(&engine(&cli)?, a),
+        Command::System(SystemCommand::Prune(a)) => system::prune(&engine(&cli)?, a),
         Command::Info(a) => system::info(&engine(&cli)?, a),
         Command::Version(a) => system::version(a),
         Command::Events(a) => events::events(&engine(&cli)?, a),

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use berth_engine::Engine;
 use bytes::Bytes;
-use clap::{Args, Subcommand};
+use clap::Args;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
@@ -42,19 +42,6 @@ pub const MAX_BODY: usize = 16 << 20;
 /// How long a client may take to send its request's headers, and then its body.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
-
-#[derive(Subcommand)]
-pub enum SystemCommand {
-    /// Serve the Docker-compatible API on a unix socket
-    Service(ServiceArgs),
-    /// Check the store's blobs, images, layers and containers against each other; --repair fixes
-    Check(crate::check::CheckArgs),
-    /// Show how much space images, containers and volumes take, and how much a prune frees
-    Df(crate::system::DfArgs),
-    /// Remove stopped containers, unused networks, dangling images (and with --volumes, unused
-    /// volumes)
-    Prune(crate::system::PruneArgs),
-}
 
 #[derive(Args)]
 pub struct ServiceArgs {
