@@ -455,7 +455,17 @@ pub fn untag(engine: &Engine, args: &UntagArgs) -> anyhow::Result<ExitCode> {
     let image = engine.image(&args.image)?;
     let names = if args.names.is_empty() { image.names.clone() } else { args.names.clone() };
     for n in &names {
-        let full = Reference::parse(n).ok().and_then(|r| r.tagged_name()).unwrap_or_else(|| n.clone());
+        let reference = Reference::parse(n).ok();
+        if let Some(r) = reference.as_ref().filter(|r| r.digest().is_some()) {
+            // a digested name (`repo:tag@sha256:…` is `repo@sha256:…`) is one of the image's repo
+            // digests, which Berth keeps apart from its tags: there is no tag to remove
+            let digested = r.with_digest_name(r.digest().unwrap_or_default());
+            if !image.repo_digests.contains(&digested) {
+                bail!("{n}: tag not known on image {}", args.image);
+            }
+            continue;
+        }
+        let full = reference.and_then(|r| r.tagged_name()).unwrap_or_else(|| n.clone());
         if !image.names.contains(&full) {
             bail!("{n}: tag not known on image {}", args.image);
         }

@@ -6,6 +6,7 @@ mod containers;
 mod events;
 mod format;
 mod images;
+mod logging;
 mod login;
 mod networks;
 mod pull;
@@ -13,6 +14,7 @@ mod service;
 mod system;
 mod template;
 mod tty;
+mod usage;
 mod volumes;
 
 use std::path::PathBuf;
@@ -46,6 +48,9 @@ struct Cli {
     /// (as BERTH_TRACE=1 does)
     #[arg(long, global = true, value_name = "LEVEL")]
     log_level: Option<String>,
+    /// Docker's way to ask for debug messages: --log-level debug
+    #[arg(short = 'D', long, global = true, hide = true)]
+    debug: bool,
     /// Send nothing to standard output
     #[arg(long, global = true)]
     noout: bool,
@@ -58,7 +63,8 @@ struct Cli {
     /// Cgroup manager: Berth manages cgroups itself, as cgroupfs does
     #[arg(long, global = true, hide = true, value_name = "MANAGER", value_parser = ["cgroupfs", "systemd"])]
     cgroup_manager: Option<String>,
-    /// Where events are written: Berth keeps its own event log under the storage root
+    /// Where events are written: file (events.jsonl under the storage root) or none; journald is
+    /// refused
     #[arg(long, global = true, hide = true, value_name = "BACKEND", value_parser = ["file", "journald", "none"])]
     events_backend: Option<String>,
     /// Not available: berth runs containers on this host only
@@ -146,6 +152,15 @@ enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Help about any command
+    Help(HelpArgs),
+}
+
+#[derive(clap::Args)]
+struct HelpArgs {
+    /// The command to show the help of: `help image ls`
+    #[arg(value_name = "command")]
+    command: Vec<String>,
 }
 
 /// `berth system`: here, above both the service and the store's verbs it names.
@@ -179,8 +194,8 @@ enum ContainerCommand {
     /// Remove one or more containers
     Rm(containers::RmArgs),
     /// List containers
-    #[command(alias = "ps", alias = "list")]
-    Ls(containers::PsArgs),
+    #[command(alias = "ls", alias = "ps")]
+    List(containers::PsArgs),
     /// Show a container's output
     Logs(containers::LogsArgs),
     /// Show the configuration and state of containers
@@ -216,13 +231,19 @@ fn main() -> ExitCode {
     berth_engine::helpers::run_if_helper();
     let cli = match command().try_get_matches().and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m)) {
         Ok(cli) => cli,
-        Err(e) => return usage_error(e),
+        Err(e) => return usage::error(&command(), e),
     };
-    if let Some(level) = cli.log_level.as_deref().filter(|l| !LOG_LEVELS.contains(l)) {
+    if let Some(level) = cli.log_level.as_deref().filter(|l| !logging::LEVELS.contains(l)) {
         // Podman's words and status
-        eprintln!("Log Level \"{level}\" is not supported, choose from: {}", LOG_LEVELS.join(", "));
+        eprintln!("Log Level \"{level}\" is not supported, choose from: {}", logging::LEVELS.join(", "));
         return ExitCode::from(1);
     }
+    if cli.debug && cli.log_level.is_some() {
+        eprintln!("Setting --log-level and --debug is not allowed");
+        return ExitCode::from(1);
+    }
+    logging::init(cli.log_level.as_deref().unwrap_or(if cli.debug { "debug" } else { "warn" }));
+    log::debug!("Called berth ({})", std::env::args().collect::<Vec<_>>().join(" "));
     if let Err(e) = global_flags(&cli) {
         eprintln!("Error: {e}");
         return ExitCode::from(125);
@@ -239,18 +260,14 @@ fn main() -> ExitCode {
     if let Some(timeline) = berth_engine::trace::report() {
         eprint!("{timeline}");
     }
+    log::debug!("Shutting down engines");
     code
 }
 
-/// The levels `--log-level` takes, as Podman's.
-const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"];
-
-/// The command line as Podman's parser takes it: an option given twice keeps its last value.
+/// The command line as Podman's parser takes it (an option given twice keeps its last value),
+/// with Podman's help.
 fn command() -> clap::Command {
-    fn each(c: clap::Command) -> clap::Command {
-        c.args_override_self(true).mut_subcommands(each)
-    }
-    each(<Cli as clap::CommandFactory>::command())
+    usage::podmanize(<Cli as clap::CommandFactory>::command())
 }
 
 /// The global flags Podman has that change how this process runs, before any thread starts.
@@ -263,9 +280,12 @@ fn global_flags(cli: &Cli) -> anyhow::Result<()> {
     if let Some(o) = cli.storage_opt.iter().find(|o| !o.is_empty()) {
         anyhow::bail!("--storage-opt {o}: berth's overlay storage takes no options");
     }
-    if matches!(cli.log_level.as_deref(), Some("debug" | "trace")) {
+    if cli.debug || matches!(cli.log_level.as_deref(), Some("debug" | "trace")) {
         // Safe here: no thread has started yet.
         std::env::set_var(berth_engine::trace::ENABLE_VAR, "1");
+    }
+    if cli.events_backend.as_deref() == Some("journald") {
+        anyhow::bail!("--events-backend journald: berth keeps its events in a file of its own; use --events-backend file (or none)");
     }
     if cli.cgroup_manager.as_deref() == Some("systemd") {
         eprintln!("Warning: --cgroup-manager systemd: berth manages the containers' cgroups itself (cgroupfs)");
@@ -278,54 +298,6 @@ fn global_flags(cli: &Cli) -> anyhow::Result<()> {
         nix::unistd::dup2_stdout(null)?;
     }
     Ok(())
-}
-
-/// Help and version go to stdout with status 0; a usage error is reported as Podman reports it
-/// ("Error: unknown flag: --x", "Error: unrecognized command ..."), with status 125.
-fn usage_error(e: clap::Error) -> ExitCode {
-    use clap::error::{ContextKind, ContextValue, ErrorKind};
-    let context = |kind| match e.get(kind) {
-        Some(ContextValue::String(s)) => s.clone(),
-        Some(ContextValue::Strings(v)) => v.join(" "),
-        _ => String::new(),
-    };
-    let message = match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
-            let _ = e.print();
-            let usage = e.render().to_string();
-            let command = usage
-                .lines()
-                .find_map(|l| l.trim().strip_prefix("Usage: "))
-                .and_then(|u| u.split(" [OPTIONS]").next().or(Some(u)))
-                .map(|u| u.split(" <COMMAND>").next().unwrap_or(u).to_string())
-                .unwrap_or_else(|| "berth".into());
-            format!("missing command '{command} COMMAND'")
-        }
-        ErrorKind::UnknownArgument => {
-            let arg = context(ContextKind::InvalidArg);
-            match arg.strip_prefix('-').filter(|a| !a.starts_with('-')) {
-                Some(short) => format!("unknown shorthand flag: '{}' in {arg}", short.chars().next().unwrap_or('-')),
-                None => format!("unknown flag: {}", arg.split('=').next().unwrap_or(&arg)),
-            }
-        }
-        ErrorKind::InvalidSubcommand => {
-            format!(
-                "unrecognized command `berth {}`\nTry 'berth --help' for more information",
-                context(ContextKind::InvalidSubcommand)
-            )
-        }
-        _ => {
-            let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or_default();
-            first.strip_prefix("error: ").unwrap_or(first).to_string()
-        }
-    };
-    eprintln!("Error: {message}");
-    ExitCode::from(125)
 }
 
 /// The error and its causes, each cause added only when the text so far does not say it already
@@ -345,7 +317,8 @@ fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
 
 fn engine(cli: &Cli) -> anyhow::Result<Engine> {
     let (root, run_root) = EngineConfig::paths(cli.root.clone(), cli.runroot.clone());
-    let config = EngineConfig::new(root, run_root)?;
+    let mut config = EngineConfig::new(root, run_root)?;
+    config.record_events = cli.events_backend.as_deref() != Some("none");
     Ok(Engine::open(config)?)
 }
 
@@ -355,10 +328,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("berth version {}", env!("CARGO_PKG_VERSION"));
             return Ok(ExitCode::SUCCESS);
         }
-        use clap::CommandFactory;
-        let _ = Cli::command().print_help();
+        let _ = command().print_help();
         anyhow::bail!("missing command 'berth COMMAND'");
     };
+    if let Command::Help(args) = command {
+        return help(&args.command);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match command {
         Command::Pull(args) => rt.block_on(pull::run(engine(&cli)?, args)),
@@ -384,7 +359,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => containers::kill(&engine(&cli)?, a),
         Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => containers::rm(&engine(&cli)?, a),
-        Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => containers::ps(&engine(&cli)?, a),
+        Command::Ps(a) | Command::Container(ContainerCommand::List(a)) => containers::ps(&engine(&cli)?, a),
         Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => {
             rt.block_on(containers::logs(engine(&cli)?, a))
         }
@@ -417,9 +392,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::System(SystemCommand::Prune(a)) => system::prune(&engine(&cli)?, a),
         Command::Info(a) => system::info(&engine(&cli)?, a),
         Command::Version(a) => system::version(a),
+        Command::Events(_) if cli.events_backend.as_deref() == Some("none") => {
+            anyhow::bail!("cannot read events with the \"none\" backend")
+        }
         Command::Events(a) => events::events(&engine(&cli)?, a),
         Command::Container(ContainerCommand::Exists(a)) => format::exists(engine(&cli)?.container(&a.name)),
+        Command::Help(_) => unreachable!("answered above"),
     }
+}
+
+/// `berth help [COMMAND...]`: the help of that command, as `COMMAND --help` prints it.
+fn help(path: &[String]) -> anyhow::Result<ExitCode> {
+    let mut cmd = command();
+    for word in path {
+        cmd = match cmd.find_subcommand(word) {
+            Some(sub) => sub.clone(),
+            None => anyhow::bail!("unknown help topic `{}`: see '{} --help'", path.join(" "), usage::program()),
+        };
+    }
+    cmd.print_help()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -73,12 +73,20 @@ pub enum Event {
 pub struct EventBus {
     tx: broadcast::Sender<Event>,
     file: PathBuf,
+    /// Whether state events are appended to the file (`--events-backend none`: not)
+    record: bool,
 }
 
 impl EventBus {
     pub fn new(file: &Path) -> EventBus {
+        Self::with_recording(file, true)
+    }
+
+    /// A bus that appends state events to `file` only when `record`; subscribers in this
+    /// process see them either way.
+    pub fn with_recording(file: &Path, record: bool) -> EventBus {
         let (tx, _) = broadcast::channel(4096);
-        EventBus { tx, file: file.to_path_buf() }
+        EventBus { tx, file: file.to_path_buf(), record }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
@@ -132,8 +140,10 @@ impl EventBus {
         };
         let mut line = serde_json::to_vec(&ev).expect("event serialises");
         line.push(b'\n');
-        if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(&self.file) {
-            let _ = f.write_all(&line);
+        if self.record {
+            if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(&self.file) {
+                let _ = f.write_all(&line);
+            }
         }
         let _ = self.tx.send(Event::State(ev));
     }

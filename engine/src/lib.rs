@@ -135,6 +135,9 @@ pub struct EngineConfig {
     pub registries: RegistriesConfig,
     pub auth: AuthFiles,
     pub network: network::NetworkConfig,
+    /// Whether this process appends its state events to the events file (Podman's
+    /// `--events-backend none` turns it off)
+    pub record_events: bool,
 }
 
 /// The longest name a socket gets under a run root (`/slirp4netns/` + 12 hex + `.sock`), and
@@ -182,6 +185,7 @@ impl EngineConfig {
             registries: RegistriesConfig::load_default()?,
             auth: AuthFiles::new(None),
             network: network::NetworkConfig::load_default()?,
+            record_events: true,
         })
     }
 }
@@ -274,12 +278,15 @@ impl Engine {
                 config.run_root.display()
             )));
         }
+        log::debug!("Using graph root {}", config.root.display());
+        log::debug!("Using run root {}", config.run_root.display());
+        log::debug!("Using storage driver overlay");
         std::fs::create_dir_all(&config.root).map_err(io(&config.root))?;
         std::fs::create_dir_all(&config.run_root).map_err(io(&config.run_root))?;
         let state = state::State::open(&config.root.join("state.db"))?;
         let content = content::ContentStore::open(&config.root).map_err(io(&config.root))?;
         let layers = layers::LayerStore::open(&config.root).map_err(io(&config.root))?;
-        let events = EventBus::new(&config.root.join("events.jsonl"));
+        let events = EventBus::with_recording(&config.root.join("events.jsonl"), config.record_events);
         trace::mark("engine opened");
         Ok(Engine { inner: Arc::new(Inner { config, state: Mutex::new(state), content, layers, events }) })
     }
@@ -381,6 +388,7 @@ mod tests {
             registries: RegistriesConfig::default(),
             auth: AuthFiles::new(None),
             network: network::NetworkConfig::default(),
+            record_events: true,
         };
         let err = Engine::open(config).err().expect("a run root too long is refused").to_string();
         assert!(err.contains(&run_root.display().to_string()) && err.contains("--runroot"), "{err}");

@@ -114,7 +114,10 @@ pub fn podman_testimage(tag: &str) -> Result<ImageSpec> {
         .dir("home/podman", 0o755)
         .file("home/podman/testimage-id", format!("{tag}\n"), 0o644)
         .file("home/podman/pause", PAUSE, 0o755)
-        .file("usr/bin/printenv", PRINTENV, 0o755);
+        .file("usr/bin/printenv", PRINTENV, 0o755)
+        // Alpine's busybox-extras (httpd and the other servers): busybox runs argv[1] as the
+        // applet when its own name starts with "busybox"
+        .symlink("bin/busybox-extras", "busybox");
     let mut spec = ImageSpec::new().layer(root.build(), Compression::Gzip).with_config(json!({
         "Env": [format!("PATH={PATH}")],
         "Cmd": ["/bin/echo", "This container is intended for podman CI testing"],

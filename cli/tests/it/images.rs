@@ -25,6 +25,13 @@ fn tag_untag_rmi_and_prune() {
     assert_eq!(w.ok(&["rmi", "localhost/mine:v1"]), "Untagged: localhost/mine:v1\n");
     w.ok(&["untag", id, "other"]);
     assert_eq!(w.ok(&["images"]).lines().count(), 2);
+    // a digested name is a repo digest, not a tag: untagging it leaves the tag (Podman #11557)
+    let name = w.image_ref("busybox:1");
+    let digest = w.ok(&["inspect", "--format", "{{.Digest}}", &name]).trim().to_string();
+    w.ok(&["untag", &name, &format!("{name}@{digest}")]);
+    assert_eq!(w.berth(&["image", "exists", &name]).status.code(), Some(0));
+    let err = w.fails(&["untag", &name, &format!("{name}@sha256:{}", "0".repeat(64))]);
+    assert!(err.contains("tag not known"), "{err}");
 
     let err = w.fails(&["tag", id, "Bad:Name"]);
     assert!(err.contains("\"Bad:Name\""), "{err}");

@@ -22,9 +22,19 @@ fn usage_errors_are_podmans_and_create_nothing() {
 
     let (status, _, err) = code(&w, &["run", "--no-such-flag=1", &img, "true"]);
     assert_eq!(status, 125, "{err}");
-    assert_eq!(err.trim(), "Error: unknown flag: --no-such-flag");
+    assert!(err.starts_with("Error: unknown flag: --no-such-flag"), "{err}");
     let (status, _, err) = code(&w, &["ps", "--bogus"]);
-    assert_eq!((status, err.trim()), (125, "Error: unknown flag: --bogus"));
+    assert_eq!((status, err.trim()), (125, "Error: unknown flag: --bogus\nSee 'berth ps --help'"));
+    let (status, _, err) = code(&w, &["run", "-h"]);
+    assert_eq!((status, err.trim()), (125, "Error: flag needs an argument: 'h' in -h\nSee 'berth run --help'"));
+    let (status, _, err) = code(&w, &["ps", "stray"]);
+    assert_eq!((status, err.trim()), (125, "Error: `berth ps` takes no arguments (\"stray\" given)"));
+    let (status, _, err) = code(&w, &["rename", "a", "b", "c"]);
+    assert_eq!(status, 125);
+    assert!(err.starts_with("Error: too many arguments: `berth rename` accepts at most 2"), "{err}");
+    let (status, _, err) = code(&w, &["rename"]);
+    assert_eq!(status, 125);
+    assert!(err.starts_with("Error: `berth rename` requires CONTAINER NAME"), "{err}");
     let (status, _, err) = code(&w, &["nosuchverb"]);
     assert_eq!(status, 125);
     assert!(err.starts_with("Error: unrecognized command `berth nosuchverb`"), "{err}");
@@ -41,6 +51,64 @@ fn usage_errors_are_podmans_and_create_nothing() {
     assert!(err.starts_with("Log Level \"telepathic\" is not supported, choose from: trace, debug"), "{err}");
     let version = w.ok(&["--version"]);
     assert!(version.starts_with("berth version "), "{version}");
+}
+
+#[test]
+fn help_is_podmans_shape_and_names_the_command_as_invoked() {
+    let w = World::new();
+    let help = w.ok(&["help"]);
+    let lines: Vec<&str> = help.lines().collect();
+    let at = lines.iter().position(|l| *l == "Usage:").expect("a Usage: heading");
+    assert_eq!(lines[at + 1], "  berth [options] [command]");
+    let commands = help.split("Available Commands:\n").nth(1).expect("the commands").split("\n\n").next().unwrap();
+    assert!(commands.lines().any(|l| l.split_whitespace().next() == Some("ps")), "{help}");
+    assert!(help.contains("\nOptions:\n"), "{help}");
+    for (args, synopsis) in [
+        (&["rename", "--help"][..], "  berth rename [options] CONTAINER NAME"),
+        (&["help", "container"][..], "  berth container [command]"),
+        (&["container", "list", "--help"][..], "  berth container list [options]"),
+    ] {
+        let out = w.ok(args);
+        let usage = out.lines().skip_while(|l| *l != "Usage:").nth(1);
+        assert_eq!(usage, Some(synopsis), "{args:?}: {out}");
+    }
+    // linked under another name, berth says that name
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("podman");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_berth"), &link).unwrap();
+    let out = std::process::Command::new(&link).args(["ps", "--bogus"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "Error: unknown flag: --bogus\nSee 'podman ps --help'");
+    let out = std::process::Command::new(&link).args(["container"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Error: missing command 'podman container COMMAND'"));
+}
+
+#[test]
+fn log_levels_print_logrus_lines_and_events_backends() {
+    let w = World::new();
+    let stderr = |args: &[&str]| String::from_utf8_lossy(&w.berth(args).stderr).into_owned();
+    let trace = stderr(&["--log-level=trace", "info"]);
+    for level in [" level=trace ", " level=debug ", " level=info "] {
+        assert!(trace.contains(level), "{level} in {trace}");
+    }
+    assert!(trace.contains(&format!("msg=\"Using graph root {}\"", w.root().display())), "{trace}");
+    let debug = stderr(&["--debug", "info"]);
+    assert!(debug.contains(" level=debug ") && !debug.contains(" level=trace "), "{debug}");
+    let info = stderr(&["--log-level=info", "info"]);
+    assert!(info.contains(" level=info ") && !info.contains(" level=debug "), "{info}");
+    assert!(!stderr(&["--log-level=warn", "info"]).contains(" level="));
+    let (status, _, err) = code(&w, &["--debug", "--log-level=panic", "info"]);
+    assert_eq!((status, err.trim()), (1, "Setting --log-level and --debug is not allowed"));
+
+    // none: nothing recorded, and nothing to read
+    w.ok(&["--events-backend", "none", "volume", "create", "quiet"]);
+    w.ok(&["volume", "create", "loud"]);
+    let events = w.ok(&["events", "--stream=false", "--format", "{{.Name}}"]);
+    assert_eq!(events.trim(), "loud", "{events}");
+    let (status, _, err) = code(&w, &["--events-backend", "none", "events", "--stream=false"]);
+    assert_eq!((status, err.trim()), (125, "Error: cannot read events with the \"none\" backend"));
+    let (status, _, err) = code(&w, &["--events-backend", "journald", "events"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("use --events-backend file"), "{err}");
 }
 
 #[test]

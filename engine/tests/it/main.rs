@@ -19,6 +19,7 @@ fn engine(registry: &Registry, dir: &std::path::Path) -> Engine {
         registries,
         auth: AuthFiles { explicit: Some(dir.join("auth.json")) },
         network: Default::default(),
+        record_events: true,
     };
     Engine::open(config).unwrap()
 }

@@ -46,6 +46,7 @@ impl RegistriesConfig {
     }
 
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        log::trace!("Reading configuration file {:?}", path.display().to_string());
         let text =
             std::fs::read_to_string(path).map_err(|e| ConfigError { path: path.into(), reason: e.to_string() })?;
         let mut config: RegistriesConfig =
