@@ -56,6 +56,9 @@ pub struct LsArgs {
     /// Show only names
     #[arg(short, long)]
     pub quiet: bool,
+    /// Print no header line
+    #[arg(long, alias = "no-heading")]
+    pub noheading: bool,
     /// Output format: json, or a template such as "{{.Name}}"
     #[arg(long)]
     pub format: Option<String>,
@@ -137,7 +140,8 @@ pub fn run(engine: &Engine, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
                     writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
                 }
                 Some(t) => {
-                    let t = Template::parse(t).map_err(anyhow::Error::msg)?;
+                    let mut t = Template::parse(t).map_err(anyhow::Error::msg)?;
+                    t.table &= !a.noheading;
                     let rows: Vec<Value> = list
                         .iter()
                         .map(|n| {
@@ -149,7 +153,8 @@ pub fn run(engine: &Engine, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
                     t.write_rows(&rows, &[("ID", "NETWORK ID")], &mut out)?;
                 }
                 None => {
-                    let mut table = Table::new(&["NETWORK ID", "NAME", "DRIVER"]);
+                    let mut table =
+                        if a.noheading { Table::headless() } else { Table::new(&["NETWORK ID", "NAME", "DRIVER"]) };
                     for n in &list {
                         table.row(vec![n.id[..12].to_string(), n.name.clone(), n.driver.clone()]);
                     }
@@ -194,9 +199,16 @@ pub fn run(engine: &Engine, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
         }
         NetworkCommand::Rm(a) => {
             let mut failed = None;
+            let mut missing = false;
             for name in &a.names {
                 match engine.remove_network(name, a.force) {
                     Ok(n) => println!("{}", n.name),
+                    // as Podman: nothing to say with --force, else its words and status 1
+                    Err(berth_engine::Error::Network(berth_engine::network::NetworkError::NotFound(_))) if a.force => {}
+                    Err(berth_engine::Error::Network(berth_engine::network::NetworkError::NotFound(n))) => {
+                        eprintln!("Error: unable to find network with name or ID {n}: network not found");
+                        missing = true;
+                    }
                     Err(e) => {
                         if let Some(prev) = failed.replace(e) {
                             eprintln!("Error: {prev}");
@@ -206,6 +218,9 @@ pub fn run(engine: &Engine, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
             }
             if let Some(e) = failed {
                 return Err(e.into());
+            }
+            if missing {
+                return Ok(ExitCode::from(1));
             }
         }
     }

@@ -55,7 +55,7 @@ impl Engine {
         let network = self.network_settings(c);
         let network_mode = match crate::network::Mode::of(&c.options) {
             crate::network::Mode::Pasta => "pasta".to_string(),
-            crate::network::Mode::Slirp4netns => "slirp4netns".to_string(),
+            crate::network::Mode::Slirp4netns(_) => "slirp4netns".to_string(),
             _ => c.options.network.clone().unwrap_or_else(|| "bridge".into()),
         };
         json!({

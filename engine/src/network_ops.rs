@@ -197,7 +197,7 @@ impl Engine {
     /// The network of a new container and its published ports, checked and resolved before
     /// anything exists: `-P` expanded, free host ports chosen, ports in use refused.
     pub(crate) fn plan_network(&self, image: &ImageConfiguration, opts: &mut CreateOptions) -> Result<Mode> {
-        let mode = Mode::of(opts);
+        let mode = Mode::check(opts)?;
         if let Mode::Bridge(name) = &mode {
             if crate::rootless::is_rootless() {
                 return Err(NetworkError::Invalid(format!(
@@ -220,7 +220,7 @@ impl Engine {
         if opts.ports.is_empty() {
             return Ok(mode);
         }
-        if !matches!(mode, Mode::Bridge(_) | Mode::Pasta | Mode::Slirp4netns) {
+        if !matches!(mode, Mode::Bridge(_) | Mode::Pasta | Mode::Slirp4netns(_)) {
             let which = opts.network.as_deref().unwrap_or_default();
             return Err(NetworkError::Invalid(format!(
                 "--publish can't be used with --network {which}: ports are published from bridge networks only"
@@ -293,9 +293,11 @@ impl Engine {
         };
         let host_hosts = (mode == Mode::Host).then(|| std::fs::read_to_string("/etc/hosts").unwrap_or_default());
         // Through pasta, the container has the host's address, and its gateway leads to the host.
-        let (pasta_gateway, pasta_ip) = match mode {
+        let (pasta_gateway, pasta_ip) = match &mode {
             Mode::Pasta => network::pasta::host_addresses(),
-            Mode::Slirp4netns => (Some(network::slirp::GATEWAY), Some(network::slirp::ADDRESS)),
+            // slirp4netns reaches the host at its own address (its gateway is the host's loopback,
+            // and only with allow_host_loopback)
+            Mode::Slirp4netns(o) => (network::slirp::host_address().or(Some(o.gateway())), Some(o.address())),
             _ => (None, None),
         };
         let hosts = files::hosts(&files::HostsInput {
@@ -316,6 +318,11 @@ impl Engine {
             &c.options.dns_search,
             mode == Mode::Host,
         );
+        // slirp4netns forwards DNS at its own address: first, since the host's may be loopback
+        let resolv = match &mode {
+            Mode::Slirp4netns(o) if c.options.dns.is_empty() => format!("nameserver {}\n{resolv}", o.dns()),
+            _ => resolv,
+        };
         let [(hosts_path, _), (resolv_path, _), (hostname_path, _)] = network::container_files(&paths.dir);
         for (path, text) in [(hosts_path, hosts), (resolv_path, resolv), (hostname_path, format!("{hostname}\n"))] {
             files::rewrite(&path, &text).map_err(|source| crate::Error::Io { path: path.clone(), source })?;

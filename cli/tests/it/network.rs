@@ -436,4 +436,39 @@ fn networks_are_created_listed_inspected_and_removed() {
     assert!(!link_exists(&bridge), "its bridge is gone");
     let err = w.fails(&["network", "inspect", "front"]);
     assert!(err.contains("network front not found"), "{err}");
+
+    // as Podman: a missing network is status 1 with its words, nothing at all with --force
+    let out = w.berth(&["network", "rm", "front"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "Error: unable to find network with name or ID front: network not found"
+    );
+    assert_eq!(w.ok(&["network", "rm", "-f", "front"]), "");
+    let ls = w.ok(&["network", "ls", "--noheading"]);
+    assert!(!ls.contains("NETWORK ID") && ls.contains("  berth "), "{ls}");
+}
+
+#[test]
+fn slirp4netns_takes_its_network_from_cidr() {
+    let w = World::new();
+    let img = net_image(&w);
+    let out = w.ok(&[
+        "run",
+        "--rm",
+        "--name",
+        "slow",
+        "--network",
+        "slirp4netns:cidr=10.178.4.0/24",
+        &img,
+        "sh",
+        "-c",
+        "ip -4 addr show tap0; cat /etc/hosts /etc/resolv.conf",
+    ]);
+    assert!(out.contains("inet 10.178.4.100/24 "), "the 100th address: {out}");
+    assert!(out.contains("\n10.178.4.100\t"), "its hosts line: {out}");
+    assert!(out.contains("\nnameserver 10.178.4.3\n"), "slirp4netns's DNS first: {out}");
+    let err = w.fails(&["run", "--rm", "--network", "slirp4netns:cidr=10.1.0.0/28", &img, "true"]);
+    assert!(err.contains("cidr=10.1.0.0/28: too small"), "{err}");
+    assert_eq!(w.ok(&["ps", "-a", "-q"]), "", "nothing made");
 }

@@ -172,7 +172,9 @@ impl Engine {
             let run_root = &self.config().run_root;
             match network::Mode::of(&c.options) {
                 network::Mode::Pasta => network::pasta::start(run_root, id, &c.options.ports, pid.as_raw()),
-                network::Mode::Slirp4netns => network::slirp::start(run_root, id, &c.options.ports, pid.as_raw()),
+                network::Mode::Slirp4netns(o) => {
+                    network::slirp::start(run_root, id, &o, &c.options.ports, pid.as_raw())
+                }
                 _ => Ok(()),
             }
             .map_err(|e| e.to_string())?;

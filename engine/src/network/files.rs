@@ -38,11 +38,8 @@ pub fn hosts(input: &HostsInput<'_>) -> String {
     for (name, ip) in input.add_hosts {
         out.push_str(&format!("{ip}\t{name}\n"));
     }
-    let me = if input.hostname == input.name {
-        input.hostname.to_string()
-    } else {
-        format!("{} {}", input.hostname, input.name)
-    };
+    // the hostname, then the name, even when they are the same, as Podman writes them
+    let me = format!("{} {}", input.hostname, input.name);
     match input.ip {
         Some(ip) => out.push_str(&format!("{ip}\t{me}\n")),
         None if input.host_hosts.is_none() => out.push_str(&format!("127.0.1.1\t{me}\n")),
@@ -154,7 +151,7 @@ mod tests {
             peers: &[],
             host_hosts: None,
         });
-        assert!(text.ends_with("127.0.1.1\tbox\n"), "{text}");
+        assert!(text.ends_with("127.0.1.1\tbox box\n"), "{text}");
     }
 
     #[test]

@@ -127,8 +127,9 @@ pub enum Mode {
     None,
     /// Its own namespace, connected through pasta: rootless containers' default.
     Pasta,
-    /// Its own namespace, connected through slirp4netns: rootless, where pasta is missing.
-    Slirp4netns,
+    /// Its own namespace, connected through slirp4netns: rootless, where pasta is missing, or
+    /// asked for (`slirp4netns:cidr=10.41.0.0/24,mtu=1500,allow_host_loopback=true`).
+    Slirp4netns(slirp::Options),
 }
 
 impl Mode {
@@ -139,18 +140,31 @@ impl Mode {
             None | Some("") | Some("bridge") if crate::rootless::is_rootless() => {
                 let has = |p: &str| crate::rootless::which(p).is_some();
                 if !has(pasta::PROGRAM) && has(slirp::PROGRAM) {
-                    Mode::Slirp4netns
+                    Mode::Slirp4netns(slirp::Options::default())
                 } else {
                     Mode::Pasta
                 }
             }
             None | Some("") | Some("bridge") => Mode::Bridge(DEFAULT_NETWORK.into()),
             Some("pasta") => Mode::Pasta,
-            Some("slirp4netns") => Mode::Slirp4netns,
+            // options were checked at create (`Mode::check`)
+            Some(s) if s == slirp::PROGRAM || s.starts_with("slirp4netns:") => {
+                Mode::Slirp4netns(slirp::Options::parse(s).unwrap_or_default())
+            }
             Some("host") => Mode::Host,
             Some("none") => Mode::None,
             Some(name) => Mode::Bridge(name.into()),
         }
+    }
+}
+
+impl Mode {
+    /// The network a user asked for, its options checked: the error names the bad one.
+    pub fn check(opts: &CreateOptions) -> Result<Mode, NetworkError> {
+        if let Some(s) = opts.network.as_deref().filter(|s| s.starts_with("slirp4netns:")) {
+            slirp::Options::parse(s)?;
+        }
+        Ok(Mode::of(opts))
     }
 }
 

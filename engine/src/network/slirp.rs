@@ -2,7 +2,8 @@
 //! or the default when only slirp4netns is installed), as Podman 4 did it.
 //!
 //! slirp4netns puts a tap device in the container's namespace (10.0.2.100/24, gateway
-//! 10.0.2.2, which also leads to the host's loopback, and DNS forwarding at 10.0.2.3) and carries
+//! 10.0.2.2, which leads to the host's loopback only with `allow_host_loopback=true`, and DNS
+//! forwarding at 10.0.2.3; `cidr=` moves all three) and carries
 //! its traffic over the user's sockets. It runs in the foreground, so the monitor's outside
 //! helper starts it in the background once it reports the network configured (`--ready-fd`);
 //! published ports are then added through its API socket (`add_hostfwd`): slirp4netns itself
@@ -14,13 +15,89 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ipnet::Ipv4Net;
+
 use super::ports::PortMapping;
 use super::NetworkError;
 
 pub const PROGRAM: &str = "slirp4netns";
-/// The container's address and gateway in slirp4netns's default network.
-pub const ADDRESS: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 100);
-pub const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 2);
+
+/// What `--network slirp4netns:OPTIONS` may say, as Podman takes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// The network slirp4netns makes (10.0.2.0/24): the container is .100, the gateway .2, DNS .3
+    pub cidr: Ipv4Net,
+    pub mtu: u32,
+    /// Whether the gateway leads to the host's loopback (off by default, as in Podman)
+    pub allow_host_loopback: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            cidr: Ipv4Net::new(Ipv4Addr::new(10, 0, 2, 0), 24).expect("a valid prefix"),
+            mtu: 65520,
+            allow_host_loopback: false,
+        }
+    }
+}
+
+impl Options {
+    /// `slirp4netns[:cidr=NET,mtu=N,allow_host_loopback=BOOL]`
+    pub fn parse(network: &str) -> Result<Options, NetworkError> {
+        let mut o = Options::default();
+        let list = network.strip_prefix(PROGRAM).and_then(|r| r.strip_prefix(':')).unwrap_or_default();
+        for opt in list.split(',').filter(|s| !s.is_empty()) {
+            let bad = |why: &str| NetworkError::Invalid(format!("--network {network}: {opt}: {why}"));
+            let (key, value) = opt.split_once('=').ok_or_else(|| bad("options are KEY=VALUE"))?;
+            match key {
+                "cidr" => {
+                    let net: Ipv4Net = value.parse().map_err(|_| bad("not an IPv4 network, e.g. cidr=10.41.0.0/24"))?;
+                    if net.prefix_len() > 25 {
+                        return Err(bad("too small: the container is the 100th address, give a /25 or larger"));
+                    }
+                    o.cidr = net.trunc();
+                }
+                "mtu" => {
+                    o.mtu = value
+                        .parse()
+                        .ok()
+                        .filter(|m| (68..=65521).contains(m))
+                        .ok_or_else(|| bad("an MTU from 68 to 65521"))?
+                }
+                "allow_host_loopback" => {
+                    o.allow_host_loopback = value.parse().map_err(|_| bad("true or false"))?;
+                }
+                _ => return Err(bad("unknown option: Berth's slirp4netns takes cidr, mtu and allow_host_loopback")),
+            }
+        }
+        Ok(o)
+    }
+
+    fn nth(&self, n: u32) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.cidr.network()) + n)
+    }
+    /// The container's address.
+    pub fn address(&self) -> Ipv4Addr {
+        self.nth(100)
+    }
+    pub fn gateway(&self) -> Ipv4Addr {
+        self.nth(2)
+    }
+    /// slirp4netns's DNS forwarder.
+    pub fn dns(&self) -> Ipv4Addr {
+        self.nth(3)
+    }
+}
+
+/// The host's first address that is not loopback (`hostname -I`'s first): how a container
+/// behind slirp4netns reaches the host.
+pub fn host_address() -> Option<Ipv4Addr> {
+    nix::ifaddrs::getifaddrs().ok()?.find_map(|i| {
+        let ip = i.address?.as_sockaddr_in()?.ip();
+        (!ip.is_loopback() && !ip.is_link_local()).then_some(ip)
+    })
+}
 
 fn dir(run_root: &Path) -> PathBuf {
     run_root.join("slirp4netns")
@@ -36,16 +113,19 @@ fn api_socket(run_root: &Path, id: &str) -> PathBuf {
 }
 
 /// The arguments of slirp4netns for the network namespace of `pid`.
-pub fn args(pid: i32, api: &Path) -> Vec<String> {
-    vec![
-        "--configure".into(),
-        "--mtu=65520".into(),
+pub fn args(o: &Options, pid: i32, api: &Path) -> Vec<String> {
+    let mut args = vec!["--configure".into(), format!("--mtu={}", o.mtu), format!("--cidr={}", o.cidr)];
+    if !o.allow_host_loopback {
+        args.push("--disable-host-loopback".into());
+    }
+    args.extend([
         "--ready-fd=3".into(),
         "--api-socket".into(),
         api.display().to_string(),
         pid.to_string(),
         "tap0".into(),
-    ]
+    ]);
+    args
 }
 
 /// The API request that publishes one port.
@@ -58,12 +138,12 @@ pub fn hostfwd_request(p: &PortMapping) -> String {
 }
 
 /// Starts slirp4netns for the container whose init is `pid`, then publishes its ports.
-pub fn start(run_root: &Path, id: &str, ports: &[PortMapping], pid: i32) -> Result<(), NetworkError> {
+pub fn start(run_root: &Path, id: &str, o: &Options, ports: &[PortMapping], pid: i32) -> Result<(), NetworkError> {
     let io = |what: &Path, e: std::io::Error| NetworkError::Invalid(format!("{}: {e}", what.display()));
     std::fs::create_dir_all(dir(run_root)).map_err(|e| io(&dir(run_root), e))?;
     let api = api_socket(run_root, id);
     let _ = std::fs::remove_file(&api);
-    let slirp = crate::rootless::run_outside(crate::rootless::OutsideRun::Ready, PROGRAM, &args(pid, &api))
+    let slirp = crate::rootless::run_outside(crate::rootless::OutsideRun::Ready, PROGRAM, &args(o, pid, &api))
         .map_err(|msg| match msg.ends_with(": not found") {
             true => NetworkError::Invalid(
                 "slirp4netns is not installed: install Debian's slirp4netns (or passt, for pasta), or use --network none"
@@ -118,7 +198,32 @@ mod tests {
         assert_eq!(v["arguments"]["host_addr"], "0.0.0.0");
         assert_eq!(v["arguments"]["host_port"], 8080);
         assert_eq!(v["arguments"]["guest_port"], 80);
-        let a = args(42, Path::new("/run/x.sock")).join(" ");
-        assert_eq!(a, "--configure --mtu=65520 --ready-fd=3 --api-socket /run/x.sock 42 tap0");
+        let a = args(&Options::default(), 42, Path::new("/run/x.sock")).join(" ");
+        assert_eq!(
+            a,
+            "--configure --mtu=65520 --cidr=10.0.2.0/24 --disable-host-loopback --ready-fd=3 --api-socket /run/x.sock 42 tap0"
+        );
+    }
+
+    #[test]
+    fn options_move_the_network_and_bad_ones_are_named() {
+        let o = Options::parse("slirp4netns:cidr=172.27.87.9/24,mtu=1500,allow_host_loopback=true").unwrap();
+        assert_eq!(
+            (o.address(), o.gateway(), o.dns()),
+            ("172.27.87.100".parse().unwrap(), "172.27.87.2".parse().unwrap(), "172.27.87.3".parse().unwrap())
+        );
+        assert_eq!((o.mtu, o.allow_host_loopback), (1500, true));
+        assert!(!args(&o, 1, Path::new("/s")).contains(&"--disable-host-loopback".to_string()));
+        assert_eq!(Options::parse("slirp4netns").unwrap(), Options::default());
+        for (bad, says) in [
+            ("slirp4netns:cidr=nope", "cidr=nope: not an IPv4 network"),
+            ("slirp4netns:cidr=10.1.2.0/28", "too small"),
+            ("slirp4netns:mtu=9", "mtu=9: an MTU"),
+            ("slirp4netns:port_handler=rootlesskit", "unknown option"),
+            ("slirp4netns:cidr", "KEY=VALUE"),
+        ] {
+            let err = Options::parse(bad).unwrap_err().to_string();
+            assert!(err.contains(bad) && err.contains(says), "{bad}: {err}");
+        }
     }
 }
