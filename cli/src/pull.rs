@@ -82,10 +82,15 @@ pub async fn pull_with_progress(
 ) -> anyhow::Result<berth_engine::ImageRecord> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     if !quiet {
-        eprintln!(
-            "Trying to pull {}...",
-            berth_engine::Reference::parse(reference).map(|r| r.to_string()).unwrap_or_else(|_| reference.to_string())
-        );
+        // a short name's alias, or the name as Docker Hub's (search registries say themselves)
+        let name = match engine.config().registries.short_name_candidates(reference).as_slice() {
+            [one] => one.clone(),
+            [] => berth_engine::Reference::parse(reference)
+                .map(|r| r.to_string())
+                .unwrap_or_else(|_| reference.to_string()),
+            _ => reference.to_string(),
+        };
+        eprintln!("Trying to pull {name}...");
     }
     let pull = engine.pull(reference, PullOptions { platform, progress: Some(tx) });
     let render = async move {

@@ -30,9 +30,22 @@ impl Engine {
     }
 
     /// [`image`](Self::image), and the name it was found by (None when by id or digest).
+    /// A short name not found as it is is looked for as what `registries.conf` says it stands
+    /// for (its alias, the search registries), as Podman looks for it locally.
     pub(crate) fn image_found(&self, query: &str) -> Result<(ImageRecord, Option<String>)> {
-        let (id, how) = image::find(self.state().conn(), query)?;
-        let img = image::get(self.state().conn(), &id)?.ok_or_else(|| image::LookupError::NotFound(query.into()))?;
+        let state = self.state();
+        let found = match image::find(state.conn(), query) {
+            Err(image::LookupError::NotFound(n)) => self
+                .config()
+                .registries
+                .short_name_candidates(query)
+                .iter()
+                .find_map(|name| image::find(state.conn(), name).ok())
+                .ok_or(image::LookupError::NotFound(n)),
+            other => other,
+        };
+        let (id, how) = found?;
+        let img = image::get(state.conn(), &id)?.ok_or_else(|| image::LookupError::NotFound(query.into()))?;
         Ok((
             img,
             match how {

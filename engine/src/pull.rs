@@ -61,14 +61,56 @@ impl Progress<'_> {
 }
 
 impl Engine {
-    /// Pulls `reference` and returns the stored image.
+    /// Pulls `reference` and returns the stored image. A short name is looked for as
+    /// `registries.conf` says (its alias, else each of the search registries in turn), and
+    /// otherwise on Docker Hub.
     pub async fn pull(&self, reference: &str, opts: PullOptions) -> Result<ImageRecord> {
+        let candidates = self.config().registries.short_name_candidates(reference);
+        if candidates.is_empty() {
+            return self.pull_name(reference, &opts).await;
+        }
+        let mut failures = Vec::new();
+        for name in &candidates {
+            log::debug!("Trying short name {reference:?} as {name:?}");
+            match self.pull_name(name, &opts).await {
+                Ok(image) => return Ok(image),
+                Err(e) if candidates.len() == 1 => return Err(e),
+                Err(e) => failures.push(format!("{name}: {e}")),
+            }
+        }
+        Err(Error::Invalid(format!(
+            "short name {reference:?} was not found on any of the search registries (unqualified-search-registries in registries.conf): {}",
+            failures.join("; ")
+        )))
+    }
+
+    /// Pulls a full name, from the first of its mirrors (then its registry) that has it.
+    async fn pull_name(&self, reference: &str, opts: &PullOptions) -> Result<ImageRecord> {
         let reference = Reference::parse(reference)?;
         let platform = opts.platform.clone().unwrap_or_else(Platform::host);
         let progress = Progress { engine: self, reference: reference.to_string(), sink: opts.progress.clone() };
         let config = self.config();
-        let registry = Registry::connect(&reference, &config.registries, &config.auth)?;
-        let resolved = registry.resolve(&platform).await?;
+        let endpoints = config.registries.endpoints(&reference.to_string()).ok_or_else(|| RegistryError::Blocked {
+            host: reference.registry().to_string(),
+            config: config.registries.suggested_path().display().to_string(),
+        })?;
+        let mut found = None;
+        for (i, at) in endpoints.iter().enumerate() {
+            let last = i + 1 == endpoints.len();
+            let endpoint = Reference::parse(&at.name)?;
+            let registry = Registry::connect_endpoint(&endpoint, at.insecure, &config.registries, &config.auth)?;
+            match registry.resolve(&platform).await {
+                Ok(resolved) => {
+                    found = Some((registry, resolved));
+                    break;
+                }
+                Err(e) if last => return Err(e.into()),
+                // a mirror that fails is passed over, as containers/image does
+                Err(e) => log::debug!("Pulling {reference} from the mirror {}: {e}", at.name),
+            }
+        }
+        let (registry, resolved) =
+            found.ok_or_else(|| Error::Invalid(format!("{reference}: nowhere to pull it from")))?;
         let manifest = &resolved.manifest;
 
         let config_desc = manifest.config();

@@ -184,7 +184,7 @@ mod tests {
         }
         let c = RegistriesConfig::load(&path).unwrap();
         assert!(c.is_insecure("127.0.0.1:5000") && c.is_insecure("mirror.example"));
-        assert!(c.is_blocked("old.example"));
+        assert!(c.is_blocked("old.example/x/y"), "its prefix is blocked");
         assert_eq!(c.registries.len(), 3);
         set_registry(&path, &RegistriesConfig::default(), "127.0.0.1:5000", false).unwrap();
         let c = RegistriesConfig::load(&path).unwrap();
@@ -205,7 +205,7 @@ mod tests {
         // Entries the engine was given without a file are kept too.
         let given = RegistriesConfig {
             registries: vec![RegistryEntry { location: "given.example".into(), insecure: true, ..Default::default() }],
-            source: None,
+            ..Default::default()
         };
         let other = dir.path().join("other.conf");
         set_registry(&other, &given, "new.example", false).unwrap();

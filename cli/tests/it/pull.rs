@@ -265,3 +265,39 @@ fn concurrent_pulls_of_the_same_image_agree() {
     assert_eq!(w.ok(&["images", "-q"]).lines().count(), 1);
     assert_eq!(std::fs::read(w.layer_dir(&pushed.diff_ids[0]).join("noise")).unwrap(), noise);
 }
+
+#[test]
+fn short_names_aliases_search_registries_and_mirrors_from_drop_ins() {
+    let w = World::new();
+    let addr = w.registry.addr().to_string();
+    w.push_busybox("library/busybox:latest");
+    w.push_busybox("team/tools:1");
+    // a machine set up as for Podman: the user's registries.conf and a drop-in beside it
+    let conf = w.dir.path().join("home/.config/containers");
+    std::fs::create_dir_all(conf.join("registries.conf.d")).unwrap();
+    std::fs::write(conf.join("registries.conf"), "unqualified-search-registries = [\"nothing.invalid\"]\n").unwrap();
+    std::fs::write(
+        conf.join("registries.conf.d/50-offline.conf"),
+        format!(
+            "unqualified-search-registries = [\"{addr}\"]\n[aliases]\n\"bb\" = \"docker.io/library/busybox\"\n\
+             [[registry]]\nprefix = \"docker.io\"\nlocation = \"docker.io\"\n\
+             [[registry.mirror]]\nlocation = \"{addr}\"\ninsecure = true\n\
+             [[registry]]\nlocation = \"{addr}\"\ninsecure = true\n"
+        ),
+    )
+    .unwrap();
+    let berth = |args: &[&str]| {
+        let out = w.cmd().env_remove("CONTAINERS_REGISTRIES_CONF").args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // an alias, pulled from Docker Hub's mirror: the name stays Docker Hub's
+    berth(&["pull", "-q", "bb"]);
+    // a short name found on the search registry the drop-in names (it replaced the main file's)
+    berth(&["pull", "-q", "team/tools:1"]);
+    let names = berth(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    let mut names: Vec<&str> = names.lines().collect();
+    names.sort();
+    assert_eq!(names, [format!("{addr}/team/tools:1"), "docker.io/library/busybox:latest".to_string()]);
+    assert_eq!(berth(&["run", "--rm", "bb", "echo", "from the mirror"]), "from the mirror\n");
+}

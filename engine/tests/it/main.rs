@@ -11,7 +11,7 @@ use berth_testkit::{Compression, ImageSpec, LayerBuilder, Registry};
 fn engine(registry: &Registry, dir: &std::path::Path) -> Engine {
     let registries = RegistriesConfig {
         registries: vec![RegistryEntry { location: registry.addr().into(), insecure: true, ..Default::default() }],
-        source: None,
+        ..Default::default()
     };
     let config = EngineConfig {
         root: dir.join("root"),

@@ -98,10 +98,21 @@ impl Registry {
     ) -> Result<Registry, RegistryError> {
         let host = reference.oci().resolve_registry().to_string();
         let config_path = config.suggested_path().display().to_string();
-        if config.is_blocked(reference.registry()) {
+        if config.is_blocked(&reference.to_string()) {
             return Err(RegistryError::Blocked { host, config: config_path });
         }
-        let insecure = config.is_insecure(reference.registry());
+        Self::connect_endpoint(reference, config.is_insecure(reference.registry()), config, auth_files)
+    }
+
+    /// A connection to one place a name is pulled from (a mirror, or the registry that
+    /// `registries.conf` rewrites the name to), plain HTTP when `insecure`.
+    pub fn connect_endpoint(
+        reference: &Reference,
+        insecure: bool,
+        config: &RegistriesConfig,
+        auth_files: &AuthFiles,
+    ) -> Result<Registry, RegistryError> {
+        let config_path = config.suggested_path().display().to_string();
         let auth = match auth_files.lookup(reference.registry())? {
             Some(c) => RegistryAuth::Basic(c.username, c.password),
             None => RegistryAuth::Anonymous,

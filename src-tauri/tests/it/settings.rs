@@ -104,7 +104,7 @@ async fn registry_settings_keep_other_entries_and_login_works() {
         assert!(text.contains(kept), "{kept} is gone:\n{text}");
     }
     let config = berth_engine::RegistriesConfig::load(&conf).unwrap();
-    assert!(config.is_insecure(&host) && config.is_blocked("quay.io") && !config.is_insecure("mirror.example"));
+    assert!(config.is_insecure(&host) && config.is_blocked("quay.io/old/x") && !config.is_insecure("mirror.example"));
 
     let login =
         |password: &str| c::LoginArgs { host: host.clone(), username: "alice".into(), password: password.into() };
