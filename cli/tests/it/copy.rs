@@ -202,6 +202,25 @@ fn cp_reaches_a_stopped_containers_volumes_and_bind_mounts() {
 }
 
 #[test]
+fn a_tmpfs_starts_with_the_files_below_it_so_a_copy_before_start_is_there() {
+    let w = World::new();
+    w.push_busybox("busybox:latest");
+    let img = w.image_ref("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    let file = w.dir.path().join("file");
+    std::fs::write(&file, "copied\n").unwrap();
+    w.ok(&["create", "--name", "t", "--mount", "type=tmpfs,dst=/tmp", &img, "sleep", "1000"]);
+    w.ok(&["cp", file.to_str().unwrap(), "t:/tmp"]);
+    w.ok(&["start", "t"]);
+    assert_eq!(w.ok(&["exec", "t", "cat", "/tmp/file"]), "copied\n");
+    assert!(w.ok(&["exec", "t", "cat", "/proc/mounts"]).contains("tmpfs /tmp tmpfs"), "a tmpfs at /tmp");
+    // notmpcopyup: an empty tmpfs.
+    w.ok(&["run", "-d", "--name", "e", "--tmpfs", "/etc:notmpcopyup", &img, "sleep", "1000"]);
+    assert_eq!(w.ok(&["exec", "e", "ls", "-A", "/etc"]), "");
+    w.ok(&["rm", "-f", "-t", "0", "t", "e"]);
+}
+
+#[test]
 fn top_lists_the_containers_processes() {
     let w = World::new();
     w.push_busybox("busybox:latest");
