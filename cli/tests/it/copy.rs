@@ -221,6 +221,63 @@ fn a_tmpfs_starts_with_the_files_below_it_so_a_copy_before_start_is_there() {
 }
 
 #[test]
+fn directories_and_dot_suffixes_land_where_podman_puts_them() {
+    let w = World::new();
+    w.push_busybox("busybox:latest");
+    let img = w.image_ref("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    w.ok(&["run", "-d", "--name", "b", "--workdir", "/srv", &img, "sh", "-c", "mkdir -p /srv/subdir /usr; sleep 1000"]);
+    let host = w.dir.path().join("h");
+    std::fs::create_dir_all(host.join("dir/sub")).unwrap();
+    std::fs::write(host.join("dir/sub/f"), "f\n").unwrap();
+    std::fs::create_dir_all(host.join("dir./sub")).unwrap();
+    std::fs::write(host.join("dir./sub/f"), "f\n").unwrap();
+    std::fs::write(host.join("file"), "file\n").unwrap();
+    // (source on the host, destination in the container, where f must be)
+    for (src, dest, expect) in [
+        ("dir", "/", "/dir/sub/f"),
+        ("dir.", "/", "/dir./sub/f"),
+        ("dir/", "/tmp", "/tmp/dir/sub/f"),
+        ("dir/.", "/usr/", "/usr/sub/f"),
+        ("dir/sub", ".", "/srv/sub/f"),
+        ("dir/sub/.", "subdir/.", "/srv/subdir/f"),
+        ("dir", "/newdir1", "/newdir1/sub/f"),
+        ("dir/.", "/newdir3", "/newdir3/sub/f"),
+        ("file", "/tmp/.", "/tmp/file"),
+        ("file", "./", "/srv/file"),
+        ("file", "anotherbase.txt", "/srv/anotherbase.txt"),
+    ] {
+        w.ok(&["cp", &format!("{}/{src}", host.display()), &format!("b:{dest}")]);
+        let out = w.berth(&["exec", "b", "cat", expect]);
+        assert!(out.status.success(), "cp {src} b:{dest} should give {expect}");
+    }
+    let err = w.fails(&["cp", host.join("dir").to_str().unwrap(), "b:/etc/passwd"]);
+    assert_eq!(err, "Error: destination must be a directory when copying a directory\n");
+
+    // And out of the container: (source in it, destination under the host dir, where f lands).
+    w.ok(&["exec", "b", "sh", "-c", "echo f > /srv/subdir/f; mkdir /tmp/subdir.; cp /srv/subdir/f /tmp/subdir./"]);
+    for (src, dest, expect) in [
+        ("/srv", "", "srv/subdir/f"),
+        ("/srv", "/newdir", "newdir/subdir/f"),
+        ("/srv/", "", "srv/subdir/f"),
+        ("/srv/.", "", "subdir/f"),
+        ("/srv/.", "/newdir", "newdir/subdir/f"),
+        ("/srv/subdir/.", "", "f"),
+        ("/tmp/subdir.", "", "subdir./f"),
+        ("subdir/f", "/", "f"),
+    ] {
+        let out = w.dir.path().join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        w.ok(&["cp", &format!("b:{src}"), &format!("{}{dest}", out.display())]);
+        assert_eq!(std::fs::read_to_string(out.join(expect)).unwrap(), "f\n", "cp b:{src} out{dest}");
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+    std::fs::write(w.dir.path().join("testfile"), "").unwrap();
+    let err = w.fails(&["cp", "b:/etc/", w.dir.path().join("testfile").to_str().unwrap()]);
+    assert_eq!(err, "Error: destination must be a directory when copying a directory\n");
+}
+
+#[test]
 fn top_lists_the_containers_processes() {
     let w = World::new();
     w.push_busybox("busybox:latest");
