@@ -74,11 +74,6 @@ pub fn cp(engine: &Engine, args: &CpArgs) -> anyhow::Result<ExitCode> {
         (Some((name, given)), None) => {
             let path = in_container(engine, name, given)?;
             let dest = args.destination.as_str();
-            if let Ok(m) = std::fs::metadata(dest) {
-                if !m.is_dir() && !m.is_file() {
-                    return Err(archive::CopyError::InvalidDestination(dest.to_string()).into());
-                }
-            }
             let request = Request::Out { path: &path, shown: given };
             let mut child = engine.copy_command(name, request)?.stdout(Stdio::piped()).spawn()?;
             let stream = child.stdout.take().expect("piped");
