@@ -173,7 +173,12 @@ pub fn mounts(
                 mount(destination, "bind", &utf8(&source)?, o)?
             }
             MountRequest::Tmpfs { destination, options } => {
-                let o: Vec<&str> = options.iter().map(String::as_str).collect();
+                let mut o: Vec<&str> = options.iter().map(String::as_str).collect();
+                // As Podman: a tmpfs starts with the image's files below it.
+                if !o.iter().any(|x| *x == "notmpcopyup" || *x == "tmpcopyup") {
+                    o.push("tmpcopyup");
+                }
+                o.retain(|x| *x != "notmpcopyup");
                 mount(destination, "tmpfs", "tmpfs", &o)?
             }
         });

@@ -19,7 +19,8 @@ enum Effect {
     Set(MsFlags),
     Clear(MsFlags),
     Propagation(MsFlags),
-    /// Accepted and meaningless here (crun's `tmpcopyup` and friends are not supported).
+    /// Not a mount flag: `tmpcopyup` is read by `rootfs::mount_one`; `notmpcopyup` and
+    /// `copy-symlink` ask for nothing it does.
     Ignore,
 }
 

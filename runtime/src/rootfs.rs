@@ -10,6 +10,7 @@ use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::mount::{MntFlags, MsFlags};
 use nix::sys::stat::SFlag;
 use nix::unistd::{Gid, Uid};
@@ -175,6 +176,10 @@ pub fn mount_one(sys: &dyn Syscall, root: &Path, m: &Mount) -> Result<(), Failur
         }
     } else {
         mkdir_all(sys, &target).stage(stage)?;
+        // `tmpcopyup`: a tmpfs starts with what the image has below it, as with crun.
+        let copy_up = typ == "tmpfs" && m.options().as_deref().unwrap_or_default().iter().any(|o| o == "tmpcopyup");
+        let below =
+            if copy_up { Some(sys.open(&target, OFlag::O_RDONLY | OFlag::O_DIRECTORY).stage(stage)?) } else { None };
         let source = m.source().as_deref().unwrap_or(Path::new(typ));
         match sys.mount(Some(source), &target, Some(typ), opts.flags, opts.data.as_deref()) {
             // A user namespace that maps only root has no tty group (gid 5) for devpts.
@@ -184,6 +189,11 @@ pub fn mount_one(sys: &dyn Syscall, root: &Path, m: &Mount) -> Result<(), Failur
                 sys.mount(Some(source), &target, Some(typ), opts.flags, Some(&data.join(","))).stage(stage)?
             }
             other => other.stage(stage)?,
+        }
+        if let Some(fd) = below {
+            let copied = sys.copy_tree(fd, &target);
+            let _ = sys.close(fd);
+            copied.stage(|| format!("copying the image's {} into its tmpfs", dest.display()))?;
         }
     }
     for propagation in opts.propagation {
@@ -362,6 +372,29 @@ mod tests {
         let sys = TestSyscall { fail: Some(("mount overlay".into(), Errno::EPERM)), ..TestSyscall::new() };
         let e = mount_overlay(&sys, &layers(false)).unwrap_err();
         assert!(!sys.calls.borrow().iter().any(|c| c.starts_with("run ")), "{e:?}");
+    }
+
+    #[test]
+    fn a_tmpfs_with_tmpcopyup_gets_what_was_below_it() {
+        let tmpfs = |options: &[&str]| {
+            oci_spec::runtime::MountBuilder::default()
+                .destination("/tmp")
+                .typ("tmpfs")
+                .source("tmpfs")
+                .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
+                .build()
+                .unwrap()
+        };
+        let sys = TestSyscall::new().with_files(&[("/r/tmp", FileKind::Dir)]);
+        mount_one(&sys, Path::new("/r"), &tmpfs(&["nosuid", "tmpcopyup"])).unwrap();
+        let calls: Vec<String> = sys.calls().into_iter().filter(|c| !c.starts_with("close")).collect();
+        let at = |prefix: &str| calls.iter().position(|c| c.starts_with(prefix)).unwrap_or_else(|| panic!("{calls:?}"));
+        assert!(at("open /r/tmp") < at("mount tmpfs") && at("mount tmpfs") < at("copy_tree"), "{calls:?}");
+        assert!(calls[at("copy_tree")].ends_with(" /r/tmp"), "{calls:?}");
+
+        let sys = TestSyscall::new().with_files(&[("/r/tmp", FileKind::Dir)]);
+        mount_one(&sys, Path::new("/r"), &tmpfs(&["nosuid"])).unwrap();
+        assert!(!sys.calls().iter().any(|c| c.starts_with("copy_tree") || c.starts_with("open")), "{:?}", sys.calls());
     }
 
     #[test]

@@ -97,6 +97,9 @@ pub trait Syscall {
     fn symlink(&self, target: &Path, link: &Path) -> Result<()>;
     fn mknod(&self, path: &Path, kind: SFlag, mode: u32, dev: u64) -> Result<()>;
     fn chown(&self, path: &Path, uid: Option<Uid>, gid: Option<Gid>) -> Result<()>;
+    /// Copies the directory open at `from` into `to`: directories, files and links with their
+    /// modes and owners; other kinds are skipped (crun's `tmpcopyup`).
+    fn copy_tree(&self, from: RawFd, to: &Path) -> Result<()>;
     fn access(&self, path: &Path, mode: AccessFlags) -> Result<()>;
     fn umask(&self, mask: u32);
 
@@ -339,6 +342,36 @@ impl Syscall for LinuxSyscall {
 
     fn chown(&self, path: &Path, uid: Option<Uid>, gid: Option<Gid>) -> Result<()> {
         nix::unistd::chown(path, uid, gid)
+    }
+
+    fn copy_tree(&self, from: RawFd, to: &Path) -> Result<()> {
+        fn copy(from: &Path, to: &Path) -> std::io::Result<()> {
+            use std::os::unix::fs::{MetadataExt, PermissionsExt};
+            for entry in std::fs::read_dir(from)? {
+                let entry = entry?;
+                let (src, dst) = (entry.path(), to.join(entry.file_name()));
+                let meta = std::fs::symlink_metadata(&src)?;
+                let kind = meta.file_type();
+                if kind.is_dir() {
+                    std::fs::create_dir(&dst)?;
+                    copy(&src, &dst)?;
+                } else if kind.is_symlink() {
+                    std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
+                } else if kind.is_file() {
+                    std::fs::copy(&src, &dst)?;
+                } else {
+                    continue;
+                }
+                std::os::unix::fs::lchown(&dst, Some(meta.uid()), Some(meta.gid()))?;
+                if !kind.is_symlink() {
+                    std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(meta.mode()))?;
+                }
+            }
+            Ok(())
+        }
+        // The descriptor names the directory under the new mount.
+        copy(&PathBuf::from(format!("/proc/self/fd/{from}")), to)
+            .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
     }
 
     fn access(&self, path: &Path, mode: AccessFlags) -> Result<()> {
@@ -668,6 +701,9 @@ impl Syscall for TestSyscall {
     }
     fn chown(&self, path: &Path, uid: Option<Uid>, gid: Option<Gid>) -> Result<()> {
         self.record(format!("chown {} {uid:?} {gid:?}", path.display()))
+    }
+    fn copy_tree(&self, from: RawFd, to: &Path) -> Result<()> {
+        self.record(format!("copy_tree {from} {}", to.display()))
     }
     fn access(&self, path: &Path, mode: AccessFlags) -> Result<()> {
         self.record(format!("access {} {mode:?}", path.display()))

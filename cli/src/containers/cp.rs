@@ -1,18 +1,36 @@
 //! `cp`: files between the host and a container, as tar streams through the engine's copy
-//! helper.
+//! helper; the rules of where things land are the engine's (`copy::archive`), on either side.
 
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::process::{Child, ExitCode, Stdio};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
+use berth_engine::copy::{archive, Owner, Place, Receive, Request};
 use berth_engine::Engine;
 use clap::Args;
 
 #[derive(Args)]
 pub struct CpArgs {
-    /// SOURCE: a host path, or CONTAINER:PATH
+    /// Chown copied files to the primary uid/gid of the destination container (false: keep the
+    /// archive's owners)
+    #[arg(short = 'a', long, default_value_t = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub archive: bool,
+    /// Allow to overwrite directories with non-directories and vice versa
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub overwrite: bool,
+    /// Accepted and without effect, as in Podman 4 (where it is a hidden no-op): berth copies
+    /// inside the container's own root, so links resolve there whether it runs or not
+    #[arg(long, hide = true, default_value_t = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub pause: bool,
+    /// Accepted and without effect, as in Podman 4
+    #[arg(long, hide = true, default_value_t = false, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub extract: bool,
+    /// SOURCE: a host path, CONTAINER:PATH, or - (a tar archive on stdin)
     pub source: String,
-    /// DESTINATION: a host path, or CONTAINER:PATH
+    /// DESTINATION: a host path, CONTAINER:PATH, or - (a tar archive on stdout)
     pub destination: String,
 }
 
@@ -31,107 +49,98 @@ fn in_container(engine: &Engine, name: &str, path: &str) -> anyhow::Result<Strin
     let c = engine.container(name)?;
     let record = engine.inspect_record(&c);
     let workdir = record["Config"]["WorkingDir"].as_str().filter(|w| !w.is_empty()).unwrap_or("/");
-    let joined = Path::new(workdir).join(if path.is_empty() { "." } else { path });
-    Ok(joined.display().to_string())
+    let path = if path.is_empty() { "." } else { path };
+    Ok(format!("{}/{path}", workdir.trim_end_matches('/')))
+}
+
+/// Waits for a helper; false when it failed (it said why).
+fn succeeded(child: &mut Child) -> anyhow::Result<bool> {
+    Ok(child.wait()?.success())
 }
 
 /// `berth cp`: a file or directory between the host and a container (running or not), in
-/// either direction, or from one container to another, as `docker cp` and `podman cp` do.
-/// `-` is a tar stream on stdin (into a container) or stdout (out of one).
+/// either direction, or from one container to another, as `podman cp` does. `-` is a tar
+/// stream on stdin (into a container, plain or compressed) or stdout (out of one).
 pub fn cp(engine: &Engine, args: &CpArgs) -> anyhow::Result<ExitCode> {
-    use berth_engine::copy::Direction;
-    use std::process::Stdio;
-    let helper_failed = |status: std::process::ExitStatus| !status.success();
+    let failed = Ok(ExitCode::from(125)); // the helper said why
     match (container_side(&args.source), container_side(&args.destination)) {
-        (Some((name, path)), None) if args.destination == "-" => {
-            let path = in_container(engine, name, path)?;
-            let status = engine.copy_command(name, Direction::Out, &path)?.stdout(Stdio::inherit()).status()?;
-            if helper_failed(status) {
-                return Ok(ExitCode::from(125)); // the helper said why
+        (Some((name, given)), None) if args.destination == "-" => {
+            let path = in_container(engine, name, given)?;
+            let request = Request::Out { path: &path, shown: given };
+            if !engine.copy_command(name, request)?.stdout(Stdio::inherit()).status()?.success() {
+                return failed;
             }
         }
-        (Some((name, path)), None) => {
-            let path = in_container(engine, name, path)?;
-            let mut child = engine.copy_command(name, Direction::Out, &path)?.stdout(Stdio::piped()).spawn()?;
-            let dest = Path::new(&args.destination);
-            let stdout = child.stdout.take().expect("piped");
-            let result = unpack_on_host(stdout, dest);
-            let status = child.wait()?;
-            if helper_failed(status) {
-                return Ok(ExitCode::from(125));
+        (Some((name, given)), None) => {
+            let path = in_container(engine, name, given)?;
+            let dest = args.destination.as_str();
+            let request = Request::Out { path: &path, shown: given };
+            let mut child = engine.copy_command(name, request)?.stdout(Stdio::piped()).spawn()?;
+            let stream = child.stdout.take().expect("piped");
+            let how = Receive {
+                contents: archive::wants_contents(&path),
+                overwrite: args.overwrite,
+                owner: Owner::Writer,
+                host: true,
+                place: Place::Host,
+            };
+            // When the receiving end fails, the helper stops quietly (its reader went away):
+            // this side's error is the one to show.
+            let received = archive::receive(stream, dest, false, &how);
+            let sent = succeeded(&mut child)?;
+            received?;
+            if !sent {
+                return failed;
             }
-            result?;
         }
-        (None, Some((name, path))) if args.source == "-" => {
-            let path = in_container(engine, name, path)?;
-            let status = engine.copy_command(name, Direction::In, &path)?.stdin(Stdio::inherit()).status()?;
-            if helper_failed(status) {
-                return Ok(ExitCode::from(125));
+        (None, Some((name, given))) if args.source == "-" => {
+            let path = in_container(engine, name, given)?;
+            let stream = archive::open_stdin_archive(std::io::stdin())?;
+            let request = Request::Archive { path: &path, overwrite: args.overwrite, chown: args.archive };
+            let mut child = engine.copy_command(name, request)?.stdin(Stdio::piped()).spawn()?;
+            let mut stdin = child.stdin.take().expect("piped");
+            let sent = std::io::copy(&mut { stream }, &mut stdin);
+            drop(stdin);
+            if !succeeded(&mut child)? {
+                return failed;
             }
+            sent?;
         }
-        (None, Some((name, path))) => {
-            let path = in_container(engine, name, path)?;
-            let src = Path::new(&args.source);
-            let meta = std::fs::symlink_metadata(src).with_context(|| {
-                format!("\"{}\" could not be found on the host: no such file or directory", src.display())
-            })?;
-            let mut child = engine.copy_command(name, Direction::In, &path)?.stdin(Stdio::piped()).spawn()?;
+        (None, Some((name, given))) => {
+            let path = in_container(engine, name, given)?;
+            let src = args.source.as_str();
+            if std::fs::canonicalize(src).is_err() {
+                bail!("\"{src}\" could not be found on the host: no such file or directory");
+            }
+            let request = Request::In {
+                path: &path,
+                contents: archive::wants_contents(src),
+                overwrite: args.overwrite,
+                chown: args.archive,
+            };
+            let mut child = engine.copy_command(name, request)?.stdin(Stdio::piped()).spawn()?;
             let stdin = child.stdin.take().expect("piped");
-            let base = src.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
-            let mut tar = tar::Builder::new(stdin);
-            tar.follow_symlinks(false);
-            let written =
-                if meta.is_dir() { tar.append_dir_all(&base, src) } else { tar.append_path_with_name(src, &base) };
-            let written = written.and_then(|_| tar.into_inner().map(drop));
-            let status = child.wait()?;
-            if helper_failed(status) {
-                return Ok(ExitCode::from(125));
+            let sent = archive::send(src, src, &Place::Host, stdin);
+            if !succeeded(&mut child)? {
+                return failed;
             }
-            written.with_context(|| format!("sending {}", src.display()))?;
+            sent?;
         }
-        (Some((from, from_path)), Some((to, to_path))) => {
+        (Some((from, from_given)), Some((to, to_given))) => {
             // One helper's tar straight into the other's.
-            let (from_path, to_path) = (in_container(engine, from, from_path)?, in_container(engine, to, to_path)?);
-            let mut out = engine.copy_command(from, Direction::Out, &from_path)?.stdout(Stdio::piped()).spawn()?;
-            let tar = out.stdout.take().expect("piped");
-            let status_in = engine.copy_command(to, Direction::In, &to_path)?.stdin(Stdio::from(tar)).status()?;
-            let status_out = out.wait()?;
-            if helper_failed(status_out) || helper_failed(status_in) {
-                return Ok(ExitCode::from(125));
+            let from_path = in_container(engine, from, from_given)?;
+            let to_path = in_container(engine, to, to_given)?;
+            let out = Request::Out { path: &from_path, shown: from_given };
+            let mut sender = engine.copy_command(from, out)?.stdout(Stdio::piped()).spawn()?;
+            let tar = sender.stdout.take().expect("piped");
+            let contents = archive::wants_contents(&from_path);
+            let request = Request::In { path: &to_path, contents, overwrite: args.overwrite, chown: args.archive };
+            let received = engine.copy_command(to, request)?.stdin(Stdio::from(tar)).status()?.success();
+            if !succeeded(&mut sender)? || !received {
+                return failed;
             }
         }
         (None, None) => bail!("one of the paths must be CONTAINER:PATH"),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Unpacks a tar whose single top-level entry is the copied file or directory: into `dest`
-/// when it is a directory, else as `dest`.
-fn unpack_on_host(stream: impl std::io::Read, dest: &Path) -> anyhow::Result<()> {
-    let mut archive = tar::Archive::new(stream);
-    archive.set_preserve_permissions(true);
-    archive.set_overwrite(true);
-    if dest.is_dir() {
-        archive.unpack(dest).with_context(|| format!("copying into {}", dest.display()))?;
-        return Ok(());
-    }
-    let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    if !parent.is_dir() {
-        bail!("\"{}\" could not be found on the host: no such file or directory", parent.display());
-    }
-    let staging = tempfile_dir(parent)?;
-    let result = (|| -> anyhow::Result<()> {
-        archive.unpack(&staging)?;
-        let first = std::fs::read_dir(&staging)?.next().context("the container sent nothing")??;
-        std::fs::rename(first.path(), dest)?;
-        Ok(())
-    })();
-    let _ = std::fs::remove_dir_all(&staging);
-    result.with_context(|| format!("copying to {}", dest.display()))
-}
-
-fn tempfile_dir(parent: &Path) -> anyhow::Result<PathBuf> {
-    let dir = parent.join(format!(".berth-cp-{}", std::process::id()));
-    std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir)
 }

@@ -669,6 +669,25 @@ fn rootless_stop_and_rm() {
     assert!(!dir.exists(), "{} is removed, files of sub-ids included", dir.display());
 }
 
+/// A copy into a stopped container's volume (its mounts attached in the user's namespace),
+/// owned by the container's user (a sub-id on disk), and out again to the user's files.
+#[test]
+fn rootless_cp_into_a_stopped_containers_volume() {
+    let w = RootlessWorld::new();
+    let img = w.busybox();
+    w.ok(&["create", "--name", "c", "-u", "1000", "-v", "data:/data", &img, "true"]);
+    let src = w.dir.path().join("home/src.txt");
+    std::fs::write(&src, "from the host\n").unwrap();
+    w.chown(&src);
+    w.ok(&["cp", src.to_str().unwrap(), "c:/data/in.txt"]);
+    let data = w.root().join("volumes/data/_data");
+    assert_eq!(std::fs::read_to_string(data.join("in.txt")).unwrap(), "from the host\n");
+    assert_eq!(std::fs::metadata(data.join("in.txt")).unwrap().uid(), w.user.subuid_start + 999);
+    let out = w.dir.path().join("home/out.txt");
+    w.ok(&["cp", "c:/data/in.txt", out.to_str().unwrap()]);
+    assert_eq!(std::fs::metadata(&out).unwrap().uid(), w.user.uid, "the user's own file on the host");
+}
+
 /// i. A named volume across containers, files of sub-ids in it, and `volume rm`.
 #[test]
 fn rootless_volume() {

@@ -1,0 +1,187 @@
+//! `berth cp`: files between the host and a container, as tar streams through a helper that
+//! works inside the container's root. The helper (a single-threaded re-exec, [`COPY_ARG`])
+//! joins a running container's mount namespace, or mounts a stopped container's overlay in a
+//! private mount namespace of its own, and chroots there: every path and symlink is resolved
+//! inside the container, never on the host. It writes a tar of a path to stdout (`out`), or
+//! unpacks one from stdin at a path (`in`).
+
+use std::path::PathBuf;
+
+use crate::container::ContainerPaths;
+use crate::{Engine, EngineConfig, Error, Result};
+
+pub mod archive;
+mod mounts;
+
+pub use archive::{CopyError, Owner, Place, Receive};
+pub use berth_userns::reexec::COPY_ARG;
+
+/// One end of a copy inside a container, for [`Engine::copy_command`].
+#[derive(Clone, Debug)]
+pub enum Request<'a> {
+    /// A tar of `path` on the helper's stdout ([`archive::send`]); `shown` is the path as the
+    /// user gave it, for messages.
+    Out { path: &'a str, shown: &'a str },
+    /// A tar on the helper's stdin placed at `path` ([`archive::receive`]).
+    In { path: &'a str, contents: bool, overwrite: bool, chown: bool },
+    /// A user's tar on the helper's stdin unpacked into the directory `path`.
+    Archive { path: &'a str, overwrite: bool, chown: bool },
+}
+
+impl Engine {
+    /// The helper command for one end of a copy; the caller connects its stdin or stdout to a
+    /// tar stream. With `chown` (`--archive`, Podman's default) what it writes becomes the
+    /// container's user's, else the archive's owners are kept.
+    pub fn copy_command(&self, query: &str, request: Request<'_>) -> Result<std::process::Command> {
+        let c = self.container(query)?;
+        let (mode, path) = match &request {
+            Request::Out { path, .. } => ("out", *path),
+            Request::In { path, .. } => ("in", *path),
+            Request::Archive { path, .. } => ("archive", *path),
+        };
+        if !path.starts_with('/') {
+            return Err(Error::Invalid(format!("\"{path}\": the path in the container must be absolute")));
+        }
+        let mut cmd = berth_userns::reexec::helper_command()
+            .map_err(|source| Error::Io { path: "/proc/self/exe".into(), source })?;
+        cmd.arg(COPY_ARG)
+            .args(["--root".as_ref(), self.config().root.as_os_str()])
+            .args(["--run-root".as_ref(), self.config().run_root.as_os_str()])
+            .args(["--id", &c.id, "--mode", mode, "--path", path]);
+        match request {
+            Request::Out { shown, .. } => {
+                cmd.args(["--shown", shown]);
+            }
+            Request::In { contents, overwrite, chown, .. } => {
+                cmd.args(contents.then_some("--contents")).args(overwrite.then_some("--overwrite"));
+                cmd.args((!chown).then_some("--no-chown"));
+            }
+            Request::Archive { overwrite, chown, .. } => {
+                cmd.args(overwrite.then_some("--overwrite")).args((!chown).then_some("--no-chown"));
+            }
+        }
+        Ok(cmd)
+    }
+}
+
+/// The copy helper (`__berth-cp`, started by [`crate::helpers::run_if_helper`]): its exit code.
+/// An error is printed once, by the end that failed: a sender whose reader went away (it
+/// failed and said why) exits quietly.
+pub(crate) fn helper_main(args: &[String]) -> i32 {
+    let get = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
+    let flag = |k: &str| args.iter().any(|a| a == k);
+    let result = match (get("--root"), get("--run-root"), get("--id"), get("--mode"), get("--path")) {
+        (Some(root), Some(run_root), Some(id), Some(mode), Some(path)) => {
+            let opts = HelperOptions {
+                shown: get("--shown").unwrap_or_else(|| path.clone()),
+                contents: flag("--contents"),
+                overwrite: flag("--overwrite"),
+                chown: !flag("--no-chown"),
+            };
+            helper(PathBuf::from(root), PathBuf::from(run_root), &id, &mode, &path, &opts)
+        }
+        _ => Err(format!(
+            "{COPY_ARG}: usage: --root DIR --run-root DIR --id ID --mode in|out|archive --path PATH \
+             [--shown PATH] [--contents] [--overwrite] [--no-chown]"
+        )),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) if e.is_empty() => 125,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            125
+        }
+    }
+}
+
+struct HelperOptions {
+    shown: String,
+    contents: bool,
+    overwrite: bool,
+    chown: bool,
+}
+
+fn helper(
+    root: PathBuf,
+    run_root: PathBuf,
+    id: &str,
+    mode: &str,
+    path: &str,
+    opts: &HelperOptions,
+) -> std::result::Result<(), String> {
+    let engine =
+        Engine::open(EngineConfig::new(root, run_root).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let c = engine.container(id).map_err(|e| e.to_string())?;
+    let owner = if !opts.chown {
+        Owner::FromArchive
+    } else {
+        // The container's user as its spec has it, resolved at create.
+        let spec = oci_spec::runtime::Spec::load(ContainerPaths::new(&engine.config().root, &c.id).spec())
+            .map_err(|e| format!("reading the spec of container {}: {e}", c.name))?;
+        let user = spec.process().as_ref().map(|p| p.user().clone()).unwrap_or_default();
+        Owner::Fixed { uid: user.uid(), gid: user.gid() }
+    };
+    let attached = enter_root(&engine, &c)?;
+    let place = Place::Container(c.name.clone());
+    let receive = |contents| Receive { contents, overwrite: opts.overwrite, owner, host: false, place: place.clone() };
+    let result = match mode {
+        "out" => match archive::send(path, &opts.shown, &place, std::io::stdout().lock()) {
+            Err(CopyError::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => Err(String::new()),
+            r => r.map_err(|e| e.to_string()),
+        },
+        "in" => {
+            archive::receive(std::io::stdin().lock(), path, false, &receive(opts.contents)).map_err(|e| e.to_string())
+        }
+        "archive" => archive::receive(std::io::stdin().lock(), path, true, &receive(false)).map_err(|e| e.to_string()),
+        other => Err(format!("unknown mode {other}")),
+    };
+    // The mount points made for a stopped container's volumes go again.
+    let cleaned = attached.detach();
+    match (result, cleaned) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Err(e)) => Err(e),
+        (Ok(()), Ok(())) => Ok(()),
+    }
+}
+
+/// Makes the container's root this process's root. A running container's mounts are there
+/// already; a stopped one's volumes and bind mounts are attached to its files (see [`mounts`]).
+fn enter_root(engine: &Engine, c: &crate::ContainerRecord) -> std::result::Result<mounts::Attached, String> {
+    use nix::mount::{mount, MsFlags};
+    use nix::sched::{setns, unshare, CloneFlags};
+    if let Some(pid) = c.pid.filter(|_| c.is_running()) {
+        let ns = std::fs::File::open(format!("/proc/{pid}/ns/mnt"))
+            .map_err(|e| format!("opening the container's mounts: {e}"))?;
+        // Joining a mount namespace puts us at its root, which is the container's.
+        setns(ns, CloneFlags::CLONE_NEWNS).map_err(|e| format!("joining the container's mounts: {e}"))?;
+        return Ok(mounts::Attached::default());
+    }
+    // A stopped container: its overlay, in a mount namespace nobody else sees.
+    let img = crate::image::get(engine.state().conn(), &c.image_id)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("the image of container {} is gone", c.name))?;
+    let lower = img
+        .layers
+        .iter()
+        .rev()
+        .map(|l| engine.layers().short_link(&l.chain_id))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("creating a mount namespace: {e}"))?;
+    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
+        .map_err(|e| format!("making the mounts private: {e}"))?;
+    let paths = ContainerPaths::new(&engine.config().root, &c.id);
+    std::env::set_current_dir(engine.layers().root()).map_err(|e| e.to_string())?;
+    let mut data =
+        format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), paths.upper().display(), paths.work().display());
+    if crate::rootless::is_rootless() {
+        data.push_str(",userxattr");
+    }
+    mount(Some("overlay"), &paths.rootfs(), Some("overlay"), MsFlags::empty(), Some(data.as_str()))
+        .map_err(|e| format!("mounting the container's files: {e}"))?;
+    let detached = mounts::Detached::open(&engine.config().root, &c.options.mounts)?;
+    nix::unistd::chroot(&paths.rootfs()).map_err(|e| format!("entering the container's files: {e}"))?;
+    std::env::set_current_dir("/").map_err(|e| e.to_string())?;
+    detached.attach()
+}
