@@ -196,7 +196,14 @@ impl Engine {
                 for m in &record.options.mounts {
                     if let crate::volume::MountRequest::Volume { name: vname, destination, anonymous, .. } = m {
                         if crate::volume::get(tx, &storage_root, vname)?.is_none() {
-                            let v = crate::volume::create(tx, &storage_root, vname, Default::default(), *anonymous)?;
+                            let v = crate::volume::create(
+                                tx,
+                                &storage_root,
+                                vname,
+                                Default::default(),
+                                Default::default(),
+                                *anonymous,
+                            )?;
                             new_volumes.push(v);
                         }
                         if crate::volume::take_copy_up(tx, vname)? {
@@ -242,6 +249,10 @@ impl Engine {
                 if empty {
                     crate::volume::copy_up_as_owner(&top_first, dest, &data)
                         .map_err(|source| Error::Io { path: data.clone(), source })?;
+                    // Nothing at that path in the image: the volume still waits for content.
+                    if std::fs::read_dir(&data).map(|mut d| d.next().is_none()).unwrap_or(false) {
+                        crate::volume::restore_copy_up(self.state().conn(), vname)?;
+                    }
                 }
             }
             Ok(())
@@ -268,17 +279,24 @@ impl Engine {
     }
 
     /// Checks the mounts of a new container before anything exists (`volume::check_mount`):
-    /// bind sources exist, no two mounts share a path; anonymous volumes get their names.
+    /// bind sources exist, no two mounts share a path (the same mount asked for twice counts
+    /// once, as in Podman); anonymous volumes get their names.
     pub(super) fn check_mounts(&self, opts: &mut CreateOptions) -> Result<()> {
         use crate::volume::{MountRequest, VolumeError};
+        let mut seen: Vec<MountRequest> = Vec::new();
+        opts.mounts.retain(|m| {
+            let again = seen.contains(m);
+            if !again {
+                seen.push(m.clone());
+            }
+            !again
+        });
         let mut seen = std::collections::HashSet::new();
         for m in opts.mounts.iter_mut() {
             crate::volume::check_mount(m)?;
             if !seen.insert(m.destination().to_string()) {
-                return Err(Error::Invalid(format!(
-                    "duplicate mount destination {}: mount one thing at each path",
-                    m.destination()
-                )));
+                // Podman's words
+                return Err(Error::Invalid(format!("{}: duplicate mount destination", m.destination())));
             }
             match m {
                 MountRequest::Bind { source, .. } if std::fs::symlink_metadata(&*source).is_err() => {
