@@ -83,6 +83,8 @@ enum Command {
     Untag(images::UntagArgs),
     /// Remove one or more images from local storage
     Rmi(images::RmArgs),
+    /// Show an image's history
+    History(images::HistoryArgs),
     /// Log in to a container registry
     Login(login::LoginArgs),
     /// Log out of a container registry
@@ -367,6 +369,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tag(args) => images::tag(&engine(&cli)?, args),
         Command::Untag(args) => images::untag(&engine(&cli)?, args),
         Command::Rmi(args) => images::remove(&engine(&cli)?, args),
+        Command::History(args) => images::history(&engine(&cli)?, args),
         Command::Login(args) => rt.block_on(login::login(engine(&cli)?, args)),
         Command::Logout(args) => login::logout(&engine(&cli)?, args),
         Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => {

@@ -44,7 +44,7 @@ impl Engine {
 
     /// Adds `target` as a name of the image `source` names (`berth tag`).
     pub fn tag(&self, source: &str, target: &str) -> Result<()> {
-        let target = Reference::parse(target)?;
+        let target = Reference::parse_local(target)?;
         if target.digest().is_some() {
             return Err(Error::Invalid(format!("tag {target}: a tag cannot contain a digest")));
         }

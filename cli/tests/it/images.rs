@@ -14,9 +14,11 @@ fn tag_untag_rmi_and_prune() {
     w.ok(&["tag", &w.image_ref("busybox:1"), "localhost/mine:v1", "other"]);
     let names: Value = serde_json::from_str(&w.ok(&["image", "inspect", id])).unwrap();
     let tags = names[0]["RepoTags"].to_string();
-    for n in ["localhost/mine:v1", "docker.io/library/other:latest", &w.image_ref("busybox:1")] {
+    for n in ["localhost/mine:v1", "localhost/other:latest", &w.image_ref("busybox:1")] {
         assert!(tags.contains(n), "{n} in {tags}");
     }
+    w.ok(&["image", "exists", "localhost/other:latest"]);
+    w.ok(&["image", "exists", "other"]);
     assert_eq!(w.ok(&["images"]).lines().count(), 4, "one row per name");
 
     let err = w.fails(&["rmi", &id[..12]]);
@@ -42,4 +44,42 @@ fn tag_untag_rmi_and_prune() {
     assert_eq!(w.ok(&["image", "prune", "-f"]), "", "nothing left dangling");
     assert_eq!(w.ok(&["image", "prune", "-a", "-f"]), format!("{}\n", &v2.config_digest[7..]));
     assert!(w.layer_dirs().is_empty());
+}
+
+#[test]
+fn history_formats_as_podman() {
+    let w = World::new();
+    let pushed = w.push_busybox("busybox:1");
+    let id = &pushed.config_digest[7..];
+    let img = w.image_ref("busybox:1");
+    w.ok(&["pull", "-q", &img]);
+    let rows = w.ok(&["history", "--format", "{{.ID}}\\t{{.ID}}", &img]);
+    assert!(rows.lines().all(|r| r.contains('\t')), "tabs stay tabs without `table`: {rows:?}");
+    assert!(rows.starts_with(&format!("{}\t{}\n", &id[..12], &id[..12])), "{rows}");
+    let json: Value = serde_json::from_str(&w.ok(&["history", "--format", "json", &img])).unwrap();
+    assert_eq!(json[0]["id"], id, "the full id");
+    let listed = w.ok(&["images", "--format", "{{.CreatedSince}}--{{.CreatedAt}}", &img]);
+    let history = w.ok(&["image", "history", "--format", "{{.CreatedSince}}--{{.CreatedAt}}", &img]);
+    assert_eq!(history.lines().next(), listed.lines().next(), "the same times as `images`");
+    let raw = w.ok(&["history", "--human=false", &img]);
+    assert!(raw.lines().nth(1).is_some_and(|l| l.contains("Z ")), "RFC 3339 in UTC: {raw}");
+}
+
+#[test]
+fn system_df_verbose_lists_each_image_container_and_volume() {
+    let w = World::new();
+    let img = w.image_ref("busybox:1");
+    w.push_busybox("busybox:1");
+    w.ok(&["pull", "-q", &img]);
+    w.ok(&["create", "--name", "c1", "-v", "/anon", "-v", "named:/n", &img, "true"]);
+    let out = w.ok(&["system", "df", "-v"]);
+    let lines: Vec<&str> = out.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines[0], "Images space usage:");
+    assert!(lines[1].starts_with("REPOSITORY") && lines[1].ends_with("CONTAINERS"), "{out}");
+    assert!(lines[2].starts_with(img.rsplit_once(':').unwrap().0) && lines[2].ends_with(" 1"), "{out}");
+    assert_eq!(lines[3], "Containers space usage:");
+    assert!(lines[5].contains(" 2 ") && lines[5].ends_with("c1"), "two volumes: {out}");
+    assert_eq!(lines[6], "Local Volumes space usage:");
+    assert!(lines[7].starts_with("VOLUME NAME"), "{out}");
+    assert!(lines[8..].iter().any(|l| l.starts_with("named ") && l.ends_with(" 1           0B")), "{out}");
 }
