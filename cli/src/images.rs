@@ -240,7 +240,7 @@ fn summary_json(img: &ImageRecord) -> Value {
         "Digest": img.manifest_digest,
         "Dangling": img.is_dangling(),
         "Created": created,
-        "CreatedAt": img.created.map(|c| c.to_rfc3339()).unwrap_or_default(),
+        "CreatedAt": img.created.map(|c| c.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)).unwrap_or_default(),
     })
 }
 

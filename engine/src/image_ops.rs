@@ -92,6 +92,12 @@ impl Engine {
             let (id, how) = image::find(tx, query)?;
             let record = image::get(tx, &id)?.ok_or_else(|| image::LookupError::NotFound(query.into()))?;
             let mut removed = RemovedImage::default();
+            // By `repo@digest` while it still has tags: that name goes, the image stays, as
+            // Podman's rmi does after a pull by digest (the digest is the manifest's, kept).
+            if matches!(how, Lookup::Id) && query.contains('@') && !record.names.is_empty() {
+                removed.untagged.push(query.to_string());
+                return Ok((RemoveReport { images: vec![removed], reclaimed: 0 }, None));
+            }
             if let Lookup::Name(name) = &how {
                 if record.names.len() > 1 {
                     image::remove_name(tx, name)?;

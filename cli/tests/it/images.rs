@@ -83,3 +83,19 @@ fn system_df_verbose_lists_each_image_container_and_volume() {
     assert!(lines[7].starts_with("VOLUME NAME"), "{out}");
     assert!(lines[8..].iter().any(|l| l.starts_with("named ") && l.ends_with(" 1           0B")), "{out}");
 }
+
+#[test]
+fn rmi_by_digest_after_a_pull_by_digest_keeps_the_tagged_image() {
+    let w = World::new();
+    let pushed = w.push_busybox("busybox:1");
+    let img = w.image_ref("busybox:1");
+    w.ok(&["pull", "-q", &img]);
+    let by_digest = format!("{}@{}", img.rsplit_once(':').unwrap().0, pushed.manifest_digest);
+    let before = w.ok(&["images", "-a"]);
+    w.ok(&["pull", "-q", &by_digest]);
+    assert_eq!(w.ok(&["images", "-a"]), before, "the same image, no new row");
+    assert_eq!(w.ok(&["rmi", &by_digest]), format!("Untagged: {by_digest}\n"));
+    assert_eq!(w.ok(&["images", "-a"]), before, "still there under its tag");
+    let json: Value = serde_json::from_str(&w.ok(&["images", "--format", "json"])).unwrap();
+    assert!(json[0]["CreatedAt"].as_str().unwrap().ends_with('Z'), "{json}");
+}
