@@ -33,6 +33,11 @@ pub enum ImageCommand {
     Prune(PruneArgs),
     /// Whether an image is in local storage (status 0) or not (1)
     Exists(crate::format::ExistsArgs),
+    /// Mount an image's layers read-only on the host and print the path; none lists the mounted
+    Mount(crate::mounts::MountArgs),
+    /// Undo `image mount`
+    #[command(alias = "unmount")]
+    Umount(crate::mounts::UmountArgs),
 }
 
 #[derive(Args)]
@@ -195,6 +200,8 @@ pub async fn run(engine: Engine, cmd: &ImageCommand) -> anyhow::Result<ExitCode>
         ImageCommand::Rm(a) => remove(&engine, a),
         ImageCommand::Prune(a) => prune(&engine, a),
         ImageCommand::Exists(a) => crate::format::exists(engine.image(&a.name)),
+        ImageCommand::Mount(a) => crate::mounts::image_mount(&engine, a),
+        ImageCommand::Umount(a) => crate::mounts::image_umount(&engine, a),
     }
 }
 

@@ -124,6 +124,10 @@ impl Engine {
         // Files go after the transaction committed: a crash in between leaves unreferenced
         // files (harmless, reclaimed by a later removal), never a record without its files.
         if let Some(released) = freed {
+            // An image mount of the deleted image goes before its layers.
+            for id in report.images.iter().filter_map(|i| i.deleted.as_deref()) {
+                self.release_image_mount(id)?;
+            }
             let errors = released.remove_files(self.layers(), self.content());
             if !errors.is_empty() {
                 return Err(Error::Invalid(format!(

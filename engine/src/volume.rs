@@ -9,6 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
+use crate::host_mount::is_mount_point;
 use crate::layers::view::{is_opaque, is_whiteout, LayerView};
 use crate::{Engine, Error, Result};
 
@@ -148,7 +149,7 @@ pub fn parse_volume_flag(input: &str, cwd: &Path) -> Result<MountRequest, Volume
 /// `bind-propagation` (accepted: Berth's binds are rprivate). Other keys are refused by name.
 pub fn parse_mount_flag(input: &str, cwd: &Path) -> Result<MountRequest, VolumeError> {
     let bad = |reason: String| VolumeError::BadFlag { input: input.into(), reason };
-    let (mut kind, mut source, mut dest, mut read_only) = (None, None, None, false);
+    let (mut kind, mut source, mut dest, mut read_only) = (None, None, None, None);
     let mut tmpfs_opts: Vec<String> = Vec::new();
     for field in input.split(',').filter(|f| !f.is_empty()) {
         let (k, v) = field.split_once('=').map_or((field, None), |(k, v)| (k, Some(v)));
@@ -161,8 +162,8 @@ pub fn parse_mount_flag(input: &str, cwd: &Path) -> Result<MountRequest, VolumeE
             ("type", Some(t)) => kind = Some(t),
             ("source" | "src", Some(s)) => source = Some(s),
             ("destination" | "dst" | "target", Some(d)) => dest = Some(d),
-            ("ro" | "readonly", v) => read_only = flag(v)?,
-            ("rw", v) => read_only = !flag(v)?,
+            ("ro" | "readonly", v) => read_only = Some(flag(v)?),
+            ("rw" | "readwrite", v) => read_only = Some(!flag(v)?),
             ("tmpfs-size", Some(size)) => tmpfs_opts.push(format!("size={size}")),
             ("tmpfs-mode", Some(mode)) => tmpfs_opts.push(format!("mode={mode}")),
             ("exec" | "noexec" | "suid" | "nosuid" | "dev" | "nodev", None) => tmpfs_opts.push(k.to_string()),
@@ -175,6 +176,14 @@ pub fn parse_mount_flag(input: &str, cwd: &Path) -> Result<MountRequest, VolumeE
         }
     }
     let dest = dest.ok_or_else(|| bad("destination=PATH is needed: where in the container to mount".into()))?;
+    // An image is mounted read-only unless asked otherwise; the rest read-write.
+    if kind == Some("image") {
+        let destination = absolute_destination(input, dest)?;
+        let source = source.filter(|s| !s.is_empty()).ok_or_else(|| bad("an image mount needs source=IMAGE".into()))?;
+        let read_write = read_only == Some(false);
+        return Ok(MountRequest::Image { source: source.into(), image_id: String::new(), destination, read_write });
+    }
+    let read_only = read_only.unwrap_or(false);
     let destination = absolute_destination(input, dest)?;
     match kind {
         Some("bind") => {
@@ -199,8 +208,8 @@ pub fn parse_mount_flag(input: &str, cwd: &Path) -> Result<MountRequest, VolumeE
                 if tmpfs_opts.is_empty() { dest.to_string() } else { format!("{dest}:{}", tmpfs_opts.join(",")) };
             parse_tmpfs_flag(&spec).map_err(|_| bad("invalid tmpfs options".into()))
         }
-        Some(other) => Err(bad(format!("type={other} is not supported: use bind, volume or tmpfs"))),
-        None => Err(bad("type=bind|volume|tmpfs is needed".into())),
+        Some(other) => Err(bad(format!("type={other} is not supported: use bind, volume, tmpfs or image"))),
+        None => Err(bad("type=bind|volume|tmpfs|image is needed".into())),
     }
 }
 
@@ -426,15 +435,6 @@ fn errno_text(e: &std::io::Error) -> String {
         Some(code) => nix::errno::Errno::from_raw(code).desc().to_lowercase(),
         None => e.to_string(),
     }
-}
-
-/// Whether `path` is a mount point (in this process's mount namespace).
-fn is_mount_point(path: &Path) -> bool {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return false };
-    let path = path.to_string_lossy();
-    // Octal escapes as the kernel writes them in mountinfo.
-    let escaped = path.replace('\\', "\\134").replace(' ', "\\040").replace('\t', "\\011").replace('\n', "\\012");
-    info.lines().any(|l| l.split(' ').nth(4) == Some(escaped.as_str()))
 }
 
 /// Mounts a volume with options (`-o type=… -o device=…`) on its `_data`, once: the volume's
@@ -680,6 +680,11 @@ mod tests {
             }
         );
         assert!(matches!(m("type=volume,dst=/anon").unwrap(), MountRequest::Volume { anonymous: true, .. }));
+        assert!(matches!(m("type=image,src=alpine,dst=/i").unwrap(), MountRequest::Image { read_write: false, .. }));
+        for rw in ["rw=true", "readwrite=true", "rw"] {
+            let input = format!("type=image,src=alpine,dst=/i,{rw}");
+            assert!(matches!(m(&input).unwrap(), MountRequest::Image { read_write: true, .. }), "{input}");
+        }
         let MountRequest::Tmpfs { destination, options } =
             m("type=tmpfs,dst=/scratch,tmpfs-size=1m,tmpfs-mode=0700").unwrap()
         else {
@@ -689,8 +694,9 @@ mod tests {
         assert!(options.contains(&"size=1m".to_string()) && options.contains(&"mode=0700".to_string()), "{options:?}");
         for (input, says) in [
             ("type=bind,dst=/x", "needs source"),
-            ("type=image,src=img,dst=/x", "type=image is not supported"),
-            ("src=/a,dst=/x", "type=bind|volume|tmpfs is needed"),
+            ("type=image,dst=/x", "an image mount needs source=IMAGE"),
+            ("type=nfs,src=img,dst=/x", "type=nfs is not supported"),
+            ("src=/a,dst=/x", "type=bind|volume|tmpfs|image is needed"),
             ("type=bind,src=/a", "destination=PATH is needed"),
             ("type=bind,src=/a,dst=/x,colour=red", "unknown option \"colour=red\""),
             ("type=bind,src=/a,dst=/", "can't be \"/\""),

@@ -99,3 +99,74 @@ fn rmi_by_digest_after_a_pull_by_digest_keeps_the_tagged_image() {
     let json: Value = serde_json::from_str(&w.ok(&["images", "--format", "json"])).unwrap();
     assert!(json[0]["CreatedAt"].as_str().unwrap().ends_with('Z'), "{json}");
 }
+
+fn mounted(path: &str) -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().any(|l| l.split(' ').nth(4) == Some(path))
+}
+
+#[test]
+fn mount_and_umount_a_containers_files_on_the_host() {
+    let w = World::new();
+    let img = w.image_ref("busybox:1");
+    w.push_busybox("busybox:1");
+    w.ok(&["pull", "-q", &img]);
+    w.ok(&["run", "--name", "c", &img, "sh", "-c", "echo written > /tmp/f"]);
+    let path = w.ok(&["mount", "c"]).trim().to_string();
+    assert_eq!(std::fs::read_to_string(format!("{path}/tmp/f")).unwrap(), "written\n");
+    assert!(std::path::Path::new(&path).join("bin/busybox").exists(), "the image's layers under it");
+    let id = w.ok(&["inspect", "--format", "{{.Id}}", "c"]).trim().to_string();
+    assert_eq!(w.ok(&["mount", "--notruncate"]), format!("{id} {path}\n"));
+    w.ok(&["mount", "c"]);
+    assert_eq!(w.ok(&["umount", "c"]), format!("{id}\n"));
+    assert!(mounted(&path), "mounted twice, unmounted once");
+    w.ok(&["umount", "c"]);
+    assert!(!mounted(&path) && !std::path::Path::new(&path).join("tmp/f").exists());
+    assert_eq!(w.ok(&["mount"]), "");
+    w.ok(&["mount", "c"]);
+    w.ok(&["rm", "c"]);
+    assert!(!mounted(&path), "rm releases the mount");
+}
+
+#[test]
+fn image_mount_and_mount_type_image() {
+    let w = World::new();
+    let pushed = w.push_busybox("busybox:1");
+    let id = &pushed.config_digest[7..];
+    let img = w.image_ref("busybox:1");
+    w.ok(&["pull", "-q", &img]);
+    let path = w.ok(&["image", "mount", &img]).trim().to_string();
+    assert!(std::path::Path::new(&path).join("bin/busybox").exists());
+    assert_eq!(w.ok(&["image", "mount"]), format!("{img} {path}\n"));
+    let err = w.fails(&["run", "--rm", "-v", &format!("{path}:/x"), &img, "touch", "/x/new"]);
+    assert!(err.contains("Read-only file system"), "read-only: {err}");
+    w.ok(&["image", "mount", &img]);
+    assert_eq!(w.ok(&["image", "umount", "-f", &img]), format!("{id}\n"), "-f: at once");
+    assert_eq!(w.ok(&["image", "umount", &img]), "", "not mounted any more");
+    assert!(!mounted(&path));
+    assert_eq!(w.fails(&["image", "umount", "nope"]), "Error: nope: image not known\n");
+
+    // --mount type=image: read-only unless rw=true; released when the container goes
+    let m = format!("type=image,src={img},dst=/image-mount");
+    w.ok(&["run", "--rm", "--mount", &m, &img, "test", "-x", "/image-mount/bin/busybox"]);
+    let out = w.berth(&["run", "--rm", "--mount", &m, &img, "touch", "/image-mount/x"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Read-only file system"), "{out:?}");
+    assert_eq!(w.ok(&["image", "umount", &img]), "", "the container's hold went with it");
+    let rw = format!("{m},rw=true");
+    let cid = w.ok(&["run", "-d", "--mount", &rw, &img, "sleep", "100"]).trim().to_string();
+    assert_eq!(
+        w.ok(&[
+            "inspect",
+            "--format",
+            "{{(index .Mounts 0).Type}} {{(index .Mounts 0).Source}} {{(index .Mounts 0).RW}}",
+            &cid
+        ]),
+        format!("image {img} true\n")
+    );
+    w.ok(&["exec", &cid, "touch", "/image-mount/written"]);
+    assert_eq!(w.ok(&["image", "umount", &img]), format!("{id}\n"));
+    w.ok(&["exec", &cid, "test", "-e", "/image-mount/bin/busybox"]);
+    w.ok(&["rm", "-f", "-t", "0", &cid]);
+    assert!(!mounted(&path));
+    let layers_clean = w.layer_dirs().iter().all(|d| !w.root().join("layers").join(d).join("diff/written").exists());
+    assert!(layers_clean, "the writes went to the container's own layer");
+}

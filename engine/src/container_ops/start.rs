@@ -110,6 +110,8 @@ impl Engine {
             .map_err(|e| prep(&e))?
             .ok_or_else(|| prep(&format!("image {} of container {} is gone", &c.image_id[..12], c.short_id())))?;
         let spec = self.container_spec(id).map_err(|e| prep(&e))?;
+        // Images mounted with `--mount type=image` are mounted on the host (as `image mount`).
+        self.hold_image_mounts(&c).map_err(|e| prep(&format!("mounting an image: {e}")))?;
         // Volumes with the local driver's options are mounted on the host, where their
         // containers bind them from; they stay mounted until `volume unmount` or `volume rm`.
         for m in &c.options.mounts {
