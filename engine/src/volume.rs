@@ -424,6 +424,9 @@ pub fn check_options(options: &BTreeMap<String, String>) -> Result<(), VolumeErr
         (Some(_), None) | (None, Some(_)) => {
             return Err(bad("type", "type and device go together: -o type=tmpfs -o device=tmpfs".into()))
         }
+        (None, None) if options.contains_key("o") => {
+            return Err(bad("o", "mount options need a type and a device to mount: -o type=… -o device=…".into()))
+        }
         _ => {}
     }
     Ok(())
@@ -725,6 +728,29 @@ mod tests {
         check("/srv:/data:rx", Err("unknown option \"rx\""));
         check("bad name:/data", Err("invalid volume name \"bad name\""));
         check("a:b:c:d", Err("invalid volume \"a:b:c:d\""));
+    }
+
+    #[test]
+    fn local_driver_options_are_checked_as_podman_does() {
+        let opts = |kv: &[(&str, &str)]| kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        for (given, says) in [
+            (&[("type", "tmpfs"), ("device", "tmpfs"), ("o", "size=1m")][..], None),
+            (&[("type", "bind"), ("device", "/")][..], None),
+            (&[][..], None),
+            (
+                &[("type", "bind"), ("device", "/bogus")][..],
+                Some("option device for driver 'local': stat /bogus: no such file or directory"),
+            ),
+            (&[("type", "tmpfs")][..], Some("type and device go together")),
+            (&[("o", "uid=1")][..], Some("need a type and a device")),
+            (&[("colour", "red")][..], Some("option colour for driver 'local'")),
+        ] {
+            let r = check_options(&opts(given));
+            match says {
+                None => assert!(r.is_ok(), "{given:?}: {r:?}"),
+                Some(s) => assert!(r.as_ref().unwrap_err().to_string().contains(s), "{given:?}: {r:?}"),
+            }
+        }
     }
 
     #[test]
