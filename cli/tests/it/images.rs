@@ -125,6 +125,17 @@ fn mount_and_umount_a_containers_files_on_the_host() {
     w.ok(&["mount", "c"]);
     w.ok(&["rm", "c"]);
     assert!(!mounted(&path), "rm releases the mount");
+
+    // a running container's files too, what it writes included
+    w.ok(&["run", "-d", "--name", "r", &img, "sh", "-c", "echo live > /tmp/g; sleep 100"]);
+    let path = w.ok(&["mount", "r"]).trim().to_string();
+    let seen = (0..50).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::fs::read_to_string(format!("{path}/tmp/g")).is_ok_and(|t| t == "live\n")
+    });
+    assert!(seen, "the running container's write is visible");
+    w.ok(&["rm", "-f", "-t", "0", "r"]);
+    assert!(!mounted(&path), "rm -f releases the mount");
 }
 
 #[test]
