@@ -508,10 +508,20 @@ pub fn untag(engine: &Engine, args: &UntagArgs) -> anyhow::Result<ExitCode> {
     let image = engine.image(&args.image)?;
     let names = if args.names.is_empty() { image.names.clone() } else { args.names.clone() };
     for n in &names {
+        let reference = Reference::parse(n).ok();
+        if let Some(r) = reference.as_ref().filter(|r| r.digest().is_some()) {
+            // a digested name (`repo:tag@sha256:…` is `repo@sha256:…`) is one of the image's repo
+            // digests, which Berth keeps apart from its tags: there is no tag to remove
+            let digested = r.with_digest_name(r.digest().unwrap_or_default());
+            if !image.repo_digests.contains(&digested) {
+                bail!("{n}: tag not known");
+            }
+            continue;
+        }
         // A short name is the local one (localhost/, as `tag` gives it) or a registry's.
-        let full = [Reference::parse_local(n), Reference::parse(n)]
+        let full = [Reference::parse_local(n).ok(), reference]
             .into_iter()
-            .filter_map(|r| r.ok().and_then(|r| r.tagged_name()))
+            .filter_map(|r| r.and_then(|r| r.tagged_name()))
             .find(|full| image.names.contains(full));
         let Some(full) = full else { bail!("{n}: tag not known") };
         engine.untag(&full)?;

@@ -94,6 +94,9 @@ fn rmi_by_digest_after_a_pull_by_digest_keeps_the_tagged_image() {
     let before = w.ok(&["images", "-a"]);
     w.ok(&["pull", "-q", &by_digest]);
     assert_eq!(w.ok(&["images", "-a"]), before, "the same image, no new row");
+    let tag_and_digest = format!("{img}@{}", pushed.manifest_digest);
+    w.ok(&["untag", &img, &tag_and_digest]);
+    w.ok(&["image", "exists", &img]);
     assert_eq!(w.ok(&["rmi", &by_digest]), format!("Untagged: {by_digest}\n"));
     assert_eq!(w.ok(&["images", "-a"]), before, "still there under its tag");
     let json: Value = serde_json::from_str(&w.ok(&["images", "--format", "json"])).unwrap();
