@@ -83,7 +83,8 @@ impl Engine {
         if force {
             // Removing an image by force removes its containers first, as Podman does.
             let (id, _) = image::find(self.state().conn(), query)?;
-            let users = image::get(self.state().conn(), &id)?.map(|i| i.containers).unwrap_or_default();
+            let mut users = image::get(self.state().conn(), &id)?.map(|i| i.containers).unwrap_or_default();
+            users.extend(self.containers()?.into_iter().filter(|c| mounts_image(c, &id)).map(|c| c.id));
             for c in users {
                 self.remove_container(&c, true)?;
             }
@@ -107,11 +108,14 @@ impl Engine {
             } else if record.names.len() > 1 && !force {
                 return Err(Error::ImageHasNames { image: query.into(), names: record.names.join(", ") });
             }
-            // With force, the containers were removed above; one created since still blocks.
-            if !record.containers.is_empty() {
+            // With force, the containers were removed above; one created since still blocks, and
+            // so does one that mounts the image (`--mount type=image`).
+            let mut users = record.containers.clone();
+            users.extend(crate::container::list(tx)?.into_iter().filter(|c| mounts_image(c, &id)).map(|c| c.id));
+            if !users.is_empty() {
                 return Err(Error::ImageInUse {
                     image: query.into(),
-                    containers: record.containers.iter().map(|c| &c[..12.min(c.len())]).collect::<Vec<_>>().join(", "),
+                    containers: users.iter().map(|c| &c[..12.min(c.len())]).collect::<Vec<_>>().join(", "),
                 });
             }
             removed.untagged = record.names.clone();
@@ -152,8 +156,10 @@ impl Engine {
         let mut report = RemoveReport::default();
         // Removing one image can leave another dangling only through names, which removal
         // does not move, so one pass is enough.
+        let containers = self.containers()?;
         for img in self.images()? {
-            if !img.containers.is_empty() || (!all && !img.is_dangling()) {
+            let mounted = containers.iter().any(|c| mounts_image(c, &img.id));
+            if !img.containers.is_empty() || mounted || (!all && !img.is_dangling()) {
                 continue;
             }
             match self.remove_image(&img.id, true) {
@@ -167,4 +173,12 @@ impl Engine {
         }
         Ok(report)
     }
+}
+
+/// Whether the container mounts the image with `--mount type=image`.
+fn mounts_image(c: &crate::ContainerRecord, image_id: &str) -> bool {
+    c.options
+        .mounts
+        .iter()
+        .any(|m| matches!(m, crate::volume::MountRequest::Image { image_id: i, .. } if i == image_id))
 }

@@ -177,6 +177,21 @@ fn image_mount_and_mount_type_image() {
         format!("image {img} true\n")
     );
     w.ok(&["exec", &cid, "touch", "/image-mount/written"]);
+    // an image a container only mounts is in use too
+    let mut l = berth_testkit::LayerBuilder::new();
+    l.file("extra", "extra\n", 0o644);
+    w.push("extra:1", &berth_testkit::ImageSpec::new().layer(l.build(), berth_testkit::Compression::Gzip));
+    let extra = w.image_ref("extra:1");
+    w.ok(&["pull", "-q", &extra]);
+    let mount_extra = format!("type=image,src={extra},dst=/extra");
+    let user = w.ok(&["create", "--mount", &mount_extra, &img, "cat", "/extra/extra"]).trim().to_string();
+    assert_eq!(w.ok(&["start", "-a", &user]), "extra\n");
+    let err = w.fails(&["rmi", &extra]);
+    assert!(err.contains(&user[..12]), "{err}");
+    w.ok(&["image", "prune", "-a", "-f"]);
+    w.ok(&["image", "exists", &extra]);
+    w.ok(&["container", "exists", &user]);
+    w.ok(&["rm", &user]);
     assert_eq!(w.ok(&["image", "umount", &img]), format!("{id}\n"));
     w.ok(&["exec", &cid, "test", "-e", "/image-mount/bin/busybox"]);
     w.ok(&["rm", "-f", "-t", "0", &cid]);
