@@ -33,6 +33,11 @@ pub enum ImageCommand {
     Prune(PruneArgs),
     /// Whether an image is in local storage (status 0) or not (1)
     Exists(crate::format::ExistsArgs),
+    /// Mount an image's layers read-only on the host and print the path; none lists the mounted
+    Mount(crate::mounts::MountArgs),
+    /// Undo `image mount`
+    #[command(alias = "unmount")]
+    Umount(crate::mounts::UmountArgs),
 }
 
 #[derive(Args)]
@@ -137,10 +142,11 @@ pub struct HistoryArgs {
     /// Show only the ids
     #[arg(short, long)]
     pub quiet: bool,
-    /// Display sizes and dates in human-readable form
-    #[arg(short = 'H', long, default_value_t = true)]
+    /// Display sizes and dates in human-readable form (--human=false: bytes and RFC 3339)
+    #[arg(short = 'H', long, default_value_t = true, num_args = 0..=1, default_missing_value = "true",
+          action = clap::ArgAction::Set, require_equals = true)]
     pub human: bool,
-    /// Output format: json
+    /// Output format: json, or a template such as "{{.ID}} {{.CreatedSince}}"
     #[arg(long)]
     pub format: Option<String>,
 }
@@ -194,11 +200,13 @@ pub async fn run(engine: Engine, cmd: &ImageCommand) -> anyhow::Result<ExitCode>
         ImageCommand::Rm(a) => remove(&engine, a),
         ImageCommand::Prune(a) => prune(&engine, a),
         ImageCommand::Exists(a) => crate::format::exists(engine.image(&a.name)),
+        ImageCommand::Mount(a) => crate::mounts::image_mount(&engine, a),
+        ImageCommand::Umount(a) => crate::mounts::image_umount(&engine, a),
     }
 }
 
 /// (repository, tag) pairs as `images` lists them: one row per name, `<none>` for dangling.
-fn repo_tags(img: &ImageRecord) -> Vec<(String, String)> {
+pub(crate) fn repo_tags(img: &ImageRecord) -> Vec<(String, String)> {
     if img.names.is_empty() {
         return vec![("<none>".into(), "<none>".into())];
     }
@@ -239,7 +247,7 @@ fn summary_json(img: &ImageRecord) -> Value {
         "Digest": img.manifest_digest,
         "Dangling": img.is_dangling(),
         "Created": created,
-        "CreatedAt": img.created.map(|c| c.to_rfc3339()).unwrap_or_default(),
+        "CreatedAt": img.created.map(|c| c.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)).unwrap_or_default(),
     })
 }
 
@@ -410,15 +418,60 @@ pub fn history(engine: &Engine, args: &HistoryArgs) -> anyhow::Result<ExitCode> 
         rows.push(Row { id: "<missing>".into(), created, by, size, comment: h.comment().clone().unwrap_or_default() });
     }
     rows.reverse();
+    let rfc3339 = |c: &chrono::DateTime<chrono::Utc>| c.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    if args.format.as_deref() == Some("json") {
+        // the full id, as Podman's json has it
+        let v: Vec<Value> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let id = if i == 0 { img.id.clone() } else { r.id.clone() };
+                let tags = if i == 0 { img.names.clone() } else { Vec::new() };
+                json!({"id": id, "created": r.created.as_ref().map(rfc3339), "CreatedBy": r.by, "tags": tags,
+                       "size": r.size, "comment": r.comment})
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(first) = rows.first_mut() {
         first.id = short_id(&img.id, args.no_trunc);
     }
-    if args.format.as_deref() == Some("json") {
-        let v: Vec<Value> = rows
+    if let Some(t) = &args.format {
+        let t = Template::parse(t).map_err(anyhow::Error::msg)?;
+        let values: Vec<Value> = rows
             .iter()
-            .map(|r| json!({"id": r.id, "created": r.created.map(|c| c.to_rfc3339()), "createdBy": r.by, "size": r.size, "comment": r.comment}))
+            .map(|r| {
+                json!({
+                    "ID": r.id,
+                    "Created": if args.human { ago(r.created) } else { r.created.as_ref().map(rfc3339).unwrap_or_default() },
+                    "CreatedSince": ago(r.created),
+                    // as `images` prints it
+                    "CreatedAt": r.created.map(|c| c.to_string()).unwrap_or_default(),
+                    "CreatedBy": r.by,
+                    "Size": if args.human { human_size(r.size) } else { r.size.to_string() },
+                    "Comment": r.comment,
+                })
+            })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        if !t.table {
+            // without `table`, tabs stay tabs, as Podman prints them
+            for v in &values {
+                println!("{}", t.render(v).map_err(anyhow::Error::msg)?);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        t.write_rows(
+            &values,
+            &[
+                ("ID", "ID"),
+                ("Created", "CREATED"),
+                ("CreatedBy", "CREATED BY"),
+                ("Size", "SIZE"),
+                ("Comment", "COMMENT"),
+            ],
+            &mut std::io::stdout().lock(),
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     if args.quiet {
@@ -435,7 +488,7 @@ pub fn history(engine: &Engine, args: &HistoryArgs) -> anyhow::Result<ExitCode> 
         } else {
             by
         };
-        let when = if args.human { ago(created) } else { created.map(|c| c.to_rfc3339()).unwrap_or_default() };
+        let when = if args.human { ago(created) } else { created.as_ref().map(rfc3339).unwrap_or_default() };
         let size = if args.human { human_size(size) } else { size.to_string() };
         table.row(vec![id, when, by, size, comment]);
     }
@@ -461,14 +514,16 @@ pub fn untag(engine: &Engine, args: &UntagArgs) -> anyhow::Result<ExitCode> {
             // digests, which Berth keeps apart from its tags: there is no tag to remove
             let digested = r.with_digest_name(r.digest().unwrap_or_default());
             if !image.repo_digests.contains(&digested) {
-                bail!("{n}: tag not known on image {}", args.image);
+                bail!("{n}: tag not known");
             }
             continue;
         }
-        let full = reference.and_then(|r| r.tagged_name()).unwrap_or_else(|| n.clone());
-        if !image.names.contains(&full) {
-            bail!("{n}: tag not known on image {}", args.image);
-        }
+        // A short name is the local one (localhost/, as `tag` gives it) or a registry's.
+        let full = [Reference::parse_local(n).ok(), reference]
+            .into_iter()
+            .filter_map(|r| r.and_then(|r| r.tagged_name()))
+            .find(|full| image.names.contains(full));
+        let Some(full) = full else { bail!("{n}: tag not known") };
         engine.untag(&full)?;
     }
     Ok(ExitCode::SUCCESS)

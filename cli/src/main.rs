@@ -8,6 +8,7 @@ mod format;
 mod images;
 mod logging;
 mod login;
+mod mounts;
 mod networks;
 mod pull;
 mod service;
@@ -89,6 +90,13 @@ enum Command {
     Untag(images::UntagArgs),
     /// Remove one or more images from local storage
     Rmi(images::RmArgs),
+    /// Show an image's history
+    History(images::HistoryArgs),
+    /// Mount a container's root filesystem on the host and print the path; none lists the mounted
+    Mount(mounts::MountArgs),
+    /// Undo `berth mount`
+    #[command(alias = "unmount")]
+    Umount(mounts::UmountArgs),
     /// Log in to a container registry
     Login(login::LoginArgs),
     /// Log out of a container registry
@@ -193,6 +201,11 @@ enum ContainerCommand {
     Kill(containers::KillArgs),
     /// Remove one or more containers
     Rm(containers::RmArgs),
+    /// Mount a container's root filesystem on the host and print the path
+    Mount(mounts::MountArgs),
+    /// Undo `container mount`
+    #[command(alias = "unmount")]
+    Umount(mounts::UmountArgs),
     /// List containers
     #[command(alias = "ls", alias = "ps")]
     List(containers::PsArgs),
@@ -342,6 +355,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tag(args) => images::tag(&engine(&cli)?, args),
         Command::Untag(args) => images::untag(&engine(&cli)?, args),
         Command::Rmi(args) => images::remove(&engine(&cli)?, args),
+        Command::History(args) => images::history(&engine(&cli)?, args),
+        Command::Mount(a) | Command::Container(ContainerCommand::Mount(a)) => mounts::mount(&engine(&cli)?, a),
+        Command::Umount(a) | Command::Container(ContainerCommand::Umount(a)) => mounts::umount(&engine(&cli)?, a),
         Command::Login(args) => rt.block_on(login::login(engine(&cli)?, args)),
         Command::Logout(args) => login::logout(&engine(&cli)?, args),
         Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => {

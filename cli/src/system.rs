@@ -309,8 +309,11 @@ mod tests {
 #[derive(Args)]
 pub struct DfArgs {
     /// Output format: json, or a template such as "{{.Type}} {{.Size}}"
-    #[arg(long)]
+    #[arg(long, conflicts_with = "verbose")]
     pub format: Option<String>,
+    /// Every image, container and volume with its size
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[derive(Args)]
@@ -343,9 +346,85 @@ fn df_size(bytes: u64) -> String {
     format!("{text}{}", UNITS[u])
 }
 
+/// `berth system df -v`: a table each of images, containers and volumes, as Podman's.
+fn df_verbose(engine: &Engine) -> anyhow::Result<ExitCode> {
+    let root = engine.config().root.clone();
+    let (images, containers, volumes) = (engine.images()?, engine.containers()?, engine.volumes()?);
+    let usage =
+        crate::service::system::df_json(&root, images.clone(), containers.clone(), volumes, engine.volume_users()?);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "Images space usage:\n")?;
+    let mut t = crate::format::Table::new(&[
+        "REPOSITORY",
+        "TAG",
+        "IMAGE ID",
+        "CREATED",
+        "SIZE",
+        "SHARED SIZE",
+        "UNIQUE SIZE",
+        "CONTAINERS",
+    ]);
+    for img in &images {
+        for (repo, tag) in crate::images::repo_tags(img) {
+            t.row(vec![
+                repo,
+                tag,
+                img.id[..12].to_string(),
+                crate::format::ago(img.created),
+                df_size(img.size),
+                df_size(0),
+                df_size(img.size),
+                img.containers.len().to_string(),
+            ]);
+        }
+    }
+    t.print(&mut out)?;
+    writeln!(out, "\nContainers space usage:\n")?;
+    let mut t = crate::format::Table::new(&[
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "LOCAL VOLUMES",
+        "SIZE",
+        "CREATED",
+        "STATUS",
+        "NAMES",
+    ]);
+    let sizes = usage["Containers"].as_array().cloned().unwrap_or_default();
+    for (c, u) in containers.iter().zip(&sizes) {
+        let volumes =
+            c.options.mounts.iter().filter(|m| matches!(m, berth_engine::volume::MountRequest::Volume { .. }));
+        t.row(vec![
+            c.short_id().to_string(),
+            c.image_id[..12].to_string(),
+            c.command.join(" "),
+            volumes.count().to_string(),
+            df_size(u["SizeRw"].as_u64().unwrap_or(0)),
+            crate::format::ago(Some(c.created_at)),
+            c.status.as_str().to_string(),
+            c.name.clone(),
+        ]);
+    }
+    t.print(&mut out)?;
+    writeln!(out, "\nLocal Volumes space usage:\n")?;
+    let mut t = crate::format::Table::new(&["VOLUME NAME", "LINKS", "SIZE"]);
+    for v in usage["Volumes"].as_array().into_iter().flatten() {
+        t.row(vec![
+            v["Name"].as_str().unwrap_or_default().to_string(),
+            v["UsageData"]["RefCount"].to_string(),
+            df_size(v["UsageData"]["Size"].as_u64().unwrap_or(0)),
+        ]);
+    }
+    t.print(&mut out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `berth system df`: images, containers and volumes, how many are in use, their size and what
 /// a prune would give back.
 pub fn df(engine: &Engine, args: &DfArgs) -> anyhow::Result<ExitCode> {
+    if args.verbose {
+        return df_verbose(engine);
+    }
     let root = engine.config().root.clone();
     let usage = crate::service::system::df_json(
         &root,

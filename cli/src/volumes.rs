@@ -30,6 +30,36 @@ pub enum VolumeCommand {
     Prune(PruneArgs),
     /// Whether a volume exists (status 0) or not (1)
     Exists(crate::format::ExistsArgs),
+    /// Mount a volume on the host (a volume of options) and print its path
+    Mount(NamesArgs),
+    /// Undo `volume mount`
+    #[command(alias = "umount")]
+    Unmount(NamesArgs),
+    /// Write a volume's content to a tar archive
+    Export(ExportArgs),
+    /// Unpack a tar archive (a file, or - for stdin) into a volume
+    Import(ImportArgs),
+}
+
+#[derive(Args)]
+pub struct NamesArgs {
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    pub name: String,
+    /// Write to this file instead of stdout
+    #[arg(short, long)]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    pub name: String,
+    /// The tar archive, or - for stdin
+    pub source: String,
 }
 
 #[derive(Args)]
@@ -39,6 +69,13 @@ pub struct CreateArgs {
     /// Add metadata (KEY=VALUE)
     #[arg(short, long)]
     pub label: Vec<String>,
+    /// The local driver's options, mounted on the host when a container uses the volume:
+    /// type=FSTYPE|bind, device=WHAT, o=MOUNT-OPTIONS
+    #[arg(short = 'o', long = "opt")]
+    pub opt: Vec<String>,
+    /// The volume driver (only local)
+    #[arg(short, long, default_value = "local")]
+    pub driver: String,
 }
 
 #[derive(Args)]
@@ -89,6 +126,9 @@ pub struct PruneArgs {
     /// Do not ask for confirmation
     #[arg(short, long)]
     pub force: bool,
+    /// Prune only the volumes that match: label=KEY[=VALUE], name=REGEX, driver=NAME
+    #[arg(long)]
+    pub filter: Vec<String>,
 }
 
 fn inspect_json(v: &VolumeRecord, users: &[String]) -> Value {
@@ -99,41 +139,62 @@ fn inspect_json(v: &VolumeRecord, users: &[String]) -> Value {
         "CreatedAt": v.created.to_rfc3339(),
         "Labels": v.labels,
         "Scope": "local",
-        "Options": {},
+        "Options": v.options,
         "Anonymous": v.anonymous,
+        "NeedsCopyUp": v.needs_copy_up,
+        "NeedsChown": v.needs_chown,
         "UsedBy": users,
     })
+}
+
+/// `volume ls --filter` and `volume prune --filter`.
+fn filter(
+    list: &mut Vec<VolumeRecord>,
+    users: &std::collections::BTreeMap<String, Vec<String>>,
+    filters: &[String],
+) -> anyhow::Result<()> {
+    for f in filters {
+        let (k, v) = f.split_once('=').with_context(|| format!("invalid filter {f:?}: use KEY=VALUE"))?;
+        match k {
+            "name" => {
+                let re =
+                    regex::Regex::new(v).with_context(|| format!("invalid filter {f:?}: not a regular expression"))?;
+                list.retain(|vol| re.is_match(&vol.name));
+            }
+            "label" => {
+                let (lk, lv) = v.split_once('=').map_or((v, None), |(a, b)| (a, Some(b)));
+                list.retain(|vol| vol.labels.get(lk).is_some_and(|x| lv.is_none_or(|lv| x == lv)));
+            }
+            "driver" => list.retain(|vol| vol.driver == v),
+            "dangling" => {
+                let want = matches!(v, "true" | "1");
+                list.retain(|vol| users.get(&vol.name).is_none_or(Vec::is_empty) == want);
+            }
+            other => anyhow::bail!("invalid filter {other:?}: use name, label, driver or dangling"),
+        }
+    }
+    Ok(())
 }
 
 pub fn run(engine: &Engine, cmd: &VolumeCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         VolumeCommand::Create(a) => {
+            if a.driver != "local" {
+                anyhow::bail!("volume driver {:?} not found: Berth has only the local driver", a.driver);
+            }
             let labels = crate::format::labels(&a.label);
-            println!("{}", engine.create_volume(a.name.as_deref(), labels)?.name);
+            let mut options = std::collections::BTreeMap::new();
+            for o in &a.opt {
+                let (k, v) =
+                    o.split_once('=').with_context(|| format!("invalid volume option {o:?}: use KEY=VALUE"))?;
+                options.insert(k.to_string(), v.to_string());
+            }
+            println!("{}", engine.create_volume_with(a.name.as_deref(), labels, options)?.name);
         }
         VolumeCommand::Ls(a) => {
             let mut list = engine.volumes()?;
             let users = engine.volume_users()?;
-            for f in &a.filter {
-                let (k, v) = f.split_once('=').with_context(|| format!("invalid filter {f:?}: use KEY=VALUE"))?;
-                match k {
-                    "name" => {
-                        let re = regex::Regex::new(v)
-                            .with_context(|| format!("invalid filter {f:?}: not a regular expression"))?;
-                        list.retain(|vol| re.is_match(&vol.name));
-                    }
-                    "label" => {
-                        let (lk, lv) = v.split_once('=').map_or((v, None), |(a, b)| (a, Some(b)));
-                        list.retain(|vol| vol.labels.get(lk).is_some_and(|x| lv.is_none_or(|lv| x == lv)));
-                    }
-                    "driver" => list.retain(|vol| vol.driver == v),
-                    "dangling" => {
-                        let want = matches!(v, "true" | "1");
-                        list.retain(|vol| users.get(&vol.name).is_none_or(Vec::is_empty) == want);
-                    }
-                    other => anyhow::bail!("invalid filter {other:?}: use name, label, driver or dangling"),
-                }
-            }
+            filter(&mut list, &users, &a.filter)?;
             let out = std::io::stdout();
             let mut out = out.lock();
             if a.quiet {
@@ -230,12 +291,65 @@ pub fn run(engine: &Engine, cmd: &VolumeCommand) -> anyhow::Result<ExitCode> {
         }
         VolumeCommand::Exists(a) => return crate::format::exists(engine.volume(&a.name)),
         VolumeCommand::Prune(a) => {
-            if !a.force && !crate::format::confirm("This will remove all volumes not used by at least one container.")?
-            {
-                return Ok(ExitCode::SUCCESS);
+            let users = engine.volume_users()?;
+            let mut list: Vec<VolumeRecord> =
+                engine.volumes()?.into_iter().filter(|v| !users.contains_key(&v.name)).collect();
+            filter(&mut list, &users, &a.filter)?;
+            if !a.force {
+                let mut what = "This will remove all volumes not used by at least one container.".to_string();
+                if !list.is_empty() {
+                    what.push_str(" The following volumes will be removed:");
+                    for v in &list {
+                        what.push('\n');
+                        what.push_str(&v.name);
+                    }
+                }
+                if !crate::format::confirm(&what)? {
+                    return Ok(ExitCode::SUCCESS);
+                }
             }
-            for name in engine.prune_volumes()? {
-                println!("{name}");
+            for v in &list {
+                // one taken into use meanwhile stays
+                match engine.remove_volume(&v.name, false) {
+                    Ok(_) => println!("{}", v.name),
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => eprintln!("Error: {e}"),
+                }
+            }
+        }
+        VolumeCommand::Mount(a) => {
+            for name in &a.names {
+                println!("{}", engine.mount_volume(name)?.display());
+            }
+        }
+        VolumeCommand::Unmount(a) => {
+            for name in &a.names {
+                println!("{}", engine.unmount_volume(name)?.name);
+            }
+        }
+        VolumeCommand::Export(a) => match &a.output {
+            Some(path) => {
+                let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+                let mut out = std::io::BufWriter::new(file);
+                engine.export_volume(&a.name, &mut out)?;
+                out.flush().with_context(|| format!("writing {}", path.display()))?;
+            }
+            None => {
+                use std::io::IsTerminal;
+                if std::io::stdout().is_terminal() {
+                    anyhow::bail!("cannot write a tar archive to a terminal: use --output FILE or redirect stdout");
+                }
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                engine.export_volume(&a.name, &mut out)?;
+                out.flush()?;
+            }
+        },
+        VolumeCommand::Import(a) => {
+            if a.source == "-" {
+                engine.import_volume(&a.name, &mut std::io::stdin().lock())?;
+            } else {
+                let mut file = std::fs::File::open(&a.source).with_context(|| format!("opening {}", a.source))?;
+                engine.import_volume(&a.name, &mut file)?;
             }
         }
     }

@@ -57,7 +57,7 @@ impl Engine {
 
     /// Adds `target` as a name of the image `source` names (`berth tag`).
     pub fn tag(&self, source: &str, target: &str) -> Result<()> {
-        let target = Reference::parse(target)?;
+        let target = Reference::parse_local(target)?;
         if target.digest().is_some() {
             return Err(Error::Invalid(format!("tag {target}: a tag cannot contain a digest")));
         }
@@ -96,7 +96,8 @@ impl Engine {
         if force {
             // Removing an image by force removes its containers first, as Podman does.
             let (id, _) = image::find(self.state().conn(), query)?;
-            let users = image::get(self.state().conn(), &id)?.map(|i| i.containers).unwrap_or_default();
+            let mut users = image::get(self.state().conn(), &id)?.map(|i| i.containers).unwrap_or_default();
+            users.extend(self.containers()?.into_iter().filter(|c| mounts_image(c, &id)).map(|c| c.id));
             for c in users {
                 self.remove_container(&c, true)?;
             }
@@ -105,6 +106,12 @@ impl Engine {
             let (id, how) = image::find(tx, query)?;
             let record = image::get(tx, &id)?.ok_or_else(|| image::LookupError::NotFound(query.into()))?;
             let mut removed = RemovedImage::default();
+            // By `repo@digest` while it still has tags: that name goes, the image stays, as
+            // Podman's rmi does after a pull by digest (the digest is the manifest's, kept).
+            if matches!(how, Lookup::Id) && query.contains('@') && !record.names.is_empty() {
+                removed.untagged.push(query.to_string());
+                return Ok((RemoveReport { images: vec![removed], reclaimed: 0 }, None));
+            }
             if let Lookup::Name(name) = &how {
                 if record.names.len() > 1 {
                     image::remove_name(tx, name)?;
@@ -114,11 +121,14 @@ impl Engine {
             } else if record.names.len() > 1 && !force {
                 return Err(Error::ImageHasNames { image: query.into(), names: record.names.join(", ") });
             }
-            // With force, the containers were removed above; one created since still blocks.
-            if !record.containers.is_empty() {
+            // With force, the containers were removed above; one created since still blocks, and
+            // so does one that mounts the image (`--mount type=image`).
+            let mut users = record.containers.clone();
+            users.extend(crate::container::list(tx)?.into_iter().filter(|c| mounts_image(c, &id)).map(|c| c.id));
+            if !users.is_empty() {
                 return Err(Error::ImageInUse {
                     image: query.into(),
-                    containers: record.containers.iter().map(|c| &c[..12.min(c.len())]).collect::<Vec<_>>().join(", "),
+                    containers: users.iter().map(|c| &c[..12.min(c.len())]).collect::<Vec<_>>().join(", "),
                 });
             }
             removed.untagged = record.names.clone();
@@ -131,6 +141,10 @@ impl Engine {
         // Files go after the transaction committed: a crash in between leaves unreferenced
         // files (harmless, reclaimed by a later removal), never a record without its files.
         if let Some(released) = freed {
+            // An image mount of the deleted image goes before its layers.
+            for id in report.images.iter().filter_map(|i| i.deleted.as_deref()) {
+                self.release_image_mount(id)?;
+            }
             let errors = released.remove_files(self.layers(), self.content());
             if !errors.is_empty() {
                 return Err(Error::Invalid(format!(
@@ -155,8 +169,10 @@ impl Engine {
         let mut report = RemoveReport::default();
         // Removing one image can leave another dangling only through names, which removal
         // does not move, so one pass is enough.
+        let containers = self.containers()?;
         for img in self.images()? {
-            if !img.containers.is_empty() || (!all && !img.is_dangling()) {
+            let mounted = containers.iter().any(|c| mounts_image(c, &img.id));
+            if !img.containers.is_empty() || mounted || (!all && !img.is_dangling()) {
                 continue;
             }
             match self.remove_image(&img.id, true) {
@@ -170,4 +186,12 @@ impl Engine {
         }
         Ok(report)
     }
+}
+
+/// Whether the container mounts the image with `--mount type=image`.
+fn mounts_image(c: &crate::ContainerRecord, image_id: &str) -> bool {
+    c.options
+        .mounts
+        .iter()
+        .any(|m| matches!(m, crate::volume::MountRequest::Image { image_id: i, .. } if i == image_id))
 }

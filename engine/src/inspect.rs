@@ -18,6 +18,10 @@ fn mount_json(root: &std::path::Path, m: &crate::container::MountRequest) -> Val
             "Type": "volume", "Name": name, "Source": crate::volume::data_dir(root, name), "Destination": destination,
             "Driver": "local", "Mode": "", "Options": ["nosuid", "nodev", "rbind"], "RW": !read_only, "Propagation": "rprivate",
         }),
+        M::Image { source, destination, read_write, .. } => json!({
+            "Type": "image", "Source": source, "Destination": destination, "Driver": "", "Mode": "",
+            "Options": [], "RW": read_write, "Propagation": "rprivate",
+        }),
         M::Tmpfs { destination, options } => json!({
             "Type": "tmpfs", "Source": "tmpfs", "Destination": destination, "Driver": "", "Mode": "",
             "Options": options, "RW": !options.iter().any(|o| o == "ro"), "Propagation": "",

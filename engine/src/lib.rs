@@ -19,6 +19,7 @@ pub mod copy;
 pub mod events;
 pub mod exec;
 pub mod helpers;
+pub mod host_mount;
 mod image_ops;
 mod inspect;
 pub mod monitor;

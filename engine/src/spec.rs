@@ -112,12 +112,34 @@ pub fn default_mounts() -> Result<Vec<Mount>, SpecError> {
     ])
 }
 
+/// What `--mount type=image` needs: where images are mounted on the host, and where the
+/// container keeps the writable layers of those mounted read-write.
+pub struct ImageMounts {
+    pub storage_root: std::path::PathBuf,
+    pub container_dir: std::path::PathBuf,
+}
+
+impl ImageMounts {
+    /// Where `image mount` mounts an image.
+    pub fn mount_point(&self, image_id: &str) -> std::path::PathBuf {
+        self.storage_root.join("image-mounts").join(image_id)
+    }
+
+    /// `upper/` and `work/` of the image mounted read-write at `destination`.
+    pub fn writable_dir(&self, destination: &str) -> std::path::PathBuf {
+        use sha2::Digest;
+        let key = hex::encode(&sha2::Sha256::digest(destination.as_bytes())[..8]);
+        self.container_dir.join("image-mounts").join(key)
+    }
+}
+
 /// The default mounts, then the container's own files (hosts, resolv.conf, hostname) bound over
 /// the image's.
 pub fn mounts(
     files: &[(std::path::PathBuf, &'static str)],
     opts: &CreateOptions,
     storage_root: &Path,
+    image_mounts: &ImageMounts,
 ) -> Result<Vec<Mount>, SpecError> {
     use crate::volume::MountRequest;
     let utf8 = |p: &Path| -> Result<String, SpecError> {
@@ -181,6 +203,26 @@ pub fn mounts(
                 o.retain(|x| *x != "notmpcopyup");
                 mount(destination, "tmpfs", "tmpfs", &o)?
             }
+            MountRequest::Image { image_id, destination, read_write, .. } => {
+                // The image's mount on the host (`image mount`'s, made when the container starts):
+                // bound read-only, or the lower layer of an overlay with the container's writable one.
+                let host = utf8(&image_mounts.mount_point(image_id))?;
+                if *read_write {
+                    let dir = image_mounts.writable_dir(destination);
+                    let mut o = vec![
+                        format!("lowerdir={host}"),
+                        format!("upperdir={}", utf8(&dir.join("upper"))?),
+                        format!("workdir={}", utf8(&dir.join("work"))?),
+                    ];
+                    if crate::rootless::is_rootless() {
+                        o.push("userxattr".into());
+                    }
+                    let o: Vec<&str> = o.iter().map(String::as_str).collect();
+                    mount(destination, "overlay", "overlay", &o)?
+                } else {
+                    mount(destination, "bind", &host, &["rbind", "rprivate", "ro"])?
+                }
+            }
         });
     }
     // `--read-only` keeps the places programs write to writable, as Podman's --read-only-tmpfs.
@@ -236,6 +278,8 @@ pub struct SpecInputs<'a> {
     pub storage_root: &'a Path,
     /// Files bind-mounted over the image's: (host path, path in the container).
     pub files: &'a [(std::path::PathBuf, &'static str)],
+    /// The images mounted with `--mount type=image`.
+    pub image_mounts: &'a ImageMounts,
 }
 
 pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
@@ -339,7 +383,7 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         .process(process)
         .root(RootBuilder::default().path(input.rootfs).readonly(input.opts.read_only).build().map_err(build_err)?)
         .hostname(input.hostname)
-        .mounts(mounts(input.files, input.opts, input.storage_root)?)
+        .mounts(mounts(input.files, input.opts, input.storage_root, input.image_mounts)?)
         .linux(linux)
         .build()
         .map_err(build_err)

@@ -100,6 +100,11 @@ CREATE TABLE volumes (
     r#"
 CREATE INDEX containers_by_created ON containers(created_at DESC, id);
 "#,
+    // The local driver's options; whether a container has used the volume yet.
+    r#"
+ALTER TABLE volumes ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE volumes ADD COLUMN needs_chown INTEGER NOT NULL DEFAULT 1;
+"#,
 ];
 
 /// Networks and the addresses handed out on them (migration 4).

@@ -9,6 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
+use crate::host_mount::is_mount_point;
 use crate::layers::view::{is_opaque, is_whiteout, LayerView};
 use crate::{Engine, Error, Result};
 
@@ -18,7 +19,7 @@ pub use crate::container::mount::MountRequest;
 pub enum VolumeError {
     #[error("invalid volume \"{input}\": {reason}")]
     BadFlag { input: String, reason: String },
-    #[error("no volume with name \"{0}\" found: no such volume (see `berth volume ls`)")]
+    #[error("no volume with name \"{0}\" found: no such volume")]
     NotFound(String),
     #[error("volume with name {0} already exists: volume already exists")]
     Exists(String),
@@ -32,6 +33,8 @@ pub enum VolumeError {
     RelativeSource(PathBuf),
     #[error("bind mount source {0}: no such file or directory: create it first, or give a named volume")]
     MissingSource(PathBuf),
+    #[error("invalid volume option {key} for driver 'local': {reason}")]
+    BadOption { key: String, reason: String },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
@@ -47,6 +50,12 @@ pub struct VolumeRecord {
     pub created: chrono::DateTime<chrono::Utc>,
     pub labels: BTreeMap<String, String>,
     pub anonymous: bool,
+    /// The local driver's options (`-o type=tmpfs -o device=tmpfs -o o=size=1m`).
+    pub options: BTreeMap<String, String>,
+    /// Not yet filled with an image's content (an image with nothing at the path leaves it so).
+    pub needs_copy_up: bool,
+    /// No container has used it yet (Podman chowns it to the first container's user then).
+    pub needs_chown: bool,
 }
 
 fn valid_name(name: &str) -> bool {
@@ -140,7 +149,7 @@ pub fn parse_volume_flag(input: &str, cwd: &Path) -> Result<MountRequest, Volume
 /// `bind-propagation` (accepted: Berth's binds are rprivate). Other keys are refused by name.
 pub fn parse_mount_flag(input: &str, cwd: &Path) -> Result<MountRequest, VolumeError> {
     let bad = |reason: String| VolumeError::BadFlag { input: input.into(), reason };
-    let (mut kind, mut source, mut dest, mut read_only) = (None, None, None, false);
+    let (mut kind, mut source, mut dest, mut read_only) = (None, None, None, None);
     let mut tmpfs_opts: Vec<String> = Vec::new();
     for field in input.split(',').filter(|f| !f.is_empty()) {
         let (k, v) = field.split_once('=').map_or((field, None), |(k, v)| (k, Some(v)));
@@ -153,8 +162,8 @@ pub fn parse_mount_flag(input: &str, cwd: &Path) -> Result<MountRequest, VolumeE
             ("type", Some(t)) => kind = Some(t),
             ("source" | "src", Some(s)) => source = Some(s),
             ("destination" | "dst" | "target", Some(d)) => dest = Some(d),
-            ("ro" | "readonly", v) => read_only = flag(v)?,
-            ("rw", v) => read_only = !flag(v)?,
+            ("ro" | "readonly", v) => read_only = Some(flag(v)?),
+            ("rw" | "readwrite", v) => read_only = Some(!flag(v)?),
             ("tmpfs-size", Some(size)) => tmpfs_opts.push(format!("size={size}")),
             ("tmpfs-mode", Some(mode)) => tmpfs_opts.push(format!("mode={mode}")),
             ("exec" | "noexec" | "suid" | "nosuid" | "dev" | "nodev", None) => tmpfs_opts.push(k.to_string()),
@@ -167,6 +176,14 @@ pub fn parse_mount_flag(input: &str, cwd: &Path) -> Result<MountRequest, VolumeE
         }
     }
     let dest = dest.ok_or_else(|| bad("destination=PATH is needed: where in the container to mount".into()))?;
+    // An image is mounted read-only unless asked otherwise; the rest read-write.
+    if kind == Some("image") {
+        let destination = absolute_destination(input, dest)?;
+        let source = source.filter(|s| !s.is_empty()).ok_or_else(|| bad("an image mount needs source=IMAGE".into()))?;
+        let read_write = read_only == Some(false);
+        return Ok(MountRequest::Image { source: source.into(), image_id: String::new(), destination, read_write });
+    }
+    let read_only = read_only.unwrap_or(false);
     let destination = absolute_destination(input, dest)?;
     match kind {
         Some("bind") => {
@@ -191,8 +208,8 @@ pub fn parse_mount_flag(input: &str, cwd: &Path) -> Result<MountRequest, VolumeE
                 if tmpfs_opts.is_empty() { dest.to_string() } else { format!("{dest}:{}", tmpfs_opts.join(",")) };
             parse_tmpfs_flag(&spec).map_err(|_| bad("invalid tmpfs options".into()))
         }
-        Some(other) => Err(bad(format!("type={other} is not supported: use bind, volume or tmpfs"))),
-        None => Err(bad("type=bind|volume|tmpfs is needed".into())),
+        Some(other) => Err(bad(format!("type={other} is not supported: use bind, volume, tmpfs or image"))),
+        None => Err(bad("type=bind|volume|tmpfs|image is needed".into())),
     }
 }
 
@@ -215,7 +232,7 @@ pub fn parse_tmpfs_flag(input: &str) -> Result<MountRequest, VolumeError> {
     Ok(MountRequest::Tmpfs { destination, options })
 }
 
-const COLUMNS: &str = "name, driver, created, labels, anonymous";
+const COLUMNS: &str = "name, driver, created, labels, anonymous, options, needs_copy_up, needs_chown";
 
 fn row(root: &Path) -> impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<VolumeRecord> + '_ {
     move |r| {
@@ -228,6 +245,9 @@ fn row(root: &Path) -> impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<VolumeRec
                 .unwrap_or_default(),
             labels: serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
             anonymous: r.get(4)?,
+            options: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
+            needs_copy_up: r.get(6)?,
+            needs_chown: r.get(7)?,
             name,
         })
     }
@@ -247,20 +267,29 @@ pub fn list(conn: &Connection, root: &Path) -> rusqlite::Result<Vec<VolumeRecord
     rows
 }
 
-/// Whether the volume still waits for its first container's image content (then clears it).
+/// Whether the volume still waits for its first container's image content (then clears it, and
+/// marks it used: no chown is owed any more).
 pub fn take_copy_up(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<bool> {
+    tx.execute("UPDATE volumes SET needs_chown = 0 WHERE name = ?", [name])?;
     Ok(tx.execute("UPDATE volumes SET needs_copy_up = 0 WHERE name = ? AND needs_copy_up = 1", [name])? > 0)
+}
+
+/// The image had nothing at the volume's path: the next container's image may fill it.
+pub fn restore_copy_up(conn: &Connection, name: &str) -> rusqlite::Result<()> {
+    conn.execute("UPDATE volumes SET needs_copy_up = 1 WHERE name = ?", [name]).map(drop)
 }
 
 fn insert(tx: &Transaction<'_>, v: &VolumeRecord) -> rusqlite::Result<()> {
     tx.execute(
-        "INSERT INTO volumes (name, driver, created, labels, anonymous, needs_copy_up) VALUES (?, ?, ?, ?, ?, 1)",
+        "INSERT INTO volumes (name, driver, created, labels, anonymous, options, needs_copy_up, needs_chown)
+         VALUES (?, ?, ?, ?, ?, ?, 1, 1)",
         params![
             v.name,
             v.driver,
             v.created.to_rfc3339(),
             serde_json::to_string(&v.labels).expect("labels"),
-            v.anonymous
+            v.anonymous,
+            serde_json::to_string(&v.options).expect("options"),
         ],
     )?;
     Ok(())
@@ -272,6 +301,7 @@ pub fn create(
     root: &Path,
     name: &str,
     labels: BTreeMap<String, String>,
+    options: BTreeMap<String, String>,
     anonymous: bool,
 ) -> Result<VolumeRecord, VolumeError> {
     if !valid_name(name) {
@@ -287,6 +317,9 @@ pub fn create(
         created: chrono::Utc::now(),
         labels,
         anonymous,
+        options,
+        needs_copy_up: true,
+        needs_chown: true,
     };
     insert(tx, &v)?;
     Ok(v)
@@ -303,7 +336,10 @@ pub fn users(containers: &[crate::ContainerRecord]) -> BTreeMap<String, Vec<Stri
     for c in containers {
         for m in &c.options.mounts {
             if let MountRequest::Volume { name, .. } = m {
-                map.entry(name.clone()).or_default().push(c.name.clone());
+                let names = map.entry(name.clone()).or_default();
+                if !names.contains(&c.name) {
+                    names.push(c.name.clone());
+                }
             }
         }
     }
@@ -370,12 +406,90 @@ pub fn copy_up(layer_dirs_top_first: &[PathBuf], dest: &str, target: &Path) -> s
     Ok(())
 }
 
+/// Checks the local driver's options (`volume create -o`) as Podman does: `type` (a filesystem
+/// type, or `bind`), `device` (what to mount; a bind's must exist) and `o` (mount options).
+pub fn check_options(options: &BTreeMap<String, String>) -> Result<(), VolumeError> {
+    let bad = |key: &str, reason: String| VolumeError::BadOption { key: key.into(), reason };
+    for key in options.keys() {
+        if !matches!(key.as_str(), "type" | "device" | "o") {
+            return Err(bad(key, "the local driver takes type, device and o".into()));
+        }
+    }
+    match (options.get("type").map(String::as_str), options.get("device")) {
+        (Some("bind"), Some(device)) => {
+            if let Err(e) = std::fs::metadata(device) {
+                return Err(bad("device", format!("stat {device}: {}", errno_text(&e))));
+            }
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(bad("type", "type and device go together: -o type=tmpfs -o device=tmpfs".into()))
+        }
+        (None, None) if options.contains_key("o") => {
+            return Err(bad("o", "mount options need a type and a device to mount: -o type=… -o device=…".into()))
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// An error as Go's stat prints it ("no such file or directory"), which Podman's messages carry.
+fn errno_text(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => nix::errno::Errno::from_raw(code).desc().to_lowercase(),
+        None => e.to_string(),
+    }
+}
+
+/// Mounts a volume with options (`-o type=… -o device=…`) on its `_data`, once: the volume's
+/// containers bind that. Volumes without options are plain directories.
+pub fn mount_options(v: &VolumeRecord) -> Result<(), VolumeError> {
+    use nix::mount::{mount, MsFlags};
+    let (Some(kind), Some(device)) = (v.options.get("type"), v.options.get("device")) else { return Ok(()) };
+    if is_mount_point(&v.mountpoint) {
+        return Ok(());
+    }
+    let data = v.options.get("o").map(String::as_str).filter(|o| !o.is_empty());
+    let io = |e: nix::Error| VolumeError::Io { path: v.mountpoint.clone(), source: std::io::Error::from(e) };
+    if kind == "bind" {
+        let rec = data.is_some_and(|o| o.split(',').any(|o| o == "rbind"));
+        let flags = if rec { MsFlags::MS_BIND | MsFlags::MS_REC } else { MsFlags::MS_BIND };
+        mount(Some(device.as_str()), &v.mountpoint, None::<&str>, flags, None::<&str>).map_err(io)?;
+        if data.is_some_and(|o| o.split(',').any(|o| o == "ro")) {
+            let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+            mount(None::<&str>, &v.mountpoint, None::<&str>, ro, None::<&str>).map_err(io)?;
+        }
+    } else {
+        mount(Some(device.as_str()), &v.mountpoint, Some(kind.as_str()), MsFlags::empty(), data).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Undoes [`mount_options`] (nothing when it is not mounted).
+pub fn unmount_options(v: &VolumeRecord) -> Result<(), VolumeError> {
+    if v.options.is_empty() || !is_mount_point(&v.mountpoint) {
+        return Ok(());
+    }
+    nix::mount::umount2(&v.mountpoint, nix::mount::MntFlags::MNT_DETACH)
+        .map_err(|e| VolumeError::Io { path: v.mountpoint.clone(), source: std::io::Error::from(e) })
+}
+
 impl Engine {
     /// `berth volume create`.
     pub fn create_volume(&self, name: Option<&str>, labels: BTreeMap<String, String>) -> Result<VolumeRecord> {
+        self.create_volume_with(name, labels, BTreeMap::new())
+    }
+
+    /// `berth volume create -o …`: a volume of the local driver with options, checked first.
+    pub fn create_volume_with(
+        &self,
+        name: Option<&str>,
+        labels: BTreeMap<String, String>,
+        options: BTreeMap<String, String>,
+    ) -> Result<VolumeRecord> {
+        check_options(&options)?;
         let name = name.map(str::to_string).unwrap_or_else(random_name);
         let root = self.config().root.clone();
-        let v = self.state().write(|tx| create(tx, &root, &name, labels, false).map_err(Error::from))?;
+        let v = self.state().write(|tx| create(tx, &root, &name, labels, options, false).map_err(Error::from))?;
         make_dir(&v)?;
         self.events().state("volume", "create", &v.name, Some(&v.name));
         Ok(v)
@@ -405,13 +519,14 @@ impl Engine {
             .collect();
         if !using.is_empty() {
             if !force {
-                let names: Vec<&str> = using.iter().map(|c| c.name.as_str()).collect();
+                let names: Vec<&str> = using.iter().map(|c| c.id.as_str()).collect();
                 return Err(VolumeError::InUse { name: v.name.clone(), containers: names.join(", ") }.into());
             }
             for c in &using {
                 self.remove_container(&c.id, true)?;
             }
         }
+        unmount_options(&v)?;
         self.state().write(|tx| tx.execute("DELETE FROM volumes WHERE name = ?", [&v.name]))?;
         let dir = self.config().root.join("volumes").join(&v.name);
         if let Err(source) = berth_userns::remove_tree(&dir) {
@@ -421,6 +536,53 @@ impl Engine {
         }
         self.events().state("volume", "remove", &v.name, Some(&v.name));
         Ok(v)
+    }
+
+    /// `berth volume mount`: the volume's directory on the host, with a volume of options
+    /// (`-o type=…`) mounted there first.
+    pub fn mount_volume(&self, name: &str) -> Result<PathBuf> {
+        let v = self.volume(name)?;
+        if berth_userns::is_rootless() {
+            return Err(Error::Invalid(
+                "cannot run command \"berth volume mount\" in rootless mode: a rootless user can't mount on the host"
+                    .into(),
+            ));
+        }
+        mount_options(&v)?;
+        Ok(v.mountpoint)
+    }
+
+    /// `berth volume unmount`: undoes `volume mount` for a volume of options (a plain volume is
+    /// a directory and has nothing to undo).
+    pub fn unmount_volume(&self, name: &str) -> Result<VolumeRecord> {
+        let v = self.volume(name)?;
+        unmount_options(&v)?;
+        Ok(v)
+    }
+
+    /// `berth volume export`: the volume's content as a tar stream.
+    pub fn export_volume(&self, name: &str, out: &mut dyn std::io::Write) -> Result<()> {
+        let v = self.volume(name)?;
+        mount_options(&v)?;
+        let io = |source| Error::Io { path: v.mountpoint.clone(), source };
+        let mut tar = tar::Builder::new(out);
+        tar.follow_symlinks(false);
+        tar.append_dir_all(".", &v.mountpoint).map_err(io)?;
+        tar.finish().map_err(io)
+    }
+
+    /// `berth volume import`: unpacks a tar stream into the volume, over what it holds. Entries
+    /// that would land outside it (`..`, through a link) are refused by the unpacker.
+    pub fn import_volume(&self, name: &str, input: &mut dyn std::io::Read) -> Result<()> {
+        let v = self.volume(name)?;
+        mount_options(&v)?;
+        let mut tar = tar::Archive::new(input);
+        tar.set_preserve_permissions(true);
+        tar.set_preserve_ownerships(!berth_userns::is_rootless());
+        tar.set_overwrite(true);
+        tar.unpack(&v.mountpoint).map_err(|source| Error::Io { path: v.mountpoint.clone(), source })?;
+        self.state().write(|tx| tx.execute("UPDATE volumes SET needs_copy_up = 0 WHERE name = ?", [&v.name]))?;
+        Ok(())
     }
 
     /// `berth volume prune`: removes every volume no container uses.
@@ -521,6 +683,11 @@ mod tests {
             }
         );
         assert!(matches!(m("type=volume,dst=/anon").unwrap(), MountRequest::Volume { anonymous: true, .. }));
+        assert!(matches!(m("type=image,src=alpine,dst=/i").unwrap(), MountRequest::Image { read_write: false, .. }));
+        for rw in ["rw=true", "readwrite=true", "rw"] {
+            let input = format!("type=image,src=alpine,dst=/i,{rw}");
+            assert!(matches!(m(&input).unwrap(), MountRequest::Image { read_write: true, .. }), "{input}");
+        }
         let MountRequest::Tmpfs { destination, options } =
             m("type=tmpfs,dst=/scratch,tmpfs-size=1m,tmpfs-mode=0700").unwrap()
         else {
@@ -530,8 +697,9 @@ mod tests {
         assert!(options.contains(&"size=1m".to_string()) && options.contains(&"mode=0700".to_string()), "{options:?}");
         for (input, says) in [
             ("type=bind,dst=/x", "needs source"),
-            ("type=image,src=img,dst=/x", "type=image is not supported"),
-            ("src=/a,dst=/x", "type=bind|volume|tmpfs is needed"),
+            ("type=image,dst=/x", "an image mount needs source=IMAGE"),
+            ("type=nfs,src=img,dst=/x", "type=nfs is not supported"),
+            ("src=/a,dst=/x", "type=bind|volume|tmpfs|image is needed"),
             ("type=bind,src=/a", "destination=PATH is needed"),
             ("type=bind,src=/a,dst=/x,colour=red", "unknown option \"colour=red\""),
             ("type=bind,src=/a,dst=/", "can't be \"/\""),
@@ -560,6 +728,29 @@ mod tests {
         check("/srv:/data:rx", Err("unknown option \"rx\""));
         check("bad name:/data", Err("invalid volume name \"bad name\""));
         check("a:b:c:d", Err("invalid volume \"a:b:c:d\""));
+    }
+
+    #[test]
+    fn local_driver_options_are_checked_as_podman_does() {
+        let opts = |kv: &[(&str, &str)]| kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        for (given, says) in [
+            (&[("type", "tmpfs"), ("device", "tmpfs"), ("o", "size=1m")][..], None),
+            (&[("type", "bind"), ("device", "/")][..], None),
+            (&[][..], None),
+            (
+                &[("type", "bind"), ("device", "/bogus")][..],
+                Some("option device for driver 'local': stat /bogus: no such file or directory"),
+            ),
+            (&[("type", "tmpfs")][..], Some("type and device go together")),
+            (&[("o", "uid=1")][..], Some("need a type and a device")),
+            (&[("colour", "red")][..], Some("option colour for driver 'local'")),
+        ] {
+            let r = check_options(&opts(given));
+            match says {
+                None => assert!(r.is_ok(), "{given:?}: {r:?}"),
+                Some(s) => assert!(r.as_ref().unwrap_err().to_string().contains(s), "{given:?}: {r:?}"),
+            }
+        }
     }
 
     #[test]

@@ -38,6 +38,21 @@ impl Reference {
         }
     }
 
+    /// A name given to a local image (`tag`, `commit`): without a registry it goes under
+    /// `localhost/`, as Podman's tags do (`image:1` is `localhost/image:1`, never Docker Hub's).
+    pub fn parse_local(input: &str) -> Result<Self, ReferenceError> {
+        let first = input.split('/').next().unwrap_or_default();
+        let has_domain = input.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+        if has_domain || input.trim() != input || input.is_empty() {
+            Reference::parse(input)
+        } else {
+            Reference::parse(&format!("localhost/{input}")).map_err(|mut e| {
+                e.input = input.to_string();
+                e
+            })
+        }
+    }
+
     pub fn registry(&self) -> &str {
         self.0.registry()
     }
@@ -182,6 +197,16 @@ mod tests {
         check("user/app:v1", Ok("docker.io/user/app:v1"));
         check("quay.example/org/app", Ok("quay.example/org/app:latest"));
         check("localhost/app", Ok("localhost/app:latest"));
+        for (input, local) in [
+            ("image", "localhost/image:latest"),
+            ("image:1", "localhost/image:1"),
+            ("user/app", "localhost/user/app:latest"),
+            ("localhost/app", "localhost/app:latest"),
+            ("registry.com/image", "registry.com/image:latest"),
+            ("127.0.0.1:5000/a:2", "127.0.0.1:5000/a:2"),
+        ] {
+            assert_eq!(Reference::parse_local(input).unwrap().tagged_name().unwrap(), local, "{input}");
+        }
         check("127.0.0.1:5000/app:1.0", Ok("127.0.0.1:5000/app:1.0"));
         check("127.0.0.1:5000/a/b/c:x_y", Ok("127.0.0.1:5000/a/b/c:x_y"));
         check(&format!("alpine@{D}"), Ok(&format!("docker.io/library/alpine@{D}")));

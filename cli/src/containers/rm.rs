@@ -24,6 +24,10 @@ pub struct RmArgs {
     /// Ignore containers that do not exist
     #[arg(short, long)]
     pub ignore: bool,
+    /// Remove the containers' anonymous volumes too (Berth always does: they belong to their
+    /// container; named volumes stay)
+    #[arg(short, long)]
+    pub volumes: bool,
     pub containers: Vec<String>,
 }
 

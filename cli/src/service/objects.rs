@@ -7,7 +7,7 @@ use super::{empty, json_reply, ok_json, ApiError, Ctx, Reply, Req};
 
 fn volume_json(v: &berth_engine::volume::VolumeRecord) -> Value {
     json!({"Name": v.name, "Driver": v.driver, "Mountpoint": v.mountpoint, "CreatedAt": v.created.to_rfc3339(),
-           "Labels": v.labels, "Scope": "local", "Options": {}})
+           "Labels": v.labels, "Scope": "local", "Options": v.options})
 }
 
 pub async fn volumes(ctx: &Ctx) -> Reply {
@@ -32,7 +32,12 @@ pub async fn create_volume(ctx: &Ctx, r: &Req) -> Reply {
             return json_reply(StatusCode::CREATED, &volume_json(&v));
         }
     }
-    let v = ctx.blocking(move |e| e.create_volume(name.as_deref(), labels)).await?;
+    // The local driver's options (type, device, o), as `volume create -o`.
+    let options = body["DriverOpts"]
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+        .unwrap_or_default();
+    let v = ctx.blocking(move |e| e.create_volume_with(name.as_deref(), labels, options)).await?;
     json_reply(StatusCode::CREATED, &volume_json(&v))
 }
 

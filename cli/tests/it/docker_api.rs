@@ -396,6 +396,27 @@ fn bollard_drives_the_same_flows() {
         let vols = d.list_volumes(None::<bollard::query_parameters::ListVolumesOptions>).await.unwrap();
         assert_eq!(vols.volumes.unwrap().len(), 1);
         d.remove_volume("bv", None::<bollard::query_parameters::RemoveVolumeOptions>).await.unwrap();
+        // The local driver's options, as `volume create -o`; a bad one is the client's error.
+        let opts = |kv: &[(&str, &str)]| kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let v = d
+            .create_volume(bollard::models::VolumeCreateOptions {
+                name: Some("tv".into()),
+                driver_opts: Some(opts(&[("type", "tmpfs"), ("device", "tmpfs")])),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(v.options.get("type").map(String::as_str), Some("tmpfs"));
+        d.remove_volume("tv", None::<bollard::query_parameters::RemoveVolumeOptions>).await.unwrap();
+        let err = d
+            .create_volume(bollard::models::VolumeCreateOptions {
+                name: Some("bad".into()),
+                driver_opts: Some(opts(&[("type", "bind"), ("device", "/bogus")])),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, bollard::errors::Error::DockerResponseServerError { status_code: 400, .. }), "{err}");
         let nets = d.list_networks(None::<bollard::query_parameters::ListNetworksOptions>).await.unwrap();
         assert!(nets.iter().any(|n| n.name.as_deref() == Some("bridge")));
     });

@@ -21,6 +21,10 @@ pub enum MountRequest {
     },
     /// A tmpfs with mount options (`size=64m,mode=1777`).
     Tmpfs { destination: String, options: Vec<String> },
+    /// An image's files (`--mount type=image,src=IMAGE,dst=PATH[,rw=true]`): its layers,
+    /// read-only, or with a writable layer of the container's own. `source` is the image as
+    /// the user named it; `image_id` is found at create.
+    Image { source: String, image_id: String, destination: String, read_write: bool },
 }
 
 impl MountRequest {
@@ -28,7 +32,8 @@ impl MountRequest {
         match self {
             MountRequest::Bind { destination, .. }
             | MountRequest::Volume { destination, .. }
-            | MountRequest::Tmpfs { destination, .. } => destination,
+            | MountRequest::Tmpfs { destination, .. }
+            | MountRequest::Image { destination, .. } => destination,
         }
     }
 }

@@ -7,6 +7,7 @@ use oci_spec::image::ImageConfiguration;
 use oci_spec::runtime::Spec;
 
 use super::*;
+use crate::container::mount::MountRequest;
 use crate::container::{self, user, ContainerPaths, ContainerRecord, CreateOptions, Status};
 use crate::runtime;
 use crate::spec;
@@ -132,6 +133,8 @@ impl Engine {
         });
         let paths = ContainerPaths::new(&self.config().root, &id);
         let files = network::container_files(&paths.dir);
+        let image_mounts =
+            spec::ImageMounts { storage_root: self.config().root.clone(), container_dir: paths.dir.clone() };
         crate::trace::mark("options checked");
         let oci = spec::build(&spec::SpecInputs {
             id: &id,
@@ -143,6 +146,7 @@ impl Engine {
             network: &mode,
             storage_root: &self.config().root,
             files: &files,
+            image_mounts: &image_mounts,
         })?;
         let record = ContainerRecord {
             id: id.clone(),
@@ -179,7 +183,14 @@ impl Engine {
         // address in /etc/hosts) in the row's transaction: a kill at any point leaves either
         // nothing recorded (and a directory `system check` finds), or the whole container.
         let made = (|| -> Result<()> {
-            for d in [paths.upper(), paths.work(), paths.rootfs()] {
+            let mut dirs = vec![paths.upper(), paths.work(), paths.rootfs()];
+            for m in &record.options.mounts {
+                if let MountRequest::Image { destination, read_write: true, .. } = m {
+                    let dir = image_mounts.writable_dir(destination);
+                    dirs.extend([dir.join("upper"), dir.join("work")]);
+                }
+            }
+            for d in dirs {
                 std::fs::create_dir_all(&d).map_err(|source| Error::Io { path: d.clone(), source })?;
             }
             let spec_json = serde_json::to_vec_pretty(&oci).map_err(|e| Error::Invalid(e.to_string()))?;
@@ -196,7 +207,14 @@ impl Engine {
                 for m in &record.options.mounts {
                     if let crate::volume::MountRequest::Volume { name: vname, destination, anonymous, .. } = m {
                         if crate::volume::get(tx, &storage_root, vname)?.is_none() {
-                            let v = crate::volume::create(tx, &storage_root, vname, Default::default(), *anonymous)?;
+                            let v = crate::volume::create(
+                                tx,
+                                &storage_root,
+                                vname,
+                                Default::default(),
+                                Default::default(),
+                                *anonymous,
+                            )?;
                             new_volumes.push(v);
                         }
                         if crate::volume::take_copy_up(tx, vname)? {
@@ -242,6 +260,10 @@ impl Engine {
                 if empty {
                     crate::volume::copy_up_as_owner(&top_first, dest, &data)
                         .map_err(|source| Error::Io { path: data.clone(), source })?;
+                    // Nothing at that path in the image: the volume still waits for content.
+                    if std::fs::read_dir(&data).map(|mut d| d.next().is_none()).unwrap_or(false) {
+                        crate::volume::restore_copy_up(self.state().conn(), vname)?;
+                    }
                 }
             }
             Ok(())
@@ -268,23 +290,33 @@ impl Engine {
     }
 
     /// Checks the mounts of a new container before anything exists (`volume::check_mount`):
-    /// bind sources exist, no two mounts share a path; anonymous volumes get their names.
+    /// bind sources exist, no two mounts share a path (the same mount asked for twice counts
+    /// once, as in Podman); anonymous volumes get their names.
     pub(super) fn check_mounts(&self, opts: &mut CreateOptions) -> Result<()> {
-        use crate::volume::{MountRequest, VolumeError};
+        use crate::volume::VolumeError;
+        let mut seen: Vec<MountRequest> = Vec::new();
+        opts.mounts.retain(|m| {
+            let again = seen.contains(m);
+            if !again {
+                seen.push(m.clone());
+            }
+            !again
+        });
         let mut seen = std::collections::HashSet::new();
         for m in opts.mounts.iter_mut() {
             crate::volume::check_mount(m)?;
             if !seen.insert(m.destination().to_string()) {
-                return Err(Error::Invalid(format!(
-                    "duplicate mount destination {}: mount one thing at each path",
-                    m.destination()
-                )));
+                // Podman's words
+                return Err(Error::Invalid(format!("{}: duplicate mount destination", m.destination())));
             }
             match m {
                 MountRequest::Bind { source, .. } if std::fs::symlink_metadata(&*source).is_err() => {
                     return Err(VolumeError::MissingSource(source.clone()).into());
                 }
                 MountRequest::Volume { name, anonymous: true, .. } if name.is_empty() => *name = new_id(),
+                MountRequest::Image { source, image_id, .. } if image_id.is_empty() => {
+                    *image_id = self.image(source)?.id
+                }
                 _ => {}
             }
         }

@@ -4,6 +4,7 @@
 //! One file per verb; what they share (lookups, reconciliation, locks) is here.
 
 mod create;
+mod mount;
 mod pause;
 mod remove;
 mod rename;

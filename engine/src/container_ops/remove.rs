@@ -38,6 +38,9 @@ impl Engine {
             let _ = cg.kill_all(Signal::SIGKILL);
             let _ = cg.delete();
         }
+        // A `berth mount` of it goes first: its files are about to go.
+        self.release_container_mount(&c.id)?;
+        self.release_image_mounts(&c)?;
         let address = network::address_of(self.state().conn(), &c.id)?;
         if !self.delete_record(&c.id)? {
             return Ok(c); // removed meanwhile (by its own --rm)

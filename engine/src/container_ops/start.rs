@@ -110,6 +110,19 @@ impl Engine {
             .map_err(|e| prep(&e))?
             .ok_or_else(|| prep(&format!("image {} of container {} is gone", &c.image_id[..12], c.short_id())))?;
         let spec = self.container_spec(id).map_err(|e| prep(&e))?;
+        // Images mounted with `--mount type=image` are mounted on the host (as `image mount`).
+        self.hold_image_mounts(&c).map_err(|e| prep(&format!("mounting an image: {e}")))?;
+        // Volumes with the local driver's options are mounted on the host, where their
+        // containers bind them from; they stay mounted until `volume unmount` or `volume rm`.
+        for m in &c.options.mounts {
+            if let crate::volume::MountRequest::Volume { name, .. } = m {
+                if let Some(v) =
+                    crate::volume::get(self.state().conn(), &self.config().root, name).map_err(|e| prep(&e))?
+                {
+                    crate::volume::mount_options(&v).map_err(|e| prep(&format!("mounting volume {name}: {e}")))?;
+                }
+            }
+        }
         let lower = img
             .layers
             .iter()

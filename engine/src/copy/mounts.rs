@@ -51,7 +51,8 @@ impl Detached {
                 MountRequest::Volume { name, destination, read_only, .. } => {
                     Some((destination.clone(), crate::volume::data_dir(storage_root, name), *read_only))
                 }
-                MountRequest::Tmpfs { .. } => None,
+                // made when the container starts: a stopped container has nothing there yet
+                MountRequest::Tmpfs { .. } | MountRequest::Image { .. } => None,
             })
             .collect();
         // Parents before children, as a mount over a mount needs.

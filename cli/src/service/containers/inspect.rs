@@ -96,7 +96,7 @@ pub async fn inspect(ctx: &Ctx, id: &str) -> Reply {
             "Binds": c.options.mounts.iter().filter_map(|m| match m {
                 MountRequest::Bind { source, destination, read_only } => Some(format!("{}:{destination}{}", source.display(), if *read_only { ":ro" } else { "" })),
                 MountRequest::Volume { name, destination, read_only, .. } => Some(format!("{name}:{destination}{}", if *read_only { ":ro" } else { "" })),
-                MountRequest::Tmpfs { .. } => None,
+                MountRequest::Tmpfs { .. } | MountRequest::Image { .. } => None,
             }).collect::<Vec<_>>(),
             "Memory": podman["HostConfig"]["Memory"],
             "MemorySwap": podman["HostConfig"]["MemorySwap"],

@@ -49,6 +49,9 @@ fn mounts_json(c: &ContainerRecord) -> Vec<Value> {
                 json!({"Type": "volume", "Name": name, "Destination": destination, "Driver": "local", "RW": !read_only, "Mode": ""})
             }
             MountRequest::Tmpfs { destination, .. } => json!({"Type": "tmpfs", "Destination": destination, "RW": true}),
+            MountRequest::Image { source, destination, read_write, .. } => {
+                json!({"Type": "image", "Source": source, "Destination": destination, "RW": read_write})
+            }
         })
         .collect()
 }
