@@ -240,6 +240,11 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: &mut 
     {
         note(&format!("recording the start: {e}"));
     }
+    if let Some(pidfile) = &options.monitor_pidfile {
+        if let Err(e) = std::fs::write(pidfile, std::process::id().to_string()) {
+            note(&format!("writing the monitor's pid to {}: {e}", pidfile.display()));
+        }
+    }
     let socket = attach::socket_path(&engine.config().run_root, id);
     let listener = listen(&socket).map_err(|e| note(&format!("attach socket {}: {e}", socket.display()))).ok();
     container_event(engine, id, if ready.is_some() { "start" } else { "restart" }, []);
@@ -250,13 +255,27 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: &mut 
     // The log is written for every driver: an attached `run` reads it as it grows. With the
     // `none` driver it goes when the container exits (a reader keeps what it has open).
     let mut log = LogWriter::open(&paths.log(), options.log.max_size.unwrap_or(LOG_SIZE_MAX)).ok();
-    session.pump(listener.as_ref(), &mut |stream, data| {
-        if let Some(l) = log.as_mut() {
-            if let Err(e) = l.write(stream, data) {
-                note(&format!("writing the log: {e}"));
+    // `--timeout`: killed when its time is up, and then it has no exit code of its own (-1).
+    let deadline = options.timeout.filter(|t| *t > 0).map(|t| began + Duration::from_secs(t));
+    let mut timed_out = false;
+    session.pump(
+        listener.as_ref(),
+        &mut |stream, data| {
+            if let Some(l) = log.as_mut() {
+                if let Err(e) = l.write(stream, data) {
+                    note(&format!("writing the log: {e}"));
+                }
             }
-        }
-    });
+        },
+        deadline,
+        &mut || {
+            timed_out = true;
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(crate::rootless::cgroup_parent(), id) {
+                let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
+            }
+        },
+    );
     if let Some(l) = log.as_mut() {
         let _ = l.flush_partial();
     }
@@ -278,6 +297,7 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: &mut 
             }
         }
     };
+    let exit_code = if timed_out { -1 } else { exit_code };
     crate::trace::mark(&format!("container exited ({exit_code})"));
     if let Err(e) =
         runtime::cgroup::ContainerCgroup::load(crate::rootless::cgroup_parent(), id).and_then(|cg| cg.delete())
@@ -411,10 +431,28 @@ impl Session {
         }
     }
 
-    /// Moves bytes until the container's output ends.
-    fn pump(&mut self, listener: Option<&UnixListener>, log: &mut dyn FnMut(Stream, &[u8])) {
+    /// Moves bytes until the container's output ends; at `deadline` (its `--timeout`), calls
+    /// `on_deadline` once and goes on until the output ends.
+    fn pump(
+        &mut self,
+        listener: Option<&UnixListener>,
+        log: &mut dyn FnMut(Stream, &[u8]),
+        mut deadline: Option<Instant>,
+        on_deadline: &mut dyn FnMut(),
+    ) {
         let mut buf = vec![0u8; 64 * 1024];
         while self.outputs.iter().any(Option::is_some) {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                deadline = None;
+                on_deadline();
+            }
+            let wait = match deadline {
+                // at most ~65 s a poll; the loop comes back for the rest
+                Some(d) => {
+                    PollTimeout::from(d.saturating_duration_since(Instant::now()).as_millis().min(65_000) as u16)
+                }
+                None => PollTimeout::NONE,
+            };
             let mut fds: Vec<PollFd> = Vec::new();
             for (fd, _) in self.outputs.iter().flatten() {
                 fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
@@ -426,7 +464,7 @@ impl Session {
             for (c, _) in &self.clients {
                 fds.push(PollFd::new(c.as_fd(), PollFlags::POLLIN));
             }
-            match poll(&mut fds, PollTimeout::NONE) {
+            match poll(&mut fds, wait) {
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                 Err(_) => break,
             }

@@ -24,6 +24,9 @@ pub struct RmArgs {
     /// Ignore containers that do not exist
     #[arg(short, long)]
     pub ignore: bool,
+    /// The container created last
+    #[arg(short, long)]
+    pub latest: bool,
     pub containers: Vec<String>,
 }
 
@@ -35,8 +38,14 @@ pub struct PruneArgs {
 }
 
 pub fn rm(engine: &Engine, args: &RmArgs) -> anyhow::Result<ExitCode> {
+    if args.latest && (args.all || !args.containers.is_empty()) {
+        bail!("--latest and containers or --all cannot be used together: use one of them");
+    }
     let names: Vec<String> = if args.all {
         engine.containers()?.into_iter().map(|c| c.id).collect()
+    } else if args.latest {
+        let newest = engine.containers()?.into_iter().max_by_key(|c| c.created_at);
+        vec![newest.map(|c| c.id).ok_or_else(|| anyhow::anyhow!("no containers to remove: --latest needs one"))?]
     } else if args.containers.is_empty() {
         bail!("specify one or more containers to remove");
     } else {
@@ -55,6 +64,11 @@ pub fn rm(engine: &Engine, args: &RmArgs) -> anyhow::Result<ExitCode> {
             Err(e) if e.downcast_ref::<Error>().is_some_and(Error::is_not_found) => {
                 eprintln!("Error: {e}");
                 Ok(ExitCode::from(1))
+            }
+            // running, and no --force: Podman's status for a container in the wrong state
+            Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::StateImproper(_))) => {
+                eprintln!("Error: {e}");
+                Ok(ExitCode::from(2))
             }
             other => other,
         };

@@ -130,8 +130,19 @@ impl Engine {
                 .unwrap_or_else(|| id[..12].to_string()),
             _ => id[..12].to_string(),
         });
+        if let Some(rt) = &opts.runtime {
+            container::check_runtime(rt).map_err(Error::Invalid)?;
+        }
         let paths = ContainerPaths::new(&self.config().root, &id);
-        let files = network::container_files(&paths.dir);
+        let zone = match opts.tz.as_deref() {
+            Some(tz) => Some(container::zone_file(tz).map_err(Error::Invalid)?),
+            None => None,
+        };
+        let mut files = network::container_files(&paths.dir).to_vec();
+        files.push((paths.containerenv(), "/run/.containerenv"));
+        if zone.is_some() {
+            files.push((paths.localtime(), "/etc/localtime"));
+        }
         crate::trace::mark("options checked");
         let oci = spec::build(&spec::SpecInputs {
             id: &id,
@@ -181,6 +192,13 @@ impl Engine {
         let made = (|| -> Result<()> {
             for d in [paths.upper(), paths.work(), paths.rootfs()] {
                 std::fs::create_dir_all(&d).map_err(|source| Error::Io { path: d.clone(), source })?;
+            }
+            let env_file = paths.containerenv();
+            std::fs::write(&env_file, container::containerenv(&record))
+                .map_err(|source| Error::Io { path: env_file, source })?;
+            if let Some(zone) = &zone {
+                // a copy: the container keeps its zone whatever the host's files do
+                std::fs::copy(zone, paths.localtime()).map_err(|source| Error::Io { path: zone.clone(), source })?;
             }
             let spec_json = serde_json::to_vec_pretty(&oci).map_err(|e| Error::Invalid(e.to_string()))?;
             std::fs::write(paths.spec(), spec_json).map_err(|source| Error::Io { path: paths.spec(), source })

@@ -11,6 +11,8 @@ mod start;
 mod stop;
 mod wait;
 
+pub use stop::Stopped;
+
 use nix::sys::signal::Signal;
 use rand::RngExt;
 

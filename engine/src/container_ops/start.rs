@@ -42,9 +42,12 @@ impl Engine {
         // The monitor inherits only this end (not close-on-exec), and names it by number.
         nix::fcntl::fcntl(&write, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))
             .map_err(|e| Error::Invalid(format!("preparing the monitor pipe: {e}")))?;
-        let exe = std::path::PathBuf::from("/proc/self/exe");
-        let mut helper =
-            berth_userns::reexec::helper_command().map_err(|source| Error::Io { path: exe.clone(), source })?;
+        let exe = c.options.runtime.clone().unwrap_or_else(|| std::path::PathBuf::from("/proc/self/exe"));
+        // `--runtime`: the monitor (and so the runtime) of another berth binary
+        let mut helper = match &c.options.runtime {
+            Some(runtime) => berth_userns::reexec::helper_command_of(runtime),
+            None => berth_userns::reexec::helper_command().map_err(|source| Error::Io { path: exe.clone(), source })?,
+        };
         // The monitor holds the start lock too, until the container runs: if this process is
         // killed meanwhile, the next start waits for that monitor instead of launching again.
         // Inherited by this child only (cleared between its fork and exec), never by another
