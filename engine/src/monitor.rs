@@ -47,7 +47,7 @@ pub(crate) fn monitor_main(args: &[String]) -> i32 {
     match MonitorArgs::parse(args) {
         Some(a) => a.run(),
         None => {
-            eprintln!("{MONITOR_ARG}: usage: --root DIR --run-root DIR --id ID --ready-fd FD [--lock-fd FD]");
+            eprintln!("{MONITOR_ARG}: usage: --root DIR --run-root DIR --id ID --ready-fd FD [--lock-fd FD] [--preserve-fds N]");
             2
         }
     }
@@ -61,6 +61,8 @@ struct MonitorArgs {
     /// The starter's start lock, held until the container runs (or failed to): a starter
     /// killed meanwhile must not let another start launch it a second time.
     lock_fd: Option<i32>,
+    /// Fds 3 to 3+N-1, inherited from the starter, go on to the container (`--preserve-fds`).
+    preserve_fds: u32,
 }
 
 impl MonitorArgs {
@@ -75,6 +77,10 @@ impl MonitorArgs {
                 Some(fd) => Some(fd.parse().ok()?),
                 None => None,
             },
+            preserve_fds: match get("--preserve-fds") {
+                Some(n) => n.parse().ok()?,
+                None => 0,
+            },
         })
     }
 
@@ -84,7 +90,9 @@ impl MonitorArgs {
         let ready = unsafe { OwnedFd::from_raw_fd(self.ready_fd) };
         // SAFETY: as for the ready fd.
         let start_lock = self.lock_fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
-        // Ours only: not the container's, nor any command's this monitor runs.
+        // Ours only: not the container's, nor any command's this monitor runs (the container
+        // keeps the fds it is given, `--preserve-fds`, and these two may be among their numbers).
+        let _ = nix::fcntl::fcntl(&ready, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
         if let Some(l) = &start_lock {
             let _ = nix::fcntl::fcntl(l, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
         }
@@ -120,7 +128,7 @@ impl MonitorArgs {
                 return 1;
             }
         };
-        supervise(&engine, &self.id, ready, start_lock)
+        supervise(&engine, &self.id, ready, start_lock, self.preserve_fds)
     }
 }
 
@@ -131,7 +139,7 @@ fn report(ready: &OwnedFd, line: &str) {
 
 /// Starts the container and supervises it, restarting it as its restart policy says, until it
 /// is done; returns the monitor's exit code.
-fn supervise(engine: &Engine, id: &str, ready: OwnedFd, start_lock: Option<OwnedFd>) -> i32 {
+fn supervise(engine: &Engine, id: &str, ready: OwnedFd, start_lock: Option<OwnedFd>, preserve_fds: u32) -> i32 {
     let mut ready = Some(ready);
     let mut start_lock = start_lock;
     let mut restarts = 0u32;
@@ -139,7 +147,7 @@ fn supervise(engine: &Engine, id: &str, ready: OwnedFd, start_lock: Option<Owned
     loop {
         let first = ready.is_some();
         let starter = ready.as_ref().and_then(|r| r.try_clone().ok());
-        let run = run_once(engine, id, ready.take(), &mut start_lock);
+        let run = run_once(engine, id, ready.take(), &mut start_lock, preserve_fds);
         finish(engine, id, run.exit_code, run.error.as_deref());
         crate::trace::mark("exit recorded");
         // A start that failed is reported once its exit is recorded (and a `--rm` container
@@ -200,7 +208,13 @@ struct Run {
 /// Launches the container once and supervises it until it exits. `ready` is the starter's pipe,
 /// on the first run only, with its start lock (released here once the container runs; after a
 /// failure, by the caller once the exit is recorded).
-fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: &mut Option<OwnedFd>) -> Run {
+fn run_once(
+    engine: &Engine,
+    id: &str,
+    ready: Option<OwnedFd>,
+    start_lock: &mut Option<OwnedFd>,
+    preserve_fds: u32,
+) -> Run {
     let paths = ContainerPaths::new(&engine.config().root, id);
     let mut monitor_log = std::fs::OpenOptions::new().create(true).append(true).open(paths.monitor_log()).ok();
     let mut note = |msg: &str| {
@@ -220,7 +234,7 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: &mut 
         Ok(io) => io,
         Err(e) => return failed(EXIT_START_FAILED, &e),
     };
-    let (started, attachment) = match engine.launch_container(id, io.container_fds(), io.console_fd()) {
+    let (started, attachment) = match engine.launch_container(id, io.container_fds(), io.console_fd(), preserve_fds) {
         Ok(s) => s,
         Err(e) => return failed(e.exit_code(), &e.to_string()),
     };

@@ -76,6 +76,9 @@ pub struct Launch<'a> {
     /// Installs the caller's seccomp filter in the child: before the capabilities are dropped
     /// (installing needs CAP_SYS_ADMIN) or, with no_new_privs, just before execve.
     pub seccomp: &'a dyn Fn() -> Result<(), String>,
+    /// The caller's fds 3 to 3+N-1 stay open in the container (`--preserve-fds`), as they are
+    /// in the caller (open without close-on-exec); every other fd above 2 is closed.
+    pub preserve_fds: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,6 +200,7 @@ pub fn launch(sys: &dyn Syscall, launch: Launch) -> Result<Started, RuntimeError
         stdio: launch.stdio,
         seccomp: launch.seccomp,
         console: launch.console,
+        preserve_fds: launch.preserve_fds,
         ns: &ns,
         joins: joins.iter().map(|(fd, flag)| (fd.fd, *flag)).collect(),
         go: go_r.fd,
@@ -290,6 +294,7 @@ pub fn exec(sys: &dyn Syscall, exec: Exec) -> Result<Started, RuntimeError> {
         stdio: exec.stdio,
         seccomp: exec.seccomp,
         console: exec.console,
+        preserve_fds: 0,
         ns: &ns,
         joins: joins.iter().map(|(fd, flag)| (fd.fd, *flag)).collect(),
         go: go_r.fd,
@@ -364,6 +369,8 @@ struct Child<'a> {
     stdio: [RawFd; 3],
     seccomp: &'a dyn Fn() -> Result<(), String>,
     console: Option<RawFd>,
+    /// Fds 3 to 3+N-1 are left as they are (see `Launch::preserve_fds`).
+    preserve_fds: u32,
     ns: &'a Namespaces,
     joins: Vec<(RawFd, CloneFlags)>,
     go: RawFd,
@@ -401,7 +408,8 @@ impl Child<'_> {
             sys.dup2(fd, target as RawFd).stage(stdio_stage)?;
             let _ = sys.close(fd);
         }
-        sys.cloexec_from(3).stage(stdio_stage)?;
+        let first_closed = 3i32.saturating_add(i32::try_from(self.preserve_fds).unwrap_or(i32::MAX));
+        sys.cloexec_from(first_closed).stage(stdio_stage)?;
         let wait_stage = || "waiting for the parent".to_string();
         if sys.read(go, &mut [0u8; 1]).stage(wait_stage)? == 0 {
             return Err(Failure::new(wait_stage(), "the parent gave up on the launch"));

@@ -27,6 +27,9 @@ pub struct RmArgs {
     /// The container created last
     #[arg(short, long)]
     pub latest: bool,
+    /// Remove the containers that use these ones' network first
+    #[arg(long)]
+    pub depend: bool,
     pub containers: Vec<String>,
 }
 
@@ -50,6 +53,31 @@ pub fn rm(engine: &Engine, args: &RmArgs) -> anyhow::Result<ExitCode> {
         bail!("specify one or more containers to remove");
     } else {
         args.containers.clone()
+    };
+    // Containers on another's network go before it: with --depend, those of the named ones;
+    // with --all, every one, dependents first.
+    let names = if args.depend || args.all {
+        let mut ordered: Vec<String> = Vec::new();
+        for n in &names {
+            let id = match engine.container(n) {
+                Ok(c) => c.id,
+                Err(_) => {
+                    ordered.push(n.clone()); // reported (or ignored) below
+                    continue;
+                }
+            };
+            for d in engine.container_dependents(&id)? {
+                if !ordered.contains(&d) {
+                    ordered.push(d);
+                }
+            }
+            if !ordered.contains(&id) && !ordered.contains(n) {
+                ordered.push(if args.all { id } else { n.clone() });
+            }
+        }
+        ordered
+    } else {
+        names
     };
     let force = args.force || args.all;
     let removed = |n: &str| {

@@ -25,6 +25,9 @@ pub struct RunArgs {
     /// than once; with neither stdout nor stderr, the container's id is printed)
     #[arg(short, long, value_parser = parse_stream)]
     pub attach: Vec<Stream>,
+    /// Pass this many more open fds on to the container: 3 to 3+N-1, as this command got them
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
     #[command(flatten)]
     pub create: CreateArgs,
 }
@@ -53,13 +56,14 @@ pub async fn run(engine: Engine, args: &RunArgs) -> anyhow::Result<ExitCode> {
     if args.detach && !args.attach.is_empty() {
         anyhow::bail!("--attach and --detach cannot be used together: a detached container has nothing attached");
     }
+    check_preserved_fds(args.preserve_fds)?;
     if !args.attach.is_empty() && !args.create.tty {
         return run_attached(engine, args).await;
     }
     let c = create(&engine, &args.create).await?;
     // Opened before the start: a `--rm` container may be gone before a later open.
     let follower = Follower::open(&engine.container_paths(&c.id).log(), 0)?;
-    if let Err(e) = engine.start_container(&c.id) {
+    if let Err(e) = engine.start_container_with(&c.id, args.preserve_fds) {
         return start_error(e);
     }
     if args.detach {
@@ -100,7 +104,7 @@ async fn run_attached(engine: Engine, args: &RunArgs) -> anyhow::Result<ExitCode
         Streams { stdout: args.attach.contains(&Stream::Stdout), stderr: args.attach.contains(&Stream::Stderr) };
     let c = create(&engine, &args.create).await?;
     let follower = Follower::open(&engine.container_paths(&c.id).log(), 0)?;
-    if let Err(e) = engine.start_container(&c.id) {
+    if let Err(e) = engine.start_container_with(&c.id, args.preserve_fds) {
         return start_error(e);
     }
     if !streams.stdout && !streams.stderr {
@@ -114,6 +118,23 @@ async fn run_attached(engine: Engine, args: &RunArgs) -> anyhow::Result<ExitCode
         remove_image(&engine, &c).await;
     }
     Ok(exit_status(code))
+}
+
+/// `--preserve-fds N`: fds 3 to 3+N-1 must have come with this command (open, and not
+/// close-on-exec: every fd berth opens itself is), or the container would get nothing there.
+fn check_preserved_fds(n: u32) -> anyhow::Result<()> {
+    for fd in 3..3i32.saturating_add(i32::try_from(n).unwrap_or(i32::MAX)) {
+        // SAFETY: F_GETFD only reads the fd's flags (or fails with EBADF when it is not open).
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        let inherited = flags >= 0 && flags & libc::FD_CLOEXEC == 0;
+        if !inherited {
+            anyhow::bail!(
+                "file descriptor {fd} is not available: --preserve-fds {n} passes fds 3 to {}, and each must be open when berth starts (e.g. {fd}<FILE)",
+                2 + n
+            );
+        }
+    }
+    Ok(())
 }
 
 /// A container's exit code as this command's status: -1 (killed by its `--timeout`, or no

@@ -666,3 +666,87 @@ fn containerenv_tz_device_rules_and_runtimes() {
     assert_eq!(w.ok(&["inspect", "--format", "{{.State.ConmonPid}}", &id]).trim(), written);
     w.ok(&["rm", "-f", "-t", "0", &id]);
 }
+
+#[test]
+fn preserve_fds_passes_the_callers_fds_on() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    let file = w.dir.path().join("given");
+    std::fs::write(&file, "through fd 4\n").unwrap();
+    // berth from a shell that opens fds 3 and 4, as a user's shell does
+    let shell = |script: &str| {
+        let berth = w.cmd();
+        let mut sh = std::process::Command::new("sh");
+        sh.env_clear();
+        for (k, v) in berth.get_envs() {
+            if let Some(v) = v {
+                sh.env(k, v);
+            }
+        }
+        let out = sh.args(["-c", script, crate::BERTH, &img, file.to_str().unwrap()]).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (status, out, err) =
+        shell(r#""$0" run --rm -i --preserve-fds=2 "$1" sh -c 'cat <&4' 3</dev/null 4<"$2" </dev/null"#);
+    assert_eq!((status, out.as_str()), (Some(0), "through fd 4\n"), "{err}");
+    // without --preserve-fds the container gets none of them
+    let (status, _, _) = shell(r#""$0" run --rm "$1" sh -c 'cat <&4' 3</dev/null 4<"$2""#);
+    assert_ne!(status, Some(0));
+    // an fd that was not given is refused before anything is made
+    let (status, _, err) = shell(r#""$0" run --rm --preserve-fds=3 "$1" true 3</dev/null 4<"$2""#);
+    assert_eq!(status, Some(125));
+    assert!(err.contains("file descriptor 5 is not available"), "{err}");
+    assert_eq!(w.ok(&["ps", "-a", "-q"]), "");
+}
+
+#[test]
+fn network_of_another_container_and_rm_depend() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+
+    // --network container:NAME: the same network namespace (and hosts file) as that container.
+    let dep = w.ok(&["run", "-d", "--name", "dep", &img, "sleep", "100"]).trim().to_string();
+    let theirs = w.ok(&["exec", "dep", "readlink", "/proc/self/ns/net"]);
+    let mine = w.ok(&["run", "--rm", "--net=container:dep", &img, "readlink", "/proc/self/ns/net"]);
+    assert_eq!(mine, theirs);
+    assert_eq!(
+        w.ok(&["run", "--rm", "--network", "container:dep", &img, "cat", "/etc/hosts"]),
+        w.ok(&["exec", "dep", "cat", "/etc/hosts"])
+    );
+    let child =
+        w.ok(&["create", "--name", "child", "--net", &format!("container:{}", &dep[..12]), &img, "sleep", "100"]);
+    let child = child.trim();
+    assert_eq!(
+        w.ok(&["inspect", "--format", "{{.HostConfig.NetworkMode}}", "child"]).trim(),
+        format!("container:{dep}")
+    );
+    // starting it starts the container whose network it uses
+    w.ok(&["stop", "-t", "0", "dep"]);
+    w.ok(&["start", "child"]);
+    assert_eq!(w.ok(&["inspect", "--format", "{{.State.Status}}", "dep"]).trim(), "running");
+    assert_eq!(code(&w, &["run", "--rm", "--net=container:nothing", &img, "true"]).0, 125);
+
+    // rm: not while another uses its network; --depend removes that one first.
+    w.ok(&["stop", "-t", "0", "child", "dep"]);
+    let (status, _, err) = code(&w, &["rm", &dep]);
+    assert_eq!(status, 125);
+    assert!(
+        err.contains(&format!("container {dep} has dependent containers which must be removed before it: {child}")),
+        "{err}"
+    );
+    assert_eq!(w.ok(&["rm", "--depend", &dep]), format!("{child}\n{dep}\n"));
+    assert_eq!(w.ok(&["ps", "-a", "-q"]), "");
+
+    // rm --all takes dependents first
+    let dep = w.ok(&["create", &img]).trim().to_string();
+    w.ok(&["create", "--net", &format!("container:{dep}"), &img]);
+    assert_eq!(w.ok(&["rm", "--all"]).lines().count(), 2);
+}

@@ -139,6 +139,15 @@ impl Engine {
             None => None,
         };
         let mut files = network::container_files(&paths.dir).to_vec();
+        if let network::Mode::Container(other) = &mode {
+            // on another container's network: its hosts and resolv.conf, as Podman shares them
+            let theirs = network::container_files(&ContainerPaths::new(&self.config().root, other).dir);
+            for (mine, theirs) in files.iter_mut().zip(theirs) {
+                if mine.1 != "/etc/hostname" {
+                    *mine = theirs;
+                }
+            }
+        }
         files.push((paths.containerenv(), "/run/.containerenv"));
         if zone.is_some() {
             files.push((paths.localtime(), "/etc/localtime"));

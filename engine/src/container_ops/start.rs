@@ -18,6 +18,13 @@ impl Engine {
     /// `berth start`: hands the container to a new monitor and waits until its process runs
     /// (or failed to start: then the error says why, with Podman's exit code).
     pub fn start_container(&self, query: &str) -> Result<ContainerRecord> {
+        self.start_container_with(query, 0)
+    }
+
+    /// [`Engine::start_container`], passing this process's fds 3 to 3+`preserve_fds`-1 on to
+    /// the container (`run --preserve-fds`): the ones open without close-on-exec, which is how
+    /// a shell hands them over (Berth's own are all close-on-exec).
+    pub fn start_container_with(&self, query: &str, preserve_fds: u32) -> Result<ContainerRecord> {
         let c = self.container(query)?;
         // One start at a time per container, across processes: a second `start` waits, then
         // finds it running.
@@ -32,6 +39,12 @@ impl Engine {
             let deadline = Instant::now() + Duration::from_secs(2);
             while container::process_start_time(pending).is_some() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        // On another container's network: that one runs first, as Podman starts dependencies.
+        if let network::Mode::Container(other) = network::Mode::of(&c.options) {
+            if !self.container(&other)?.is_running() {
+                self.start_container(&other)?;
             }
         }
         container::set_started_by_user(self.state().conn(), &c.id)?;
@@ -68,6 +81,7 @@ impl Engine {
             .args(["--run-root".as_ref(), self.config().run_root.as_os_str()])
             .args(["--id", &c.id, "--ready-fd", &write_fd.to_string()])
             .args(["--lock-fd", &lock_fd.to_string()])
+            .args(["--preserve-fds", &preserve_fds.to_string()])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -98,12 +112,34 @@ impl Engine {
         Err(Error::StartFailed { code, message })
     }
 
+    /// `--network container:ID`: the spec's network namespace becomes the running one of that
+    /// container (known only now: its process's).
+    fn join_network_of(&self, spec: &mut oci_spec::runtime::Spec, other: &str) -> Result<()> {
+        let o = self.container(other)?;
+        let pid = o.pid.filter(|_| o.is_running()).ok_or_else(|| {
+            Error::StateImproper(format!(
+                "container {} is not running, and this container uses its network: start it first",
+                o.name
+            ))
+        })?;
+        let path = std::path::PathBuf::from(format!("/proc/{pid}/ns/net"));
+        if let Some(namespaces) = spec.linux_mut().as_mut().and_then(|l| l.namespaces_mut().as_mut()) {
+            for n in namespaces.iter_mut() {
+                if n.typ() == oci_spec::runtime::LinuxNamespaceType::Network {
+                    n.set_path(Some(path.clone()));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Inside the monitor: mounts, cgroup, seccomp and the runtime's launch.
     pub(crate) fn launch_container(
         &self,
         id: &str,
         stdio: [RawFd; 3],
         console: Option<RawFd>,
+        preserve_fds: u32,
     ) -> std::result::Result<(runtime::Started, network::Attachment), LaunchError> {
         let prep = |e: &dyn std::fmt::Display| LaunchError::Prepare(e.to_string());
         let c = container::get(self.state().conn(), id)
@@ -112,7 +148,10 @@ impl Engine {
         let img = image::get(self.state().conn(), &c.image_id)
             .map_err(|e| prep(&e))?
             .ok_or_else(|| prep(&format!("image {} of container {} is gone", &c.image_id[..12], c.short_id())))?;
-        let spec = self.container_spec(id).map_err(|e| prep(&e))?;
+        let mut spec = self.container_spec(id).map_err(|e| prep(&e))?;
+        if let network::Mode::Container(other) = network::Mode::of(&c.options) {
+            self.join_network_of(&mut spec, &other).map_err(|e| prep(&e))?;
+        }
         let lower = img
             .layers
             .iter()
@@ -196,6 +235,7 @@ impl Engine {
                 console,
                 before_exec: &mut before_exec,
                 seccomp: &seccomp,
+                preserve_fds,
             },
         );
         if result.is_err() {

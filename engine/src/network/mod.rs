@@ -129,6 +129,8 @@ pub enum Mode {
     Pasta,
     /// Its own namespace, connected through slirp4netns: rootless, where pasta is missing.
     Slirp4netns,
+    /// Another container's namespace (`--network container:ID`), by its full id once created.
+    Container(String),
 }
 
 impl Mode {
@@ -149,6 +151,7 @@ impl Mode {
             Some("slirp4netns") => Mode::Slirp4netns,
             Some("host") => Mode::Host,
             Some("none") => Mode::None,
+            Some(n) if n.starts_with("container:") => Mode::Container(n["container:".len()..].into()),
             Some(name) => Mode::Bridge(name.into()),
         }
     }
@@ -479,6 +482,7 @@ mod tests {
         assert_eq!(Mode::of(&with(Some("bridge"))), Mode::Bridge(DEFAULT_NETWORK.into()));
         assert_eq!(Mode::of(&with(Some("host"))), Mode::Host);
         assert_eq!(Mode::of(&with(Some("none"))), Mode::None);
+        assert_eq!(Mode::of(&with(Some("container:abc"))), Mode::Container("abc".into()));
         assert_eq!(Mode::of(&with(Some("backend"))), Mode::Bridge("backend".into()));
     }
 
