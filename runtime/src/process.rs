@@ -24,7 +24,8 @@
 //!    its cgroup, which becomes the namespace's root); `setsid`.
 //! 3. The root filesystem, in the new mount namespace: make `/` rslave (nothing propagates back
 //!    to the host), mount the overlay on the target, the spec's mounts under it, the default
-//!    devices and links, the spec's devices, create the working directory; pivot_root into the
+//!    devices and links, the spec's devices, create the working directory (or fail when it had to
+//!    exist: `Launch::workdir_must_exist`); pivot_root into the
 //!    target and detach the old root; mask paths, make paths read-only, and make the root
 //!    read-only when the spec says so.
 //! 4. The hostname (new UTS namespace), `lo` up (new network namespace), rlimits (clamped to
@@ -79,6 +80,9 @@ pub struct Launch<'a> {
     /// The caller's fds 3 to 3+N-1 stay open in the container (`--preserve-fds`), as they are
     /// in the caller (open without close-on-exec); every other fd above 2 is closed.
     pub preserve_fds: u32,
+    /// The process's working directory must exist once the mounts are made (a `--workdir`
+    /// the user gave); otherwise it is created.
+    pub workdir_must_exist: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,6 +205,7 @@ pub fn launch(sys: &dyn Syscall, launch: Launch) -> Result<Started, RuntimeError
         seccomp: launch.seccomp,
         console: launch.console,
         preserve_fds: launch.preserve_fds,
+        workdir_must_exist: launch.workdir_must_exist,
         ns: &ns,
         joins: joins.iter().map(|(fd, flag)| (fd.fd, *flag)).collect(),
         go: go_r.fd,
@@ -295,6 +300,7 @@ pub fn exec(sys: &dyn Syscall, exec: Exec) -> Result<Started, RuntimeError> {
         seccomp: exec.seccomp,
         console: exec.console,
         preserve_fds: 0,
+        workdir_must_exist: false,
         ns: &ns,
         joins: joins.iter().map(|(fd, flag)| (fd.fd, *flag)).collect(),
         go: go_r.fd,
@@ -371,6 +377,7 @@ struct Child<'a> {
     console: Option<RawFd>,
     /// Fds 3 to 3+N-1 are left as they are (see `Launch::preserve_fds`).
     preserve_fds: u32,
+    workdir_must_exist: bool,
     ns: &'a Namespaces,
     joins: Vec<(RawFd, CloneFlags)>,
     go: RawFd,
@@ -543,7 +550,7 @@ impl Child<'_> {
         rootfs::spec_devices(sys, root, linux.and_then(|l| l.devices().as_deref()).unwrap_or_default())?;
         let user = self.process.user();
         let (uid, gid) = (Uid::from_raw(user.uid()), Gid::from_raw(user.gid()));
-        rootfs::ensure_cwd(sys, root, self.process.cwd(), uid, gid)?;
+        rootfs::ensure_cwd(sys, root, self.process.cwd(), uid, gid, !self.workdir_must_exist)?;
         rootfs::pivot_root(sys, root)?;
         rootfs::mask_paths(sys, linux.and_then(|l| l.masked_paths().as_deref()).unwrap_or_default())?;
         rootfs::readonly_paths(sys, linux.and_then(|l| l.readonly_paths().as_deref()).unwrap_or_default())?;

@@ -329,6 +329,8 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         entrypoint,
         env: env_from(args)?,
         workdir: args.workdir.clone(),
+        // as Podman: a --workdir is not made (the image's WorkingDir is)
+        workdir_must_exist: args.workdir.is_some(),
         user: args.user.clone(),
         hostname: args.hostname.clone(),
         remove: args.rm,

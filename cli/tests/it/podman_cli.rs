@@ -750,3 +750,23 @@ fn network_of_another_container_and_rm_depend() {
     w.ok(&["create", "--net", &format!("container:{dep}"), &img]);
     assert_eq!(w.ok(&["rm", "--all"]).lines().count(), 2);
 }
+
+#[test]
+fn a_workdir_given_must_exist() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    let (status, _, err) = code(&w, &["run", "--rm", "--workdir", "/i/do/not/exist", &img, "pwd"]);
+    assert_eq!(status, 126);
+    assert!(err.contains("workdir \"/i/do/not/exist\" does not exist on container"), "{err}");
+    // a mount there, or beneath it, makes it
+    let dir = w.dir.path().join("vol");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("content"), "here\n").unwrap();
+    let vol = format!("{}:/NotOnTheImage", dir.display());
+    assert_eq!(w.ok(&["run", "--rm", "--workdir", "/NotOnTheImage", "-v", &vol, &img, "cat", "content"]), "here\n");
+    let file = format!("{}:/Parent/foo", dir.join("content").display());
+    assert_eq!(w.ok(&["run", "--rm", "-w", "/Parent", "-v", &file, &img, "cat", "foo"]), "here\n");
+    assert_eq!(w.ok(&["run", "--rm", "-w", "/tmp", &img, "pwd"]), "/tmp\n");
+}

@@ -72,6 +72,10 @@ pub struct CreateOptions {
     /// `KEY=VALUE`, applied over the image's environment.
     pub env: Vec<String>,
     pub workdir: Option<String>,
+    /// The `workdir` must exist in the container once its mounts are made (Podman's `--workdir`:
+    /// not created); otherwise a missing one is made (the image's, Docker's `WorkingDir`).
+    #[serde(default)]
+    pub workdir_must_exist: bool,
     pub user: Option<String>,
     pub hostname: Option<String>,
     /// `--rm`: remove the container when it exits.

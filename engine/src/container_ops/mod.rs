@@ -34,7 +34,9 @@ impl LaunchError {
     pub fn exit_code(&self) -> i32 {
         match self {
             LaunchError::Runtime(RuntimeError::NotFound { .. }) => EXIT_NOT_FOUND,
-            LaunchError::Runtime(RuntimeError::NotExecutable { .. }) => EXIT_NOT_EXECUTABLE,
+            LaunchError::Runtime(RuntimeError::NotExecutable { .. } | RuntimeError::NoWorkdir { .. }) => {
+                EXIT_NOT_EXECUTABLE
+            }
             _ => EXIT_START_FAILED,
         }
     }

@@ -236,6 +236,7 @@ impl Engine {
                 before_exec: &mut before_exec,
                 seccomp: &seccomp,
                 preserve_fds,
+                workdir_must_exist: c.options.workdir.is_some() && c.options.workdir_must_exist,
             },
         );
         if result.is_err() {
