@@ -325,8 +325,9 @@ impl ContainerPaths {
 }
 
 /// /run/.containerenv, which tells a program that it runs in a container, as Podman's: empty,
-/// unless the container is privileged (a privileged container may learn about its engine).
-pub fn containerenv(c: &ContainerRecord) -> String {
+/// unless the container is privileged (a privileged container may learn about its engine, and
+/// whether it is `rootless`).
+pub fn containerenv(c: &ContainerRecord, rootless: bool) -> String {
     if !c.options.security.privileged {
         return String::new();
     }
@@ -337,7 +338,7 @@ pub fn containerenv(c: &ContainerRecord) -> String {
         c.id,
         c.image_name,
         c.image_id,
-        u8::from(crate::rootless::is_rootless())
+        u8::from(rootless)
     )
 }
 

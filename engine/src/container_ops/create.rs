@@ -203,7 +203,7 @@ impl Engine {
                 std::fs::create_dir_all(&d).map_err(|source| Error::Io { path: d.clone(), source })?;
             }
             let env_file = paths.containerenv();
-            std::fs::write(&env_file, container::containerenv(&record))
+            std::fs::write(&env_file, container::containerenv(&record, crate::rootless::is_rootless()))
                 .map_err(|source| Error::Io { path: env_file, source })?;
             if let Some(zone) = &zone {
                 // a copy: the container keeps its zone whatever the host's files do

@@ -22,7 +22,7 @@ impl Engine {
         // in place: the running container has the file bound
         let env_file = container::ContainerPaths::new(&self.config().root, &c.id).containerenv();
         if env_file.exists() {
-            std::fs::write(&env_file, container::containerenv(&renamed))
+            std::fs::write(&env_file, container::containerenv(&renamed, crate::rootless::is_rootless()))
                 .map_err(|source| Error::Io { path: env_file, source })?;
         }
         Ok(renamed)
