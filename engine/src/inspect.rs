@@ -104,6 +104,7 @@ impl Engine {
                 "CpuShares": c.options.limits.cpu_shares.unwrap_or(0),
                 "PidsLimit": c.options.limits.pids.unwrap_or(0),
                 "NetworkMode": network_mode,
+                "PidMode": if c.options.pid_host { "host" } else { "private" },
                 "RestartPolicy": {
                     "Name": match c.options.restart {
                         crate::container::RestartPolicy::OnFailure { .. } => "on-failure".to_string(),

@@ -269,6 +269,8 @@ fn run_once(
     // The log is written for every driver: an attached `run` reads it as it grows. With the
     // `none` driver it goes when the container exits (a reader keeps what it has open).
     let mut log = LogWriter::open(&paths.log(), options.log.max_size.unwrap_or(LOG_SIZE_MAX)).ok();
+    // `--pid host`: the init's exit is watched (a pidfd), for what it leaves behind.
+    let init_exit = if options.pid_host { pidfd_open(pid) } else { None };
     // `--timeout`: killed when its time is up, and then it has no exit code of its own (-1).
     let deadline = options.timeout.filter(|t| *t > 0).map(|t| began + Duration::from_secs(t));
     let mut timed_out = false;
@@ -285,6 +287,14 @@ fn run_once(
         &mut || {
             timed_out = true;
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(crate::rootless::cgroup_parent(), id) {
+                let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
+            }
+        },
+        init_exit.as_ref(),
+        &mut || {
+            // in the host's pid namespace nothing dies with the init: what it left is killed,
+            // as a pid namespace of its own would (and the output then ends)
             if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(crate::rootless::cgroup_parent(), id) {
                 let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
             }
@@ -328,6 +338,14 @@ fn run_once(
     crate::trace::mark("cgroup and network taken down");
     drop(attachment);
     Run { exit_code, error: None, started: true, ran_for: began.elapsed() }
+}
+
+/// A pidfd of `pid` (readable once it exits), or None where the kernel has none (before 5.3).
+fn pidfd_open(pid: nix::unistd::Pid) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd (or -1); no memory is shared.
+    let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    // SAFETY: a non-negative answer is a new fd that nothing else owns.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// Records an exit: the exit file, then the row.
@@ -446,13 +464,16 @@ impl Session {
     }
 
     /// Moves bytes until the container's output ends; at `deadline` (its `--timeout`), calls
-    /// `on_deadline` once and goes on until the output ends.
+    /// `on_deadline` once, and when `init` (a pidfd of the container's init) says it exited,
+    /// `on_init_exit` once; then goes on until the output ends.
     fn pump(
         &mut self,
         listener: Option<&UnixListener>,
         log: &mut dyn FnMut(Stream, &[u8]),
         mut deadline: Option<Instant>,
         on_deadline: &mut dyn FnMut(),
+        mut init: Option<&OwnedFd>,
+        on_init_exit: &mut dyn FnMut(),
     ) {
         let mut buf = vec![0u8; 64 * 1024];
         while self.outputs.iter().any(Option::is_some) {
@@ -478,12 +499,19 @@ impl Session {
             for (c, _) in &self.clients {
                 fds.push(PollFd::new(c.as_fd(), PollFlags::POLLIN));
             }
+            if let Some(fd) = init {
+                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+            }
             match poll(&mut fds, wait) {
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                 Err(_) => break,
             }
             let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
             drop(fds);
+            if init.is_some() && ready.last().copied().unwrap_or(false) {
+                init = None;
+                on_init_exit();
+            }
             // Output first.
             let mut k = 0;
             for slot in self.outputs.iter_mut() {

@@ -294,7 +294,8 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         .no_new_privileges(sec.no_new_privileges)
         .build()
         .map_err(build_err)?;
-    // `--network host` shares the host's network namespace; every other mode gets its own.
+    // `--network host` shares the host's network namespace, `--pid host` its pid namespace;
+    // every other mode gets its own.
     let namespaces = [
         LinuxNamespaceType::Pid,
         LinuxNamespaceType::Network,
@@ -305,6 +306,7 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
     ]
     .into_iter()
     .filter(|t| !(*t == LinuxNamespaceType::Network && *input.network == crate::network::Mode::Host))
+    .filter(|t| !(*t == LinuxNamespaceType::Pid && input.opts.pid_host))
     .map(|t| LinuxNamespaceBuilder::default().typ(t).build().map_err(build_err))
     .collect::<Result<Vec<_>, _>>()?;
     let mut linux = LinuxBuilder::default();

@@ -157,6 +157,9 @@ pub struct CreateArgs {
     /// Write the pid of the container's monitor (Berth's conmon) to this file at each start
     #[arg(long, value_name = "FILE")]
     pub conmon_pidfile: Option<PathBuf>,
+    /// Pid namespace: private (the default: one of its own) or host (this host's)
+    #[arg(long, value_name = "MODE", value_parser = parse_pid_mode)]
+    pub pid: Option<bool>,
     /// Image, then the command and its arguments
     #[arg(
         required = true,
@@ -210,6 +213,18 @@ fn parse_size(s: &str) -> Result<i64, String> {
         return Err(format!("invalid size {s:?}: it is too large (at most 8 EiB)"));
     }
     Ok(bytes as i64)
+}
+
+/// `--pid`: whether the container shares the host's pid namespace.
+fn parse_pid_mode(s: &str) -> Result<bool, String> {
+    match s {
+        "host" => Ok(true),
+        "private" | "" => Ok(false),
+        _ if s.starts_with("container:") || s.starts_with("ns:") => {
+            Err(format!("--pid {s}: berth gives a container its own pid namespace or the host's; use private or host"))
+        }
+        _ => Err(format!("invalid --pid {s:?}: use private or host")),
+    }
 }
 
 /// `--log-driver` and `--log-opt`.
@@ -405,6 +420,7 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         // `berth` is this binary's own runtime
         runtime: args.runtime.clone().filter(|r| r.as_os_str() != "berth"),
         monitor_pidfile: args.conmon_pidfile.as_ref().map(std::path::absolute).transpose()?,
+        pid_host: args.pid.unwrap_or(false),
     })
 }
 

@@ -770,3 +770,41 @@ fn a_workdir_given_must_exist() {
     assert_eq!(w.ok(&["run", "--rm", "-w", "/Parent", "-v", &file, &img, "cat", "foo"]), "here\n");
     assert_eq!(w.ok(&["run", "--rm", "-w", "/tmp", &img, "pwd"]), "/tmp\n");
 }
+
+#[test]
+fn pid_host_shares_the_hosts_processes() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    // the host's pid namespace: this test's own process is there
+    let me = std::process::id().to_string();
+    let out = w.ok(&["run", "--rm", "--pid=host", &img, "sh", "-c", &format!("test -d /proc/{me} && echo seen")]);
+    assert_eq!(out, "seen\n");
+    assert_eq!(w.ok(&["run", "--rm", "--pid", "private", &img, "sh", "-c", "echo $$"]), "1\n");
+    let (status, _, err) = code(&w, &["run", "--rm", "--pid", "container:x", &img, "true"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("use private or host"), "{err}");
+
+    // exec, cp, stop and rm work as with a pid namespace of its own
+    w.ok(&["run", "--pid=host", "-d", "--name", "hostpid", &img, "sleep", "100"]);
+    assert_eq!(w.ok(&["inspect", "--format", "{{.HostConfig.PidMode}}", "hostpid"]).trim(), "host");
+    assert_eq!(w.ok(&["exec", "hostpid", "echo", "in"]), "in\n");
+    let file = w.dir.path().join("hostfile");
+    std::fs::write(&file, "x").unwrap();
+    w.ok(&["cp", file.to_str().unwrap(), "hostpid:/tmp/hostfile"]);
+    let back = w.dir.path().join("back");
+    w.ok(&["cp", "hostpid:/tmp/hostfile", back.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&back).unwrap(), "x");
+    let pid = w.ok(&["inspect", "--format", "{{.State.Pid}}", "hostpid"]).trim().to_string();
+    w.ok(&["kill", "hostpid"]);
+    assert_eq!(w.ok(&["wait", "hostpid"]).trim(), "137");
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the process is gone");
+    w.ok(&["rm", "-t", "0", "-f", "hostpid"]);
+
+    // what the init leaves behind goes with it, as in a pid namespace of its own
+    let began = std::time::Instant::now();
+    let out = w.ok(&["run", "--rm", "--pid=host", &img, "sh", "-c", "sleep 100 & echo started"]);
+    assert_eq!(out, "started\n");
+    assert!(began.elapsed() < std::time::Duration::from_secs(20), "the run ends with its init");
+}

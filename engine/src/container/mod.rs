@@ -141,6 +141,9 @@ pub struct CreateOptions {
     /// `--conmon-pidfile`: where the container's monitor writes its pid at each start.
     #[serde(default)]
     pub monitor_pidfile: Option<PathBuf>,
+    /// `--pid host`: the host's pid namespace instead of one of its own.
+    #[serde(default)]
+    pub pid_host: bool,
 }
 
 impl CreateOptions {
