@@ -808,3 +808,23 @@ fn pid_host_shares_the_hosts_processes() {
     assert_eq!(out, "started\n");
     assert!(began.elapsed() < std::time::Duration::from_secs(20), "the run ends with its init");
 }
+
+#[test]
+fn the_containers_root_has_the_images_root_mode() {
+    use berth_testkit::{Compression, LayerBuilder};
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    // no layer sets its root: containers/storage's 0555, as Podman shows
+    assert_eq!(w.ok(&["run", "--rm", &img, "stat", "-c", "%a", "/"]), "555\n");
+    // a layer whose tar has an entry for its root sets it
+    let mut top = LayerBuilder::new();
+    top.dir(".", 0o750).file("marker", "x", 0o644);
+    w.push("rooted:1", &berth_testkit::busybox_image().unwrap().layer(top.build(), Compression::Gzip));
+    let rooted = w.image_ref("rooted:1");
+    w.ok(&["pull", "-q", &rooted]);
+    assert_eq!(w.ok(&["run", "--rm", &rooted, "stat", "-c", "%a", "/"]), "750\n");
+    // and the container may still write to its root
+    assert_eq!(w.ok(&["run", "--rm", &img, "sh", "-c", "touch /new && echo made"]), "made\n");
+}

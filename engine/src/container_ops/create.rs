@@ -202,6 +202,10 @@ impl Engine {
             for d in [paths.upper(), paths.work(), paths.rootfs()] {
                 std::fs::create_dir_all(&d).map_err(|source| Error::Io { path: d.clone(), source })?;
             }
+            // the container's `/` is the upper directory's: the image's root mode
+            let mode = crate::layers::LayerStore::root_mode(&layer_dirs);
+            std::fs::set_permissions(paths.upper(), std::os::unix::fs::PermissionsExt::from_mode(mode))
+                .map_err(|source| Error::Io { path: paths.upper(), source })?;
             let env_file = paths.containerenv();
             std::fs::write(&env_file, container::containerenv(&record, crate::rootless::is_rootless()))
                 .map_err(|source| Error::Io { path: env_file, source })?;
