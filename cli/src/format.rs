@@ -1,6 +1,16 @@
 //! Output helpers that print what Podman prints: tab-aligned tables, sizes, ages.
 
 use std::io::Write;
+use std::sync::LazyLock;
+use std::time::Instant;
+
+/// When this command began: a warning says how many seconds in, as Podman's (logrus) do.
+pub static STARTED: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+/// A warning on stderr as Podman prints one: `WARN[0001] message`.
+pub fn warn(message: impl std::fmt::Display) {
+    eprintln!("WARN[{:04}] {message}", STARTED.elapsed().as_secs());
+}
 
 /// Columns aligned like Go's tabwriter with Podman's settings (min width 12, padding 2).
 pub struct Table {

@@ -20,6 +20,7 @@ mod volumes;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::LazyLock;
 
 use berth_engine::{Engine, EngineConfig};
 use clap::{Parser, Subcommand};
@@ -68,6 +69,10 @@ struct Cli {
     /// refused
     #[arg(long, global = true, hide = true, value_name = "BACKEND", value_parser = ["file", "journald", "none"])]
     events_backend: Option<String>,
+    /// A flag for the OCI runtime: berth's runtime takes none, so a command that runs a
+    /// container refuses it
+    #[arg(long, global = true, hide = true, value_name = "FLAG")]
+    runtime_flag: Vec<String>,
     /// Not available: berth runs containers on this host only
     #[arg(long, global = true, hide = true)]
     remote: bool,
@@ -125,9 +130,9 @@ enum Command {
     /// Wait for containers to exit and print their exit codes
     Wait(containers::WaitArgs),
     /// Pause all processes of one or more containers
-    Pause(containers::NamesArgs),
+    Pause(containers::PauseArgs),
     /// Unpause one or more containers
-    Unpause(containers::NamesArgs),
+    Unpause(containers::PauseArgs),
     /// Rename a container
     Rename(containers::RenameArgs),
     /// List a container's published ports
@@ -218,9 +223,9 @@ enum ContainerCommand {
     /// Remove every container that is not running
     Prune(containers::PruneArgs),
     /// Pause all processes of one or more containers
-    Pause(containers::NamesArgs),
+    Pause(containers::PauseArgs),
     /// Unpause one or more containers
-    Unpause(containers::NamesArgs),
+    Unpause(containers::PauseArgs),
     /// Rename a container
     Rename(containers::RenameArgs),
     /// List a container's published ports
@@ -242,6 +247,7 @@ enum ContainerCommand {
 fn main() -> ExitCode {
     // Containers are supervised by re-executions of this binary: become one if asked to.
     berth_engine::helpers::run_if_helper();
+    LazyLock::force(&format::STARTED);
     let cli = match command().try_get_matches().and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m)) {
         Ok(cli) => cli,
         Err(e) => return usage::error(&command(), e),
@@ -275,6 +281,24 @@ fn main() -> ExitCode {
     }
     log::debug!("Shutting down engines");
     code
+}
+
+/// Whether the command runs a container's process through the runtime (which `--runtime-flag`
+/// would go to).
+fn runs_containers(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Run(_)
+            | Command::Start(_)
+            | Command::Restart(_)
+            | Command::Exec(_)
+            | Command::Container(
+                ContainerCommand::Run(_)
+                    | ContainerCommand::Start(_)
+                    | ContainerCommand::Restart(_)
+                    | ContainerCommand::Exec(_)
+            )
+    )
 }
 
 /// The command line as Podman's parser takes it (an option given twice keeps its last value),
@@ -346,6 +370,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     if let Command::Help(args) = command {
         return help(&args.command);
+    }
+    if let (Some(flag), true) = (cli.runtime_flag.first(), runs_containers(command)) {
+        // as Podman, whose runtime refuses a flag it does not know when it runs the container
+        eprintln!(
+            "Error: --runtime-flag {flag}: berth's runtime takes no flags (it is built into berth, not crun or runc): leave --runtime-flag out"
+        );
+        return Ok(ExitCode::from(126));
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match command {

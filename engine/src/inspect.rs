@@ -71,6 +71,7 @@ impl Engine {
                 "Status": c.status.as_str(),
                 "Running": c.is_running(),
                 "Pid": c.pid.unwrap_or(0),
+                "ConmonPid": c.monitor_pid.filter(|_| c.is_running()).unwrap_or(0),
                 "ExitCode": c.exit_code.unwrap_or(0),
                 "Error": c.error.clone().unwrap_or_default(),
                 "StartedAt": c.started_at.map(|t| t.to_rfc3339()),
@@ -84,6 +85,7 @@ impl Engine {
             "RestartCount": c.restart_count,
             "LogPath": if c.options.log.driver == crate::container::LogDriver::None { String::new() } else { paths.log().display().to_string() },
             "OCIConfigPath": paths.spec(),
+            "OCIRuntime": c.options.runtime.as_ref().map_or_else(|| "berth".to_string(), |p| p.display().to_string()),
             "Config": {
                 "Hostname": spec.as_ref().and_then(|s| s.hostname().clone()),
                 "User": c.options.user,
@@ -106,6 +108,7 @@ impl Engine {
                 "CpuShares": c.options.limits.cpu_shares.unwrap_or(0),
                 "PidsLimit": c.options.limits.pids.unwrap_or(0),
                 "NetworkMode": network_mode,
+                "PidMode": if c.options.pid_host { "host" } else { "private" },
                 "RestartPolicy": {
                     "Name": match c.options.restart {
                         crate::container::RestartPolicy::OnFailure { .. } => "on-failure".to_string(),

@@ -47,7 +47,7 @@ pub(crate) fn monitor_main(args: &[String]) -> i32 {
     match MonitorArgs::parse(args) {
         Some(a) => a.run(),
         None => {
-            eprintln!("{MONITOR_ARG}: usage: --root DIR --run-root DIR --id ID --ready-fd FD [--lock-fd FD]");
+            eprintln!("{MONITOR_ARG}: usage: --root DIR --run-root DIR --id ID --ready-fd FD [--lock-fd FD] [--preserve-fds N]");
             2
         }
     }
@@ -61,6 +61,8 @@ struct MonitorArgs {
     /// The starter's start lock, held until the container runs (or failed to): a starter
     /// killed meanwhile must not let another start launch it a second time.
     lock_fd: Option<i32>,
+    /// Fds 3 to 3+N-1, inherited from the starter, go on to the container (`--preserve-fds`).
+    preserve_fds: u32,
 }
 
 impl MonitorArgs {
@@ -75,6 +77,10 @@ impl MonitorArgs {
                 Some(fd) => Some(fd.parse().ok()?),
                 None => None,
             },
+            preserve_fds: match get("--preserve-fds") {
+                Some(n) => n.parse().ok()?,
+                None => 0,
+            },
         })
     }
 
@@ -84,7 +90,9 @@ impl MonitorArgs {
         let ready = unsafe { OwnedFd::from_raw_fd(self.ready_fd) };
         // SAFETY: as for the ready fd.
         let start_lock = self.lock_fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
-        // Ours only: not the container's, nor any command's this monitor runs.
+        // Ours only: not the container's, nor any command's this monitor runs (the container
+        // keeps the fds it is given, `--preserve-fds`, and these two may be among their numbers).
+        let _ = nix::fcntl::fcntl(&ready, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
         if let Some(l) = &start_lock {
             let _ = nix::fcntl::fcntl(l, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
         }
@@ -120,7 +128,7 @@ impl MonitorArgs {
                 return 1;
             }
         };
-        supervise(&engine, &self.id, ready, start_lock)
+        supervise(&engine, &self.id, ready, start_lock, self.preserve_fds)
     }
 }
 
@@ -131,7 +139,7 @@ fn report(ready: &OwnedFd, line: &str) {
 
 /// Starts the container and supervises it, restarting it as its restart policy says, until it
 /// is done; returns the monitor's exit code.
-fn supervise(engine: &Engine, id: &str, ready: OwnedFd, start_lock: Option<OwnedFd>) -> i32 {
+fn supervise(engine: &Engine, id: &str, ready: OwnedFd, start_lock: Option<OwnedFd>, preserve_fds: u32) -> i32 {
     let mut ready = Some(ready);
     let mut start_lock = start_lock;
     let mut restarts = 0u32;
@@ -139,7 +147,7 @@ fn supervise(engine: &Engine, id: &str, ready: OwnedFd, start_lock: Option<Owned
     loop {
         let first = ready.is_some();
         let starter = ready.as_ref().and_then(|r| r.try_clone().ok());
-        let run = run_once(engine, id, ready.take(), &mut start_lock);
+        let run = run_once(engine, id, ready.take(), &mut start_lock, preserve_fds);
         finish(engine, id, run.exit_code, run.error.as_deref());
         crate::trace::mark("exit recorded");
         // A start that failed is reported once its exit is recorded (and a `--rm` container
@@ -200,7 +208,13 @@ struct Run {
 /// Launches the container once and supervises it until it exits. `ready` is the starter's pipe,
 /// on the first run only, with its start lock (released here once the container runs; after a
 /// failure, by the caller once the exit is recorded).
-fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: &mut Option<OwnedFd>) -> Run {
+fn run_once(
+    engine: &Engine,
+    id: &str,
+    ready: Option<OwnedFd>,
+    start_lock: &mut Option<OwnedFd>,
+    preserve_fds: u32,
+) -> Run {
     let paths = ContainerPaths::new(&engine.config().root, id);
     let mut monitor_log = std::fs::OpenOptions::new().create(true).append(true).open(paths.monitor_log()).ok();
     let mut note = |msg: &str| {
@@ -220,7 +234,7 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: &mut 
         Ok(io) => io,
         Err(e) => return failed(EXIT_START_FAILED, &e),
     };
-    let (started, attachment) = match engine.launch_container(id, io.container_fds(), io.console_fd()) {
+    let (started, attachment) = match engine.launch_container(id, io.container_fds(), io.console_fd(), preserve_fds) {
         Ok(s) => s,
         Err(e) => return failed(e.exit_code(), &e.to_string()),
     };
@@ -240,6 +254,11 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: &mut 
     {
         note(&format!("recording the start: {e}"));
     }
+    if let Some(pidfile) = &options.monitor_pidfile {
+        if let Err(e) = std::fs::write(pidfile, std::process::id().to_string()) {
+            note(&format!("writing the monitor's pid to {}: {e}", pidfile.display()));
+        }
+    }
     let socket = attach::socket_path(&engine.config().run_root, id);
     let listener = listen(&socket).map_err(|e| note(&format!("attach socket {}: {e}", socket.display()))).ok();
     container_event(engine, id, if ready.is_some() { "start" } else { "restart" }, []);
@@ -250,13 +269,37 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: &mut 
     // The log is written for every driver: an attached `run` reads it as it grows. With the
     // `none` driver it goes when the container exits (a reader keeps what it has open).
     let mut log = LogWriter::open(&paths.log(), options.log.max_size.unwrap_or(LOG_SIZE_MAX)).ok();
-    session.pump(listener.as_ref(), &mut |stream, data| {
-        if let Some(l) = log.as_mut() {
-            if let Err(e) = l.write(stream, data) {
-                note(&format!("writing the log: {e}"));
+    // `--pid host`: the init's exit is watched (a pidfd), for what it leaves behind.
+    let init_exit = if options.pid_host { pidfd_open(pid) } else { None };
+    // `--timeout`: killed when its time is up, and then it has no exit code of its own (-1).
+    let deadline = options.timeout.filter(|t| *t > 0).map(|t| began + Duration::from_secs(t));
+    let mut timed_out = false;
+    session.pump(
+        listener.as_ref(),
+        &mut |stream, data| {
+            if let Some(l) = log.as_mut() {
+                if let Err(e) = l.write(stream, data) {
+                    note(&format!("writing the log: {e}"));
+                }
             }
-        }
-    });
+        },
+        deadline,
+        &mut || {
+            timed_out = true;
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(crate::rootless::cgroup_parent(), id) {
+                let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
+            }
+        },
+        init_exit.as_ref(),
+        &mut || {
+            // in the host's pid namespace nothing dies with the init: what it left is killed,
+            // as a pid namespace of its own would (and the output then ends)
+            if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(crate::rootless::cgroup_parent(), id) {
+                let _ = cg.kill_all(nix::sys::signal::Signal::SIGKILL);
+            }
+        },
+    );
     if let Some(l) = log.as_mut() {
         let _ = l.flush_partial();
     }
@@ -278,6 +321,7 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: &mut 
             }
         }
     };
+    let exit_code = if timed_out { -1 } else { exit_code };
     crate::trace::mark(&format!("container exited ({exit_code})"));
     if let Err(e) =
         runtime::cgroup::ContainerCgroup::load(crate::rootless::cgroup_parent(), id).and_then(|cg| cg.delete())
@@ -294,6 +338,14 @@ fn run_once(engine: &Engine, id: &str, ready: Option<OwnedFd>, start_lock: &mut 
     crate::trace::mark("cgroup and network taken down");
     drop(attachment);
     Run { exit_code, error: None, started: true, ran_for: began.elapsed() }
+}
+
+/// A pidfd of `pid` (readable once it exits), or None where the kernel has none (before 5.3).
+fn pidfd_open(pid: nix::unistd::Pid) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd (or -1); no memory is shared.
+    let fd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    // SAFETY: a non-negative answer is a new fd that nothing else owns.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// Records an exit: the exit file, then the row.
@@ -411,10 +463,31 @@ impl Session {
         }
     }
 
-    /// Moves bytes until the container's output ends.
-    fn pump(&mut self, listener: Option<&UnixListener>, log: &mut dyn FnMut(Stream, &[u8])) {
+    /// Moves bytes until the container's output ends; at `deadline` (its `--timeout`), calls
+    /// `on_deadline` once, and when `init` (a pidfd of the container's init) says it exited,
+    /// `on_init_exit` once; then goes on until the output ends.
+    fn pump(
+        &mut self,
+        listener: Option<&UnixListener>,
+        log: &mut dyn FnMut(Stream, &[u8]),
+        mut deadline: Option<Instant>,
+        on_deadline: &mut dyn FnMut(),
+        mut init: Option<&OwnedFd>,
+        on_init_exit: &mut dyn FnMut(),
+    ) {
         let mut buf = vec![0u8; 64 * 1024];
         while self.outputs.iter().any(Option::is_some) {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                deadline = None;
+                on_deadline();
+            }
+            let wait = match deadline {
+                // at most ~65 s a poll; the loop comes back for the rest
+                Some(d) => {
+                    PollTimeout::from(d.saturating_duration_since(Instant::now()).as_millis().min(65_000) as u16)
+                }
+                None => PollTimeout::NONE,
+            };
             let mut fds: Vec<PollFd> = Vec::new();
             for (fd, _) in self.outputs.iter().flatten() {
                 fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
@@ -426,12 +499,19 @@ impl Session {
             for (c, _) in &self.clients {
                 fds.push(PollFd::new(c.as_fd(), PollFlags::POLLIN));
             }
-            match poll(&mut fds, PollTimeout::NONE) {
+            if let Some(fd) = init {
+                fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+            }
+            match poll(&mut fds, wait) {
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                 Err(_) => break,
             }
             let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
             drop(fds);
+            if init.is_some() && ready.last().copied().unwrap_or(false) {
+                init = None;
+                on_init_exit();
+            }
             // Output first.
             let mut k = 0;
             for slot in self.outputs.iter_mut() {

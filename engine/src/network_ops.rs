@@ -197,7 +197,13 @@ impl Engine {
     /// The network of a new container and its published ports, checked and resolved before
     /// anything exists: `-P` expanded, free host ports chosen, ports in use refused.
     pub(crate) fn plan_network(&self, image: &ImageConfiguration, opts: &mut CreateOptions) -> Result<Mode> {
-        let mode = Mode::check(opts)?;
+        let mut mode = Mode::check(opts)?;
+        if let Mode::Container(other) = &mode {
+            // its network is another container's: named by its full id from now on
+            let other = self.container(other)?;
+            opts.network = Some(format!("container:{}", other.id));
+            mode = Mode::Container(other.id);
+        }
         if let Mode::Bridge(name) = &mode {
             if crate::rootless::is_rootless() {
                 return Err(NetworkError::Invalid(format!(

@@ -8,9 +8,10 @@ use std::path::Path;
 
 use oci_spec::image::ImageConfiguration;
 use oci_spec::runtime::{
-    Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxMemoryBuilder, LinuxNamespaceBuilder,
-    LinuxNamespaceType, LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, Mount, MountBuilder,
-    PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+    Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxDeviceType,
+    LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResources,
+    LinuxResourcesBuilder, Mount, MountBuilder, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec,
+    SpecBuilder, UserBuilder,
 };
 
 use crate::container::security;
@@ -161,9 +162,16 @@ pub fn mounts(
             *m = mount("/sys", "bind", "/sys", &["rbind", "rprivate", "nosuid", "noexec", "nodev", ro])?;
         }
     }
+    // Files under /run go with the user's mounts, after a tmpfs there (`--read-only`'s).
+    let mut run_files = Vec::new();
     for (source, dest) in files {
         if !opts.mounts.iter().any(|m| m.destination() == *dest) {
-            all.push(mount(dest, "bind", &utf8(source)?, &["bind", "rprivate"])?);
+            let m = mount(dest, "bind", &utf8(source)?, &["bind", "rprivate"])?;
+            if dest.starts_with("/run/") {
+                run_files.push(m)
+            } else {
+                all.push(m)
+            }
         }
     }
     if rootless {
@@ -182,7 +190,7 @@ pub fn mounts(
             all.push(mount(&container, "bind", &host, &["bind", "rprivate"])?);
         }
     }
-    let mut user: Vec<Mount> = Vec::new();
+    let mut user: Vec<Mount> = run_files;
     for m in &opts.mounts {
         user.push(match m {
             MountRequest::Bind { source, destination, read_only } => {
@@ -335,7 +343,8 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         .no_new_privileges(sec.no_new_privileges)
         .build()
         .map_err(build_err)?;
-    // `--network host` shares the host's network namespace; every other mode gets its own.
+    // `--network host` shares the host's network namespace, `--pid host` its pid namespace;
+    // every other mode gets its own.
     let namespaces = [
         LinuxNamespaceType::Pid,
         LinuxNamespaceType::Network,
@@ -346,10 +355,36 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
     ]
     .into_iter()
     .filter(|t| !(*t == LinuxNamespaceType::Network && *input.network == crate::network::Mode::Host))
+    .filter(|t| !(*t == LinuxNamespaceType::Pid && input.opts.pid_host))
     .map(|t| LinuxNamespaceBuilder::default().typ(t).build().map_err(build_err))
     .collect::<Result<Vec<_>, _>>()?;
     let mut linux = LinuxBuilder::default();
-    if let Some(r) = resources(&input.opts.limits)? {
+    let mut res = resources(&input.opts.limits)?;
+    if !input.opts.security.device_cgroup_rules.is_empty() {
+        let rules = input
+            .opts
+            .security
+            .device_cgroup_rules
+            .iter()
+            .map(|r| {
+                let typ = match r.kind {
+                    'b' => LinuxDeviceType::B,
+                    'c' => LinuxDeviceType::C,
+                    _ => LinuxDeviceType::A,
+                };
+                let mut b = LinuxDeviceCgroupBuilder::default().allow(true).typ(typ).access(r.access.clone());
+                if let Some(m) = r.major {
+                    b = b.major(m);
+                }
+                if let Some(m) = r.minor {
+                    b = b.minor(m);
+                }
+                b.build().map_err(build_err)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        res.get_or_insert_with(Default::default).set_devices(Some(rules));
+    }
+    if let Some(r) = res {
         linux = linux.resources(r);
     }
     // --privileged: every capability, no seccomp, nothing masked, the host's devices.

@@ -11,6 +11,9 @@ pub enum RuntimeError {
     /// Podman reports this with exit code 126.
     #[error("executable file `{command}` is not executable: permission denied")]
     NotExecutable { command: String },
+    /// A working directory that had to exist does not (Podman: exit code 126).
+    #[error("workdir \"{path}\" does not exist on container: create it in the image, mount a volume there, or choose another --workdir")]
+    NoWorkdir { path: String },
     /// A setup step in the container's process failed, e.g. `mounting /proc: EPERM: ...`.
     #[error("{stage}: {message}")]
     Child { stage: String, message: String, errno: Option<Errno> },
@@ -28,6 +31,7 @@ pub(crate) enum FailKind {
     Stage,
     NotFound,
     NotExecutable,
+    NoWorkdir,
 }
 
 /// A failure in the container's process before execve.
@@ -58,6 +62,7 @@ impl Failure {
             FailKind::Stage => "stage",
             FailKind::NotFound => "notfound",
             FailKind::NotExecutable => "notexec",
+            FailKind::NoWorkdir => "noworkdir",
         };
         let errno = self.errno.map_or(0, |e| e as i32);
         format!("{kind}\n{errno}\n{}\n{}", self.stage.replace('\n', " "), self.message)
@@ -77,6 +82,7 @@ impl Failure {
         match kind {
             "notfound" => RuntimeError::NotFound { command },
             "notexec" => RuntimeError::NotExecutable { command },
+            "noworkdir" => RuntimeError::NoWorkdir { path: command },
             _ => RuntimeError::Child {
                 stage: stage.into(),
                 message: message.into(),

@@ -24,7 +24,8 @@
 //!    its cgroup, which becomes the namespace's root); `setsid`.
 //! 3. The root filesystem, in the new mount namespace: make `/` rslave (nothing propagates back
 //!    to the host), mount the overlay on the target, the spec's mounts under it, the default
-//!    devices and links, the spec's devices, create the working directory; pivot_root into the
+//!    devices and links, the spec's devices, create the working directory (or fail when it had to
+//!    exist: `Launch::workdir_must_exist`); pivot_root into the
 //!    target and detach the old root; mask paths, make paths read-only, and make the root
 //!    read-only when the spec says so.
 //! 4. The hostname (new UTS namespace), `lo` up (new network namespace), rlimits (clamped to
@@ -76,6 +77,12 @@ pub struct Launch<'a> {
     /// Installs the caller's seccomp filter in the child: before the capabilities are dropped
     /// (installing needs CAP_SYS_ADMIN) or, with no_new_privs, just before execve.
     pub seccomp: &'a dyn Fn() -> Result<(), String>,
+    /// The caller's fds 3 to 3+N-1 stay open in the container (`--preserve-fds`), as they are
+    /// in the caller (open without close-on-exec); every other fd above 2 is closed.
+    pub preserve_fds: u32,
+    /// The process's working directory must exist once the mounts are made (a `--workdir`
+    /// the user gave); otherwise it is created.
+    pub workdir_must_exist: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,6 +204,8 @@ pub fn launch(sys: &dyn Syscall, launch: Launch) -> Result<Started, RuntimeError
         stdio: launch.stdio,
         seccomp: launch.seccomp,
         console: launch.console,
+        preserve_fds: launch.preserve_fds,
+        workdir_must_exist: launch.workdir_must_exist,
         ns: &ns,
         joins: joins.iter().map(|(fd, flag)| (fd.fd, *flag)).collect(),
         go: go_r.fd,
@@ -290,6 +299,8 @@ pub fn exec(sys: &dyn Syscall, exec: Exec) -> Result<Started, RuntimeError> {
         stdio: exec.stdio,
         seccomp: exec.seccomp,
         console: exec.console,
+        preserve_fds: 0,
+        workdir_must_exist: false,
         ns: &ns,
         joins: joins.iter().map(|(fd, flag)| (fd.fd, *flag)).collect(),
         go: go_r.fd,
@@ -364,6 +375,9 @@ struct Child<'a> {
     stdio: [RawFd; 3],
     seccomp: &'a dyn Fn() -> Result<(), String>,
     console: Option<RawFd>,
+    /// Fds 3 to 3+N-1 are left as they are (see `Launch::preserve_fds`).
+    preserve_fds: u32,
+    workdir_must_exist: bool,
     ns: &'a Namespaces,
     joins: Vec<(RawFd, CloneFlags)>,
     go: RawFd,
@@ -401,7 +415,8 @@ impl Child<'_> {
             sys.dup2(fd, target as RawFd).stage(stdio_stage)?;
             let _ = sys.close(fd);
         }
-        sys.cloexec_from(3).stage(stdio_stage)?;
+        let first_closed = 3i32.saturating_add(i32::try_from(self.preserve_fds).unwrap_or(i32::MAX));
+        sys.cloexec_from(first_closed).stage(stdio_stage)?;
         let wait_stage = || "waiting for the parent".to_string();
         if sys.read(go, &mut [0u8; 1]).stage(wait_stage)? == 0 {
             return Err(Failure::new(wait_stage(), "the parent gave up on the launch"));
@@ -535,7 +550,7 @@ impl Child<'_> {
         rootfs::spec_devices(sys, root, linux.and_then(|l| l.devices().as_deref()).unwrap_or_default())?;
         let user = self.process.user();
         let (uid, gid) = (Uid::from_raw(user.uid()), Gid::from_raw(user.gid()));
-        rootfs::ensure_cwd(sys, root, self.process.cwd(), uid, gid)?;
+        rootfs::ensure_cwd(sys, root, self.process.cwd(), uid, gid, !self.workdir_must_exist)?;
         rootfs::pivot_root(sys, root)?;
         rootfs::mask_paths(sys, linux.and_then(|l| l.masked_paths().as_deref()).unwrap_or_default())?;
         rootfs::readonly_paths(sys, linux.and_then(|l| l.readonly_paths().as_deref()).unwrap_or_default())?;

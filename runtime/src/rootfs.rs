@@ -16,7 +16,7 @@ use nix::sys::stat::SFlag;
 use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, Mount};
 
-use crate::error::{Failure, Stage};
+use crate::error::{FailKind, Failure, Stage};
 use crate::mount_options;
 use crate::sys::{FileKind, Syscall};
 
@@ -269,12 +269,20 @@ pub fn spec_devices(sys: &dyn Syscall, root: &Path, devices: &[LinuxDevice]) -> 
 }
 
 /// Creates the working directory when the image lacks it, owned by the process's user.
-pub fn ensure_cwd(sys: &dyn Syscall, root: &Path, cwd: &Path, uid: Uid, gid: Gid) -> Result<(), Failure> {
+/// With `create` false, a missing one is an error (a `--workdir` the user gave: only the
+/// image's is made, as Podman does).
+pub fn ensure_cwd(sys: &dyn Syscall, root: &Path, cwd: &Path, uid: Uid, gid: Gid, create: bool) -> Result<(), Failure> {
     let stage = || format!("creating the working directory {}", cwd.display());
     let path = resolve_in_root(sys, root, cwd).stage(stage)?;
     match sys.file_kind(&path, false) {
         Ok(FileKind::Dir) => Ok(()),
         Ok(_) => Err(Failure::errno(stage(), Errno::ENOTDIR)),
+        Err(Errno::ENOENT) if !create => Err(Failure {
+            kind: FailKind::NoWorkdir,
+            stage: "checking the working directory".into(),
+            message: cwd.display().to_string(),
+            errno: None,
+        }),
         Err(Errno::ENOENT) => {
             mkdir_all(sys, &path).stage(stage)?;
             sys.chown(&path, Some(uid), Some(gid)).stage(stage)

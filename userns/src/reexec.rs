@@ -34,9 +34,15 @@ pub fn set_helper_env(vars: Vec<(String, String)>) {
 
 /// A re-execution of this binary, for a monitor or a helper.
 pub fn helper_command() -> std::io::Result<Command> {
-    let mut cmd = Command::new(std::env::current_exe()?);
+    Ok(helper_command_of(&std::env::current_exe()?))
+}
+
+/// A helper run from another binary that links the engine (a container's `--runtime`), with
+/// the environment helpers start with.
+pub fn helper_command_of(exe: &std::path::Path) -> Command {
+    let mut cmd = Command::new(exe);
     cmd.envs(HELPER_ENV.get().into_iter().flatten().map(|(k, v)| (k, v)));
-    Ok(cmd)
+    cmd
 }
 
 /// `__berth-userns OP`, to be given its arguments.

@@ -94,6 +94,11 @@ pub struct CreateArgs {
     /// Add a host device: HOST[:CONTAINER][:PERMISSIONS]
     #[arg(long)]
     pub device: Vec<String>,
+    /// Let the container use these devices: "TYPE MAJOR:MINOR ACCESS" (c 1:3 rwm, b 7:* rw).
+    /// Berth puts no device cgroup on containers, so every device node in one is usable: the
+    /// rule is checked and kept in the container's spec
+    #[arg(long, value_name = "RULE")]
+    pub device_cgroup_rule: Vec<String>,
     /// Keep stdin open (attach to give the container input)
     #[arg(short, long)]
     pub interactive: bool,
@@ -134,6 +139,27 @@ pub struct CreateArgs {
     /// changed is fetched) or never
     #[arg(long, default_value = "missing", value_parser = ["always", "missing", "never", "newer"])]
     pub pull: String,
+    /// Seconds a stop waits for the stop signal to work before killing (default 10)
+    #[arg(long, value_name = "SECONDS")]
+    pub stop_timeout: Option<u64>,
+    /// Seconds the container may run before it is killed (its exit code is then -1); 0 for no
+    /// limit
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// The container's time zone: a name from /usr/share/zoneinfo (Europe/Paris), or local for
+    /// this host's
+    #[arg(long, value_name = "TIMEZONE")]
+    pub tz: Option<String>,
+    /// The runtime that runs the container: berth (this binary's own), or the path of another
+    /// berth binary (crun and runc can't run Berth's containers)
+    #[arg(long, value_name = "PATH")]
+    pub runtime: Option<PathBuf>,
+    /// Write the pid of the container's monitor (Berth's conmon) to this file at each start
+    #[arg(long, value_name = "FILE")]
+    pub conmon_pidfile: Option<PathBuf>,
+    /// Pid namespace: private (the default: one of its own) or host (this host's)
+    #[arg(long, value_name = "MODE", value_parser = parse_pid_mode)]
+    pub pid: Option<bool>,
     /// Image, then the command and its arguments
     #[arg(
         required = true,
@@ -187,6 +213,18 @@ fn parse_size(s: &str) -> Result<i64, String> {
         return Err(format!("invalid size {s:?}: it is too large (at most 8 EiB)"));
     }
     Ok(bytes as i64)
+}
+
+/// `--pid`: whether the container shares the host's pid namespace.
+fn parse_pid_mode(s: &str) -> Result<bool, String> {
+    match s {
+        "host" => Ok(true),
+        "private" | "" => Ok(false),
+        _ if s.starts_with("container:") || s.starts_with("ns:") => {
+            Err(format!("--pid {s}: berth gives a container its own pid namespace or the host's; use private or host"))
+        }
+        _ => Err(format!("invalid --pid {s:?}: use private or host")),
+    }
 }
 
 /// `--log-driver` and `--log-opt`.
@@ -306,6 +344,8 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         entrypoint,
         env: env_from(args)?,
         workdir: args.workdir.clone(),
+        // as Podman: a --workdir is not made (the image's WorkingDir is)
+        workdir_must_exist: args.workdir.is_some(),
         user: args.user.clone(),
         hostname: args.hostname.clone(),
         remove: args.rm,
@@ -361,6 +401,9 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
             for d in &args.device {
                 sec.devices.push(security::parse_device(d)?);
             }
+            for r in &args.device_cgroup_rule {
+                sec.device_cgroup_rules.push(security::parse_device_cgroup_rule(r)?);
+            }
             sec
         },
         network: args.network.clone(),
@@ -371,6 +414,13 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
             .iter()
             .map(|h| berth_engine::network::parse_add_host(h))
             .collect::<Result<Vec<_>, _>>()?,
+        stop_timeout: args.stop_timeout,
+        timeout: args.timeout.filter(|t| *t > 0),
+        tz: args.tz.clone(),
+        // `berth` is this binary's own runtime
+        runtime: args.runtime.clone().filter(|r| r.as_os_str() != "berth"),
+        monitor_pidfile: args.conmon_pidfile.as_ref().map(std::path::absolute).transpose()?,
+        pid_host: args.pid.unwrap_or(false),
     })
 }
 
@@ -391,7 +441,7 @@ pub(super) async fn create(engine: &Engine, args: &CreateArgs) -> anyhow::Result
         _ => {}
     }
     for w in berth_engine::rootless::create_warnings(&opts) {
-        eprintln!("WARN[0000] {w}");
+        crate::format::warn(w);
     }
     if let Some(path) = &args.cidfile {
         if path.exists() {

@@ -10,8 +10,11 @@ use crate::template::Template;
 
 #[derive(Args)]
 pub struct InspectArgs {
-    #[arg(required = true)]
+    #[arg(required_unless_present = "latest")]
     pub names: Vec<String>,
+    /// The container created last
+    #[arg(short, long, conflicts_with = "names")]
+    pub latest: bool,
     /// Output format: json (default) or a template such as "{{.State.Status}}"
     #[arg(short, long)]
     pub format: Option<String>,
@@ -20,7 +23,17 @@ pub struct InspectArgs {
 /// `berth inspect` and `container inspect`: containers first, then images, as Podman does.
 pub fn inspect(engine: &Engine, args: &InspectArgs, images_too: bool) -> anyhow::Result<ExitCode> {
     let mut found = Vec::new();
-    for n in &args.names {
+    let latest;
+    let names = if args.latest {
+        let newest = engine.containers()?.into_iter().max_by_key(|c| c.created_at);
+        latest = vec![newest
+            .map(|c| c.id)
+            .ok_or_else(|| anyhow::anyhow!("no containers to inspect: --latest needs one"))?];
+        &latest
+    } else {
+        &args.names
+    };
+    for n in names {
         match engine.container(n) {
             Ok(c) => found.push(engine.inspect_record(&c)),
             Err(e) if !images_too => return Err(e.into()),

@@ -10,16 +10,20 @@ use clap::Args;
 use super::{each, start_error};
 
 #[derive(Args)]
-pub struct NamesArgs {
-    #[arg(required = true)]
+pub struct PauseArgs {
+    /// Every running container (for unpause: every paused one)
+    #[arg(short, long)]
+    pub all: bool,
+    #[arg(required_unless_present = "all")]
     pub containers: Vec<String>,
 }
 
 #[derive(Args)]
 pub struct StopArgs {
-    /// Seconds to wait for the stop signal to work before killing
-    #[arg(short = 't', long, default_value_t = 10)]
-    pub time: u64,
+    /// Seconds to wait for the stop signal to work before killing (default: the container's
+    /// --stop-timeout, 10 unless set)
+    #[arg(short = 't', long, alias = "timeout")]
+    pub time: Option<u64>,
     /// Every running container
     #[arg(short, long)]
     pub all: bool,
@@ -98,7 +102,14 @@ pub async fn start(engine: Engine, args: &StartArgs) -> anyhow::Result<ExitCode>
     }
     for (id, shown) in &names {
         if let Err(e) = engine.start_container(id) {
-            return start_error(e);
+            // `start` says 125 whatever went wrong; only `run` tells 126 and 127 apart
+            return match e {
+                berth_engine::Error::StartFailed { message, .. } => {
+                    eprintln!("Error: {message}");
+                    Ok(ExitCode::from(125))
+                }
+                other => Err(other.into()),
+            };
         }
         println!("{shown}");
     }
@@ -155,27 +166,51 @@ fn targets(engine: &Engine, args: &StopArgs) -> anyhow::Result<Vec<String>> {
 pub fn stop(engine: &Engine, args: &StopArgs) -> anyhow::Result<ExitCode> {
     each(&targets(engine, args)?, |n| {
         let id = engine.container(n)?.id;
-        match engine.stop_container(&id, Duration::from_secs(args.time)) {
+        match engine.stop_container_reporting(&id, args.time.map(Duration::from_secs)) {
             // a --rm container is removed as it stops: stopped all the same
             Err(e) if e.is_not_found() => Ok(()),
-            other => other.map(drop),
+            Err(e) => Err(e),
+            Ok(stopped) => {
+                if let Some(w) = stopped.warning {
+                    crate::format::warn(w);
+                }
+                Ok(())
+            }
         }
     })
 }
 
 pub fn restart(engine: &Engine, args: &StopArgs) -> anyhow::Result<ExitCode> {
     each(&targets(engine, args)?, |n| {
-        engine.stop_container(n, Duration::from_secs(args.time))?;
+        engine.stop_container_reporting(n, args.time.map(Duration::from_secs))?;
         engine.start_container(n).map(drop)
     })
 }
 
-pub fn pause(engine: &Engine, args: &NamesArgs) -> anyhow::Result<ExitCode> {
-    each(&args.containers, |n| engine.pause_container(n).map(drop))
+/// The containers a pause or unpause names: `--all` every one in `state` (by id, as Podman
+/// prints them).
+fn all_or_named(
+    engine: &Engine,
+    args: &PauseArgs,
+    state: berth_engine::ContainerStatus,
+) -> anyhow::Result<Vec<String>> {
+    if args.all && !args.containers.is_empty() {
+        anyhow::bail!("--all and containers cannot be used together: name containers or use --all");
+    }
+    if args.all {
+        return Ok(engine.containers()?.into_iter().filter(|c| c.status == state).map(|c| c.id).collect());
+    }
+    Ok(args.containers.clone())
 }
 
-pub fn unpause(engine: &Engine, args: &NamesArgs) -> anyhow::Result<ExitCode> {
-    each(&args.containers, |n| engine.unpause_container(n).map(drop))
+pub fn pause(engine: &Engine, args: &PauseArgs) -> anyhow::Result<ExitCode> {
+    let names = all_or_named(engine, args, berth_engine::ContainerStatus::Running)?;
+    each(&names, |n| engine.pause_container(n).map(drop))
+}
+
+pub fn unpause(engine: &Engine, args: &PauseArgs) -> anyhow::Result<ExitCode> {
+    let names = all_or_named(engine, args, berth_engine::ContainerStatus::Paused)?;
+    each(&names, |n| engine.unpause_container(n).map(drop))
 }
 
 pub fn kill(engine: &Engine, args: &KillArgs) -> anyhow::Result<ExitCode> {

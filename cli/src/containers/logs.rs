@@ -7,11 +7,13 @@ use berth_engine::container::logs;
 use berth_engine::Engine;
 use clap::Args;
 
-use super::follow::{follow_until_exit, print_record, Follower};
+use super::follow::{follow_all, print_prefixed, Followed, Follower, Streams};
 
 #[derive(Args)]
 pub struct LogsArgs {
-    pub container: String,
+    /// The containers; with more than one, each line starts with its container's short id
+    #[arg(required = true)]
+    pub containers: Vec<String>,
     /// Follow the output
     #[arg(short, long)]
     pub follow: bool,
@@ -60,37 +62,57 @@ pub(crate) fn parse_time_arg(s: &str) -> anyhow::Result<chrono::DateTime<chrono:
 }
 
 pub async fn logs(engine: Engine, args: &LogsArgs) -> anyhow::Result<ExitCode> {
-    let c = engine.container(&args.container)?;
-    if c.options.log.driver == berth_engine::container::LogDriver::None {
-        anyhow::bail!("{}: this container is using the 'none' log driver, cannot read logs", args.container);
-    }
     let since = args.since.as_deref().map(parse_time_arg).transpose()?;
     let until = args.until.as_deref().map(parse_time_arg).transpose()?;
-    let path = engine.container_paths(&c.id).log();
-    let (mut records, end) = logs::read_all(&path).with_context(|| format!("reading {}", path.display()))?;
-    records.retain(|r| since.is_none_or(|s| r.time >= s) && until.is_none_or(|u| r.time <= u));
-    if let Some(n) = args.tail {
-        // whole lines: a line is its partial records plus the full one that ends it
-        let mut lines = 0;
-        let mut start = records.len();
-        while start > 0 && lines < n {
-            start -= 1;
-            if !records[start].partial || start + 1 == records.len() {
-                lines += 1;
-            }
-            while start > 0 && records[start - 1].partial {
-                start -= 1;
-            }
+    let several = args.containers.len() > 1;
+    let mut shown: Vec<(usize, logs::Record)> = Vec::new();
+    let mut followed = Vec::new();
+    let mut prefixes = Vec::new();
+    for name in &args.containers {
+        let c = engine.container(name)?;
+        if c.options.log.driver == berth_engine::container::LogDriver::None {
+            bail!("{name}: this container is using the 'none' log driver, cannot read logs");
         }
-        records.drain(..start);
+        let path = engine.container_paths(&c.id).log();
+        let (mut records, end) = logs::read_all(&path).with_context(|| format!("reading {}", path.display()))?;
+        records.retain(|r| since.is_none_or(|s| r.time >= s) && until.is_none_or(|u| r.time <= u));
+        if let Some(n) = args.tail {
+            tail(&mut records, n);
+        }
+        let prefix = if several { format!("{} ", c.short_id()) } else { String::new() };
+        shown.extend(records.into_iter().map(|r| (prefixes.len(), r)));
+        if args.follow && c.is_running() {
+            followed.push(Followed { id: c.id.clone(), prefix: prefix.clone(), follower: Follower::open(&path, end)? });
+        }
+        prefixes.push(prefix);
     }
-    for r in &records {
-        print_record(r, args.timestamps)?;
+    // several containers' lines in the order they were written
+    if several {
+        shown.sort_by_key(|(_, r)| r.time);
     }
-    if args.follow && c.is_running() {
-        follow_until_exit(&engine, &c, Follower::open(&path, end)?, false).await.map(drop)?;
+    for (i, r) in &shown {
+        print_prefixed(r, args.timestamps, &prefixes[*i], Streams::BOTH)?;
+    }
+    if !followed.is_empty() {
+        follow_all(&engine, followed, false, Streams::BOTH, args.timestamps).await?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Keeps the last `n` whole lines: a line is its partial records plus the full one that ends it.
+fn tail(records: &mut Vec<logs::Record>, n: usize) {
+    let mut lines = 0;
+    let mut start = records.len();
+    while start > 0 && lines < n {
+        start -= 1;
+        if !records[start].partial || start + 1 == records.len() {
+            lines += 1;
+        }
+        while start > 0 && records[start - 1].partial {
+            start -= 1;
+        }
+    }
+    records.drain(..start);
 }
 
 #[cfg(test)]

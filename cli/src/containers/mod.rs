@@ -31,7 +31,7 @@ pub use exec::{exec, ExecArgs};
 pub(crate) use follow::Follower;
 pub use inspect::{inspect, InspectArgs};
 pub use lifecycle::{
-    kill, pause, restart, start, stop, unpause, wait, KillArgs, NamesArgs, StartArgs, StopArgs, WaitArgs,
+    kill, pause, restart, start, stop, unpause, wait, KillArgs, PauseArgs, StartArgs, StopArgs, WaitArgs,
 };
 pub(crate) use logs::parse_time_arg;
 pub use logs::{logs, LogsArgs};

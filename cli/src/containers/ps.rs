@@ -90,34 +90,61 @@ fn ps_json(c: &ContainerRecord) -> Value {
     })
 }
 
-/// Keeps the containers that match every `--filter KEY=VALUE`.
+/// Keeps the containers that match the `--filter KEY=VALUE`s: a filter of each key given, and
+/// any of the values given for one key (as Podman: `status=exited --filter status=running`).
 pub(crate) fn filter(list: &mut Vec<ContainerRecord>, filters: &[String]) -> anyhow::Result<()> {
+    let mut by_key: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
     for f in filters {
         let (k, v) = f.split_once('=').with_context(|| format!("invalid filter {f:?}: use KEY=VALUE"))?;
-        match k {
-            "status" => list.retain(|c| c.status.as_str() == v || (v == "running" && c.is_running())),
-            "name" => list.retain(|c| c.name.contains(v)),
-            "id" => list.retain(|c| c.id.starts_with(v)),
-            "label" => {
-                let (lk, lv) = v.split_once('=').map_or((v, None), |(a, b)| (a, Some(b)));
-                list.retain(|c| c.options.labels.get(lk).is_some_and(|x| lv.is_none_or(|lv| x == lv)))
-            }
-            "ancestor" => list.retain(|c| c.image_name == v || c.image_id.starts_with(v)),
-            "restart-policy" => {
-                let want = match v {
-                    "none" | "no" | "" => "no",
-                    "always" | "on-failure" | "unless-stopped" => v,
-                    _ => bail!("{v} invalid restart policy"),
-                };
-                list.retain(|c| c.options.restart.name().split(':').next() == Some(want))
-            }
-            "exited" => list.retain(|c| {
-                c.status == ContainerStatus::Exited && c.exit_code.map(|x| x.to_string()).as_deref() == Some(v)
-            }),
-            other => bail!("invalid filter {other:?}: use status, name, id, label, ancestor or exited"),
-        }
+        by_key.entry(k).or_default().push(v);
+    }
+    for (k, values) in by_key {
+        let matches = matcher(k, &values)?;
+        list.retain(|c| values.iter().any(|v| matches(c, v)));
     }
     Ok(())
+}
+
+type Matcher = Box<dyn Fn(&ContainerRecord, &str) -> bool>;
+
+/// Whether a container matches one value of the filter `key`; the values are checked first.
+fn matcher(key: &str, values: &[&str]) -> anyhow::Result<Matcher> {
+    Ok(match key {
+        "status" => {
+            const STATES: &[&str] = &["created", "running", "paused", "stopping", "exited", "stopped", "unknown"];
+            if let Some(bad) = values.iter().find(|v| !STATES.contains(v)) {
+                bail!("invalid status filter {bad:?}: use {}", STATES.join(", "));
+            }
+            // `stopped` is Podman's other word for exited
+            Box::new(|c, v| {
+                c.status.as_str() == v
+                    || (v == "running" && c.is_running())
+                    || (v == "stopped" && c.status == ContainerStatus::Exited)
+            })
+        }
+        "name" => Box::new(|c, v| c.name.contains(v)),
+        "id" => Box::new(|c, v| c.id.starts_with(v)),
+        "label" => Box::new(|c, v| {
+            let (lk, lv) = v.split_once('=').map_or((v, None), |(a, b)| (a, Some(b)));
+            c.options.labels.get(lk).is_some_and(|x| lv.is_none_or(|lv| x == lv))
+        }),
+        "ancestor" => Box::new(|c, v| c.image_name == v || c.image_id.starts_with(v)),
+        "restart-policy" => {
+            for v in values {
+                if !["none", "no", "", "always", "on-failure", "unless-stopped"].contains(v) {
+                    bail!("{v} invalid restart policy");
+                }
+            }
+            Box::new(|c, v| {
+                let want = if matches!(v, "none" | "no" | "") { "no" } else { v };
+                c.options.restart.name().split(':').next() == Some(want)
+            })
+        }
+        "exited" => Box::new(|c, v| {
+            c.status == ContainerStatus::Exited && c.exit_code.map(|x| x.to_string()).as_deref() == Some(v)
+        }),
+        other => bail!("invalid filter {other:?}: use status, name, id, label, ancestor, restart-policy or exited"),
+    })
 }
 
 /// What a `--format` template sees of a container: the JSON's fields, with the ones Podman's
@@ -136,7 +163,9 @@ fn ps_row(c: &ContainerRecord, no_trunc: bool) -> Value {
 
 pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
     let mut list = engine.containers()?;
-    if !args.all {
+    // a status filter picks among every container, as Podman's does
+    let by_status = args.filter.iter().any(|f| f.starts_with("status="));
+    if !args.all && !by_status {
         list.retain(|c| c.is_running());
     }
     filter(&mut list, &args.filter)?;
@@ -146,8 +175,10 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
         "image" => list.sort_by(|a, b| a.image_name.cmp(&b.image_name)),
         "names" => list.sort_by(|a, b| a.name.cmp(&b.name)),
         "status" => list.sort_by(|a, b| a.status.as_str().cmp(b.status.as_str())),
-        // created, and runningfor (the longest running first, as Podman sorts it)
-        _ => list.sort_by_key(|c| std::cmp::Reverse(c.created_at)),
+        // runningfor: the newest (the shortest running) first
+        "runningfor" => list.sort_by_key(|c| std::cmp::Reverse(c.created_at)),
+        // created (the default): the oldest first, as Podman lists them
+        _ => list.sort_by_key(|c| c.created_at),
     }
     if let Some(n) = args.last.or(args.latest.then_some(1)) {
         // the newest n, in the order asked for

@@ -28,6 +28,12 @@ pub struct RmArgs {
     /// container; named volumes stay)
     #[arg(short, long)]
     pub volumes: bool,
+    /// The container created last
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Remove the containers that use these ones' network first
+    #[arg(long)]
+    pub depend: bool,
     pub containers: Vec<String>,
 }
 
@@ -39,12 +45,43 @@ pub struct PruneArgs {
 }
 
 pub fn rm(engine: &Engine, args: &RmArgs) -> anyhow::Result<ExitCode> {
+    if args.latest && (args.all || !args.containers.is_empty()) {
+        bail!("--latest and containers or --all cannot be used together: use one of them");
+    }
     let names: Vec<String> = if args.all {
         engine.containers()?.into_iter().map(|c| c.id).collect()
+    } else if args.latest {
+        let newest = engine.containers()?.into_iter().max_by_key(|c| c.created_at);
+        vec![newest.map(|c| c.id).ok_or_else(|| anyhow::anyhow!("no containers to remove: --latest needs one"))?]
     } else if args.containers.is_empty() {
         bail!("specify one or more containers to remove");
     } else {
         args.containers.clone()
+    };
+    // Containers on another's network go before it: with --depend, those of the named ones;
+    // with --all, every one, dependents first.
+    let names = if args.depend || args.all {
+        let mut ordered: Vec<String> = Vec::new();
+        for n in &names {
+            let id = match engine.container(n) {
+                Ok(c) => c.id,
+                Err(_) => {
+                    ordered.push(n.clone()); // reported (or ignored) below
+                    continue;
+                }
+            };
+            for d in engine.container_dependents(&id)? {
+                if !ordered.contains(&d) {
+                    ordered.push(d);
+                }
+            }
+            if !ordered.contains(&id) && !ordered.contains(n) {
+                ordered.push(if args.all { id } else { n.clone() });
+            }
+        }
+        ordered
+    } else {
+        names
     };
     let force = args.force || args.all;
     let removed = |n: &str| {
@@ -59,6 +96,11 @@ pub fn rm(engine: &Engine, args: &RmArgs) -> anyhow::Result<ExitCode> {
             Err(e) if e.downcast_ref::<Error>().is_some_and(Error::is_not_found) => {
                 eprintln!("Error: {e}");
                 Ok(ExitCode::from(1))
+            }
+            // running, and no --force: Podman's status for a container in the wrong state
+            Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::StateImproper(_))) => {
+                eprintln!("Error: {e}");
+                Ok(ExitCode::from(2))
             }
             other => other,
         };

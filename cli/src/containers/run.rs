@@ -6,7 +6,7 @@ use berth_engine::Engine;
 use clap::Args;
 
 use super::create::{create, CreateArgs};
-use super::follow::{follow_until_exit, Follower};
+use super::follow::{follow_streams, follow_until_exit, Follower, Streams};
 use super::{start_error, wait_exit};
 
 #[derive(Args)]
@@ -21,18 +21,49 @@ pub struct RunArgs {
     /// Remove the image after the container exits, unless another container uses it
     #[arg(long)]
     pub rmi: bool,
+    /// Attach to these of the container's streams only: stdin, stdout, stderr (given more
+    /// than once; with neither stdout nor stderr, the container's id is printed)
+    #[arg(short, long, value_parser = parse_stream)]
+    pub attach: Vec<Stream>,
+    /// Pass this many more open fds on to the container: 3 to 3+N-1, as this command got them
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
     #[command(flatten)]
     pub create: CreateArgs,
+}
+
+/// A stream `--attach` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdin,
+    Stdout,
+    Stderr,
+}
+
+fn parse_stream(s: &str) -> Result<Stream, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "stdin" => Ok(Stream::Stdin),
+        "stdout" => Ok(Stream::Stdout),
+        "stderr" => Ok(Stream::Stderr),
+        _ => Err(format!("invalid stream \"{s}\" for --attach: use stdin, stdout or stderr")),
+    }
 }
 
 pub async fn run(engine: Engine, args: &RunArgs) -> anyhow::Result<ExitCode> {
     if args.rmi && args.detach {
         anyhow::bail!("--rmi removes the image once the container exits: use it without --detach");
     }
+    if args.detach && !args.attach.is_empty() {
+        anyhow::bail!("--attach and --detach cannot be used together: a detached container has nothing attached");
+    }
+    check_preserved_fds(args.preserve_fds)?;
+    if !args.attach.is_empty() && !args.create.tty {
+        return run_attached(engine, args).await;
+    }
     let c = create(&engine, &args.create).await?;
     // Opened before the start: a `--rm` container may be gone before a later open.
     let follower = Follower::open(&engine.container_paths(&c.id).log(), 0)?;
-    if let Err(e) = engine.start_container(&c.id) {
+    if let Err(e) = engine.start_container_with(&c.id, args.preserve_fds) {
         return start_error(e);
     }
     if args.detach {
@@ -44,7 +75,7 @@ pub async fn run(engine: Engine, args: &RunArgs) -> anyhow::Result<ExitCode> {
         // attach is lost
         let _ = crate::tty::send_stdin(engine.config().run_root.as_path(), &c.id);
         let code = follow_until_exit(&engine, &c, follower, true).await?;
-        return Ok(ExitCode::from(code.clamp(0, 255) as u8));
+        return Ok(exit_status(code));
     }
     if args.create.tty || args.create.interactive {
         drop(follower);
@@ -54,7 +85,7 @@ pub async fn run(engine: Engine, args: &RunArgs) -> anyhow::Result<ExitCode> {
             // A quick container may be gone before the attach: its output is in the log.
             Ok(crate::tty::Ended::Exited) | Err(_) => {
                 let code = wait_exit(&engine, &c.id).await?;
-                Ok(ExitCode::from(code.clamp(0, 255) as u8))
+                Ok(exit_status(code))
             }
         };
     }
@@ -62,7 +93,54 @@ pub async fn run(engine: Engine, args: &RunArgs) -> anyhow::Result<ExitCode> {
     if args.rmi {
         remove_image(&engine, &c).await;
     }
-    Ok(ExitCode::from(code.clamp(0, 255) as u8))
+    Ok(exit_status(code))
+}
+
+/// `run --attach`: the streams asked for only; input with `-i` only when stdin is one of them.
+/// With neither stdout nor stderr, the container's id is printed, as Podman (and Docker) do,
+/// and the run still ends with the container's exit code.
+async fn run_attached(engine: Engine, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let streams =
+        Streams { stdout: args.attach.contains(&Stream::Stdout), stderr: args.attach.contains(&Stream::Stderr) };
+    let c = create(&engine, &args.create).await?;
+    let follower = Follower::open(&engine.container_paths(&c.id).log(), 0)?;
+    if let Err(e) = engine.start_container_with(&c.id, args.preserve_fds) {
+        return start_error(e);
+    }
+    if !streams.stdout && !streams.stderr {
+        println!("{}", c.id);
+    }
+    if args.create.interactive && args.attach.contains(&Stream::Stdin) {
+        let _ = crate::tty::send_stdin(engine.config().run_root.as_path(), &c.id);
+    }
+    let code = follow_streams(&engine, &c, follower, true, streams).await?;
+    if args.rmi {
+        remove_image(&engine, &c).await;
+    }
+    Ok(exit_status(code))
+}
+
+/// `--preserve-fds N`: fds 3 to 3+N-1 must have come with this command (open, and not
+/// close-on-exec: every fd berth opens itself is), or the container would get nothing there.
+fn check_preserved_fds(n: u32) -> anyhow::Result<()> {
+    for fd in 3..3i32.saturating_add(i32::try_from(n).unwrap_or(i32::MAX)) {
+        // SAFETY: F_GETFD only reads the fd's flags (or fails with EBADF when it is not open).
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        let inherited = flags >= 0 && flags & libc::FD_CLOEXEC == 0;
+        if !inherited {
+            anyhow::bail!(
+                "file descriptor {fd} is not available: --preserve-fds {n} passes fds 3 to {}, and each must be open when berth starts (e.g. {fd}<FILE)",
+                2 + n
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A container's exit code as this command's status: -1 (killed by its `--timeout`, or no
+/// code at all) is 255, as in Podman.
+fn exit_status(code: i32) -> ExitCode {
+    ExitCode::from(code as u8)
 }
 
 /// `--rmi`: once the container is gone (a `--rm` one is removed by its monitor; any other

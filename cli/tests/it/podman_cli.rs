@@ -549,3 +549,350 @@ fn system_df_and_prune() {
     assert!(out.contains("Deleted Images\n"), "{out}");
     assert_eq!(code(&w, &["image", "exists", &img]).0, 1);
 }
+
+#[test]
+fn stop_rm_pause_start_and_ps_as_podman() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+
+    // A stop signal that does not work: SIGKILL after -t, with Podman's warning.
+    w.ok(&["run", "-d", "--name", "stopme", &img, "sleep", "100"]);
+    let (status, out, err) = code(&w, &["stop", "-t", "1", "stopme"]);
+    assert_eq!((status, out.as_str()), (0, "stopme\n"));
+    assert!(
+        err.contains("StopSignal SIGTERM failed to stop container stopme in 1 seconds, resorting to SIGKILL"),
+        "{err}"
+    );
+    // --stop-timeout is the stop's default; --timeout is -t's other name.
+    w.ok(&["run", "-d", "--name", "quick", "--stop-timeout", "0", &img, "sleep", "100"]);
+    let began = std::time::Instant::now();
+    let (_, _, err) = code(&w, &["stop", "quick"]);
+    assert!(began.elapsed() < std::time::Duration::from_secs(5), "--stop-timeout 0 kills at once");
+    assert!(!err.contains("StopSignal"), "no warning without a wait: {err}");
+    w.ok(&["start", "quick"]);
+    assert_eq!(w.ok(&["stop", "--timeout", "0", "quick"]), "quick\n");
+
+    // rm of a running container: status 2, as Podman.
+    let id = w.ok(&["run", "-d", &img, "sleep", "100"]).trim().to_string();
+    let (status, _, err) = code(&w, &["rm", &id]);
+    assert_eq!(status, 2);
+    assert!(err.contains(&format!("cannot remove container {id} as it is running")), "{err}");
+
+    // pause --all and unpause --all: the ids of what they touched.
+    w.ok(&["create", "--name", "notrunning", &img]);
+    assert_eq!(w.ok(&["pause", "--all"]).trim(), id);
+    assert_eq!(w.ok(&["inspect", "--format", "{{.State.Status}}", &id]).trim(), "paused");
+    assert_eq!(w.ok(&["unpause", "--all"]).trim(), id);
+    assert!(w.ok(&["ps", "--format", "{{.Status}}"]).starts_with("Up "));
+    w.ok(&["rm", "-f", "-t", "0", &id]);
+
+    // A command that is not there: 125 for start, 127 for run.
+    w.ok(&["create", "--name", "nocmd", &img, "/no/such/command"]);
+    let (status, _, err) = code(&w, &["start", "nocmd"]);
+    assert_eq!(status, 125, "{err}");
+    assert_eq!(code(&w, &["run", &img, "/no/such/command"]).0, 127);
+
+    // status=stopped is exited; a status filter looks at every container; values of one key
+    // are alternatives; --sort created is the oldest first.
+    w.ok(&["rm", "-a", "-f", "-t", "0"]);
+    w.ok(&["run", "-d", "--name", "runner", &img, "sleep", "100"]);
+    w.ok(&["run", "--name", "stopped", &img, "true"]);
+    assert_eq!(code(&w, &["run", "--name", "failed", &img, "false"]).0, 1);
+    w.ok(&["create", "--name", "created", &img]);
+    let names = w.ok(&["ps", "--filter", "status=stopped", "--format", "{{.Names}}", "--sort", "names"]);
+    assert_eq!(names, "failed\nstopped\n");
+    let names = w.ok(&["ps", "--filter", "status=exited", "--filter", "exited=1", "--format", "{{.Names}}"]);
+    assert_eq!(names, "failed\n");
+    let names = w.ok(&[
+        "ps",
+        "-a",
+        "--filter",
+        "status=exited",
+        "--filter",
+        "status=running",
+        "--format",
+        "{{.Names}}",
+        "--sort",
+        "created",
+    ]);
+    assert_eq!(names, "runner\nstopped\nfailed\n");
+    let (status, _, err) = code(&w, &["ps", "--filter", "status=sleeping"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("invalid status filter \"sleeping\""), "{err}");
+    // inspect -l: the newest container
+    assert_eq!(w.ok(&["inspect", "-l", "--format", "{{.Name}}"]).trim(), "created");
+    let created = w.ok(&["inspect", "--format", "{{.Id}}", "created"]);
+    assert_eq!(w.ok(&["rm", "-l"]), created);
+}
+
+#[test]
+fn logs_of_several_containers_and_run_attach_and_timeout() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+
+    // logs -f of two containers: each line after its container's short id, in time order.
+    let c1 = w.ok(&["run", "-d", "--name", "c1", &img, "sh", "-c", "echo a; sleep 2; echo d"]).trim()[..12].to_string();
+    let c2 = w.ok(&["run", "-d", "--name", "c2", &img, "sh", "-c", "sleep 1; echo b; sleep 0.3; echo c"]).trim()[..12]
+        .to_string();
+    let out = w.ok(&["logs", "-f", "c1", "c2"]);
+    assert_eq!(out, format!("{c1} a\n{c2} b\n{c2} c\n{c1} d\n"));
+    assert_eq!(w.ok(&["logs", "c2"]), "b\nc\n", "one container: no prefix");
+
+    // --attach: only the streams named; with neither stdout nor stderr, the id.
+    let out = w.berth(&["run", "--name", "att", "--attach", "stdin", &img, "echo", "hello"]);
+    assert!(out.status.success());
+    let id = w.ok(&["inspect", "--format", "{{.Id}}", "att"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), id);
+    let out = w.berth(&["run", "--rm", "-a", "stderr", &img, "sh", "-c", "echo out; echo err >&2"]);
+    assert_eq!(
+        (String::from_utf8_lossy(&out.stdout).as_ref(), String::from_utf8_lossy(&out.stderr).as_ref()),
+        ("", "err\n")
+    );
+    let (status, _, err) = code(&w, &["run", "-a", "stdall", &img, "true"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("invalid stream \"stdall\""), "{err}");
+
+    // --timeout: killed when the time is up; no exit code of its own (-1, so 255).
+    let began = std::time::Instant::now();
+    let (status, _, _) = code(&w, &["run", "--name", "timed", "--timeout", "1", &img, "sleep", "60"]);
+    assert_eq!(status, 255);
+    assert!(began.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(w.ok(&["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "timed"]).trim(), "exited -1");
+}
+
+#[test]
+fn containerenv_tz_device_rules_and_runtimes() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+
+    // /run/.containerenv: empty, but for a privileged container, which learns what it is.
+    assert_eq!(w.ok(&["run", "--rm", &img, "stat", "-c", "%s", "/run/.containerenv"]), "0\n");
+    assert_eq!(w.ok(&["run", "--rm", "--read-only", &img, "stat", "-c", "%s", "/run/.containerenv"]), "0\n");
+    let out = w.ok(&[
+        "run",
+        "--rm",
+        "--privileged",
+        "--name",
+        "priv",
+        &img,
+        "sh",
+        "-c",
+        ". /run/.containerenv; echo $engine; echo $name; echo $image; echo $rootless",
+    ]);
+    assert_eq!(out, format!("berth-{}\npriv\n{img}\n0\n", env!("CARGO_PKG_VERSION")));
+
+    // --tz: the zone's file as /etc/localtime; the last one wins; an unknown zone is refused.
+    let out = w.ok(&["run", "--rm", "--tz", "Iceland", "--tz", "Asia/Tokyo", &img, "date", "+%Z"]);
+    assert_eq!(out, "JST\n");
+    let (status, _, err) = code(&w, &["run", "--rm", "--tz", "Nowhere/Atlantis", &img, "true"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("unknown time zone \"Nowhere/Atlantis\""), "{err}");
+    assert!(code(&w, &["run", "--rm", "--tz", "../../etc/passwd", &img, "true"]).2.contains("unknown time zone"));
+
+    // --device-cgroup-rule: checked with Podman's words, kept in the spec.
+    w.ok(&["create", "--name", "rules", "--device-cgroup-rule", "b 7:* rmw", "--device-cgroup-rule", "a 7 rmw", &img]);
+    let devices = w.ok(&["inspect", "--format", "{{json .OCISpec.linux.resources.devices}}", "rules"]);
+    let devices: serde_json::Value = serde_json::from_str(&devices).unwrap();
+    assert_eq!(devices[0], serde_json::json!({"allow": true, "type": "b", "major": 7, "access": "rmw"}));
+    assert_eq!(devices[1], serde_json::json!({"allow": true, "type": "a", "major": 7, "access": "rmw"}));
+    for (rule, says) in [
+        ("b 7:* rmX", "invalid device access in device-access-add: X"),
+        ("b 7:2", "invalid device cgroup rule requires type, major:Minor, and access rules: \"b 7:2\""),
+        ("x 7:* rmw", "invalid device type in device-access-add: x"),
+        ("a a:* rmw", "strconv.ParseUint: parsing \"a\": invalid syntax"),
+    ] {
+        let (status, _, err) = code(&w, &["run", "--rm", "--device-cgroup-rule", rule, &img]);
+        assert_eq!((status, err.trim()), (125, format!("Error: {says}").as_str()), "{rule}");
+    }
+
+    // Runtimes: flags for one are refused (berth's takes none); --runtime is a berth binary.
+    let (status, _, err) = code(&w, &["--runtime-flag", "invalidflag", "run", "--rm", &img, "true"]);
+    assert_eq!(status, 126);
+    assert!(err.contains("invalidflag"), "{err}");
+    let (status, _, err) = code(&w, &["run", "--rm", "--runtime", "/usr/bin/true", &img, "true"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("not a berth binary"), "{err}");
+    let copy = w.dir.path().join("my-runtime");
+    std::fs::copy(crate::BERTH, &copy).unwrap();
+    let id = w.ok(&["run", "-d", "--runtime", copy.to_str().unwrap(), &img, "sleep", "60"]).trim().to_string();
+    assert_eq!(w.ok(&["inspect", "--format", "{{.OCIRuntime}}", &id]).trim(), copy.to_str().unwrap());
+    // the copy runs the container: its monitor is that binary
+    let monitor = w.ok(&["inspect", "--format", "{{.State.ConmonPid}}", &id]).trim().to_string();
+    assert_eq!(std::fs::read_link(format!("/proc/{monitor}/exe")).unwrap(), copy);
+    w.ok(&["rm", "-f", "-t", "0", &id]);
+    // --conmon-pidfile: the monitor's pid
+    let pidfile = w.dir.path().join("monitor.pid");
+    let id =
+        w.ok(&["run", "-d", "--conmon-pidfile", pidfile.to_str().unwrap(), &img, "sleep", "60"]).trim().to_string();
+    let written = std::fs::read_to_string(&pidfile).unwrap();
+    assert_eq!(w.ok(&["inspect", "--format", "{{.State.ConmonPid}}", &id]).trim(), written);
+    w.ok(&["rm", "-f", "-t", "0", &id]);
+}
+
+#[test]
+fn preserve_fds_passes_the_callers_fds_on() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    let file = w.dir.path().join("given");
+    std::fs::write(&file, "through fd 4\n").unwrap();
+    // berth from a shell that opens fds 3 and 4, as a user's shell does
+    let shell = |script: &str| {
+        let berth = w.cmd();
+        let mut sh = std::process::Command::new("sh");
+        sh.env_clear();
+        for (k, v) in berth.get_envs() {
+            if let Some(v) = v {
+                sh.env(k, v);
+            }
+        }
+        let out = sh.args(["-c", script, crate::BERTH, &img, file.to_str().unwrap()]).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (status, out, err) =
+        shell(r#""$0" run --rm -i --preserve-fds=2 "$1" sh -c 'cat <&4' 3</dev/null 4<"$2" </dev/null"#);
+    assert_eq!((status, out.as_str()), (Some(0), "through fd 4\n"), "{err}");
+    // without --preserve-fds the container gets none of them
+    let (status, _, _) = shell(r#""$0" run --rm "$1" sh -c 'cat <&4' 3</dev/null 4<"$2""#);
+    assert_ne!(status, Some(0));
+    // an fd that was not given is refused before anything is made
+    let (status, _, err) = shell(r#""$0" run --rm --preserve-fds=3 "$1" true 3</dev/null 4<"$2""#);
+    assert_eq!(status, Some(125));
+    assert!(err.contains("file descriptor 5 is not available"), "{err}");
+    assert_eq!(w.ok(&["ps", "-a", "-q"]), "");
+}
+
+#[test]
+fn network_of_another_container_and_rm_depend() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+
+    // --network container:NAME: the same network namespace (and hosts file) as that container.
+    let dep = w.ok(&["run", "-d", "--name", "dep", &img, "sleep", "100"]).trim().to_string();
+    let theirs = w.ok(&["exec", "dep", "readlink", "/proc/self/ns/net"]);
+    let mine = w.ok(&["run", "--rm", "--net=container:dep", &img, "readlink", "/proc/self/ns/net"]);
+    assert_eq!(mine, theirs);
+    assert_eq!(
+        w.ok(&["run", "--rm", "--network", "container:dep", &img, "cat", "/etc/hosts"]),
+        w.ok(&["exec", "dep", "cat", "/etc/hosts"])
+    );
+    let child =
+        w.ok(&["create", "--name", "child", "--net", &format!("container:{}", &dep[..12]), &img, "sleep", "100"]);
+    let child = child.trim();
+    assert_eq!(
+        w.ok(&["inspect", "--format", "{{.HostConfig.NetworkMode}}", "child"]).trim(),
+        format!("container:{dep}")
+    );
+    // starting it starts the container whose network it uses
+    w.ok(&["stop", "-t", "0", "dep"]);
+    w.ok(&["start", "child"]);
+    assert_eq!(w.ok(&["inspect", "--format", "{{.State.Status}}", "dep"]).trim(), "running");
+    assert_eq!(code(&w, &["run", "--rm", "--net=container:nothing", &img, "true"]).0, 125);
+
+    // rm: not while another uses its network; --depend removes that one first.
+    w.ok(&["stop", "-t", "0", "child", "dep"]);
+    let (status, _, err) = code(&w, &["rm", &dep]);
+    assert_eq!(status, 125);
+    assert!(
+        err.contains(&format!("container {dep} has dependent containers which must be removed before it: {child}")),
+        "{err}"
+    );
+    assert_eq!(w.ok(&["rm", "--depend", &dep]), format!("{child}\n{dep}\n"));
+    assert_eq!(w.ok(&["ps", "-a", "-q"]), "");
+
+    // rm --all takes dependents first
+    let dep = w.ok(&["create", &img]).trim().to_string();
+    w.ok(&["create", "--net", &format!("container:{dep}"), &img]);
+    assert_eq!(w.ok(&["rm", "--all"]).lines().count(), 2);
+}
+
+#[test]
+fn a_workdir_given_must_exist() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    let (status, _, err) = code(&w, &["run", "--rm", "--workdir", "/i/do/not/exist", &img, "pwd"]);
+    assert_eq!(status, 126);
+    assert!(err.contains("workdir \"/i/do/not/exist\" does not exist on container"), "{err}");
+    // a mount there, or beneath it, makes it
+    let dir = w.dir.path().join("vol");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("content"), "here\n").unwrap();
+    let vol = format!("{}:/NotOnTheImage", dir.display());
+    assert_eq!(w.ok(&["run", "--rm", "--workdir", "/NotOnTheImage", "-v", &vol, &img, "cat", "content"]), "here\n");
+    let file = format!("{}:/Parent/foo", dir.join("content").display());
+    assert_eq!(w.ok(&["run", "--rm", "-w", "/Parent", "-v", &file, &img, "cat", "foo"]), "here\n");
+    assert_eq!(w.ok(&["run", "--rm", "-w", "/tmp", &img, "pwd"]), "/tmp\n");
+}
+
+#[test]
+fn pid_host_shares_the_hosts_processes() {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    // the host's pid namespace: this test's own process is there
+    let me = std::process::id().to_string();
+    let out = w.ok(&["run", "--rm", "--pid=host", &img, "sh", "-c", &format!("test -d /proc/{me} && echo seen")]);
+    assert_eq!(out, "seen\n");
+    assert_eq!(w.ok(&["run", "--rm", "--pid", "private", &img, "sh", "-c", "echo $$"]), "1\n");
+    let (status, _, err) = code(&w, &["run", "--rm", "--pid", "container:x", &img, "true"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("use private or host"), "{err}");
+
+    // exec, cp, stop and rm work as with a pid namespace of its own
+    w.ok(&["run", "--pid=host", "-d", "--name", "hostpid", &img, "sleep", "100"]);
+    assert_eq!(w.ok(&["inspect", "--format", "{{.HostConfig.PidMode}}", "hostpid"]).trim(), "host");
+    assert_eq!(w.ok(&["exec", "hostpid", "echo", "in"]), "in\n");
+    let file = w.dir.path().join("hostfile");
+    std::fs::write(&file, "x").unwrap();
+    w.ok(&["cp", file.to_str().unwrap(), "hostpid:/tmp/hostfile"]);
+    let back = w.dir.path().join("back");
+    w.ok(&["cp", "hostpid:/tmp/hostfile", back.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&back).unwrap(), "x");
+    let pid = w.ok(&["inspect", "--format", "{{.State.Pid}}", "hostpid"]).trim().to_string();
+    w.ok(&["kill", "hostpid"]);
+    assert_eq!(w.ok(&["wait", "hostpid"]).trim(), "137");
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the process is gone");
+    w.ok(&["rm", "-t", "0", "-f", "hostpid"]);
+
+    // what the init leaves behind goes with it, as in a pid namespace of its own
+    let began = std::time::Instant::now();
+    let out = w.ok(&["run", "--rm", "--pid=host", &img, "sh", "-c", "sleep 100 & echo started"]);
+    assert_eq!(out, "started\n");
+    assert!(began.elapsed() < std::time::Duration::from_secs(20), "the run ends with its init");
+}
+
+#[test]
+fn the_containers_root_has_the_images_root_mode() {
+    use berth_testkit::{Compression, LayerBuilder};
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    // no layer sets its root: containers/storage's 0555, as Podman shows
+    assert_eq!(w.ok(&["run", "--rm", &img, "stat", "-c", "%a", "/"]), "555\n");
+    // a layer whose tar has an entry for its root sets it
+    let mut top = LayerBuilder::new();
+    top.dir(".", 0o750).file("marker", "x", 0o644);
+    w.push("rooted:1", &berth_testkit::busybox_image().unwrap().layer(top.build(), Compression::Gzip));
+    let rooted = w.image_ref("rooted:1");
+    w.ok(&["pull", "-q", &rooted]);
+    assert_eq!(w.ok(&["run", "--rm", &rooted, "stat", "-c", "%a", "/"]), "750\n");
+    // and the container may still write to its root
+    assert_eq!(w.ok(&["run", "--rm", &img, "sh", "-c", "touch /new && echo made"]), "made\n");
+}

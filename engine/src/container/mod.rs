@@ -72,6 +72,10 @@ pub struct CreateOptions {
     /// `KEY=VALUE`, applied over the image's environment.
     pub env: Vec<String>,
     pub workdir: Option<String>,
+    /// The `workdir` must exist in the container once its mounts are made (Podman's `--workdir`:
+    /// not created); otherwise a missing one is made (the image's, Docker's `WorkingDir`).
+    #[serde(default)]
+    pub workdir_must_exist: bool,
     pub user: Option<String>,
     pub hostname: Option<String>,
     /// `--rm`: remove the container when it exits.
@@ -119,6 +123,34 @@ pub struct CreateOptions {
     /// Capabilities, privileges, seccomp, devices.
     #[serde(default)]
     pub security: security::Security,
+    /// `--stop-timeout`: seconds a stop waits for the stop signal before SIGKILL (10 unless set).
+    #[serde(default)]
+    pub stop_timeout: Option<u64>,
+    /// `--timeout`: seconds the container may run before its monitor kills it (its exit code is
+    /// then -1); none or 0 for no limit.
+    #[serde(default)]
+    pub timeout: Option<u64>,
+    /// `--tz`: the container's time zone (a zone name, or `local` for the host's), bound over
+    /// its /etc/localtime.
+    #[serde(default)]
+    pub tz: Option<String>,
+    /// `--runtime`: another berth binary whose runtime runs the container (its monitor is
+    /// started from it); none for this one's.
+    #[serde(default)]
+    pub runtime: Option<PathBuf>,
+    /// `--conmon-pidfile`: where the container's monitor writes its pid at each start.
+    #[serde(default)]
+    pub monitor_pidfile: Option<PathBuf>,
+    /// `--pid host`: the host's pid namespace instead of one of its own.
+    #[serde(default)]
+    pub pid_host: bool,
+}
+
+impl CreateOptions {
+    /// Seconds a stop without `-t` waits before SIGKILL: `--stop-timeout`, or Podman's 10.
+    pub fn stop_timeout(&self) -> u64 {
+        self.stop_timeout.unwrap_or(10)
+    }
 }
 
 /// `--restart no|on-failure[:N]|always|unless-stopped`, applied by the monitor. A container the
@@ -284,6 +316,77 @@ impl ContainerPaths {
     /// The monitor's own log: what went wrong outside the container.
     pub fn monitor_log(&self) -> PathBuf {
         self.dir.join("monitor.log")
+    }
+    /// What the container sees as /run/.containerenv.
+    pub fn containerenv(&self) -> PathBuf {
+        self.dir.join("containerenv")
+    }
+    /// `--tz`: the zone file the container sees as /etc/localtime.
+    pub fn localtime(&self) -> PathBuf {
+        self.dir.join("localtime")
+    }
+}
+
+/// /run/.containerenv, which tells a program that it runs in a container, as Podman's: empty,
+/// unless the container is privileged (a privileged container may learn about its engine, and
+/// whether it is `rootless`).
+pub fn containerenv(c: &ContainerRecord, rootless: bool) -> String {
+    if !c.options.security.privileged {
+        return String::new();
+    }
+    format!(
+        "engine=\"berth-{}\"\nname=\"{}\"\nid=\"{}\"\nimage=\"{}\"\nimageid=\"{}\"\nrootless={}\n",
+        env!("CARGO_PKG_VERSION"),
+        c.name,
+        c.id,
+        c.image_name,
+        c.image_id,
+        u8::from(rootless)
+    )
+}
+
+/// Checks a `--runtime`: Berth runs containers with the runtime built into its own binary, so
+/// a runtime is `berth` (this binary's) or the path of another berth binary, which answers
+/// `--version` as one; another runtime (crun, runc) can't run Berth's containers.
+pub fn check_runtime(runtime: &Path) -> Result<(), String> {
+    let not_berth = |why: String| {
+        format!(
+            "--runtime {}: {why}; berth runs containers with the runtime built into berth: give the path of a berth binary, or leave --runtime out",
+            runtime.display()
+        )
+    };
+    if !runtime.is_absolute() {
+        return Err(not_berth("not a path".into()));
+    }
+    let out = std::process::Command::new(runtime)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .map_err(|e| not_berth(e.to_string()))?;
+    if !out.status.success() || !String::from_utf8_lossy(&out.stdout).starts_with("berth version ") {
+        return Err(not_berth("not a berth binary".into()));
+    }
+    Ok(())
+}
+
+/// Where the zone file of `--tz` comes from: the host's /etc/localtime for `local`, else the
+/// zone's file in the host's /usr/share/zoneinfo.
+pub fn zone_file(tz: &str) -> Result<PathBuf, String> {
+    let unknown =
+        || format!("unknown time zone \"{tz}\": use a name from /usr/share/zoneinfo (such as Europe/Paris) or local");
+    if tz == "local" {
+        return std::fs::canonicalize("/etc/localtime")
+            .map_err(|e| format!("--tz local: the host's /etc/localtime can't be read: {e}"));
+    }
+    let name = Path::new(tz);
+    if tz.is_empty() || name.is_absolute() || name.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+        return Err(unknown());
+    }
+    let path = Path::new("/usr/share/zoneinfo").join(name);
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_file() => Ok(path),
+        _ => Err(unknown()),
     }
 }
 

@@ -27,6 +27,53 @@ pub struct Security {
     pub no_new_privileges: bool,
     #[serde(default)]
     pub devices: Vec<DeviceRequest>,
+    /// `--device-cgroup-rule`: device numbers the container may use (kept in the spec; Berth
+    /// puts no device cgroup on containers, so every device node in one is usable already).
+    #[serde(default)]
+    pub device_cgroup_rules: Vec<DeviceCgroupRule>,
+}
+
+/// `--device-cgroup-rule "TYPE MAJOR:MINOR ACCESS"`: `c 1:3 rwm`, `b 7:* rw`, `a 7 m`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceCgroupRule {
+    /// `a` (all), `b` (block) or `c` (character).
+    pub kind: char,
+    /// None for `*`.
+    pub major: Option<i64>,
+    pub minor: Option<i64>,
+    /// Letters of `rwm`.
+    pub access: String,
+}
+
+/// Parses a `--device-cgroup-rule`; the errors are Podman's words.
+pub fn parse_device_cgroup_rule(rule: &str) -> Result<DeviceCgroupRule, SecurityError> {
+    let bad = |reason: String| SecurityError::BadCgroupRule(reason);
+    let parts: Vec<&str> = rule.split_whitespace().collect();
+    let [kind, numbers, access] = parts.as_slice() else {
+        return Err(bad(format!(
+            "invalid device cgroup rule requires type, major:Minor, and access rules: \"{rule}\""
+        )));
+    };
+    let kind = match *kind {
+        "a" | "b" | "c" => kind.chars().next().unwrap_or('a'),
+        other => return Err(bad(format!("invalid device type in device-access-add: {other}"))),
+    };
+    let number = |n: &str| -> Result<Option<i64>, SecurityError> {
+        if n == "*" {
+            return Ok(None);
+        }
+        n.parse::<u32>()
+            .map(|v| Some(i64::from(v)))
+            .map_err(|_| bad(format!("strconv.ParseUint: parsing \"{n}\": invalid syntax")))
+    };
+    let (major, minor) = match numbers.split_once(':') {
+        Some((major, minor)) => (number(major)?, number(minor)?),
+        None => (number(numbers)?, None),
+    };
+    if let Some(c) = access.chars().find(|c| !"rwm".contains(*c)) {
+        return Err(bad(format!("invalid device access in device-access-add: {c}")));
+    }
+    Ok(DeviceCgroupRule { kind, major, minor, access: access.to_string() })
 }
 
 /// `--device HOST[:CONTAINER][:PERMISSIONS]`.
@@ -45,6 +92,9 @@ pub enum SecurityError {
     BadOption(String),
     #[error("invalid --device \"{input}\": {reason}")]
     BadDevice { input: String, reason: String },
+    /// A `--device-cgroup-rule` that does not parse (Podman's words).
+    #[error("{0}")]
+    BadCgroupRule(String),
     #[error("error gathering device information while adding custom device \"{path}\": {reason}")]
     DeviceInfo { path: PathBuf, reason: String },
 }

@@ -131,8 +131,28 @@ impl Engine {
                 .unwrap_or_else(|| id[..12].to_string()),
             _ => id[..12].to_string(),
         });
+        if let Some(rt) = &opts.runtime {
+            container::check_runtime(rt).map_err(Error::Invalid)?;
+        }
         let paths = ContainerPaths::new(&self.config().root, &id);
-        let files = network::container_files(&paths.dir);
+        let zone = match opts.tz.as_deref() {
+            Some(tz) => Some(container::zone_file(tz).map_err(Error::Invalid)?),
+            None => None,
+        };
+        let mut files = network::container_files(&paths.dir).to_vec();
+        if let network::Mode::Container(other) = &mode {
+            // on another container's network: its hosts and resolv.conf, as Podman shares them
+            let theirs = network::container_files(&ContainerPaths::new(&self.config().root, other).dir);
+            for (mine, theirs) in files.iter_mut().zip(theirs) {
+                if mine.1 != "/etc/hostname" {
+                    *mine = theirs;
+                }
+            }
+        }
+        files.push((paths.containerenv(), "/run/.containerenv"));
+        if zone.is_some() {
+            files.push((paths.localtime(), "/etc/localtime"));
+        }
         let image_mounts =
             spec::ImageMounts { storage_root: self.config().root.clone(), container_dir: paths.dir.clone() };
         crate::trace::mark("options checked");
@@ -192,6 +212,17 @@ impl Engine {
             }
             for d in dirs {
                 std::fs::create_dir_all(&d).map_err(|source| Error::Io { path: d.clone(), source })?;
+            }
+            // the container's `/` is the upper directory's: the image's root mode
+            let mode = crate::layers::LayerStore::root_mode(&layer_dirs);
+            std::fs::set_permissions(paths.upper(), std::os::unix::fs::PermissionsExt::from_mode(mode))
+                .map_err(|source| Error::Io { path: paths.upper(), source })?;
+            let env_file = paths.containerenv();
+            std::fs::write(&env_file, container::containerenv(&record, crate::rootless::is_rootless()))
+                .map_err(|source| Error::Io { path: env_file, source })?;
+            if let Some(zone) = &zone {
+                // a copy: the container keeps its zone whatever the host's files do
+                std::fs::copy(zone, paths.localtime()).map_err(|source| Error::Io { path: zone.clone(), source })?;
             }
             let spec_json = serde_json::to_vec_pretty(&oci).map_err(|e| Error::Invalid(e.to_string()))?;
             std::fs::write(paths.spec(), spec_json).map_err(|source| Error::Io { path: paths.spec(), source })

@@ -12,6 +12,8 @@ mod start;
 mod stop;
 mod wait;
 
+pub use stop::Stopped;
+
 use nix::sys::signal::Signal;
 use rand::RngExt;
 
@@ -33,7 +35,9 @@ impl LaunchError {
     pub fn exit_code(&self) -> i32 {
         match self {
             LaunchError::Runtime(RuntimeError::NotFound { .. }) => EXIT_NOT_FOUND,
-            LaunchError::Runtime(RuntimeError::NotExecutable { .. }) => EXIT_NOT_EXECUTABLE,
+            LaunchError::Runtime(RuntimeError::NotExecutable { .. } | RuntimeError::NoWorkdir { .. }) => {
+                EXIT_NOT_EXECUTABLE
+            }
             _ => EXIT_START_FAILED,
         }
     }

@@ -10,11 +10,22 @@ use crate::container::{self, ContainerPaths, ContainerRecord};
 use crate::runtime;
 use crate::{network, Engine, Error, Result};
 
+/// How long the exit code of a removed container stays readable.
+const EXIT_FILE_KEPT: Duration = Duration::from_secs(600);
+
 impl Engine {
     /// `berth rm`: removes a stopped container and everything it had (writable layer, log,
     /// cgroup, state); `force` stops a running one first.
     pub fn remove_container(&self, query: &str, force: bool) -> Result<ContainerRecord> {
         let c = self.container(query)?;
+        let dependents = self.container_dependents(&c.id)?;
+        if !dependents.is_empty() {
+            return Err(Error::Invalid(format!(
+                "container {} has dependent containers which must be removed before it: {} (remove them, or use rm --depend)",
+                c.id,
+                dependents.join(", ")
+            )));
+        }
         if c.is_running() {
             if !force {
                 return Err(Error::StateImproper(format!(
@@ -54,11 +65,10 @@ impl Engine {
                 let _ = self.remove_volume(name, false);
             }
         }
-        // A --rm container's exit file stays for whoever waits on it (it is in the run root,
-        // gone at reboot); anyone else's goes with the container.
-        if !c.options.remove {
-            let _ = std::fs::remove_file(self.exit_file(&c.id));
-        }
+        // The exit file stays for whoever waits on it (a `run` in the foreground whose
+        // container an `rm -f` removes as it exits, a `wait`); those of containers removed a
+        // while ago go now.
+        self.sweep_exit_files();
         let _ = std::fs::remove_file(self.config().run_root.join("locks").join(&c.id));
         let _ = std::fs::remove_file(self.config().run_root.join("locks").join(format!("{}.stop", c.id)));
         let dir = ContainerPaths::new(&self.config().root, &c.id).dir;
@@ -71,10 +81,47 @@ impl Engine {
         Ok(c)
     }
 
+    /// Removes the exit files of containers that were removed more than [`EXIT_FILE_KEPT`]
+    /// ago (the run root is a tmpfs: a reboot empties it anyway).
+    fn sweep_exit_files(&self) {
+        let Ok(entries) = std::fs::read_dir(self.config().run_root.join("exits")) else { return };
+        for e in entries.flatten() {
+            let old = e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok());
+            if old.is_none_or(|age| age < EXIT_FILE_KEPT) {
+                continue;
+            }
+            let id = e.file_name().to_string_lossy().into_owned();
+            if matches!(container::get(self.state().conn(), &id), Ok(None)) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+
+    /// The containers that use this one's network (`--network container:ID`), and theirs in
+    /// turn: the ones to remove first, dependents of dependents before them.
+    pub fn container_dependents(&self, id: &str) -> Result<Vec<String>> {
+        let all = self.containers()?;
+        let mut out: Vec<String> = Vec::new();
+        let mut queue = vec![id.to_string()];
+        while let Some(next) = queue.pop() {
+            let on = format!("container:{next}");
+            for c in all.iter().filter(|c| c.options.network.as_deref() == Some(on.as_str())) {
+                if !out.contains(&c.id) && c.id != id {
+                    out.insert(0, c.id.clone());
+                    queue.push(c.id.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// `berth container prune`: removes every container that is not running.
     pub fn prune_containers(&self) -> Result<Vec<String>> {
         let mut removed = Vec::new();
-        for c in self.containers()? {
+        let mut all = self.containers()?;
+        // a container on another's network goes before that one
+        all.sort_by_key(|c| !matches!(network::Mode::of(&c.options), network::Mode::Container(_)));
+        for c in all {
             if !c.is_running() && self.remove_container(&c.id, false).is_ok() {
                 removed.push(c.id);
             }

@@ -18,6 +18,13 @@ impl Engine {
             return Err(Error::NameInUse { name: new_name.into(), id: other });
         }
         self.events().state("container", "rename", &c.id, Some(new_name));
-        self.container(&c.id)
+        let renamed = self.container(&c.id)?;
+        // in place: the running container has the file bound
+        let env_file = container::ContainerPaths::new(&self.config().root, &c.id).containerenv();
+        if env_file.exists() {
+            std::fs::write(&env_file, container::containerenv(&renamed, crate::rootless::is_rootless()))
+                .map_err(|source| Error::Io { path: env_file, source })?;
+        }
+        Ok(renamed)
     }
 }

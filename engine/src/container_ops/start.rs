@@ -18,6 +18,13 @@ impl Engine {
     /// `berth start`: hands the container to a new monitor and waits until its process runs
     /// (or failed to start: then the error says why, with Podman's exit code).
     pub fn start_container(&self, query: &str) -> Result<ContainerRecord> {
+        self.start_container_with(query, 0)
+    }
+
+    /// [`Engine::start_container`], passing this process's fds 3 to 3+`preserve_fds`-1 on to
+    /// the container (`run --preserve-fds`): the ones open without close-on-exec, which is how
+    /// a shell hands them over (Berth's own are all close-on-exec).
+    pub fn start_container_with(&self, query: &str, preserve_fds: u32) -> Result<ContainerRecord> {
         let c = self.container(query)?;
         // One start at a time per container, across processes: a second `start` waits, then
         // finds it running.
@@ -34,6 +41,12 @@ impl Engine {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
+        // On another container's network: that one runs first, as Podman starts dependencies.
+        if let network::Mode::Container(other) = network::Mode::of(&c.options) {
+            if !self.container(&other)?.is_running() {
+                self.start_container(&other)?;
+            }
+        }
         container::set_started_by_user(self.state().conn(), &c.id)?;
         let _ = std::fs::remove_file(self.exit_file(&c.id)); // from an earlier run
         let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
@@ -42,9 +55,12 @@ impl Engine {
         // The monitor inherits only this end (not close-on-exec), and names it by number.
         nix::fcntl::fcntl(&write, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))
             .map_err(|e| Error::Invalid(format!("preparing the monitor pipe: {e}")))?;
-        let exe = std::path::PathBuf::from("/proc/self/exe");
-        let mut helper =
-            berth_userns::reexec::helper_command().map_err(|source| Error::Io { path: exe.clone(), source })?;
+        let exe = c.options.runtime.clone().unwrap_or_else(|| std::path::PathBuf::from("/proc/self/exe"));
+        // `--runtime`: the monitor (and so the runtime) of another berth binary
+        let mut helper = match &c.options.runtime {
+            Some(runtime) => berth_userns::reexec::helper_command_of(runtime),
+            None => berth_userns::reexec::helper_command().map_err(|source| Error::Io { path: exe.clone(), source })?,
+        };
         // The monitor holds the start lock too, until the container runs: if this process is
         // killed meanwhile, the next start waits for that monitor instead of launching again.
         // Inherited by this child only (cleared between its fork and exec), never by another
@@ -65,6 +81,7 @@ impl Engine {
             .args(["--run-root".as_ref(), self.config().run_root.as_os_str()])
             .args(["--id", &c.id, "--ready-fd", &write_fd.to_string()])
             .args(["--lock-fd", &lock_fd.to_string()])
+            .args(["--preserve-fds", &preserve_fds.to_string()])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -95,12 +112,34 @@ impl Engine {
         Err(Error::StartFailed { code, message })
     }
 
+    /// `--network container:ID`: the spec's network namespace becomes the running one of that
+    /// container (known only now: its process's).
+    fn join_network_of(&self, spec: &mut oci_spec::runtime::Spec, other: &str) -> Result<()> {
+        let o = self.container(other)?;
+        let pid = o.pid.filter(|_| o.is_running()).ok_or_else(|| {
+            Error::StateImproper(format!(
+                "container {} is not running, and this container uses its network: start it first",
+                o.name
+            ))
+        })?;
+        let path = std::path::PathBuf::from(format!("/proc/{pid}/ns/net"));
+        if let Some(namespaces) = spec.linux_mut().as_mut().and_then(|l| l.namespaces_mut().as_mut()) {
+            for n in namespaces.iter_mut() {
+                if n.typ() == oci_spec::runtime::LinuxNamespaceType::Network {
+                    n.set_path(Some(path.clone()));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Inside the monitor: mounts, cgroup, seccomp and the runtime's launch.
     pub(crate) fn launch_container(
         &self,
         id: &str,
         stdio: [RawFd; 3],
         console: Option<RawFd>,
+        preserve_fds: u32,
     ) -> std::result::Result<(runtime::Started, network::Attachment), LaunchError> {
         let prep = |e: &dyn std::fmt::Display| LaunchError::Prepare(e.to_string());
         let c = container::get(self.state().conn(), id)
@@ -109,7 +148,10 @@ impl Engine {
         let img = image::get(self.state().conn(), &c.image_id)
             .map_err(|e| prep(&e))?
             .ok_or_else(|| prep(&format!("image {} of container {} is gone", &c.image_id[..12], c.short_id())))?;
-        let spec = self.container_spec(id).map_err(|e| prep(&e))?;
+        let mut spec = self.container_spec(id).map_err(|e| prep(&e))?;
+        if let network::Mode::Container(other) = network::Mode::of(&c.options) {
+            self.join_network_of(&mut spec, &other).map_err(|e| prep(&e))?;
+        }
         // Images mounted with `--mount type=image` are mounted on the host (as `image mount`).
         self.hold_image_mounts(&c).map_err(|e| prep(&format!("mounting an image: {e}")))?;
         // Volumes with the local driver's options are mounted on the host, where their
@@ -208,6 +250,8 @@ impl Engine {
                 console,
                 before_exec: &mut before_exec,
                 seccomp: &seccomp,
+                preserve_fds,
+                workdir_must_exist: c.options.workdir.is_some() && c.options.workdir_must_exist,
             },
         );
         if result.is_err() {

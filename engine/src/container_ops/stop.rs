@@ -11,15 +11,37 @@ use crate::container::{self, ContainerRecord, Status};
 use crate::runtime;
 use crate::{image, Engine, Error, Result};
 
+/// What a stop did: the container as it is now (as it was, when `removed`), and a warning when
+/// the stop signal did not end it within the timeout and SIGKILL did.
+#[derive(Debug)]
+pub struct Stopped {
+    pub container: ContainerRecord,
+    pub warning: Option<String>,
+    /// A `--rm` container, removed as it stopped.
+    pub removed: bool,
+}
+
 impl Engine {
     /// `berth stop`: the image's stop signal (SIGTERM by default), then SIGKILL after `timeout`.
+    /// A `--rm` container is removed as it stops: the answer is then "not found".
     pub fn stop_container(&self, query: &str, timeout: Duration) -> Result<ContainerRecord> {
+        let stopped = self.stop_container_reporting(query, Some(timeout))?;
+        if stopped.removed {
+            return Err(container::LookupError::NotFound(stopped.container.id).into());
+        }
+        Ok(stopped.container)
+    }
+
+    /// [`Engine::stop_container`], telling whether the stop signal was not enough; `None` waits
+    /// the container's own stop timeout (`--stop-timeout`, 10 seconds unless set).
+    pub fn stop_container_reporting(&self, query: &str, timeout: Option<Duration>) -> Result<Stopped> {
         let c = self.container(query)?;
         // Before anything else: its restart policy must not bring it back (nor a pending restart).
         container::set_stopped_by_user(self.state().conn(), &c.id)?;
         if !c.is_running() {
-            return Ok(c);
+            return Ok(Stopped { container: c, warning: None, removed: false });
         }
+        let timeout = timeout.unwrap_or(Duration::from_secs(c.options.stop_timeout()));
         self.thaw(&c)?;
         let signal = self.stop_signal(&c);
         let _stopping = self.stop_lock(&c.id, true)?;
@@ -27,7 +49,17 @@ impl Engine {
         if let Some(pid) = c.pid {
             let _ = kill(Pid::from_raw(pid), signal);
         }
+        let mut warning = None;
         if !self.wait_gone(&c, timeout) {
+            if timeout > Duration::ZERO {
+                // Podman's words
+                warning = Some(format!(
+                    "StopSignal {} failed to stop container {} in {} seconds, resorting to SIGKILL",
+                    signal.as_str(),
+                    c.name,
+                    timeout.as_secs()
+                ));
+            }
             if let Some(pid) = c.pid {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             }
@@ -35,7 +67,14 @@ impl Engine {
                 let _ = cg.kill_all(Signal::SIGKILL);
             }
         }
-        self.wait_exited(&c.id)
+        match self.wait_exited(&c.id) {
+            Ok(now) => Ok(Stopped { container: now, warning, removed: false }),
+            // a --rm container is removed as it stops
+            Err(Error::ContainerLookup(container::LookupError::NotFound(_))) => {
+                Ok(Stopped { container: c, warning, removed: true })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     pub(super) fn stop_signal(&self, c: &ContainerRecord) -> Signal {

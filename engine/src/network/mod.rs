@@ -130,6 +130,8 @@ pub enum Mode {
     /// Its own namespace, connected through slirp4netns: rootless, where pasta is missing, or
     /// asked for (`slirp4netns:cidr=10.41.0.0/24,mtu=1500,allow_host_loopback=true`).
     Slirp4netns(slirp::Options),
+    /// Another container's namespace (`--network container:ID`), by its full id once created.
+    Container(String),
 }
 
 impl Mode {
@@ -153,6 +155,7 @@ impl Mode {
             }
             Some("host") => Mode::Host,
             Some("none") => Mode::None,
+            Some(n) if n.starts_with("container:") => Mode::Container(n["container:".len()..].into()),
             Some(name) => Mode::Bridge(name.into()),
         }
     }
@@ -493,6 +496,7 @@ mod tests {
         assert_eq!(Mode::of(&with(Some("bridge"))), Mode::Bridge(DEFAULT_NETWORK.into()));
         assert_eq!(Mode::of(&with(Some("host"))), Mode::Host);
         assert_eq!(Mode::of(&with(Some("none"))), Mode::None);
+        assert_eq!(Mode::of(&with(Some("container:abc"))), Mode::Container("abc".into()));
         assert_eq!(Mode::of(&with(Some("backend"))), Mode::Bridge("backend".into()));
     }
 

@@ -12,6 +12,10 @@ use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+/// The mode of a layer's root that its tar did not set: containers/storage's, 0555 (what
+/// Podman's containers show for `/` then).
+pub const DEFAULT_ROOT_MODE: u32 = 0o555;
+
 use sha2::{Digest as _, Sha256};
 
 use crate::content::digest_hex;
@@ -94,12 +98,30 @@ impl LayerStore {
         }
     }
 
+    /// The mode of a container's root directory, as containers/storage gives it: that of the
+    /// highest layer (of `diff_dirs`, top first) whose tar set its root, else
+    /// [`DEFAULT_ROOT_MODE`]. A layer whose root is the default is one that did not set it.
+    pub fn root_mode(diff_dirs: &[PathBuf]) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        diff_dirs
+            .iter()
+            .filter_map(|d| fs::metadata(d).ok())
+            .map(|m| m.permissions().mode() & 0o7777)
+            .find(|m| *m != DEFAULT_ROOT_MODE)
+            .unwrap_or(DEFAULT_ROOT_MODE)
+    }
+
     /// A fresh staging directory for unpacking `chain_id`; the caller holds the blob's ingest
     /// lock, so no one else uses it and whatever is left there is from an interrupted attempt.
     pub fn stage(&self, chain_id: &str) -> Result<PathBuf, LayerError> {
         let tmp = self.root.join(format!(".tmp-{}", digest_hex(chain_id).unwrap_or(chain_id)));
         self.remove_tree(&tmp)?;
-        fs::create_dir_all(tmp.join("diff")).map_err(|e| self.io(&tmp, e))?;
+        let diff = tmp.join("diff");
+        fs::create_dir_all(&diff).map_err(|e| self.io(&tmp, e))?;
+        // A layer without an entry for its root gets containers/storage's mode for one, 0555
+        // (a root entry in the tar sets its own); a container's root comes from these.
+        fs::set_permissions(&diff, std::os::unix::fs::PermissionsExt::from_mode(DEFAULT_ROOT_MODE))
+            .map_err(|e| self.io(&diff, e))?;
         Ok(tmp)
     }
 

@@ -109,6 +109,11 @@ fn fake() -> TestSyscall {
 
 /// Runs the child's stages against `sys` until execve (which the fake fails with ENOSYS).
 fn run_child(sys: &TestSyscall, spec: &Spec) -> Failure {
+    run_child_keeping(sys, spec, 0, false)
+}
+
+/// [`run_child`] with `preserve_fds` fds above stdio kept open.
+fn run_child_keeping(sys: &TestSyscall, spec: &Spec, preserve_fds: u32, workdir_must_exist: bool) -> Failure {
     let ns = Namespaces::from_spec(spec).unwrap();
     let rootfs = rootfs();
     let seccomp = || {
@@ -122,6 +127,8 @@ fn run_child(sys: &TestSyscall, spec: &Spec) -> Failure {
         stdio: [10, 11, 12],
         seccomp: &seccomp,
         console: None,
+        preserve_fds,
+        workdir_must_exist,
         ns: &ns,
         joins: Vec::new(),
         go: 20,
@@ -144,6 +151,22 @@ fn assert_in_order(calls: &[String], expected: &[&str]) {
             None => panic!("{e:?} missing or out of order in:\n{}", calls.join("\n")),
         }
     }
+}
+
+#[test]
+fn preserved_fds_stay_open_in_the_child() {
+    let sys = fake();
+    run_child_keeping(&sys, &spec(ALL_NEW), 2, false);
+    assert_in_order(&sys.calls(), &["dup2", "cloexec_from 5", "read"]);
+}
+
+#[test]
+fn a_working_directory_that_must_exist_is_not_made() {
+    let sys = fake();
+    let failure = run_child_keeping(&sys, &spec(ALL_NEW), 0, true);
+    assert_eq!(failure.kind, FailKind::NoWorkdir);
+    assert!(matches!(RuntimeError::from(failure), RuntimeError::NoWorkdir { path } if path == "/work"));
+    assert!(!sys.calls().iter().any(|c| c.starts_with("mkdir /c/root/work")), "{:?}", sys.calls());
 }
 
 #[test]
@@ -333,6 +356,8 @@ fn launch_returns_the_pid_when_the_error_pipe_closes_empty() {
         console: None,
         before_exec: &mut before_exec,
         seccomp: &noop_seccomp,
+        preserve_fds: 0,
+        workdir_must_exist: false,
     };
     let started = launch(&sys, launch_args).unwrap();
     assert_eq!(started.pid, Pid::from_raw(4242));
@@ -357,6 +382,8 @@ fn launch_reports_the_childs_failure_and_reaps_it() {
         console: None,
         before_exec: &mut before_exec,
         seccomp: &noop_seccomp,
+        preserve_fds: 0,
+        workdir_must_exist: false,
     };
     let err = launch(&sys, launch_args).unwrap_err();
     assert_eq!(err.to_string(), "mounting /proc: EPERM: Operation not permitted");
@@ -375,6 +402,8 @@ fn a_failing_before_exec_kills_the_child() {
         console: None,
         before_exec: &mut before_exec,
         seccomp: &noop_seccomp,
+        preserve_fds: 0,
+        workdir_must_exist: false,
     };
     let err = launch(&sys, launch_args).unwrap_err();
     assert_eq!(err, RuntimeError::BeforeExec("no cgroup for you".into()));
@@ -408,6 +437,8 @@ fn an_exec_joins_namespaces_mounts_nothing_and_takes_its_terminal() {
         stdio: [10, 11, 12],
         seccomp: &seccomp,
         console: None,
+        preserve_fds: 0,
+        workdir_must_exist: false,
         ns: &ns,
         joins: vec![(30, CloneFlags::CLONE_NEWNET), (31, CloneFlags::CLONE_NEWNS)],
         go: 20,
@@ -453,6 +484,8 @@ fn a_terminal_is_made_in_the_container_and_its_master_sent_to_the_console_socket
         stdio: [10, 11, 12],
         seccomp: &seccomp,
         console: Some(30),
+        preserve_fds: 0,
+        workdir_must_exist: false,
         ns: &ns,
         joins: Vec::new(),
         go: 20,

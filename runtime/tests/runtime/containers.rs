@@ -177,6 +177,8 @@ fn a_failing_before_exec_leaves_nothing_behind() {
             console: None,
             before_exec: &mut before_exec,
             seccomp: &|| Ok(()),
+            preserve_fds: 0,
+            workdir_must_exist: false,
         },
     )
     .expect_err("launch should fail");

@@ -215,6 +215,8 @@ pub fn start(rootfs: &RootfsLayers, spec: &Spec) -> Result<Running, RuntimeError
             console: None,
             before_exec: &mut before_exec,
             seccomp: &|| Ok(()),
+            preserve_fds: 0,
+            workdir_must_exist: false,
         },
     )?;
     Ok(Running { pid: started.pid, stdin: Some(in_w), stdout: File::from(out_r), stderr: File::from(err_r) })

@@ -472,6 +472,7 @@ fn create_options(name: Option<String>, body: &Value) -> Result<(CreateOptions, 
             tty: top("Tty").bool()?,
             interactive: top("OpenStdin").bool()?,
             security,
+            ..Default::default()
         },
         warnings,
     ))
