@@ -149,6 +149,14 @@ fn cp_places_things_as_podman_does_owners_overwrite_links_and_stdin() {
         err.contains(&format!("invalid destination: \"{}\" must be a directory or a regular file", fifo.display())),
         "{err}"
     );
+    // a link to a file, as /dev/stdout is to whatever holds the output, is refused the same way
+    let file = w.dir.path().join("output");
+    std::fs::write(&file, "").unwrap();
+    let link = w.dir.path().join("stdout");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    let err = w.fails(&["cp", "box:/tmp/note", link.to_str().unwrap()]);
+    assert!(err.contains(&format!("\"{}\" must be a directory or a regular file", link.display())), "{err}");
+    assert_eq!(std::fs::read(&file).unwrap(), b"", "nothing written through the link");
     let tar = w.berth(&["cp", "box:/tmp/d", "-"]).stdout;
     let names: Vec<String> = tar::Archive::new(&tar[..])
         .entries()

@@ -199,8 +199,11 @@ pub fn receive(input: impl Read, dest: &str, archive: bool, how: &Receive) -> Re
         return Err(not_found());
     }
     if how.host {
+        // a device, a pipe or a socket is no place for files; nor is a link to anything but a
+        // directory (`/dev/stdout` is one: only `-` means standard output, as in Podman)
+        let link = std::fs::symlink_metadata(dest).is_ok_and(|m| m.file_type().is_symlink());
         if let Some(m) = &dest_meta {
-            if !m.is_dir() && !m.is_file() {
+            if !m.is_dir() && (link || !m.is_file()) {
                 return Err(CopyError::InvalidDestination(dest.to_string()));
             }
         }
