@@ -275,6 +275,7 @@ fn summary_json(img: &ImageRecord) -> Value {
         "Labels": labels,
         "Containers": img.containers.len(),
         "Names": img.names,
+        "History": img.names_history,
         "Digest": img.manifest_digest,
         "Dangling": img.is_dangling(),
         "Created": created,
@@ -331,7 +332,7 @@ pub fn list(engine: &Engine, args: &ListArgs) -> anyhow::Result<ExitCode> {
                     "CreatedTime": img.created.map(|c| c.to_string()).unwrap_or_default(),
                     "Labels": config.pointer("/config/Labels").cloned().unwrap_or(json!({})),
                     "Names": img.names,
-                    "History": img.names,
+                    "History": img.names_history.join(", "),
                     "Dangling": img.names.is_empty(),
                     "ReadOnly": false,
                     "IsReadOnly": false,
@@ -393,7 +394,7 @@ fn inspect_json(img: &ImageRecord) -> Value {
         "ManifestType": img.manifest_media_type,
         "User": config.pointer("/config/User").cloned().unwrap_or(json!("")),
         "History": config.get("history").cloned().unwrap_or(json!([])),
-        "NamesHistory": img.names,
+        "NamesHistory": img.names_history,
     })
 }
 

@@ -71,6 +71,15 @@ fn commit_keeps_added_changed_and_deleted_files() {
     let inspect: Value = serde_json::from_str(&w.ok(&["image", "inspect", &id])).unwrap();
     assert_eq!(inspect[0]["RootFS"]["Layers"].as_array().unwrap().len(), 3, "{inspect}");
 
+    // every name it had: the names it has first, then the earlier ones, newest first
+    let history = |w: &World| w.ok(&["images", "snap", "--format", "{{.History}}"]).trim().to_string();
+    assert_eq!(history(&w), "localhost/snap:latest");
+    for t in ["t1", "t2"] {
+        w.ok(&["tag", "snap", t]);
+        w.ok(&["rmi", t]);
+    }
+    assert_eq!(history(&w), "localhost/snap:latest, localhost/t2:latest, localhost/t1:latest");
+
     // twice: another image; without a name it is dangling, and quiet prints only the id
     let out = w.berth(&["commit", "-q", "c"]);
     assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
