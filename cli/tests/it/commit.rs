@@ -114,6 +114,17 @@ fn commit_applies_changes_and_refuses_bad_input() {
     let inspect: Value = serde_json::from_str(&w.ok(&["image", "inspect", "chg2"])).unwrap();
     assert_eq!(inspect[0]["RootFS"]["Layers"].as_array().unwrap().len(), 3, "{inspect}");
 
+    // the Docker format, with an author
+    w.ok(&["commit", "-q", "-f", "docker", "-a", "Jane <j@example.com>", "c", "dock"]);
+    let t = "{{.ManifestType}} {{.Author}}";
+    assert_eq!(
+        w.ok(&["image", "inspect", "--format", t, "dock"]),
+        "application/vnd.docker.distribution.manifest.v2+json Jane <j@example.com>\n"
+    );
+    assert_eq!(w.ok(&["run", "--rm", "dock", "cat", "/data/keep"]), "old\n");
+    let err = w.fails(&["commit", "-f", "v1", "c"]);
+    assert!(err.contains("\"v1\""), "{err}");
+
     let blobs = w.blobs().len();
     let layers = w.layer_dirs().len();
     let err = w.fails(&["commit", "-c", "RUN true", "c", "bad"]);
