@@ -194,7 +194,12 @@ impl Engine {
         if let Some(a) = &opts.author {
             obj.insert("author".into(), json!(a));
         }
-        container_settings(object(obj.entry("config").or_insert_with(|| json!({}))), c);
+        let spec_env = oci_spec::runtime::Spec::load(ContainerPaths::new(&self.config().root, &c.id).spec())
+            .ok()
+            .and_then(|s| s.process().as_ref().and_then(|p| p.env().clone()))
+            // but its HOSTNAME, which is the container's own: a container of the new image has its own
+            .map(|env| env.into_iter().filter(|kv| !kv.starts_with("HOSTNAME=")).collect());
+        container_settings(object(obj.entry("config").or_insert_with(|| json!({}))), c, spec_env);
         for change in changes {
             change.apply(object(obj.entry("config").or_insert_with(|| json!({}))));
         }
@@ -391,7 +396,7 @@ fn object(v: &mut Value) -> &mut Map<String, Value> {
 }
 
 /// The container's own settings over the image's, as Podman commits them.
-fn container_settings(cfg: &mut Map<String, Value>, c: &crate::ContainerRecord) {
+fn container_settings(cfg: &mut Map<String, Value>, c: &crate::ContainerRecord, spec_env: Option<Vec<String>>) {
     let o = &c.options;
     if let Some(e) = &o.entrypoint {
         cfg.insert("Entrypoint".into(), json!(e));
@@ -399,7 +404,10 @@ fn container_settings(cfg: &mut Map<String, Value>, c: &crate::ContainerRecord) 
     } else if !o.command.is_empty() {
         cfg.insert("Cmd".into(), json!(o.command));
     }
-    if !o.env.is_empty() {
+    // the environment the container's process has (its spec's), as Podman commits it
+    if let Some(env) = spec_env {
+        cfg.insert("Env".into(), json!(env));
+    } else if !o.env.is_empty() {
         let mut env: Vec<String> =
             cfg.get("Env").and_then(|e| serde_json::from_value(e.clone()).ok()).unwrap_or_default();
         for kv in &o.env {

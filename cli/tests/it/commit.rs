@@ -61,6 +61,9 @@ fn commit_keeps_added_changed_and_deleted_files() {
     assert_eq!(lines[2..5], ["hard", "keep", "new"], "{seen}");
     assert!(lines[5].contains("No such file"), "{seen}");
     assert_eq!(lines[6..], ["y", "12:34 600 2", "yes"], "{seen}");
+    // the environment is the container's, but for its HOSTNAME
+    let env = w.ok(&["image", "inspect", "--format", "{{.Config.Env}}", &id]);
+    assert!(env.contains("FROMRUN=yes") && !env.contains("HOSTNAME"), "{env}");
 
     // the history has the new layer, with the message; `images` lists the image
     let history = w.ok(&["history", "--format", "{{.ID}} {{.Comment}}", "snap"]);
