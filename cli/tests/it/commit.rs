@@ -138,4 +138,6 @@ fn commit_applies_changes_and_refuses_bad_input() {
     assert!(err.contains("no container with name or ID \"nosuch\" found: no such container"), "{err}");
     assert_eq!((w.blobs().len(), w.layer_dirs().len()), (blobs, layers), "nothing left behind");
     w.ok(&["container", "commit", "-q", "c"]);
+    let (code, out) = crate::check::check(&w, &[]);
+    assert_eq!(code, 0, "the store is consistent after commits and failed ones: {out}");
 }
