@@ -159,6 +159,37 @@ pub struct TagArgs {
 }
 
 #[derive(Args)]
+pub struct CommitArgs {
+    /// Print only the new image's id
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// A Dockerfile instruction to apply to the image's config: CMD, ENTRYPOINT, ENV, EXPOSE,
+    /// LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME or WORKDIR ("CMD /bin/sh" or "CMD=/bin/sh")
+    #[arg(short, long = "change", value_name = "INSTRUCTION")]
+    pub change: Vec<String>,
+    /// The comment of the new layer's history entry
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// The image's author
+    #[arg(short, long)]
+    pub author: Option<String>,
+    /// Freeze a running container while its changes are read (without it they are read as
+    /// they are, as Podman does by default)
+    #[arg(short, long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub pause: Option<bool>,
+    /// The manifest format: oci or docker
+    #[arg(short, long, default_value = "oci")]
+    pub format: String,
+    /// Also write the new image's id to this file
+    #[arg(long, value_name = "FILE")]
+    pub iidfile: Option<std::path::PathBuf>,
+    pub container: String,
+    /// The new image's name (a short name becomes localhost/NAME:latest); without one it is
+    /// dangling
+    pub image: Option<String>,
+}
+
+#[derive(Args)]
 pub struct UntagArgs {
     pub image: String,
     pub names: Vec<String>,
@@ -244,6 +275,7 @@ fn summary_json(img: &ImageRecord) -> Value {
         "Labels": labels,
         "Containers": img.containers.len(),
         "Names": img.names,
+        "History": img.names_history,
         "Digest": img.manifest_digest,
         "Dangling": img.is_dangling(),
         "Created": created,
@@ -300,7 +332,7 @@ pub fn list(engine: &Engine, args: &ListArgs) -> anyhow::Result<ExitCode> {
                     "CreatedTime": img.created.map(|c| c.to_string()).unwrap_or_default(),
                     "Labels": config.pointer("/config/Labels").cloned().unwrap_or(json!({})),
                     "Names": img.names,
-                    "History": img.names,
+                    "History": img.names_history.join(", "),
                     "Dangling": img.names.is_empty(),
                     "ReadOnly": false,
                     "IsReadOnly": false,
@@ -362,7 +394,7 @@ fn inspect_json(img: &ImageRecord) -> Value {
         "ManifestType": img.manifest_media_type,
         "User": config.pointer("/config/User").cloned().unwrap_or(json!("")),
         "History": config.get("history").cloned().unwrap_or(json!([])),
-        "NamesHistory": img.names,
+        "NamesHistory": img.names_history,
     })
 }
 
@@ -500,6 +532,44 @@ pub fn tag(engine: &Engine, args: &TagArgs) -> anyhow::Result<ExitCode> {
     for t in &args.targets {
         engine.tag(&args.image, t)?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `berth commit`: progress on stderr as Podman's copy reports it, the id on stdout.
+pub fn commit(engine: &Engine, args: &CommitArgs) -> anyhow::Result<ExitCode> {
+    let opts = berth_engine::CommitOptions {
+        image: args.image.clone(),
+        changes: args.change.clone(),
+        message: args.message.clone(),
+        author: args.author.clone(),
+        pause: args.pause.unwrap_or(false),
+        format: berth_engine::ImageFormat::parse(&args.format)?,
+    };
+    let short = |d: &str| d.strip_prefix("sha256:").unwrap_or(d).chars().take(12).collect::<String>();
+    let quiet = args.quiet;
+    let mut err = std::io::stderr().lock();
+    if !quiet {
+        let _ = writeln!(err, "Getting image source signatures");
+    }
+    let img = engine.commit(&args.container, &opts, &mut |step| {
+        if quiet {
+            return;
+        }
+        let _ = match step {
+            berth_engine::CommitStep::BlobExists(d) => {
+                writeln!(err, "Copying blob {} skipped: already exists", short(&d))
+            }
+            berth_engine::CommitStep::BlobWritten(d) => writeln!(err, "Copying blob {} done", short(&d)),
+            berth_engine::CommitStep::Config(d) => writeln!(err, "Copying config {} done", short(&d)),
+            berth_engine::CommitStep::Manifest => {
+                writeln!(err, "Writing manifest to image destination").and_then(|_| writeln!(err, "Storing signatures"))
+            }
+        };
+    })?;
+    if let Some(f) = &args.iidfile {
+        std::fs::write(f, img.digest()).with_context(|| format!("writing the image id to {}", f.display()))?;
+    }
+    println!("{}", img.id);
     Ok(ExitCode::SUCCESS)
 }
 

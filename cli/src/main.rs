@@ -97,6 +97,8 @@ enum Command {
     Rmi(images::RmArgs),
     /// Show an image's history
     History(images::HistoryArgs),
+    /// Create a new image from a container's changes
+    Commit(images::CommitArgs),
     /// Mount a container's root filesystem on the host and print the path; none lists the mounted
     Mount(mounts::MountArgs),
     /// Undo `berth mount`
@@ -242,6 +244,8 @@ enum ContainerCommand {
     Cp(containers::CpArgs),
     /// Whether a container exists (status 0) or not (1)
     Exists(format::ExistsArgs),
+    /// Create a new image from a container's changes
+    Commit(images::CommitArgs),
 }
 
 fn main() -> ExitCode {
@@ -387,6 +391,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Untag(args) => images::untag(&engine(&cli)?, args),
         Command::Rmi(args) => images::remove(&engine(&cli)?, args),
         Command::History(args) => images::history(&engine(&cli)?, args),
+        Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => images::commit(&engine(&cli)?, a),
         Command::Mount(a) | Command::Container(ContainerCommand::Mount(a)) => mounts::mount(&engine(&cli)?, a),
         Command::Umount(a) | Command::Container(ContainerCommand::Umount(a)) => mounts::umount(&engine(&cli)?, a),
         Command::Login(args) => rt.block_on(login::login(engine(&cli)?, args)),

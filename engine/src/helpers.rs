@@ -59,6 +59,7 @@ fn userns_helper(args: &[String]) -> Result<(), String> {
             let line = format!("{} {} {} {}\n", got.diff_id, got.size, got.stats.size, got.stats.entries);
             std::io::stdout().write_all(line.as_bytes()).map_err(|e| e.to_string())
         }
+        Some("layer-tar") => crate::commit::layer_tar_helper(args.get(1).ok_or("layer-tar: UPPER missing")?),
         Some("copy-up") => match args {
             [_, target, dest, layers @ ..] => {
                 let layers: Vec<PathBuf> = layers.iter().map(PathBuf::from).collect();

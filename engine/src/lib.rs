@@ -12,6 +12,7 @@
 
 pub mod attach;
 pub mod check;
+pub mod commit;
 mod console;
 pub mod container;
 mod container_ops;
@@ -42,6 +43,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub use berth_image::{content, image, layers, reference, registry};
 pub use berth_runtime as runtime;
 pub use check::{CheckOptions, CheckReport, Outcome as CheckOutcome, Problem as CheckProblem};
+pub use commit::{Change, CommitOptions, CommitStep, ImageFormat};
 pub use container::{ContainerRecord, CreateOptions, Status as ContainerStatus};
 pub use container_ops::{LaunchError, Stopped};
 pub use events::{Event, EventBus, LayerPhase, PullProgress, StateEvent};

@@ -105,6 +105,10 @@ CREATE INDEX containers_by_created ON containers(created_at DESC, id);
 ALTER TABLE volumes ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE volumes ADD COLUMN needs_chown INTEGER NOT NULL DEFAULT 1;
 "#,
+    // Every name an image has had, as containers/storage keeps it (`images --format {{.History}}`).
+    r#"
+ALTER TABLE images ADD COLUMN names_history TEXT NOT NULL DEFAULT '[]';
+"#,
 ];
 
 /// Networks and the addresses handed out on them (migration 4).

@@ -78,6 +78,26 @@ impl ContentStore {
         w.commit()
     }
 
+    /// A fresh file in the ingest directory for a blob whose digest is known only once it is
+    /// written (`commit` makes its layer there); [`store_file`](Self::store_file) moves it in.
+    pub fn temp_file(&self) -> io::Result<(PathBuf, File)> {
+        let path = self.ingest.join(format!("new-{}-{:016x}.tmp", std::process::id(), rand_u64()));
+        let file = OpenOptions::new().write(true).create_new(true).open(&path)?;
+        Ok((path, file))
+    }
+
+    /// Moves a complete file from [`temp_file`](Self::temp_file), whose digest its writer
+    /// hashed as it wrote it, under that digest (under the blob's ingest lock; a blob already
+    /// there is kept and the file dropped). Returns whether the blob is new.
+    pub fn store_file(&self, digest: &str, path: &Path) -> Result<bool, ContentError> {
+        let ingest = self.ingest_locked(digest)?;
+        let new = !ingest.is_committed();
+        let moved = if new { fs::rename(path, &ingest.final_path) } else { fs::remove_file(path) };
+        moved.map_err(|e| ingest.io(e))?;
+        let _ = fs::remove_file(&ingest.data);
+        Ok(new)
+    }
+
     pub fn delete(&self, digest: &str) -> Result<(), ContentError> {
         match fs::remove_file(self.path(digest)?) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(ContentError::Io { digest: digest.into(), source: e }),
@@ -140,6 +160,11 @@ impl ContentStore {
             lock: Arc::new(lock),
         })
     }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
 }
 
 /// A locked, partially written blob. Dropping it keeps the partial data for a later resume.

@@ -27,6 +27,8 @@ pub struct LayerRecord {
 pub struct ImageRecord {
     pub id: String,
     pub names: Vec<String>,
+    /// Every name it has had: its names (oldest first) before earlier ones, newest first.
+    pub names_history: Vec<String>,
     pub repo_digests: Vec<String>,
     pub manifest_digest: String,
     pub manifest_media_type: String,
@@ -146,6 +148,22 @@ pub fn set_name(tx: &Transaction<'_>, name: &str, image_id: &str) -> rusqlite::R
          ON CONFLICT(name) DO UPDATE SET image_id = excluded.image_id, added_at = excluded.added_at",
         params![name, image_id, now()],
     )?;
+    // containers/storage's rule: the names as they are now, then what the history had
+    let mut stmt = tx.prepare("SELECT name FROM image_names WHERE image_id = ? ORDER BY added_at, name")?;
+    let mut history: Vec<String> = stmt.query_map([image_id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let old: String = tx
+        .query_row("SELECT names_history FROM images WHERE id = ?", [image_id], |r| r.get(0))
+        .optional()?
+        .unwrap_or_default();
+    for n in serde_json::from_str::<Vec<String>>(&old).unwrap_or_default() {
+        if !history.contains(&n) {
+            history.push(n);
+        }
+    }
+    tx.execute(
+        "UPDATE images SET names_history = ? WHERE id = ?",
+        params![serde_json::to_string(&history).expect("json"), image_id],
+    )?;
     Ok(())
 }
 
@@ -263,7 +281,8 @@ fn load(conn: &Connection, only: Option<&str>) -> rusqlite::Result<Vec<ImageReco
         users.entry(img).or_default().push(c);
     }
     let mut stmt = conn.prepare(&format!(
-        "SELECT id, config, manifest_digest, manifest_media_type, manifest, created, os, architecture, variant, size
+        "SELECT id, config, manifest_digest, manifest_media_type, manifest, created, os, architecture, variant, size,
+                names_history
          FROM images {} ORDER BY created DESC, id",
         filter("id")
     ))?;
@@ -271,8 +290,15 @@ fn load(conn: &Connection, only: Option<&str>) -> rusqlite::Result<Vec<ImageReco
         .query_map([only], |r| {
             let id: String = r.get(0)?;
             let created: Option<String> = r.get(5)?;
+            let names = names.remove(&id).unwrap_or_default();
+            let history: String = r.get(10)?;
+            let mut names_history: Vec<String> = serde_json::from_str(&history).unwrap_or_default();
+            if names_history.is_empty() {
+                names_history = names.iter().rev().cloned().collect();
+            }
             Ok(ImageRecord {
-                names: names.remove(&id).unwrap_or_default(),
+                names,
+                names_history,
                 repo_digests: digests.remove(&id).unwrap_or_default(),
                 layers: layers.remove(&id).unwrap_or_default(),
                 containers: users.remove(&id).unwrap_or_default(),

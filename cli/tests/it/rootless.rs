@@ -777,3 +777,17 @@ fn rootless_host_network_devices_and_what_needs_root() {
     let out = w.berth(&["pause", "sleeper"]);
     assert!(!out.status.success() && stderr_of(&out).contains("cgroup"), "{}", stderr_of(&out));
 }
+
+/// A commit as the user: the new layer has the container's owners, not the host's sub-ids.
+#[test]
+fn rootless_commit_keeps_the_containers_owners() {
+    let w = RootlessWorld::new();
+    let img = w.busybox();
+    w.ok(&["run", "--name", "c", &img, "sh", "-c", "echo hi > /made && chown 1000:1000 /made && rm /etc/group"]);
+    let id = w.ok(&["commit", "-q", "c", "snap"]).trim().to_string();
+    assert_eq!(id.len(), 64, "{id}");
+    let seen = w.ok(&["run", "--rm", "snap", "sh", "-c", "stat -c '%u:%g' /made; cat /made; ls /etc/group 2>&1; true"]);
+    let lines: Vec<&str> = seen.lines().collect();
+    assert_eq!(lines[..2], ["1000:1000", "hi"], "{seen}");
+    assert!(lines[2].contains("No such file"), "{seen}");
+}

@@ -179,6 +179,7 @@ mod tests {
         ImageRecord {
             id: "a".repeat(64),
             names: names.iter().map(|s| s.to_string()).collect(),
+            names_history: vec![],
             repo_digests: vec![],
             manifest_digest: "sha256:m".into(),
             manifest_media_type: "application/vnd.oci.image.manifest.v1+json".into(),
