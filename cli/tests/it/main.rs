@@ -6,6 +6,7 @@
 mod api_harden;
 mod auth;
 mod check;
+mod completion;
 mod containers;
 mod copy;
 mod crash;
