@@ -91,6 +91,15 @@ fn completion_offers_commands_flags_objects_and_paths_inside_images_and_containe
     let (c, _) = complete(&w, &["cp", "/etc/hostname", "done:/tm"]);
     assert_eq!(c, ["done:/tmp/"]);
 
+    // A running container's files through its own root: its volume's content shows too.
+    w.ok(&["run", "-d", "--name", "up", "-v", "vol-one:/data", &img, "sleep", "1000"]);
+    w.ok(&["exec", "up", "sh", "-c", "touch /data/in-volume && ln -s / /data/top"]);
+    let (c, _) = complete(&w, &["cp", "up:/data/"]);
+    assert_eq!(c, ["up:/data/in-volume", "up:/data/top/"]);
+    let (c, _) = complete(&w, &["cp", "up:/data/top/../../../e"]);
+    assert_eq!(c, ["up:/data/top/../../../etc/"], "links and .. stay in the container");
+    w.ok(&["rm", "-f", "-t", "0", "up"]);
+
     // With descriptions, for shells that show them.
     let out = w.ok(&["__complete", "im"]);
     assert!(out.contains("images\tList images in local storage\n"), "{out}");

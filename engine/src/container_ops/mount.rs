@@ -39,10 +39,16 @@ impl Engine {
         list_dir(&layers, path)
     }
 
-    /// As [`Engine::image_dir_entries`] for a container's files, running or not: its writable
-    /// layer over its image's (what a volume or a bind mount shows at a path is not seen).
+    /// As [`Engine::image_dir_entries`] for a container's files, running or not: a running
+    /// one's through its own root (`in_root`: its mounts included), else (or when that can't
+    /// be read) its writable layer over its image's.
     pub fn container_dir_entries(&self, query: &str, path: &str) -> Result<Option<Vec<(String, bool)>>> {
         let c = self.container(query)?;
+        if let Some(pid) = c.pid.filter(|_| c.is_running()) {
+            if let Ok(entries) = crate::container::in_root::list_dir(pid, path) {
+                return Ok(entries);
+            }
+        }
         let img = self.image(&c.image_id)?;
         let mut layers = vec![ContainerPaths::new(&self.config().root, &c.id).upper()];
         layers.extend(img.layers.iter().rev().map(|l| self.layers().diff_dir(&l.chain_id)));
