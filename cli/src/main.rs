@@ -259,19 +259,27 @@ fn main() -> ExitCode {
     // Containers are supervised by re-executions of this binary: become one if asked to.
     berth_engine::helpers::run_if_helper();
     LazyLock::force(&format::STARTED);
-    // `__complete WORD...`: the words to complete are not berth's to parse.
+    // `[GLOBAL FLAGS] __complete WORD...`: the words to complete are not berth's to parse.
     let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let (raw, complete_words) = if raw.iter().any(|a| a == completion::COMPLETE || a == completion::COMPLETE_NO_DESC) {
-        let (head, words) = completion::split(raw.iter().map(|a| a.to_string_lossy().into_owned()).collect());
-        (head.into_iter().map(Into::into).collect(), words)
-    } else {
-        (raw, None)
+    let parse = |args: Vec<std::ffi::OsString>| {
+        command().try_get_matches_from(args).and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m))
     };
-    let cli =
-        match command().try_get_matches_from(raw).and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m)) {
-            Ok(cli) => cli,
-            Err(e) => return usage::error(&command(), e),
-        };
+    let mut complete_words = None;
+    let mut parsed = None;
+    if raw.iter().any(|a| a == completion::COMPLETE || a == completion::COMPLETE_NO_DESC) {
+        let (head, words) = completion::split(raw.iter().map(|a| a.to_string_lossy().into_owned()).collect());
+        // only as the command itself: `exec ctr echo __complete` is an exec
+        if let Ok(cli) = parse(head.into_iter().map(Into::into).collect()) {
+            if matches!(cli.command, Some(Command::Complete | Command::CompleteNoDesc)) {
+                complete_words = words;
+                parsed = Some(cli);
+            }
+        }
+    }
+    let cli = match parsed.map(Ok).unwrap_or_else(|| parse(raw)) {
+        Ok(cli) => cli,
+        Err(e) => return usage::error(&command(), e),
+    };
     if let Some(level) = cli.log_level.as_deref().filter(|l| !logging::LEVELS.contains(l)) {
         // Podman's words and status
         eprintln!("Log Level \"{level}\" is not supported, choose from: {}", logging::LEVELS.join(", "));

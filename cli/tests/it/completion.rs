@@ -98,6 +98,8 @@ fn completion_offers_commands_flags_objects_and_paths_inside_images_and_containe
     assert_eq!(c, ["up:/data/in-volume", "up:/data/top/"]);
     let (c, _) = complete(&w, &["cp", "up:/data/top/../../../e"]);
     assert_eq!(c, ["up:/data/top/../../../etc/"], "links and .. stay in the container");
+    // `__complete` is a request only as the command itself
+    assert_eq!(w.ok(&["exec", "up", "echo", "__complete", "x"]), "__complete x\n");
     w.ok(&["rm", "-f", "-t", "0", "up"]);
 
     // With descriptions, for shells that show them.
