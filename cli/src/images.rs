@@ -126,7 +126,7 @@ fn filter_images(engine: &Engine, images: &mut Vec<ImageRecord>, filters: &[Stri
 
 #[derive(Args)]
 pub struct InspectArgs {
-    #[arg(required = true)]
+    #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<String>,
     /// Output format: json (default), or a template such as "{{.Id}}"
     #[arg(short, long)]
@@ -198,6 +198,7 @@ pub struct UntagArgs {
 #[derive(Args)]
 pub struct RmArgs {
     /// Images to remove, by name or id
+    #[arg(value_name = "IMAGE")]
     pub images: Vec<String>,
     /// Remove all images
     #[arg(short, long)]

@@ -2,6 +2,7 @@
 //! `berth`: a podman-like command over Berth's engine.
 
 mod check;
+mod completion;
 mod containers;
 mod events;
 mod format;
@@ -167,8 +168,18 @@ enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Print a script that completes berth's command lines in bash, zsh or fish
+    Completion(completion::CompletionArgs),
+    /// Run a command in the user namespace of the rootless containers (default: $SHELL)
+    Unshare(system::UnshareArgs),
     /// Help about any command
     Help(HelpArgs),
+    /// The shell completion scripts' request: the candidates for the command line's last word
+    #[command(name = "__complete", hide = true)]
+    Complete,
+    /// As __complete, without descriptions
+    #[command(name = "__completeNoDesc", hide = true)]
+    CompleteNoDesc,
 }
 
 #[derive(clap::Args)]
@@ -252,7 +263,24 @@ fn main() -> ExitCode {
     // Containers are supervised by re-executions of this binary: become one if asked to.
     berth_engine::helpers::run_if_helper();
     LazyLock::force(&format::STARTED);
-    let cli = match command().try_get_matches().and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m)) {
+    // `[GLOBAL FLAGS] __complete WORD...`: the words to complete are not berth's to parse.
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let parse = |args: Vec<std::ffi::OsString>| {
+        command().try_get_matches_from(args).and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m))
+    };
+    let mut complete_words = None;
+    let mut parsed = None;
+    if raw.iter().any(|a| a == completion::COMPLETE || a == completion::COMPLETE_NO_DESC) {
+        let (head, words) = completion::split(raw.iter().map(|a| a.to_string_lossy().into_owned()).collect());
+        // only as the command itself: `exec ctr echo __complete` is an exec
+        if let Ok(cli) = parse(head.into_iter().map(Into::into).collect()) {
+            if matches!(cli.command, Some(Command::Complete | Command::CompleteNoDesc)) {
+                complete_words = words;
+                parsed = Some(cli);
+            }
+        }
+    }
+    let cli = match parsed.map(Ok).unwrap_or_else(|| parse(raw)) {
         Ok(cli) => cli,
         Err(e) => return usage::error(&command(), e),
     };
@@ -273,7 +301,7 @@ fn main() -> ExitCode {
     }
     // BERTH_TRACE=1: a timeline of this command and the monitors it starts, on stderr at the end.
     berth_engine::trace::start();
-    let code = match run(cli) {
+    let code = match run(cli, complete_words) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("Error: {}", error_text(e.as_ref()));
@@ -363,7 +391,7 @@ fn engine(cli: &Cli) -> anyhow::Result<Engine> {
     Ok(Engine::open(config)?)
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+fn run(cli: Cli, complete_words: Option<Vec<String>>) -> anyhow::Result<ExitCode> {
     let Some(command) = &cli.command else {
         if cli.version {
             println!("berth version {}", env!("CARGO_PKG_VERSION"));
@@ -372,8 +400,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         let _ = command().print_help();
         anyhow::bail!("missing command 'berth COMMAND'");
     };
-    if let Command::Help(args) = command {
-        return help(&args.command);
+    match command {
+        Command::Help(args) => return help(&args.command),
+        Command::Complete | Command::CompleteNoDesc => {
+            let words = complete_words.unwrap_or_default();
+            let descriptions = matches!(command, Command::Complete);
+            return Ok(completion::run(crate::command(), &words, descriptions, &|| engine(&cli)));
+        }
+        Command::Completion(args) => return completion::script(args),
+        // before any thread starts: joining a user namespace needs a single-threaded process
+        Command::Unshare(args) => {
+            let (root, run_root) = EngineConfig::paths(cli.root.clone(), cli.runroot.clone());
+            return system::unshare(args, &root, &run_root);
+        }
+        _ => {}
     }
     if let (Some(flag), true) = (cli.runtime_flag.first(), runs_containers(command)) {
         // as Podman, whose runtime refuses a flag it does not know when it runs the container
@@ -449,7 +489,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Events(a) => events::events(&engine(&cli)?, a),
         Command::Container(ContainerCommand::Exists(a)) => format::exists(engine(&cli)?.container(&a.name)),
-        Command::Help(_) => unreachable!("answered above"),
+        Command::Help(_)
+        | Command::Complete
+        | Command::CompleteNoDesc
+        | Command::Completion(_)
+        | Command::Unshare(_) => unreachable!("answered above"),
     }
 }
 

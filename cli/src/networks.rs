@@ -66,7 +66,7 @@ pub struct LsArgs {
 
 #[derive(Args)]
 pub struct InspectArgs {
-    #[arg(required = true)]
+    #[arg(required = true, value_name = "NETWORK")]
     pub names: Vec<String>,
     /// Output format: json (default) or a template such as "{{.Subnets}}"
     #[arg(short, long)]
@@ -75,7 +75,7 @@ pub struct InspectArgs {
 
 #[derive(Args)]
 pub struct RmArgs {
-    #[arg(required = true)]
+    #[arg(required = true, value_name = "NETWORK")]
     pub names: Vec<String>,
     /// Remove the containers using the network first
     #[arg(short, long)]

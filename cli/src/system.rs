@@ -509,3 +509,43 @@ pub fn prune(engine: &Engine, args: &PruneArgs) -> anyhow::Result<ExitCode> {
     println!("Total reclaimed space: {}", df_size(report.reclaimed));
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(Args)]
+pub struct UnshareArgs {
+    /// Join the rootless network namespace: berth has none (each rootless container gets a
+    /// network of its own from pasta or slirp4netns), so this is refused
+    #[arg(long)]
+    pub rootless_netns: bool,
+    /// The command to run, and its arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "[COMMAND [ARG...]]")]
+    pub command: Vec<String>,
+}
+
+/// `berth unshare [COMMAND...]`, rootless only: the command (default: $SHELL) in the user
+/// namespace Berth's rootless helpers join, where the user is root and the store's files are
+/// owned as the containers see them; CONTAINERS_GRAPHROOT and CONTAINERS_RUNROOT say where the
+/// store is, as Podman sets them. The command replaces this process: its status is ours.
+pub fn unshare(args: &UnshareArgs, root: &std::path::Path, run_root: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use std::os::unix::process::CommandExt;
+    if !berth_engine::rootless::outside() {
+        anyhow::bail!("please use unshare with rootless");
+    }
+    if args.rootless_netns {
+        anyhow::bail!(
+            "--rootless-netns: berth has no rootless network namespace (each rootless container gets a network of its own from pasta or slirp4netns): leave the flag out"
+        );
+    }
+    let command = match args.command.split_first() {
+        Some((program, rest)) => (program.clone(), rest.to_vec()),
+        None => (std::env::var("SHELL").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/sh".into()), Vec::new()),
+    };
+    berth_engine::rootless::join().map_err(|e| anyhow::anyhow!("entering the user namespace: {e}"))?;
+    let err = std::process::Command::new(&command.0)
+        .args(&command.1)
+        .env("CONTAINERS_GRAPHROOT", root)
+        .env("CONTAINERS_RUNROOT", run_root)
+        .exec();
+    eprintln!("Error: running {}: {err}", command.0);
+    // as a container's command: 127 when there is none, 126 when it cannot run
+    Ok(ExitCode::from(if err.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 }))
+}

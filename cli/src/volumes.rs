@@ -43,12 +43,13 @@ pub enum VolumeCommand {
 
 #[derive(Args)]
 pub struct NamesArgs {
-    #[arg(required = true)]
+    #[arg(required = true, value_name = "VOLUME")]
     pub names: Vec<String>,
 }
 
 #[derive(Args)]
 pub struct ExportArgs {
+    #[arg(value_name = "VOLUME")]
     pub name: String,
     /// Write to this file instead of stdout
     #[arg(short, long)]
@@ -57,6 +58,7 @@ pub struct ExportArgs {
 
 #[derive(Args)]
 pub struct ImportArgs {
+    #[arg(value_name = "VOLUME")]
     pub name: String,
     /// The tar archive, or - for stdin
     pub source: String,
@@ -96,7 +98,7 @@ pub struct LsArgs {
 
 #[derive(Args)]
 pub struct InspectArgs {
-    #[arg(required_unless_present = "all")]
+    #[arg(required_unless_present = "all", value_name = "VOLUME")]
     pub names: Vec<String>,
     /// Every volume
     #[arg(short, long)]
@@ -108,7 +110,7 @@ pub struct InspectArgs {
 
 #[derive(Args)]
 pub struct RmArgs {
-    #[arg(required_unless_present = "all")]
+    #[arg(required_unless_present = "all", value_name = "VOLUME")]
     pub names: Vec<String>,
     /// Remove every volume
     #[arg(short, long)]

@@ -29,8 +29,10 @@ pub struct CpArgs {
           default_missing_value = "true", action = clap::ArgAction::Set)]
     pub extract: bool,
     /// SOURCE: a host path, CONTAINER:PATH, or - (a tar archive on stdin)
+    #[arg(value_name = "[CONTAINER:]SRC_PATH")]
     pub source: String,
     /// DESTINATION: a host path, CONTAINER:PATH, or - (a tar archive on stdout)
+    #[arg(value_name = "[CONTAINER:]DEST_PATH")]
     pub destination: String,
 }
 

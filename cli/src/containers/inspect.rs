@@ -13,7 +13,7 @@ pub struct InspectArgs {
     #[arg(required_unless_present = "latest")]
     pub names: Vec<String>,
     /// The container created last
-    #[arg(short, long, conflicts_with = "names")]
+    #[arg(short, long)]
     pub latest: bool,
     /// Output format: json (default) or a template such as "{{.State.Status}}"
     #[arg(short, long)]
@@ -22,6 +22,9 @@ pub struct InspectArgs {
 
 /// `berth inspect` and `container inspect`: containers first, then images, as Podman does.
 pub fn inspect(engine: &Engine, args: &InspectArgs, images_too: bool) -> anyhow::Result<ExitCode> {
+    if args.latest && !args.names.is_empty() {
+        anyhow::bail!("--latest and arguments cannot be used together: name containers or use --latest");
+    }
     let mut found = Vec::new();
     let latest;
     let names = if args.latest {

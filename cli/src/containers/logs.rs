@@ -12,7 +12,7 @@ use super::follow::{follow_all, print_prefixed, Followed, Follower, Streams};
 #[derive(Args)]
 pub struct LogsArgs {
     /// The containers; with more than one, each line starts with its container's short id
-    #[arg(required = true)]
+    #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
     /// Follow the output
     #[arg(short, long)]

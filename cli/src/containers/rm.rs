@@ -46,7 +46,7 @@ pub struct PruneArgs {
 
 pub fn rm(engine: &Engine, args: &RmArgs) -> anyhow::Result<ExitCode> {
     if args.latest && (args.all || !args.containers.is_empty()) {
-        bail!("--latest and containers or --all cannot be used together: use one of them");
+        bail!("--all, --latest and containers cannot be used together: use one of them");
     }
     let names: Vec<String> = if args.all {
         engine.containers()?.into_iter().map(|c| c.id).collect()

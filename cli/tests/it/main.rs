@@ -7,6 +7,7 @@ mod api_harden;
 mod auth;
 mod check;
 mod commit;
+mod completion;
 mod containers;
 mod copy;
 mod crash;

@@ -896,3 +896,20 @@ fn the_containers_root_has_the_images_root_mode() {
     // and the container may still write to its root
     assert_eq!(w.ok(&["run", "--rm", &img, "sh", "-c", "touch /new && echo made"]), "made\n");
 }
+
+/// `--latest` with names, as Podman words it (its help tests match these words).
+#[test]
+fn latest_with_names_is_refused_in_podmans_words() {
+    let w = World::new();
+    for (args, want) in [
+        (&["rm", "-l", "x"][..], "Error: --all, --latest and containers cannot be used together"),
+        (&["rm", "--all", "--latest"][..], "Error: --all, --latest and containers cannot be used together"),
+        (&["inspect", "-l", "x"][..], "Error: --latest and arguments cannot be used together"),
+        (&["container", "inspect", "-l", "x"][..], "Error: --latest and arguments cannot be used together"),
+    ] {
+        let out = w.berth(args);
+        assert_eq!(out.status.code(), Some(125), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with(want), "{args:?}: {err}");
+    }
+}

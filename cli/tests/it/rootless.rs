@@ -791,3 +791,34 @@ fn rootless_commit_keeps_the_containers_owners() {
     assert_eq!(lines[..2], ["1000:1000", "hi"], "{seen}");
     assert!(lines[2].contains("No such file"), "{seen}");
 }
+
+#[test]
+fn rootless_unshare_runs_the_command_as_root_of_the_users_namespace() {
+    let w = RootlessWorld::new();
+    // root inside, the user's sub-ids mapped, and where the store is, as Podman says it
+    let out = w.ok(&["unshare", "sh", "-c", "id -u; cat /proc/self/uid_map; echo $CONTAINERS_GRAPHROOT"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "0", "{out}");
+    assert!(out.contains(&w.user.subuid_start.to_string()), "the sub-ids are mapped: {out}");
+    assert_eq!(lines.last().copied(), Some(w.root().to_str().unwrap()), "{out}");
+    let runroot = w.ok(&["unshare", "printenv", "CONTAINERS_RUNROOT"]);
+    assert_eq!(runroot.trim(), w.run_dir().join("berth").to_str().unwrap());
+    // the command's status is unshare's
+    assert_eq!(w.berth(&["unshare", "sh", "-c", "exit 3"]).status.code(), Some(3));
+    // with no command, the user's shell
+    let out = w.user_cmd(&[
+        "/bin/sh",
+        "-c",
+        &format!("echo 'echo in-shell' | SHELL=/bin/sh {} unshare", w.berth_bin().display()),
+    ]);
+    let out = run_with_timeout(out, TIMEOUT).unwrap();
+    assert_eq!(stdout_of(&out), "in-shell\n");
+    let err = w.berth(&["unshare", "--rootless-netns", "true"]);
+    assert_eq!(err.status.code(), Some(125));
+    assert!(
+        stderr_of(&err).contains("--rootless-netns: berth has no rootless network namespace"),
+        "{}",
+        stderr_of(&err)
+    );
+    assert_eq!(w.berth(&["unshare", "/no/such/program"]).status.code(), Some(127));
+}

@@ -57,6 +57,34 @@ pub fn is_executable(pid: i32, path: &str) -> bool {
     open_path(pid, path).and_then(|f| f.metadata()).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// The entries of the directory at `path` inside the container whose process is `pid`, sorted,
+/// each with whether it is a directory (a link to one counts, resolved inside the container);
+/// `None` when there is no directory there.
+pub fn list_dir(pid: i32, path: &str) -> std::io::Result<Option<Vec<(String, bool)>>> {
+    let dir = match open_path(pid, path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !dir.metadata()?.is_dir() {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(format!("/proc/self/fd/{}", dir.as_raw_fd()))? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        let is_dir = match e.file_type()? {
+            t if t.is_symlink() => open_path(pid, &format!("{}/{name}", path.trim_end_matches('/')))
+                .and_then(|f| f.metadata())
+                .is_ok_and(|m| m.is_dir()),
+            t => t.is_dir(),
+        };
+        out.push((name, is_dir));
+    }
+    out.sort();
+    Ok(Some(out))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -71,6 +99,11 @@ mod tests {
         let err = super::read(me, "/etc/passwd", 4, "/etc/passwd").unwrap_err().to_string();
         assert_eq!(err, "/etc/passwd is larger than 4 bytes");
         assert!(super::is_executable(me, "/bin/sh"));
+        let etc = super::list_dir(me, "/etc").unwrap().unwrap();
+        assert!(etc.contains(&("passwd".to_string(), false)), "{etc:?}");
+        let root = super::list_dir(me, "/../..").unwrap().unwrap();
+        assert!(root.contains(&("etc".to_string(), true)), "{root:?}");
+        assert!(super::list_dir(me, "/etc/passwd").unwrap().is_none());
         assert!(!super::is_executable(me, "/etc/passwd"));
     }
 }

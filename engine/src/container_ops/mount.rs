@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::container::ContainerPaths;
 use crate::host_mount;
 use crate::image::ImageRecord;
+use crate::layers::view::LayerView;
 use crate::{Engine, Error, Result};
 
 /// A mount refused to a rootless user: the host's mount table is root's.
@@ -18,10 +19,40 @@ fn refuse_rootless(verb: &str) -> Result<()> {
     Ok(())
 }
 
+fn list_dir(layers_top_first: &[PathBuf], path: &str) -> Result<Option<Vec<(String, bool)>>> {
+    let entries = LayerView::new(layers_top_first).list_dir(path).map_err(|e| Error::Invalid(e.to_string()))?;
+    Ok(entries.map(|v| v.into_iter().map(|(name, dir)| (name.to_string_lossy().into_owned(), dir)).collect()))
+}
+
 impl Engine {
     /// An image's layer directories, top first, by their short links (a lowerdir under a page).
     pub(crate) fn lower_dirs(&self, img: &ImageRecord) -> Result<Vec<PathBuf>> {
         img.layers.iter().rev().map(|l| Ok(self.layers().root().join(self.layers().short_link(&l.chain_id)?))).collect()
+    }
+
+    /// The entries of the directory `path` in the image `query` names, read from its layers
+    /// without mounting them (links resolve inside the image, `..` stops at its root), sorted,
+    /// each with whether it is a directory; `None` when the image has no directory there.
+    pub fn image_dir_entries(&self, query: &str, path: &str) -> Result<Option<Vec<(String, bool)>>> {
+        let img = self.image(query)?;
+        let layers: Vec<PathBuf> = img.layers.iter().rev().map(|l| self.layers().diff_dir(&l.chain_id)).collect();
+        list_dir(&layers, path)
+    }
+
+    /// As [`Engine::image_dir_entries`] for a container's files, running or not: a running
+    /// one's through its own root (`in_root`: its mounts included), else (or when that can't
+    /// be read) its writable layer over its image's.
+    pub fn container_dir_entries(&self, query: &str, path: &str) -> Result<Option<Vec<(String, bool)>>> {
+        let c = self.container(query)?;
+        if let Some(pid) = c.pid.filter(|_| c.is_running()) {
+            if let Ok(entries) = crate::container::in_root::list_dir(pid, path) {
+                return Ok(entries);
+            }
+        }
+        let img = self.image(&c.image_id)?;
+        let mut layers = vec![ContainerPaths::new(&self.config().root, &c.id).upper()];
+        layers.extend(img.layers.iter().rev().map(|l| self.layers().diff_dir(&l.chain_id)));
+        list_dir(&layers, path)
     }
 
     fn container_mount_point(&self, id: &str) -> PathBuf {

@@ -140,6 +140,45 @@ impl<'a> LayerView<'a> {
         Ok(done)
     }
 
+    /// The entries of the directory at `path` (links followed inside the image) as the merged
+    /// tree shows them, sorted by name, each with whether it is a directory (a link to one
+    /// counts, resolved inside the image); `None` when `path` is not a directory there.
+    pub fn list_dir(&self, path: &str) -> Result<Option<Vec<(OsString, bool)>>, ViewError> {
+        let rel = self.resolve(path)?;
+        if rel.as_os_str().is_empty() {
+            // the root: every layer has it
+        } else if !self.lookup(&rel).is_some_and(|e| e.meta.is_dir()) {
+            return Ok(None);
+        }
+        let mut seen = std::collections::BTreeMap::new();
+        for dir in self.dirs_at(&rel) {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for e in entries.flatten() {
+                let name = e.file_name();
+                if seen.contains_key(&name) {
+                    continue;
+                }
+                let Ok(meta) = std::fs::symlink_metadata(e.path()) else { continue };
+                // a whiteout hides the name: remembered, and left out below
+                seen.insert(name, (!is_whiteout(&meta)).then_some(meta));
+            }
+        }
+        let mut out = Vec::with_capacity(seen.len());
+        for (name, meta) in seen {
+            let Some(meta) = meta else { continue };
+            let is_dir = if meta.file_type().is_symlink() {
+                let inner = rel.join(&name);
+                self.resolve(&inner.to_string_lossy())
+                    .ok()
+                    .is_some_and(|r| r.as_os_str().is_empty() || self.lookup(&r).is_some_and(|e| e.meta.is_dir()))
+            } else {
+                meta.is_dir()
+            };
+            out.push((name, is_dir));
+        }
+        Ok(Some(out))
+    }
+
     /// The content of the regular file at `path` (links followed inside the image), at most
     /// `cap` bytes; `None` when the image has no such file.
     pub fn read_file(&self, path: &str, cap: u64) -> Result<Option<Vec<u8>>, ViewError> {
@@ -271,6 +310,26 @@ mod tests {
         // The host has /etc/hostname; the image does not.
         symlink("/etc/hostname", l[0].join("etc/host")).unwrap();
         assert!(view.read_file("etc/host", 1024).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_directory_lists_as_the_merged_tree_shows_it() {
+        let (_tmp, l) = layers();
+        std::fs::write(l[1].join("etc/gone"), "lower").unwrap();
+        std::fs::write(l[1].join("etc/os-release"), "lower").unwrap();
+        nix::sys::stat::mknod(&l[0].join("etc/gone"), nix::sys::stat::SFlag::S_IFCHR, nix::sys::stat::Mode::empty(), 0)
+            .unwrap();
+        std::fs::create_dir_all(l[1].join("real")).unwrap();
+        symlink("/real", l[0].join("data")).unwrap();
+        symlink("/etc", l[0].join("etc/host-etc")).unwrap();
+        let view = LayerView::new(&l);
+        let names = |p: &str| -> Vec<(String, bool)> {
+            view.list_dir(p).unwrap().unwrap().into_iter().map(|(n, d)| (n.to_string_lossy().into_owned(), d)).collect()
+        };
+        assert_eq!(names("/"), [("data".into(), true), ("etc".into(), true), ("real".into(), true)]);
+        assert_eq!(names("../../etc"), [("host-etc".into(), true), ("os-release".into(), false)]);
+        assert!(view.list_dir("etc/os-release").unwrap().is_none(), "a file is no directory");
+        assert!(view.list_dir("nothing").unwrap().is_none());
     }
 
     #[test]
