@@ -552,6 +552,10 @@ impl Child<'_> {
         let (uid, gid) = (Uid::from_raw(user.uid()), Gid::from_raw(user.gid()));
         rootfs::ensure_cwd(sys, root, self.process.cwd(), uid, gid, !self.workdir_must_exist)?;
         rootfs::pivot_root(sys, root)?;
+        // Sysctls go through the container's /proc, before /proc/sys is made read-only.
+        for (key, value) in linux.and_then(|l| l.sysctl().as_ref()).into_iter().flatten() {
+            write_sysctl(sys, key, value)?;
+        }
         rootfs::mask_paths(sys, linux.and_then(|l| l.masked_paths().as_deref()).unwrap_or_default())?;
         rootfs::readonly_paths(sys, linux.and_then(|l| l.readonly_paths().as_deref()).unwrap_or_default())?;
         if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
@@ -589,6 +593,19 @@ fn resource(typ: PosixRlimitType) -> Resource {
         RlimitRtprio => Resource::RLIMIT_RTPRIO,
         RlimitRttime => Resource::RLIMIT_RTTIME,
     }
+}
+
+/// Writes `value` to /proc/sys/`key` (`net.ipv4.ip_forward` is net/ipv4/ip_forward).
+fn write_sysctl(sys: &dyn Syscall, key: &str, value: &str) -> Result<(), Failure> {
+    let stage = || format!("setting the sysctl {key}={value}");
+    if key.contains("..") || key.contains('/') {
+        return Err(Failure::new(stage(), "the key may not contain / or .."));
+    }
+    let path = Path::new("/proc/sys").join(key.replace('.', "/"));
+    let fd = sys.open(&path, OFlag::O_WRONLY | OFlag::O_CLOEXEC).stage(stage)?;
+    let written = sys.write(fd, value.as_bytes()).stage(stage);
+    let _ = sys.close(fd);
+    written.map(drop)
 }
 
 /// Sets each limit; when raising the hard limit is not allowed (no CAP_SYS_RESOURCE), clamps

@@ -3,6 +3,7 @@
 //! supervises a running container is the `monitor`.
 
 pub mod in_root;
+pub mod kernel;
 pub mod log_reader;
 pub mod logs;
 pub mod mount;
@@ -144,6 +145,37 @@ pub struct CreateOptions {
     /// `--pid host`: the host's pid namespace instead of one of its own.
     #[serde(default)]
     pub pid_host: bool,
+    /// `--stop-signal`: the signal `stop` sends first (a number); none for the image's, else
+    /// SIGTERM.
+    #[serde(default)]
+    pub stop_signal: Option<i32>,
+    /// `--unsetenv`: variables of the image and the defaults left out.
+    #[serde(default)]
+    pub unsetenv: Vec<String>,
+    /// `--unsetenv-all`: only the `--env` variables, none of the image's or the defaults.
+    #[serde(default)]
+    pub unsetenv_all: bool,
+    /// `--dns-opt`: an `options` line in the container's resolv.conf.
+    #[serde(default)]
+    pub dns_options: Vec<String>,
+    /// `--group-add`: supplementary groups (names resolved in the image's /etc/group, or gids).
+    #[serde(default)]
+    pub group_add: Vec<String>,
+    /// `--shm-size`: bytes of the /dev/shm tmpfs; none for Podman's 64 MiB.
+    #[serde(default)]
+    pub shm_size: Option<u64>,
+    /// `--sysctl`: namespaced kernel parameters set in the container.
+    #[serde(default)]
+    pub sysctls: BTreeMap<String, String>,
+    /// `--ulimit`: resource limits of the container's processes, over the defaults.
+    #[serde(default)]
+    pub ulimits: Vec<kernel::Ulimit>,
+    /// `--ulimit host`: the limits of the process that starts the container, none set.
+    #[serde(default)]
+    pub ulimit_host: bool,
+    /// `--init`: Berth's init runs as pid 1, reaps zombies and forwards signals to the command.
+    #[serde(default)]
+    pub init: bool,
 }
 
 impl CreateOptions {

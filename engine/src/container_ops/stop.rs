@@ -77,7 +77,10 @@ impl Engine {
         }
     }
 
-    pub(super) fn stop_signal(&self, c: &ContainerRecord) -> Signal {
+    pub(crate) fn stop_signal(&self, c: &ContainerRecord) -> Signal {
+        if let Some(sig) = c.options.stop_signal.and_then(|n| Signal::try_from(n).ok()) {
+            return sig;
+        }
         image::get(self.state().conn(), &c.image_id)
             .ok()
             .flatten()
