@@ -186,6 +186,10 @@ pub struct CreateArgs {
     /// process's own limits
     #[arg(long, value_name = "TYPE=SOFT[:HARD]")]
     pub ulimit: Vec<String>,
+    /// User namespace: host (the default: the one berth runs in); keep-id, nomap, auto and
+    /// private are refused, as berth gives a container no id maps of its own
+    #[arg(long, value_name = "MODE")]
+    pub userns: Vec<String>,
     /// Image, then the command and its arguments
     #[arg(
         required = true,
@@ -363,6 +367,11 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         ),
         Some(e) => Some(vec![e.to_string()]),
     };
+    // the last one wins, as in Podman
+    if let Some(mode) = args.userns.last() {
+        berth_engine::container::check_userns(mode, berth_engine::rootless::is_rootless())
+            .map_err(anyhow::Error::msg)?;
+    }
     let labels = labels_from(args)?;
     Ok(CreateOptions {
         name: args.name.clone(),

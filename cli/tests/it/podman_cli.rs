@@ -1065,3 +1065,16 @@ fn memory_zero_is_unlimited_and_host_network_drops_ports() {
         "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use"
     ));
 }
+
+#[test]
+fn userns_is_the_host_one_and_other_modes_are_refused() {
+    let (w, img) = busybox_world();
+    let map = w.ok(&["run", "--rm", "--userns", "host", &img, "cat", "/proc/self/uid_map"]);
+    assert_eq!(map.split_whitespace().collect::<Vec<_>>(), ["0", "0", "4294967295"]);
+    let (status, _, err) = code(&w, &["run", "--rm", "--userns=keep-id", &img, "true"]);
+    assert_eq!((status, err.trim()), (125, "Error: keep-id is only supported in rootless mode"));
+    let (status, _, err) = code(&w, &["run", "--rm", "--userns=auto", &img, "true"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("--userns auto"), "{err}");
+    assert_eq!(w.ok(&["ps", "-a", "-q"]), "");
+}

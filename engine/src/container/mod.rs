@@ -377,6 +377,24 @@ pub fn containerenv(c: &ContainerRecord, rootless: bool) -> String {
     )
 }
 
+/// Checks a `--userns` mode. A container shares the user namespace Berth runs in (`host`, the
+/// default: the host's as root, the user's own rootless); the modes that give it one of its
+/// own are refused by name, with Podman's words where Podman refuses them too.
+pub fn check_userns(mode: &str, rootless: bool) -> Result<(), String> {
+    let kind = mode.split(':').next().unwrap_or(mode);
+    match kind {
+        "" | "host" => Ok(()),
+        "keep-id" | "nomap" if !rootless => Err(format!("{kind} is only supported in rootless mode")),
+        "keep-id" | "nomap" | "auto" | "private" => Err(format!(
+            "--userns {mode}: berth runs a container in the user namespace berth itself runs in (host), without id maps of its own; leave out --userns"
+        )),
+        _ if kind == "container" || kind == "ns" => {
+            Err(format!("--userns {mode}: berth can't join another user namespace; leave out --userns"))
+        }
+        _ => Err(format!("invalid --userns {mode:?}: use host")),
+    }
+}
+
 /// Checks a `--runtime`: Berth runs containers with the runtime built into its own binary, so
 /// a runtime is `berth` (this binary's) or the path of another berth binary, which answers
 /// `--version` as one; another runtime (crun, runc) can't run Berth's containers.
@@ -603,6 +621,17 @@ pub fn process_alive(pid: Option<i32>, start: Option<u64>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::RestartPolicy;
+
+    #[test]
+    fn userns_modes_other_than_host_are_refused_by_name() {
+        use super::check_userns;
+        assert!(check_userns("host", false).is_ok() && check_userns("", true).is_ok());
+        assert_eq!(check_userns("keep-id", false).unwrap_err(), "keep-id is only supported in rootless mode");
+        assert_eq!(check_userns("nomap", false).unwrap_err(), "nomap is only supported in rootless mode");
+        assert!(check_userns("keep-id", true).unwrap_err().contains("--userns keep-id"));
+        assert!(check_userns("auto:size=1000", false).unwrap_err().contains("--userns auto:size=1000"));
+        assert!(check_userns("bogus", false).unwrap_err().contains("invalid --userns \"bogus\""));
+    }
 
     #[test]
     fn restart_policies_parse_and_decide() {
