@@ -434,8 +434,13 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         linux = linux.seccomp(profile);
     }
     let linux = linux.build().map_err(build_err)?;
+    let mut annotations = std::collections::HashMap::new();
+    if input.opts.init {
+        annotations.insert(berth_runtime::process::init::ANNOTATION.to_string(), "true".to_string());
+    }
     SpecBuilder::default()
         .version("1.0.2")
+        .annotations(annotations)
         .process(process)
         .root(RootBuilder::default().path(input.rootfs).readonly(input.opts.read_only).build().map_err(build_err)?)
         .hostname(input.hostname)

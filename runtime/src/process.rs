@@ -35,11 +35,12 @@
 //!    takes away from the effective set), then with PR_SET_KEEPCAPS: setgroups, setresgid,
 //!    setresuid; then capset and the ambient set.
 //! 6. chdir to the working directory (as the user), no_new_privs, resolve the command in the
-//!    container's PATH, the seccomp filter when no_new_privs, execve.
+//!    container's PATH, the seccomp filter when no_new_privs, execve. With `--init` (see
+//!    [`init`]) the process first names itself `berth-init`, blocks every signal and clones the
+//!    child that execs; it stays as pid 1, reaping and forwarding signals.
 //!
 //! A failing stage writes `Failure` to `err` and exits 1.
 
-use std::convert::Infallible;
 use std::ffi::CString;
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
@@ -213,6 +214,7 @@ pub fn launch(sys: &dyn Syscall, launch: Launch) -> Result<Started, RuntimeError
         err: err_w.fd,
         err_parent: err_r.fd,
         last_cap,
+        init: init::asked(launch.spec),
     };
     let mut entry = || child.main(sys);
     let pid = match &ns.pid_path {
@@ -308,6 +310,7 @@ pub fn exec(sys: &dyn Syscall, exec: Exec) -> Result<Started, RuntimeError> {
         err: err_w.fd,
         err_parent: err_r.fd,
         last_cap,
+        init: false,
     };
     let mut entry = || child.main(sys);
     let pid_path = ns.pid_path.as_deref().expect("set above");
@@ -385,18 +388,26 @@ struct Child<'a> {
     err: RawFd,
     err_parent: RawFd,
     last_cap: u32,
+    /// `--init` (the spec's `init::ANNOTATION`): this process stays as pid 1 and runs the
+    /// command as its child.
+    init: bool,
 }
 
 impl Child<'_> {
     /// The child's entry point: only returns (the exit code) when a stage failed.
     fn main(&self, sys: &dyn Syscall) -> isize {
         let mut err = self.err;
-        let Err(failure) = self.run(sys, &mut err);
-        let _ = write_all(sys, err, failure.encode().as_bytes());
-        1
+        match self.run(sys, &mut err) {
+            Ok(init_exit) => init_exit,
+            Err(failure) => {
+                let _ = write_all(sys, err, failure.encode().as_bytes());
+                1
+            }
+        }
     }
 
-    fn run(&self, sys: &dyn Syscall, err: &mut RawFd) -> Result<Infallible, Failure> {
+    /// Returns only when a stage failed, or (`--init`) with the init's exit code.
+    fn run(&self, sys: &dyn Syscall, err: &mut RawFd) -> Result<isize, Failure> {
         // 1. Descriptors, then wait for the parent.
         let stdio_stage = || "setting up the standard streams".to_string();
         let _ = sys.close(self.go_parent);
@@ -515,19 +526,42 @@ impl Child<'_> {
         let program_c = CString::new(program.as_os_str().as_encoded_bytes())
             .map_err(|_| Failure::new("preparing the command", "the command may not contain NUL bytes"))?;
         let (args_c, env_c) = (cstrings(args)?, cstrings(env)?);
-        let errno = sys.execve(&program_c, &args_c, &env_c);
-        if errno == Errno::ENOEXEC {
-            // As execvp does: a file that is no binary and has no #! line is a shell script.
-            let mut sh_args = vec![c"/bin/sh".to_owned(), program_c.clone()];
-            sh_args.extend(args_c.iter().skip(1).cloned());
-            // returns only if that fails too: the script's own error is the one to report
-            let _ = sys.execve(c"/bin/sh", &sh_args, &env_c);
+        let exec_command = || {
+            let errno = sys.execve(&program_c, &args_c, &env_c);
+            if errno == Errno::ENOEXEC {
+                // As execvp does: a file that is no binary and has no #! line is a shell script.
+                let mut sh_args = vec![c"/bin/sh".to_owned(), program_c.clone()];
+                sh_args.extend(args_c.iter().skip(1).cloned());
+                // returns only if that fails too: the script's own error is the one to report
+                let _ = sys.execve(c"/bin/sh", &sh_args, &env_c);
+            }
+            match errno {
+                Errno::ENOENT => Failure::command(FailKind::NotFound, command),
+                Errno::EACCES => Failure::command(FailKind::NotExecutable, command),
+                e => Failure::errno(format!("executing {}", program.display()), e),
+            }
+        };
+        if !self.init {
+            return Err(exec_command());
         }
-        Err(match errno {
-            Errno::ENOENT => Failure::command(FailKind::NotFound, command),
-            Errno::EACCES => Failure::command(FailKind::NotExecutable, command),
-            e => Failure::errno(format!("executing {}", program.display()), e),
-        })
+        // `--init`: this process stays as the container's pid 1 and the command runs as its
+        // child, which reports a failure to exec on `err` as this process would have.
+        sys.set_name(init::NAME).stage(|| "naming the init".into())?;
+        sys.block_signals().stage(|| "blocking the init's signals".into())?;
+        let report = *err;
+        let mut command_child = || -> isize {
+            let failure = match sys.reset_signals() {
+                Err(e) => Failure::errno("resetting signal handlers", e),
+                Ok(()) => exec_command(),
+            };
+            let _ = write_all(sys, report, failure.encode().as_bytes());
+            1
+        };
+        let pid = sys
+            .clone(&mut command_child, CloneFlags::empty())
+            .stage(|| "starting the command under the init".into())?;
+        let _ = sys.close(report);
+        Ok(init::serve(sys, pid))
     }
 }
 
@@ -660,3 +694,5 @@ fn resolve_command(sys: &dyn Syscall, command: &str, path_var: &str) -> Result<P
 
 #[cfg(test)]
 mod tests;
+
+pub mod init;

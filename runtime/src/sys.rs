@@ -53,6 +53,15 @@ pub trait Syscall {
     /// Every signal back to its default action and none blocked, as a new program expects
     /// (the caller may ignore SIGPIPE, as Rust programs do, and exec keeps ignored signals).
     fn reset_signals(&self) -> Result<()>;
+    /// Blocks every signal, so that `wait_signal` takes them (an init's loop).
+    fn block_signals(&self) -> Result<()>;
+    /// Waits for a blocked signal and takes it.
+    fn wait_signal(&self) -> Result<Signal>;
+    /// Reaps a child that exited, without waiting: its pid and exit code (128 plus the signal
+    /// when a signal ended it); none when no child has exited.
+    fn reap_any(&self) -> Result<Option<(Pid, i32)>>;
+    /// `PR_SET_NAME`: the name `ps` shows (at most 15 bytes).
+    fn set_name(&self, name: &str) -> Result<()>;
     /// Replaces the process; returns only on failure.
     fn execve(&self, path: &CStr, args: &[CString], env: &[CString]) -> Errno;
     /// Runs a helper program to completion (fuse-overlayfs); Err carries what it printed.
@@ -192,6 +201,39 @@ impl Syscall for LinuxSyscall {
             Some(&nix::sys::signal::SigSet::empty()),
             None,
         )
+    }
+
+    fn block_signals(&self) -> Result<()> {
+        use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
+        sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::all()), None)
+    }
+
+    fn wait_signal(&self) -> Result<Signal> {
+        loop {
+            match nix::sys::signal::SigSet::all().wait() {
+                Err(Errno::EINTR) => continue,
+                other => return other,
+            }
+        }
+    }
+
+    fn reap_any(&self) -> Result<Option<(Pid, i32)>> {
+        use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+        loop {
+            return match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Err(Errno::EINTR) => continue,
+                Err(Errno::ECHILD) | Ok(WaitStatus::StillAlive) => Ok(None),
+                Ok(WaitStatus::Exited(pid, code)) => Ok(Some((pid, code))),
+                Ok(WaitStatus::Signaled(pid, sig, _)) => Ok(Some((pid, 128 + sig as i32))),
+                Ok(_) => continue,
+                Err(e) => Err(e),
+            };
+        }
+    }
+
+    fn set_name(&self, name: &str) -> Result<()> {
+        let name = std::ffi::CString::new(name).map_err(|_| Errno::EINVAL)?;
+        nix::sys::prctl::set_name(&name)
     }
 
     fn execve(&self, path: &CStr, args: &[CString], env: &[CString]) -> Errno {
@@ -600,6 +642,20 @@ impl Syscall for TestSyscall {
     }
     fn run_program(&self, program: &str, args: &[String]) -> std::result::Result<(), String> {
         self.record(format!("run {program} {}", args.join(" "))).map_err(|e| e.to_string())
+    }
+    fn block_signals(&self) -> Result<()> {
+        self.record("block_signals".into())
+    }
+    fn wait_signal(&self) -> Result<Signal> {
+        self.record("wait_signal".into())?;
+        Ok(Signal::SIGCHLD)
+    }
+    fn reap_any(&self) -> Result<Option<(Pid, i32)>> {
+        self.record("reap_any".into())?;
+        Ok(Some((Pid::from_raw(1000), 0)))
+    }
+    fn set_name(&self, name: &str) -> Result<()> {
+        self.record(format!("set_name {name}"))
     }
     fn execve(&self, path: &CStr, args: &[CString], _env: &[CString]) -> Errno {
         let args: Vec<_> = args.iter().map(|a| a.to_string_lossy()).collect();

@@ -186,6 +186,9 @@ pub struct CreateArgs {
     /// process's own limits
     #[arg(long, value_name = "TYPE=SOFT[:HARD]")]
     pub ulimit: Vec<String>,
+    /// Run Berth's init as pid 1: it reaps zombies and forwards signals to the command
+    #[arg(long)]
+    pub init: bool,
     /// User namespace: host (the default: the one berth runs in); keep-id, nomap, auto and
     /// private are refused, as berth gives a container no id maps of its own
     #[arg(long, value_name = "MODE")]
@@ -488,7 +491,7 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
             true if args.ulimit.len() > 1 => bail!("--ulimit host can't be combined with other --ulimit options"),
             host => host,
         },
-        init: false,
+        init: args.init,
     })
 }
 

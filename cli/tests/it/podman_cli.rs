@@ -1078,3 +1078,44 @@ fn userns_is_the_host_one_and_other_modes_are_refused() {
     assert!(err.contains("--userns auto"), "{err}");
     assert_eq!(w.ok(&["ps", "-a", "-q"]), "");
 }
+
+#[test]
+fn init_is_pid_1_reaps_and_forwards_signals() {
+    let (w, img) = busybox_world();
+    // pid 1 is the init, the command its child
+    let out = w.ok(&["run", "--rm", "--init", &img, "sh", "-c", "cat /proc/1/comm; echo $$; echo $PPID"]);
+    assert_eq!(out, "berth-init\n2\n1\n");
+    // the command's exit code is the container's
+    let out = w.berth(&["run", "--rm", "--init", &img, "sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7));
+    // an orphan is reaped: no zombie is left behind
+    let out = w.ok(&[
+        "run",
+        "--rm",
+        "--init",
+        &img,
+        "sh",
+        "-c",
+        "(sleep 0.1 &) ; sleep 0.5; grep -l zombie /proc/[0-9]*/status | wc -l",
+    ]);
+    assert_eq!(out.trim(), "0");
+    // stop's signal reaches the command through the init
+    w.ok(&[
+        "run",
+        "-d",
+        "--init",
+        "--name",
+        "inited",
+        &img,
+        "sh",
+        "-c",
+        "trap 'exit 5' TERM; while :; do sleep 0.1; done",
+    ]);
+    assert_eq!(w.ok(&["inspect", "--format", "{{.HostConfig.Init}}", "inited"]).trim(), "true");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    w.ok(&["stop", "-t", "5", "inited"]);
+    assert_eq!(w.ok(&["inspect", "--format", "{{.State.ExitCode}}", "inited"]).trim(), "5");
+    // a command that is not there fails as without --init
+    let (status, _, err) = code(&w, &["run", "--rm", "--init", &img, "/nosuch"]);
+    assert_eq!(status, 127, "{err}");
+}

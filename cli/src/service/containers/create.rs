@@ -106,7 +106,6 @@ fn unset(v: &Value) -> bool {
 const UNSUPPORTED_CONFIG: &[(&str, &[&str])] =
     &[("Domainname", &[]), ("MacAddress", &[]), ("StopTimeout", &[]), ("OnBuild", &[])];
 const UNSUPPORTED_HOST: &[(&str, &[&str])] = &[
-    ("Init", &[]),
     ("Links", &[]),
     ("VolumesFrom", &[]),
     ("VolumeDriver", &["local"]),
@@ -496,6 +495,7 @@ fn create_options(name: Option<String>, body: &Value) -> Result<(CreateOptions, 
             sysctls,
             shm_size,
             group_add: host("GroupAdd").list()?,
+            init: host("Init").bool()?,
             dns_options: host("DnsOptions").list()?,
             ..Default::default()
         },
@@ -555,7 +555,7 @@ mod tests {
             json!({"HostConfig": {"Ulimits": [{"Name": "nofile", "Soft": 2, "Hard": 1}]}}),
             Err("HostConfig.Ulimits: ulimit soft limit must be less than or equal to hard limit: 2 > 1"),
         );
-        check(json!({"HostConfig": {"Init": true}}), Err("HostConfig.Init"));
+        check(json!({"HostConfig": {"Links": ["a:b"]}}), Err("HostConfig.Links"));
         check(json!({"StopSignal": "SIGNOPE"}), Err("StopSignal \"SIGNOPE\": invalid signal"));
         check(json!({"Healthcheck": {"Test": ["CMD", "true"]}}), Err("Healthcheck"));
         check(json!({"Healthcheck": {"Test": ["NONE"]}}), Ok(()));
@@ -582,9 +582,9 @@ mod tests {
     fn kernel_settings_and_the_stop_signal_are_taken() {
         let body = json!({"StopSignal": "SIGINT", "HostConfig": {
             "Ulimits": [{"Name": "nofile", "Soft": 100, "Hard": 200}], "ShmSize": 1048576,
-            "Sysctls": {"net.ipv4.ip_forward": "1"}, "GroupAdd": ["50"], "DnsOptions": ["ndots:2"]}});
+            "Sysctls": {"net.ipv4.ip_forward": "1"}, "GroupAdd": ["50"], "DnsOptions": ["ndots:2"], "Init": true}});
         let (opts, _) = create_options(None, &body).unwrap();
-        assert_eq!(opts.stop_signal, Some(2));
+        assert_eq!((opts.stop_signal, opts.init), (Some(2), true));
         assert_eq!(opts.ulimits.iter().map(|u| u.text()).collect::<Vec<_>>(), ["nofile=100:200"]);
         assert_eq!(opts.shm_size, Some(1 << 20));
         assert_eq!(opts.sysctls.get("net.ipv4.ip_forward").map(String::as_str), Some("1"));
