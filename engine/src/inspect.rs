@@ -95,7 +95,7 @@ impl Engine {
                 "WorkingDir": process.as_ref().map(|p| p.cwd().clone()),
                 "Labels": c.options.labels,
                 "AutoRemove": c.options.remove,
-                "StopSignal": self.stop_signal(c) as i32,
+                "StopSignal": self.stop_signal(c),
             },
             "HostConfig": {
                 "LogConfig": {

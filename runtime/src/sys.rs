@@ -55,8 +55,10 @@ pub trait Syscall {
     fn reset_signals(&self) -> Result<()>;
     /// Blocks every signal, so that `wait_signal` takes them (an init's loop).
     fn block_signals(&self) -> Result<()>;
-    /// Waits for a blocked signal and takes it.
-    fn wait_signal(&self) -> Result<Signal>;
+    /// Waits for a blocked signal and takes it: its number (real-time signals included).
+    fn wait_signal(&self) -> Result<i32>;
+    /// `kill` with a signal number, real-time signals included.
+    fn send_signal(&self, pid: Pid, signo: i32) -> Result<()>;
     /// Reaps a child that exited, without waiting: its pid and exit code (128 plus the signal
     /// when a signal ended it); none when no child has exited.
     fn reap_any(&self) -> Result<Option<(Pid, i32)>>;
@@ -208,13 +210,23 @@ impl Syscall for LinuxSyscall {
         sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::all()), None)
     }
 
-    fn wait_signal(&self) -> Result<Signal> {
+    fn wait_signal(&self) -> Result<i32> {
+        // nix's SigSet::wait knows no real-time signals: sigwait itself
+        let all = nix::sys::signal::SigSet::all();
+        let mut signo: libc::c_int = 0;
         loop {
-            match nix::sys::signal::SigSet::all().wait() {
-                Err(Errno::EINTR) => continue,
-                other => return other,
+            // SAFETY: both pointers are to live values of the types sigwait takes.
+            match unsafe { libc::sigwait(all.as_ref(), &mut signo) } {
+                0 => return Ok(signo),
+                libc::EINTR => continue,
+                e => return Err(Errno::from_raw(e)),
             }
         }
+    }
+
+    fn send_signal(&self, pid: Pid, signo: i32) -> Result<()> {
+        // SAFETY: kill(2) takes any pid and signal number; it touches no memory of ours.
+        Errno::result(unsafe { libc::kill(pid.as_raw(), signo) }).map(drop)
     }
 
     fn reap_any(&self) -> Result<Option<(Pid, i32)>> {
@@ -646,9 +658,12 @@ impl Syscall for TestSyscall {
     fn block_signals(&self) -> Result<()> {
         self.record("block_signals".into())
     }
-    fn wait_signal(&self) -> Result<Signal> {
+    fn wait_signal(&self) -> Result<i32> {
         self.record("wait_signal".into())?;
-        Ok(Signal::SIGCHLD)
+        Ok(libc::SIGCHLD)
+    }
+    fn send_signal(&self, pid: Pid, signo: i32) -> Result<()> {
+        self.record(format!("send_signal {pid} {signo}"))
     }
     fn reap_any(&self) -> Result<Option<(Pid, i32)>> {
         self.record("reap_any".into())?;

@@ -1115,6 +1115,23 @@ fn init_is_pid_1_reaps_and_forwards_signals() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     w.ok(&["stop", "-t", "5", "inited"]);
     assert_eq!(w.ok(&["inspect", "--format", "{{.State.ExitCode}}", "inited"]).trim(), "5");
+    // a real-time stop signal too
+    w.ok(&[
+        "run",
+        "-d",
+        "--init",
+        "--stop-signal",
+        "40",
+        "--name",
+        "rt",
+        &img,
+        "sh",
+        "-c",
+        "trap 'exit 4' 40; while :; do sleep 0.1; done",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    w.ok(&["stop", "-t", "5", "rt"]);
+    assert_eq!(w.ok(&["inspect", "--format", "{{.State.ExitCode}} {{.Config.StopSignal}}", "rt"]).trim(), "4 40");
     // a command that is not there fails as without --init
     let (status, _, err) = code(&w, &["run", "--rm", "--init", &img, "/nosuch"]);
     assert_eq!(status, 127, "{err}");

@@ -4,7 +4,7 @@
 //! the command, and exits with the command's exit code (128 plus the signal when a signal ended
 //! it). It runs as the container's user, with its capabilities and seccomp filter.
 
-use nix::sys::signal::Signal;
+use nix::libc;
 use nix::unistd::Pid;
 use oci_spec::runtime::Spec;
 
@@ -25,15 +25,15 @@ pub fn asked(spec: &Spec) -> bool {
 pub fn serve(sys: &dyn Syscall, command: Pid) -> isize {
     loop {
         match sys.wait_signal() {
-            Ok(Signal::SIGCHLD) => loop {
+            Ok(libc::SIGCHLD) => loop {
                 match sys.reap_any() {
                     Ok(Some((pid, code))) if pid == command => return code as isize,
                     Ok(Some(_)) => continue,
                     Ok(None) | Err(_) => break,
                 }
             },
-            Ok(sig) => {
-                let _ = sys.kill(command, sig);
+            Ok(signo) => {
+                let _ = sys.send_signal(command, signo);
             }
             // nothing to wait for any more (it can't happen with every signal blocked)
             Err(_) => return 1,
