@@ -546,7 +546,8 @@ impl Child<'_> {
         }
         // `--init`: this process stays as the container's pid 1 and the command runs as its
         // child, which reports a failure to exec on `err` as this process would have.
-        sys.set_name(init::NAME).stage(|| "naming the init".into())?;
+        // only what `ps` shows: no reason to fail the start
+        let _ = sys.set_name(init::NAME);
         sys.block_signals().stage(|| "blocking the init's signals".into())?;
         let report = *err;
         let mut command_child = || -> isize {

@@ -62,7 +62,8 @@ pub trait Syscall {
     /// Reaps a child that exited, without waiting: its pid and exit code (128 plus the signal
     /// when a signal ended it); none when no child has exited.
     fn reap_any(&self) -> Result<Option<(Pid, i32)>>;
-    /// `PR_SET_NAME`: the name `ps` shows (at most 15 bytes).
+    /// `PR_SET_NAME` (at most 15 bytes), and `name` over the process's arguments (where
+    /// /proc/PID/cmdline reads them), as setproctitle does: what `ps` shows.
     fn set_name(&self, name: &str) -> Result<()>;
     /// Replaces the process; returns only on failure.
     fn execve(&self, path: &CStr, args: &[CString], env: &[CString]) -> Errno;
@@ -244,8 +245,29 @@ impl Syscall for LinuxSyscall {
     }
 
     fn set_name(&self, name: &str) -> Result<()> {
-        let name = std::ffi::CString::new(name).map_err(|_| Errno::EINVAL)?;
-        nix::sys::prctl::set_name(&name)
+        let c_name = std::ffi::CString::new(name).map_err(|_| Errno::EINVAL)?;
+        nix::sys::prctl::set_name(&c_name)?;
+        // arg_start and arg_end: fields 48 and 49 of /proc/self/stat, counted after the
+        // parenthesised command name (field 2), which may hold spaces
+        let stat = std::fs::read_to_string("/proc/self/stat").map_err(|_| Errno::EIO)?;
+        let rest = stat.get(stat.rfind(')').ok_or(Errno::EIO)? + 2..).ok_or(Errno::EIO)?;
+        let fields: Vec<&str> = rest.split(' ').collect();
+        let field = |n: usize| fields.get(n - 3).and_then(|f| f.trim().parse::<usize>().ok()).ok_or(Errno::EIO);
+        let (start, end) = (field(48)?, field(49)?);
+        if end <= start {
+            return Err(Errno::EINVAL);
+        }
+        let len = end - start;
+        let bytes = &name.as_bytes()[..name.len().min(len - 1)];
+        // SAFETY: [arg_start, arg_end) is this process's own argument area, on its stack and
+        // writable; nothing reads the arguments through Rust after this (an init that never
+        // returns to main), and the area keeps its length, ending in a NUL.
+        unsafe {
+            let area = start as *mut u8;
+            std::ptr::write_bytes(area, 0, len);
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), area, bytes.len());
+        }
+        Ok(())
     }
 
     fn execve(&self, path: &CStr, args: &[CString], env: &[CString]) -> Errno {

@@ -1085,6 +1085,9 @@ fn init_is_pid_1_reaps_and_forwards_signals() {
     // pid 1 is the init, the command its child
     let out = w.ok(&["run", "--rm", "--init", &img, "sh", "-c", "cat /proc/1/comm; echo $$; echo $PPID"]);
     assert_eq!(out, "berth-init\n2\n1\n");
+    let ps = w.ok(&["run", "--rm", "--init", &img, "ps", "-o", "pid,args"]);
+    let pid1 = ps.lines().find(|l| l.split_whitespace().next() == Some("1")).unwrap_or_default();
+    assert_eq!(pid1.split_whitespace().collect::<Vec<_>>(), ["1", "berth-init"], "{ps}");
     // the command's exit code is the container's
     let out = w.berth(&["run", "--rm", "--init", &img, "sh", "-c", "exit 7"]);
     assert_eq!(out.status.code(), Some(7));
