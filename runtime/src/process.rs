@@ -550,7 +550,17 @@ impl Child<'_> {
         let _ = sys.set_name(init::NAME);
         sys.block_signals().stage(|| "blocking the init's signals".into())?;
         let report = *err;
+        let terminal = self.process.terminal().unwrap_or(false);
         let mut command_child = || -> isize {
+            // With a terminal the command's group is the foreground one: what the terminal
+            // sends (^C) reaches the command once, not also through the init.
+            if terminal {
+                if let Err(e) = sys.foreground_group(0) {
+                    let failure = Failure::errno("giving the command the terminal", e);
+                    let _ = write_all(sys, report, failure.encode().as_bytes());
+                    return 1;
+                }
+            }
             let failure = match sys.reset_signals() {
                 Err(e) => Failure::errno("resetting signal handlers", e),
                 Ok(()) => exec_command(),

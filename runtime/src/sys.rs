@@ -143,6 +143,9 @@ pub trait Syscall {
     // Terminals.
     /// Makes the terminal open on `fd` the calling session leader's controlling terminal.
     fn set_controlling_terminal(&self, fd: RawFd) -> Result<()>;
+    /// Puts the caller in a process group of its own and makes that group the foreground one
+    /// of the terminal on `fd` (SIGTTOU must be blocked).
+    fn foreground_group(&self, fd: RawFd) -> Result<()>;
     /// A new pseudo-terminal from the `/dev/ptmx` of the current root: (master, slave).
     fn open_console(&self) -> Result<(RawFd, RawFd)>;
     /// Sends `fd` over the unix socket `socket` (SCM_RIGHTS).
@@ -539,6 +542,12 @@ impl Syscall for LinuxSyscall {
         Errno::result(r).map(drop)
     }
 
+    fn foreground_group(&self, fd: RawFd) -> Result<()> {
+        nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0))?;
+        // SAFETY: the caller owns `fd` for the duration of the call.
+        nix::unistd::tcsetpgrp(unsafe { BorrowedFd::borrow_raw(fd) }, nix::unistd::getpgrp())
+    }
+
     fn open_console(&self) -> Result<(RawFd, RawFd)> {
         let flags = OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
         let master = nix::fcntl::open(Path::new("/dev/ptmx"), flags, nix::sys::stat::Mode::empty())?;
@@ -854,6 +863,9 @@ impl Syscall for TestSyscall {
     }
     fn set_controlling_terminal(&self, fd: RawFd) -> Result<()> {
         self.record(format!("set_controlling_terminal {fd}"))
+    }
+    fn foreground_group(&self, fd: RawFd) -> Result<()> {
+        self.record(format!("foreground_group {fd}"))
     }
     fn open_console(&self) -> Result<(RawFd, RawFd)> {
         self.record("open_console".into())?;

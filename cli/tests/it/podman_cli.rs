@@ -1118,6 +1118,9 @@ fn init_is_pid_1_reaps_and_forwards_signals() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     w.ok(&["stop", "-t", "5", "inited"]);
     assert_eq!(w.ok(&["inspect", "--format", "{{.State.ExitCode}}", "inited"]).trim(), "5");
+    // with a terminal, the command's group is the terminal's foreground one (pgrp, tpgid)
+    let out = w.ok(&["run", "--rm", "-t", "--init", &img, "sh", "-c", "cut -d' ' -f5,8 /proc/$$/stat"]);
+    assert_eq!(out.trim(), "2 2");
     // a real-time stop signal too
     w.ok(&[
         "run",
