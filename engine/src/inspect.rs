@@ -95,6 +95,7 @@ impl Engine {
                 "WorkingDir": process.as_ref().map(|p| p.cwd().clone()),
                 "Labels": c.options.labels,
                 "AutoRemove": c.options.remove,
+                "StopSignal": self.stop_signal(c),
             },
             "HostConfig": {
                 "LogConfig": {
@@ -122,6 +123,15 @@ impl Engine {
                 "PortBindings": port_bindings(c),
                 "Dns": c.options.dns,
                 "DnsSearch": c.options.dns_search,
+                "DnsOptions": c.options.dns_options,
+                "ShmSize": c.options.shm_size.filter(|s| *s > 0).unwrap_or(crate::spec::DEFAULT_SHM_SIZE),
+                "Sysctls": c.options.sysctls,
+                "GroupAdd": c.options.group_add,
+                "Ulimits": crate::container::kernel::ulimits(&c.options.ulimits, c.options.ulimit_host)
+                    .iter()
+                    .map(|u| json!({"Name": format!("RLIMIT_{}", u.name.to_ascii_uppercase()), "Soft": u.soft, "Hard": u.hard}))
+                    .collect::<Vec<_>>(),
+                "Init": c.options.init,
                 "ExtraHosts": c.options.add_hosts.iter().map(|(n, ip)| format!("{n}:{ip}")).collect::<Vec<_>>(),
             },
             "NetworkSettings": network,

@@ -45,7 +45,7 @@ pub use berth_runtime as runtime;
 pub use check::{CheckOptions, CheckReport, Outcome as CheckOutcome, Problem as CheckProblem};
 pub use commit::{Change, CommitOptions, CommitStep, ImageFormat};
 pub use container::{ContainerRecord, CreateOptions, Status as ContainerStatus};
-pub use container_ops::{LaunchError, Stopped};
+pub use container_ops::{parse_kill_signal, LaunchError, Stopped};
 pub use events::{Event, EventBus, LayerPhase, PullProgress, StateEvent};
 pub use image::{ImageRecord, LayerRecord};
 pub use image_ops::{RemoveReport, RemovedImage};

@@ -322,6 +322,7 @@ impl Engine {
             upstream.as_deref(),
             &c.options.dns,
             &c.options.dns_search,
+            &c.options.dns_options,
             mode == Mode::Host,
         );
         // slirp4netns forwards DNS at its own address: first, since the host's may be loopback

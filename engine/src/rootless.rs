@@ -59,5 +59,6 @@ pub fn create_warnings(opts: &crate::CreateOptions) -> Vec<String> {
     if opts.limits != crate::container::Limits::default() {
         out.extend(limits_warning());
     }
+    out.extend(crate::container::kernel::ulimit_warnings(&opts.ulimits));
     out
 }

@@ -61,18 +61,33 @@ pub fn environment(image: &ImageConfiguration, opts: &CreateOptions, user: &Exec
             None => env.push((k.to_string(), v.to_string())),
         }
     };
-    if let Some(c) = image.config() {
+    if let Some(c) = image.config().as_ref().filter(|_| !opts.unsetenv_all) {
         for kv in c.env().iter().flatten() {
             set(kv);
         }
     }
+    // `--unsetenv` drops the image's and the defaults, never what `--env` sets.
+    env.retain(|(k, _)| !opts.unsetenv.contains(k));
+    let mut set = |kv: &str| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        match env.iter_mut().find(|(key, _)| key == k) {
+            Some(slot) => slot.1 = v.to_string(),
+            None => env.push((k.to_string(), v.to_string())),
+        }
+    };
     for kv in &opts.env {
         set(kv);
     }
     let mut out: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let has = |k: &str| env.iter().any(|(key, _)| key == k);
+    if opts.unsetenv_all {
+        return out;
+    }
+    let has = |k: &str| env.iter().any(|(key, _)| key == k) || opts.unsetenv.iter().any(|u| u == k);
     if !has("PATH") {
         out.push(format!("PATH={DEFAULT_PATH}"));
+    }
+    if !has("TERM") {
+        out.push("TERM=xterm".into());
     }
     if !has("HOME") {
         out.push(format!("HOME={}", user.home));
@@ -96,8 +111,12 @@ fn mount(dest: &str, typ: &str, source: &str, options: &[&str]) -> Result<Mount,
         .map_err(build_err)
 }
 
-/// Podman's default mounts.
-pub fn default_mounts() -> Result<Vec<Mount>, SpecError> {
+/// Podman's size of /dev/shm when `--shm-size` is not given (or 0).
+pub const DEFAULT_SHM_SIZE: u64 = 64 << 20;
+
+/// Podman's default mounts, /dev/shm of `shm_size` bytes.
+pub fn default_mounts(shm_size: u64) -> Result<Vec<Mount>, SpecError> {
+    let shm = format!("size={}k", shm_size.div_ceil(1024));
     Ok(vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"])?,
         mount("/dev", "tmpfs", "tmpfs", &["nosuid", "strictatime", "mode=755", "size=65536k"])?,
@@ -107,7 +126,7 @@ pub fn default_mounts() -> Result<Vec<Mount>, SpecError> {
             "devpts",
             &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
         )?,
-        mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"])?,
+        mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", &shm])?,
         mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"])?,
         mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", "ro"])?,
     ])
@@ -146,7 +165,7 @@ pub fn mounts(
     let utf8 = |p: &Path| -> Result<String, SpecError> {
         p.to_str().map(str::to_string).ok_or_else(|| SpecError::Build(format!("{} is not UTF-8", p.display())))
     };
-    let mut all = default_mounts()?;
+    let mut all = default_mounts(opts.shm_size.filter(|s| *s > 0).unwrap_or(DEFAULT_SHM_SIZE))?;
     if opts.security.privileged {
         // A privileged container may write to /sys, as with Podman.
         for m in all.iter_mut().filter(|m| m.destination() == Path::new("/sys")) {
@@ -311,20 +330,17 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         .ambient(HashSet::new())
         .build()
         .map_err(build_err)?;
-    let rlimits = vec![
-        PosixRlimitBuilder::default()
-            .typ(PosixRlimitType::RlimitNofile)
-            .hard(1_048_576u64)
-            .soft(1_048_576u64)
-            .build()
-            .map_err(build_err)?,
-        PosixRlimitBuilder::default()
-            .typ(PosixRlimitType::RlimitNproc)
-            .hard(4_194_304u64)
-            .soft(4_194_304u64)
-            .build()
-            .map_err(build_err)?,
-    ];
+    let rlimits = crate::container::kernel::ulimits(&input.opts.ulimits, input.opts.ulimit_host)
+        .iter()
+        .map(|u| {
+            let typ = serde_json::from_value::<PosixRlimitType>(serde_json::json!(format!(
+                "RLIMIT_{}",
+                u.name.to_ascii_uppercase()
+            )))
+            .map_err(build_err)?;
+            PosixRlimitBuilder::default().typ(typ).hard(u.hard).soft(u.soft).build().map_err(build_err)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let user = UserBuilder::default()
         .uid(input.user.uid)
         .gid(input.user.gid)
@@ -403,6 +419,11 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
     if crate::rootless::is_rootless() {
         devices.clear(); // bound instead (see `mounts`)
     }
+    if !input.opts.sysctls.is_empty() {
+        linux = linux.sysctl(
+            input.opts.sysctls.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<std::collections::HashMap<_, _>>(),
+        );
+    }
     linux = linux
         .namespaces(namespaces)
         .masked_paths(masked.iter().map(|s| s.to_string()).collect::<Vec<_>>())
@@ -413,8 +434,13 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
         linux = linux.seccomp(profile);
     }
     let linux = linux.build().map_err(build_err)?;
+    let mut annotations = std::collections::HashMap::new();
+    if input.opts.init {
+        annotations.insert(berth_runtime::process::init::ANNOTATION.to_string(), "true".to_string());
+    }
     SpecBuilder::default()
         .version("1.0.2")
+        .annotations(annotations)
         .process(process)
         .root(RootBuilder::default().path(input.rootfs).readonly(input.opts.read_only).build().map_err(build_err)?)
         .hostname(input.hostname)
@@ -475,7 +501,14 @@ mod tests {
         let user = ExecUser { uid: 0, gid: 0, additional_gids: vec![], home: "/root".into() };
         assert_eq!(
             environment(&img, &opts, &user, "h"),
-            ["A=2", "PATH=/bin", "B=3", "HOME=/root", "HOSTNAME=h", "container=berth"]
+            ["A=2", "PATH=/bin", "B=3", "TERM=xterm", "HOME=/root", "HOSTNAME=h", "container=berth"]
         );
+        let opts = CreateOptions { unsetenv: vec!["A".into(), "TERM".into()], ..opts };
+        assert_eq!(
+            environment(&img, &opts, &user, "h"),
+            ["PATH=/bin", "A=2", "B=3", "HOME=/root", "HOSTNAME=h", "container=berth"]
+        );
+        let opts = CreateOptions { unsetenv_all: true, env: vec!["TERM=abc".into()], ..Default::default() };
+        assert_eq!(environment(&img, &opts, &user, "h"), ["TERM=abc"]);
     }
 }

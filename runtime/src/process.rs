@@ -35,11 +35,12 @@
 //!    takes away from the effective set), then with PR_SET_KEEPCAPS: setgroups, setresgid,
 //!    setresuid; then capset and the ambient set.
 //! 6. chdir to the working directory (as the user), no_new_privs, resolve the command in the
-//!    container's PATH, the seccomp filter when no_new_privs, execve.
+//!    container's PATH, the seccomp filter when no_new_privs, execve. With `--init` (see
+//!    [`init`]) the process first names itself `berth-init`, blocks every signal and clones the
+//!    child that execs; it stays as pid 1, reaping and forwarding signals.
 //!
 //! A failing stage writes `Failure` to `err` and exits 1.
 
-use std::convert::Infallible;
 use std::ffi::CString;
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
@@ -213,6 +214,7 @@ pub fn launch(sys: &dyn Syscall, launch: Launch) -> Result<Started, RuntimeError
         err: err_w.fd,
         err_parent: err_r.fd,
         last_cap,
+        init: init::asked(launch.spec),
     };
     let mut entry = || child.main(sys);
     let pid = match &ns.pid_path {
@@ -308,6 +310,7 @@ pub fn exec(sys: &dyn Syscall, exec: Exec) -> Result<Started, RuntimeError> {
         err: err_w.fd,
         err_parent: err_r.fd,
         last_cap,
+        init: false,
     };
     let mut entry = || child.main(sys);
     let pid_path = ns.pid_path.as_deref().expect("set above");
@@ -385,18 +388,26 @@ struct Child<'a> {
     err: RawFd,
     err_parent: RawFd,
     last_cap: u32,
+    /// `--init` (the spec's `init::ANNOTATION`): this process stays as pid 1 and runs the
+    /// command as its child.
+    init: bool,
 }
 
 impl Child<'_> {
     /// The child's entry point: only returns (the exit code) when a stage failed.
     fn main(&self, sys: &dyn Syscall) -> isize {
         let mut err = self.err;
-        let Err(failure) = self.run(sys, &mut err);
-        let _ = write_all(sys, err, failure.encode().as_bytes());
-        1
+        match self.run(sys, &mut err) {
+            Ok(init_exit) => init_exit,
+            Err(failure) => {
+                let _ = write_all(sys, err, failure.encode().as_bytes());
+                1
+            }
+        }
     }
 
-    fn run(&self, sys: &dyn Syscall, err: &mut RawFd) -> Result<Infallible, Failure> {
+    /// Returns only when a stage failed, or (`--init`) with the init's exit code.
+    fn run(&self, sys: &dyn Syscall, err: &mut RawFd) -> Result<isize, Failure> {
         // 1. Descriptors, then wait for the parent.
         let stdio_stage = || "setting up the standard streams".to_string();
         let _ = sys.close(self.go_parent);
@@ -515,19 +526,53 @@ impl Child<'_> {
         let program_c = CString::new(program.as_os_str().as_encoded_bytes())
             .map_err(|_| Failure::new("preparing the command", "the command may not contain NUL bytes"))?;
         let (args_c, env_c) = (cstrings(args)?, cstrings(env)?);
-        let errno = sys.execve(&program_c, &args_c, &env_c);
-        if errno == Errno::ENOEXEC {
-            // As execvp does: a file that is no binary and has no #! line is a shell script.
-            let mut sh_args = vec![c"/bin/sh".to_owned(), program_c.clone()];
-            sh_args.extend(args_c.iter().skip(1).cloned());
-            // returns only if that fails too: the script's own error is the one to report
-            let _ = sys.execve(c"/bin/sh", &sh_args, &env_c);
+        let exec_command = || {
+            let errno = sys.execve(&program_c, &args_c, &env_c);
+            if errno == Errno::ENOEXEC {
+                // As execvp does: a file that is no binary and has no #! line is a shell script.
+                let mut sh_args = vec![c"/bin/sh".to_owned(), program_c.clone()];
+                sh_args.extend(args_c.iter().skip(1).cloned());
+                // returns only if that fails too: the script's own error is the one to report
+                let _ = sys.execve(c"/bin/sh", &sh_args, &env_c);
+            }
+            match errno {
+                Errno::ENOENT => Failure::command(FailKind::NotFound, command),
+                Errno::EACCES => Failure::command(FailKind::NotExecutable, command),
+                e => Failure::errno(format!("executing {}", program.display()), e),
+            }
+        };
+        if !self.init {
+            return Err(exec_command());
         }
-        Err(match errno {
-            Errno::ENOENT => Failure::command(FailKind::NotFound, command),
-            Errno::EACCES => Failure::command(FailKind::NotExecutable, command),
-            e => Failure::errno(format!("executing {}", program.display()), e),
-        })
+        // `--init`: this process stays as the container's pid 1 and the command runs as its
+        // child, which reports a failure to exec on `err` as this process would have.
+        // only what `ps` shows: no reason to fail the start
+        let _ = sys.set_name(init::NAME);
+        sys.block_signals().stage(|| "blocking the init's signals".into())?;
+        let report = *err;
+        let terminal = self.process.terminal().unwrap_or(false);
+        let mut command_child = || -> isize {
+            // With a terminal the command's group is the foreground one: what the terminal
+            // sends (^C) reaches the command once, not also through the init.
+            if terminal {
+                if let Err(e) = sys.foreground_group(0) {
+                    let failure = Failure::errno("giving the command the terminal", e);
+                    let _ = write_all(sys, report, failure.encode().as_bytes());
+                    return 1;
+                }
+            }
+            let failure = match sys.reset_signals() {
+                Err(e) => Failure::errno("resetting signal handlers", e),
+                Ok(()) => exec_command(),
+            };
+            let _ = write_all(sys, report, failure.encode().as_bytes());
+            1
+        };
+        let pid = sys
+            .clone(&mut command_child, CloneFlags::empty())
+            .stage(|| "starting the command under the init".into())?;
+        let _ = sys.close(report);
+        Ok(init::serve(sys, pid))
     }
 }
 
@@ -552,6 +597,10 @@ impl Child<'_> {
         let (uid, gid) = (Uid::from_raw(user.uid()), Gid::from_raw(user.gid()));
         rootfs::ensure_cwd(sys, root, self.process.cwd(), uid, gid, !self.workdir_must_exist)?;
         rootfs::pivot_root(sys, root)?;
+        // Sysctls go through the container's /proc, before /proc/sys is made read-only.
+        for (key, value) in linux.and_then(|l| l.sysctl().as_ref()).into_iter().flatten() {
+            write_sysctl(sys, key, value)?;
+        }
         rootfs::mask_paths(sys, linux.and_then(|l| l.masked_paths().as_deref()).unwrap_or_default())?;
         rootfs::readonly_paths(sys, linux.and_then(|l| l.readonly_paths().as_deref()).unwrap_or_default())?;
         if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
@@ -589,6 +638,19 @@ fn resource(typ: PosixRlimitType) -> Resource {
         RlimitRtprio => Resource::RLIMIT_RTPRIO,
         RlimitRttime => Resource::RLIMIT_RTTIME,
     }
+}
+
+/// Writes `value` to /proc/sys/`key` (`net.ipv4.ip_forward` is net/ipv4/ip_forward).
+fn write_sysctl(sys: &dyn Syscall, key: &str, value: &str) -> Result<(), Failure> {
+    let stage = || format!("setting the sysctl {key}={value}");
+    if key.contains("..") || key.contains('/') {
+        return Err(Failure::new(stage(), "the key may not contain / or .."));
+    }
+    let path = Path::new("/proc/sys").join(key.replace('.', "/"));
+    let fd = sys.open(&path, OFlag::O_WRONLY | OFlag::O_CLOEXEC).stage(stage)?;
+    let written = sys.write(fd, value.as_bytes()).stage(stage);
+    let _ = sys.close(fd);
+    written.map(drop)
 }
 
 /// Sets each limit; when raising the hard limit is not allowed (no CAP_SYS_RESOURCE), clamps
@@ -643,3 +705,5 @@ fn resolve_command(sys: &dyn Syscall, command: &str, path_var: &str) -> Result<P
 
 #[cfg(test)]
 mod tests;
+
+pub mod init;

@@ -53,6 +53,18 @@ pub trait Syscall {
     /// Every signal back to its default action and none blocked, as a new program expects
     /// (the caller may ignore SIGPIPE, as Rust programs do, and exec keeps ignored signals).
     fn reset_signals(&self) -> Result<()>;
+    /// Blocks every signal, so that `wait_signal` takes them (an init's loop).
+    fn block_signals(&self) -> Result<()>;
+    /// Waits for a blocked signal and takes it: its number (real-time signals included).
+    fn wait_signal(&self) -> Result<i32>;
+    /// `kill` with a signal number, real-time signals included.
+    fn send_signal(&self, pid: Pid, signo: i32) -> Result<()>;
+    /// Reaps a child that exited, without waiting: its pid and exit code (128 plus the signal
+    /// when a signal ended it); none when no child has exited.
+    fn reap_any(&self) -> Result<Option<(Pid, i32)>>;
+    /// `PR_SET_NAME` (at most 15 bytes), and `name` over the process's arguments (where
+    /// /proc/PID/cmdline reads them), as setproctitle does: what `ps` shows.
+    fn set_name(&self, name: &str) -> Result<()>;
     /// Replaces the process; returns only on failure.
     fn execve(&self, path: &CStr, args: &[CString], env: &[CString]) -> Errno;
     /// Runs a helper program to completion (fuse-overlayfs); Err carries what it printed.
@@ -131,6 +143,9 @@ pub trait Syscall {
     // Terminals.
     /// Makes the terminal open on `fd` the calling session leader's controlling terminal.
     fn set_controlling_terminal(&self, fd: RawFd) -> Result<()>;
+    /// Puts the caller in a process group of its own and makes that group the foreground one
+    /// of the terminal on `fd` (SIGTTOU must be blocked).
+    fn foreground_group(&self, fd: RawFd) -> Result<()>;
     /// A new pseudo-terminal from the `/dev/ptmx` of the current root: (master, slave).
     fn open_console(&self) -> Result<(RawFd, RawFd)>;
     /// Sends `fd` over the unix socket `socket` (SCM_RIGHTS).
@@ -192,6 +207,70 @@ impl Syscall for LinuxSyscall {
             Some(&nix::sys::signal::SigSet::empty()),
             None,
         )
+    }
+
+    fn block_signals(&self) -> Result<()> {
+        use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
+        sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::all()), None)
+    }
+
+    fn wait_signal(&self) -> Result<i32> {
+        // nix's SigSet::wait knows no real-time signals: sigwait itself
+        let all = nix::sys::signal::SigSet::all();
+        let mut signo: libc::c_int = 0;
+        loop {
+            // SAFETY: both pointers are to live values of the types sigwait takes.
+            match unsafe { libc::sigwait(all.as_ref(), &mut signo) } {
+                0 => return Ok(signo),
+                libc::EINTR => continue,
+                e => return Err(Errno::from_raw(e)),
+            }
+        }
+    }
+
+    fn send_signal(&self, pid: Pid, signo: i32) -> Result<()> {
+        // SAFETY: kill(2) takes any pid and signal number; it touches no memory of ours.
+        Errno::result(unsafe { libc::kill(pid.as_raw(), signo) }).map(drop)
+    }
+
+    fn reap_any(&self) -> Result<Option<(Pid, i32)>> {
+        use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+        loop {
+            return match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Err(Errno::EINTR) => continue,
+                Err(Errno::ECHILD) | Ok(WaitStatus::StillAlive) => Ok(None),
+                Ok(WaitStatus::Exited(pid, code)) => Ok(Some((pid, code))),
+                Ok(WaitStatus::Signaled(pid, sig, _)) => Ok(Some((pid, 128 + sig as i32))),
+                Ok(_) => continue,
+                Err(e) => Err(e),
+            };
+        }
+    }
+
+    fn set_name(&self, name: &str) -> Result<()> {
+        let c_name = std::ffi::CString::new(name).map_err(|_| Errno::EINVAL)?;
+        nix::sys::prctl::set_name(&c_name)?;
+        // arg_start and arg_end: fields 48 and 49 of /proc/self/stat, counted after the
+        // parenthesised command name (field 2), which may hold spaces
+        let stat = std::fs::read_to_string("/proc/self/stat").map_err(|_| Errno::EIO)?;
+        let rest = stat.get(stat.rfind(')').ok_or(Errno::EIO)? + 2..).ok_or(Errno::EIO)?;
+        let fields: Vec<&str> = rest.split(' ').collect();
+        let field = |n: usize| fields.get(n - 3).and_then(|f| f.trim().parse::<usize>().ok()).ok_or(Errno::EIO);
+        let (start, end) = (field(48)?, field(49)?);
+        if end <= start {
+            return Err(Errno::EINVAL);
+        }
+        let len = end - start;
+        let bytes = &name.as_bytes()[..name.len().min(len - 1)];
+        // SAFETY: [arg_start, arg_end) is this process's own argument area, on its stack and
+        // writable; nothing reads the arguments through Rust after this (an init that never
+        // returns to main), and the area keeps its length, ending in a NUL.
+        unsafe {
+            let area = start as *mut u8;
+            std::ptr::write_bytes(area, 0, len);
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), area, bytes.len());
+        }
+        Ok(())
     }
 
     fn execve(&self, path: &CStr, args: &[CString], env: &[CString]) -> Errno {
@@ -463,6 +542,12 @@ impl Syscall for LinuxSyscall {
         Errno::result(r).map(drop)
     }
 
+    fn foreground_group(&self, fd: RawFd) -> Result<()> {
+        nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0))?;
+        // SAFETY: the caller owns `fd` for the duration of the call.
+        nix::unistd::tcsetpgrp(unsafe { BorrowedFd::borrow_raw(fd) }, nix::unistd::getpgrp())
+    }
+
     fn open_console(&self) -> Result<(RawFd, RawFd)> {
         let flags = OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
         let master = nix::fcntl::open(Path::new("/dev/ptmx"), flags, nix::sys::stat::Mode::empty())?;
@@ -600,6 +685,23 @@ impl Syscall for TestSyscall {
     }
     fn run_program(&self, program: &str, args: &[String]) -> std::result::Result<(), String> {
         self.record(format!("run {program} {}", args.join(" "))).map_err(|e| e.to_string())
+    }
+    fn block_signals(&self) -> Result<()> {
+        self.record("block_signals".into())
+    }
+    fn wait_signal(&self) -> Result<i32> {
+        self.record("wait_signal".into())?;
+        Ok(libc::SIGCHLD)
+    }
+    fn send_signal(&self, pid: Pid, signo: i32) -> Result<()> {
+        self.record(format!("send_signal {pid} {signo}"))
+    }
+    fn reap_any(&self) -> Result<Option<(Pid, i32)>> {
+        self.record("reap_any".into())?;
+        Ok(Some((Pid::from_raw(1000), 0)))
+    }
+    fn set_name(&self, name: &str) -> Result<()> {
+        self.record(format!("set_name {name}"))
     }
     fn execve(&self, path: &CStr, args: &[CString], _env: &[CString]) -> Errno {
         let args: Vec<_> = args.iter().map(|a| a.to_string_lossy()).collect();
@@ -761,6 +863,9 @@ impl Syscall for TestSyscall {
     }
     fn set_controlling_terminal(&self, fd: RawFd) -> Result<()> {
         self.record(format!("set_controlling_terminal {fd}"))
+    }
+    fn foreground_group(&self, fd: RawFd) -> Result<()> {
+        self.record(format!("foreground_group {fd}"))
     }
     fn open_console(&self) -> Result<(RawFd, RawFd)> {
         self.record("open_console".into())?;

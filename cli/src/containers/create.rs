@@ -160,6 +160,39 @@ pub struct CreateArgs {
     /// Pid namespace: private (the default: one of its own) or host (this host's)
     #[arg(long, value_name = "MODE", value_parser = parse_pid_mode)]
     pub pid: Option<bool>,
+    /// Signal `stop` sends first (a name or number; default the image's, else SIGTERM)
+    #[arg(long, value_name = "SIGNAL")]
+    pub stop_signal: Option<String>,
+    /// Leave this variable of the image or the defaults (PATH, TERM, HOME, ...) unset
+    #[arg(long, value_name = "NAME")]
+    pub unsetenv: Vec<String>,
+    /// Leave every variable of the image and the defaults unset (--env still sets its own)
+    #[arg(long)]
+    pub unsetenv_all: bool,
+    /// A resolver option for the container's resolv.conf (ndots:2, edns0, ...)
+    #[arg(long, value_name = "OPTION")]
+    pub dns_opt: Vec<String>,
+    /// An extra group of the container's user: a name in the image's /etc/group, or a gid
+    #[arg(long, value_name = "GROUP")]
+    pub group_add: Vec<String>,
+    /// Size of /dev/shm, e.g. 128m (default and 0: 64m)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub shm_size: Option<i64>,
+    /// A namespaced kernel parameter: net.* (with a network of its own), kernel.msg*, kernel.sem,
+    /// kernel.shm*, fs.mqueue.*
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub sysctl: Vec<String>,
+    /// A resource limit: TYPE=SOFT[:HARD] (nofile=1024:2048, -1 unlimited), or host for this
+    /// process's own limits
+    #[arg(long, value_name = "TYPE=SOFT[:HARD]")]
+    pub ulimit: Vec<String>,
+    /// Run Berth's init as pid 1: it reaps zombies and forwards signals to the command
+    #[arg(long)]
+    pub init: bool,
+    /// User namespace: host (the default: the one berth runs in); keep-id, nomap, auto and
+    /// private are refused, as berth gives a container no id maps of its own
+    #[arg(long, value_name = "MODE")]
+    pub userns: Vec<String>,
     /// Image, then the command and its arguments
     #[arg(
         required = true,
@@ -337,6 +370,11 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         ),
         Some(e) => Some(vec![e.to_string()]),
     };
+    // the last one wins, as in Podman
+    if let Some(mode) = args.userns.last() {
+        berth_engine::container::check_userns(mode, berth_engine::rootless::is_rootless())
+            .map_err(anyhow::Error::msg)?;
+    }
     let labels = labels_from(args)?;
     Ok(CreateOptions {
         name: args.name.clone(),
@@ -421,6 +459,39 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         runtime: args.runtime.clone().filter(|r| r.as_os_str() != "berth"),
         monitor_pidfile: args.conmon_pidfile.as_ref().map(std::path::absolute).transpose()?,
         pid_host: args.pid.unwrap_or(false),
+        // Podman's words, without clap's framing
+        stop_signal: args
+            .stop_signal
+            .as_deref()
+            .map(berth_engine::parse_kill_signal)
+            .transpose()
+            .map_err(anyhow::Error::msg)?,
+        unsetenv: args.unsetenv.clone(),
+        unsetenv_all: args.unsetenv_all,
+        dns_options: args.dns_opt.clone(),
+        group_add: args.group_add.clone(),
+        shm_size: match args.shm_size {
+            Some(s) if s < 0 => bail!("--shm-size {s}: use a size, e.g. 128m (0 for the default 64m)"),
+            s => s.map(|s| s as u64).filter(|s| *s > 0),
+        },
+        sysctls: args
+            .sysctl
+            .iter()
+            .map(|s| berth_engine::container::kernel::parse_sysctl(s))
+            .collect::<Result<_, _>>()
+            .map_err(anyhow::Error::msg)?,
+        ulimits: args
+            .ulimit
+            .iter()
+            .filter(|u| *u != "host")
+            .map(|u| berth_engine::container::kernel::Ulimit::parse(u))
+            .collect::<Result<_, _>>()
+            .map_err(anyhow::Error::msg)?,
+        ulimit_host: match args.ulimit.iter().any(|u| u == "host") {
+            true if args.ulimit.len() > 1 => bail!("--ulimit host can't be combined with other --ulimit options"),
+            host => host,
+        },
+        init: args.init,
     })
 }
 

@@ -129,15 +129,17 @@ fn create_refuses_what_it_cannot_do_and_maps_what_compose_sends() {
     bad(&s, with(json!({"HostConfig": {"Mounts": [{"Target": "/x"}]}})), "invalid mount type (none)");
     bad(&s, with(json!({"HostConfig": {"Dns": ["1.1.1.1", "dns.example"]}})), "invalid DNS server \"dns.example\"");
     bad(&s, with(json!({"HostConfig": {"DnsSearch": ["bad domain"]}})), "invalid DNS search domain \"bad domain\"");
-    // What Berth has no equivalent for, by name.
+    // Kernel settings and the stop signal, checked as the command line checks them.
     bad(
         &s,
-        with(json!({"HostConfig": {"Ulimits": [{"Name": "nofile", "Soft": 10, "Hard": 10}]}})),
-        "HostConfig.Ulimits is not supported",
+        with(json!({"HostConfig": {"Ulimits": [{"Name": "nofile", "Soft": 20, "Hard": 10}]}})),
+        "ulimit soft limit must be less than or equal to hard limit: 20 > 10",
     );
-    bad(&s, with(json!({"HostConfig": {"ShmSize": 1 << 20}})), "HostConfig.ShmSize is not supported");
-    bad(&s, with(json!({"HostConfig": {"Init": true}})), "HostConfig.Init is not supported");
-    bad(&s, with(json!({"StopSignal": "SIGINT"})), "StopSignal is not supported");
+    bad(&s, with(json!({"HostConfig": {"Sysctls": {"vm.swappiness": "1"}}})), "\"vm.swappiness\" is not allowed");
+    bad(&s, with(json!({"HostConfig": {"ShmSize": -1}})), "invalid HostConfig.ShmSize -1");
+    bad(&s, with(json!({"StopSignal": "SIGNOPE"})), "StopSignal \"SIGNOPE\": invalid signal");
+    // What Berth has no equivalent for, by name.
+    bad(&s, with(json!({"HostConfig": {"VolumesFrom": ["other"]}})), "HostConfig.VolumesFrom is not supported");
     bad(
         &s,
         with(json!({"Healthcheck": {"Test": ["CMD", "true"], "Interval": 1_000_000_000}})),

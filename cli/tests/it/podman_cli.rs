@@ -913,3 +913,249 @@ fn latest_with_names_is_refused_in_podmans_words() {
         assert!(err.starts_with(want), "{args:?}: {err}");
     }
 }
+
+/// A busybox world with the image pulled.
+fn busybox_world() -> (World, String) {
+    let w = World::new();
+    let img = w.image_ref("busybox:latest");
+    w.push_busybox("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    (w, img)
+}
+
+#[test]
+fn stop_signal_is_what_stop_sends() {
+    let (w, img) = busybox_world();
+    // the shell exits on SIGUSR1 only: a stop that sent SIGTERM would wait and SIGKILL (137)
+    w.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "sig",
+        "--stop-signal",
+        "USR1",
+        &img,
+        "sh",
+        "-c",
+        "trap 'exit 3' USR1; trap '' TERM; while :; do sleep 0.1; done",
+    ]);
+    assert_eq!(w.ok(&["inspect", "--format", "{{.Config.StopSignal}}", "sig"]).trim(), "10");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    w.ok(&["stop", "-t", "5", "sig"]);
+    assert_eq!(w.ok(&["inspect", "--format", "{{.State.ExitCode}}", "sig"]).trim(), "3");
+    let (status, _, err) = code(&w, &["create", "--stop-signal=99", &img]);
+    assert_eq!((status, err.trim()), (125, "Error: valid signals are 1 through 64"));
+    assert_eq!(w.ok(&["inspect", "--format", "{{.Config.StopSignal}}", "sig"]).trim(), "10");
+}
+
+#[test]
+fn unsetenv_drops_the_image_and_default_variables() {
+    let (w, img) = busybox_world();
+    let env = w.ok(&["run", "--rm", &img, "env"]);
+    assert!(env.contains("TERM=xterm\n") && env.contains("PATH="), "{env}");
+    let env = w.ok(&["run", "--rm", "--unsetenv", "TERM", "--unsetenv=HOSTNAME", &img, "env"]);
+    assert!(!env.contains("TERM") && !env.contains("HOSTNAME") && env.contains("PATH="), "{env}");
+    let env = w.ok(&["run", "--rm", "--unsetenv-all", &img, "/bin/env"]);
+    assert_eq!(env, "", "nothing left");
+    let env = w.ok(&["run", "--rm", "--unsetenv-all", "--env", "TERM=abc", &img, "/bin/env"]);
+    assert_eq!(env, "TERM=abc\n");
+}
+
+#[test]
+fn dns_opt_is_an_options_line_in_resolv_conf() {
+    let (w, img) = busybox_world();
+    let conf = w.ok(&["run", "--rm", "--dns-opt", "ndots:3", "--dns-opt=timeout:2", &img, "cat", "/etc/resolv.conf"]);
+    assert!(conf.lines().any(|l| l == "options ndots:3 timeout:2"), "{conf}");
+    assert_eq!(conf.matches("options").count(), 1, "{conf}");
+}
+
+#[test]
+fn group_add_gives_supplementary_groups() {
+    let (w, img) = busybox_world();
+    // the test image's /etc/group names `staff` (gid 50)
+    assert_eq!(w.ok(&["run", "--rm", "--group-add", "457", "--group-add", "staff", &img, "id", "-G"]), "0 50 457\n");
+    let (status, _, err) = code(&w, &["run", "--rm", "--group-add", "nosuchgroup", &img, "true"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("unable to find group nosuchgroup"), "{err}");
+    let (status, _, err) = code(&w, &["run", "--rm", "--group-add", "keep-groups", "--group-add", "457", &img, "id"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("the '--group-add keep-groups' option is not allowed with any other --group-add options"));
+    let (status, _, err) = code(&w, &["run", "--rm", "--group-add", "keep-groups", &img, "id"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("--group-add keep-groups"), "{err}");
+    assert_eq!(w.ok(&["ps", "-a", "-q"]), "", "refused runs create nothing");
+}
+
+#[test]
+fn shm_size_sizes_dev_shm() {
+    let (w, img) = busybox_world();
+    let df = |args: &[&str]| {
+        let mut all = vec!["run", "--rm"];
+        all.extend(args);
+        all.extend([img.as_str(), "sh", "-c", "df -k /dev/shm | tail -1 | awk '{print $2}'"]);
+        w.ok(&all).trim().to_string()
+    };
+    assert_eq!(df(&[]), "65536");
+    assert_eq!(df(&["--shm-size", "0"]), "65536");
+    assert_eq!(df(&["--shm-size=128m"]), "131072");
+    w.ok(&["create", "--name", "shm", "--shm-size", "1g", &img, "true"]);
+    assert_eq!(w.ok(&["inspect", "--format", "{{.HostConfig.ShmSize}}", "shm"]).trim(), "1073741824");
+}
+
+#[test]
+fn sysctl_sets_namespaced_parameters_only() {
+    let (w, img) = busybox_world();
+    let out = w.ok(&[
+        "run",
+        "--rm",
+        "--sysctl",
+        "net.ipv4.ip_forward=1",
+        "--sysctl",
+        "kernel.shmmax=1234567",
+        &img,
+        "cat",
+        "/proc/sys/net/ipv4/ip_forward",
+        "/proc/sys/kernel/shmmax",
+    ]);
+    assert_eq!(out, "1\n1234567\n");
+    let (status, _, err) = code(&w, &["run", "--rm", "--sysctl", "vm.swappiness=10", &img, "true"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("\"vm.swappiness\" is not allowed"), "{err}");
+    let (status, _, err) =
+        code(&w, &["run", "--rm", "--network", "host", "--sysctl", "net.ipv4.ip_forward=1", &img, "true"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("host's network namespace"), "{err}");
+    let (status, _, err) = code(&w, &["run", "--rm", "--sysctl", "novalue", &img, "true"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("invalid sysctl \"novalue\""), "{err}");
+    assert_eq!(w.ok(&["ps", "-a", "-q"]), "");
+}
+
+#[test]
+fn ulimit_sets_the_containers_limits() {
+    let (w, img) = busybox_world();
+    let limits = |args: &[&str]| {
+        let mut all = vec!["run", "--rm"];
+        all.extend(args);
+        all.extend([img.as_str(), "sh", "-c", "ulimit -Sn; ulimit -Hn; ulimit -Hu"]);
+        w.ok(&all)
+    };
+    let out = limits(&["--ulimit", "nofile=100:200"]);
+    assert!(out.starts_with("100\n200\n"), "{out}");
+    let out = limits(&["--ulimit", "nofile=50"]);
+    assert!(out.starts_with("50\n50\n"), "{out}");
+    // above this process's hard limit: lowered to it, with a warning (without CAP_SYS_RESOURCE)
+    let (hard_now, _) = {
+        let s = std::fs::read_to_string("/proc/self/limits").unwrap();
+        let l = s.lines().find(|l| l.starts_with("Max open files")).unwrap().to_string();
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f[4].to_string(), f[3].to_string())
+    };
+    let out = w.berth(&["run", "--rm", "--ulimit", "nofile=99999999:99999999", &img, "sh", "-c", "ulimit -Hn"]);
+    assert!(out.status.success(), "{out:?}");
+    let hard_seen = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if hard_seen != "99999999" {
+        assert_eq!(hard_seen, hard_now);
+        assert!(err.contains("--ulimit nofile=99999999:99999999"), "{err}");
+    }
+    // host: this process's own limits
+    let out = limits(&["--ulimit", "host"]);
+    assert!(out.contains(&format!("\n{hard_now}\n")), "{out} vs {hard_now}");
+    let (status, _, err) = code(&w, &["run", "--rm", "--ulimit", "nofile=20:10", &img, "true"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("ulimit soft limit must be less than or equal to hard limit: 20 > 10"), "{err}");
+    let (status, _, err) = code(&w, &["run", "--rm", "--ulimit", "bogus=1", &img, "true"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("invalid ulimit type \"bogus\""), "{err}");
+}
+
+#[test]
+fn memory_zero_is_unlimited_and_host_network_drops_ports() {
+    let (w, img) = busybox_world();
+    w.ok(&["create", "--name", "m0", "--memory", "0", &img, "true"]);
+    assert_eq!(w.ok(&["inspect", "--format", "{{.HostConfig.Memory}}", "m0"]).trim(), "0");
+    let out = w.berth(&["run", "--rm", "--network", "host", "-p", "8080:80", &img, "echo", "ran"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ran\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use"
+    ));
+}
+
+#[test]
+fn userns_is_the_host_one_and_other_modes_are_refused() {
+    let (w, img) = busybox_world();
+    let map = w.ok(&["run", "--rm", "--userns", "host", &img, "cat", "/proc/self/uid_map"]);
+    assert_eq!(map.split_whitespace().collect::<Vec<_>>(), ["0", "0", "4294967295"]);
+    let (status, _, err) = code(&w, &["run", "--rm", "--userns=keep-id", &img, "true"]);
+    assert_eq!((status, err.trim()), (125, "Error: keep-id is only supported in rootless mode"));
+    let (status, _, err) = code(&w, &["run", "--rm", "--userns=auto", &img, "true"]);
+    assert_eq!(status, 125);
+    assert!(err.contains("--userns auto"), "{err}");
+    assert_eq!(w.ok(&["ps", "-a", "-q"]), "");
+}
+
+#[test]
+fn init_is_pid_1_reaps_and_forwards_signals() {
+    let (w, img) = busybox_world();
+    // pid 1 is the init, the command its child
+    let out = w.ok(&["run", "--rm", "--init", &img, "sh", "-c", "cat /proc/1/comm; echo $$; echo $PPID"]);
+    assert_eq!(out, "berth-init\n2\n1\n");
+    let ps = w.ok(&["run", "--rm", "--init", &img, "ps", "-o", "pid,args"]);
+    let pid1 = ps.lines().find(|l| l.split_whitespace().next() == Some("1")).unwrap_or_default();
+    assert_eq!(pid1.split_whitespace().collect::<Vec<_>>(), ["1", "berth-init"], "{ps}");
+    // the command's exit code is the container's
+    let out = w.berth(&["run", "--rm", "--init", &img, "sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7));
+    // an orphan is reaped: no zombie is left behind
+    let out = w.ok(&[
+        "run",
+        "--rm",
+        "--init",
+        &img,
+        "sh",
+        "-c",
+        "(sleep 0.1 &) ; sleep 0.5; grep -l zombie /proc/[0-9]*/status | wc -l",
+    ]);
+    assert_eq!(out.trim(), "0");
+    // stop's signal reaches the command through the init
+    w.ok(&[
+        "run",
+        "-d",
+        "--init",
+        "--name",
+        "inited",
+        &img,
+        "sh",
+        "-c",
+        "trap 'exit 5' TERM; while :; do sleep 0.1; done",
+    ]);
+    assert_eq!(w.ok(&["inspect", "--format", "{{.HostConfig.Init}}", "inited"]).trim(), "true");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    w.ok(&["stop", "-t", "5", "inited"]);
+    assert_eq!(w.ok(&["inspect", "--format", "{{.State.ExitCode}}", "inited"]).trim(), "5");
+    // with a terminal, the command's group is the terminal's foreground one (pgrp, tpgid)
+    let out = w.ok(&["run", "--rm", "-t", "--init", &img, "sh", "-c", "cut -d' ' -f5,8 /proc/$$/stat"]);
+    assert_eq!(out.trim(), "2 2");
+    // a real-time stop signal too
+    w.ok(&[
+        "run",
+        "-d",
+        "--init",
+        "--stop-signal",
+        "40",
+        "--name",
+        "rt",
+        &img,
+        "sh",
+        "-c",
+        "trap 'exit 4' 40; while :; do sleep 0.1; done",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    w.ok(&["stop", "-t", "5", "rt"]);
+    assert_eq!(w.ok(&["inspect", "--format", "{{.State.ExitCode}} {{.Config.StopSignal}}", "rt"]).trim(), "4 40");
+    // a command that is not there fails as without --init
+    let (status, _, err) = code(&w, &["run", "--rm", "--init", &img, "/nosuch"]);
+    assert_eq!(status, 127, "{err}");
+}

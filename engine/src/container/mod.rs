@@ -3,6 +3,7 @@
 //! supervises a running container is the `monitor`.
 
 pub mod in_root;
+pub mod kernel;
 pub mod log_reader;
 pub mod logs;
 pub mod mount;
@@ -144,6 +145,37 @@ pub struct CreateOptions {
     /// `--pid host`: the host's pid namespace instead of one of its own.
     #[serde(default)]
     pub pid_host: bool,
+    /// `--stop-signal`: the signal `stop` sends first (a number); none for the image's, else
+    /// SIGTERM.
+    #[serde(default)]
+    pub stop_signal: Option<i32>,
+    /// `--unsetenv`: variables of the image and the defaults left out.
+    #[serde(default)]
+    pub unsetenv: Vec<String>,
+    /// `--unsetenv-all`: only the `--env` variables, none of the image's or the defaults.
+    #[serde(default)]
+    pub unsetenv_all: bool,
+    /// `--dns-opt`: an `options` line in the container's resolv.conf.
+    #[serde(default)]
+    pub dns_options: Vec<String>,
+    /// `--group-add`: supplementary groups (names resolved in the image's /etc/group, or gids).
+    #[serde(default)]
+    pub group_add: Vec<String>,
+    /// `--shm-size`: bytes of the /dev/shm tmpfs; none for Podman's 64 MiB.
+    #[serde(default)]
+    pub shm_size: Option<u64>,
+    /// `--sysctl`: namespaced kernel parameters set in the container.
+    #[serde(default)]
+    pub sysctls: BTreeMap<String, String>,
+    /// `--ulimit`: resource limits of the container's processes, over the defaults.
+    #[serde(default)]
+    pub ulimits: Vec<kernel::Ulimit>,
+    /// `--ulimit host`: the limits of the process that starts the container, none set.
+    #[serde(default)]
+    pub ulimit_host: bool,
+    /// `--init`: Berth's init runs as pid 1, reaps zombies and forwards signals to the command.
+    #[serde(default)]
+    pub init: bool,
 }
 
 impl CreateOptions {
@@ -343,6 +375,24 @@ pub fn containerenv(c: &ContainerRecord, rootless: bool) -> String {
         c.image_id,
         u8::from(rootless)
     )
+}
+
+/// Checks a `--userns` mode. A container shares the user namespace Berth runs in (`host`, the
+/// default: the host's as root, the user's own rootless); the modes that give it one of its
+/// own are refused by name, with Podman's words where Podman refuses them too.
+pub fn check_userns(mode: &str, rootless: bool) -> Result<(), String> {
+    let kind = mode.split(':').next().unwrap_or(mode);
+    match kind {
+        "" | "host" => Ok(()),
+        "keep-id" | "nomap" if !rootless => Err(format!("{kind} is only supported in rootless mode")),
+        "keep-id" | "nomap" | "auto" | "private" => Err(format!(
+            "--userns {mode}: berth runs a container in the user namespace berth itself runs in (host), without id maps of its own; leave out --userns"
+        )),
+        _ if kind == "container" || kind == "ns" => {
+            Err(format!("--userns {mode}: berth can't join another user namespace; leave out --userns"))
+        }
+        _ => Err(format!("invalid --userns {mode:?}: use host")),
+    }
 }
 
 /// Checks a `--runtime`: Berth runs containers with the runtime built into its own binary, so
@@ -571,6 +621,17 @@ pub fn process_alive(pid: Option<i32>, start: Option<u64>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::RestartPolicy;
+
+    #[test]
+    fn userns_modes_other_than_host_are_refused_by_name() {
+        use super::check_userns;
+        assert!(check_userns("host", false).is_ok() && check_userns("", true).is_ok());
+        assert_eq!(check_userns("keep-id", false).unwrap_err(), "keep-id is only supported in rootless mode");
+        assert_eq!(check_userns("nomap", false).unwrap_err(), "nomap is only supported in rootless mode");
+        assert!(check_userns("keep-id", true).unwrap_err().contains("--userns keep-id"));
+        assert!(check_userns("auto:size=1000", false).unwrap_err().contains("--userns auto:size=1000"));
+        assert!(check_userns("bogus", false).unwrap_err().contains("invalid --userns \"bogus\""));
+    }
 
     #[test]
     fn restart_policies_parse_and_decide() {

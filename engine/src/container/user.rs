@@ -19,6 +19,10 @@ pub enum UserError {
     NoUser(String),
     #[error("unable to find group {0}: no matching entries in group file")]
     NoGroup(String),
+    #[error("the '--group-add keep-groups' option is not allowed with any other --group-add options")]
+    KeepGroupsWithOthers,
+    #[error("--group-add keep-groups: berth does not keep the caller's groups (it would need a runtime that leaves them in place); name the groups with --group-add GROUP instead")]
+    KeepGroups,
 }
 
 /// The most of /etc/passwd or /etc/group read: far more than any real image has.
@@ -79,6 +83,34 @@ pub fn resolve(spec: &str, passwd: Option<&str>, group: Option<&str>) -> Result<
         }
     }
     Ok(ExecUser { uid, gid, additional_gids, home })
+}
+
+/// `--group-add`: each a gid, or a group's name in the image's /etc/group, added to the user's
+/// supplementary groups. `keep-groups` (the caller's own groups) is refused: it keeps the groups
+/// of a rootless user's login, and root has none to keep that a container should get.
+pub fn add_groups(user: &mut ExecUser, asked: &[String], group: Option<&str>) -> Result<(), UserError> {
+    if asked.len() > 1 && asked.iter().any(|g| g == "keep-groups") {
+        return Err(UserError::KeepGroupsWithOthers);
+    }
+    for g in asked {
+        if g == "keep-groups" {
+            return Err(UserError::KeepGroups);
+        }
+        let gid = match group
+            .unwrap_or("")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .find(|f| f.len() >= 3 && f[0] == g)
+        {
+            Some(f) => f[2].parse().map_err(|_| UserError::NoGroup(g.clone()))?,
+            None => g.parse().map_err(|_| UserError::NoGroup(g.clone()))?,
+        };
+        if !user.additional_gids.contains(&gid) {
+            user.additional_gids.push(gid);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

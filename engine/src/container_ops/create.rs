@@ -77,6 +77,10 @@ impl Engine {
             )));
         }
         let mode = self.plan_network(&config, &mut opts)?;
+        for key in opts.sysctls.keys() {
+            let own_network = !matches!(mode, network::Mode::Host | network::Mode::Container(_));
+            container::kernel::check_sysctl(key, own_network).map_err(Error::Invalid)?;
+        }
         self.check_mounts(&mut opts)?;
         // Capabilities and devices are checked here, so their errors come out as they are.
         container::security::capabilities(&opts.security, spec::DEFAULT_CAPS)?;
@@ -113,7 +117,8 @@ impl Engine {
         };
         let passwd = accounts("etc/passwd")?;
         let group = accounts("etc/group")?;
-        let exec_user = user::resolve(&user_spec, passwd.as_deref(), group.as_deref())?;
+        let mut exec_user = user::resolve(&user_spec, passwd.as_deref(), group.as_deref())?;
+        user::add_groups(&mut exec_user, &opts.group_add, group.as_deref())?;
         if crate::rootless::is_rootless() && (exec_user.uid != 0 || exec_user.gid != 0) {
             let maps = crate::rootless::IdMaps::of_current_user();
             if !maps.has_sub_ids() {

@@ -56,7 +56,7 @@ fn new_id() -> String {
 
 /// A signal for `kill`, as Podman takes it: a name (`TERM`, `SIGTERM`, `-TERM`) or a number
 /// from 1 to 64, real-time signals included. Errors are Podman's words.
-pub(crate) fn parse_kill_signal(s: &str) -> std::result::Result<i32, String> {
+pub fn parse_kill_signal(s: &str) -> std::result::Result<i32, String> {
     let t = s.trim().strip_prefix('-').unwrap_or(s.trim());
     if let Ok(n) = t.parse::<i64>() {
         return match n {

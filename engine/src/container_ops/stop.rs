@@ -47,7 +47,9 @@ impl Engine {
         let _stopping = self.stop_lock(&c.id, true)?;
         container::set_status(self.state().conn(), &c.id, Status::Stopping)?;
         if let Some(pid) = c.pid {
-            let _ = kill(Pid::from_raw(pid), signal);
+            // raw, as nix's Signal has no real-time signals
+            // SAFETY: kill(2) takes any pid and signal number; it touches no memory of ours.
+            let _ = unsafe { nix::libc::kill(pid, signal) };
         }
         let mut warning = None;
         if !self.wait_gone(&c, timeout) {
@@ -55,7 +57,7 @@ impl Engine {
                 // Podman's words
                 warning = Some(format!(
                     "StopSignal {} failed to stop container {} in {} seconds, resorting to SIGKILL",
-                    signal.as_str(),
+                    Signal::try_from(signal).map_or_else(|_| signal.to_string(), |s| s.as_str().to_string()),
                     c.name,
                     timeout.as_secs()
                 ));
@@ -77,14 +79,19 @@ impl Engine {
         }
     }
 
-    pub(super) fn stop_signal(&self, c: &ContainerRecord) -> Signal {
+    /// The signal a stop sends first, as a number: `--stop-signal`, else the image's, else
+    /// SIGTERM.
+    pub(crate) fn stop_signal(&self, c: &ContainerRecord) -> i32 {
+        if let Some(signo) = c.options.stop_signal {
+            return signo;
+        }
         image::get(self.state().conn(), &c.image_id)
             .ok()
             .flatten()
             .and_then(|i| i.config())
             .and_then(|cfg| cfg.config().as_ref().and_then(|c| c.stop_signal().clone()))
-            .and_then(|s| parse_signal(&s))
-            .unwrap_or(Signal::SIGTERM)
+            .and_then(|s| parse_kill_signal(&s).ok())
+            .unwrap_or(Signal::SIGTERM as i32)
     }
 
     pub(super) fn wait_gone(&self, c: &ContainerRecord, timeout: Duration) -> bool {

@@ -58,12 +58,14 @@ pub fn hosts(input: &HostsInput<'_>) -> String {
 
 /// The container's resolv.conf: the host's, without the loopback name servers a container can't
 /// reach (a host running systemd-resolved lists 127.0.0.53: its upstream list is used instead),
-/// or `dns` when given. `keep_loopback` for `--network host`, where loopback is the host's.
+/// or `dns` when given; `options` (`--dns-opt`) replace the host's options. `keep_loopback` for
+/// `--network host`, where loopback is the host's.
 pub fn resolv_conf(
     host: &str,
     upstream: Option<&str>,
     dns: &[IpAddr],
     search: &[String],
+    options: &[String],
     keep_loopback: bool,
 ) -> String {
     let is_loopback = |line: &str| {
@@ -89,7 +91,7 @@ pub fn resolv_conf(
     let mut out = String::new();
     for line in host.lines().map(str::trim) {
         let search_line = line.starts_with("search") || line.starts_with("domain");
-        if (search_line && search.is_empty()) || line.starts_with("options") {
+        if (search_line && search.is_empty()) || (line.starts_with("options") && options.is_empty()) {
             out.push_str(line);
             out.push('\n');
         }
@@ -100,6 +102,9 @@ pub fn resolv_conf(
     for n in nameservers {
         out.push_str(&n);
         out.push('\n');
+    }
+    if !options.is_empty() {
+        out.push_str(&format!("options {}\n", options.join(" ")));
     }
     out
 }
@@ -159,17 +164,17 @@ mod tests {
         let host = "# generated\nsearch example.test\nnameserver 127.0.0.53\noptions edns0 trust-ad\n";
         let upstream = "nameserver 192.0.2.53\nnameserver ::1\n";
         assert_eq!(
-            resolv_conf(host, Some(upstream), &[], &[], false),
+            resolv_conf(host, Some(upstream), &[], &[], &[], false),
             "search example.test\noptions edns0 trust-ad\nnameserver 192.0.2.53\n"
         );
         assert_eq!(
-            resolv_conf(host, Some(upstream), &[], &[], true),
+            resolv_conf(host, Some(upstream), &[], &[], &[], true),
             "search example.test\noptions edns0 trust-ad\nnameserver 127.0.0.53\n"
         );
         let dns = ["10.0.0.53".parse().unwrap()];
         assert_eq!(
-            resolv_conf(host, None, &dns, &["corp.test".into()], false),
-            "options edns0 trust-ad\nsearch corp.test\nnameserver 10.0.0.53\n"
+            resolv_conf(host, None, &dns, &["corp.test".into()], &["ndots:2".into()], false),
+            "search corp.test\nnameserver 10.0.0.53\noptions ndots:2\n"
         );
     }
 }

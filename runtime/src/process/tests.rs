@@ -136,10 +136,10 @@ fn run_child_keeping(sys: &TestSyscall, spec: &Spec, preserve_fds: u32, workdir_
         err: 22,
         err_parent: 23,
         last_cap: 40,
+        init: false,
     };
     let mut err = 0;
-    let Err(failure) = child.run(sys, &mut err);
-    failure
+    child.run(sys, &mut err).expect_err("the fake's execve fails")
 }
 
 /// Each expected entry is the start of a recorded call; they must appear in this order.
@@ -446,8 +446,9 @@ fn an_exec_joins_namespaces_mounts_nothing_and_takes_its_terminal() {
         err: 22,
         err_parent: 23,
         last_cap: 40,
+        init: false,
     };
-    let Err(failure) = child.run(&sys, &mut 0);
+    let failure = child.run(&sys, &mut 0).expect_err("the fake's execve fails");
     assert_eq!(failure, Failure::errno("executing /bin/sh", Errno::ENOSYS));
     let calls = sys.calls();
     assert_in_order(
@@ -493,8 +494,9 @@ fn a_terminal_is_made_in_the_container_and_its_master_sent_to_the_console_socket
         err: 22,
         err_parent: 23,
         last_cap: 40,
+        init: false,
     };
-    let Err(_) = child.run(&sys, &mut 0);
+    let _ = child.run(&sys, &mut 0).expect_err("the fake's execve fails");
     // After pivot_root (the container's own /dev/ptmx), before the user changes.
     assert_in_order(
         &sys.calls(),

@@ -104,15 +104,11 @@ fn unset(v: &Value) -> bool {
 
 /// Fields Berth has no equivalent for, with the values that mean "not set" beyond `unset`.
 const UNSUPPORTED_CONFIG: &[(&str, &[&str])] =
-    &[("Domainname", &[]), ("MacAddress", &[]), ("StopSignal", &[]), ("StopTimeout", &[]), ("OnBuild", &[])];
+    &[("Domainname", &[]), ("MacAddress", &[]), ("StopTimeout", &[]), ("OnBuild", &[])];
 const UNSUPPORTED_HOST: &[(&str, &[&str])] = &[
-    ("Ulimits", &[]),
-    ("ShmSize", &[]),
-    ("Init", &[]),
     ("Links", &[]),
     ("VolumesFrom", &[]),
     ("VolumeDriver", &["local"]),
-    ("GroupAdd", &[]),
     ("IpcMode", &["private", "shareable"]),
     ("PidMode", &["private"]),
     ("UTSMode", &["private"]),
@@ -144,9 +140,7 @@ const UNSUPPORTED_HOST: &[(&str, &[&str])] = &[
     ("IOMaximumBandwidth", &[]),
     ("DeviceCgroupRules", &[]),
     ("DeviceRequests", &[]),
-    ("Sysctls", &[]),
     ("StorageOpt", &[]),
-    ("DnsOptions", &[]),
     ("MaskedPaths", &[]),
     ("ReadonlyPaths", &[]),
     ("Runtime", &["berth"]),
@@ -434,6 +428,30 @@ fn create_options(name: Option<String>, body: &Value) -> Result<(CreateOptions, 
         .map(|d| berth_engine::network::parse_dns(d).map_err(|e| ApiError::bad(format!("HostConfig.Dns: {e}"))))
         .collect::<Result<_, _>>()?;
     let memory = nonzero("Memory")?;
+    let stop_signal = top("StopSignal")
+        .str()?
+        .map(|s| berth_engine::parse_kill_signal(s).map_err(|e| ApiError::bad(format!("StopSignal {s:?}: {e}"))))
+        .transpose()?;
+    let mut ulimits = Vec::new();
+    let list = host("Ulimits");
+    for u in list.array()? {
+        let u = Field { path: list.path.clone(), v: u };
+        let name = u.field("Name").str()?.unwrap_or_default();
+        let soft = u.field("Soft").int()?.unwrap_or(0);
+        let hard = u.field("Hard").int()?.unwrap_or(soft);
+        ulimits.push(
+            berth_engine::container::kernel::Ulimit::parse(&format!("{name}={soft}:{hard}"))
+                .map_err(|e| ApiError::bad(format!("HostConfig.Ulimits: {e}")))?,
+        );
+    }
+    let mut sysctls = BTreeMap::new();
+    for (k, v) in host("Sysctls").object()?.into_iter().flatten() {
+        let v = Field { path: format!("HostConfig.Sysctls.{k}"), v };
+        sysctls.insert(k.clone(), v.str()?.unwrap_or_default().to_string());
+    }
+    let shm_size = nonzero("ShmSize")?
+        .map(|n| u64::try_from(n).map_err(|_| ApiError::bad(format!("invalid HostConfig.ShmSize {n}"))))
+        .transpose()?;
     Ok((
         CreateOptions {
             name,
@@ -472,6 +490,13 @@ fn create_options(name: Option<String>, body: &Value) -> Result<(CreateOptions, 
             tty: top("Tty").bool()?,
             interactive: top("OpenStdin").bool()?,
             security,
+            stop_signal,
+            ulimits,
+            sysctls,
+            shm_size,
+            group_add: host("GroupAdd").list()?,
+            init: host("Init").bool()?,
+            dns_options: host("DnsOptions").list()?,
             ..Default::default()
         },
         warnings,
@@ -527,12 +552,11 @@ mod tests {
     #[test]
     fn what_berth_cannot_do_is_refused_by_name() {
         check(
-            json!({"HostConfig": {"Ulimits": [{"Name": "nofile", "Soft": 1, "Hard": 2}]}}),
-            Err("HostConfig.Ulimits"),
+            json!({"HostConfig": {"Ulimits": [{"Name": "nofile", "Soft": 2, "Hard": 1}]}}),
+            Err("HostConfig.Ulimits: ulimit soft limit must be less than or equal to hard limit: 2 > 1"),
         );
-        check(json!({"HostConfig": {"ShmSize": 1048576}}), Err("HostConfig.ShmSize"));
-        check(json!({"HostConfig": {"Init": true}}), Err("HostConfig.Init"));
-        check(json!({"StopSignal": "SIGINT"}), Err("StopSignal"));
+        check(json!({"HostConfig": {"Links": ["a:b"]}}), Err("HostConfig.Links"));
+        check(json!({"StopSignal": "SIGNOPE"}), Err("StopSignal \"SIGNOPE\": invalid signal"));
         check(json!({"Healthcheck": {"Test": ["CMD", "true"]}}), Err("Healthcheck"));
         check(json!({"Healthcheck": {"Test": ["NONE"]}}), Ok(()));
         check(json!({"HostConfig": {"LogConfig": {"Type": "syslog"}}}), Err("LogConfig.Type"));
@@ -552,6 +576,19 @@ mod tests {
         check(json!({"Cmd": 5}), Err("invalid Cmd: expected an array of strings, got a number"));
         check(json!({"HostConfig": {"Memory": "1g"}}), Err("invalid HostConfig.Memory: expected an integer"));
         check(json!({"HostConfig": []}), Err("invalid HostConfig: expected an object"));
+    }
+
+    #[test]
+    fn kernel_settings_and_the_stop_signal_are_taken() {
+        let body = json!({"StopSignal": "SIGINT", "HostConfig": {
+            "Ulimits": [{"Name": "nofile", "Soft": 100, "Hard": 200}], "ShmSize": 1048576,
+            "Sysctls": {"net.ipv4.ip_forward": "1"}, "GroupAdd": ["50"], "DnsOptions": ["ndots:2"], "Init": true}});
+        let (opts, _) = create_options(None, &body).unwrap();
+        assert_eq!((opts.stop_signal, opts.init), (Some(2), true));
+        assert_eq!(opts.ulimits.iter().map(|u| u.text()).collect::<Vec<_>>(), ["nofile=100:200"]);
+        assert_eq!(opts.shm_size, Some(1 << 20));
+        assert_eq!(opts.sysctls.get("net.ipv4.ip_forward").map(String::as_str), Some("1"));
+        assert_eq!((opts.group_add, opts.dns_options), (vec!["50".to_string()], vec!["ndots:2".to_string()]));
     }
 
     #[test]

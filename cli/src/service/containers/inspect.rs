@@ -86,7 +86,10 @@ pub async fn inspect(ctx: &Ctx, id: &str) -> Reply {
             "Entrypoint": c.options.entrypoint.clone().map_or_else(|| image_config["config"]["Entrypoint"].clone(), |e| json!(e)),
             "WorkingDir": podman["Config"]["WorkingDir"],
             "Labels": c.options.labels,
-            "StopSignal": image_config["config"]["StopSignal"].as_str().unwrap_or("SIGTERM"),
+            "StopSignal": podman["Config"]["StopSignal"]
+                .as_i64()
+                .and_then(|n| nix::sys::signal::Signal::try_from(n as i32).ok())
+                .map_or("SIGTERM", |s| s.as_str()),
         },
         "HostConfig": {
             "NetworkMode": podman["HostConfig"]["NetworkMode"],
@@ -108,6 +111,11 @@ pub async fn inspect(ctx: &Ctx, id: &str) -> Reply {
             "CapDrop": c.options.security.cap_drop,
             "ReadonlyRootfs": c.options.read_only,
             "Dns": c.options.dns,
+            "DnsOptions": c.options.dns_options,
+            "GroupAdd": c.options.group_add,
+            "ShmSize": podman["HostConfig"]["ShmSize"],
+            "Sysctls": c.options.sysctls,
+            "Ulimits": c.options.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft as i64, "Hard": u.hard as i64})).collect::<Vec<_>>(),
             "ExtraHosts": podman["HostConfig"]["ExtraHosts"],
             "LogConfig": {"Type": "k8s-file", "Config": {}},
         },

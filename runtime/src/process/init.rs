@@ -1,0 +1,56 @@
+//! `--init`: the container's pid 1 stays Berth's process (named `berth-init`) and the command
+//! runs as its child, Podman's catatonit role without a binary in the container. It reaps
+//! every child that exits (orphans are re-parented to it), forwards every signal it can take to
+//! the command, and exits with the command's exit code (128 plus the signal when a signal ended
+//! it). It runs as the container's user, with its capabilities and seccomp filter.
+
+use nix::libc;
+use nix::unistd::Pid;
+use oci_spec::runtime::Spec;
+
+use crate::sys::Syscall;
+
+/// The spec annotation that asks for the init: `"true"`.
+pub const ANNOTATION: &str = "run.berth.init";
+
+/// The init's process name, as `ps` shows it.
+pub const NAME: &str = "berth-init";
+
+/// Whether `spec` asks for the init.
+pub fn asked(spec: &Spec) -> bool {
+    spec.annotations().as_ref().and_then(|a| a.get(ANNOTATION)).is_some_and(|v| v == "true")
+}
+
+/// The init's loop, with every signal blocked: returns the command's exit code once it exited.
+pub fn serve(sys: &dyn Syscall, command: Pid) -> isize {
+    loop {
+        match sys.wait_signal() {
+            Ok(libc::SIGCHLD) => loop {
+                match sys.reap_any() {
+                    Ok(Some((pid, code))) if pid == command => return code as isize,
+                    Ok(Some(_)) => continue,
+                    Ok(None) | Err(_) => break,
+                }
+            },
+            Ok(signo) => {
+                let _ = sys.send_signal(command, signo);
+            }
+            // nothing to wait for any more (it can't happen with every signal blocked)
+            Err(_) => return 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::TestSyscall;
+
+    #[test]
+    fn the_init_returns_the_commands_exit_code() {
+        // the fake reports SIGCHLD and pid 1000 exited 0
+        let sys = TestSyscall::new();
+        assert_eq!(serve(&sys, Pid::from_raw(1000)), 0);
+        assert_eq!(sys.calls(), ["wait_signal", "reap_any"]);
+    }
+}
