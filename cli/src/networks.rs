@@ -80,6 +80,9 @@ pub struct RmArgs {
     /// Remove the containers using the network first
     #[arg(short, long)]
     pub force: bool,
+    /// With --force: seconds to let each of those containers stop before it is killed
+    #[arg(short = 't', long = "time", value_name = "SECONDS")]
+    pub time: Option<u64>,
 }
 
 fn inspect_json(n: &NetworkRecord) -> Value {
@@ -201,6 +204,9 @@ pub fn run(engine: &Engine, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
             let mut failed = None;
             let mut missing = false;
             for name in &a.names {
+                if let (true, Some(secs)) = (a.force, a.time) {
+                    engine.stop_network_members(name, std::time::Duration::from_secs(secs))?;
+                }
                 match engine.remove_network(name, a.force) {
                     Ok(n) => println!("{}", n.name),
                     // as Podman: nothing to say with --force, else its words and status 1

@@ -166,6 +166,19 @@ impl Engine {
         Ok(removed)
     }
 
+    /// Stops every running container on a network, each given `timeout` before it is killed
+    /// (`network rm -f -t`); a network that is not there has none.
+    pub fn stop_network_members(&self, query: &str, timeout: std::time::Duration) -> Result<()> {
+        let Ok(net) = self.network(query) else { return Ok(()) };
+        let members = network::members(self.state().conn(), &net.name)?;
+        for (id, _, _) in &members {
+            if self.container(id)?.is_running() {
+                self.stop_container(id, timeout)?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn remove_network(&self, query: &str, force: bool) -> Result<NetworkRecord> {
         let net = self.network(query)?;
         if net.name == network::DEFAULT_NETWORK {

@@ -37,7 +37,7 @@ pub fn port(engine: &Engine, args: &PortArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if let (Some(p), false) = (&args.port, found) {
-        bail!("failed to find published port {p:?} of container {}", c.name);
+        bail!("failed to find published port {p:?}");
     }
     Ok(ExitCode::SUCCESS)
 }

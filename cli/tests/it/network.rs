@@ -431,7 +431,7 @@ fn networks_are_created_listed_inspected_and_removed() {
     assert!(err.contains("network front is used by container(s) member"), "{err}");
     let err = w.fails(&["network", "rm", "berth"]);
     assert!(err.contains("default network berth cannot be removed"), "{err}");
-    assert_eq!(w.ok(&["network", "rm", "-f", "front"]), "front\n");
+    assert_eq!(w.ok(&["network", "rm", "-t", "0", "-f", "front"]), "front\n");
     assert_eq!(w.ok(&["ps", "-a", "-q"]), "", "its container went with it");
     assert!(!link_exists(&bridge), "its bridge is gone");
     let err = w.fails(&["network", "inspect", "front"]);
