@@ -65,7 +65,8 @@ pub fn busybox_rootfs_with(passwd: &str, group: &str, os_release: &str) -> Resul
     for applet in &applets {
         b.symlink(&format!("bin/{applet}"), "busybox");
     }
-    for dir in ["dev", "proc", "sys", "sbin", "usr", "usr/bin", "usr/sbin", "var", "var/log"] {
+    // the directories of an Alpine or Debian root that tests name (/srv as a working directory)
+    for dir in ["dev", "proc", "sys", "sbin", "usr", "usr/bin", "usr/sbin", "var", "var/log", "srv", "mnt", "opt"] {
         b.dir(dir, 0o755);
     }
     b.dir("etc", 0o755)

@@ -16,8 +16,8 @@ fn files_and_directories_are_copied_both_ways_running_or_not() {
 
     // Into a directory, and to a new name.
     w.ok(&["cp", host.join("note.txt").to_str().unwrap(), "box:/tmp"]);
-    w.ok(&["cp", host.join("tree").to_str().unwrap(), "box:/srv"]);
-    assert_eq!(w.ok(&["exec", "box", "cat", "/tmp/note.txt", "/srv/sub/leaf"]), "note\nleaf\n");
+    w.ok(&["cp", host.join("tree").to_str().unwrap(), "box:/data"]);
+    assert_eq!(w.ok(&["exec", "box", "cat", "/tmp/note.txt", "/data/sub/leaf"]), "note\nleaf\n");
     // Out of it.
     w.ok(&[
         "exec",
