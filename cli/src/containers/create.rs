@@ -170,7 +170,7 @@ pub struct CreateArgs {
     #[arg(long)]
     pub unsetenv_all: bool,
     /// A resolver option for the container's resolv.conf (ndots:2, edns0, ...)
-    #[arg(long, value_name = "OPTION")]
+    #[arg(long, alias = "dns-option", value_name = "OPTION")]
     pub dns_opt: Vec<String>,
     /// An extra group of the container's user: a name in the image's /etc/group, or a gid
     #[arg(long, value_name = "GROUP")]
