@@ -25,8 +25,9 @@ pub enum VolumeError {
     Exists(String),
     #[error("invalid volume name \"{0}\": names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*")]
     BadName(String),
+    /// Podman's words name the containers by id; `names` are theirs for a front end to show.
     #[error("volume {name} is being used by the following container(s): {containers}: volume is being used")]
-    InUse { name: String, containers: String },
+    InUse { name: String, containers: String, names: String },
     #[error("invalid mount destination \"{destination}\": {reason}")]
     BadDestination { destination: String, reason: String },
     #[error("invalid bind mount source \"{0}\": it must be an absolute path on the host")]
@@ -519,8 +520,14 @@ impl Engine {
             .collect();
         if !using.is_empty() {
             if !force {
-                let names: Vec<&str> = using.iter().map(|c| c.id.as_str()).collect();
-                return Err(VolumeError::InUse { name: v.name.clone(), containers: names.join(", ") }.into());
+                let ids: Vec<&str> = using.iter().map(|c| c.id.as_str()).collect();
+                let names: Vec<&str> = using.iter().map(|c| c.name.as_str()).collect();
+                return Err(VolumeError::InUse {
+                    name: v.name.clone(),
+                    containers: ids.join(", "),
+                    names: names.join(", "),
+                }
+                .into());
             }
             for c in &using {
                 self.remove_container(&c.id, true)?;

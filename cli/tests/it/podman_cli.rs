@@ -965,7 +965,8 @@ fn unsetenv_drops_the_image_and_default_variables() {
 fn dns_opt_is_an_options_line_in_resolv_conf() {
     let (w, img) = busybox_world();
     // --dns-option is the same flag, as in Podman
-    let conf = w.ok(&["run", "--rm", "--dns-opt", "ndots:3", "--dns-option=timeout:2", &img, "cat", "/etc/resolv.conf"]);
+    let conf =
+        w.ok(&["run", "--rm", "--dns-opt", "ndots:3", "--dns-option=timeout:2", &img, "cat", "/etc/resolv.conf"]);
     assert!(conf.lines().any(|l| l == "options ndots:3 timeout:2"), "{conf}");
     assert_eq!(conf.matches("options").count(), 1, "{conf}");
 }

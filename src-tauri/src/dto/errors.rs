@@ -53,6 +53,15 @@ impl From<berth_engine::Error> for ApiError {
                 format!("registry {host} answers over plain HTTP only, without TLS: allow plain HTTP for it here or in Settings → Registries"),
             );
         }
+        // The app shows containers by name, where Podman's words give their ids.
+        if let E::Volume(VolumeError::InUse { name, names, .. }) = &e {
+            return ApiError::new(
+                "conflict",
+                format!(
+                    "volume {name} is used by container(s) {names}: remove them first, or remove the volume with force"
+                ),
+            );
+        }
         let code = match &e {
             E::Lookup(ImageLookup::NotFound(_))
             | E::ContainerLookup(ContainerLookup::NotFound(_))
