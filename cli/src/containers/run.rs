@@ -75,7 +75,7 @@ pub async fn run(engine: Engine, args: &RunArgs) -> anyhow::Result<ExitCode> {
         // attach is lost
         let _ = crate::tty::send_stdin(engine.config().run_root.as_path(), &c.id);
         let code = follow_until_exit(&engine, &c, follower, true).await?;
-        return Ok(exit_status(code));
+        return Ok(finish(&engine, &c, args, code).await);
     }
     if args.create.tty || args.create.interactive {
         drop(follower);
@@ -85,15 +85,23 @@ pub async fn run(engine: Engine, args: &RunArgs) -> anyhow::Result<ExitCode> {
             // A quick container may be gone before the attach: its output is in the log.
             Ok(crate::tty::Ended::Exited) | Err(_) => {
                 let code = wait_exit(&engine, &c.id).await?;
-                Ok(exit_status(code))
+                Ok(finish(&engine, &c, args, code).await)
             }
         };
     }
     let code = follow_until_exit(&engine, &c, follower, true).await?;
+    Ok(finish(&engine, &c, args, code).await)
+}
+
+/// A foreground run ends once its container is gone when it was asked to go (`--rm`, and the
+/// image with `--rmi`), as Podman's does: the monitor records the exit before it removes it.
+async fn finish(engine: &Engine, c: &berth_engine::ContainerRecord, args: &RunArgs, code: i32) -> ExitCode {
     if args.rmi {
-        remove_image(&engine, &c).await;
+        remove_image(engine, c).await;
+    } else if c.options.remove {
+        wait_removed(engine, c).await;
     }
-    Ok(exit_status(code))
+    exit_status(code)
 }
 
 /// `run --attach`: the streams asked for only; input with `-i` only when stdin is one of them.
@@ -114,10 +122,7 @@ async fn run_attached(engine: Engine, args: &RunArgs) -> anyhow::Result<ExitCode
         let _ = crate::tty::send_stdin(engine.config().run_root.as_path(), &c.id);
     }
     let code = follow_streams(&engine, &c, follower, true, streams).await?;
-    if args.rmi {
-        remove_image(&engine, &c).await;
-    }
-    Ok(exit_status(code))
+    Ok(finish(&engine, &c, args, code).await)
 }
 
 /// `--preserve-fds N`: fds 3 to 3+N-1 must have come with this command (open, and not
@@ -143,18 +148,23 @@ fn exit_status(code: i32) -> ExitCode {
     ExitCode::from(code as u8)
 }
 
+/// Waits (up to 10 s) until the container's record is gone.
+async fn wait_removed(engine: &Engine, c: &berth_engine::ContainerRecord) {
+    for _ in 0..1000 {
+        if matches!(engine.container(&c.id), Err(e) if e.is_not_found()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// `--rmi`: once the container is gone (a `--rm` one is removed by its monitor; any other
 /// is removed here), the image goes too, unless another container still uses it.
 async fn remove_image(engine: &Engine, c: &berth_engine::ContainerRecord) {
     if !c.options.remove {
         let _ = engine.remove_container(&c.id, true);
     }
-    for _ in 0..200 {
-        if matches!(engine.container(&c.id), Err(e) if e.is_not_found()) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    wait_removed(engine, c).await;
     match engine.remove_image(&c.image_id, false) {
         Ok(_) => {}
         Err(berth_engine::Error::ImageInUse { .. }) => {}
