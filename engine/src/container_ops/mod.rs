@@ -118,18 +118,26 @@ impl Engine {
         if monitor_alive {
             return Ok(c); // it is recording the exit right now
         }
+        // The row was read before the monitor was found gone: it may have recorded the exit
+        // and ended in between. Only a row that still says running is the monitor's to fix.
+        let c = match container::get(self.state().conn(), &c.id)? {
+            Some(now) if now.is_running() && now.monitor_pid == c.monitor_pid => now,
+            Some(now) => return Ok(now),
+            None => return Ok(c),
+        };
+        // It wrote the exit file and died before the row: the code is known after all.
+        let code = std::fs::read_to_string(self.exit_file(&c.id)).ok().and_then(|s| s.trim().parse::<i32>().ok());
         if let Ok(cg) = runtime::cgroup::ContainerCgroup::load(crate::rootless::cgroup_parent(), &c.id) {
             let _ = cg.delete();
         }
         // What the monitor would have taken down: NAT rules, the host end of the veth.
         let _ = self.detach_network(&c);
-        container::set_exited(
-            self.state().conn(),
-            &c.id,
-            255,
-            Some("the container's monitor died; exit status unknown"),
-        )?;
-        self.events().container("died", &c, [("containerExitCode".to_string(), "255".to_string())]);
+        let (code, error) = match code {
+            Some(code) => (code, None),
+            None => (255, Some("the container's monitor died; exit status unknown")),
+        };
+        container::set_exited(self.state().conn(), &c.id, code, error)?;
+        self.events().container("died", &c, [("containerExitCode".to_string(), code.to_string())]);
         Ok(container::get(self.state().conn(), &c.id)?.unwrap_or(c))
     }
 
