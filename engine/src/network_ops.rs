@@ -208,7 +208,8 @@ impl Engine {
     }
 
     /// The network of a new container and its published ports, checked and resolved before
-    /// anything exists: `-P` expanded, free host ports chosen, ports in use refused.
+    /// anything exists: `-P` expanded, free host ports chosen. A host port in use is found at
+    /// start, as Podman and Docker find it: the container exists, its start fails (exit 126).
     pub(crate) fn plan_network(&self, image: &ImageConfiguration, opts: &mut CreateOptions) -> Result<Mode> {
         let mut mode = Mode::check(opts)?;
         if let Mode::Container(other) = &mode {
@@ -265,13 +266,6 @@ impl Engine {
                 p.host_port = network::ports::free_port(p.host_ip, p.protocol, None, &chosen).map_err(|e| {
                     NetworkError::Invalid(format!("choosing a host port for {}: {e}", p.container_port))
                 })?;
-            } else if !network::ports::port_is_free(p.host_ip, p.host_port, p.protocol) {
-                return Err(NetworkError::PortInUse(network::ports::PortInUse {
-                    ip: p.host_ip.map_or_else(|| "0.0.0.0".into(), |i| i.to_string()),
-                    port: p.host_port,
-                    protocol: p.protocol,
-                })
-                .into());
             }
             if !seen.insert((p.host_port, p.protocol)) {
                 return Err(NetworkError::Invalid(format!(

@@ -29,15 +29,17 @@ pub enum LaunchError {
     Runtime(#[from] RuntimeError),
     #[error("{0}")]
     Prepare(String),
+    /// A published host port is taken: the command cannot be invoked (126, as Podman).
+    #[error(transparent)]
+    PortInUse(#[from] crate::network::ports::PortInUse),
 }
 
 impl LaunchError {
     pub fn exit_code(&self) -> i32 {
         match self {
             LaunchError::Runtime(RuntimeError::NotFound { .. }) => EXIT_NOT_FOUND,
-            LaunchError::Runtime(RuntimeError::NotExecutable { .. } | RuntimeError::NoWorkdir { .. }) => {
-                EXIT_NOT_EXECUTABLE
-            }
+            LaunchError::Runtime(RuntimeError::NotExecutable { .. } | RuntimeError::NoWorkdir { .. })
+            | LaunchError::PortInUse(_) => EXIT_NOT_EXECUTABLE,
             _ => EXIT_START_FAILED,
         }
     }

@@ -212,6 +212,7 @@ impl Engine {
         crate::trace::mark("seccomp filter compiled");
         let host = network::link::LinuxHostNet;
         let mut attachment = None;
+        let mut reserved = Some(network::reserve_ports(&c).map_err(LaunchError::PortInUse)?);
         // Between the clone and the exec: into the cgroup, then the network namespace wired up.
         let mut before_exec = |pid: Pid| {
             crate::trace::mark("cloned");
@@ -234,7 +235,8 @@ impl Engine {
             }
             .map_err(|e| e.to_string())?;
             crate::trace::mark("in its cgroup");
-            let a = network::attach(&host, self.state().conn(), &c, pid.as_raw()).map_err(|e| e.to_string())?;
+            let a = network::attach(&host, self.state().conn(), &c, pid.as_raw(), reserved.take().unwrap_or_default())
+                .map_err(|e| e.to_string())?;
             attachment = Some(a);
             crate::trace::mark("network attached");
             Ok(())

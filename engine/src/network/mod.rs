@@ -343,21 +343,32 @@ pub struct Attachment {
     pub reserved: Vec<OwnedFd>,
 }
 
+/// The host ports a bridge container publishes, bound before its process exists (a port in
+/// use fails the start there, as Podman's does, with nothing made yet). Pasta and slirp4netns
+/// bind their own.
+pub fn reserve_ports(c: &ContainerRecord) -> Result<Vec<OwnedFd>, ports::PortInUse> {
+    match Mode::of(&c.options) {
+        Mode::Bridge(_) => ports::reserve(&c.options.ports),
+        _ => Ok(Vec::new()),
+    }
+}
+
 /// Wires the network namespace of the container's init `pid` up: its veth on the bridge, its
-/// address and route, the NAT rules of its published ports. Undone by [`detach`] on failure.
+/// address and route, the NAT rules of its published ports (`reserved`: their host ports, from
+/// [`reserve_ports`]). Undone by [`detach`] on failure.
 pub fn attach(
     host: &dyn link::HostNet,
     conn: &Connection,
     c: &ContainerRecord,
     pid: i32,
+    reserved: Vec<OwnedFd>,
 ) -> Result<Attachment, NetworkError> {
     let Mode::Bridge(_) = Mode::of(&c.options) else {
-        return Ok(Attachment { reserved: Vec::new() });
+        return Ok(Attachment { reserved });
     };
     let address = address_of(conn, &c.id)?
         .ok_or_else(|| NetworkError::Invalid(format!("container {} has no network address", &c.id[..12])))?;
     let net = get(conn, &address.network)?.ok_or_else(|| NetworkError::NotFound(address.network.clone()))?;
-    let reserved = ports::reserve(&c.options.ports)?;
     let result = (|| -> Result<(), NetworkError> {
         link::ensure_bridge(host, &net)?;
         link::attach_veth(host, &net, &veth_name(&c.id), address.ip, pid)?;
