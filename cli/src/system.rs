@@ -396,7 +396,7 @@ fn df_verbose(engine: &Engine) -> anyhow::Result<ExitCode> {
             c.options.mounts.iter().filter(|m| matches!(m, berth_engine::volume::MountRequest::Volume { .. }));
         t.row(vec![
             c.short_id().to_string(),
-            c.image_id[..12].to_string(),
+            c.image_id.get(..12).unwrap_or_default().to_string(),
             c.command.join(" "),
             volumes.count().to_string(),
             df_size(u["SizeRw"].as_u64().unwrap_or(0)),

@@ -468,7 +468,7 @@ impl Engine {
                 c.repairable(what, "remove the container", move || engine.remove_container_files(&id));
                 continue;
             }
-            if !images.contains(&r.image_id) {
+            if !images.contains(&r.image_id) && r.options.rootfs.is_none() {
                 let what = format!("{label}: its image {} is gone; it can't start", short(&r.image_id));
                 if running(r) {
                     c.manual(what, "it is running: stop it, then repair".into());

@@ -93,6 +93,13 @@ impl Engine {
             None => None,
         };
         let c = self.container(query)?;
+        if let Some(r) = &c.options.rootfs {
+            return Err(Error::Invalid(format!(
+                "container {} has no image to commit on: its root is the directory {} (--rootfs); copy its files with `cp` instead",
+                c.name,
+                r.path.display()
+            )));
+        }
         let base = image::get(self.state().conn(), &c.image_id)?.ok_or_else(|| {
             Error::Invalid(format!(
                 "container {}: its image {} is gone",

@@ -21,6 +21,13 @@ pub fn is_mount_point(path: &Path) -> bool {
 
 /// Mounts `lower` (top first) on `target`: read-only, or over `upper` and `work` when given.
 /// One read-only layer is bound (overlay needs two lower layers without an upper one).
+/// Binds the directory `source` on `target`, writable (a `--rootfs` container's root).
+pub fn bind_dir(target: &Path, source: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(target)?;
+    mount(Some(source), target, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)?;
+    Ok(())
+}
+
 pub fn mount_layers(target: &Path, lower: &[PathBuf], upper_work: Option<(&Path, &Path)>) -> std::io::Result<()> {
     std::fs::create_dir_all(target)?;
     let text = |p: &PathBuf| p.to_string_lossy().into_owned();

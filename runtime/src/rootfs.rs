@@ -34,6 +34,9 @@ pub struct RootfsLayers {
     /// Rootless: overlay keeps its own attributes in `user.overlay.*` (`userxattr`), the only
     /// ones a user namespace may set.
     pub userxattr: bool,
+    /// A directory bound on `target` as the root instead of the overlay (`--rootfs PATH`
+    /// without `:O`: the container writes into it); `lower`, `upper` and `work` are then unused.
+    pub bind: Option<PathBuf>,
 }
 
 /// Host devices bind-mounted into every container's /dev (binding works where mknod may not).
@@ -120,8 +123,14 @@ fn ensure_file(sys: &dyn Syscall, path: &Path) -> Result<(), Errno> {
     }
 }
 
-/// Mounts the overlay on `rootfs.target`, with short lower paths relative to `layers_dir`.
+/// Mounts the overlay on `rootfs.target`, with short lower paths relative to `layers_dir` (or
+/// binds `rootfs.bind` there).
 pub fn mount_overlay(sys: &dyn Syscall, rootfs: &RootfsLayers) -> Result<(), Failure> {
+    if let Some(dir) = &rootfs.bind {
+        return sys
+            .mount(Some(dir), &rootfs.target, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
+            .stage(|| format!("binding {} as the root filesystem", dir.display()));
+    }
     if rootfs.lower.is_empty() {
         return Err(Failure::new("mounting the root filesystem", "an overlay needs at least one lower layer"));
     }
@@ -356,6 +365,7 @@ mod tests {
 
     fn layers(userxattr: bool) -> RootfsLayers {
         RootfsLayers {
+            bind: None,
             layers_dir: "/l".into(),
             lower: vec!["l/A".into(), "l/B".into()],
             upper: "/c/u".into(),
@@ -380,6 +390,15 @@ mod tests {
         let sys = TestSyscall { fail: Some(("mount overlay".into(), Errno::EPERM)), ..TestSyscall::new() };
         let e = mount_overlay(&sys, &layers(false)).unwrap_err();
         assert!(!sys.calls.borrow().iter().any(|c| c.starts_with("run ")), "{e:?}");
+    }
+
+    #[test]
+    fn a_bound_root_is_the_directory_itself_without_an_overlay() {
+        let sys = TestSyscall::new();
+        mount_overlay(&sys, &RootfsLayers { bind: Some("/srv/root".into()), ..layers(false) }).unwrap();
+        let calls = sys.calls.borrow();
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        assert!(calls[0].starts_with("mount /srv/root /c/r") && calls[0].contains("MS_BIND | MS_REC"), "{calls:?}");
     }
 
     #[test]

@@ -193,6 +193,10 @@ pub struct CreateArgs {
     /// private are refused, as berth gives a container no id maps of its own
     #[arg(long, value_name = "MODE")]
     pub userns: Vec<String>,
+    /// The container's root is this directory of the host, not an image (`PATH:O`: an overlay
+    /// over it, which is left unchanged); the arguments are then the command alone
+    #[arg(long, value_name = "PATH[:O]")]
+    pub rootfs: Option<String>,
     /// Image, then the command and its arguments
     #[arg(
         required = true,
@@ -376,9 +380,12 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
             .map_err(anyhow::Error::msg)?;
     }
     let labels = labels_from(args)?;
+    let rootfs =
+        args.rootfs.as_deref().map(berth_engine::container::Rootfs::parse).transpose().map_err(anyhow::Error::msg)?;
     Ok(CreateOptions {
         name: args.name.clone(),
-        command: args.args[1..].to_vec(),
+        command: args.args[usize::from(rootfs.is_none())..].to_vec(),
+        rootfs,
         entrypoint,
         env: env_from(args)?,
         workdir: args.workdir.clone(),
@@ -503,10 +510,15 @@ pub(super) async fn create(engine: &Engine, args: &CreateArgs) -> anyhow::Result
         bail!("unknown flag: {}", image.split('=').next().unwrap_or(image));
     }
     let opts = options(args)?;
-    let missing =
-        matches!(engine.image(image), Err(berth_engine::Error::Lookup(berth_engine::image::LookupError::NotFound(_))));
+    let image = if opts.rootfs.is_some() { "" } else { image.as_str() };
+    let missing = !image.is_empty()
+        && matches!(
+            engine.image(image),
+            Err(berth_engine::Error::Lookup(berth_engine::image::LookupError::NotFound(_)))
+        );
     match args.pull.as_str() {
         "never" if missing => bail!("{image}: image not known"),
+        _ if image.is_empty() => {} // --rootfs: no image
         "always" | "newer" => drop(crate::pull::pull_with_progress(engine, image, None, false).await?),
         _ if missing => drop(crate::pull::pull_with_progress(engine, image, None, false).await?),
         _ => {}

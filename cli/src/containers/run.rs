@@ -165,6 +165,9 @@ async fn remove_image(engine: &Engine, c: &berth_engine::ContainerRecord) {
         let _ = engine.remove_container(&c.id, true);
     }
     wait_removed(engine, c).await;
+    if c.options.rootfs.is_some() {
+        return; // no image
+    }
     match engine.remove_image(&c.image_id, false) {
         Ok(_) => {}
         Err(berth_engine::Error::ImageInUse { .. }) => {}

@@ -1161,3 +1161,51 @@ fn init_is_pid_1_reaps_and_forwards_signals() {
     let (status, _, err) = code(&w, &["run", "--rm", "--init", &img, "/nosuch"]);
     assert_eq!(status, 127, "{err}");
 }
+
+#[test]
+fn rootfs_runs_a_host_directory_bound_or_under_an_overlay() {
+    let (w, img) = busybox_world();
+    let mounted = std::path::PathBuf::from(w.ok(&["image", "mount", &img]).trim());
+    // `:O`: an overlay over the directory (here the image's read-only mount), which stays as it was
+    let out = w.ok(&[
+        "run",
+        "--name",
+        "over",
+        "--rootfs",
+        &format!("{}:O", mounted.display()),
+        "sh",
+        "-c",
+        "echo Hello world > /note; cat /note",
+    ]);
+    assert_eq!(out, "Hello world\n");
+    assert!(!mounted.join("note").exists(), "the overlay's writes are the container's");
+    assert_eq!(
+        w.ok(&["inspect", "--format", "{{.ImageDigest}}|{{.ImageName}}|{{.Rootfs}}", "over"]),
+        format!("||{}\n", mounted.display())
+    );
+    assert_eq!(w.ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]).split(' ').next(), Some("over"));
+    w.ok(&["rm", "over"]);
+
+    // Bound as it is: the container writes into the directory.
+    let dir = w.root().parent().unwrap().join("rootfs-copy");
+    std::fs::create_dir_all(&dir).unwrap();
+    let copied = std::process::Command::new("cp").args(["-a", &format!("{}/.", mounted.display())]).arg(&dir).status();
+    assert!(copied.as_ref().is_ok_and(|s| s.success()), "{copied:?}");
+    w.ok(&["image", "unmount", &img]);
+    w.ok(&["run", "--rm", "--rootfs", dir.to_str().unwrap(), "sh", "-c", "echo kept > /made"]);
+    assert_eq!(std::fs::read_to_string(dir.join("made")).unwrap(), "kept\n");
+    // cp and mount see the same files
+    w.ok(&["create", "--name", "bound", "--rootfs", dir.to_str().unwrap(), "cat", "/made"]);
+    assert_eq!(w.ok(&["start", "-a", "bound"]), "kept\n");
+    let host = w.root().parent().unwrap().join("made-out");
+    w.ok(&["cp", "bound:/made", host.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&host).unwrap(), "kept\n");
+    let err = w.fails(&["commit", "bound", "nope"]);
+    assert!(err.contains("has no image to commit on") && err.contains("--rootfs"), "{err}");
+    w.ok(&["rm", "bound"]);
+
+    // Bad input: named, and nothing made.
+    let err = w.fails(&["run", "--rootfs", "/no/such/dir", "true"]);
+    assert!(err.contains("--rootfs /no/such/dir") && err.contains("is not a directory"), "{err}");
+    assert_eq!(w.ok(&["ps", "-aq"]), "");
+}

@@ -62,6 +62,41 @@ pub struct LogConfig {
     pub max_size: Option<u64>,
 }
 
+/// `--rootfs PATH[:O]`: the container's root is a directory of the host. Bound as it is (the
+/// container writes into it), or with `:O` the lower layer of an overlay whose upper directory
+/// is the container's own (the directory is left as it was).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rootfs {
+    pub path: PathBuf,
+    pub overlay: bool,
+}
+
+impl Rootfs {
+    /// `PATH` or `PATH:O`; the directory must exist (an absolute path is kept as given).
+    pub fn parse(arg: &str) -> Result<Rootfs, String> {
+        let (path, overlay) = match arg.strip_suffix(":O") {
+            Some(p) => (p, true),
+            None => (arg, false),
+        };
+        if path.is_empty() {
+            return Err("--rootfs needs a directory: --rootfs PATH or --rootfs PATH:O".into());
+        }
+        if overlay && (path.contains(':') || path.contains(',')) {
+            return Err(format!(
+                "--rootfs {arg}: an overlay's directory can't have ':' or ',' in its path: move or link it"
+            ));
+        }
+        let path = std::path::absolute(path).map_err(|e| format!("--rootfs {arg}: {e}"))?;
+        if !path.is_dir() {
+            return Err(format!(
+                "--rootfs {arg}: {} is not a directory: give the directory that holds the container's root filesystem",
+                path.display()
+            ));
+        }
+        Ok(Rootfs { path, overlay })
+    }
+}
+
 /// What the user asked for at `create`/`run`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateOptions {
@@ -161,6 +196,9 @@ pub struct CreateOptions {
     /// `--group-add`: supplementary groups (names resolved in the image's /etc/group, or gids).
     #[serde(default)]
     pub group_add: Vec<String>,
+    /// `--rootfs`: a directory of the host is the container's root, instead of an image.
+    #[serde(default)]
+    pub rootfs: Option<Rootfs>,
     /// `--shm-size`: bytes of the /dev/shm tmpfs; none for Podman's 64 MiB.
     #[serde(default)]
     pub shm_size: Option<u64>,

@@ -54,11 +54,21 @@ fn check_limits(l: &container::Limits) -> Result<()> {
 impl Engine {
     /// `berth create`: records the container and prepares its directory; nothing runs yet.
     /// Bad input (name in use, unknown user, no command) fails before anything is created.
+    /// With `--rootfs` (`opts.rootfs`) there is no image: `image_query` is not read.
     pub fn create_container(&self, image_query: &str, mut opts: CreateOptions) -> Result<ContainerRecord> {
-        let (img, found_as) = self.image_found(image_query)?;
+        let (img, found_as) = match &opts.rootfs {
+            Some(_) => (None, None),
+            None => {
+                let (img, found_as) = self.image_found(image_query)?;
+                (Some(img), found_as)
+            }
+        };
         crate::trace::mark("image found");
-        let config: ImageConfiguration = serde_json::from_str(&img.config_json)
-            .map_err(|e| Error::Invalid(format!("image {image_query}: bad config: {e}")))?;
+        let config: ImageConfiguration = match &img {
+            Some(img) => serde_json::from_str(&img.config_json)
+                .map_err(|e| Error::Invalid(format!("image {image_query}: bad config: {e}")))?,
+            None => rootfs_config(),
+        };
         if let Some(name) = &opts.name {
             if !valid_name(name) {
                 return Err(Error::Invalid(format!(
@@ -103,7 +113,11 @@ impl Engine {
             },
         };
         // The user must exist in the image (unless numeric), as in Podman.
-        let layer_dirs: Vec<_> = img.layers.iter().rev().map(|l| self.layers().diff_dir(&l.chain_id)).collect();
+        let layer_dirs: Vec<_> = match (&img, &opts.rootfs) {
+            (Some(img), _) => img.layers.iter().rev().map(|l| self.layers().diff_dir(&l.chain_id)).collect(),
+            (None, Some(r)) => vec![r.path.clone()],
+            (None, None) => Vec::new(),
+        };
         let user_spec =
             opts.user.clone().or_else(|| config.config().as_ref().and_then(|c| c.user().clone())).unwrap_or_default();
         // A named user needs the image's account files; for a numeric one they only add the
@@ -176,19 +190,25 @@ impl Engine {
         let record = ContainerRecord {
             id: id.clone(),
             name: name.clone(),
-            image_id: img.id.clone(),
+            // none with --rootfs
+            image_id: img.as_ref().map(|i| i.id.clone()).unwrap_or_default(),
             // The name the user gave: the one it was found by, else (found by id or digest) the
             // name in the query when it is one of the image's; else its first.
-            image_name: found_as
-                .filter(|n| img.names.contains(n))
-                .or_else(|| {
-                    crate::Reference::parse(image_query)
-                        .ok()
-                        .and_then(|r| r.tagged_name())
+            image_name: img
+                .as_ref()
+                .map(|img| {
+                    found_as
                         .filter(|n| img.names.contains(n))
+                        .or_else(|| {
+                            crate::Reference::parse(image_query)
+                                .ok()
+                                .and_then(|r| r.tagged_name())
+                                .filter(|n| img.names.contains(n))
+                        })
+                        .or_else(|| img.names.first().cloned())
+                        .unwrap_or_else(|| img.id.clone())
                 })
-                .or_else(|| img.names.first().cloned())
-                .unwrap_or_else(|| img.id.clone()),
+                .unwrap_or_default(),
             created_at: chrono::Utc::now(),
             options: opts,
             status: Status::Created,
@@ -289,12 +309,12 @@ impl Engine {
         };
         // A volume's first container fills it with what the image has at its path.
         let prepared = (|| -> Result<()> {
-            let top_first: Vec<_> = img.layers.iter().rev().map(|l| self.layers().diff_dir(&l.chain_id)).collect();
+            let top_first = &layer_dirs;
             for (vname, dest) in &copy_up {
                 let data = crate::volume::data_dir(&storage_root, vname);
                 let empty = std::fs::read_dir(&data).map(|mut d| d.next().is_none()).unwrap_or(false);
                 if empty {
-                    crate::volume::copy_up_as_owner(&top_first, dest, &data)
+                    crate::volume::copy_up_as_owner(top_first, dest, &data)
                         .map_err(|source| Error::Io { path: data.clone(), source })?;
                     // Nothing at that path in the image: the volume still waits for content.
                     if std::fs::read_dir(&data).map(|mut d| d.next().is_none()).unwrap_or(false) {
@@ -365,4 +385,21 @@ impl Engine {
         let text = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
         serde_json::from_slice(&text).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))
     }
+}
+
+/// The configuration of a `--rootfs` container's missing image: nothing but the platform, so
+/// the command, environment defaults and working directory are the user's and Podman's.
+fn rootfs_config() -> ImageConfiguration {
+    oci_spec::image::ImageConfigurationBuilder::default()
+        .architecture(oci_spec::image::Arch::default())
+        .os(oci_spec::image::Os::default())
+        .rootfs(
+            oci_spec::image::RootFsBuilder::default()
+                .typ("layers")
+                .diff_ids(Vec::<String>::new())
+                .build()
+                .expect("a valid rootfs"),
+        )
+        .build()
+        .expect("a valid image configuration")
 }

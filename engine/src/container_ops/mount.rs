@@ -49,9 +49,14 @@ impl Engine {
                 return Ok(entries);
             }
         }
-        let img = self.image(&c.image_id)?;
         let mut layers = vec![ContainerPaths::new(&self.config().root, &c.id).upper()];
-        layers.extend(img.layers.iter().rev().map(|l| self.layers().diff_dir(&l.chain_id)));
+        match &c.options.rootfs {
+            Some(r) => layers.push(r.path.clone()),
+            None => {
+                let img = self.image(&c.image_id)?;
+                layers.extend(img.layers.iter().rev().map(|l| self.layers().diff_dir(&l.chain_id)));
+            }
+        }
         list_dir(&layers, path)
     }
 
@@ -109,12 +114,16 @@ impl Engine {
     pub fn mount_container(&self, query: &str) -> Result<PathBuf> {
         refuse_rootless("mount")?;
         let c = self.container(query)?;
-        let img = self.image(&c.image_id)?;
-        let lower = self.lower_dirs(&img)?;
+        let lower = match &c.options.rootfs {
+            Some(r) => vec![r.path.clone()],
+            None => self.lower_dirs(&self.image(&c.image_id)?)?,
+        };
+        let bind = c.options.rootfs.as_ref().filter(|r| !r.overlay).map(|r| r.path.clone());
         let paths = ContainerPaths::new(&self.config().root, &c.id);
         let target = self.container_mount_point(&c.id);
-        host_mount::acquire(&self.config().run_root, &c.id, &target, || {
-            host_mount::mount_layers(&target, &lower, Some((&paths.upper(), &paths.work())))
+        host_mount::acquire(&self.config().run_root, &c.id, &target, || match &bind {
+            Some(dir) => host_mount::bind_dir(&target, dir),
+            None => host_mount::mount_layers(&target, &lower, Some((&paths.upper(), &paths.work()))),
         })
         .map_err(|source| Error::Io { path: target.clone(), source })?;
         Ok(target)

@@ -145,9 +145,13 @@ impl Engine {
         let c = container::get(self.state().conn(), id)
             .map_err(|e| prep(&e))?
             .ok_or_else(|| prep(&"container vanished"))?;
-        let img = image::get(self.state().conn(), &c.image_id)
-            .map_err(|e| prep(&e))?
-            .ok_or_else(|| prep(&format!("image {} of container {} is gone", &c.image_id[..12], c.short_id())))?;
+        let img =
+            match &c.options.rootfs {
+                Some(_) => None,
+                None => Some(image::get(self.state().conn(), &c.image_id).map_err(|e| prep(&e))?.ok_or_else(|| {
+                    prep(&format!("image {} of container {} is gone", &c.image_id[..12], c.short_id()))
+                })?),
+            };
         let mut spec = self.container_spec(id).map_err(|e| prep(&e))?;
         if let network::Mode::Container(other) = network::Mode::of(&c.options) {
             self.join_network_of(&mut spec, &other).map_err(|e| prep(&e))?;
@@ -165,13 +169,17 @@ impl Engine {
                 }
             }
         }
-        let lower = img
-            .layers
-            .iter()
-            .rev()
-            .map(|l| self.layers().short_link(&l.chain_id))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| prep(&e))?;
+        let lower = match (&img, &c.options.rootfs) {
+            (Some(img), _) => img
+                .layers
+                .iter()
+                .rev()
+                .map(|l| self.layers().short_link(&l.chain_id))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| prep(&e))?,
+            (None, Some(r)) => vec![r.path.display().to_string()],
+            (None, None) => Vec::new(),
+        };
         let paths = ContainerPaths::new(&self.config().root, id);
         let rootfs = runtime::RootfsLayers {
             layers_dir: self.layers().root().to_path_buf(),
@@ -180,6 +188,7 @@ impl Engine {
             work: paths.work(),
             target: paths.rootfs(),
             userxattr: crate::rootless::is_rootless(),
+            bind: c.options.rootfs.as_ref().filter(|r| !r.overlay).map(|r| r.path.clone()),
         };
         let resources = spec.linux().as_ref().and_then(|l| l.resources().clone());
         // Rootless without a delegated cgroup, the container runs without one (and its limits;

@@ -157,29 +157,46 @@ fn enter_root(engine: &Engine, c: &crate::ContainerRecord) -> std::result::Resul
         setns(ns, CloneFlags::CLONE_NEWNS).map_err(|e| format!("joining the container's mounts: {e}"))?;
         return Ok(mounts::Attached::default());
     }
-    // A stopped container: its overlay, in a mount namespace nobody else sees.
-    let img = crate::image::get(engine.state().conn(), &c.image_id)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("the image of container {} is gone", c.name))?;
-    let lower = img
-        .layers
-        .iter()
-        .rev()
-        .map(|l| engine.layers().short_link(&l.chain_id))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
+    // A stopped container: its overlay (or its --rootfs directory), in a mount namespace
+    // nobody else sees.
+    let lower = match &c.options.rootfs {
+        Some(r) => vec![r.path.display().to_string()],
+        None => {
+            let img = crate::image::get(engine.state().conn(), &c.image_id)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("the image of container {} is gone", c.name))?;
+            img.layers
+                .iter()
+                .rev()
+                .map(|l| engine.layers().short_link(&l.chain_id))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?
+        }
+    };
     unshare(CloneFlags::CLONE_NEWNS).map_err(|e| format!("creating a mount namespace: {e}"))?;
     mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
         .map_err(|e| format!("making the mounts private: {e}"))?;
     let paths = ContainerPaths::new(&engine.config().root, &c.id);
-    std::env::set_current_dir(engine.layers().root()).map_err(|e| e.to_string())?;
-    let mut data =
-        format!("lowerdir={},upperdir={},workdir={}", lower.join(":"), paths.upper().display(), paths.work().display());
-    if crate::rootless::is_rootless() {
-        data.push_str(",userxattr");
+    match c.options.rootfs.as_ref().filter(|r| !r.overlay) {
+        Some(r) => {
+            mount(Some(&r.path), &paths.rootfs(), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+                .map_err(|e| format!("binding the container's root {}: {e}", r.path.display()))?
+        }
+        None => {
+            std::env::set_current_dir(engine.layers().root()).map_err(|e| e.to_string())?;
+            let mut data = format!(
+                "lowerdir={},upperdir={},workdir={}",
+                lower.join(":"),
+                paths.upper().display(),
+                paths.work().display()
+            );
+            if crate::rootless::is_rootless() {
+                data.push_str(",userxattr");
+            }
+            mount(Some("overlay"), &paths.rootfs(), Some("overlay"), MsFlags::empty(), Some(data.as_str()))
+                .map_err(|e| format!("mounting the container's files: {e}"))?;
+        }
     }
-    mount(Some("overlay"), &paths.rootfs(), Some("overlay"), MsFlags::empty(), Some(data.as_str()))
-        .map_err(|e| format!("mounting the container's files: {e}"))?;
     let detached = mounts::Detached::open(&engine.config().root, &c.options.mounts)?;
     nix::unistd::chroot(&paths.rootfs()).map_err(|e| format!("entering the container's files: {e}"))?;
     std::env::set_current_dir("/").map_err(|e| e.to_string())?;

@@ -85,6 +85,7 @@ fn spec(namespaces: &[(LinuxNamespaceType, Option<&str>)]) -> Spec {
 
 fn rootfs() -> RootfsLayers {
     RootfsLayers {
+        bind: None,
         layers_dir: "/layers".into(),
         lower: vec!["l/A".into(), "l/B".into()],
         upper: "/c/upper".into(),

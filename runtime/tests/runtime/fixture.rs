@@ -51,6 +51,7 @@ pub fn fixture() -> Fixture {
         std::fs::create_dir(dir.path().join(d)).unwrap();
     }
     let rootfs = RootfsLayers {
+        bind: None,
         layers_dir: dir.path().to_path_buf(),
         lower: vec!["lower".into()],
         upper: dir.path().join("upper"),

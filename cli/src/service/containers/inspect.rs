@@ -61,7 +61,7 @@ pub async fn inspect(ctx: &Ctx, id: &str) -> Reply {
             "StartedAt": time(c.started_at),
             "FinishedAt": time(c.finished_at),
         },
-        "Image": format!("sha256:{}", c.image_id),
+        "Image": if c.image_id.is_empty() { String::new() } else { format!("sha256:{}", c.image_id) },
         "ResolvConfPath": podman["OCIConfigPath"].as_str().map(|p| p.replace("config.json", "resolv.conf")),
         "HostnamePath": podman["OCIConfigPath"].as_str().map(|p| p.replace("config.json", "hostname")),
         "HostsPath": podman["OCIConfigPath"].as_str().map(|p| p.replace("config.json", "hosts")),
