@@ -23,6 +23,8 @@ pub enum ImageCommand {
     Inspect(InspectArgs),
     /// Show the history of an image
     History(HistoryArgs),
+    /// Show the changes of an image's top layer over the layers below it
+    Diff(crate::diff::DiffArgs),
     /// Add an additional name to a local image
     Tag(TagArgs),
     /// Remove a name from a local image
@@ -227,6 +229,7 @@ pub async fn run(engine: Engine, cmd: &ImageCommand) -> anyhow::Result<ExitCode>
         ImageCommand::Pull(a) => crate::pull::run(engine, a).await,
         ImageCommand::Inspect(a) => inspect(&engine, a),
         ImageCommand::History(a) => history(&engine, a),
+        ImageCommand::Diff(a) => crate::diff::diff(&engine, a, crate::diff::Only::Images),
         ImageCommand::Tag(a) => tag(&engine, a),
         ImageCommand::Untag(a) => untag(&engine, a),
         ImageCommand::Rm(a) => remove(&engine, a),

@@ -4,6 +4,7 @@
 mod check;
 mod completion;
 mod containers;
+mod diff;
 mod events;
 mod format;
 mod images;
@@ -100,6 +101,8 @@ enum Command {
     History(images::HistoryArgs),
     /// Create a new image from a container's changes
     Commit(images::CommitArgs),
+    /// Show the changes of a container over its image, or of an image's top layer
+    Diff(diff::DiffArgs),
     /// Mount a container's root filesystem on the host and print the path; none lists the mounted
     Mount(mounts::MountArgs),
     /// Undo `berth mount`
@@ -257,6 +260,8 @@ enum ContainerCommand {
     Exists(format::ExistsArgs),
     /// Create a new image from a container's changes
     Commit(images::CommitArgs),
+    /// Show the changes of a container over its image
+    Diff(crate::diff::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -432,6 +437,8 @@ fn run(cli: Cli, complete_words: Option<Vec<String>>) -> anyhow::Result<ExitCode
         Command::Rmi(args) => images::remove(&engine(&cli)?, args),
         Command::History(args) => images::history(&engine(&cli)?, args),
         Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => images::commit(&engine(&cli)?, a),
+        Command::Diff(a) => diff::diff(&engine(&cli)?, a, diff::Only::Any),
+        Command::Container(ContainerCommand::Diff(a)) => diff::diff(&engine(&cli)?, a, diff::Only::Containers),
         Command::Mount(a) | Command::Container(ContainerCommand::Mount(a)) => mounts::mount(&engine(&cli)?, a),
         Command::Umount(a) | Command::Container(ContainerCommand::Umount(a)) => mounts::umount(&engine(&cli)?, a),
         Command::Login(args) => rt.block_on(login::login(engine(&cli)?, args)),

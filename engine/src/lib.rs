@@ -17,6 +17,7 @@ mod console;
 pub mod container;
 mod container_ops;
 pub mod copy;
+pub mod diff;
 pub mod events;
 pub mod exec;
 pub mod helpers;

@@ -88,6 +88,21 @@ VERSION_ID=3.16.0
 PRETTY_NAME=\"Alpine Linux v3.16\"
 ";
 
+/// The start of Alpine's /etc/services (netbase's list).
+const SERVICES: &str = "# Network services, Internet style
+tcpmux\t\t1/tcp\t\t\t\t# TCP port service multiplexer
+echo\t\t7/tcp
+echo\t\t7/udp
+ftp\t\t21/tcp
+ssh\t\t22/tcp
+telnet\t\t23/tcp
+smtp\t\t25/tcp\t\tmail
+domain\t\t53/tcp
+domain\t\t53/udp
+http\t\t80/tcp\t\twww
+https\t\t443/tcp
+";
+
 /// Alpine's busybox has `printenv`; Debian's busybox-static has not: a script does its work.
 const PRINTENV: &str = "#!/bin/sh
 [ $# -eq 0 ] && exec env
@@ -111,6 +126,8 @@ pub fn podman_testimage(tag: &str) -> Result<ImageSpec> {
     // 2020-09-13, the time the real build gives the id file
     root.mtime(1_600_000_000);
     root.file("etc/alpine-release", "3.16.0\n", 0o644)
+        // Alpine's base has it (the diff tests delete it)
+        .file("etc/services", SERVICES, 0o644)
         .dir("home/podman", 0o755)
         .file("home/podman/testimage-id", format!("{tag}\n"), 0o644)
         .file("home/podman/pause", PAUSE, 0o755)

@@ -183,6 +183,11 @@ fn the_docker_client_manages_images_and_containers() {
     );
     assert_eq!(ok(&w, &s, &["logs", "-f", "counter"]), "line1\nline2\nline3\n");
 
+    // docker diff: the container's changes, not the runtime's files.
+    ok(&w, &s, &["run", "--name", "changer", &img, "sh", "-c", "touch /made; rm /etc/passwd"]);
+    assert_eq!(ok(&w, &s, &["diff", "changer"]), "C /etc\nD /etc/passwd\nA /made\n");
+    ok(&w, &s, &["rm", "changer"]);
+
     // Errors as Docker's.
     assert!(fails(&w, &s, &["rm", "nosuch"]).contains("Error response from daemon: No such container: nosuch"));
     assert!(fails(&w, &s, &["rmi", "nosuch"]).contains("No such image: nosuch"));

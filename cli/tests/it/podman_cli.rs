@@ -1209,3 +1209,43 @@ fn rootfs_runs_a_host_directory_bound_or_under_an_overlay() {
     assert!(err.contains("--rootfs /no/such/dir") && err.contains("is not a directory"), "{err}");
     assert_eq!(w.ok(&["ps", "-aq"]), "");
 }
+
+#[test]
+fn diff_shows_what_a_container_and_an_image_change() {
+    let (w, img) = busybox_world();
+    w.ok(&[
+        "run",
+        "--name",
+        "d",
+        "-v",
+        "vol:/data",
+        &img,
+        "sh",
+        "-c",
+        "touch /rand; mkdir -p /newdir; echo x > /newdir/f; rm /etc/os-release; touch /data/x",
+    ]);
+    // the runtime's own files (/etc/hosts, /run/.containerenv...) and the volume are not changes
+    assert_eq!(w.ok(&["diff", "d"]), "C /etc\nD /etc/os-release\nA /newdir\nA /newdir/f\nA /rand\n");
+    assert_eq!(w.ok(&["container", "diff", "-l"]), w.ok(&["diff", "d"]));
+    let json: serde_json::Value = serde_json::from_str(&w.ok(&["diff", "--format", "json", "d"])).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"changed": ["/etc"], "added": ["/newdir", "/newdir/f", "/rand"], "deleted": ["/etc/os-release"]})
+    );
+
+    // A committed image: its top layer's changes, as the container's.
+    w.ok(&["commit", "-q", "d", "changed:v1"]);
+    let image = w.ok(&["image", "diff", "changed:v1"]);
+    for line in ["C /etc", "D /etc/os-release", "A /newdir", "A /newdir/f", "A /rand"] {
+        assert!(image.lines().any(|l| l == line), "{line} in {image}");
+    }
+    // a one-layer image is all added
+    assert!(w.ok(&["diff", &img]).lines().all(|l| l.starts_with("A /")));
+
+    let err = w.fails(&["diff", "nosuch"]);
+    assert!(err.contains("nosuch: no such container or image"), "{err}");
+    let err = w.fails(&["container", "diff", &img]);
+    assert!(err.contains("no such container") || err.contains("no container"), "{err}");
+    let err = w.fails(&["diff", "--format", "{{.Path}}", "d"]);
+    assert!(err.contains("diff prints json only"), "{err}");
+}

@@ -5,6 +5,7 @@
 //! directory under its final name is always complete. Whiteouts are stored the overlay way
 //! (see `unpack`), so the directories can be used as lower dirs as they are.
 
+pub mod changes;
 pub mod pack;
 pub mod unpack;
 pub mod view;

@@ -5,6 +5,7 @@
 //! calls, and what several handlers share.
 
 mod attach;
+mod changes;
 mod create;
 mod inspect;
 mod lifecycle;
@@ -21,6 +22,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 
 pub use attach::{attach, resize};
+pub use changes::changes;
 pub use create::create;
 pub use inspect::inspect;
 pub use lifecycle::{kill, pause, prune, remove, rename, restart, start, stop};
