@@ -6,6 +6,7 @@ mod completion;
 mod containers;
 mod diff;
 mod events;
+mod export;
 mod format;
 mod images;
 mod logging;
@@ -103,6 +104,8 @@ enum Command {
     Commit(images::CommitArgs),
     /// Show the changes of a container over its image, or of an image's top layer
     Diff(diff::DiffArgs),
+    /// Export a container's files as a tar archive
+    Export(export::ExportArgs),
     /// Mount a container's root filesystem on the host and print the path; none lists the mounted
     Mount(mounts::MountArgs),
     /// Undo `berth mount`
@@ -262,6 +265,8 @@ enum ContainerCommand {
     Commit(images::CommitArgs),
     /// Show the changes of a container over its image
     Diff(crate::diff::DiffArgs),
+    /// Export a container's files as a tar archive
+    Export(crate::export::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -438,6 +443,7 @@ fn run(cli: Cli, complete_words: Option<Vec<String>>) -> anyhow::Result<ExitCode
         Command::History(args) => images::history(&engine(&cli)?, args),
         Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => images::commit(&engine(&cli)?, a),
         Command::Diff(a) => diff::diff(&engine(&cli)?, a, diff::Only::Any),
+        Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => export::export(&engine(&cli)?, a),
         Command::Container(ContainerCommand::Diff(a)) => diff::diff(&engine(&cli)?, a, diff::Only::Containers),
         Command::Mount(a) | Command::Container(ContainerCommand::Mount(a)) => mounts::mount(&engine(&cli)?, a),
         Command::Umount(a) | Command::Container(ContainerCommand::Umount(a)) => mounts::umount(&engine(&cli)?, a),

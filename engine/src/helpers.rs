@@ -60,6 +60,7 @@ fn userns_helper(args: &[String]) -> Result<(), String> {
             std::io::stdout().write_all(line.as_bytes()).map_err(|e| e.to_string())
         }
         Some("layer-tar") => crate::commit::layer_tar_helper(args.get(1).ok_or("layer-tar: UPPER missing")?),
+        Some("merged-tar") => crate::export::merged_tar_helper(&args[1..]),
         Some("copy-up") => match args {
             [_, target, dest, layers @ ..] => {
                 let layers: Vec<PathBuf> = layers.iter().map(PathBuf::from).collect();

@@ -20,6 +20,7 @@ pub mod copy;
 pub mod diff;
 pub mod events;
 pub mod exec;
+mod export;
 pub mod helpers;
 pub mod host_mount;
 mod image_ops;

@@ -386,6 +386,7 @@ async fn route(ctx: &Ctx, r: Req) -> Reply {
         (Method::GET, ["containers", id, "stats"]) => containers::stats(ctx, id, &r).await,
         (Method::GET, ["containers", id, "top"]) => containers::top(ctx, id).await,
         (Method::GET, ["containers", id, "changes"]) => containers::changes(ctx, id).await,
+        (Method::GET, ["containers", id, "export"]) => containers::export(ctx, id).await,
         (Method::POST, ["containers", id, "attach"]) => containers::attach(ctx, id, r).await,
         (Method::POST, ["containers", id, "resize"]) => containers::resize(ctx, id, &r).await,
         (Method::POST, ["containers", id, "exec"]) => exec::create(ctx, id, &r).await,

@@ -186,6 +186,15 @@ fn the_docker_client_manages_images_and_containers() {
     // docker diff: the container's changes, not the runtime's files.
     ok(&w, &s, &["run", "--name", "changer", &img, "sh", "-c", "touch /made; rm /etc/passwd"]);
     assert_eq!(ok(&w, &s, &["diff", "changer"]), "C /etc\nD /etc/passwd\nA /made\n");
+    // docker export: its files as a tar
+    let tar = w.root().parent().unwrap().join("changer.tar");
+    ok(&w, &s, &["export", "-o", tar.to_str().unwrap(), "changer"]);
+    let names: Vec<String> = tar::Archive::new(std::fs::File::open(&tar).unwrap())
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert!(names.iter().any(|n| n == "made") && !names.iter().any(|n| n == "etc/passwd"), "{names:?}");
     ok(&w, &s, &["rm", "changer"]);
 
     // Errors as Docker's.

@@ -1249,3 +1249,40 @@ fn diff_shows_what_a_container_and_an_image_change() {
     let err = w.fails(&["diff", "--format", "{{.Path}}", "d"]);
     assert!(err.contains("diff prints json only"), "{err}");
 }
+
+#[test]
+fn export_writes_the_containers_files_as_one_tar() {
+    let (w, img) = busybox_world();
+    w.ok(&[
+        "run",
+        "--name",
+        "e",
+        "-v",
+        "vol:/data",
+        &img,
+        "sh",
+        "-c",
+        "echo hi > /made; rm /etc/os-release; echo v > /data/in-volume",
+    ]);
+    let names = |tar: &[u8]| -> Vec<String> {
+        tar::Archive::new(tar).entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect()
+    };
+    let out_dir = w.root().parent().unwrap().join("exports");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let file = out_dir.join("e.tar");
+    assert_eq!(w.ok(&["export", "-o", file.to_str().unwrap(), "e"]), "");
+    let listed = names(&std::fs::read(&file).unwrap());
+    for want in ["made", "bin/busybox", "etc/passwd", "data"] {
+        assert!(listed.iter().any(|n| n == want), "{want} in {listed:?}");
+    }
+    // deleted in the container; a volume's content is not the container's
+    assert!(!listed.iter().any(|n| n == "etc/os-release" || n == "data/in-volume"), "{listed:?}");
+    // to stdout, the same archive (container export is the same verb)
+    let out = w.berth(&["container", "export", "e"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(names(&out.stdout), listed);
+
+    let err = w.fails(&["export", "-o", out_dir.join("nosuch.tar").to_str().unwrap(), "nosuch"]);
+    assert!(err.contains("nosuch"), "{err}");
+    assert_eq!(crate::list_dir(&out_dir), vec!["e.tar".to_string()], "nothing half-written");
+}

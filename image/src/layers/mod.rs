@@ -6,6 +6,7 @@
 //! (see `unpack`), so the directories can be used as lower dirs as they are.
 
 pub mod changes;
+pub mod flatten;
 pub mod pack;
 pub mod unpack;
 pub mod view;

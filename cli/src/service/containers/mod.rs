@@ -7,6 +7,7 @@
 mod attach;
 mod changes;
 mod create;
+mod export;
 mod inspect;
 mod lifecycle;
 mod list;
@@ -24,6 +25,7 @@ use serde_json::{json, Value};
 pub use attach::{attach, resize};
 pub use changes::changes;
 pub use create::create;
+pub use export::export;
 pub use inspect::inspect;
 pub use lifecycle::{kill, pause, prune, remove, rename, restart, start, stop};
 pub use list::list;

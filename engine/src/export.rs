@@ -1,0 +1,57 @@
+//! `export`: a container's files (its writable layer over its image's, or over its `--rootfs`
+//! directory) as one tar, read the way overlay shows them (`layers::flatten`), running or not.
+//! Volumes and bind mounts are not the container's files: they are not in it, as with Podman
+//! and Docker. Rootless, the tar is made inside the user's namespace (the files' owners are
+//! its ids), by the `merged-tar` operation of the userns helper.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use crate::container::ContainerPaths;
+use crate::{Engine, Error, Result};
+
+impl Engine {
+    /// Writes the tar of the container `query` names to `out`.
+    pub fn export_container(&self, query: &str, out: &mut dyn Write) -> Result<()> {
+        let c = self.container(query)?;
+        let mut layers: Vec<PathBuf> = Vec::new();
+        match &c.options.rootfs {
+            Some(r) if !r.overlay => layers.push(r.path.clone()),
+            Some(r) => layers.extend([ContainerPaths::new(&self.config().root, &c.id).upper(), r.path.clone()]),
+            None => {
+                let img = self.image(&c.image_id)?;
+                layers.push(ContainerPaths::new(&self.config().root, &c.id).upper());
+                layers.extend(img.layers.iter().rev().map(|l| self.layers().diff_dir(&l.chain_id)));
+            }
+        }
+        let fail = |e: io::Error| Error::Invalid(format!("exporting container {}: {e}", c.name));
+        if !berth_userns::outside() {
+            crate::layers::flatten::write_merged_tar(&layers, &mut *out).map_err(fail)?;
+            return out.flush().map_err(fail);
+        }
+        let mut child = berth_userns::reexec::userns_command("merged-tar")
+            .map_err(fail)?
+            .args(&layers)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(fail)?;
+        let mut tar = child.stdout.take().expect("piped");
+        let copied = io::copy(&mut tar, out);
+        drop(tar);
+        let done = child.wait_with_output().map_err(fail)?;
+        if !done.status.success() {
+            return Err(fail(io::Error::other(String::from_utf8_lossy(&done.stderr).trim().to_string())));
+        }
+        copied.map_err(fail)?;
+        out.flush().map_err(fail)
+    }
+}
+
+/// The `merged-tar LAYER...` operation of the userns helper: the tar on stdout.
+pub(crate) fn merged_tar_helper(layers: &[String]) -> std::result::Result<(), String> {
+    let layers: Vec<PathBuf> = layers.iter().map(PathBuf::from).collect();
+    let out = io::BufWriter::new(io::stdout().lock());
+    let mut out = crate::layers::flatten::write_merged_tar(&layers, out).map_err(|e| e.to_string())?;
+    out.flush().map_err(|e| e.to_string())
+}
