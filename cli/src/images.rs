@@ -38,6 +38,10 @@ pub enum ImageCommand {
     /// Undo `image mount`
     #[command(alias = "unmount")]
     Umount(crate::mounts::UmountArgs),
+    /// Save image(s) to an archive
+    Save(crate::archive::SaveArgs),
+    /// Load image(s) from a tar archive
+    Load(crate::archive::LoadArgs),
 }
 
 #[derive(Args)]
@@ -234,6 +238,7 @@ pub async fn run(engine: Engine, cmd: &ImageCommand) -> anyhow::Result<ExitCode>
         ImageCommand::Exists(a) => crate::format::exists(engine.image(&a.name)),
         ImageCommand::Mount(a) => crate::mounts::image_mount(&engine, a),
         ImageCommand::Umount(a) => crate::mounts::image_umount(&engine, a),
+        ImageCommand::Save(_) | ImageCommand::Load(_) => unreachable!("dispatched in main"),
     }
 }
 

@@ -503,6 +503,15 @@ pub(super) async fn create(engine: &Engine, args: &CreateArgs) -> anyhow::Result
         bail!("unknown flag: {}", image.split('=').next().unwrap_or(image));
     }
     let opts = options(args)?;
+    // an archive transport (`docker-archive:PATH`): loaded first, then created from by name
+    let from_archive;
+    let image = if berth_engine::layout::TransportRef::parse(image).is_some() {
+        let loaded = crate::archive::pull_transport(engine, image, false)?;
+        from_archive = loaded.names.first().cloned().unwrap_or(loaded.image.id);
+        &from_archive
+    } else {
+        image
+    };
     let missing =
         matches!(engine.image(image), Err(berth_engine::Error::Lookup(berth_engine::image::LookupError::NotFound(_))));
     match args.pull.as_str() {
