@@ -467,7 +467,7 @@ impl Engine {
                     diff_id: existing.diff_id.clone(),
                     digest: existing.blob_digest.clone(),
                     size: existing.blob_size,
-                    media_type: existing.media_type.clone(),
+                    media_type: docker_media(&existing.media_type),
                 });
                 continue;
             }
@@ -704,6 +704,17 @@ fn pick<'a>(t: &TransportRef, images: &'a [ArchivedImage], given: &str) -> Resul
             Ok((img, names))
         }
     }
+}
+
+/// A layer's media type in a Docker schema 2 manifest (a layer pulled as OCI's is the same tar).
+fn docker_media(media: &str) -> String {
+    match media {
+        layout::OCI_LAYER => layout::DOCKER_LAYER,
+        layout::OCI_LAYER_GZIP => layout::DOCKER_LAYER_GZIP,
+        layout::OCI_LAYER_ZSTD => layout::DOCKER_LAYER_ZSTD,
+        other => other,
+    }
+    .to_string()
 }
 
 /// Podman's words for input that is no image layout at all.

@@ -158,7 +158,8 @@ impl Engine {
                 self.events().state("image", "untag", img.deleted.as_deref().unwrap_or(""), Some(name));
             }
             if let Some(id) = &img.deleted {
-                self.events().state("image", "remove", id, None);
+                // named by its id, as Podman's remove event is
+                self.events().state("image", "remove", id, Some(id));
             }
         }
         Ok(report)
