@@ -100,6 +100,12 @@ pub fn load(engine: &Engine, args: &LoadArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let loaded = match &args.input {
+        Some(p) if is_url(p) => {
+            let (path, file) = engine.content().temp_file()?;
+            let _gone = RemoveOnDrop(path.clone());
+            download(&p.to_string_lossy(), file)?;
+            engine.load(LoadInput::Path(&path), &mut progress)?
+        }
         Some(p) => engine.load(LoadInput::Path(p), &mut progress)?,
         None => {
             let mut stdin = std::io::stdin().lock();
@@ -118,6 +124,40 @@ pub fn load(engine: &Engine, args: &LoadArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn is_url(p: &std::path::Path) -> bool {
+    let s = p.to_string_lossy();
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// `load -i URL`: the archive downloaded into `file` first, as Podman does.
+fn download(url: &str, file: std::fs::File) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use futures_util::StreamExt;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let resp = reqwest::get(url).await.with_context(|| format!("downloading {url}"))?;
+        if !resp.status().is_success() {
+            bail!("downloading {url}: the server answered {}", resp.status());
+        }
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut body = resp.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.with_context(|| format!("downloading {url}"))?;
+            out.write_all(&chunk).with_context(|| format!("downloading {url}: writing it down"))?;
+        }
+        out.flush()?;
+        Ok(())
+    })
 }
 
 /// `pull`/`create`/`run` of an archive transport: Podman's progress lines on stderr.
