@@ -467,7 +467,7 @@ impl Engine {
                     diff_id: existing.diff_id.clone(),
                     digest: existing.blob_digest.clone(),
                     size: existing.blob_size,
-                    media_type: docker_media(&existing.media_type),
+                    media_type: existing.media_type.clone(),
                 });
                 continue;
             }
@@ -505,13 +505,23 @@ impl Engine {
             made.blobs.push(img.config_digest.clone());
         }
         progress(LoadStep::Config(img.config_digest.clone()));
+        // the layout's manifest, unless a layer already here is stored as another blob: then
+        // one that names the blobs this store has
+        let stored_as_listed = img.layers.iter().zip(&descriptors).all(|(l, d)| l.digest.as_ref() == Some(&d.digest));
         let (manifest, media, manifest_digest) = match &img.manifest {
-            Some((b, m, d)) => (b.clone(), m.clone(), d.clone()),
-            None => {
-                let b =
-                    layout::manifest_json(layout::DOCKER_MANIFEST, &img.config_digest, img.config.len(), &descriptors);
+            Some((b, m, d)) if stored_as_listed => (b.clone(), m.clone(), d.clone()),
+            _ => {
+                let media = if docker { layout::DOCKER_MANIFEST } else { layout::OCI_MANIFEST };
+                let layers: Vec<WrittenLayer> = descriptors
+                    .iter()
+                    .map(|d| WrittenLayer {
+                        media_type: if docker { docker_media(&d.media_type) } else { oci_media(&d.media_type) },
+                        ..d.clone()
+                    })
+                    .collect();
+                let b = layout::manifest_json(media, &img.config_digest, img.config.len(), &layers);
                 let d = layout::sha256(&b);
-                (b, layout::DOCKER_MANIFEST.to_string(), d)
+                (b, media.to_string(), d)
             }
         };
         if !self.content().has(&manifest_digest) {
@@ -712,6 +722,17 @@ fn docker_media(media: &str) -> String {
         layout::OCI_LAYER => layout::DOCKER_LAYER,
         layout::OCI_LAYER_GZIP => layout::DOCKER_LAYER_GZIP,
         layout::OCI_LAYER_ZSTD => layout::DOCKER_LAYER_ZSTD,
+        other => other,
+    }
+    .to_string()
+}
+
+/// A layer's media type in an OCI manifest.
+fn oci_media(media: &str) -> String {
+    match media {
+        layout::DOCKER_LAYER => layout::OCI_LAYER,
+        layout::DOCKER_LAYER_GZIP => layout::OCI_LAYER_GZIP,
+        layout::DOCKER_LAYER_ZSTD => layout::OCI_LAYER_ZSTD,
         other => other,
     }
     .to_string()

@@ -226,6 +226,20 @@ fn oci_layouts_and_stdin_round_trip_and_skopeo_reads_them() {
         assert_eq!(got.trim(), id, "{what}");
     }
 
+    // uncompressed layers: plain tars; loaded where the gzip blobs are, the image keeps naming those
+    let plain = dir.join("plain.oci.tar");
+    w.ok(&["save", "--format", "oci-archive", "--uncompressed", "-o", plain.to_str().unwrap(), &reference]);
+    let files = tar_files(&plain);
+    for d in &pushed.diff_ids {
+        let (_, bytes) = files.iter().find(|f| f.0 == format!("blobs/sha256/{}", &d[7..])).expect("the plain layer");
+        assert_eq!(&sha256(bytes), d);
+    }
+    w.ok(&["load", "-i", plain.to_str().unwrap()]);
+    w.ok(&["system", "check"]);
+    let again = dir.join("again-dir");
+    w.ok(&["save", "--format", "oci-dir", "-o", again.to_str().unwrap(), &reference]);
+    assert_eq!(inspect(format!("oci:{}", again.display()))["Layers"], serde_json::json!(pushed.layer_digests));
+
     // save to stdout (a pipe) is the same archive as -o
     let out = w.cmd().args(["save", &reference]).output().unwrap();
     assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
