@@ -506,3 +506,46 @@ fn load_takes_a_url() {
     // nothing of the download stays in the store
     assert!(crate::list_dir(&fresh.join("ingest")).iter().all(|f| f.ends_with(".lock")));
 }
+
+#[test]
+fn save_refuses_a_terminal_and_names_what_it_cannot_find() {
+    let w = World::new();
+    let pushed = w.push_busybox("arch/tty:1");
+    let reference = w.image_ref("arch/tty:1");
+    w.ok(&["pull", "-q", &reference]);
+    // stdout a terminal (script's pseudo-terminal): Podman's refusal, and nothing written
+    let mut script = Command::new("script");
+    script.env_clear();
+    for (k, v) in w.cmd().get_envs() {
+        if let Some(v) = v {
+            script.env(k, v);
+        }
+    }
+    let out = script.args(["-qec", &format!("{} save {reference}", crate::BERTH), "/dev/null"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("Error: refusing to save to terminal. Use -o flag or redirect"), "{text}");
+    let err = w.fails(&["save", "-o", w.dir.path().join("x.tar").to_str().unwrap(), "nosuch:1"]);
+    assert!(err.contains("nosuch:1: image not known"), "{err}");
+    let err = w.fails(&["save", "--format", "tar", "-o", "x.tar", &reference]);
+    assert!(err.contains("format value must be one of oci-dir oci-archive docker-dir docker-archive"), "{err}");
+    let err = w.fails(&["save", "--compress", "-o", "x.tar", &reference]);
+    assert!(err.contains("--compress can only be set when --format is 'docker-dir'"), "{err}");
+    let missing_dir = w.dir.path().join("no/such/dir/x.tar");
+    let err = w.fails(&["save", "-o", missing_dir.to_str().unwrap(), &reference]);
+    assert!(err.contains(missing_dir.to_str().unwrap()) && err.contains("its directory does not exist"), "{err}");
+    // a stored layer gone bad: the save fails naming it, and leaves no file, whole or half
+    let blob = w.root().join("blobs/sha256").join(&pushed.layer_digests[0][7..]);
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&blob, bytes).unwrap();
+    for format in ["docker-archive", "oci-archive", "oci-dir"] {
+        let target = w.dir.path().join(format!("bad-{format}"));
+        let err = w.fails(&["save", "--format", format, "-o", target.to_str().unwrap(), &reference]);
+        assert!(err.contains(&pushed.layer_digests[0]) && err.contains("system check --repair"), "{format}: {err}");
+        assert!(!target.exists(), "{format}");
+    }
+    // nothing half-written beside a target whose save failed
+    assert!(crate::list_dir(w.dir.path()).iter().all(|f| !f.contains(".tmp-")), "{:?}", crate::list_dir(w.dir.path()));
+}
