@@ -525,4 +525,20 @@ mod tests {
         assert_eq!(super::percent_decode("a%2Fb+c%zz%4"), "a/b+c%zz%4");
         assert_eq!(super::decode("a+b%20c", true), "a b c");
     }
+
+    #[test]
+    fn a_parameter_given_twice_keeps_both_values() {
+        let raw = "names=busybox%3Alatest&quiet=1&names=localhost%2Fx%3A1";
+        let r = super::Req {
+            method: hyper::Method::GET,
+            segments: vec![],
+            query: super::parse_query(Some(raw)),
+            body: bytes::Bytes::new(),
+            upgrade: None,
+            raw_query: raw.into(),
+        };
+        assert_eq!(r.q_all("names"), ["busybox:latest", "localhost/x:1"]);
+        assert_eq!(r.q_all("quiet"), ["1"]);
+        assert!(r.q_all("other").is_empty());
+    }
 }

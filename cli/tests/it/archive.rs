@@ -469,6 +469,15 @@ fn docker_save_and_docker_load_through_the_socket() {
     let out = docker(&["run", "--rm", &reference, "cat", "/srv/greeting"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from the archive\n");
 
+    // two names in one request (names=…&names=…): one image with both tags
+    assert!(docker(&["tag", &reference, "localhost/other:2"]).status.success());
+    let both = w.dir.path().join("both.tar");
+    let out = docker(&["save", "-o", both.to_str().unwrap(), &reference, "localhost/other:2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let manifest: Value =
+        serde_json::from_slice(&tar_files(&both).into_iter().find(|f| f.0 == "manifest.json").unwrap().1).unwrap();
+    assert_eq!(manifest[0]["RepoTags"], serde_json::json!([reference, "localhost/other:2"]));
+
     // errors are Docker's: a missing image, a body that is no archive
     let out = docker(&["save", "nosuch:1"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("No such image: nosuch:1"));
