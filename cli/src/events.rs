@@ -99,7 +99,12 @@ fn event_value(e: &StateEvent) -> Value {
 fn event_line(e: &StateEvent, no_trunc: bool) -> String {
     let id = if no_trunc { e.id.as_str() } else { &e.id[..e.id.len().min(12)] };
     let time = chrono::DateTime::from_timestamp_nanos(e.time).with_timezone(&chrono::Local);
-    let mut line = format!("{} {} {} {id}", time.format("%Y-%m-%d %H:%M:%S%.9f %z %Z"), e.kind, e.action);
+    let when = time.format("%Y-%m-%d %H:%M:%S%.9f %z %Z");
+    if e.kind == "image" {
+        // Podman's image line: the whole id, then the name (a path, for save and load)
+        return format!("{when} image {} {} {}", e.action, e.id, e.name.as_deref().unwrap_or_default());
+    }
+    let mut line = format!("{when} {} {} {id}", e.kind, e.action);
     let mut attrs = Vec::new();
     if let Some(image) = e.attributes.get("image") {
         attrs.push(format!("image={image}"));

@@ -40,6 +40,10 @@ pub enum ImageCommand {
     /// Undo `image mount`
     #[command(alias = "unmount")]
     Umount(crate::mounts::UmountArgs),
+    /// Save image(s) to an archive
+    Save(crate::archive::SaveArgs),
+    /// Load image(s) from a tar archive
+    Load(crate::archive::LoadArgs),
 }
 
 #[derive(Args)]
@@ -237,6 +241,7 @@ pub async fn run(engine: Engine, cmd: &ImageCommand) -> anyhow::Result<ExitCode>
         ImageCommand::Exists(a) => crate::format::exists(engine.image(&a.name)),
         ImageCommand::Mount(a) => crate::mounts::image_mount(&engine, a),
         ImageCommand::Umount(a) => crate::mounts::image_umount(&engine, a),
+        ImageCommand::Save(_) | ImageCommand::Load(_) => unreachable!("dispatched in main"),
     }
 }
 
@@ -291,6 +296,10 @@ pub fn list(engine: &Engine, args: &ListArgs) -> anyhow::Result<ExitCode> {
     let mut images = engine.images()?;
     if let Some(f) = &args.filter_name {
         images.retain(|i| i.names.iter().any(|n| n.contains(f.as_str())) || i.id.starts_with(f.as_str()));
+        // the rows of the names asked for only, as Podman lists them
+        for i in images.iter_mut().filter(|i| !i.id.starts_with(f.as_str())) {
+            i.names.retain(|n| n.contains(f.as_str()));
+        }
     }
     filter_images(engine, &mut images, &args.filter)?;
     match args.sort.as_str() {
@@ -343,6 +352,12 @@ pub fn list(engine: &Engine, args: &ListArgs) -> anyhow::Result<ExitCode> {
                 });
                 rows.push(row);
             }
+        }
+        // by each row's own name: an image's names sort apart
+        match args.sort.as_str() {
+            "tag" => rows.sort_by(|a, b| a["Tag"].as_str().cmp(&b["Tag"].as_str())),
+            "repository" => rows.sort_by(|a, b| a["Repository"].as_str().cmp(&b["Repository"].as_str())),
+            _ => {}
         }
         template.write_rows(&rows, &[("ID", "IMAGE ID"), ("Id", "IMAGE ID")], &mut out)?;
         return Ok(ExitCode::SUCCESS);

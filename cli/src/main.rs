@@ -1,6 +1,7 @@
 #![recursion_limit = "256"]
 //! `berth`: a podman-like command over Berth's engine.
 
+mod archive;
 mod check;
 mod completion;
 mod containers;
@@ -106,6 +107,10 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Export a container's files as a tar archive
     Export(export::ExportArgs),
+    /// Save image(s) to an archive
+    Save(archive::SaveArgs),
+    /// Load image(s) from a tar archive
+    Load(archive::LoadArgs),
     /// Mount a container's root filesystem on the host and print the path; none lists the mounted
     Mount(mounts::MountArgs),
     /// Undo `berth mount`
@@ -436,6 +441,8 @@ fn run(cli: Cli, complete_words: Option<Vec<String>>) -> anyhow::Result<ExitCode
     match command {
         Command::Pull(args) => rt.block_on(pull::run(engine(&cli)?, args)),
         Command::Images(args) => images::list(&engine(&cli)?, args),
+        Command::Save(a) | Command::Image(images::ImageCommand::Save(a)) => archive::save(&engine(&cli)?, a),
+        Command::Load(a) | Command::Image(images::ImageCommand::Load(a)) => archive::load(&engine(&cli)?, a),
         Command::Image(cmd) => rt.block_on(images::run(engine(&cli)?, cmd)),
         Command::Tag(args) => images::tag(&engine(&cli)?, args),
         Command::Untag(args) => images::untag(&engine(&cli)?, args),

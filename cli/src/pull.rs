@@ -56,6 +56,11 @@ impl PullArgs {
 }
 
 pub async fn run(engine: Engine, args: &PullArgs) -> anyhow::Result<ExitCode> {
+    if berth_engine::layout::TransportRef::parse(&args.reference).is_some() {
+        let loaded = crate::archive::pull_transport(&engine, &args.reference, args.quiet)?;
+        println!("{}", loaded.image.id);
+        return Ok(ExitCode::SUCCESS);
+    }
     let engine = with_authfile(engine, args.authfile.clone())?;
     let image = pull_with_progress(&engine, &args.reference, args.platform()?, args.quiet).await?;
     println!("{}", image.id);

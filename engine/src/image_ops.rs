@@ -57,6 +57,7 @@ impl Engine {
 
     /// Adds `target` as a name of the image `source` names (`berth tag`).
     pub fn tag(&self, source: &str, target: &str) -> Result<()> {
+        let given = target;
         let target = Reference::parse_local(target)?;
         if target.digest().is_some() {
             return Err(Error::Invalid(format!("tag {target}: a tag cannot contain a digest")));
@@ -67,7 +68,8 @@ impl Engine {
             image::set_name(tx, &name, &id)?;
             Ok(id)
         })?;
-        self.events().state("image", "tag", &id, Some(&name));
+        // the name as given, as Podman's tag event has it (its untag names the full one)
+        self.events().state("image", "tag", &id, Some(given));
         Ok(())
     }
 
@@ -154,11 +156,13 @@ impl Engine {
             }
         }
         for img in &report.images {
-            for name in &img.untagged {
+            // oldest name first, as Podman untags them
+            for name in img.untagged.iter().rev() {
                 self.events().state("image", "untag", img.deleted.as_deref().unwrap_or(""), Some(name));
             }
             if let Some(id) = &img.deleted {
-                self.events().state("image", "remove", id, None);
+                // named by its id, as Podman's remove event is
+                self.events().state("image", "remove", id, Some(id));
             }
         }
         Ok(report)

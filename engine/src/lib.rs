@@ -10,6 +10,7 @@
 //! image records), `berth_runtime` (the OCI runtime) and `berth_userns` (user-namespace
 //! primitives); their modules are re-exported here under the names the front ends know.
 
+mod archive;
 pub mod attach;
 pub mod check;
 pub mod commit;
@@ -42,7 +43,8 @@ pub mod volume;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-pub use berth_image::{content, image, layers, reference, registry};
+pub use archive::{LoadInput, LoadStep, Loaded, SaveOptions, SaveStep, SaveTarget};
+pub use berth_image::{archive as layout, content, image, layers, reference, registry};
 pub use berth_runtime as runtime;
 pub use check::{CheckOptions, CheckReport, Outcome as CheckOutcome, Problem as CheckProblem};
 pub use commit::{Change, CommitOptions, CommitStep, ImageFormat};
@@ -70,6 +72,8 @@ pub enum Error {
     Auth(#[from] registry::auth::AuthError),
     #[error(transparent)]
     Content(#[from] content::ContentError),
+    #[error(transparent)]
+    Archive(#[from] layout::ArchiveError),
     #[error(transparent)]
     Layer(#[from] layers::LayerError),
     #[error(transparent)]

@@ -235,6 +235,12 @@ impl Ingest {
         Ok(())
     }
 
+    /// Gives up on the blob: the bytes written so far go, so nothing is resumed from them
+    /// (a failed load from a file, which has nothing to resume).
+    pub fn discard(self) {
+        let _ = fs::remove_file(&self.data);
+    }
+
     fn io(&self, source: io::Error) -> ContentError {
         ContentError::Io { digest: self.digest.clone(), source }
     }

@@ -510,7 +510,17 @@ pub(super) async fn create(engine: &Engine, args: &CreateArgs) -> anyhow::Result
         bail!("unknown flag: {}", image.split('=').next().unwrap_or(image));
     }
     let opts = options(args)?;
-    let image = if opts.rootfs.is_some() { "" } else { image.as_str() };
+    // an archive transport (`docker-archive:PATH`): loaded first, then created from by name
+    let from_archive;
+    let image = if opts.rootfs.is_some() {
+        "" // --rootfs: no image
+    } else if berth_engine::layout::TransportRef::parse(image).is_some() {
+        let loaded = crate::archive::pull_transport(engine, image, false)?;
+        from_archive = loaded.names.first().cloned().unwrap_or(loaded.image.id);
+        from_archive.as_str()
+    } else {
+        image.as_str()
+    };
     let missing = !image.is_empty()
         && matches!(
             engine.image(image),

@@ -203,3 +203,124 @@ pub async fn remove(ctx: &Ctx, name: &str, r: &Req) -> Reply {
     }
     ok_json(Value::Array(out))
 }
+
+/// `GET /images/get?names=…` and `/images/{name}/get`: `docker save`, a docker-archive streamed
+/// as it is written.
+pub async fn save(ctx: &Ctx, names: Vec<String>) -> Reply {
+    if names.is_empty() {
+        return Err(ApiError::bad("names is required: the images to save"));
+    }
+    // every image looked up first, so a missing one is a 404 rather than a broken stream
+    let wanted = names.clone();
+    ctx.blocking(move |e| wanted.iter().try_for_each(|n| e.image(n).map(drop))).await?;
+    let engine = ctx.engine.clone();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    tokio::task::spawn_blocking(move || {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, ChannelWriter { tx });
+        let opts = berth_engine::SaveOptions {
+            format: berth_engine::layout::Format::DockerArchive,
+            compress: false,
+            uncompressed: false,
+        };
+        // a failure midway ends the stream early: the client's tar reader reports it
+        if let Err(e) = engine.save(&names, berth_engine::SaveTarget::Writer(&mut out), &opts, &mut |_| {}) {
+            log::warn!("saving {}: {e}", names.join(", "));
+            return;
+        }
+        let _ = std::io::Write::flush(&mut out);
+    });
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .header("Content-Type", "application/x-tar")
+        .body(channel_body(rx))
+        .expect("a valid response"))
+}
+
+/// A blocking writer into a response body's channel.
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+}
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tx
+            .blocking_send(Bytes::copy_from_slice(buf))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A request body written to a file of the store's ingest directory (removed when dropped).
+pub struct Spooled {
+    path: std::path::PathBuf,
+}
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// `docker load`'s body into a file, each chunk within [`super::BODY_TIMEOUT`] of the last.
+pub async fn spool_body(ctx: &Ctx, mut body: hyper::body::Incoming) -> Result<Spooled, ApiError> {
+    use http_body_util::BodyExt;
+    use std::io::Write;
+    let (path, file) = ctx
+        .engine
+        .content()
+        .temp_file()
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let spooled = Spooled { path };
+    let mut file = std::io::BufWriter::with_capacity(1 << 20, file);
+    loop {
+        let frame = match tokio::time::timeout(super::BODY_TIMEOUT, body.frame()).await {
+            Err(_) => {
+                return Err(ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!("no part of the archive received for {} s", super::BODY_TIMEOUT.as_secs()),
+                ))
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => return Err(ApiError::bad(format!("reading the archive: {e}"))),
+            Ok(Some(Ok(f))) => f,
+        };
+        if let Ok(data) = frame.into_data() {
+            file.write_all(&data)
+                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("spooling the archive: {e}")))?;
+        }
+    }
+    file.flush().map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("spooling the archive: {e}")))?;
+    Ok(spooled)
+}
+
+/// `POST /images/load`: `docker load`; `{"stream": "Loaded image: …"}` per name (with or
+/// without `quiet`: there is no progress to leave out).
+pub async fn load(ctx: &Ctx, _r: &Req, spooled: Spooled) -> Reply {
+    let path = spooled.path.clone();
+    let loaded = ctx
+        .blocking(move |e| {
+            let _keep = spooled;
+            let mut f =
+                std::fs::File::open(&path).map_err(|source| berth_engine::Error::Io { path: path.clone(), source })?;
+            e.load(berth_engine::LoadInput::Reader(&mut f), &mut |_| {})
+        })
+        .await?;
+    let mut out = Vec::new();
+    for l in &loaded {
+        let line = if l.names.is_empty() {
+            format!("Loaded image ID: {}\n", l.image.digest())
+        } else {
+            l.names.iter().map(|n| format!("Loaded image: {}\n", docker_name(n))).collect()
+        };
+        out.extend(serde_json::to_vec(&json!({"stream": line})).expect("json"));
+        out.extend_from_slice(b"\r\n");
+    }
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .header("Content-Type", "application/json")
+        .body(super::full(out))
+        .expect("a valid response"))
+}

@@ -8,7 +8,8 @@
 //! block run on the blocking pool. Errors are Docker's: `{"message": …}` with 404, 409 or 400.
 //!
 //! Hostile or broken clients are bounded: a request body is at most [`MAX_BODY`] bytes (413
-//! past it; no route takes a streamed upload), its headers must arrive within
+//! past it; only `docker load`'s archive is streamed, into a file, each chunk within
+//! [`BODY_TIMEOUT`] of the last), its headers must arrive within
 //! [`HEADER_TIMEOUT`] and its body within [`BODY_TIMEOUT`] (a stalled client is dropped and
 //! never holds the service up), and malformed input is a 4xx with a message, never a 5xx.
 
@@ -187,11 +188,23 @@ pub struct Req {
     pub body: Bytes,
     /// For upgrades (attach, exec start).
     pub upgrade: Option<hyper::upgrade::OnUpgrade>,
+    /// The query as sent, for parameters given more than once (`names=a&names=b`).
+    pub raw_query: String,
 }
 
 impl Req {
     pub fn q(&self, k: &str) -> Option<&str> {
         self.query.get(k).map(String::as_str)
+    }
+    /// Every value of a parameter given more than once.
+    pub fn q_all(&self, k: &str) -> Vec<String> {
+        self.raw_query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| p.split_once('=').unwrap_or((p, "")))
+            .filter(|(key, _)| decode(key, true) == k)
+            .map(|(_, v)| decode(v, true))
+            .collect()
     }
     /// A boolean query parameter as Docker's clients send them (`1`, `true`).
     pub fn flag(&self, k: &str) -> bool {
@@ -325,18 +338,25 @@ async fn handle(
         if req.headers().contains_key(hyper::header::UPGRADE) { Some(hyper::upgrade::on(&mut req)) } else { None };
     let (parts, body) = req.into_parts();
     let line = format!("{} {}", parts.method, parts.uri);
-    let reply = match read_body(&parts, body).await {
-        Ok(body) => {
-            let r = Req {
-                method: parts.method.clone(),
-                segments: segments(parts.uri.path()),
-                query: parse_query(parts.uri.query()),
-                body,
-                upgrade,
-            };
-            route(&ctx, r).await
+    let request = |body: Bytes, upgrade| Req {
+        method: parts.method.clone(),
+        segments: segments(parts.uri.path()),
+        query: parse_query(parts.uri.query()),
+        body,
+        upgrade,
+        raw_query: parts.uri.query().unwrap_or_default().to_string(),
+    };
+    let reply = if parts.method == Method::POST && segments(parts.uri.path()) == ["images", "load"] {
+        // `docker load`'s archive: spooled to a file, the one body larger than MAX_BODY
+        match images::spool_body(&ctx, body).await {
+            Ok(spooled) => images::load(&ctx, &request(Bytes::new(), None), spooled).await,
+            Err(e) => Err(e),
         }
-        Err(e) => Err(e),
+    } else {
+        match read_body(&parts, body).await {
+            Ok(body) => route(&ctx, request(body, upgrade)).await,
+            Err(e) => Err(e),
+        }
     };
     if std::env::var_os("BERTH_SERVICE_LOG").is_some() {
         let status = reply.as_ref().map_or_else(|e| e.status, |r| r.status());
@@ -366,6 +386,10 @@ async fn route(ctx: &Ctx, r: Req) -> Reply {
         (Method::GET, ["system", "df"]) => system::df(ctx).await,
         (Method::POST, ["images", "create"]) => images::pull(ctx, &r).await,
         (Method::GET, ["images", "json"]) => images::list(ctx, &r).await,
+        (Method::GET, ["images", "get"]) => images::save(ctx, r.q_all("names")).await,
+        (Method::GET, ["images", rest @ .., "get"]) if !rest.is_empty() => {
+            images::save(ctx, vec![rest.join("/")]).await
+        }
         (Method::GET, ["images", rest @ .., "json"]) if !rest.is_empty() => images::inspect(ctx, &rest.join("/")).await,
         (Method::POST, ["images", rest @ .., "tag"]) if !rest.is_empty() => images::tag(ctx, &rest.join("/"), &r).await,
         (Method::DELETE, ["images", rest @ ..]) if !rest.is_empty() => images::remove(ctx, &rest.join("/"), &r).await,
@@ -502,5 +526,21 @@ mod tests {
         );
         assert_eq!(super::percent_decode("a%2Fb+c%zz%4"), "a/b+c%zz%4");
         assert_eq!(super::decode("a+b%20c", true), "a b c");
+    }
+
+    #[test]
+    fn a_parameter_given_twice_keeps_both_values() {
+        let raw = "names=busybox%3Alatest&quiet=1&names=localhost%2Fx%3A1";
+        let r = super::Req {
+            method: hyper::Method::GET,
+            segments: vec![],
+            query: super::parse_query(Some(raw)),
+            body: bytes::Bytes::new(),
+            upgrade: None,
+            raw_query: raw.into(),
+        };
+        assert_eq!(r.q_all("names"), ["busybox:latest", "localhost/x:1"]);
+        assert_eq!(r.q_all("quiet"), ["1"]);
+        assert!(r.q_all("other").is_empty());
     }
 }

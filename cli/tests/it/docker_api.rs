@@ -49,7 +49,7 @@ fn docker_bin() -> &'static str {
     panic!("the docker client is needed for these tests: install Debian's docker.io (scripts/deps does)");
 }
 
-fn docker_cmd(w: &World, s: &Service) -> Command {
+pub(crate) fn docker_cmd(w: &World, s: &Service) -> Command {
     let mut c = Command::new(docker_bin());
     c.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())

@@ -4,6 +4,7 @@
 //! Most tests need root (device nodes, owners, trusted.* xattrs): they fail loudly without it.
 
 mod api_harden;
+mod archive;
 mod auth;
 mod check;
 mod commit;
