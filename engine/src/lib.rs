@@ -27,6 +27,7 @@ pub mod monitor;
 pub mod network;
 mod network_ops;
 mod pull;
+pub mod push;
 pub mod rootless;
 mod seccomp_cache;
 pub mod spec;
@@ -40,7 +41,7 @@ pub mod volume;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-pub use berth_image::{content, image, layers, reference, registry};
+pub use berth_image::{content, image, layers, layout, reference, registry};
 pub use berth_runtime as runtime;
 pub use check::{CheckOptions, CheckReport, Outcome as CheckOutcome, Problem as CheckProblem};
 pub use commit::{Change, CommitOptions, CommitStep, ImageFormat};
@@ -51,6 +52,7 @@ pub use image::{ImageRecord, LayerRecord};
 pub use image_ops::{RemoveReport, RemovedImage};
 pub use network_ops::NetworkCreate;
 pub use pull::PullOptions;
+pub use push::{BlobPhase, Compression, Destination, PushOptions, PushProgress, Pushed};
 pub use reference::Reference;
 pub use registry::{AuthFiles, Credentials, Platform, RegistriesConfig};
 
@@ -70,6 +72,8 @@ pub enum Error {
     Content(#[from] content::ContentError),
     #[error(transparent)]
     Layer(#[from] layers::LayerError),
+    #[error(transparent)]
+    Push(#[from] push::PushError),
     #[error(transparent)]
     State(#[from] state::StateError),
     #[error(transparent)]
