@@ -450,6 +450,8 @@ impl Engine {
         let sources = self.mount_sources(img, reference)?;
         futures_util::stream::iter(plan.layers.iter())
             .map(|b| push_layer(&registry, b, sources.get(&b.digest).map(Vec::as_slice).unwrap_or(&[]), progress))
+            // boxed, or the future is not `Send` for every lifetime (rust-lang/rust#104382)
+            .boxed()
             .buffer_unordered(PARALLEL_UPLOADS)
             .try_collect::<Vec<()>>()
             .await?;

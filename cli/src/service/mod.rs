@@ -187,6 +187,8 @@ pub struct Req {
     pub body: Bytes,
     /// For upgrades (attach, exec start).
     pub upgrade: Option<hyper::upgrade::OnUpgrade>,
+    /// `X-Registry-Auth`: a registry's credentials from the client (base64url JSON).
+    pub registry_auth: Option<String>,
 }
 
 impl Req {
@@ -333,6 +335,12 @@ async fn handle(
                 query: parse_query(parts.uri.query()),
                 body,
                 upgrade,
+                registry_auth: parts
+                    .headers
+                    .get("X-Registry-Auth")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+                    .filter(|v| !v.is_empty()),
             };
             route(&ctx, r).await
         }
@@ -368,6 +376,9 @@ async fn route(ctx: &Ctx, r: Req) -> Reply {
         (Method::GET, ["images", "json"]) => images::list(ctx, &r).await,
         (Method::GET, ["images", rest @ .., "json"]) if !rest.is_empty() => images::inspect(ctx, &rest.join("/")).await,
         (Method::POST, ["images", rest @ .., "tag"]) if !rest.is_empty() => images::tag(ctx, &rest.join("/"), &r).await,
+        (Method::POST, ["images", rest @ .., "push"]) if !rest.is_empty() => {
+            images::push(ctx, &rest.join("/"), &r).await
+        }
         (Method::DELETE, ["images", rest @ ..]) if !rest.is_empty() => images::remove(ctx, &rest.join("/"), &r).await,
         (Method::POST, ["containers", "create"]) => containers::create(ctx, &r).await,
         (Method::GET, ["containers", "json"]) => containers::list(ctx, &r).await,
