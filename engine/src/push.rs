@@ -48,14 +48,9 @@ const PARALLEL_UPLOADS: usize = 3;
 pub enum PushError {
     #[error("invalid destination \"{destination}\": {reason}")]
     Destination { destination: String, reason: String },
-    #[error("pushing {image} to {destination}: {source}{hint}")]
-    Failed {
-        image: String,
-        destination: String,
-        #[source]
-        source: Box<Error>,
-        hint: &'static str,
-    },
+    /// `message` is `cause`'s, without the destination it starts with when it names it.
+    #[error("pushing {image} to {destination}: {message}{hint}")]
+    Failed { image: String, destination: String, cause: Box<Error>, message: String, hint: &'static str },
 }
 
 /// Where an image goes.
@@ -244,6 +239,13 @@ impl Engine {
         let (img, found_by) = self.image_found(image)?;
         let destination = destination.map(str::to_string).or(found_by).unwrap_or_else(|| image.to_string());
         let dest = Destination::parse(&destination)?;
+        // the name registry errors give the destination (a tag added)
+        let normalized = match &dest {
+            Destination::Registry(r) if r.digest().is_none() => {
+                r.tagged_name().unwrap_or_else(|| format!("{}:latest", r.name()))
+            }
+            _ => destination.clone(),
+        };
         let fail = |e: Error| -> Error {
             let hint = match &e {
                 Error::Registry(RegistryError::Unreachable { .. }) => {
@@ -251,8 +253,17 @@ impl Engine {
                 }
                 _ => "",
             };
-            PushError::Failed { image: image.to_string(), destination: destination.clone(), source: Box::new(e), hint }
-                .into()
+            let text = e.to_string();
+            let named = [destination.clone(), normalized.clone()];
+            let message = named.iter().find_map(|d| text.strip_prefix(&format!("{d}: "))).unwrap_or(&text).to_string();
+            PushError::Failed {
+                image: image.to_string(),
+                destination: destination.clone(),
+                cause: Box::new(e),
+                message,
+                hint,
+            }
+            .into()
         };
         let progress = Progress(opts.progress.clone());
         let oci_only = matches!(dest, Destination::Oci { .. });

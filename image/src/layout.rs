@@ -228,8 +228,8 @@ impl OciWriter {
         Ok(true)
     }
 
-    /// Adds the manifest (a blob) to `index.json`, under `tag` when given (replacing the entry
-    /// that had that name), and puts a new layout in place.
+    /// Adds the manifest (a blob) to `index.json`, under `tag` when given (the entry that had
+    /// that name loses it), and puts a new layout in place.
     pub fn finish(
         mut self,
         manifest: &[u8],
@@ -252,13 +252,26 @@ impl OciWriter {
         let Some(manifests) = index.get_mut("manifests").and_then(Value::as_array_mut) else {
             return Err(LayoutError::Bad { path: index_path, message: "no manifests list".into() });
         };
+        let name_of =
+            |m: &Value| m.get("annotations").and_then(|a| a.get(REF_NAME)).and_then(Value::as_str).map(str::to_string);
         let mut entry = json!({"mediaType": media_type, "digest": digest, "size": manifest.len()});
         if let Some(tag) = tag {
-            manifests
-                .retain(|m| m.pointer(&format!("/annotations/{}", REF_NAME.replace('/', "~1"))) != Some(&json!(tag)));
+            // as containers/image: the image that had this name keeps its place, without it
+            for m in manifests.iter_mut().filter(|m| name_of(m).as_deref() == Some(tag)) {
+                if let Some(a) = m.get_mut("annotations").and_then(Value::as_object_mut) {
+                    a.remove(REF_NAME);
+                    if a.is_empty() {
+                        m.as_object_mut().map(|o| o.remove("annotations"));
+                    }
+                }
+            }
             entry["annotations"] = json!({ REF_NAME: tag });
         }
-        manifests.push(entry);
+        // an unnamed entry of the same manifest is this one again
+        match manifests.iter_mut().find(|m| m["digest"] == json!(digest) && name_of(m).is_none()) {
+            Some(same) => *same = entry,
+            None => manifests.push(entry),
+        }
         let bytes = serde_json::to_vec(&index).expect("an index serialises");
         let tmp = self.root.join(format!(".index.json.berth-{:08x}", rand_u32()));
         let written =
@@ -351,13 +364,10 @@ mod tests {
             w.finish(m.as_bytes(), "application/vnd.oci.image.manifest.v1+json", &digest, Some(tag)).unwrap();
         }
         let index: Value = serde_json::from_slice(&fs::read(dest.join("index.json")).unwrap()).unwrap();
-        let names: Vec<&str> = index["manifests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["annotations"][REF_NAME].as_str().unwrap())
-            .collect();
-        assert_eq!(names, ["b", "a"]);
+        // the first image lost its name to the third, and stays, unnamed
+        let names: Vec<Option<&str>> =
+            index["manifests"].as_array().unwrap().iter().map(|m| m["annotations"][REF_NAME].as_str()).collect();
+        assert_eq!(names, [None, Some("b"), Some("a")]);
         assert_eq!(fs::read_to_string(dest.join("oci-layout")).unwrap(), OCI_LAYOUT);
         assert_eq!(fs::read_dir(dest.join("blobs/sha256")).unwrap().count(), 3);
     }

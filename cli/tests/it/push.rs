@@ -402,3 +402,32 @@ fn docker_push_sends_the_credentials_of_its_config() {
         w.ok(&["image", "inspect", "--format", "{{.Digest}}", &source]).trim()
     );
 }
+
+#[test]
+fn a_registry_with_bearer_tokens_gets_a_push_token() {
+    let w = World::with_registry(Registry::start_with_token_auth("carol", "t0ken").unwrap());
+    w.push_busybox("busybox:1");
+    let source = w.image_ref("busybox:1");
+    w.ok(&["login", "-u", "carol", "-p", "t0ken", w.registry.addr()]);
+    w.ok(&["pull", "-q", &source]);
+    let before = w.registry.tokens_issued();
+    let dest = w.image_ref("tokens/busybox:1");
+    let progress = push(&w, &[&source, &dest]);
+    assert!(progress.contains("Writing manifest to image destination"), "{progress}");
+    assert!(w.registry.tokens_issued() > before, "the push asked the token server");
+    let seen = skopeo(&["inspect", "--tls-verify=false", "--creds", "carol:t0ken", &format!("docker://{dest}")]);
+    assert_eq!(
+        seen["Digest"].as_str().unwrap(),
+        w.ok(&["image", "inspect", "--format", "{{.Digest}}", &source]).trim()
+    );
+
+    w.ok(&["logout", w.registry.addr()]);
+    let err = w.fails(&["push", &source, &w.image_ref("tokens/other:1")]);
+    let host = w.registry.addr();
+    assert!(
+        err.contains(&format!("tokens/other:1: authentication required: log in with `berth login {host}`")),
+        "{err}"
+    );
+    let err = w.fails(&["push", "--creds", "carol:nope", &source, &w.image_ref("tokens/other:1")]);
+    assert!(err.contains(&format!("credentials for {host} were refused")), "{err}");
+}

@@ -49,7 +49,7 @@ impl From<berth_engine::Error> for ApiError {
         // The CLI's advice (edit registries.conf) is not the app's: it has a switch for it.
         let http_only = match &e {
             E::Registry(RegistryError::HttpOnly { host, .. }) => Some(host),
-            E::Push(berth_engine::push::PushError::Failed { source, .. }) => match source.as_ref() {
+            E::Push(berth_engine::push::PushError::Failed { cause, .. }) => match cause.as_ref() {
                 E::Registry(RegistryError::HttpOnly { host, .. }) => Some(host),
                 _ => None,
             },
