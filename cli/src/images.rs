@@ -19,6 +19,8 @@ pub enum ImageCommand {
     Ls(ListArgs),
     /// Pull an image from a registry
     Pull(crate::pull::PullArgs),
+    /// Push an image to a registry, a dir: directory or an OCI layout
+    Push(crate::push::PushArgs),
     /// Display the configuration of one or more images
     Inspect(InspectArgs),
     /// Show the history of an image
@@ -231,6 +233,7 @@ pub async fn run(engine: Engine, cmd: &ImageCommand) -> anyhow::Result<ExitCode>
     match cmd {
         ImageCommand::Ls(a) => list(&engine, a),
         ImageCommand::Pull(a) => crate::pull::run(engine, a).await,
+        ImageCommand::Push(a) => crate::push::run(engine, a).await,
         ImageCommand::Inspect(a) => inspect(&engine, a),
         ImageCommand::History(a) => history(&engine, a),
         ImageCommand::Diff(a) => crate::diff::diff(&engine, a, crate::diff::Only::Images),

@@ -15,6 +15,7 @@ mod login;
 mod mounts;
 mod networks;
 mod pull;
+mod push;
 mod service;
 mod system;
 mod template;
@@ -88,6 +89,8 @@ struct Cli {
 enum Command {
     /// Pull an image from a registry
     Pull(pull::PullArgs),
+    /// Push an image to a registry, a dir: directory or an OCI layout
+    Push(push::PushArgs),
     /// List images in local storage
     Images(images::ListArgs),
     /// Manage images
@@ -440,6 +443,7 @@ fn run(cli: Cli, complete_words: Option<Vec<String>>) -> anyhow::Result<ExitCode
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match command {
         Command::Pull(args) => rt.block_on(pull::run(engine(&cli)?, args)),
+        Command::Push(args) => rt.block_on(push::run(engine(&cli)?, args)),
         Command::Images(args) => images::list(&engine(&cli)?, args),
         Command::Save(a) | Command::Image(images::ImageCommand::Save(a)) => archive::save(&engine(&cli)?, a),
         Command::Load(a) | Command::Image(images::ImageCommand::Load(a)) => archive::load(&engine(&cli)?, a),

@@ -24,10 +24,11 @@ use sha2::{Digest as _, Sha256};
 
 use crate::content::IngestLock;
 use crate::image::{self, LayerRecord, NewImage};
-use crate::layers::{chain_ids, unpack_stream_as_owner, LayerError};
-use crate::layout::{
-    self, ArchivedImage, Compression, Format, Kind, Sink, Source, Transport, TransportRef, WrittenImage, WrittenLayer,
+use crate::image_archive::{
+    self as layout, ArchivedImage, Compression, Format, Kind, Sink, Source, Transport, TransportRef, WrittenImage,
+    WrittenLayer,
 };
+use crate::layers::{chain_ids, unpack_stream_as_owner, LayerError};
 use crate::reference::Reference;
 use crate::{Engine, Error, ImageRecord, Result};
 

@@ -30,6 +30,7 @@ pub mod monitor;
 pub mod network;
 mod network_ops;
 mod pull;
+pub mod push;
 pub mod rootless;
 mod seccomp_cache;
 pub mod spec;
@@ -44,7 +45,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use archive::{LoadInput, LoadStep, Loaded, SaveOptions, SaveStep, SaveTarget};
-pub use berth_image::{archive as layout, content, image, layers, reference, registry};
+pub use berth_image::{archive as image_archive, content, image, layers, layout, reference, registry};
 pub use berth_runtime as runtime;
 pub use check::{CheckOptions, CheckReport, Outcome as CheckOutcome, Problem as CheckProblem};
 pub use commit::{Change, CommitOptions, CommitStep, ImageFormat};
@@ -55,6 +56,7 @@ pub use image::{ImageRecord, LayerRecord};
 pub use image_ops::{RemoveReport, RemovedImage};
 pub use network_ops::NetworkCreate;
 pub use pull::PullOptions;
+pub use push::{BlobPhase, Compression, Destination, PushOptions, PushProgress, Pushed};
 pub use reference::Reference;
 pub use registry::{AuthFiles, Credentials, Platform, RegistriesConfig};
 
@@ -73,9 +75,11 @@ pub enum Error {
     #[error(transparent)]
     Content(#[from] content::ContentError),
     #[error(transparent)]
-    Archive(#[from] layout::ArchiveError),
+    Archive(#[from] image_archive::ArchiveError),
     #[error(transparent)]
     Layer(#[from] layers::LayerError),
+    #[error(transparent)]
+    Push(#[from] push::PushError),
     #[error(transparent)]
     State(#[from] state::StateError),
     #[error(transparent)]

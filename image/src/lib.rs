@@ -1,9 +1,10 @@
 //! The image side of Berth, below the containers that use it: `reference` parses and normalises
 //! image names, `archive` reads and writes images as files (docker-archive, OCI layouts),
-//! `registry` talks to registries (oci-client) and reads the containers/docker configuration
-//! (auth files, registries.conf), `content` keeps blobs by digest, `layers` keeps them unpacked
-//! for overlayfs, and `image` keeps the image records in SQLite (on a connection its caller
-//! owns, in the caller's transactions).
+//! `layout` writes a pushed image as a directory (`dir:`, OCI layouts), `registry` talks to
+//! registries (oci-client) and reads the containers/docker configuration (auth files,
+//! registries.conf), `content` keeps blobs by digest, `layers` keeps them unpacked for
+//! overlayfs, and `image` keeps the image records in SQLite (on a connection its caller owns,
+//! in the caller's transactions).
 //!
 //! It knows nothing of containers, the runtime, or the engine that ties them together.
 
@@ -11,6 +12,7 @@ pub mod archive;
 pub mod content;
 pub mod image;
 pub mod layers;
+pub mod layout;
 pub mod reference;
 pub mod registry;
 

@@ -26,6 +26,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         list_images,
         image_details,
         pull_image,
+        push_image,
         remove_image,
         free_port,
         create_container,
@@ -112,6 +113,20 @@ async fn pull_image(
 ) -> Result<ImageSummary, ApiError> {
     c::pull_image(&b, c::ReferenceArgs { reference }, move |e| {
         // A closed window no longer listens; the pull goes on.
+        let _ = on_progress.send(e);
+    })
+    .await
+}
+
+#[tauri::command]
+async fn push_image(
+    b: State<'_, Backend>,
+    id: String,
+    destination: Option<String>,
+    tls_verify: Option<bool>,
+    on_progress: Channel<PushEvent>,
+) -> Result<Pushed, ApiError> {
+    c::push_image(&b, c::PushArgs { id, destination, tls_verify }, move |e| {
         let _ = on_progress.send(e);
     })
     .await

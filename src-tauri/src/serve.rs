@@ -36,7 +36,7 @@ use tokio::sync::broadcast;
 use crate::authority::Authority;
 use crate::channel::Sink;
 use crate::commands::{self as c, Backend};
-use crate::dto::{ApiError, EngineEvent, LogBatch, PullEvent, TerminalOutput};
+use crate::dto::{ApiError, EngineEvent, LogBatch, PullEvent, PushEvent, TerminalOutput};
 use crate::tls::{Identity, TlsListener};
 
 /// The built UI. `build.rs` makes an empty directory when the UI was not built.
@@ -88,6 +88,7 @@ pub enum StreamMessage {
 #[serde(untagged)]
 pub enum ChannelMessage {
     Pull(PullEvent),
+    Push(PushEvent),
     Logs(LogBatch),
     Terminal(TerminalOutput),
 }
@@ -95,6 +96,12 @@ pub enum ChannelMessage {
 impl From<PullEvent> for ChannelMessage {
     fn from(m: PullEvent) -> Self {
         ChannelMessage::Pull(m)
+    }
+}
+
+impl From<PushEvent> for ChannelMessage {
+    fn from(m: PushEvent) -> Self {
+        ChannelMessage::Push(m)
     }
 }
 
@@ -440,6 +447,15 @@ async fn invoke(State(s): State<AppState>, UrlPath(command): UrlPath<String>, bo
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+struct PushArgs {
+    #[serde(flatten)]
+    args: c::PushArgs,
+    /// The channel id the client chose; its progress travels on the stream under it.
+    on_progress: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct PullArgs {
     reference: String,
     /// The channel id the client chose; its progress travels on the stream under it.
@@ -499,6 +515,17 @@ async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Vec<u8>, ApiE
             let channel = a.on_progress;
             answer(
                 c::pull_image(b, c::ReferenceArgs { reference: a.reference }, move |message: PullEvent| {
+                    let _ = hub.send(StreamMessage::Channel { channel: channel.clone(), message: message.into() });
+                })
+                .await,
+            )
+        }
+        "push_image" => {
+            let a: PushArgs = args(command, v)?;
+            let hub = s.hub.clone();
+            let channel = a.on_progress;
+            answer(
+                c::push_image(b, a.args, move |message: PushEvent| {
                     let _ = hub.send(StreamMessage::Channel { channel: channel.clone(), message: message.into() });
                 })
                 .await,

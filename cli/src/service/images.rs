@@ -218,7 +218,7 @@ pub async fn save(ctx: &Ctx, names: Vec<String>) -> Reply {
     tokio::task::spawn_blocking(move || {
         let mut out = std::io::BufWriter::with_capacity(1 << 20, ChannelWriter { tx });
         let opts = berth_engine::SaveOptions {
-            format: berth_engine::layout::Format::DockerArchive,
+            format: berth_engine::image_archive::Format::DockerArchive,
             compress: false,
             uncompressed: false,
         };
@@ -322,5 +322,148 @@ pub async fn load(ctx: &Ctx, _r: &Req, spooled: Spooled) -> Reply {
         .status(StatusCode::OK)
         .header("Content-Type", "application/json")
         .body(super::full(out))
+        .expect("a valid response"))
+}
+
+/// `X-Registry-Auth`: base64url JSON with `username` and `password` (Docker's clients send `{}`
+/// when they have none; then the auth files decide). A token login is refused by name.
+fn registry_credentials(header: Option<&str>) -> Result<Option<berth_engine::Credentials>, ApiError> {
+    use base64::Engine as _;
+    let Some(h) = header else { return Ok(None) };
+    let engines = [
+        base64::engine::general_purpose::URL_SAFE,
+        base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::STANDARD_NO_PAD,
+    ];
+    let bytes = engines
+        .iter()
+        .find_map(|e| e.decode(h.trim()).ok())
+        .ok_or_else(|| ApiError::bad("X-Registry-Auth is not base64-encoded JSON"))?;
+    let v: Value =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::bad(format!("X-Registry-Auth is not JSON: {e}")))?;
+    let field = |k: &str| v.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    match (field("username"), field("password")) {
+        (Some(username), Some(password)) => Ok(Some(berth_engine::Credentials { username, password })),
+        _ if field("identitytoken").is_some() || field("registrytoken").is_some() => Err(ApiError::bad(
+            "X-Registry-Auth carries a token: Berth pushes with a username and password (log in with them)",
+        )),
+        _ => Ok(None),
+    }
+}
+
+fn push_json(p: &berth_engine::PushProgress) -> Vec<Value> {
+    use berth_engine::{BlobPhase, PushProgress};
+    match p {
+        PushProgress::Started { layers } => {
+            layers.iter().map(|(d, _)| json!({"status": "Preparing", "progressDetail": {}, "id": short(d)})).collect()
+        }
+        PushProgress::Layer { digest, phase, current, total } => {
+            let id = short(digest);
+            vec![match phase {
+                BlobPhase::Uploading => {
+                    json!({"status": "Pushing", "progressDetail": {"current": current, "total": total}, "progress": bar(*current, *total), "id": id})
+                }
+                BlobPhase::Done => json!({"status": "Pushed", "progressDetail": {}, "id": id}),
+                BlobPhase::Exists => json!({"status": "Layer already exists", "progressDetail": {}, "id": id}),
+                BlobPhase::Mounted { from } => {
+                    json!({"status": format!("Mounted from {}", docker_name(from)), "progressDetail": {}, "id": id})
+                }
+            }]
+        }
+        PushProgress::Config { .. } | PushProgress::Manifest { .. } => Vec::new(),
+    }
+}
+
+/// `POST /images/{name}/push?tag=TAG`: pushes `name:TAG` (every tag of `name` without one) to
+/// its registry, streaming Docker's progress messages; credentials from `X-Registry-Auth`.
+pub async fn push(ctx: &Ctx, name: &str, r: &Req) -> Reply {
+    let credentials = registry_credentials(r.registry_auth.as_deref())?;
+    let repo = berth_engine::Reference::parse(name).map_err(|e| ApiError::bad(e.to_string()))?;
+    let targets: Vec<String> = match r.q("tag").filter(|t| !t.is_empty()) {
+        Some(tag) => {
+            let target = format!("{name}:{tag}");
+            let q = target.clone();
+            ctx.blocking(move |e| e.image(&q)).await?;
+            vec![target]
+        }
+        None => {
+            let images = ctx.blocking(|e| e.images()).await?;
+            let mut tags: Vec<String> = images
+                .iter()
+                .flat_map(|i| i.names.iter())
+                .filter_map(|n| berth_engine::Reference::parse(n).ok())
+                .filter(|n| n.name() == repo.name())
+                .filter_map(|n| n.tag().map(|t| format!("{name}:{t}")))
+                .collect();
+            tags.sort();
+            tags.dedup();
+            if tags.is_empty() {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!("An image does not exist locally with the tag: {name}"),
+                ));
+            }
+            tags
+        }
+    };
+    let engine = ctx.engine.clone();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(256);
+    let repo_name = repo.name();
+    tokio::spawn(async move {
+        let send = |tx: &tokio::sync::mpsc::Sender<Bytes>, v: Value| {
+            let mut line = serde_json::to_vec(&v).expect("serialises");
+            line.extend_from_slice(b"\r\n");
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(Bytes::from(line)).await;
+            }
+        };
+        send(&tx, json!({"status": format!("The push refers to repository [{}]", docker_name(&repo_name))})).await;
+        for target in targets {
+            let (ptx, mut prx) = tokio::sync::mpsc::unbounded_channel();
+            let opts = berth_engine::PushOptions {
+                credentials: credentials.clone(),
+                progress: Some(ptx),
+                ..Default::default()
+            };
+            let push = engine.push(&target, Some(&target), opts);
+            tokio::pin!(push);
+            let result = loop {
+                tokio::select! {
+                    p = prx.recv() => if let Some(p) = p {
+                        for v in push_json(&p) { send(&tx, v).await; }
+                    },
+                    res = &mut push => break res,
+                }
+            };
+            while let Ok(p) = prx.try_recv() {
+                for v in push_json(&p) {
+                    send(&tx, v).await;
+                }
+            }
+            match result {
+                Ok(pushed) => {
+                    let tag = pushed.tag.clone().unwrap_or_else(|| "latest".into());
+                    let size = engine.content().read(&pushed.manifest_digest).map(|m| m.len()).unwrap_or_default();
+                    send(&tx, json!({"status": format!("{tag}: digest: {} size: {size}", pushed.manifest_digest)}))
+                        .await;
+                    send(
+                        &tx,
+                        json!({"progressDetail": {}, "aux": {"Tag": tag, "Digest": pushed.manifest_digest, "Size": size}}),
+                    )
+                    .await;
+                }
+                Err(e) => {
+                    send(&tx, json!({"errorDetail": {"message": e.to_string()}, "error": e.to_string()})).await;
+                    return;
+                }
+            }
+        }
+    });
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .header("Content-Type", "application/json")
+        .body(channel_body(rx))
         .expect("a valid response"))
 }

@@ -190,6 +190,8 @@ pub struct Req {
     pub upgrade: Option<hyper::upgrade::OnUpgrade>,
     /// The query as sent, for parameters given more than once (`names=a&names=b`).
     pub raw_query: String,
+    /// `X-Registry-Auth`: a registry's credentials from the client (base64url JSON).
+    pub registry_auth: Option<String>,
 }
 
 impl Req {
@@ -345,6 +347,12 @@ async fn handle(
         body,
         upgrade,
         raw_query: parts.uri.query().unwrap_or_default().to_string(),
+        registry_auth: parts
+            .headers
+            .get("X-Registry-Auth")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .filter(|v| !v.is_empty()),
     };
     let reply = if parts.method == Method::POST && segments(parts.uri.path()) == ["images", "load"] {
         // `docker load`'s archive: spooled to a file, the one body larger than MAX_BODY
@@ -392,6 +400,9 @@ async fn route(ctx: &Ctx, r: Req) -> Reply {
         }
         (Method::GET, ["images", rest @ .., "json"]) if !rest.is_empty() => images::inspect(ctx, &rest.join("/")).await,
         (Method::POST, ["images", rest @ .., "tag"]) if !rest.is_empty() => images::tag(ctx, &rest.join("/"), &r).await,
+        (Method::POST, ["images", rest @ .., "push"]) if !rest.is_empty() => {
+            images::push(ctx, &rest.join("/"), &r).await
+        }
         (Method::DELETE, ["images", rest @ ..]) if !rest.is_empty() => images::remove(ctx, &rest.join("/"), &r).await,
         (Method::POST, ["containers", "create"]) => containers::create(ctx, &r).await,
         (Method::GET, ["containers", "json"]) => containers::list(ctx, &r).await,
@@ -538,6 +549,7 @@ mod tests {
             body: bytes::Bytes::new(),
             upgrade: None,
             raw_query: raw.into(),
+            registry_auth: None,
         };
         assert_eq!(r.q_all("names"), ["busybox:latest", "localhost/x:1"]);
         assert_eq!(r.q_all("quiet"), ["1"]);

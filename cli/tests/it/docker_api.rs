@@ -59,11 +59,11 @@ pub(crate) fn docker_cmd(w: &World, s: &Service) -> Command {
     c
 }
 
-fn docker(w: &World, s: &Service, args: &[&str]) -> Output {
+pub(crate) fn docker(w: &World, s: &Service, args: &[&str]) -> Output {
     docker_cmd(w, s).args(args).output().unwrap()
 }
 
-fn ok(w: &World, s: &Service, args: &[&str]) -> String {
+pub(crate) fn ok(w: &World, s: &Service, args: &[&str]) -> String {
     let out = docker(w, s, args);
     assert!(out.status.success(), "docker {args:?} failed ({}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()

@@ -21,6 +21,7 @@ mod images;
 mod network;
 mod podman_cli;
 mod pull;
+mod push;
 mod restart;
 mod rootless;
 mod security;

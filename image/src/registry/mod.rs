@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod config;
 pub mod platform;
+mod upload;
 
 use std::time::Duration;
 
@@ -47,6 +48,8 @@ pub enum RegistryError {
     NotFound { reference: String },
     #[error("{reference}: authentication required: log in with `berth login {host}`")]
     Unauthorized { reference: String, host: String },
+    #[error("{reference}: access denied by {host}: check that these credentials may push to this repository")]
+    Denied { reference: String, host: String },
     #[error("{reference}: credentials for {host} were refused: {message}")]
     AuthFailed { reference: String, host: String, message: String },
     #[error("{reference}: no image for platform {wanted} in the manifest list (it has: {available})")]
@@ -128,6 +131,8 @@ impl Registry {
             connect_timeout: Some(Duration::from_secs(15)),
             read_timeout: Some(Duration::from_secs(60)),
             max_concurrent_download: 6,
+            // a push knows each blob's size: one PUT per blob, not a PATCH per chunk
+            use_monolithic_push: true,
             user_agent: concat!("berth/", env!("CARGO_PKG_VERSION")),
             ..Default::default()
         });
@@ -273,6 +278,14 @@ impl Registry {
         c.error
     }
 
+    /// A 401: no credentials sent (log in), or these were refused.
+    fn refused(&self, reference: String, host: String) -> RegistryError {
+        match self.auth {
+            RegistryAuth::Anonymous => RegistryError::Unauthorized { reference, host },
+            _ => RegistryError::AuthFailed { reference, host, message: "unauthorized".into() },
+        }
+    }
+
     /// Turns oci-client's errors into ones a user can act on.
     fn classify(&self, err: OciDistributionError) -> Classified {
         let reference = self.reference.to_string();
@@ -298,6 +311,14 @@ impl Registry {
                 }
             }
             OciDistributionError::ServerError { code: 404, .. } => RegistryError::NotFound { reference },
+            OciDistributionError::ServerError { code: 401, .. } => self.refused(reference, host),
+            OciDistributionError::ServerError { code: 403, .. } => RegistryError::Denied { reference, host },
+            OciDistributionError::RequestError(e) if e.status().is_some_and(|s| s.as_u16() == 401) => {
+                self.refused(reference, host)
+            }
+            OciDistributionError::RequestError(e) if e.status().is_some_and(|s| s.as_u16() == 403) => {
+                RegistryError::Denied { reference, host }
+            }
             OciDistributionError::ServerError { code, message, .. } => RegistryError::Protocol {
                 reference,
                 message: format!("registry {host} answered HTTP {code}: {}", message.trim()),

@@ -47,7 +47,15 @@ impl From<berth_engine::Error> for ApiError {
         use berth_engine::volume::VolumeError;
         use berth_engine::Error as E;
         // The CLI's advice (edit registries.conf) is not the app's: it has a switch for it.
-        if let E::Registry(RegistryError::HttpOnly { host, .. }) = &e {
+        let http_only = match &e {
+            E::Registry(RegistryError::HttpOnly { host, .. }) => Some(host),
+            E::Push(berth_engine::push::PushError::Failed { cause, .. }) => match cause.as_ref() {
+                E::Registry(RegistryError::HttpOnly { host, .. }) => Some(host),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(host) = http_only {
             return ApiError::new(
                 "insecure_registry",
                 format!("registry {host} answers over plain HTTP only, without TLS: allow plain HTTP for it here or in Settings → Registries"),
@@ -80,6 +88,7 @@ impl From<berth_engine::Error> for ApiError {
             | E::Lookup(ImageLookup::Ambiguous { .. })
             | E::ContainerLookup(ContainerLookup::Ambiguous { .. })
             | E::Registry(RegistryError::NoPlatform { .. })
+            | E::Push(berth_engine::push::PushError::Destination { .. })
             | E::Network(
                 NetworkError::BadName(_)
                 | NetworkError::Reserved(_)

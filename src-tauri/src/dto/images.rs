@@ -1,7 +1,8 @@
 //! The images list (`ImageSummary`), what the create form prefills from an image
-//! (`ImageDetails`), and the progress of a pull on its channel (`PullEvent`).
+//! (`ImageDetails`), the progress of a pull on its channel (`PullEvent`), and of a push
+//! (`PushEvent`, `Pushed`).
 
-use berth_engine::{ImageRecord, LayerPhase, PullProgress};
+use berth_engine::{BlobPhase, ImageRecord, LayerPhase, PullProgress, PushProgress};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -156,6 +157,77 @@ impl From<PullProgress> for PullEvent {
             PullProgress::Done { reference, image_id } => PullEvent::Done { reference, image_id },
         }
     }
+}
+
+/// What a push did with a blob.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum PushPhase {
+    Uploading,
+    Done,
+    /// The destination had it.
+    Exists,
+    /// The registry mounted it from another of its repositories.
+    Mounted,
+}
+
+impl From<&BlobPhase> for PushPhase {
+    fn from(p: &BlobPhase) -> Self {
+        match p {
+            BlobPhase::Uploading => PushPhase::Uploading,
+            BlobPhase::Done => PushPhase::Done,
+            BlobPhase::Exists => PushPhase::Exists,
+            BlobPhase::Mounted { .. } => PushPhase::Mounted,
+        }
+    }
+}
+
+/// Progress of one push, on the call's channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PushEvent {
+    /// These layers will be copied.
+    Started {
+        #[ts(inline)]
+        layers: Vec<PullLayer>,
+    },
+    Layer {
+        digest: String,
+        #[ts(inline)]
+        phase: PushPhase,
+        current: u64,
+        total: u64,
+    },
+    Config {
+        digest: String,
+    },
+    /// The manifest is written: the push is complete.
+    Manifest {
+        digest: String,
+    },
+}
+
+impl From<PushProgress> for PushEvent {
+    fn from(p: PushProgress) -> Self {
+        match p {
+            PushProgress::Started { layers } => PushEvent::Started {
+                layers: layers.into_iter().map(|(digest, size)| PullLayer { digest, size }).collect(),
+            },
+            PushProgress::Layer { digest, phase, current, total } => {
+                PushEvent::Layer { digest, phase: (&phase).into(), current, total }
+            }
+            PushProgress::Config { digest, .. } => PushEvent::Config { digest },
+            PushProgress::Manifest { digest, .. } => PushEvent::Manifest { digest },
+        }
+    }
+}
+
+/// A finished push.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Pushed {
+    pub destination: String,
+    pub manifest_digest: String,
 }
 
 #[cfg(test)]

@@ -172,6 +172,53 @@ async fn the_stream_carries_engine_events_from_this_and_other_processes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_progress_travels_on_the_callers_channel() {
+    let w = World::new().await;
+    let image_id = w.pull_busybox().await;
+    let s = start(&w, Assets::Embedded).await;
+    let mut events = Events::open(s.addr, &s.token).await;
+
+    let dest = format!("{}/pushed/busybox:2", w.registry.addr());
+    let (status, pushed) =
+        post(&s, "push_image", Some(&s.token), json!({"id": image_id, "destination": dest, "onProgress": "push-7"}))
+            .await;
+    assert_eq!(status, 200, "{pushed}");
+    assert_eq!(pushed["destination"], dest.as_str());
+    let digest = pushed["manifestDigest"].as_str().unwrap().to_string();
+
+    let mut kinds = Vec::new();
+    loop {
+        let (name, data) = events.next(Duration::from_secs(5)).await;
+        if name != "channel" {
+            continue;
+        }
+        assert_eq!(data["channel"], "push-7");
+        let kind = data["message"]["type"].as_str().unwrap().to_string();
+        kinds.push(kind.clone());
+        if kind == "layer" {
+            // the layer came from the busybox repository of the same registry
+            assert!(["mounted", "done"].contains(&data["message"]["phase"].as_str().unwrap()), "{data}");
+        }
+        if kind == "manifest" {
+            assert_eq!(data["message"]["digest"], digest.as_str());
+            break;
+        }
+    }
+    assert_eq!(kinds.first().map(String::as_str), Some("started"), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k == "layer") && kinds.iter().any(|k| k == "config"), "{kinds:?}");
+    // what a pull of it finds
+    let again = w.engine.pull(&dest, berth_engine::PullOptions::default()).await.unwrap();
+    assert_eq!((again.id.as_str(), again.manifest_digest.as_str()), (image_id.as_str(), digest.as_str()));
+
+    let (status, e) =
+        post(&s, "push_image", Some(&s.token), json!({"id": image_id, "destination": "bogus:/x", "onProgress": "x"}))
+            .await;
+    assert_eq!(status, 400, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("unknown transport"), "{e}");
+    s.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pull_progress_travels_on_the_callers_channel() {
     let w = World::new().await;
     let s = start(&w, Assets::Embedded).await;

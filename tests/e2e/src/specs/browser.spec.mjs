@@ -97,6 +97,28 @@ describe('pull, run, stop and remove in the browser', () => {
     await app.page.screenshot({ path: join(shots, 'images.png') });
   });
 
+  it('pushes the image from its row to another repository of the registry, and the registry has it', async () => {
+    const images = await app.images();
+    const dialog = await images.push(image);
+    assert.equal(await dialog.destination.inputValue(), image, 'prefilled with the image name');
+    const registry = image.split('/')[0];
+    const destination = `${registry}/e2e/pushed:1`;
+    await dialog.push(destination);
+    await dialog.success.waitFor({ timeout: 60_000 });
+    assert.match(await dialog.success.textContent(), new RegExp(`Pushed to ${destination}`));
+    const phases = await dialog.layers.evaluateAll((els) => els.map((e) => e.dataset.phase));
+    assert.ok(phases.length >= 1, 'a progress row per layer');
+    assert.ok(phases.every((p) => ['done', 'exists', 'mounted'].includes(p)), `every layer there, got ${phases}`);
+    assert.equal(await dialog.error.textContent(), '');
+    await app.page.screenshot({ path: join(shots, 'push-dialog.png') });
+    await dialog.close();
+    const manifest = await fetch(`http://${registry}/v2/e2e/pushed/manifests/1`, {
+      method: 'HEAD',
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
+    });
+    assert.equal(manifest.status, 200, 'the registry has the pushed tag');
+  });
+
   it('runs the image from its row with a name, a published port, an env var and a command', async () => {
     const images = await app.images();
     const form = await images.run(image);

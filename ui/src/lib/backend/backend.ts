@@ -15,6 +15,8 @@ import type { LogCursor } from '../bindings/LogCursor';
 import type { LogMatch } from '../bindings/LogMatch';
 import type { LogPage } from '../bindings/LogPage';
 import type { PullEvent } from '../bindings/PullEvent';
+import type { PushEvent } from '../bindings/PushEvent';
+import type { Pushed } from '../bindings/Pushed';
 import type { Settings } from '../bindings/Settings';
 import type { TerminalOutput } from '../bindings/TerminalOutput';
 import type { VolumeSummary } from '../bindings/VolumeSummary';
@@ -35,6 +37,12 @@ export interface Backend {
   imageDetails(reference: string): Promise<ImageDetails>;
   /** Pulls `reference`; `onProgress` receives every PullEvent of this pull, in order. */
   pullImage(reference: string, onProgress: (event: PullEvent) => void): Promise<ImageSummary>;
+  /**
+   * Pushes the image `id` to `destination` (a registry reference, `dir:PATH`, `oci:PATH[:TAG]`;
+   * null: its own name) with the credentials of Settings; `onProgress` receives every PushEvent.
+   * `tlsVerify` false pushes over plain HTTP; null leaves it to the registries' settings.
+   */
+  pushImage(id: string, destination: string | null, tlsVerify: boolean | null, onProgress: (event: PushEvent) => void): Promise<Pushed>;
   removeImage(id: string, force: boolean): Promise<null>;
   freePort(protocol: Protocol, preferred?: number): Promise<number>;
   createContainer(request: CreateRequest): Promise<ContainerSummary>;
@@ -102,7 +110,7 @@ export interface Transport {
  * The command methods of a Backend on top of a transport, so both transports agree on names,
  * argument keys and channel lifetimes. Engine events differ per transport and are added by each.
  *
- * Channel lifetimes: a pull's ends when the pull returns; a log follow's when `stopFollow` is
+ * Channel lifetimes: a pull's (a push's) ends when the pull (the push) returns; a log follow's when `stopFollow` is
  * called for its subscription; a terminal's when `closeTerminal` is called or it says `exited`.
  */
 export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEvent' | 'onConnection'> {
@@ -162,6 +170,14 @@ export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEve
       const channel = await transport.channel<PullEvent>(onProgress);
       try {
         return (await invoke('pull_image', { reference, onProgress: channel.arg })) as ImageSummary;
+      } finally {
+        channel.close();
+      }
+    },
+    async pushImage(id, destination, tlsVerify, onProgress) {
+      const channel = await transport.channel<PushEvent>(onProgress);
+      try {
+        return (await invoke('push_image', { id, destination, tlsVerify, onProgress: channel.arg })) as Pushed;
       } finally {
         channel.close();
       }

@@ -2,6 +2,7 @@ import { fireEvent, render, waitFor } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CreateRequest } from '../bindings/CreateRequest';
 import type { PullEvent } from '../bindings/PullEvent';
+import type { PushEvent } from '../bindings/PushEvent';
 import { ApiError } from '../backend/errors';
 import { container, image } from '../testing/fakeBackend';
 
@@ -11,6 +12,7 @@ const fake = vi.hoisted(() => ({
   freePort: vi.fn(),
   createContainer: vi.fn(),
   pullImage: vi.fn(),
+  pushImage: vi.fn(),
   setRegistry: vi.fn(),
   getSettings: vi.fn(),
   listImages: vi.fn(async () => []),
@@ -26,6 +28,7 @@ vi.mock('../backend', async () => {
 
 const { default: CreateDialog } = await import('./CreateDialog.svelte');
 const { default: PullDialog } = await import('./PullDialog.svelte');
+const { default: PushDialog } = await import('./PushDialog.svelte');
 
 afterEach(() => vi.clearAllMocks());
 
@@ -183,5 +186,51 @@ describe('PullDialog', () => {
     await fireEvent.click(getByTestId('pull-submit'));
     await waitFor(() => expect(getByTestId('pull-error').textContent).toContain('manifest unknown'));
     expect(queryByTestId('pull-insecure')).toBeNull();
+  });
+});
+
+describe('PushDialog', () => {
+  it('prefills the image name, draws a bar per layer and reports the digest', async () => {
+    let finish!: () => void;
+    fake.pushImage.mockImplementation(
+      async (_id: string, destination: string, _tls: boolean | null, onProgress: (e: PushEvent) => void) => {
+        onProgress({ type: 'started', layers: [{ digest: 'sha256:aaa', size: 100 }, { digest: 'sha256:bbb', size: 50 }] });
+        onProgress({ type: 'layer', digest: 'sha256:aaa', phase: 'mounted', current: 100, total: 100 });
+        onProgress({ type: 'layer', digest: 'sha256:bbb', phase: 'uploading', current: 25, total: 50 });
+        await new Promise<void>((r) => (finish = r));
+        onProgress({ type: 'manifest', digest: 'sha256:0123456789abcdef' });
+        return { destination, manifestDigest: 'sha256:0123456789abcdef' };
+      },
+    );
+    const img = image({ names: ['127.0.0.1:5000/team/app:1'], repository: '127.0.0.1:5000/team/app', tag: '1' });
+    const { getByTestId, getAllByTestId, queryByTestId } = render(PushDialog, { image: img, onclose: () => {} });
+    expect((getByTestId('push-destination') as HTMLInputElement).value).toBe('127.0.0.1:5000/team/app:1');
+    await fireEvent.input(getByTestId('push-destination'), { target: { value: 'dir:/tmp/app' } });
+    await fireEvent.click(getByTestId('push-plain-http'));
+    await fireEvent.click(getByTestId('push-submit'));
+    await waitFor(() => expect(getAllByTestId('push-layer')).toHaveLength(2));
+    const [a, b] = getAllByTestId('push-layer');
+    expect([a.dataset.phase, b.dataset.phase]).toEqual(['mounted', 'uploading']);
+    expect((b.querySelector('.fill') as HTMLElement).style.width).toBe('50%');
+    expect(queryByTestId('push-success')).toBeNull();
+    finish();
+    await waitFor(() => expect(getByTestId('push-success').textContent).toContain('Pushed to dir:/tmp/app'));
+    expect(getByTestId('push-success').textContent).toContain('0123456789ab');
+    expect(fake.pushImage.mock.calls[0].slice(0, 3)).toEqual([img.id, 'dir:/tmp/app', false]);
+  });
+
+  it('refuses an empty destination and shows the engine error under the field', async () => {
+    const dangling = image({ names: [], repository: '<none>', tag: '<none>' });
+    const { getByTestId } = render(PushDialog, { image: dangling, onclose: () => {} });
+    expect((getByTestId('push-destination') as HTMLInputElement).value).toBe('');
+    await fireEvent.click(getByTestId('push-submit'));
+    await waitFor(() => expect(getByTestId('push-error').textContent).toMatch(/enter a destination/));
+    expect(fake.pushImage).not.toHaveBeenCalled();
+
+    fake.pushImage.mockRejectedValue(new ApiError('invalid', 'invalid destination "bogus:/x": unknown transport "bogus"'));
+    await fireEvent.input(getByTestId('push-destination'), { target: { value: 'bogus:/x' } });
+    await fireEvent.click(getByTestId('push-submit'));
+    await waitFor(() => expect(getByTestId('push-error').textContent).toMatch(/unknown transport/));
+    expect(fake.pushImage.mock.calls[0][2]).toBeNull();
   });
 });

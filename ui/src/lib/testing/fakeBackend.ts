@@ -141,6 +141,7 @@ export class FakeBackend {
       containerLogs: notUsed('containerLogs'),
       imageDetails: notUsed('imageDetails'),
       pullImage: notUsed('pullImage'),
+      pushImage: notUsed('pushImage'),
       removeImage: notUsed('removeImage'),
       freePort: notUsed('freePort'),
       createContainer: notUsed('createContainer'),

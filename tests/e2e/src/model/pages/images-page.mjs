@@ -1,8 +1,9 @@
-// The Images pane: local images, pulling one, running one, removing one.
+// The Images pane: local images, pulling one, pushing one, running one, removing one.
 
 import { ConfirmDialog } from './confirm-dialog.mjs';
 import { CreateForm } from './create-form.mjs';
 import { PullDialog } from './pull-dialog.mjs';
+import { PushDialog } from './push-dialog.mjs';
 
 export class ImagesPage {
   /** @param {import('playwright-core').Page} page */
@@ -32,6 +33,14 @@ export class ImagesPage {
     const form = new CreateForm(this.page);
     await form.root.waitFor();
     return form;
+  }
+
+  /** "Push" on the image's row: the push dialog. */
+  async push(reference) {
+    await this.row(reference).getByTestId('image-push').click();
+    const dialog = new PushDialog(this.page);
+    await dialog.root.waitFor();
+    return dialog;
   }
 
   async remove(reference) {
