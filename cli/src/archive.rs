@@ -126,12 +126,12 @@ pub fn load(engine: &Engine, args: &LoadArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn is_url(p: &std::path::Path) -> bool {
+pub(crate) fn is_url(p: &std::path::Path) -> bool {
     let s = p.to_string_lossy();
     s.starts_with("http://") || s.starts_with("https://")
 }
 
-struct RemoveOnDrop(PathBuf);
+pub(crate) struct RemoveOnDrop(pub(crate) PathBuf);
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
@@ -140,7 +140,7 @@ impl Drop for RemoveOnDrop {
 }
 
 /// `load -i URL`: the archive downloaded into `file` first, as Podman does.
-fn download(url: &str, file: std::fs::File) -> anyhow::Result<()> {
+pub(crate) fn download(url: &str, file: std::fs::File) -> anyhow::Result<()> {
     use anyhow::Context;
     use futures_util::StreamExt;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

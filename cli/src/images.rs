@@ -27,6 +27,8 @@ pub enum ImageCommand {
     History(HistoryArgs),
     /// Show the changes of an image's top layer over the layers below it
     Diff(crate::diff::DiffArgs),
+    /// Import a tarball of a root filesystem as an image
+    Import(crate::import::ImportArgs),
     /// Add an additional name to a local image
     Tag(TagArgs),
     /// Remove a name from a local image
@@ -244,7 +246,7 @@ pub async fn run(engine: Engine, cmd: &ImageCommand) -> anyhow::Result<ExitCode>
         ImageCommand::Exists(a) => crate::format::exists(engine.image(&a.name)),
         ImageCommand::Mount(a) => crate::mounts::image_mount(&engine, a),
         ImageCommand::Umount(a) => crate::mounts::image_umount(&engine, a),
-        ImageCommand::Save(_) | ImageCommand::Load(_) => unreachable!("dispatched in main"),
+        ImageCommand::Save(_) | ImageCommand::Load(_) | ImageCommand::Import(_) => unreachable!("dispatched in main"),
     }
 }
 

@@ -10,6 +10,7 @@ mod events;
 mod export;
 mod format;
 mod images;
+mod import;
 mod logging;
 mod login;
 mod mounts;
@@ -110,6 +111,8 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Export a container's files as a tar archive
     Export(export::ExportArgs),
+    /// Import a tarball of a root filesystem as an image
+    Import(import::ImportArgs),
     /// Save image(s) to an archive
     Save(archive::SaveArgs),
     /// Load image(s) from a tar archive
@@ -447,6 +450,7 @@ fn run(cli: Cli, complete_words: Option<Vec<String>>) -> anyhow::Result<ExitCode
         Command::Images(args) => images::list(&engine(&cli)?, args),
         Command::Save(a) | Command::Image(images::ImageCommand::Save(a)) => archive::save(&engine(&cli)?, a),
         Command::Load(a) | Command::Image(images::ImageCommand::Load(a)) => archive::load(&engine(&cli)?, a),
+        Command::Import(a) | Command::Image(images::ImageCommand::Import(a)) => import::import(&engine(&cli)?, a),
         Command::Image(cmd) => rt.block_on(images::run(engine(&cli)?, cmd)),
         Command::Tag(args) => images::tag(&engine(&cli)?, args),
         Command::Untag(args) => images::untag(&engine(&cli)?, args),

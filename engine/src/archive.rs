@@ -433,7 +433,7 @@ impl Engine {
     }
 
     /// Stores one image of a layout (see the module's doc): the image row is written last.
-    fn store_archived(
+    pub(crate) fn store_archived(
         &self,
         src: &Source,
         img: &ArchivedImage,

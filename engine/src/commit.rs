@@ -500,7 +500,7 @@ impl Change {
         })
     }
 
-    fn apply(&self, cfg: &mut Map<String, Value>) {
+    pub(crate) fn apply(&self, cfg: &mut Map<String, Value>) {
         match self {
             Change::Cmd(c) => {
                 cfg.insert("Cmd".into(), json!(c));

@@ -467,3 +467,59 @@ pub async fn push(ctx: &Ctx, name: &str, r: &Req) -> Reply {
         .body(channel_body(rx))
         .expect("a valid response"))
 }
+
+/// `POST /images/create?fromSrc=-|URL`: `docker import`, the tarball on the body (spooled) or
+/// at an http(s) URL; `repo`, `tag`, `message` and `changes` as Docker takes them. Answers
+/// Docker's one status line with the new image's id.
+pub async fn import(ctx: &Ctx, r: &Req, spooled: Option<Spooled>) -> Reply {
+    let source = r.q("fromSrc").unwrap_or("-").to_string();
+    let reference = match (r.q("repo").filter(|s| !s.is_empty()), r.q("tag").filter(|s| !s.is_empty())) {
+        (Some(repo), Some(tag)) => Some(format!("{repo}:{tag}")),
+        (Some(repo), None) => Some(repo.to_string()),
+        (None, _) => None,
+    };
+    let opts = berth_engine::ImportOptions {
+        changes: r.q_all("changes"),
+        message: r.q("message").filter(|s| !s.is_empty()).map(str::to_string),
+        reference,
+        os: None,
+        arch: None,
+        variant: None,
+    };
+    let image = ctx
+        .blocking(move |e| -> berth_engine::Result<berth_engine::ImageRecord> {
+            let mut steps = |_| {};
+            match spooled {
+                Some(spooled) => {
+                    let mut f = std::fs::File::open(&spooled.path)
+                        .map_err(|source| berth_engine::Error::Io { path: spooled.path.clone(), source })?;
+                    e.import(&mut f, "-", &opts, &mut steps)
+                }
+                None => {
+                    if !crate::archive::is_url(std::path::Path::new(&source)) {
+                        return Err(berth_engine::Error::Invalid(format!(
+                            "fromSrc {source}: give - (the tarball on the body) or an http(s) URL"
+                        )));
+                    }
+                    let (path, file) = e
+                        .content()
+                        .temp_file()
+                        .map_err(|source| berth_engine::Error::Io { path: "ingest".into(), source })?;
+                    let _gone = crate::archive::RemoveOnDrop(path.clone());
+                    crate::archive::download(&source, file)
+                        .map_err(|err| berth_engine::Error::Invalid(err.to_string()))?;
+                    let mut f =
+                        std::fs::File::open(&path).map_err(|source| berth_engine::Error::Io { path, source })?;
+                    e.import(&mut f, &source, &opts, &mut steps)
+                }
+            }
+        })
+        .await?;
+    let mut line = serde_json::to_vec(&json!({"status": image.digest()})).expect("json");
+    line.extend_from_slice(b"\r\n");
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .header("Content-Type", "application/json")
+        .body(super::full(line))
+        .expect("a valid response"))
+}

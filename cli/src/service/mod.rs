@@ -354,9 +354,14 @@ async fn handle(
             .map(str::to_string)
             .filter(|v| !v.is_empty()),
     };
-    let reply = if parts.method == Method::POST && segments(parts.uri.path()) == ["images", "load"] {
-        // `docker load`'s archive: spooled to a file, the one body larger than MAX_BODY
+    let post_to = |path: &[&str]| parts.method == Method::POST && segments(parts.uri.path()) == path;
+    let import_body =
+        post_to(&["images", "create"]) && parse_query(parts.uri.query()).get("fromSrc").is_some_and(|s| s == "-");
+    let reply = if post_to(&["images", "load"]) || import_body {
+        // `docker load`'s archive and `docker import`'s tarball: spooled to a file, the bodies
+        // larger than MAX_BODY
         match images::spool_body(&ctx, body).await {
+            Ok(spooled) if import_body => images::import(&ctx, &request(Bytes::new(), None), Some(spooled)).await,
             Ok(spooled) => images::load(&ctx, &request(Bytes::new(), None), spooled).await,
             Err(e) => Err(e),
         }
@@ -392,6 +397,9 @@ async fn route(ctx: &Ctx, r: Req) -> Reply {
         (Method::GET, ["info"]) => system::info(ctx).await,
         (Method::GET, ["events"]) => system::events(ctx, &r).await,
         (Method::GET, ["system", "df"]) => system::df(ctx).await,
+        (Method::POST, ["images", "create"]) if r.q("fromSrc").is_some_and(|s| !s.is_empty()) => {
+            images::import(ctx, &r, None).await
+        }
         (Method::POST, ["images", "create"]) => images::pull(ctx, &r).await,
         (Method::GET, ["images", "json"]) => images::list(ctx, &r).await,
         (Method::GET, ["images", "get"]) => images::save(ctx, r.q_all("names")).await,

@@ -195,6 +195,11 @@ fn the_docker_client_manages_images_and_containers() {
         .map(|e| e.unwrap().path().unwrap().display().to_string())
         .collect();
     assert!(names.iter().any(|n| n == "made") && !names.iter().any(|n| n == "etc/passwd"), "{names:?}");
+    // docker import: the tarball back as an image, with a change
+    let imported = ok(&w, &s, &["import", "--change", "CMD [\"ls\", \"/made\"]", tar.to_str().unwrap(), "imported:v1"]);
+    assert!(imported.starts_with("sha256:") && imported.trim().len() == 71, "{imported}");
+    assert_eq!(ok(&w, &s, &["run", "--rm", "imported:v1"]), "/made\n");
+    ok(&w, &s, &["rmi", "imported:v1"]);
     ok(&w, &s, &["rm", "changer"]);
 
     // Errors as Docker's.

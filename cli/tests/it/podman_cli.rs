@@ -1286,3 +1286,50 @@ fn export_writes_the_containers_files_as_one_tar() {
     assert!(err.contains("nosuch"), "{err}");
     assert_eq!(crate::list_dir(&out_dir), vec!["e.tar".to_string()], "nothing half-written");
 }
+
+#[test]
+fn import_makes_an_image_of_an_exported_tarball() {
+    let (w, img) = busybox_world();
+    w.ok(&["run", "--name", "src", &img, "sh", "-c", "echo imported > /random.txt"]);
+    let dir = w.root().parent().unwrap().join("imports");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tar = dir.join("src.tar");
+    w.ok(&["export", "-o", tar.to_str().unwrap(), "src"]);
+
+    // a file, nameless: the id, which runs
+    let id = w.ok(&["import", "-q", tar.to_str().unwrap()]).trim().to_string();
+    assert_eq!(id.len(), 64, "{id}");
+    assert_eq!(w.ok(&["run", "--rm", &id, "cat", "/random.txt"]), "imported\n");
+    // from stdin, named, with a change and a message; gzip-compressed
+    let gz = dir.join("src.tar.gz");
+    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+    std::io::copy(&mut std::fs::File::open(&tar).unwrap(), &mut enc).unwrap();
+    enc.finish().unwrap();
+    let out = w
+        .cmd()
+        .args(["import", "--change", "CMD cat /random.txt", "-m", "from a tarball", "-", "mine:v1"])
+        .stdin(std::fs::File::open(&gz).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("Getting image source signatures") && err.contains("Writing manifest"), "{err}");
+    assert_eq!(w.ok(&["run", "--rm", "mine:v1"]), "imported\n");
+    assert_eq!(w.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}", "mine"]), "localhost/mine:v1\n");
+    assert!(w.ok(&["history", "--format", "{{.Comment}}", "mine:v1"]).contains("from a tarball"));
+    let events = w.ok(&["events", "--stream=false", "--filter", "event=import", "--format", "{{.Type}} {{.Status}}"]);
+    assert_eq!(events, "image import\nimage import\n");
+
+    // Bad input: named, and nothing made.
+    let images = w.ok(&["images", "-q"]);
+    std::fs::write(dir.join("junk.tar"), b"not a tarball at all, just words and more words").unwrap();
+    let err = w.fails(&["import", dir.join("junk.tar").to_str().unwrap()]);
+    assert!(err.contains("is not a tar archive"), "{err}");
+    let err = w.fails(&["import", "--change", "FROBNICATE x", tar.to_str().unwrap()]);
+    assert!(err.contains("invalid change \"FROBNICATE x\""), "{err}");
+    let err = w.fails(&["import", dir.join("missing.tar").to_str().unwrap()]);
+    assert!(err.contains("missing.tar: can't open the tarball"), "{err}");
+    assert_eq!(w.ok(&["images", "-q"]), images);
+    let left = crate::list_dir(&w.root().join("ingest"));
+    assert!(left.iter().all(|f| f.ends_with(".lock")), "partial files left behind: {left:?}");
+}
