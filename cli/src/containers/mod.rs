@@ -51,6 +51,11 @@ fn start_error(e: berth_engine::Error) -> anyhow::Result<ExitCode> {
             eprintln!("Error: {message}");
             Ok(ExitCode::from(code as u8))
         }
+        // as Podman: the container can't be started, so its command can't be invoked
+        berth_engine::Error::Network(berth_engine::network::NetworkError::PortInUse(p)) => {
+            eprintln!("Error: {p}");
+            Ok(ExitCode::from(126))
+        }
         other => Err(other.into()),
     }
 }

@@ -47,6 +47,14 @@ impl Engine {
                 self.start_container(&other)?;
             }
         }
+        // A published host port in use fails the start here, before any monitor, as a typed
+        // error (a conflict to the app and the API); the monitor binds the ports for good.
+        if let Err(e) = network::reserve_ports(&c) {
+            if c.options.remove {
+                let _ = self.remove_container(&c.id, true);
+            }
+            return Err(network::NetworkError::PortInUse(e).into());
+        }
         container::set_started_by_user(self.state().conn(), &c.id)?;
         let _ = std::fs::remove_file(self.exit_file(&c.id)); // from an earlier run
         let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
