@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use berth_engine::Engine;
 use clap::Args;
 
@@ -27,24 +27,7 @@ pub fn export(engine: &Engine, args: &ExportArgs) -> anyhow::Result<ExitCode> {
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     };
-    // Beside the target, renamed when complete: a failure leaves no half-written archive.
-    let name = path.file_name().with_context(|| format!("-o {}: name a file", path.display()))?;
-    let tmp = path.with_file_name(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
-    let written = (|| -> anyhow::Result<()> {
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .with_context(|| format!("-o {}: can't write there", path.display()))?;
-        let mut out = std::io::BufWriter::new(file);
-        engine.export_container(&args.container, &mut out)?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-        Ok(())
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written?;
+    // beside the target, renamed when complete: a failure leaves no half-written archive
+    engine.export_container_to(&args.container, path)?;
     Ok(ExitCode::SUCCESS)
 }

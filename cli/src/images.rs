@@ -387,47 +387,12 @@ pub fn list(engine: &Engine, args: &ListArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn inspect_json(img: &ImageRecord) -> Value {
-    let config: Value = serde_json::from_str(&img.config_json).unwrap_or(Value::Null);
-    json!({
-        "Id": img.id,
-        "Digest": img.manifest_digest,
-        "RepoTags": img.names,
-        "RepoDigests": img.repo_digests,
-        "Parent": "",
-        "Comment": config.get("comment").cloned().unwrap_or(json!("")),
-        "Created": img.created.map(|c| c.to_rfc3339()),
-        "Config": config.get("config").cloned().unwrap_or(json!({})),
-        "Version": config.get("docker_version").cloned().unwrap_or(json!("")),
-        "Author": config.get("author").cloned().unwrap_or(json!("")),
-        "Architecture": img.architecture,
-        "Os": img.os,
-        "Variant": img.variant,
-        "Size": img.size,
-        "VirtualSize": img.size,
-        "GraphDriver": {
-            "Name": "overlay",
-            "Data": {
-                "LowerDir": img.layers.iter().rev().skip(1).map(|l| l.chain_id.clone()).collect::<Vec<_>>().join(":"),
-                "UpperDir": img.layers.last().map(|l| l.chain_id.clone()),
-            }
-        },
-        "RootFS": { "Type": "layers", "Layers": img.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>() },
-        "Labels": config.pointer("/config/Labels").cloned().unwrap_or(Value::Null),
-        "Annotations": serde_json::from_slice::<Value>(&img.manifest).ok().and_then(|m| m.get("annotations").cloned()).unwrap_or(json!({})),
-        "ManifestType": img.manifest_media_type,
-        "User": config.pointer("/config/User").cloned().unwrap_or(json!("")),
-        "History": config.get("history").cloned().unwrap_or(json!([])),
-        "NamesHistory": img.names_history,
-    })
-}
-
 pub fn inspect(engine: &Engine, args: &InspectArgs) -> anyhow::Result<ExitCode> {
     let mut found = Vec::new();
     let mut errors = Vec::new();
     for q in &args.images {
         match engine.image(q) {
-            Ok(img) => found.push(inspect_json(&img)),
+            Ok(img) => found.push(berth_engine::image_inspect(&img)),
             Err(e) => errors.push(e.to_string()),
         }
     }
@@ -454,10 +419,6 @@ pub fn inspect(engine: &Engine, args: &InspectArgs) -> anyhow::Result<ExitCode> 
 
 pub fn history(engine: &Engine, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
     let img = engine.image(&args.image)?;
-    let config = img.config();
-    let history = config.as_ref().map(|c| c.history().clone().unwrap_or_default()).unwrap_or_default();
-    // Pair each non-empty history entry with its layer, oldest first, then print newest first.
-    let mut layers = img.layers.iter();
     struct Row {
         id: String,
         created: Option<chrono::DateTime<chrono::Utc>>,
@@ -465,14 +426,11 @@ pub fn history(engine: &Engine, args: &HistoryArgs) -> anyhow::Result<ExitCode> 
         size: u64,
         comment: String,
     }
-    let mut rows = Vec::new();
-    for h in &history {
-        let size = if h.empty_layer().unwrap_or(false) { 0 } else { layers.next().map_or(0, |l| l.size) };
-        let created =
-            h.created().as_deref().and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok()).map(|d| d.to_utc());
-        let by = h.created_by().clone().unwrap_or_default();
-        rows.push(Row { id: "<missing>".into(), created, by, size, comment: h.comment().clone().unwrap_or_default() });
-    }
+    let mut rows: Vec<Row> = berth_engine::image_history(&img)
+        .into_iter()
+        .map(|h| Row { id: "<missing>".into(), created: h.created, by: h.created_by, size: h.size, comment: h.comment })
+        .collect();
+    // newest first
     rows.reverse();
     let rfc3339 = |c: &chrono::DateTime<chrono::Utc>| c.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
     if args.format.as_deref() == Some("json") {

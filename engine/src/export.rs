@@ -5,12 +5,36 @@
 //! its ids), by the `merged-tar` operation of the userns helper.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::container::ContainerPaths;
 use crate::{Engine, Error, Result};
 
 impl Engine {
+    /// Writes the tar of the container `query` names into the file `path`: under a temporary
+    /// name beside it, renamed when complete, so a failure leaves no file.
+    pub fn export_container_to(&self, query: &str, path: &Path) -> Result<()> {
+        let name =
+            path.file_name().ok_or_else(|| Error::Invalid(format!("{}: name a file to export to", path.display())))?;
+        let tmp = path.with_file_name(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+        let written = (|| -> Result<()> {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(|e| Error::Invalid(format!("{}: can't write there: {e}", path.display())))?;
+            let mut out = io::BufWriter::new(file);
+            self.export_container(query, &mut out)?;
+            let file = out.into_inner().map_err(|e| Error::Io { path: path.to_path_buf(), source: e.into_error() })?;
+            file.sync_all().map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
+            std::fs::rename(&tmp, path).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
+    }
+
     /// Writes the tar of the container `query` names to `out`.
     pub fn export_container(&self, query: &str, out: &mut dyn Write) -> Result<()> {
         let c = self.container(query)?;

@@ -1,10 +1,80 @@
-//! The inspect view of a container: the JSON object `berth inspect` prints (Podman's field
-//! names), built here so that every front end (the CLI, the desktop app, the HTTP mode) shows
-//! the same thing.
+//! The inspect view of a container and of an image: the JSON objects `berth inspect` prints
+//! (Podman's field names), and an image's history as `berth history` reads it, built here so
+//! that every front end (the CLI, the desktop app, the HTTP mode) shows the same thing.
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use crate::{ContainerRecord, Engine, Result};
+use crate::{ContainerRecord, Engine, ImageRecord, Result};
+
+/// `berth image inspect`'s object of an image (Podman's field names).
+pub fn image_inspect(img: &ImageRecord) -> Value {
+    let config: Value = serde_json::from_str(&img.config_json).unwrap_or(Value::Null);
+    json!({
+        "Id": img.id,
+        "Digest": img.manifest_digest,
+        "RepoTags": img.names,
+        "RepoDigests": img.repo_digests,
+        "Parent": "",
+        "Comment": config.get("comment").cloned().unwrap_or(json!("")),
+        "Created": img.created.map(|c| c.to_rfc3339()),
+        "Config": config.get("config").cloned().unwrap_or(json!({})),
+        "Version": config.get("docker_version").cloned().unwrap_or(json!("")),
+        "Author": config.get("author").cloned().unwrap_or(json!("")),
+        "Architecture": img.architecture,
+        "Os": img.os,
+        "Variant": img.variant,
+        "Size": img.size,
+        "VirtualSize": img.size,
+        "GraphDriver": {
+            "Name": "overlay",
+            "Data": {
+                "LowerDir": img.layers.iter().rev().skip(1).map(|l| l.chain_id.clone()).collect::<Vec<_>>().join(":"),
+                "UpperDir": img.layers.last().map(|l| l.chain_id.clone()),
+            }
+        },
+        "RootFS": { "Type": "layers", "Layers": img.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>() },
+        "Labels": config.pointer("/config/Labels").cloned().unwrap_or(Value::Null),
+        "Annotations": serde_json::from_slice::<Value>(&img.manifest).ok().and_then(|m| m.get("annotations").cloned()).unwrap_or(json!({})),
+        "ManifestType": img.manifest_media_type,
+        "User": config.pointer("/config/User").cloned().unwrap_or(json!("")),
+        "History": config.get("history").cloned().unwrap_or(json!([])),
+        "NamesHistory": img.names_history,
+    })
+}
+
+/// One entry of an image's history: the step that made it, and the size of its layer (0 for
+/// an entry without one, as `ENV` or `CMD`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub created: Option<DateTime<Utc>>,
+    pub created_by: String,
+    /// Bytes of its layer unpacked.
+    pub size: u64,
+    pub comment: String,
+    pub empty_layer: bool,
+}
+
+/// The history of the image's config, oldest first, each entry with a layer paired with the
+/// next of the image's layers.
+pub fn image_history(img: &ImageRecord) -> Vec<HistoryEntry> {
+    let history = img.config().and_then(|c| c.history().clone()).unwrap_or_default();
+    let mut layers = img.layers.iter();
+    history
+        .iter()
+        .map(|h| {
+            let empty_layer = h.empty_layer().unwrap_or(false);
+            let size = if empty_layer { 0 } else { layers.next().map_or(0, |l| l.size) };
+            HistoryEntry {
+                created: h.created().as_deref().and_then(|c| DateTime::parse_from_rfc3339(c).ok()).map(|d| d.to_utc()),
+                created_by: h.created_by().clone().unwrap_or_default(),
+                size,
+                comment: h.comment().clone().unwrap_or_default(),
+                empty_layer,
+            }
+        })
+        .collect()
+}
 
 /// A mount as Podman's inspect shows it.
 fn mount_json(root: &std::path::Path, m: &crate::container::MountRequest) -> Value {

@@ -22,11 +22,17 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         restart_container,
         remove_container,
         inspect_container,
+        export_container,
         container_logs,
         list_images,
         image_details,
+        inspect_image,
+        image_history,
         pull_image,
         push_image,
+        save_image,
+        load_image,
+        import_image,
         remove_image,
         free_port,
         create_container,
@@ -130,6 +136,42 @@ async fn push_image(
         let _ = on_progress.send(e);
     })
     .await
+}
+
+#[tauri::command]
+async fn export_container(b: State<'_, Backend>, id: String, path: String) -> Result<(), ApiError> {
+    c::export_container(&b, c::ExportArgs { id, path }).await
+}
+
+#[tauri::command]
+async fn inspect_image(b: State<'_, Backend>, reference: String) -> Result<serde_json::Value, ApiError> {
+    c::inspect_image(&b, c::ReferenceArgs { reference }).await
+}
+
+#[tauri::command]
+async fn image_history(b: State<'_, Backend>, reference: String) -> Result<Vec<HistoryRow>, ApiError> {
+    c::image_history(&b, c::ReferenceArgs { reference }).await
+}
+
+#[tauri::command]
+async fn save_image(b: State<'_, Backend>, id: String, path: String, format: SaveFormat) -> Result<(), ApiError> {
+    c::save_image(&b, c::SaveArgs { id, path, format }).await
+}
+
+#[tauri::command]
+async fn load_image(b: State<'_, Backend>, path: String) -> Result<Vec<LoadedImage>, ApiError> {
+    c::load_image(&b, c::PathArgs { path }).await
+}
+
+#[tauri::command]
+async fn import_image(
+    b: State<'_, Backend>,
+    path: String,
+    reference: Option<String>,
+    changes: Option<Vec<String>>,
+    message: Option<String>,
+) -> Result<ImageSummary, ApiError> {
+    c::import_image(&b, c::ImportArgs { path, reference, changes: changes.unwrap_or_default(), message }).await
 }
 
 #[tauri::command]

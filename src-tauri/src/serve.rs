@@ -506,9 +506,12 @@ async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Vec<u8>, ApiE
         "restart_container" => answer(c::restart_container(b, args(command, v)?).await),
         "remove_container" => answer(c::remove_container(b, args(command, v)?).await),
         "inspect_container" => answer(c::inspect_container(b, args(command, v)?).await),
+        "export_container" => answer(c::export_container(b, args(command, v)?).await),
         "container_logs" => answer(c::container_logs(b, args(command, v)?).await),
         "list_images" => answer(c::list_images(b).await),
         "image_details" => answer(c::image_details(b, args(command, v)?).await),
+        "inspect_image" => answer(c::inspect_image(b, args(command, v)?).await),
+        "image_history" => answer(c::image_history(b, args(command, v)?).await),
         "pull_image" => {
             let a: PullArgs = args(command, v)?;
             let hub = s.hub.clone();
@@ -531,6 +534,9 @@ async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Vec<u8>, ApiE
                 .await,
             )
         }
+        "save_image" => answer(c::save_image(b, args(command, v)?).await),
+        "load_image" => answer(c::load_image(b, args(command, v)?).await),
+        "import_image" => answer(c::import_image(b, args(command, v)?).await),
         "remove_image" => answer(c::remove_image(b, args(command, v)?).await),
         "free_port" => answer(c::free_port(args(command, v)?).await),
         "create_container" => answer(c::create_container(b, args(command, v)?).await),

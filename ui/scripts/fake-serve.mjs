@@ -339,6 +339,52 @@ const commands = {
     const i = findImage(reference);
     return { id: i.id, names: i.ref ? [i.ref] : [], cmd: i.cmd, entrypoint: i.entrypoint, env: ['PATH=/usr/bin:/bin'], workingDir: '/', exposedPorts: i.exposed };
   },
+  inspect_image: ({ reference }) => {
+    const i = findImage(reference);
+    return { Id: i.id, RepoTags: i.ref ? [i.ref] : [], Created: new Date(i.created * 1000).toISOString(), Architecture: 'amd64', Os: 'linux', Size: i.size, Config: { Cmd: i.cmd, Entrypoint: i.entrypoint, Env: ['PATH=/usr/bin:/bin'] }, RootFS: { Type: 'layers', Layers: [`sha256:${hex()}`, `sha256:${hex()}`] } };
+  },
+  image_history: ({ reference }) => {
+    const i = findImage(reference);
+    const step = (createdBy, size, emptyLayer = false) => ({ created: i.created, createdBy, size, comment: '', emptyLayer });
+    return [
+      step(`/bin/sh -c #(nop)  CMD ${JSON.stringify(i.cmd)}`, 0, true),
+      step('/bin/sh -c #(nop)  ENV PATH=/usr/bin:/bin', 0, true),
+      step('/bin/sh -c apk add --no-cache ca-certificates tzdata && adduser -D -u 1000 app', Math.round(i.size * 0.3)),
+      step(`/bin/sh -c #(nop) ADD file:${hex(16)} in / `, Math.round(i.size * 0.7)),
+    ];
+  },
+  save_image: async ({ id, path }) => {
+    findImage(id);
+    if (!path.startsWith('/') && !path.startsWith('~/')) throw new ApiError(400, 'invalid', `${path}: give an absolute path for the archive (starting with / or ~/)`);
+    await sleep(400);
+    emit('image', 'save', findImage(id).id, path);
+    return null;
+  },
+  load_image: async ({ path }) => {
+    if (!path.endsWith('.tar')) throw new ApiError(400, 'invalid', `${path}: not a docker-archive or oci-archive`);
+    await sleep(400);
+    const ref = `localhost/${path.slice(path.lastIndexOf('/') + 1, -4)}:latest`;
+    const image = { ref, repository: ref.slice(0, ref.lastIndexOf(':')), tag: 'latest', size: 5_000_000, cmd: ['sh'], entrypoint: [], exposed: [], id: hex(), created: now() };
+    images.push(image);
+    emit('image', 'loadfromarchive', '', path);
+    return [{ id: image.id, names: [ref] }];
+  },
+  import_image: async ({ path, reference, changes }) => {
+    if (!path.endsWith('.tar')) throw new ApiError(400, 'invalid', `${path} is not a tar archive (plain, gzip or zstd): give a tarball of a root filesystem, e.g. one \`export\` wrote`);
+    await sleep(400);
+    const name = reference ? (reference.includes('/') ? reference : `localhost/${reference}`) : null;
+    const ref = name && !/:[^/]*$/.test(name) ? `${name}:latest` : name;
+    const cmd = changes?.length ? JSON.parse(changes[0].slice(4)) : [];
+    const image = { ref, repository: ref ? ref.slice(0, ref.lastIndexOf(':')) : '<none>', tag: ref ? ref.slice(ref.lastIndexOf(':') + 1) : '<none>', size: 6_000_000, cmd, entrypoint: [], exposed: [], id: hex(), created: now() };
+    images.push(image);
+    emit('image', 'import', image.id, ref);
+    return imageSummary(image);
+  },
+  export_container: async ({ id, path }) => {
+    findContainer(id);
+    await sleep(300);
+    return null;
+  },
   free_port: ({ preferred }) => {
     const used = new Set(containers.flatMap((c) => c.ports.map((p) => p.hostPort)));
     if (preferred && preferred >= 1024 && !used.has(preferred)) return preferred;

@@ -1,5 +1,6 @@
 //! What every command is given: the `Backend` (the engine, and what is kept between calls),
-//! and `blocking`, which runs a synchronous engine call on the blocking pool.
+//! `blocking`, which runs a synchronous engine call on the blocking pool, and `user_path`, a
+//! file path the user typed.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -91,4 +92,47 @@ where
     tauri::async_runtime::spawn_blocking(move || f(&engine))
         .await
         .map_err(|e| ApiError::engine(format!("the engine call failed: {e}")))?
+}
+
+/// A path the user typed for a file the engine reads or writes: `~/` is their home; a relative
+/// path is refused, as the app has no working directory a user could know.
+pub(super) fn user_path(what: &str, typed: &str) -> Result<PathBuf, ApiError> {
+    resolve_path(what, typed, std::env::var_os("HOME").map(PathBuf::from))
+}
+
+fn resolve_path(what: &str, typed: &str, home: Option<PathBuf>) -> Result<PathBuf, ApiError> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Err(ApiError::invalid(format!("enter the path of the {what}")));
+    }
+    let path = match typed.strip_prefix("~/") {
+        Some(rest) => match home {
+            Some(home) => home.join(rest),
+            None => return Err(ApiError::invalid(format!("{typed}: HOME is not set: give an absolute path"))),
+        },
+        None => PathBuf::from(typed),
+    };
+    if !path.is_absolute() {
+        return Err(ApiError::invalid(format!(
+            "{typed}: give an absolute path for the {what} (starting with / or ~/)"
+        )));
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_paths() {
+        let home = || Some(PathBuf::from("/home/ann"));
+        assert_eq!(resolve_path("archive", " /tmp/a.tar ", home()).unwrap(), PathBuf::from("/tmp/a.tar"));
+        assert_eq!(resolve_path("archive", "~/a.tar", home()).unwrap(), PathBuf::from("/home/ann/a.tar"));
+        assert!(resolve_path("archive", "~/a.tar", None).unwrap_err().message.contains("HOME is not set"));
+        let e = resolve_path("archive", "a.tar", home()).unwrap_err();
+        assert_eq!(e.code, "invalid");
+        assert!(e.message.contains("a.tar: give an absolute path for the archive"), "{e}");
+        assert_eq!(resolve_path("tarball", "  ", home()).unwrap_err().message, "enter the path of the tarball");
+    }
 }

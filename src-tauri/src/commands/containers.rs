@@ -1,5 +1,5 @@
 //! The containers list and its verbs: list, usage (CPU % between two samples), start, stop,
-//! restart, remove, inspect.
+//! restart, remove, inspect, export (its files as a tar).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::dto::{ApiError, ContainerStats, ContainerSummary};
 
-use super::backend::{blocking, Backend, CpuSample};
+use super::backend::{blocking, user_path, Backend, CpuSample};
 
 const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -109,6 +109,19 @@ pub async fn remove_container(b: &Backend, a: RemoveArgs) -> Result<(), ApiError
         Ok(())
     })
     .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExportArgs {
+    pub id: String,
+    /// The tar to write: absolute, or `~/…`.
+    pub path: String,
+}
+
+/// Writes the container's files into a tar, as `berth export -o PATH` does: whole or not at all.
+pub async fn export_container(b: &Backend, a: ExportArgs) -> Result<(), ApiError> {
+    let path = user_path("tar", &a.path)?;
+    blocking(&b.engine, move |e| Ok(e.export_container_to(&a.id, &path)?)).await
 }
 
 /// The same object `berth inspect` prints for the container.

@@ -9,7 +9,7 @@ use super::containers::{ContainerStats, ContainerStatus, ContainerSummary};
 use super::create::{CreateRequest, RestartPolicy};
 use super::engine::{EngineEvent, EngineInfo};
 use super::errors::ApiError;
-use super::images::{ImageDetails, ImageSummary, PullEvent, PushEvent, Pushed};
+use super::images::{HistoryRow, ImageDetails, ImageSummary, LoadedImage, PullEvent, PushEvent, Pushed, SaveFormat};
 use super::logs::{LogBatch, LogCursor, LogEntry, LogLine, LogMatch, LogPage};
 use super::ports::PortDto;
 use super::settings::Settings;
@@ -40,6 +40,9 @@ pub fn export_bindings(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     one::<PullEvent>(dir, &mut out)?;
     one::<PushEvent>(dir, &mut out)?;
     one::<Pushed>(dir, &mut out)?;
+    one::<SaveFormat>(dir, &mut out)?;
+    one::<LoadedImage>(dir, &mut out)?;
+    one::<HistoryRow>(dir, &mut out)?;
     one::<RestartPolicy>(dir, &mut out)?;
     one::<CreateRequest>(dir, &mut out)?;
     one::<EngineEvent>(dir, &mut out)?;

@@ -1,8 +1,10 @@
 //! The images list (`ImageSummary`), what the create form prefills from an image
 //! (`ImageDetails`), the progress of a pull on its channel (`PullEvent`), and of a push
-//! (`PushEvent`, `Pushed`).
+//! (`PushEvent`, `Pushed`), the formats of a save (`SaveFormat`), what a load stored
+//! (`LoadedImage`), and an image's history (`HistoryRow`).
 
-use berth_engine::{BlobPhase, ImageRecord, LayerPhase, PullProgress, PushProgress};
+use berth_engine::image_archive::Format;
+use berth_engine::{BlobPhase, HistoryEntry, ImageRecord, LayerPhase, PullProgress, PushProgress};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -228,6 +230,64 @@ impl From<PushProgress> for PushEvent {
 pub struct Pushed {
     pub destination: String,
     pub manifest_digest: String,
+}
+
+/// The file a save writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum SaveFormat {
+    DockerArchive,
+    OciArchive,
+}
+
+impl From<SaveFormat> for Format {
+    fn from(f: SaveFormat) -> Self {
+        match f {
+            SaveFormat::DockerArchive => Format::DockerArchive,
+            SaveFormat::OciArchive => Format::OciArchive,
+        }
+    }
+}
+
+/// An image a load stored, with the names the archive gave it (none: loaded by id).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadedImage {
+    pub id: String,
+    pub names: Vec<String>,
+}
+
+impl From<&berth_engine::Loaded> for LoadedImage {
+    fn from(l: &berth_engine::Loaded) -> Self {
+        LoadedImage { id: l.image.id.clone(), names: l.names.clone() }
+    }
+}
+
+/// A step of an image's history, as `berth history` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryRow {
+    /// Unix seconds.
+    pub created: Option<i64>,
+    /// The command of the step (`/bin/sh -c #(nop) CMD ["sh"]`, `ADD file:… in /`).
+    pub created_by: String,
+    /// Bytes of its layer unpacked; 0 for a step without one.
+    pub size: u64,
+    pub comment: String,
+    /// The step changed only the config (ENV, CMD, ...): it has no layer.
+    pub empty_layer: bool,
+}
+
+impl From<HistoryEntry> for HistoryRow {
+    fn from(h: HistoryEntry) -> Self {
+        HistoryRow {
+            created: h.created.map(|t| t.timestamp()),
+            created_by: h.created_by,
+            size: h.size,
+            comment: h.comment,
+            empty_layer: h.empty_layer,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -157,3 +157,43 @@ async fn contract_v2_commands_through_tauri() {
     assert_eq!(call("close_terminal", json!({"session": "nosuch"})).await.unwrap().unwrap(), Value::Null);
     assert_eq!(call("stop_follow", json!({"subscription": "nosuch"})).await.unwrap().unwrap(), Value::Null);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_of_images_and_containers_through_tauri() {
+    let w = World::new().await;
+    let id = w.pull_busybox().await;
+    let (_app, window) = app(&w);
+    let call = |cmd: &'static str, args: Value| {
+        let window = window.clone();
+        tokio::task::spawn_blocking(move || invoke(&window, cmd, args))
+    };
+    let out = w.dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let archive = out.join("b.tar").display().to_string();
+    let tarball = out.join("src.tar").display().to_string();
+
+    let saved = call("save_image", json!({"id": id, "path": archive, "format": "oci-archive"})).await.unwrap();
+    assert_eq!(saved, Ok(Value::Null));
+    w.engine.remove_image(&id, false).unwrap();
+    let loaded = call("load_image", json!({"path": archive})).await.unwrap().unwrap();
+    // saved by id: loaded without a name, as Podman does
+    assert_eq!(loaded, json!([{"id": id, "names": []}]));
+    let opts =
+        berth_engine::CreateOptions { name: Some("src".into()), command: vec!["true".into()], ..Default::default() };
+    w.engine.create_container(&id, opts).unwrap();
+    assert_eq!(call("export_container", json!({"id": "src", "path": tarball})).await.unwrap(), Ok(Value::Null));
+    let img = call("import_image", json!({"path": tarball, "reference": "mine", "changes": ["CMD [\"sh\"]"]}))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(img["names"], json!(["localhost/mine:latest"]));
+    // optional arguments may be left out
+    let nameless = call("import_image", json!({"path": tarball})).await.unwrap().unwrap();
+    assert_eq!(nameless["names"], json!([]));
+    let history = call("image_history", json!({"reference": "mine"})).await.unwrap().unwrap();
+    assert_eq!(history[0]["emptyLayer"], false);
+    let inspect = call("inspect_image", json!({"reference": "mine"})).await.unwrap().unwrap();
+    assert_eq!(inspect["Config"]["Cmd"], json!(["sh"]));
+    let e = call("save_image", json!({"id": id, "path": "rel.tar", "format": "docker-archive"})).await.unwrap();
+    assert_eq!(e.unwrap_err()["code"], "invalid");
+}

@@ -7,6 +7,7 @@
 //! Images come from Debian's busybox-static, pushed to Debian's docker-registry on loopback
 //! (berth-testkit), then pulled into a temporary engine root.
 
+mod archive;
 mod containers;
 mod guard;
 mod http;

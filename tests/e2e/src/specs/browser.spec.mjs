@@ -2,6 +2,8 @@
 // user does in the Images and Containers panes, end to end, and what they see.
 
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
 import { BerthApp } from '../model/pages/berth-app.mjs';
@@ -49,6 +51,9 @@ describe('pull, run, stop and remove in the browser', () => {
   /** @type {BerthApp} */
   let app;
   let hostPort;
+  // Where the app writes and reads the files of save, load, export and import.
+  const files = mkdtempSync(join(tmpdir(), 'berth-e2e-files-'));
+  chmodSync(files, 0o777);
 
   before(async () => {
     browser = await launchBrowser();
@@ -57,6 +62,7 @@ describe('pull, run, stop and remove in the browser', () => {
   });
 
   after(async () => {
+    rmSync(files, { recursive: true, force: true });
     if (browser.problems.length > 0) console.log(`browser console:\n  ${browser.problems.join('\n  ')}`);
     await browser?.close();
   });
@@ -119,6 +125,59 @@ describe('pull, run, stop and remove in the browser', () => {
     assert.equal(manifest.status, 200, 'the registry has the pushed tag');
   });
 
+  it('saves the image to a file from its row, removes it, and loads it back from the file', async () => {
+    const images = await app.images();
+    const archive = join(files, 'busybox.tar');
+    const save = await images.save(image);
+    await save.save(archive, 'docker-archive');
+    await save.success.waitFor({ timeout: 60_000 });
+    assert.match(await save.success.textContent(), new RegExp(`Saved to ${archive}`));
+    assert.equal(await save.error.textContent(), '');
+    await app.page.screenshot({ path: join(shots, 'save-dialog.png') });
+    await save.close();
+    assert.ok(statSync(archive).size > 100_000, 'the archive holds the layers');
+
+    // a relative path is refused before anything is written
+    const again = await images.save(image);
+    await again.save('busybox.tar');
+    await waitFor('the path error', async () => /absolute path/.test(await again.error.textContent()));
+    await app.page.getByTestId('save-dialog').getByTestId('dialog-close').click();
+
+    const confirm = await images.remove(image);
+    await confirm.confirm();
+    await images.empty.waitFor();
+    const load = await images.load();
+    await load.load(archive);
+    await load.results.first().waitFor({ timeout: 60_000 });
+    assert.deepEqual(await load.results.allTextContents(), [`Loaded image: ${image}`]);
+    await images.row(image).waitFor();
+    await app.page.screenshot({ path: join(shots, 'load-dialog.png') });
+    await load.close();
+    assert.equal(await app.imagesCount.textContent(), '1');
+    assert.match(await berth('images', '--format', '{{.Repository}}:{{.Tag}}'), new RegExp(image.replace(/[.]/g, '\\.')));
+  });
+
+  it("shows the image's details: its history with each step's command and size, and inspect", async () => {
+    const images = await app.images();
+    const details = await images.open(image);
+    assert.match(await details.name.textContent(), /e2e\/busybox/);
+    await details.summary.waitFor();
+    await details.tab('history');
+    await details.historyRows.first().waitFor();
+    const expected = JSON.parse(await berth('history', '--format', 'json', image));
+    assert.equal(await details.historyRows.count(), expected.length, 'a row per history entry');
+    const commands = await details.historyCommands.allTextContents();
+    assert.ok(commands[0].includes(expected[0].CreatedBy), `${commands[0]} shows ${expected[0].CreatedBy}`);
+    const sizes = await details.historySizes.allTextContents();
+    assert.ok(sizes.some((s) => /\d+(\.\d+)? (kB|MB)/.test(s)), `a layer's size among ${sizes}`);
+    await app.page.screenshot({ path: join(shots, 'image-history.png') });
+    await details.tab('inspect');
+    await app.page.getByTestId('inspect-tree').waitFor();
+    assert.match(await app.page.getByTestId('image-panel-inspect').textContent(), /RootFS/);
+    await details.close();
+    await images.row(image).waitFor();
+  });
+
   it('runs the image from its row with a name, a published port, an env var and a command', async () => {
     const images = await app.images();
     const form = await images.run(image);
@@ -150,6 +209,31 @@ describe('pull, run, stop and remove in the browser', () => {
     });
     assert.equal(page.body.trim(), GREETING);
     await app.page.screenshot({ path: join(shots, 'containers-running.png') });
+  });
+
+  it('exports the container from its row and imports the tarball as an image that runs', async () => {
+    const containers = await app.containers();
+    const tarball = join(files, `${NAME}.tar`);
+    const exp = await containers.export(NAME);
+    await exp.export(tarball);
+    await exp.success.waitFor({ timeout: 60_000 });
+    assert.equal(await exp.error.textContent(), '');
+    await app.page.screenshot({ path: join(shots, 'export-dialog.png') });
+    await exp.close();
+    assert.ok(statSync(tarball).size > 100_000, 'the tar holds the files');
+
+    const images = await app.images();
+    const imp = await images.import();
+    await imp.import(tarball, { name: 'e2e-imported:1', command: 'cat /www/index.html' });
+    await imp.success.waitFor({ timeout: 60_000 });
+    assert.match(await imp.success.textContent(), /Imported localhost\/e2e-imported:1/);
+    await app.page.screenshot({ path: join(shots, 'import-dialog.png') });
+    await imp.close();
+    await images.row('localhost/e2e-imported:1').waitFor();
+    // the file the container wrote, in the image, printed by the CMD the dialog set
+    assert.equal((await berth('run', '--rm', 'localhost/e2e-imported:1')).trim(), GREETING);
+    await berth('rmi', 'localhost/e2e-imported:1');
+    await images.row('localhost/e2e-imported:1').waitFor({ state: 'detached' });
   });
 
   it('shows a container made with the berth CLI, and its removal, without a reload', async () => {

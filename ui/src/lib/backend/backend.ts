@@ -7,16 +7,19 @@ import type { ContainerSummary } from '../bindings/ContainerSummary';
 import type { CreateRequest } from '../bindings/CreateRequest';
 import type { EngineEvent } from '../bindings/EngineEvent';
 import type { EngineInfo } from '../bindings/EngineInfo';
+import type { HistoryRow } from '../bindings/HistoryRow';
 import type { ImageDetails } from '../bindings/ImageDetails';
 import type { ImageSummary } from '../bindings/ImageSummary';
 import type { LogLine } from '../bindings/LogLine';
 import type { LogBatch } from '../bindings/LogBatch';
 import type { LogCursor } from '../bindings/LogCursor';
 import type { LogMatch } from '../bindings/LogMatch';
+import type { LoadedImage } from '../bindings/LoadedImage';
 import type { LogPage } from '../bindings/LogPage';
 import type { PullEvent } from '../bindings/PullEvent';
 import type { PushEvent } from '../bindings/PushEvent';
 import type { Pushed } from '../bindings/Pushed';
+import type { SaveFormat } from '../bindings/SaveFormat';
 import type { Settings } from '../bindings/Settings';
 import type { TerminalOutput } from '../bindings/TerminalOutput';
 import type { VolumeSummary } from '../bindings/VolumeSummary';
@@ -32,9 +35,21 @@ export interface Backend {
   restartContainer(id: string): Promise<ContainerSummary>;
   removeContainer(id: string, force: boolean): Promise<null>;
   inspectContainer(id: string): Promise<unknown>;
+  /** Writes the container's files as one tar into `path` (absolute or `~/…`), whole or not at all. */
+  exportContainer(id: string, path: string): Promise<null>;
   containerLogs(id: string, tail?: number): Promise<LogLine[]>;
   listImages(): Promise<ImageSummary[]>;
   imageDetails(reference: string): Promise<ImageDetails>;
+  /** The object `berth image inspect` prints. */
+  inspectImage(reference: string): Promise<unknown>;
+  /** The image's history, newest first, as `berth history` lists it. */
+  imageHistory(reference: string): Promise<HistoryRow[]>;
+  /** Writes the image (an id or a name: a name is kept in the archive) into `path`. */
+  saveImage(id: string, path: string, format: SaveFormat): Promise<null>;
+  /** Stores every image of the archive at `path`. */
+  loadImage(path: string): Promise<LoadedImage[]>;
+  /** Makes a one-layer image of the tarball at `path`; `changes` are Dockerfile instructions. */
+  importImage(path: string, reference: string | null, changes: string[], message: string | null): Promise<ImageSummary>;
   /** Pulls `reference`; `onProgress` receives every PullEvent of this pull, in order. */
   pullImage(reference: string, onProgress: (event: PullEvent) => void): Promise<ImageSummary>;
   /**
@@ -163,9 +178,15 @@ export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEve
     restartContainer: (id) => call('restart_container', { id }),
     removeContainer: (id, force) => call('remove_container', { id, force }),
     inspectContainer: (id) => call('inspect_container', { id }),
+    exportContainer: (id, path) => call('export_container', { id, path }),
     containerLogs: (id, tail) => call('container_logs', tail === undefined ? { id } : { id, tail }),
     listImages: () => call('list_images'),
     imageDetails: (reference) => call('image_details', { reference }),
+    inspectImage: (reference) => call('inspect_image', { reference }),
+    imageHistory: (reference) => call('image_history', { reference }),
+    saveImage: (id, path, format) => call('save_image', { id, path, format }),
+    loadImage: (path) => call('load_image', { path }),
+    importImage: (path, reference, changes, message) => call('import_image', { path, reference, changes, message }),
     async pullImage(reference, onProgress) {
       const channel = await transport.channel<PullEvent>(onProgress);
       try {

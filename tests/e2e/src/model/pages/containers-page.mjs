@@ -1,5 +1,6 @@
 // The Containers pane: the list of every container, its row actions.
 
+import { ExportDialog } from './archive-dialogs.mjs';
 import { ConfirmDialog } from './confirm-dialog.mjs';
 import { ContainerDetails } from './container-details.mjs';
 import { CreateForm } from './create-form.mjs';
@@ -42,6 +43,14 @@ export class ContainersPage {
   }
 
   /** Clicks the row's remove button; the confirmation is the caller's to answer. */
+  /** "Export" on the container's row: the export dialog. */
+  async export(name) {
+    await this.row(name).getByTestId('row-export').click();
+    const dialog = new ExportDialog(this.page);
+    await dialog.root.waitFor();
+    return dialog;
+  }
+
   async remove(name) {
     await this.row(name).getByTestId('row-remove').click();
     const dialog = new ConfirmDialog(this.page);

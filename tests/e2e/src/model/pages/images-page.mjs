@@ -1,7 +1,10 @@
-// The Images pane: local images, pulling one, pushing one, running one, removing one.
+// The Images pane: local images, pulling one, pushing one, running one, removing one, saving
+// one to a file, loading and importing files, opening an image's details.
 
+import { ImportDialog, LoadDialog, SaveDialog } from './archive-dialogs.mjs';
 import { ConfirmDialog } from './confirm-dialog.mjs';
 import { CreateForm } from './create-form.mjs';
+import { ImageDetails } from './image-details.mjs';
 import { PullDialog } from './pull-dialog.mjs';
 import { PushDialog } from './push-dialog.mjs';
 
@@ -10,6 +13,8 @@ export class ImagesPage {
   constructor(page) {
     this.page = page;
     this.pullButton = page.getByTestId('pull-button');
+    this.loadButton = page.getByTestId('load-button');
+    this.importButton = page.getByTestId('import-button');
     this.table = page.getByTestId('images-table');
     this.rows = page.getByTestId('image-row');
     this.empty = page.getByTestId('images-empty');
@@ -41,6 +46,36 @@ export class ImagesPage {
     const dialog = new PushDialog(this.page);
     await dialog.root.waitFor();
     return dialog;
+  }
+
+  /** "Save" on the image's row: the save dialog. */
+  async save(reference) {
+    await this.row(reference).getByTestId('image-save').click();
+    const dialog = new SaveDialog(this.page);
+    await dialog.root.waitFor();
+    return dialog;
+  }
+
+  async load() {
+    await this.loadButton.click();
+    const dialog = new LoadDialog(this.page);
+    await dialog.root.waitFor();
+    return dialog;
+  }
+
+  async import() {
+    await this.importButton.click();
+    const dialog = new ImportDialog(this.page);
+    await dialog.root.waitFor();
+    return dialog;
+  }
+
+  /** The image's details, from its repository. */
+  async open(reference) {
+    await this.row(reference).getByTestId('image-open').click();
+    const details = new ImageDetails(this.page);
+    await details.root.waitFor();
+    return details;
   }
 
   async remove(reference) {
