@@ -20,15 +20,9 @@ use sha2::{Digest as _, Sha256};
 use crate::container::{ContainerPaths, Status};
 use crate::image::{self, LayerRecord, NewImage};
 use crate::layers::{chain_ids, unpack_stream_as_owner, LayerError};
+use crate::media_type::{DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST};
 use crate::reference::Reference;
 use crate::{Engine, Error, ImageRecord, Result};
-
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
-pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
 /// The manifest format of a committed image (`--format`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -218,7 +218,7 @@ pub async fn save(ctx: &Ctx, names: Vec<String>) -> Reply {
     tokio::task::spawn_blocking(move || {
         let mut out = std::io::BufWriter::with_capacity(1 << 20, ChannelWriter { tx });
         let opts = berth_engine::SaveOptions {
-            format: berth_engine::image_archive::Format::DockerArchive,
+            format: berth_engine::layout::Format::DockerArchive,
             compress: false,
             uncompressed: false,
         };
