@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use oci_spec::image::{Descriptor, Digest, ImageManifest, MediaType};
-use sha2::{Digest as _, Sha256};
 use tokio::sync::mpsc;
 
 use crate::commit::ImageFormat;
+use crate::content::Hashing;
 use crate::image;
 use crate::layout::{self, BlobSink, DirWriter, IndexEntry, LayoutError, OciWriter, Transport, TransportRef};
 use crate::media_type::{
@@ -401,7 +401,7 @@ impl Engine {
         let result = (|| -> Result<(String, u64)> {
             let src = std::fs::File::open(path).map_err(io(path))?;
             let mut plain = decompressed(src).map_err(io(path))?;
-            let mut out = HashingWriter { inner: std::io::BufWriter::new(file), hasher: Sha256::new(), len: 0 };
+            let mut out = Hashing::new(std::io::BufWriter::new(file));
             match want {
                 Compression::Gzip => {
                     let mut enc = flate2::write::GzEncoder::new(&mut out, flate2::Compression::default());
@@ -415,8 +415,9 @@ impl Engine {
                 }
             }
             use std::io::Write;
-            out.inner.flush().map_err(io(&tmp))?;
-            Ok((format!("sha256:{}", hex::encode(out.hasher.finalize())), out.len))
+            let (mut buf, digest, len) = out.finish();
+            buf.flush().map_err(io(&tmp))?;
+            Ok((digest, len))
         })();
         match result {
             Ok((digest, size)) => Ok((tmp, digest, size)),
@@ -637,24 +638,6 @@ fn layer_media_type(stored: &str, kind: Option<Compression>, docker: bool) -> St
 
 fn short(id: &str) -> &str {
     &id[..12.min(id.len())]
-}
-
-struct HashingWriter<W> {
-    inner: W,
-    hasher: Sha256,
-    len: u64,
-}
-
-impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 #[cfg(test)]
