@@ -598,23 +598,17 @@ fn detect(path: &Path) -> Result<Option<Compression>> {
     let mut magic = [0u8; 4];
     let mut f = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     let n = f.read(&mut magic).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    Ok(match &magic[..n] {
-        [0x1f, 0x8b, ..] => Some(Compression::Gzip),
-        [0x28, 0xb5, 0x2f, 0xfd] => Some(Compression::Zstd),
-        _ => None,
+    Ok(match layout::Compression::of(&magic[..n]) {
+        layout::Compression::Gzip => Some(Compression::Gzip),
+        layout::Compression::Zstd => Some(Compression::Zstd),
+        layout::Compression::None => None,
     })
 }
 
 fn decompressed(file: std::fs::File) -> std::io::Result<Box<dyn Read>> {
     let mut input = std::io::BufReader::with_capacity(1 << 17, file);
-    let magic = std::io::BufRead::fill_buf(&mut input)?;
-    Ok(if magic.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::bufread::MultiGzDecoder::new(input))
-    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Box::new(zstd::stream::read::Decoder::with_buffer(input)?)
-    } else {
-        Box::new(input)
-    })
+    let magic = std::io::BufRead::fill_buf(&mut input)?.to_vec();
+    layout::Compression::of(&magic).decoder(input)
 }
 
 /// The media type of a layer in the manifest format pushed; `kind` is its actual compression.
