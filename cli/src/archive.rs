@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
-use berth_engine::image_archive::Format;
+use berth_engine::layout::Format;
 use berth_engine::{Engine, LoadInput, SaveOptions, SaveStep, SaveTarget};
 use clap::Args;
 

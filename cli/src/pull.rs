@@ -56,7 +56,7 @@ impl PullArgs {
 }
 
 pub async fn run(engine: Engine, args: &PullArgs) -> anyhow::Result<ExitCode> {
-    if berth_engine::image_archive::TransportRef::parse(&args.reference).is_some() {
+    if berth_engine::layout::TransportRef::parse(&args.reference).is_some() {
         let loaded = crate::archive::pull_transport(&engine, &args.reference, args.quiet)?;
         println!("{}", loaded.image.id);
         return Ok(ExitCode::SUCCESS);

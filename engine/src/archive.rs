@@ -1,11 +1,12 @@
 //! `save` and `load`: images to and from files (docker-archive, oci-archive, OCI and docker-dir
 //! layouts), and the archive transports of `pull`/`create`/`run` (`docker-archive:PATH`, …).
 //!
-//! Save writes a layout through `layout`'s sinks: docker-archive layers as the uncompressed tars
-//! their diff ids name (the stored blob decompressed, checked against the diff id as it goes),
-//! OCI and docker-dir layers as the stored blobs (gzip-compressed first when stored plain,
-//! unless asked not to). A file or directory is written under a temporary name beside the target
-//! and renamed when complete: a failure leaves nothing.
+//! Save writes a layout through `layout`'s writers (the ones `push` writes `dir:` and `oci:`
+//! with): docker-archive layers as the uncompressed tars their diff ids name (the stored blob
+//! decompressed, checked against the diff id as it goes), OCI and docker-dir layers as the
+//! stored blobs (gzip-compressed first when stored plain, unless asked not to). A file or
+//! directory is written under a temporary name beside the target and renamed when complete: a
+//! failure leaves nothing.
 //!
 //! Load indexes the archive once (a compressed one, or one on a pipe, is first spooled into an
 //! unnamed file of the store's ingest directory) and stores each image as a pull does: per
@@ -20,15 +21,20 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use oci_spec::image::ImageConfiguration;
-use sha2::{Digest as _, Sha256};
 
 use crate::content::IngestLock;
+use crate::content::{sha256_digest, Hashing};
 use crate::image::{self, LayerRecord, NewImage};
-use crate::image_archive::{
-    self as layout, ArchivedImage, Compression, Format, Kind, Sink, Source, Transport, TransportRef, WrittenImage,
-    WrittenLayer,
-};
 use crate::layers::{chain_ids, unpack_stream_as_owner, LayerError};
+use crate::layout::docker_archive::WrittenImage;
+use crate::layout::{
+    self, ArchivedImage, BlobSink, Compression, DirSink, DirWriter, DockerArchiveWriter, Format, IndexEntry, Kind,
+    LayoutError, OciWriter, Sink, Source, TarSink, Transport, TransportRef, WrittenLayer,
+};
+use crate::media_type::{
+    DOCKER_LAYER, DOCKER_LAYER_GZIP, DOCKER_LAYER_ZSTD, DOCKER_MANIFEST, OCI_LAYER, OCI_LAYER_GZIP, OCI_LAYER_ZSTD,
+    OCI_MANIFEST,
+};
 use crate::reference::Reference;
 use crate::{Engine, Error, ImageRecord, Result};
 
@@ -117,7 +123,7 @@ impl Engine {
                         opts.format.name()
                     )));
                 }
-                let mut sink = layout::TarSink::new(w);
+                let mut sink = TarSink::new(w);
                 self.write_layout(&mut sink, &picked, opts, progress)?;
                 sink.finish().and_then(|w| w.flush()).map_err(|e| io_err("writing the archive", e))?;
             }
@@ -159,25 +165,16 @@ impl Engine {
                     opts.format.name()
                 )));
             }
-            let tmp = tempfile::Builder::new()
-                .prefix(&format!(".{file_name}.tmp-"))
-                .tempdir_in(&dir)
-                .map_err(|e| Error::Io { path: dir.clone(), source: e })?;
-            let mut sink = layout::DirSink { root: tmp.path().to_path_buf() };
+            let mut sink = DirSink::beside(path)?;
             self.write_layout(&mut sink, picked, opts, progress)?;
-            let tmp = tmp.keep();
-            if let Err(e) = std::fs::rename(&tmp, path) {
-                let _ = std::fs::remove_dir_all(&tmp);
-                return Err(Error::Io { path: path.to_path_buf(), source: e });
-            }
-            return Ok(());
+            return Ok(sink.place()?);
         }
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{file_name}.tmp-"))
             .tempfile_in(&dir)
             .map_err(|e| Error::Io { path: dir.clone(), source: e })?;
         let file = tmp.as_file().try_clone().map_err(|e| Error::Io { path: tmp.path().to_path_buf(), source: e })?;
-        let mut sink = layout::TarSink::new(io::BufWriter::with_capacity(1 << 20, file));
+        let mut sink = TarSink::new(io::BufWriter::with_capacity(1 << 20, file));
         self.write_layout(&mut sink, picked, opts, progress)?;
         let written = sink.finish().and_then(|w| w.into_inner().map_err(|e| e.into_error())).and_then(|f| f.sync_all());
         written.map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
@@ -194,32 +191,27 @@ impl Engine {
         opts: &SaveOptions,
         progress: &mut dyn FnMut(SaveStep),
     ) -> Result<()> {
-        let mut written_files = std::collections::HashSet::new();
+        let mut writer = match opts.format {
+            Format::DockerArchive => Writer::DockerArchive(DockerArchiveWriter::new(sink)),
+            Format::OciArchive | Format::OciDir => Writer::Oci(OciWriter::new(sink)),
+            Format::DockerDir => Writer::Dir(DirWriter::new(sink)),
+        };
         let mut images = Vec::new();
+        // per image: the manifest's bytes and digest (OCI and docker-dir)
+        let mut manifests: Vec<(Vec<u8>, String)> = Vec::new();
         for p in picked {
             let img = &p.image;
             let config = self.config_bytes(img)?;
             let config_digest = img.digest();
             let mut layers = Vec::new();
             for l in &img.layers {
-                let written = self.save_layer(sink, l, opts, &mut written_files, &img.id)?;
+                let written = self.save_layer(writer.blobs(), l, opts, &img.id)?;
                 progress(SaveStep::Blob(written.digest.clone()));
                 layers.push(written);
             }
             progress(SaveStep::Config(config_digest.clone()));
-            let blob_name = |digest: &str| -> String {
-                let hex = digest.trim_start_matches("sha256:");
-                if opts.format == Format::DockerDir {
-                    hex.to_string()
-                } else {
-                    format!("blobs/sha256/{hex}")
-                }
-            };
-            let manifest = if opts.format == Format::DockerArchive {
-                None
-            } else {
-                let media =
-                    if opts.format == Format::DockerDir { layout::DOCKER_MANIFEST } else { layout::OCI_MANIFEST };
+            if opts.format != Format::DockerArchive {
+                let media = if opts.format == Format::DockerDir { DOCKER_MANIFEST } else { OCI_MANIFEST };
                 // the stored manifest when it says exactly this, so the digest stays the image's
                 let same = img.manifest_media_type == media
                     && serde_json::from_slice::<serde_json::Value>(&img.manifest).ok().is_some_and(|m| {
@@ -236,35 +228,49 @@ impl Engine {
                 } else {
                     layout::manifest_json(media, &config_digest, config.len(), &layers)
                 };
-                let name = blob_name(&config_digest);
-                if written_files.insert(name.clone()) {
-                    sink.file(&name, config.len() as u64, &mut &config[..])
-                        .map_err(|e| io_err("writing the config", e))?;
+                writer
+                    .blobs()
+                    .put_blob(&config_digest, config.len() as u64, &mut &config[..])
+                    .map_err(|e| layout_err("writing the config", e))?;
+                let digest = sha256_digest(&bytes);
+                if let Writer::Oci(w) = &mut writer {
+                    w.put_blob(&digest, bytes.len() as u64, &mut &bytes[..])
+                        .map_err(|e| layout_err("writing the manifest", e))?;
                 }
-                let digest = layout::sha256(&bytes);
-                if opts.format != Format::DockerDir {
-                    let name = blob_name(&digest);
-                    if written_files.insert(name.clone()) {
-                        sink.file(&name, bytes.len() as u64, &mut &bytes[..])
-                            .map_err(|e| io_err("writing the manifest", e))?;
-                    }
-                }
-                Some((bytes, digest))
-            };
+                manifests.push((bytes, digest));
+            }
             progress(SaveStep::Manifest);
-            images.push(WrittenImage { names: p.names.clone(), config_digest, config, layers, manifest });
+            images.push(WrittenImage { names: p.names.clone(), config_digest, config, layers });
         }
-        let finished = match opts.format {
-            Format::DockerArchive => layout::finish_docker_archive(sink, &images),
-            Format::OciArchive | Format::OciDir => layout::finish_oci(sink, &images),
-            Format::DockerDir => layout::finish_docker_dir(sink, &images[0]),
+        let finished = match writer {
+            Writer::DockerArchive(w) => w.finish(&images),
+            Writer::Oci(w) => {
+                let entries: Vec<IndexEntry<'_>> = images
+                    .iter()
+                    .zip(&manifests)
+                    .flat_map(|(img, (bytes, digest))| {
+                        let names: Vec<Option<&str>> = match img.names.as_slice() {
+                            [] => vec![None],
+                            names => names.iter().map(|n| Some(n.as_str())).collect(),
+                        };
+                        names.into_iter().map(|name| IndexEntry {
+                            media_type: OCI_MANIFEST,
+                            digest,
+                            size: bytes.len() as u64,
+                            name,
+                        })
+                    })
+                    .collect();
+                w.finish(&entries)
+            }
+            Writer::Dir(w) => w.finish(&manifests[0].0),
         };
-        finished.map_err(|e| io_err("writing the archive", e))
+        finished.map_err(|e| layout_err("writing the archive", e))
     }
 
     /// The config blob's bytes, which the image id is the digest of.
     fn config_bytes(&self, img: &ImageRecord) -> Result<Vec<u8>> {
-        if layout::sha256(img.config_json.as_bytes()) == img.digest() {
+        if sha256_digest(img.config_json.as_bytes()) == img.digest() {
             return Ok(img.config_json.clone().into_bytes());
         }
         Ok(self.content().read(&img.digest())?)
@@ -273,10 +279,9 @@ impl Engine {
     /// Writes one layer in the form the format wants; a layer already written is not again.
     fn save_layer(
         &self,
-        sink: &mut dyn Sink,
+        blobs: &mut dyn BlobSink,
         l: &LayerRecord,
         opts: &SaveOptions,
-        written: &mut std::collections::HashSet<String>,
         image_id: &str,
     ) -> Result<WrittenLayer> {
         let corrupt = |what: String| {
@@ -291,27 +296,23 @@ impl Engine {
         let stored = Compression::of(&magic);
         let plain = opts.format == Format::DockerArchive
             || (opts.uncompressed && matches!(opts.format, Format::OciArchive | Format::OciDir));
-        let dir_name = |hex: &str| {
-            if opts.format == Format::DockerDir {
-                hex.to_string()
-            } else {
-                format!("blobs/sha256/{hex}")
-            }
-        };
         if plain {
-            // the uncompressed tar, checked against the diff id as it goes
-            let hex = l.diff_id.trim_start_matches("sha256:");
-            let name = if opts.format == Format::DockerArchive { format!("{hex}.tar") } else { dir_name(hex) };
-            let media = layout::OCI_LAYER.to_string();
-            let layer =
-                WrittenLayer { diff_id: l.diff_id.clone(), digest: l.diff_id.clone(), size: l.size, media_type: media };
-            if !written.insert(name.clone()) {
+            // the uncompressed tar (its digest is the diff id), checked against it as it goes
+            let layer = WrittenLayer {
+                diff_id: l.diff_id.clone(),
+                digest: l.diff_id.clone(),
+                size: l.size,
+                media_type: OCI_LAYER.to_string(),
+            };
+            if blobs.has_blob(&l.diff_id)? {
                 return Ok(layer);
             }
             let decoded = stored.decoder(blob).map_err(|e| io_err("reading a layer", e))?;
             let mut hashing = Hashing::new(decoded);
-            sink.file(&name, l.size, &mut hashing).map_err(|e| corrupt(format!("its content does not fit: {e}")))?;
-            let (digest, len) = hashing.finish();
+            blobs
+                .put_blob(&l.diff_id, l.size, &mut hashing)
+                .map_err(|e| corrupt(format!("its content does not fit: {e}")))?;
+            let (_, digest, len) = hashing.finish();
             if digest != l.diff_id || len != l.size {
                 return Err(corrupt(format!("its content is {digest} ({len} bytes), not its diff id")));
             }
@@ -324,22 +325,22 @@ impl Engine {
             let (tmp, file) = self.content().temp_file().map_err(|e| io_err("a temporary file", e))?;
             let _gone = RemoveOnDrop(tmp.clone());
             let mut hashing_in = Hashing::new(blob);
-            let out = Counting::new(io::BufWriter::new(file));
+            let out = Hashing::new(io::BufWriter::new(file));
             let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
             io::copy(&mut hashing_in, &mut gz).map_err(|e| io_err("compressing a layer", e))?;
             let out = gz.finish().map_err(|e| io_err("compressing a layer", e))?;
-            let (digest, size) = out.finish();
-            let (diff, _) = hashing_in.finish();
+            let (mut out, digest, size) = out.finish();
+            out.flush().map_err(|e| io_err("compressing a layer", e))?;
+            let (_, diff, _) = hashing_in.finish();
             if diff != l.diff_id {
                 return Err(corrupt(format!("its content is {diff}, not its diff id")));
             }
-            let media = if docker { layout::DOCKER_LAYER_GZIP } else { layout::OCI_LAYER_GZIP };
+            let media = if docker { DOCKER_LAYER_GZIP } else { OCI_LAYER_GZIP };
             let layer =
                 WrittenLayer { diff_id: l.diff_id.clone(), digest: digest.clone(), size, media_type: media.into() };
-            let name = dir_name(digest.trim_start_matches("sha256:"));
-            if written.insert(name.clone()) {
+            if !blobs.has_blob(&digest)? {
                 let mut f = File::open(&tmp).map_err(|e| io_err("reading a compressed layer", e))?;
-                sink.file(&name, size, &mut f).map_err(|e| io_err("writing a layer", e))?;
+                blobs.put_blob(&digest, size, &mut f).map_err(|e| layout_err("writing a layer", e))?;
             }
             return Ok(layer);
         }
@@ -350,11 +351,12 @@ impl Engine {
             size: l.blob_size,
             media_type: media.into(),
         };
-        let name = dir_name(l.blob_digest.trim_start_matches("sha256:"));
-        if written.insert(name.clone()) {
+        if !blobs.has_blob(&l.blob_digest)? {
             let mut hashing = Hashing::new(blob);
-            sink.file(&name, l.blob_size, &mut hashing).map_err(|e| corrupt(format!("the blob does not fit: {e}")))?;
-            let (digest, _) = hashing.finish();
+            blobs
+                .put_blob(&l.blob_digest, l.blob_size, &mut hashing)
+                .map_err(|e| corrupt(format!("the blob does not fit: {e}")))?;
+            let (_, digest, _) = hashing.finish();
             if digest != l.blob_digest {
                 return Err(corrupt(format!("the blob's content is {digest}")));
             }
@@ -454,7 +456,7 @@ impl Engine {
             )));
         }
         let chains = chain_ids(&diff_ids);
-        let docker = img.manifest.as_ref().is_none_or(|(_, media, _)| media == layout::DOCKER_MANIFEST);
+        let docker = img.manifest.as_ref().is_none_or(|(_, media, _)| media == DOCKER_MANIFEST);
         let mut made = Made { engine: self, layers: Vec::new(), blobs: Vec::new() };
         let mut held: std::collections::HashMap<String, IngestLock> = Default::default();
         let mut new_layers: Vec<LayerRecord> = Vec::new();
@@ -478,7 +480,7 @@ impl Engine {
                     let (r, _) = src.open(&l.file)?;
                     let mut h = Hashing::new(r);
                     io::copy(&mut h, &mut io::sink()).map_err(|e| bad(format!("reading {}: {e}", l.file)))?;
-                    h.finish().0
+                    h.finish().1
                 }
             };
             progress(LoadStep::Blob(digest.clone()));
@@ -512,7 +514,7 @@ impl Engine {
         let (manifest, media, manifest_digest) = match &img.manifest {
             Some((b, m, d)) if stored_as_listed => (b.clone(), m.clone(), d.clone()),
             _ => {
-                let media = if docker { layout::DOCKER_MANIFEST } else { layout::OCI_MANIFEST };
+                let media = if docker { DOCKER_MANIFEST } else { OCI_MANIFEST };
                 let layers: Vec<WrittenLayer> = descriptors
                     .iter()
                     .map(|d| WrittenLayer {
@@ -521,7 +523,7 @@ impl Engine {
                     })
                     .collect();
                 let b = layout::manifest_json(media, &img.config_digest, img.config.len(), &layers);
-                let d = layout::sha256(&b);
+                let d = sha256_digest(&b);
                 (b, media.to_string(), d)
             }
         };
@@ -720,9 +722,9 @@ fn pick<'a>(t: &TransportRef, images: &'a [ArchivedImage], given: &str) -> Resul
 /// A layer's media type in a Docker schema 2 manifest (a layer pulled as OCI's is the same tar).
 fn docker_media(media: &str) -> String {
     match media {
-        layout::OCI_LAYER => layout::DOCKER_LAYER,
-        layout::OCI_LAYER_GZIP => layout::DOCKER_LAYER_GZIP,
-        layout::OCI_LAYER_ZSTD => layout::DOCKER_LAYER_ZSTD,
+        OCI_LAYER => DOCKER_LAYER,
+        OCI_LAYER_GZIP => DOCKER_LAYER_GZIP,
+        OCI_LAYER_ZSTD => DOCKER_LAYER_ZSTD,
         other => other,
     }
     .to_string()
@@ -731,9 +733,9 @@ fn docker_media(media: &str) -> String {
 /// A layer's media type in an OCI manifest.
 fn oci_media(media: &str) -> String {
     match media {
-        layout::DOCKER_LAYER => layout::OCI_LAYER,
-        layout::DOCKER_LAYER_GZIP => layout::OCI_LAYER_GZIP,
-        layout::DOCKER_LAYER_ZSTD => layout::OCI_LAYER_ZSTD,
+        DOCKER_LAYER => OCI_LAYER,
+        DOCKER_LAYER_GZIP => OCI_LAYER_GZIP,
+        DOCKER_LAYER_ZSTD => OCI_LAYER_ZSTD,
         other => other,
     }
     .to_string()
@@ -749,6 +751,27 @@ fn unsupported(e: Error) -> Error {
 
 fn io_err(what: &str, e: io::Error) -> Error {
     Error::Invalid(format!("{what}: {e}"))
+}
+
+fn layout_err(what: &str, e: LayoutError) -> Error {
+    Error::Invalid(format!("{what}: {e}"))
+}
+
+/// The writer of the format a save asked for.
+enum Writer<'a> {
+    DockerArchive(DockerArchiveWriter<'a>),
+    Oci(OciWriter<'a>),
+    Dir(DirWriter<'a>),
+}
+
+impl Writer<'_> {
+    fn blobs(&mut self) -> &mut dyn BlobSink {
+        match self {
+            Writer::DockerArchive(w) => w,
+            Writer::Oci(w) => w,
+            Writer::Dir(w) => w,
+        }
+    }
 }
 
 /// What a load made so far, removed again unless it succeeded.
@@ -774,60 +797,6 @@ struct RemoveOnDrop(PathBuf);
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// A reader that hashes and counts what goes through it.
-struct Hashing<R> {
-    inner: R,
-    hasher: Sha256,
-    len: u64,
-}
-
-impl<R> Hashing<R> {
-    fn new(inner: R) -> Self {
-        Hashing { inner, hasher: Sha256::new(), len: 0 }
-    }
-    fn finish(self) -> (String, u64) {
-        (format!("sha256:{}", hex::encode(self.hasher.finalize())), self.len)
-    }
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-}
-
-/// A writer that hashes and counts what goes through it.
-struct Counting<W> {
-    inner: W,
-    hasher: Sha256,
-    len: u64,
-}
-
-impl<W: Write> Counting<W> {
-    fn new(inner: W) -> Self {
-        Counting { inner, hasher: Sha256::new(), len: 0 }
-    }
-    fn finish(mut self) -> (String, u64) {
-        let _ = self.inner.flush();
-        (format!("sha256:{}", hex::encode(self.hasher.finalize())), self.len)
-    }
-}
-
-impl<W: Write> Write for Counting<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
     }
 }
 

@@ -15,20 +15,14 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
-use sha2::{Digest as _, Sha256};
 
 use crate::container::{ContainerPaths, Status};
+use crate::content::{sha256_digest, Hashing};
 use crate::image::{self, LayerRecord, NewImage};
 use crate::layers::{chain_ids, unpack_stream_as_owner, LayerError};
+use crate::media_type::{DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST};
 use crate::reference::Reference;
 use crate::{Engine, Error, ImageRecord, Result};
-
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
-pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
 /// The manifest format of a committed image (`--format`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -228,7 +222,7 @@ impl Engine {
             obj.insert("comment".into(), json!(m));
         }
         let config_bytes = serde_json::to_vec(&config).expect("json");
-        let config_digest = digest_of(&config_bytes);
+        let config_digest = sha256_digest(&config_bytes);
         self.put_new_blob(&config_digest, &config_bytes, made)?;
         progress(CommitStep::Config(config_digest.clone()));
 
@@ -246,7 +240,7 @@ impl Engine {
             "layers": layers,
         });
         let manifest_bytes = serde_json::to_vec(&manifest).expect("json");
-        let manifest_digest = digest_of(&manifest_bytes);
+        let manifest_digest = sha256_digest(&manifest_bytes);
         self.put_new_blob(&manifest_digest, &manifest_bytes, made)?;
         progress(CommitStep::Manifest);
 
@@ -381,10 +375,6 @@ impl Drop for Made<'_> {
 
 fn io_err(path: &Path, source: io::Error) -> Error {
     Error::Io { path: PathBuf::from(path), source }
-}
-
-fn digest_of(b: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(b)))
 }
 
 fn media_for(media: &str, format: ImageFormat) -> String {
@@ -638,34 +628,6 @@ fn pairs(rest: &str, old_form: bool) -> std::result::Result<Vec<(String, String)
         }
     }
     Ok(ordered.into_iter().map(|k| (k.clone(), out[&k].clone())).collect())
-}
-
-/// A writer that hashes and counts what goes through it.
-struct Hashing<W> {
-    inner: W,
-    hasher: Sha256,
-    len: u64,
-}
-
-impl<W> Hashing<W> {
-    fn new(inner: W) -> Self {
-        Hashing { inner, hasher: Sha256::new(), len: 0 }
-    }
-    fn finish(self) -> (W, String, u64) {
-        (self.inner, format!("sha256:{}", hex::encode(self.hasher.finalize())), self.len)
-    }
-}
-
-impl<W: Write> Write for Hashing<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 #[cfg(test)]

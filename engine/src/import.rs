@@ -13,7 +13,8 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
 
 use crate::commit::Change;
-use crate::image_archive::{self as layout, Source};
+use crate::layout::{self, Source};
+use crate::media_type;
 use crate::reference::Reference;
 use crate::{Engine, Error, ImageRecord, LoadStep, Result};
 
@@ -118,19 +119,19 @@ impl Engine {
             config["comment"] = json!(m);
         }
         let config_bytes = serde_json::to_vec(&config).expect("json");
-        let config_digest = layout::sha256(&config_bytes);
+        let config_digest = crate::content::sha256_digest(&config_bytes);
         let config_hex = crate::content::digest_hex(&config_digest)?.to_string();
         let layer = layout::WrittenLayer {
             diff_id: diff_id.clone(),
             digest: diff_id.clone(),
             size,
-            media_type: layout::DOCKER_LAYER.into(),
+            media_type: media_type::DOCKER_LAYER.into(),
         };
-        let manifest = layout::manifest_json(layout::DOCKER_MANIFEST, &config_digest, config_bytes.len(), &[layer]);
+        let manifest = layout::manifest_json(media_type::DOCKER_MANIFEST, &config_digest, config_bytes.len(), &[layer]);
         for (file, bytes) in [
             (config_hex.as_str(), config_bytes.as_slice()),
             ("manifest.json", manifest.as_slice()),
-            ("version", b"Directory Transport Version: 1.1\n".as_slice()),
+            ("version", layout::dir::DIR_VERSION.as_bytes()),
         ] {
             std::fs::File::create(dir.path().join(file)).and_then(|mut f| f.write_all(bytes)).map_err(io_at)?;
         }

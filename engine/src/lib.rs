@@ -46,7 +46,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use archive::{LoadInput, LoadStep, Loaded, SaveOptions, SaveStep, SaveTarget};
-pub use berth_image::{archive as image_archive, content, image, layers, layout, reference, registry};
+pub use berth_image::{content, image, layers, layout, media_type, reference, registry};
 pub use berth_runtime as runtime;
 pub use check::{CheckOptions, CheckReport, Outcome as CheckOutcome, Problem as CheckProblem};
 pub use commit::{Change, CommitOptions, CommitStep, ImageFormat};
@@ -78,7 +78,7 @@ pub enum Error {
     #[error(transparent)]
     Content(#[from] content::ContentError),
     #[error(transparent)]
-    Archive(#[from] image_archive::ArchiveError),
+    Layout(#[from] layout::LayoutError),
     #[error(transparent)]
     Layer(#[from] layers::LayerError),
     #[error(transparent)]

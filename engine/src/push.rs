@@ -19,23 +19,19 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use oci_spec::image::{Descriptor, Digest, ImageManifest, MediaType};
-use sha2::{Digest as _, Sha256};
 use tokio::sync::mpsc;
 
-use crate::commit::{ImageFormat, DOCKER_CONFIG, DOCKER_MANIFEST, OCI_CONFIG, OCI_MANIFEST};
+use crate::commit::ImageFormat;
+use crate::content::Hashing;
 use crate::image;
-use crate::layout::{DirWriter, OciWriter};
+use crate::layout::{self, BlobSink, DirWriter, IndexEntry, LayoutError, OciWriter, Transport, TransportRef};
+use crate::media_type::{
+    DOCKER_CONFIG, DOCKER_FOREIGN_GZIP, DOCKER_LAYER, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_CONFIG, OCI_FOREIGN_GZIP,
+    OCI_LAYER, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, OCI_MANIFEST,
+};
 use crate::reference::Reference;
 use crate::registry::{Credentials, Registry, RegistryError};
 use crate::{Engine, Error, ImageRecord, Result};
-
-const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
-const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
-const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
-const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
-const DOCKER_FOREIGN_GZIP: &str = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
-const OCI_FOREIGN_GZIP: &str = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
 
 /// Transports Podman knows that `push` does not write (save and the local store are elsewhere).
 const OTHER_TRANSPORTS: &[&str] =
@@ -70,31 +66,27 @@ impl Destination {
         if let Some(rest) = input.strip_prefix("docker://") {
             return Reference::parse(rest).map(Destination::Registry).map_err(|e| bad(e.to_string()));
         }
-        if let Some(path) = input.strip_prefix("dir:") {
-            if path.is_empty() {
-                return Err(bad("dir: needs a path (dir:PATH)".into()));
-            }
-            return Ok(Destination::Dir(PathBuf::from(path)));
-        }
-        if let Some(rest) = input.strip_prefix("oci:") {
-            let (path, tag) = match rest.split_once(':') {
-                Some((p, t)) => (p, Some(t)),
-                None => (rest, None),
-            };
-            if path.is_empty() {
-                return Err(bad("oci: needs a path (oci:PATH[:TAG])".into()));
-            }
-            if let Some(t) = tag {
-                let ok = !t.is_empty()
-                    && t.chars().all(|c| c.is_ascii_alphanumeric() || "._-:/@".contains(c))
-                    && t.starts_with(|c: char| c.is_ascii_alphanumeric());
-                if !ok {
-                    return Err(bad(format!(
-                        "{t:?} is not a valid image name in an OCI layout (letters, digits and ._-:/@, starting with a letter or digit)"
-                    )));
+        // the archives are refused below, with the transports push does not write
+        let layout = TransportRef::parse(input).filter(|_| input.starts_with("dir:") || input.starts_with("oci:"));
+        match layout {
+            Some(Err(e)) => return Err(bad(e.to_string())),
+            Some(Ok(TransportRef { transport: Transport::Dir, path, .. })) => return Ok(Destination::Dir(path)),
+            Some(Ok(TransportRef { transport: Transport::Oci, path, reference })) => {
+                // a colon with nothing after it names no image for a reader; a push needs one
+                let tag = reference.or_else(|| input.ends_with(':').then(String::new));
+                if let Some(t) = &tag {
+                    let ok = !t.is_empty()
+                        && t.chars().all(|c| c.is_ascii_alphanumeric() || "._-:/@".contains(c))
+                        && t.starts_with(|c: char| c.is_ascii_alphanumeric());
+                    if !ok {
+                        return Err(bad(format!(
+                            "{t:?} is not a valid image name in an OCI layout (letters, digits and ._-:/@, starting with a letter or digit)"
+                        )));
+                    }
                 }
+                return Ok(Destination::Oci { path, tag });
             }
-            return Ok(Destination::Oci { path: PathBuf::from(path), tag: tag.map(str::to_string) });
+            Some(Ok(_)) | None => {}
         }
         let transport = input.split_once(':').map(|(t, _)| t).filter(|t| !t.contains('/'));
         if let Some(t) = transport.filter(|t| OTHER_TRANSPORTS.contains(t)) {
@@ -394,7 +386,7 @@ impl Engine {
         } else {
             (img.manifest.clone(), img.manifest_media_type.clone())
         };
-        let digest = crate::registry::sha256_digest(&manifest);
+        let digest = crate::content::sha256_digest(&manifest);
         Ok(Plan { manifest, media_type, digest, config, layers, _temps: temps })
     }
 
@@ -409,7 +401,7 @@ impl Engine {
         let result = (|| -> Result<(String, u64)> {
             let src = std::fs::File::open(path).map_err(io(path))?;
             let mut plain = decompressed(src).map_err(io(path))?;
-            let mut out = HashingWriter { inner: std::io::BufWriter::new(file), hasher: Sha256::new(), len: 0 };
+            let mut out = Hashing::new(std::io::BufWriter::new(file));
             match want {
                 Compression::Gzip => {
                     let mut enc = flate2::write::GzEncoder::new(&mut out, flate2::Compression::default());
@@ -423,8 +415,9 @@ impl Engine {
                 }
             }
             use std::io::Write;
-            out.inner.flush().map_err(io(&tmp))?;
-            Ok((format!("sha256:{}", hex::encode(out.hasher.finalize())), out.len))
+            let (mut buf, digest, len) = out.finish();
+            buf.flush().map_err(io(&tmp))?;
+            Ok((digest, len))
         })();
         match result {
             Ok((digest, size)) => Ok((tmp, digest, size)),
@@ -563,31 +556,41 @@ fn open(b: &Blob) -> Result<std::fs::File> {
     std::fs::File::open(&b.path).map_err(|source| Error::Io { path: b.path.clone(), source })
 }
 
-fn layout_err(e: crate::layout::LayoutError) -> Error {
+fn layout_err(e: LayoutError) -> Error {
     Error::Invalid(e.to_string())
 }
 
-fn write_dir(path: &Path, plan: &Plan, progress: &Progress) -> Result<()> {
-    let mut w = DirWriter::create(path).map_err(layout_err)?;
+/// The layers and the config into `w`, reported as written or found there.
+fn put_blobs(w: &mut dyn BlobSink, plan: &Plan, progress: &Progress) -> Result<()> {
+    let phase = |written: bool| if written { BlobPhase::Done } else { BlobPhase::Exists };
     for b in &plan.layers {
-        w.put_blob(&b.digest, &mut open(b)?).map_err(layout_err)?;
-        progress.layer(b, BlobPhase::Done, b.size);
+        let written = w.put_blob(&b.digest, b.size, &mut open(b)?).map_err(layout_err)?;
+        progress.layer(b, phase(written), b.size);
     }
-    w.put_blob(&plan.config.digest, &mut open(&plan.config)?).map_err(layout_err)?;
-    progress.send(PushProgress::Config { digest: plan.config.digest.clone(), phase: BlobPhase::Done });
-    w.finish(&plan.manifest).map_err(layout_err)
+    let c = &plan.config;
+    let written = w.put_blob(&c.digest, c.size, &mut open(c)?).map_err(layout_err)?;
+    progress.send(PushProgress::Config { digest: c.digest.clone(), phase: phase(written) });
+    Ok(())
+}
+
+fn write_dir(path: &Path, plan: &Plan, progress: &Progress) -> Result<()> {
+    let mut sink = layout::dir::open_dir(path).map_err(layout_err)?;
+    let mut w = DirWriter::new(&mut sink);
+    put_blobs(&mut w, plan, progress)?;
+    w.finish(&plan.manifest).map_err(layout_err)?;
+    sink.place().map_err(layout_err)
 }
 
 fn write_oci(path: &Path, tag: Option<&str>, plan: &Plan, progress: &Progress) -> Result<()> {
-    let mut w = OciWriter::create(path).map_err(layout_err)?;
-    let phase = |written: bool| if written { BlobPhase::Done } else { BlobPhase::Exists };
-    for b in &plan.layers {
-        let written = w.put_blob(&b.digest, &mut open(b)?).map_err(layout_err)?;
-        progress.layer(b, phase(written), b.size);
-    }
-    let written = w.put_blob(&plan.config.digest, &mut open(&plan.config)?).map_err(layout_err)?;
-    progress.send(PushProgress::Config { digest: plan.config.digest.clone(), phase: phase(written) });
-    w.finish(&plan.manifest, &plan.media_type, &plan.digest, tag).map_err(layout_err)
+    // an existing layout: what this push added goes again unless it is placed
+    let mut sink = layout::oci::open_dir(path).map_err(layout_err)?;
+    let mut w = OciWriter::new(&mut sink);
+    put_blobs(&mut w, plan, progress)?;
+    let m = &plan.manifest;
+    w.put_blob(&plan.digest, m.len() as u64, &mut &m[..]).map_err(layout_err)?;
+    let entry = IndexEntry { media_type: &plan.media_type, digest: &plan.digest, size: m.len() as u64, name: tag };
+    w.finish(&[entry]).map_err(layout_err)?;
+    sink.place().map_err(layout_err)
 }
 
 /// A layer's compression by its magic bytes (`None`: a plain tar).
@@ -595,23 +598,17 @@ fn detect(path: &Path) -> Result<Option<Compression>> {
     let mut magic = [0u8; 4];
     let mut f = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     let n = f.read(&mut magic).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    Ok(match &magic[..n] {
-        [0x1f, 0x8b, ..] => Some(Compression::Gzip),
-        [0x28, 0xb5, 0x2f, 0xfd] => Some(Compression::Zstd),
-        _ => None,
+    Ok(match layout::Compression::of(&magic[..n]) {
+        layout::Compression::Gzip => Some(Compression::Gzip),
+        layout::Compression::Zstd => Some(Compression::Zstd),
+        layout::Compression::None => None,
     })
 }
 
 fn decompressed(file: std::fs::File) -> std::io::Result<Box<dyn Read>> {
     let mut input = std::io::BufReader::with_capacity(1 << 17, file);
-    let magic = std::io::BufRead::fill_buf(&mut input)?;
-    Ok(if magic.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::bufread::MultiGzDecoder::new(input))
-    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Box::new(zstd::stream::read::Decoder::with_buffer(input)?)
-    } else {
-        Box::new(input)
-    })
+    let magic = std::io::BufRead::fill_buf(&mut input)?.to_vec();
+    layout::Compression::of(&magic).decoder(input)
 }
 
 /// The media type of a layer in the manifest format pushed; `kind` is its actual compression.
@@ -635,24 +632,6 @@ fn layer_media_type(stored: &str, kind: Option<Compression>, docker: bool) -> St
 
 fn short(id: &str) -> &str {
     &id[..12.min(id.len())]
-}
-
-struct HashingWriter<W> {
-    inner: W,
-    hasher: Sha256,
-    len: u64,
-}
-
-impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,51 @@ pub enum ContentError {
 }
 
 /// The hex part of a sha256 digest, checked so it can be used as a file name.
+/// `sha256:` and the hex of the bytes' SHA-256.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// A reader or a writer that hashes (SHA-256) and counts the bytes that go through it.
+pub struct Hashing<T> {
+    inner: T,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<T> Hashing<T> {
+    pub fn new(inner: T) -> Self {
+        Hashing { inner, hasher: Sha256::new(), len: 0 }
+    }
+
+    /// The reader or writer back (unflushed), the `sha256:` digest and the byte count.
+    pub fn finish(self) -> (T, String, u64) {
+        (self.inner, format!("sha256:{}", hex::encode(self.hasher.finalize())), self.len)
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 pub fn digest_hex(digest: &str) -> Result<&str, ContentError> {
     match digest.strip_prefix("sha256:") {
         Some(hex) if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) => Ok(hex),

@@ -514,7 +514,7 @@ pub(super) async fn create(engine: &Engine, args: &CreateArgs) -> anyhow::Result
     let from_archive;
     let image = if opts.rootfs.is_some() {
         "" // --rootfs: no image
-    } else if berth_engine::image_archive::TransportRef::parse(image).is_some() {
+    } else if berth_engine::layout::TransportRef::parse(image).is_some() {
         let loaded = crate::archive::pull_transport(engine, image, false)?;
         from_archive = loaded.names.first().cloned().unwrap_or(loaded.image.id);
         from_archive.as_str()

@@ -82,49 +82,74 @@ pub async fn pull(ctx: &Ctx, r: &Req) -> Reply {
         None => None,
     };
     let engine = ctx.engine.clone();
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(256);
+    let (out, response) = JsonLines::open();
     let display_tag = tag.unwrap_or("latest").to_string();
     let repo = from.to_string();
     tokio::spawn(async move {
-        let (ptx, mut prx) = tokio::sync::mpsc::unbounded_channel();
-        let send = |tx: &tokio::sync::mpsc::Sender<Bytes>, v: Value| {
-            let mut line = serde_json::to_vec(&v).expect("serialises");
-            line.extend_from_slice(b"\r\n");
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send(Bytes::from(line)).await;
-            }
-        };
+        let (ptx, prx) = tokio::sync::mpsc::unbounded_channel();
         let opts = berth_engine::PullOptions { platform, progress: Some(ptx) };
         let pull = engine.pull(&reference, opts);
-        tokio::pin!(pull);
-        let result = loop {
-            tokio::select! {
-                p = prx.recv() => if let Some(p) = p {
-                    for v in progress_json(&p, &repo, &display_tag) { send(&tx, v).await; }
-                },
-                res = &mut pull => break res,
-            }
-        };
-        while let Ok(p) = prx.try_recv() {
-            for v in progress_json(&p, &repo, &display_tag) {
-                send(&tx, v).await;
-            }
-        }
-        match result {
+        match out.follow(pull, prx, |p| progress_json(p, &repo, &display_tag)).await {
             Ok(img) => {
-                send(&tx, json!({"status": format!("Digest: {}", img.manifest_digest)})).await;
-                send(&tx, json!({"status": format!("Status: Downloaded newer image for {}", docker_name(&reference))}))
+                out.send(json!({"status": format!("Digest: {}", img.manifest_digest)})).await;
+                out.send(json!({"status": format!("Status: Downloaded newer image for {}", docker_name(&reference))}))
                     .await;
             }
-            Err(e) => send(&tx, json!({"errorDetail": {"message": e.to_string()}, "error": e.to_string()})).await,
+            Err(e) => out.error(e.to_string()).await,
         }
     });
-    Ok(Response::builder()
-        .status(StatusCode::OK)
-        .header("Content-Type", "application/json")
-        .body(channel_body(rx))
-        .expect("a valid response"))
+    Ok(response)
+}
+
+/// Docker's progress stream: JSON messages, one a line, sent as they come.
+struct JsonLines(tokio::sync::mpsc::Sender<Bytes>);
+
+impl JsonLines {
+    /// The sender, and the response that streams what it sends.
+    fn open() -> (JsonLines, Response<super::Body>) {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(256);
+        let response = Response::builder()
+            .status(StatusCode::OK)
+            .header("Content-Type", "application/json")
+            .body(channel_body(rx))
+            .expect("a valid response");
+        (JsonLines(tx), response)
+    }
+
+    async fn send(&self, v: Value) {
+        let mut line = serde_json::to_vec(&v).expect("serialises");
+        line.extend_from_slice(b"\r\n");
+        let _ = self.0.send(Bytes::from(line)).await;
+    }
+
+    async fn error(&self, message: String) {
+        self.send(json!({"errorDetail": {"message": message}, "error": message})).await
+    }
+
+    /// Awaits `work`, sending the messages `to_json` makes of each progress report it sends on
+    /// `progress` (the ones left when it ends too).
+    async fn follow<T, P>(
+        &self,
+        work: impl std::future::Future<Output = T>,
+        mut progress: tokio::sync::mpsc::UnboundedReceiver<P>,
+        to_json: impl Fn(&P) -> Vec<Value>,
+    ) -> T {
+        tokio::pin!(work);
+        let result = loop {
+            tokio::select! {
+                p = progress.recv() => if let Some(p) = p {
+                    for v in to_json(&p) { self.send(v).await; }
+                },
+                res = &mut work => break res,
+            }
+        };
+        while let Ok(p) = progress.try_recv() {
+            for v in to_json(&p) {
+                self.send(v).await;
+            }
+        }
+        result
+    }
 }
 
 fn repo_tags(img: &berth_engine::ImageRecord) -> Vec<String> {
@@ -218,7 +243,7 @@ pub async fn save(ctx: &Ctx, names: Vec<String>) -> Reply {
     tokio::task::spawn_blocking(move || {
         let mut out = std::io::BufWriter::with_capacity(1 << 20, ChannelWriter { tx });
         let opts = berth_engine::SaveOptions {
-            format: berth_engine::image_archive::Format::DockerArchive,
+            format: berth_engine::layout::Format::DockerArchive,
             compress: false,
             uncompressed: false,
         };
@@ -408,64 +433,37 @@ pub async fn push(ctx: &Ctx, name: &str, r: &Req) -> Reply {
         }
     };
     let engine = ctx.engine.clone();
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(256);
+    let (out, response) = JsonLines::open();
     let repo_name = repo.name();
     tokio::spawn(async move {
-        let send = |tx: &tokio::sync::mpsc::Sender<Bytes>, v: Value| {
-            let mut line = serde_json::to_vec(&v).expect("serialises");
-            line.extend_from_slice(b"\r\n");
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send(Bytes::from(line)).await;
-            }
-        };
-        send(&tx, json!({"status": format!("The push refers to repository [{}]", docker_name(&repo_name))})).await;
+        out.send(json!({"status": format!("The push refers to repository [{}]", docker_name(&repo_name))})).await;
         for target in targets {
-            let (ptx, mut prx) = tokio::sync::mpsc::unbounded_channel();
+            let (ptx, prx) = tokio::sync::mpsc::unbounded_channel();
             let opts = berth_engine::PushOptions {
                 credentials: credentials.clone(),
                 progress: Some(ptx),
                 ..Default::default()
             };
             let push = engine.push(&target, Some(&target), opts);
-            tokio::pin!(push);
-            let result = loop {
-                tokio::select! {
-                    p = prx.recv() => if let Some(p) = p {
-                        for v in push_json(&p) { send(&tx, v).await; }
-                    },
-                    res = &mut push => break res,
-                }
-            };
-            while let Ok(p) = prx.try_recv() {
-                for v in push_json(&p) {
-                    send(&tx, v).await;
-                }
-            }
-            match result {
+            match out.follow(push, prx, push_json).await {
                 Ok(pushed) => {
                     let tag = pushed.tag.clone().unwrap_or_else(|| "latest".into());
                     let size = engine.content().read(&pushed.manifest_digest).map(|m| m.len()).unwrap_or_default();
-                    send(&tx, json!({"status": format!("{tag}: digest: {} size: {size}", pushed.manifest_digest)}))
+                    out.send(json!({"status": format!("{tag}: digest: {} size: {size}", pushed.manifest_digest)}))
                         .await;
-                    send(
-                        &tx,
+                    out.send(
                         json!({"progressDetail": {}, "aux": {"Tag": tag, "Digest": pushed.manifest_digest, "Size": size}}),
                     )
                     .await;
                 }
                 Err(e) => {
-                    send(&tx, json!({"errorDetail": {"message": e.to_string()}, "error": e.to_string()})).await;
+                    out.error(e.to_string()).await;
                     return;
                 }
             }
         }
     });
-    Ok(Response::builder()
-        .status(StatusCode::OK)
-        .header("Content-Type", "application/json")
-        .body(channel_body(rx))
-        .expect("a valid response"))
+    Ok(response)
 }
 
 /// `POST /images/create?fromSrc=-|URL`: `docker import`, the tarball on the body (spooled) or

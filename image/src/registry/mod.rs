@@ -20,19 +20,16 @@ use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
 use oci_client::RegistryOperation;
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
-use sha2::{Digest as _, Sha256};
 
 pub use auth::{AuthFiles, Credentials};
 pub use config::RegistriesConfig;
 pub use platform::Platform;
 
+use crate::content::sha256_digest;
+use crate::media_type::{DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST};
 use crate::reference::Reference;
 
-pub const MEDIA_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const MEDIA_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const MEDIA_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-pub const MEDIA_DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-const ACCEPT: &[&str] = &[MEDIA_OCI_MANIFEST, MEDIA_OCI_INDEX, MEDIA_DOCKER_MANIFEST, MEDIA_DOCKER_LIST];
+const ACCEPT: &[&str] = &[OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST];
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -87,10 +84,6 @@ pub struct Registry {
     reference: Reference,
     config_path: String,
     insecure: bool,
-}
-
-pub fn sha256_digest(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
 impl Registry {
@@ -173,7 +166,7 @@ impl Registry {
     pub async fn resolve(&self, platform: &Platform) -> Result<Resolved, RegistryError> {
         let (bytes, digest) = self.manifest(&self.reference).await?;
         let kind = media_type_of(&bytes);
-        if kind == MEDIA_OCI_INDEX || kind == MEDIA_DOCKER_LIST || is_index(&bytes) {
+        if kind == OCI_INDEX || kind == DOCKER_LIST || is_index(&bytes) {
             let index: ImageIndex =
                 serde_json::from_slice(&bytes).map_err(|e| self.protocol(format!("bad manifest list: {e}")))?;
             let chosen = choose(&index, platform).ok_or_else(|| RegistryError::NoPlatform {
@@ -197,7 +190,7 @@ impl Registry {
         if manifest.schema_version() != 2 {
             return Err(self.protocol(format!("unsupported manifest schema version {}", manifest.schema_version())));
         }
-        let media_type = if media_type.is_empty() { MEDIA_OCI_MANIFEST.to_string() } else { media_type };
+        let media_type = if media_type.is_empty() { OCI_MANIFEST.to_string() } else { media_type };
         Ok(Resolved {
             manifest,
             manifest_bytes: bytes,

@@ -3,7 +3,7 @@
 //! (`PushEvent`, `Pushed`), the formats of a save (`SaveFormat`), what a load stored
 //! (`LoadedImage`), and an image's history (`HistoryRow`).
 
-use berth_engine::image_archive::Format;
+use berth_engine::layout::Format;
 use berth_engine::{BlobPhase, HistoryEntry, ImageRecord, LayerPhase, PullProgress, PushProgress};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;

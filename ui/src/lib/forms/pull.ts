@@ -1,15 +1,11 @@
-//! Pull progress as the dialog shows it: one entry per layer, folded from PullEvents.
+//! Pull progress as the dialog shows it: one entry per layer (see `layers`), folded from PullEvents.
 
 import type { PullEvent } from '../bindings/PullEvent';
+import { bytesFraction, listLayers, updateLayer, type LayerProgress as Layer } from './layers';
 
 type LayerPhase = Extract<PullEvent, { type: 'layer' }>['phase'];
 
-export interface LayerProgress {
-  digest: string;
-  phase: LayerPhase;
-  current: number;
-  total: number;
-}
+export type LayerProgress = Layer<LayerPhase>;
 
 export interface PullProgress {
   reference: string;
@@ -25,18 +21,10 @@ export function emptyProgress(reference: string): PullProgress {
 export function applyPullEvent(progress: PullProgress, event: PullEvent): PullProgress {
   switch (event.type) {
     case 'resolved':
-      return {
-        ...progress,
-        layers: event.layers.map((l) => {
-          const known = progress.layers.find((p) => p.digest === l.digest);
-          return known ?? { digest: l.digest, phase: 'waiting', current: 0, total: l.size };
-        }),
-      };
+      return { ...progress, layers: listLayers(progress.layers, event.layers) };
     case 'layer': {
       const entry: LayerProgress = { digest: event.digest, phase: event.phase, current: event.current, total: event.total };
-      const i = progress.layers.findIndex((l) => l.digest === event.digest);
-      const layers = i < 0 ? [...progress.layers, entry] : progress.layers.map((l, j) => (j === i ? entry : l));
-      return { ...progress, layers };
+      return { ...progress, layers: updateLayer(progress.layers, entry) };
     }
     case 'done':
       return { ...progress, imageId: event.imageId };
@@ -52,7 +40,7 @@ export function layerFraction(layer: LayerProgress): number {
     case 'waiting':
       return 0;
     case 'downloading':
-      return layer.total > 0 ? Math.min(1, layer.current / layer.total) : 0;
+      return bytesFraction(layer);
     case 'verifying':
     case 'extracting':
       return layer.total > 0 && layer.current > 0 ? Math.min(1, layer.current / layer.total) : 1;

@@ -1,16 +1,12 @@
-//! Push progress as the dialog shows it: one entry per layer, folded from PushEvents, and the
+//! Push progress as the dialog shows it: one entry per layer (see `layers`), folded from PushEvents, and the
 //! destination a user typed checked before it is sent.
 
 import type { PushEvent } from '../bindings/PushEvent';
+import { bytesFraction, listLayers, updateLayer, type LayerProgress } from './layers';
 
 export type PushPhase = Extract<PushEvent, { type: 'layer' }>['phase'] | 'waiting';
 
-export interface PushLayer {
-  digest: string;
-  phase: PushPhase;
-  current: number;
-  total: number;
-}
+export type PushLayer = LayerProgress<PushPhase>;
 
 export interface PushProgress {
   layers: PushLayer[];
@@ -27,18 +23,10 @@ export function emptyPush(): PushProgress {
 export function applyPushEvent(progress: PushProgress, event: PushEvent): PushProgress {
   switch (event.type) {
     case 'started':
-      return {
-        ...progress,
-        layers: event.layers.map((l) => {
-          const known = progress.layers.find((p) => p.digest === l.digest);
-          return known ?? { digest: l.digest, phase: 'waiting', current: 0, total: l.size };
-        }),
-      };
+      return { ...progress, layers: listLayers(progress.layers, event.layers) };
     case 'layer': {
       const entry: PushLayer = { digest: event.digest, phase: event.phase, current: event.current, total: event.total };
-      const i = progress.layers.findIndex((l) => l.digest === event.digest);
-      const layers = i < 0 ? [...progress.layers, entry] : progress.layers.map((l, j) => (j === i ? entry : l));
-      return { ...progress, layers };
+      return { ...progress, layers: updateLayer(progress.layers, entry) };
     }
     case 'config':
       return { ...progress, config: event.digest };
@@ -53,7 +41,7 @@ export function pushFraction(layer: PushLayer): number {
     case 'waiting':
       return 0;
     case 'uploading':
-      return layer.total > 0 ? Math.min(1, layer.current / layer.total) : 0;
+      return bytesFraction(layer);
     default:
       return 1;
   }
