@@ -34,7 +34,7 @@ fn completion_offers_commands_flags_objects_and_paths_inside_images_and_containe
 
     // Subcommands and flags, from the command tree; the hidden commands are not offered.
     let (c, d) = complete(&w, &["im"]);
-    assert_eq!((c, d.as_str()), (vec!["images".to_string(), "image".to_string()], ":4"));
+    assert_eq!((c, d.as_str()), (vec!["images".to_string(), "image".to_string(), "import".to_string()], ":4"));
     let (c, _) = complete(&w, &["__"]);
     assert!(c.is_empty(), "{c:?}");
     let (c, d) = complete(&w, &["rm", "--"]);
