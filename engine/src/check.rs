@@ -206,6 +206,26 @@ impl Engine {
         let dir = self.config().root.join("ingest");
         let mut writers = 0;
         for name in names(std::fs::read_dir(&dir)) {
+            // The temporary files of a commit, push, load or API upload (`new-PID-N.tmp`) and
+            // the staging directories of an import (`import-*`), left by one interrupted.
+            let temporary = name.starts_with("new-") && name.ends_with(".tmp");
+            if temporary || name.starts_with("import-") {
+                let path = dir.join(&name);
+                if older_than(&path, c.opts.max_age) {
+                    c.repairable(
+                        format!("{}: left by an interrupted commit, push, load or import", path.display()),
+                        "remove it",
+                        move || {
+                            if path.is_dir() {
+                                crate::rootless::remove_tree(&path).map_err(err)
+                            } else {
+                                std::fs::remove_file(&path).map_err(err)
+                            }
+                        },
+                    );
+                }
+                continue;
+            }
             let Some(hex) = name.strip_suffix(".data") else { continue };
             let data = dir.join(&name);
             let lock = dir.join(format!("{hex}.lock"));

@@ -54,13 +54,18 @@ fn a_damaged_store_is_named_line_by_line_and_repaired() {
     std::fs::write(&partial, b"half a blob").unwrap();
     let staging = root.join("layers").join(format!(".tmp-{}", "cd".repeat(32)));
     std::fs::create_dir_all(staging.join("diff")).unwrap();
+    let temporary = root.join("ingest").join("new-4242-00000000000000ab.tmp");
+    std::fs::write(&temporary, b"half a layer").unwrap();
+    let import_dir = root.join("ingest").join("import-Ab12Cd");
+    std::fs::create_dir_all(&import_dir).unwrap();
+    std::fs::write(import_dir.join("layer"), b"half a tarball").unwrap();
     let stray = berth_testkit::sha256_digest(b"nobody's blob");
     std::fs::write(root.join("blobs/sha256").join(&stray[7..]), b"nobody's blob").unwrap();
 
     // Young leftovers may belong to a command still running: only what is broken shows.
     let (code, out) = check(&w, &[]);
     assert_eq!(code, 1, "{out}");
-    assert!(!out.contains(&partial.display().to_string()), "{out}");
+    assert!(!out.contains(&partial.display().to_string()) && !out.contains(&temporary.display().to_string()), "{out}");
     let corrupt = line_with(&out, &["blob", &data.layer_digests[0], "is corrupt", "--repair` would remove it"]);
     assert!(corrupt.contains("hashes to sha256:"), "{corrupt}");
     line_with(&out, &["image", "data:1", "blob of layer", "is corrupt", "used by container kept", "--repair --force"]);
@@ -81,6 +86,8 @@ fn a_damaged_store_is_named_line_by_line_and_repaired() {
     assert_eq!(code, 1, "{out}");
     line_with(&out, &[&partial.display().to_string(), "partial download", "no pull is writing"]);
     line_with(&out, &[&staging.display().to_string(), "staging directory of an interrupted pull"]);
+    line_with(&out, &[&temporary.display().to_string(), "left by an interrupted commit, push, load or import"]);
+    line_with(&out, &[&import_dir.display().to_string(), "left by an interrupted commit, push, load or import"]);
     line_with(&out, &[&orphan.display().to_string(), "container directory without a record"]);
     line_with(&out, &["blob", &stray, "not used by any image"]);
 
@@ -96,7 +103,7 @@ fn a_damaged_store_is_named_line_by_line_and_repaired() {
     line_with(&out, &["repaired:", &stray]);
     line_with(&out, &["data:1", "used by container kept", "--repair --force` would remove the image"]);
     assert!(out.ends_with("1 problem(s) remain\n"), "{out}");
-    for gone in [&partial, &staging, &orphan] {
+    for gone in [&partial, &staging, &orphan, &temporary, &import_dir] {
         assert!(!gone.exists(), "{} is still there", gone.display());
     }
     assert!(root.join("blobs/sha256").join(&busybox.config_digest[7..]).is_file(), "config restored");
