@@ -289,20 +289,10 @@ impl Engine {
             let tar = Hashing::new(gz);
             let tar = if berth_userns::outside() {
                 // rootless: the owners are the namespace's, so the tar is made inside it
-                let mut child = berth_userns::reexec::userns_command("layer-tar")?
-                    .arg(upper)
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()?;
-                let mut out = child.stdout.take().expect("piped");
+                let mut c = berth_userns::reexec::userns_command("layer-tar")?;
+                c.arg(upper);
                 let mut tar = tar;
-                let copied = io::copy(&mut out, &mut tar);
-                drop(out);
-                let done = child.wait_with_output()?;
-                if !done.status.success() {
-                    return Err(io::Error::other(String::from_utf8_lossy(&done.stderr).trim().to_string()));
-                }
-                copied?;
+                berth_userns::reexec::stream_userns(c, &mut tar)?;
                 tar
             } else {
                 crate::layers::pack::write_layer_tar(upper, tar)?

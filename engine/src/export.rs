@@ -53,21 +53,9 @@ impl Engine {
             crate::layers::flatten::write_merged_tar(&layers, &mut *out).map_err(fail)?;
             return out.flush().map_err(fail);
         }
-        let mut child = berth_userns::reexec::userns_command("merged-tar")
-            .map_err(fail)?
-            .args(&layers)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .map_err(fail)?;
-        let mut tar = child.stdout.take().expect("piped");
-        let copied = io::copy(&mut tar, out);
-        drop(tar);
-        let done = child.wait_with_output().map_err(fail)?;
-        if !done.status.success() {
-            return Err(fail(io::Error::other(String::from_utf8_lossy(&done.stderr).trim().to_string())));
-        }
-        copied.map_err(fail)?;
+        let mut c = berth_userns::reexec::userns_command("merged-tar").map_err(fail)?;
+        c.args(&layers);
+        berth_userns::reexec::stream_userns(c, &mut *out).map_err(fail)?;
         out.flush().map_err(fail)
     }
 }

@@ -61,6 +61,20 @@ pub fn run_userns(mut c: Command) -> std::io::Result<()> {
     Err(std::io::Error::other(String::from_utf8_lossy(&out.stderr).trim().to_string()))
 }
 
+/// Runs a `__berth-userns` command whose stdout is a stream (a tar), copying it into `out`;
+/// Err is what it said when it failed, else the copy's error.
+pub fn stream_userns(mut c: Command, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut child = c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let mut stdout = child.stdout.take().expect("piped");
+    let copied = std::io::copy(&mut stdout, out);
+    drop(stdout);
+    let done = child.wait_with_output()?;
+    if !done.status.success() {
+        return Err(std::io::Error::other(String::from_utf8_lossy(&done.stderr).trim().to_string()));
+    }
+    copied.map(drop)
+}
+
 /// `rm -rf path`, inside the user namespace when its files may belong to sub-ids.
 pub fn remove_tree(path: &Path) -> std::io::Result<()> {
     if !outside() {
