@@ -10,9 +10,9 @@
 use std::io::{self, Read, Write};
 
 use serde_json::{json, Map, Value};
-use sha2::{Digest as _, Sha256};
 
 use crate::commit::Change;
+use crate::content::Hashing;
 use crate::layout::{self, Source};
 use crate::media_type;
 use crate::reference::Reference;
@@ -65,28 +65,19 @@ impl Engine {
         let unreadable = |e: io::Error| Error::Invalid(format!("{source}: reading the tarball: {e}"));
         layout::spool(input, &mut file).map_err(unreadable)?;
         drop(file);
+        // one read: its first block checked to be a tar header, all of it hashed
         let (diff_id, size) = {
-            let mut f = std::fs::File::open(&layer_tmp).map_err(io_at)?;
-            let mut first = [0u8; 512];
-            let n = read_up_to(&mut f, &mut first).map_err(unreadable)?;
-            if n < 512 || !(first[257..262] == *b"ustar" || first.iter().all(|b| *b == 0)) {
+            let mut f = Hashing::new(std::fs::File::open(&layer_tmp).map_err(io_at)?);
+            let mut first = Vec::with_capacity(512);
+            (&mut f).take(512).read_to_end(&mut first).map_err(unreadable)?;
+            if first.len() < 512 || !(first[257..262] == *b"ustar" || first.iter().all(|b| *b == 0)) {
                 return Err(Error::Invalid(format!(
                     "{source} is not a tar archive (plain, gzip or zstd): give a tarball of a root filesystem, e.g. one `export` wrote"
                 )));
             }
-            let mut f = std::fs::File::open(&layer_tmp).map_err(io_at)?;
-            let mut hasher = Sha256::new();
-            let mut buf = vec![0u8; 1 << 17];
-            let mut size = 0u64;
-            loop {
-                let k = f.read(&mut buf).map_err(io_at)?;
-                if k == 0 {
-                    break;
-                }
-                hasher.update(&buf[..k]);
-                size += k as u64;
-            }
-            (format!("sha256:{}", hex::encode(hasher.finalize())), size)
+            io::copy(&mut f, &mut io::sink()).map_err(io_at)?;
+            let (_, digest, size) = f.finish();
+            (digest, size)
         };
         let diff_hex = crate::content::digest_hex(&diff_id)?.to_string();
         std::fs::rename(&layer_tmp, dir.path().join(&diff_hex)).map_err(io_at)?;
@@ -143,16 +134,4 @@ impl Engine {
         self.events().state("image", "import", &image.id, Some(source));
         Ok(image)
     }
-}
-
-/// Reads until `buf` is full or the input ends; how much it read.
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
 }
