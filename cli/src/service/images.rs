@@ -241,7 +241,7 @@ pub async fn save(ctx: &Ctx, names: Vec<String>) -> Reply {
     let engine = ctx.engine.clone();
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     tokio::task::spawn_blocking(move || {
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, ChannelWriter { tx });
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, super::ChannelWriter { tx });
         let opts = berth_engine::SaveOptions {
             format: berth_engine::layout::Format::DockerArchive,
             compress: false,
@@ -259,23 +259,6 @@ pub async fn save(ctx: &Ctx, names: Vec<String>) -> Reply {
         .header("Content-Type", "application/x-tar")
         .body(channel_body(rx))
         .expect("a valid response"))
-}
-
-/// A blocking writer into a response body's channel.
-struct ChannelWriter {
-    tx: tokio::sync::mpsc::Sender<Bytes>,
-}
-
-impl std::io::Write for ChannelWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.tx
-            .blocking_send(Bytes::copy_from_slice(buf))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))?;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// A request body written to a file of the store's ingest directory (removed when dropped).

@@ -154,6 +154,24 @@ pub fn channel_body(rx: tokio::sync::mpsc::Receiver<Bytes>) -> Body {
     BodyExt::boxed(StreamBody::new(stream))
 }
 
+/// A blocking writer into a response body's channel (a streamed body written from a blocking
+/// thread); a closed connection is a broken pipe.
+pub struct ChannelWriter {
+    pub tx: tokio::sync::mpsc::Sender<Bytes>,
+}
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tx
+            .blocking_send(Bytes::copy_from_slice(buf))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// What every handler gets.
 pub struct Ctx {
     pub engine: Engine,

@@ -5,7 +5,7 @@ use std::io::Write;
 use bytes::Bytes;
 use hyper::{Response, StatusCode};
 
-use crate::service::{channel_body, Ctx, Reply};
+use crate::service::{channel_body, ChannelWriter, Ctx, Reply};
 
 pub async fn export(ctx: &Ctx, id: &str) -> Reply {
     let q = id.to_string();
@@ -13,7 +13,7 @@ pub async fn export(ctx: &Ctx, id: &str) -> Reply {
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     let engine = ctx.engine.clone();
     tokio::task::spawn_blocking(move || {
-        let mut out = std::io::BufWriter::with_capacity(256 * 1024, Sender(tx));
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, ChannelWriter { tx });
         // the status is sent: a failure now ends the stream early, as Docker's does
         if engine.export_container(&c.id, &mut out).is_ok() {
             let _ = out.flush();
@@ -24,20 +24,4 @@ pub async fn export(ctx: &Ctx, id: &str) -> Reply {
         .header("Content-Type", "application/x-tar")
         .body(channel_body(rx))
         .expect("a valid response"))
-}
-
-/// A writer into the response body; a closed connection is a broken pipe.
-struct Sender(tokio::sync::mpsc::Sender<Bytes>);
-
-impl Write for Sender {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .blocking_send(Bytes::copy_from_slice(buf))
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
