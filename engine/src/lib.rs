@@ -12,6 +12,7 @@
 
 mod archive;
 pub mod attach;
+pub mod build;
 pub mod check;
 pub mod commit;
 mod console;

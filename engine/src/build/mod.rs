@@ -1,0 +1,2 @@
+//! `berth build`: an image from a Containerfile (Dockerfile) and a build context.
+pub mod words;
