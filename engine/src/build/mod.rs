@@ -1,2 +1,3 @@
 //! `berth build`: an image from a Containerfile (Dockerfile) and a build context.
+pub mod ignore;
 pub mod words;
