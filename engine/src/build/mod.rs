@@ -1,3 +1,4 @@
 //! `berth build`: an image from a Containerfile (Dockerfile) and a build context.
+pub mod dockerfile;
 pub mod ignore;
 pub mod words;
