@@ -359,20 +359,45 @@ struct Marker {
     expand: bool,
 }
 
-/// The here-document a word opens: `<<NAME`, `<<-NAME`, `<<"NAME"`, `<<'NAME'`, with a file
-/// descriptor before it or not (`3<<EOF`).
-fn marker(word: &str, escape: char) -> Option<Marker> {
-    let rest = word.trim_start_matches(|c: char| c.is_ascii_digit()).strip_prefix("<<")?;
+/// The here-document a raw word opens: `<<NAME`, `<<-NAME`, with a file descriptor before it or
+/// not (`3<<EOF`). Quotes around the name or a part of it (`<<"EOF"`, `<<'EOF'`, `<<E"O"F`) are
+/// removed and turn expansion off; an escaped character is taken as it is (`<<eo\'f` is `eo'f`).
+fn marker(word: &str, escape: char) -> Result<Option<Marker>, String> {
+    let Some(rest) = word.trim_start_matches(|c: char| c.is_ascii_digit()).strip_prefix("<<") else {
+        return Ok(None);
+    };
     let (strip_tabs, rest) = match rest.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, rest),
     };
-    if rest.is_empty() || rest.contains('<') {
-        return None;
+    if rest.contains('<') {
+        return Ok(None);
     }
-    let quoted = |c: char| c == '"' || c == '\'' || c == escape;
-    let name: String = rest.chars().filter(|c| !quoted(*c)).collect();
-    (!name.is_empty()).then(|| Marker { name, strip_tabs, expand: !rest.contains(quoted) })
+    let mut name = String::new();
+    let mut quote = None;
+    let mut quoted = false;
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => name.push(c),
+            None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                quoted = true;
+            }
+            None if c == escape => name.extend(chars.next()),
+            None => name.push(c),
+        }
+    }
+    if quote.is_some() {
+        return Err(format!("unterminated quote in the heredoc {word}: close the quote around its name"));
+    }
+    Ok((!name.is_empty()).then_some(Marker { name, strip_tabs, expand: !quoted }))
+}
+
+/// The here-documents a shell-form line or COPY's raw words open.
+fn markers(words: &[String], escape: char) -> Result<Vec<Marker>, String> {
+    words.iter().filter_map(|word| marker(word, escape).transpose()).collect()
 }
 
 /// Words split on blanks outside quotes, kept as written (quotes and escapes stay).
@@ -588,7 +613,7 @@ fn instruction(upper: &str, name: &str, rest: &str, escape: char) -> Result<(Kin
             }
             let command = command(rest);
             if let Command::Shell(line) = &command {
-                markers = split_raw(line, escape).iter().filter_map(|w| marker(w, escape)).collect();
+                markers = self::markers(&split_raw(line, escape), escape)?;
             }
             Kind::Run(Run { command, mounts: flags.many("mount"), network: flags.one("network"), heredocs: Vec::new() })
         }
@@ -715,6 +740,10 @@ fn copy(upper: &str, rest: &str, escape: char, markers: &mut Vec<Marker>) -> Res
         Some(words) => (words, true),
         None => (split_raw(rest, escape), false),
     };
+    if !json {
+        // A quote left open in a heredoc's name takes the rest of the line: say so first.
+        self::markers(&words, escape)?;
+    }
     if words.len() < 2 {
         let from = if upper == "COPY" { "[--from=<stage>] " } else { "" };
         return Err(format!("{upper} needs a source and a destination: {upper} {from}<source>… <destination>"));
@@ -722,7 +751,7 @@ fn copy(upper: &str, rest: &str, escape: char, markers: &mut Vec<Marker>) -> Res
     let dest = words.pop().unwrap_or_default();
     if !json {
         for word in &mut words {
-            if let Some(m) = marker(word, escape) {
+            if let Some(m) = marker(word, escape)? {
                 *word = m.name.clone();
                 markers.push(m);
             }
@@ -1062,7 +1091,35 @@ mod tests {
             })
         );
         assert_eq!(run(4).heredocs, vec![doc("EOF", "x\n", true)]);
+        // Names as BuildKit reads them: quotes anywhere turn expansion off, escapes do not.
+        let instructions = stage(
+            "RUN <<'one two'\necho\none two\nRUN <<eo\\'f\na\neo'f\nRUN <<'e'o\\'f\nb\neo'f\nRUN <<E\"O\"F\nc\nEOF\n\
+             RUN <<$EOF\n$EOF\nCOPY <<X <<Y /d\nY\nX\nX\nY\nRUN <<EMPTY\nEMPTY\n",
+        );
+        let docs: Vec<_> = instructions
+            .iter()
+            .flat_map(|i| match &i.kind {
+                Kind::Run(run) => run.heredocs.clone(),
+                Kind::Copy(copy) => copy.heredocs.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            docs,
+            vec![
+                doc("one two", "echo\n", false),
+                doc("eo'f", "a\n", true),
+                doc("eo'f", "b\n", false),
+                doc("EOF", "c\n", false),
+                doc("$EOF", "", true),
+                doc("X", "Y\n", true),
+                doc("Y", "X\n", true),
+                doc("EMPTY", "", true),
+            ]
+        );
         // `<<` that opens no document.
+        check("RUN \"<<EOF\" '<<X'", shell_run("\"<<EOF\" '<<X'"));
+        check("USER <<EOF", Kind::User("<<EOF".into()));
         check("RUN echo $((1<<2)) << x", shell_run("echo $((1<<2)) << x"));
         check("RUN cat <<<word", shell_run("cat <<<word"));
         check("RUN [\"cat\", \"<<EOF\"]", {
@@ -1202,6 +1259,8 @@ mod tests {
             "unterminated heredoc <<EOF: end it with a line that is only EOF",
         );
         check_error("FROM x\nCOPY <<A /a\nA\nRUN <<-B\n\tb\n", 4, "unterminated heredoc <<B");
+        check_error("FROM x\nRUN cat <<'EOF\nEOF\n", 2, "unterminated quote in the heredoc <<'EOF: close the quote");
+        check_error("FROM x\nCOPY <<\"A /a\n", 2, "unterminated quote in the heredoc <<\"A /a");
         check_error("# escape=x\nFROM x\n", 1, "invalid escape character \"x\"");
         check_error("# escape=`\n# escape=\\\nFROM x\n", 2, "the escape directive is given twice");
     }
