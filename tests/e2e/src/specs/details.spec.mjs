@@ -14,7 +14,7 @@ import { VolumesPage } from '../model/pages/volumes-page.mjs';
 import { berth } from '../utility/berth.mjs';
 import { launchBrowser } from '../utility/browser.mjs';
 import { env, screenshotsDir } from '../utility/env.mjs';
-import { waitFor } from '../utility/wait.mjs';
+import { waitFor, waitForText } from '../utility/wait.mjs';
 
 const shots = screenshotsDir();
 const image = env.image;
@@ -83,9 +83,9 @@ describe('container details in the browser', () => {
 
     // Search what is loaded: one match, and the count says so.
     await logs.find('needle-7f3a');
-    await waitFor('the match count', async () => (await logs.count.textContent()) === '1 of 1 loaded');
+    await waitForText(logs.count, '1 of 1 loaded');
     await logs.find('no-such-text-anywhere');
-    await waitFor('"no match"', async () => (await logs.count.textContent()) === 'no match loaded');
+    await waitForText(logs.count, 'no match loaded');
     // Search the whole log (the engine's search): the list names the distinctive line.
     await logs.searchAll('needle-7f3a');
     assert.deepEqual(await logs.matches.allTextContents(), [MARKER]);

@@ -25,6 +25,15 @@ export async function waitFor(what, probe, { timeout = 15_000, interval = 100 } 
   }
 }
 
+/** Waits until `locator` reads exactly `want`; on a timeout, says what it read last. */
+export async function waitForText(locator, want, options) {
+  return waitFor(`"${want}"`, async () => {
+    const got = await locator.textContent();
+    if (got !== want) throw new Error(`it reads "${got}"`);
+    return true;
+  }, options);
+}
+
 /** A TCP port nothing on 127.0.0.1 listens on right now. */
 export function freePort() {
   return new Promise((resolve, reject) => {
