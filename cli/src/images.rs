@@ -17,6 +17,8 @@ pub enum ImageCommand {
     /// List images in local storage
     #[command(alias = "list")]
     Ls(ListArgs),
+    /// Build an image from a Containerfile (Dockerfile)
+    Build(crate::build::BuildArgs),
     /// Pull an image from a registry
     Pull(crate::pull::PullArgs),
     /// Push an image to a registry, a dir: directory or an OCI layout
@@ -52,7 +54,7 @@ pub enum ImageCommand {
 
 #[derive(Args)]
 pub struct ListArgs {
-    /// Show all images (Berth keeps no intermediate images, so the same as without)
+    /// Show all images, also the intermediate ones a build keeps for its cache
     #[arg(short, long)]
     pub all: bool,
     /// Show only image ids
@@ -246,7 +248,9 @@ pub async fn run(engine: Engine, cmd: &ImageCommand) -> anyhow::Result<ExitCode>
         ImageCommand::Exists(a) => crate::format::exists(engine.image(&a.name)),
         ImageCommand::Mount(a) => crate::mounts::image_mount(&engine, a),
         ImageCommand::Umount(a) => crate::mounts::image_umount(&engine, a),
-        ImageCommand::Save(_) | ImageCommand::Load(_) | ImageCommand::Import(_) => unreachable!("dispatched in main"),
+        ImageCommand::Save(_) | ImageCommand::Load(_) | ImageCommand::Import(_) | ImageCommand::Build(_) => {
+            unreachable!("dispatched in main")
+        }
     }
 }
 
@@ -299,6 +303,10 @@ fn summary_json(img: &ImageRecord) -> Value {
 
 pub fn list(engine: &Engine, args: &ListArgs) -> anyhow::Result<ExitCode> {
     let mut images = engine.images()?;
+    if !args.all {
+        let intermediate = engine.intermediate_images()?;
+        images.retain(|i| !intermediate.contains(&i.id));
+    }
     if let Some(f) = &args.filter_name {
         images.retain(|i| i.names.iter().any(|n| n.contains(f.as_str())) || i.id.starts_with(f.as_str()));
         // the rows of the names asked for only, as Podman lists them

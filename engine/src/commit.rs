@@ -113,15 +113,13 @@ impl Engine {
             self.unpause_container(&c.id)?;
         }
         let layer = written?;
-        let mut made = Made { engine: self, blob: None, layer: None, blobs: Vec::new() };
+        let mut made = Made::new(self);
         if layer.new_blob {
             made.blob = Some(layer.digest.clone());
         }
         let result = self.commit_image(&c, &base, &changes, opts, name.as_deref(), &layer, &mut made, progress);
         if result.is_ok() {
-            made.blob = None;
-            made.layer = None;
-            made.blobs.clear();
+            made.keep();
         }
         result
     }
@@ -143,49 +141,6 @@ impl Engine {
         }
         progress(CommitStep::BlobWritten(layer.digest.clone()));
 
-        // the layer, unpacked from the blob just made, under its chain id
-        let mut diff_ids: Vec<String> = base.layers.iter().map(|l| l.diff_id.clone()).collect();
-        diff_ids.push(layer.diff_id.clone());
-        let chains = chain_ids(&diff_ids);
-        let chain = chains.last().expect("one layer at least").clone();
-        let parent = base.layers.last().map(|l| l.chain_id.clone());
-        let (layer_media, config_media, manifest_media) = match opts.format {
-            ImageFormat::Oci => (OCI_LAYER_GZIP, OCI_CONFIG, OCI_MANIFEST),
-            ImageFormat::Docker => (DOCKER_LAYER_GZIP, DOCKER_CONFIG, DOCKER_MANIFEST),
-        };
-        let present = image::layer(self.state().conn(), &chain)?.is_some() && self.layers().exists(&chain);
-        let record = LayerRecord {
-            chain_id: chain.clone(),
-            diff_id: layer.diff_id.clone(),
-            parent,
-            blob_digest: layer.digest.clone(),
-            blob_size: layer.size,
-            media_type: layer_media.into(),
-            size: layer.tar_size,
-        };
-        if !present {
-            let staged = self.layers().stage(&chain)?;
-            let blob = self.content().open_blob(&layer.digest)?;
-            let unpacked = match unpack_stream_as_owner(blob, &staged.join("diff")) {
-                Ok(u) => u,
-                Err(source) => {
-                    self.layers().discard(&staged);
-                    return Err(
-                        LayerError::Unpack { image: c.name.clone(), layer: layer.digest.clone(), source }.into()
-                    );
-                }
-            };
-            if unpacked.diff_id != layer.diff_id {
-                self.layers().discard(&staged);
-                return Err(Error::Invalid(format!(
-                    "committing {}: the layer unpacked as {} but was written as {}",
-                    c.name, unpacked.diff_id, layer.diff_id
-                )));
-            }
-            self.layers().commit(&staged, &chain)?;
-            made.layer = Some(chain.clone());
-        }
-
         // the config
         let mut config: Value = serde_json::from_str(&base.config_json)
             .map_err(|e| Error::Invalid(format!("image {}: bad config: {e}", &base.id[..12])))?;
@@ -204,8 +159,6 @@ impl Engine {
         for change in changes {
             change.apply(object(obj.entry("config").or_insert_with(|| json!({}))));
         }
-        let rootfs = object(obj.entry("rootfs").or_insert_with(|| json!({"type": "layers"})));
-        rootfs.insert("diff_ids".into(), json!(diff_ids));
         let mut entry = Map::new();
         entry.insert("created".into(), json!(now));
         if let Some(a) = &opts.author {
@@ -214,25 +167,92 @@ impl Engine {
         if let Some(m) = &opts.message {
             entry.insert("comment".into(), json!(m));
         }
-        let history = obj.entry("history").or_insert_with(|| json!([]));
-        if let Value::Array(h) = history {
-            h.push(Value::Object(entry));
-        }
+        push_history(obj, entry);
         if let (ImageFormat::Docker, Some(m)) = (opts.format, &opts.message) {
             obj.insert("comment".into(), json!(m));
         }
+        let parts = ImageParts {
+            base_layers: &base.layers,
+            layer: Some(layer),
+            config,
+            format: opts.format,
+            name,
+            what: &format!("committing {}", c.name),
+            action: "commit",
+        };
+        let stored = self.store_image(parts, made)?;
+        progress(CommitStep::Config(stored.config_digest));
+        progress(CommitStep::Manifest);
+        Ok(stored.image)
+    }
+
+    /// Stores an image made here (commit, build): `layer` (when there is one) unpacked under
+    /// its chain id over `base_layers`, the config with its `rootfs` set, the manifest, and the
+    /// rows, in one transaction. What it stores is recorded in `made`.
+    pub(crate) fn store_image(&self, parts: ImageParts<'_>, made: &mut Made<'_>) -> Result<StoredImage> {
+        let ImageParts { base_layers, layer, mut config, format, name, what, action } = parts;
+        let mut diff_ids: Vec<String> = base_layers.iter().map(|l| l.diff_id.clone()).collect();
+        let (layer_media, config_media, manifest_media) = match format {
+            ImageFormat::Oci => (OCI_LAYER_GZIP, OCI_CONFIG, OCI_MANIFEST),
+            ImageFormat::Docker => (DOCKER_LAYER_GZIP, DOCKER_CONFIG, DOCKER_MANIFEST),
+        };
+        let mut new_record = None;
+        if let Some(layer) = layer {
+            diff_ids.push(layer.diff_id.clone());
+            let chains = chain_ids(&diff_ids);
+            let chain = chains.last().expect("one layer at least").clone();
+            let present = image::layer(self.state().conn(), &chain)?.is_some() && self.layers().exists(&chain);
+            if !present {
+                let staged = self.layers().stage(&chain)?;
+                let blob = self.content().open_blob(&layer.digest)?;
+                let unpacked = match unpack_stream_as_owner(blob, &staged.join("diff")) {
+                    Ok(u) => u,
+                    Err(source) => {
+                        self.layers().discard(&staged);
+                        return Err(LayerError::Unpack {
+                            image: what.to_string(),
+                            layer: layer.digest.clone(),
+                            source,
+                        }
+                        .into());
+                    }
+                };
+                if unpacked.diff_id != layer.diff_id {
+                    self.layers().discard(&staged);
+                    return Err(Error::Invalid(format!(
+                        "{what}: the layer unpacked as {} but was written as {}",
+                        unpacked.diff_id, layer.diff_id
+                    )));
+                }
+                self.layers().commit(&staged, &chain)?;
+                made.layer = Some(chain.clone());
+                new_record = Some(LayerRecord {
+                    chain_id: chain,
+                    diff_id: layer.diff_id.clone(),
+                    parent: base_layers.last().map(|l| l.chain_id.clone()),
+                    blob_digest: layer.digest.clone(),
+                    blob_size: layer.size,
+                    media_type: layer_media.into(),
+                    size: layer.tar_size,
+                });
+            }
+        }
+        let chains = chain_ids(&diff_ids);
+        let rootfs = object(object(&mut config).entry("rootfs").or_insert_with(|| json!({"type": "layers"})));
+        rootfs.insert("type".into(), json!("layers"));
+        rootfs.insert("diff_ids".into(), json!(diff_ids));
         let config_bytes = serde_json::to_vec(&config).expect("json");
         let config_digest = sha256_digest(&config_bytes);
         self.put_new_blob(&config_digest, &config_bytes, made)?;
-        progress(CommitStep::Config(config_digest.clone()));
 
         // the manifest
-        let mut layers: Vec<Value> = base
-            .layers
+        let mut layers: Vec<Value> = base_layers
             .iter()
-            .map(|l| json!({"mediaType": media_for(&l.media_type, opts.format), "digest": l.blob_digest, "size": l.blob_size}))
+            .map(|l| json!({"mediaType": media_for(&l.media_type, format), "digest": l.blob_digest, "size": l.blob_size}))
             .collect();
-        layers.push(json!({"mediaType": layer_media, "digest": layer.digest, "size": layer.size}));
+        if let Some(layer) = layer {
+            layers.push(json!({"mediaType": layer_media, "digest": layer.digest, "size": layer.size}));
+        }
         let manifest = json!({
             "schemaVersion": 2,
             "mediaType": manifest_media,
@@ -242,14 +262,14 @@ impl Engine {
         let manifest_bytes = serde_json::to_vec(&manifest).expect("json");
         let manifest_digest = sha256_digest(&manifest_bytes);
         self.put_new_blob(&manifest_digest, &manifest_bytes, made)?;
-        progress(CommitStep::Manifest);
 
         let image_id = crate::content::digest_hex(&config_digest)?.to_string();
         let parsed: oci_spec::image::ImageConfiguration = serde_json::from_slice(&config_bytes)
-            .map_err(|e| Error::Invalid(format!("committing {}: the new config does not parse: {e}", c.name)))?;
+            .map_err(|e| Error::Invalid(format!("{what}: the new config does not parse: {e}")))?;
+        let created = config.get("created").and_then(Value::as_str).map(str::to_string);
         let inserted = self.state().write(|tx| -> Result<bool> {
-            if !present {
-                image::insert_layer(tx, &record)?;
+            if let Some(record) = &new_record {
+                image::insert_layer(tx, record)?;
             }
             Ok(image::insert_image(
                 tx,
@@ -259,7 +279,7 @@ impl Engine {
                     manifest_digest: &manifest_digest,
                     manifest_media_type: manifest_media,
                     manifest: &manifest_bytes,
-                    created: Some(&now),
+                    created: created.as_deref(),
                     os: &parsed.os().to_string(),
                     architecture: &parsed.architecture().to_string(),
                     variant: parsed.variant().as_deref(),
@@ -270,18 +290,16 @@ impl Engine {
             )?)
         })?;
         if !inserted {
-            return Err(Error::Invalid(format!(
-                "committing {}: a layer of its image was removed meanwhile; commit again",
-                c.name
-            )));
+            return Err(Error::Invalid(format!("{what}: a layer of its base image was removed meanwhile; try again")));
         }
-        self.events().state("image", "commit", &image_id, name);
-        image::get(self.state().conn(), &image_id)?
-            .ok_or_else(|| Error::Invalid(format!("committing {}: the new image vanished", c.name)))
+        self.events().state("image", action, &image_id, name);
+        let image = image::get(self.state().conn(), &image_id)?
+            .ok_or_else(|| Error::Invalid(format!("{what}: the new image vanished")))?;
+        Ok(StoredImage { image, config_digest })
     }
 
     /// Writes the tar of `upper`, gzip-compressed, into the content store.
-    fn write_layer(&self, upper: &Path) -> Result<NewLayer> {
+    pub(crate) fn write_layer(&self, upper: &Path) -> Result<NewLayer> {
         let (tmp, file) = self.content().temp_file().map_err(|e| io_err(&self.config().root.join("ingest"), e))?;
         let written = (|| -> io::Result<(String, u64, String, u64)> {
             let compressed = Hashing::new(io::BufWriter::new(file));
@@ -320,7 +338,7 @@ impl Engine {
         Ok(NewLayer { digest, size, diff_id, tar_size, new_blob })
     }
 
-    fn put_new_blob(&self, digest: &str, bytes: &[u8], made: &mut Made<'_>) -> Result<()> {
+    pub(crate) fn put_new_blob(&self, digest: &str, bytes: &[u8], made: &mut Made<'_>) -> Result<()> {
         if !self.content().has(digest) {
             self.content().put(digest, bytes)?;
             made.blobs.push(digest.to_string());
@@ -336,20 +354,60 @@ pub(crate) fn layer_tar_helper(upper: &str) -> std::result::Result<(), String> {
     out.flush().map_err(|e| e.to_string())
 }
 
-struct NewLayer {
-    digest: String,
-    size: u64,
-    diff_id: String,
-    tar_size: u64,
-    new_blob: bool,
+pub(crate) struct NewLayer {
+    pub(crate) digest: String,
+    pub(crate) size: u64,
+    pub(crate) diff_id: String,
+    pub(crate) tar_size: u64,
+    pub(crate) new_blob: bool,
 }
 
-/// What a commit made so far, removed again unless it succeeded.
-struct Made<'a> {
-    engine: &'a Engine,
-    blob: Option<String>,
-    layer: Option<String>,
-    blobs: Vec<String>,
+/// What [`Engine::store_image`] is given.
+pub(crate) struct ImageParts<'a> {
+    pub(crate) base_layers: &'a [LayerRecord],
+    /// The new layer on top, if any (an image that only changes settings has none).
+    pub(crate) layer: Option<&'a NewLayer>,
+    /// The whole config; its `rootfs` is set here.
+    pub(crate) config: Value,
+    pub(crate) format: ImageFormat,
+    pub(crate) name: Option<&'a str>,
+    /// What is being done, for errors ("committing web").
+    pub(crate) what: &'a str,
+    /// The image event's action ("commit", "build").
+    pub(crate) action: &'a str,
+}
+
+pub(crate) struct StoredImage {
+    pub(crate) image: ImageRecord,
+    pub(crate) config_digest: String,
+}
+
+/// What a commit or a build step made so far, removed again unless it succeeded.
+pub(crate) struct Made<'a> {
+    pub(crate) engine: &'a Engine,
+    pub(crate) blob: Option<String>,
+    pub(crate) layer: Option<String>,
+    pub(crate) blobs: Vec<String>,
+}
+
+impl<'a> Made<'a> {
+    pub(crate) fn new(engine: &'a Engine) -> Made<'a> {
+        Made { engine, blob: None, layer: None, blobs: Vec::new() }
+    }
+
+    /// Keeps what was made.
+    pub(crate) fn keep(&mut self) {
+        self.blob = None;
+        self.layer = None;
+        self.blobs.clear();
+    }
+}
+
+/// Appends a history entry.
+pub(crate) fn push_history(config: &mut Map<String, Value>, entry: Map<String, Value>) {
+    if let Value::Array(h) = config.entry("history").or_insert_with(|| json!([])) {
+        h.push(Value::Object(entry));
+    }
 }
 
 impl Drop for Made<'_> {
@@ -375,7 +433,7 @@ fn media_for(media: &str, format: ImageFormat) -> String {
     }
 }
 
-fn object(v: &mut Value) -> &mut Map<String, Value> {
+pub(crate) fn object(v: &mut Value) -> &mut Map<String, Value> {
     if !v.is_object() {
         *v = json!({});
     }
@@ -422,7 +480,7 @@ fn container_settings(cfg: &mut Map<String, Value>, c: &crate::ContainerRecord, 
     }
 }
 
-fn set_env(env: &mut Vec<String>, kv: &str) {
+pub(crate) fn set_env(env: &mut Vec<String>, kv: &str) {
     let key = kv.split_once('=').map_or(kv, |(k, _)| k);
     match env.iter_mut().find(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == key) {
         Some(slot) => *slot = kv.to_string(),

@@ -109,6 +109,18 @@ ALTER TABLE volumes ADD COLUMN needs_chown INTEGER NOT NULL DEFAULT 1;
     r#"
 ALTER TABLE images ADD COLUMN names_history TEXT NOT NULL DEFAULT '[]';
 "#,
+    // `build`'s layer cache: the image each step made, by the key of the step and all before
+    // it; the image it was made on makes that one an intermediate image (hidden by `images`).
+    r#"
+CREATE TABLE build_cache (
+    key TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    parent TEXT,
+    created TEXT NOT NULL
+);
+CREATE INDEX build_cache_image ON build_cache(image_id);
+CREATE INDEX build_cache_parent ON build_cache(parent);
+"#,
 ];
 
 /// Networks and the addresses handed out on them (migration 4).

@@ -6,6 +6,7 @@
 mod api_harden;
 mod archive;
 mod auth;
+mod build;
 mod check;
 mod commit;
 mod completion;

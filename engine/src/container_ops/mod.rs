@@ -12,6 +12,7 @@ mod start;
 mod stop;
 mod wait;
 
+pub(crate) use mount::refuse_rootless;
 pub use stop::Stopped;
 
 use nix::sys::signal::Signal;

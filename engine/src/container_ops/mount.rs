@@ -10,7 +10,7 @@ use crate::layers::view::LayerView;
 use crate::{Engine, Error, Result};
 
 /// A mount refused to a rootless user: the host's mount table is root's.
-fn refuse_rootless(verb: &str) -> Result<()> {
+pub(crate) fn refuse_rootless(verb: &str) -> Result<()> {
     if crate::rootless::is_rootless() {
         return Err(Error::Invalid(format!(
             "cannot run command \"berth {verb}\" in rootless mode: mounting on the host needs root"

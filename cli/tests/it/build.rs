@@ -1,0 +1,290 @@
+//! `build`: Containerfiles built by the engine over busybox from the test registry, every
+//! instruction checked in the image's config and in a container of it; the cache; errors that
+//! name the line and leave nothing behind.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::World;
+
+/// A context directory with `files` (path, contents) and the Containerfile `text`.
+fn context(w: &World, name: &str, text: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = w.dir.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("Containerfile"), text).unwrap();
+    for (p, body) in files {
+        let p = dir.join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+    dir
+}
+
+/// busybox, pulled: its reference.
+fn busybox(w: &World) -> String {
+    w.push_busybox("busybox:latest");
+    let r = w.image_ref("busybox:latest");
+    w.ok(&["pull", "-q", &r]);
+    r
+}
+
+fn config(w: &World, image: &str) -> Value {
+    let out = w.ok(&["image", "inspect", image]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v[0]["Config"].clone()
+}
+
+/// Nothing a build leaves behind: no container, no mount or directory of its own.
+fn nothing_left(w: &World) {
+    assert_eq!(w.ok(&["ps", "-aq"]).trim(), "", "no build container is left");
+    let build = w.root().join("build");
+    let left: Vec<String> = crate::list_dir(&build);
+    assert!(left.is_empty(), "the build's scratch directories are gone: {left:?}");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&build.to_string_lossy().to_string()), "no mount under {}", build.display());
+}
+
+#[test]
+fn builds_every_instruction_into_the_config_and_the_files() {
+    let w = World::new();
+    let base = busybox(&w);
+    // a tar for ADD to unpack
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(6);
+    h.set_mode(0o640);
+    h.set_uid(5);
+    h.set_gid(6);
+    h.set_cksum();
+    tar.append_data(&mut h, "unpacked/inner.txt", &b"inner\n"[..]).unwrap();
+    let tar = tar.into_inner().unwrap();
+    let text = format!(
+        r#"ARG BASE={base}
+FROM $BASE
+ARG GREETING=hello
+ENV APP_HOME=/srv/app \
+    MODE="two words"
+LABEL org.example.name="berth test" version=1
+WORKDIR $APP_HOME
+COPY --chmod=750 *.sh ./
+COPY --chown=7:8 data/ data/
+ADD files.tar /opt/
+RUN echo "$GREETING from $(pwd)" > made.txt && echo "$MODE" >> made.txt
+SHELL ["/bin/sh", "-c"]
+RUN <<EOF
+echo heredoc one > /srv/app/doc.txt
+echo heredoc two >> /srv/app/doc.txt
+EOF
+EXPOSE 8080 53/udp
+VOLUME /srv/data
+USER 1000:1000
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=30s --retries=2 CMD ["true"]
+ONBUILD RUN echo child
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["cat /srv/app/made.txt"]
+"#
+    );
+    let ctx = context(
+        &w,
+        "ctx",
+        &text,
+        &[("run.sh", "#!/bin/sh\necho run\n"), ("data/a.txt", "a\n"), ("data/sub/b.txt", "b\n")],
+    );
+    std::fs::write(ctx.join("files.tar"), &tar).unwrap();
+    let out = w.berth(&["build", "-t", "every", "--build-arg", "GREETING=hi", ctx.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.starts_with("STEP 1/19: FROM $BASE\n"), "{stdout}");
+    assert!(stdout.contains("STEP 9/19: RUN echo \"$GREETING from $(pwd)\""), "{stdout}");
+    assert!(stdout.contains("COMMIT localhost/every:latest\n"), "{stdout}");
+    assert!(stdout.contains("Successfully tagged localhost/every:latest\n"), "{stdout}");
+    let id = stdout.lines().last().unwrap();
+    assert_eq!(id.len(), 64, "the last line is the image id: {stdout}");
+
+    let c = config(&w, "every");
+    assert_eq!(c["WorkingDir"], "/srv/app");
+    assert_eq!(c["User"], "1000:1000");
+    assert_eq!(c["StopSignal"], "SIGTERM");
+    assert_eq!(c["Entrypoint"], serde_json::json!(["/bin/sh", "-c"]));
+    assert_eq!(c["Cmd"], serde_json::json!(["cat /srv/app/made.txt"]));
+    assert_eq!(c["Labels"]["org.example.name"], "berth test");
+    assert_eq!(c["Labels"]["version"], "1");
+    assert!(c["ExposedPorts"]["8080/tcp"].is_object() && c["ExposedPorts"]["53/udp"].is_object(), "{c}");
+    assert!(c["Volumes"]["/srv/data"].is_object(), "{c}");
+    assert_eq!(c["OnBuild"], serde_json::json!(["RUN echo child"]));
+    assert_eq!(c["Healthcheck"]["Test"], serde_json::json!(["CMD", "true"]));
+    assert_eq!(c["Healthcheck"]["Interval"], 30_000_000_000u64);
+    let env: Vec<String> = serde_json::from_value(c["Env"].clone()).unwrap();
+    assert!(env.contains(&"APP_HOME=/srv/app".to_string()) && env.contains(&"MODE=two words".to_string()), "{env:?}");
+    assert!(!env.iter().any(|e| e.starts_with("GREETING=")), "an ARG is not kept in the image: {env:?}");
+
+    // the default command, as the image's user
+    assert_eq!(w.ok(&["run", "--rm", "every"]), "hi from /srv/app\ntwo words\n");
+    let seen = w.ok(&[
+        "run",
+        "--rm",
+        "--user",
+        "0",
+        "every",
+        "stat -c '%n %a %u:%g' run.sh data/a.txt data/sub/b.txt /opt/unpacked/inner.txt; cat doc.txt; id -u",
+    ]);
+    assert_eq!(
+        seen,
+        "run.sh 750 0:0\ndata/a.txt 644 7:8\ndata/sub/b.txt 644 7:8\n/opt/unpacked/inner.txt 640 5:6\nheredoc one\nheredoc two\n0\n"
+    );
+    // a RUN's layer holds what the command changed, not what the runtime mounted there
+    assert_eq!(w.ok(&["image", "diff", "every"]), "C /srv\nC /srv/app\nA /srv/app/doc.txt\n");
+    // the history, as Podman writes it: a layer for each RUN, COPY and ADD
+    let history = w.ok(&["history", "--no-trunc", "--format", "{{.CreatedBy}}", "every"]);
+    assert!(history.contains("/bin/sh -c #(nop) ENV APP_HOME=/srv/app MODE=two words"), "{history}");
+    assert!(history.contains("|1 GREETING=hi /bin/sh -c echo \"$GREETING from $(pwd)\""), "{history}");
+    assert!(history.contains("COPY *.sh in /srv/app"), "{history}");
+    nothing_left(&w);
+}
+
+#[test]
+fn a_second_build_comes_from_the_cache_and_a_changed_file_rebuilds_from_its_copy() {
+    let w = World::new();
+    let base = busybox(&w);
+    let text =
+        format!("FROM {base}\nRUN echo one > /one\nCOPY f /f\nRUN cat /f > /copied\nCMD [\"cat\", \"/copied\"]\n");
+    let ctx = context(&w, "ctx", &text, &[("f", "first\n")]);
+    let first = w.ok(&["build", "-t", "cached", ctx.to_str().unwrap()]);
+    assert!(!first.contains("Using cache"), "{first}");
+    let again = w.ok(&["build", "-t", "cached", ctx.to_str().unwrap()]);
+    assert_eq!(again.matches("--> Using cache").count(), 4, "every step a hit: {again}");
+    assert_eq!(first.lines().last(), again.lines().last(), "the same image: {first}\n{again}");
+    // a changed file: the RUN before it still comes from the cache, what follows it not
+    std::fs::write(ctx.join("f"), "second\n").unwrap();
+    let changed = w.ok(&["build", "-t", "cached", ctx.to_str().unwrap()]);
+    assert_eq!(changed.matches("--> Using cache").count(), 1, "{changed}");
+    assert_eq!(w.ok(&["run", "--rm", "cached"]), "second\n");
+    // --no-cache runs everything again
+    let fresh = w.ok(&["build", "--no-cache", "-t", "cached", ctx.to_str().unwrap()]);
+    assert!(!fresh.contains("Using cache"), "{fresh}");
+    // the intermediate images stay out of `images`, and are listed with -a
+    let listed = w.ok(&["images", "-q"]);
+    let all = w.ok(&["images", "-aq"]);
+    assert!(all.lines().count() > listed.lines().count(), "images:\n{listed}\nimages -a:\n{all}");
+    nothing_left(&w);
+}
+
+#[test]
+fn stages_copy_from_each_other_and_target_stops_early() {
+    let w = World::new();
+    let base = busybox(&w);
+    let text = format!(
+        "FROM {base} AS builder\nRUN mkdir /out && echo built > /out/artifact && echo extra > /out/extra\n\
+         FROM {base} AS unused\nRUN exit 1\n\
+         FROM scratch\nCOPY --from=builder /bin/busybox /bin/busybox\nCOPY --from=0 /out/artifact /artifact\n\
+         COPY --from=builder /out/ /all/\nENTRYPOINT [\"/bin/busybox\"]\nCMD [\"cat\", \"/artifact\"]\n"
+    );
+    let ctx = context(&w, "ctx", &text, &[]);
+    let out = w.ok(&["build", "-t", "multi", ctx.to_str().unwrap()]);
+    assert!(
+        out.contains("[1/2] STEP 1/2: FROM") && out.contains("[2/2] STEP 1/6: FROM scratch"),
+        "the unused stage is skipped: {out}"
+    );
+    assert_eq!(w.ok(&["run", "--rm", "multi"]), "built\n");
+    assert_eq!(w.ok(&["run", "--rm", "multi", "ls", "/all"]), "artifact\nextra\n");
+    // --target: the builder stage is the image
+    w.ok(&["build", "--target", "builder", "-t", "builder-only", ctx.to_str().unwrap()]);
+    assert_eq!(w.ok(&["run", "--rm", "builder-only", "cat", "/out/extra"]), "extra\n");
+    let e = w.fails(&["build", "--target", "nope", ctx.to_str().unwrap()]);
+    assert!(e.contains("--target nope") && e.contains("no stage named nope"), "{e}");
+    nothing_left(&w);
+}
+
+#[test]
+fn the_ignore_file_keeps_files_out_and_add_downloads_from_a_url() {
+    let w = World::new();
+    let base = busybox(&w);
+    // a one-shot HTTP server on loopback
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 2048];
+        let _ = s.read(&mut buf).unwrap();
+        let body = "downloaded\n";
+        write!(s, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    });
+    let text = format!("FROM {base}\nCOPY . /ctx/\nADD http://127.0.0.1:{port}/files/got.txt /dl/\n");
+    let ctx = context(
+        &w,
+        "ctx",
+        &text,
+        &[
+            (".dockerignore", "secret*\nlogs/\n!logs/keep.log\n"),
+            ("app.txt", "app\n"),
+            ("secret.key", "k\n"),
+            ("logs/a.log", "a\n"),
+            ("logs/keep.log", "keep\n"),
+        ],
+    );
+    w.ok(&["build", "-t", "ignored", ctx.to_str().unwrap()]);
+    server.join().unwrap();
+    let seen = w.ok(&[
+        "run",
+        "--rm",
+        "ignored",
+        "sh",
+        "-c",
+        "cd /ctx && find . -type f | sort; cat /dl/got.txt; stat -c %a /dl/got.txt",
+    ]);
+    assert_eq!(seen, "./.dockerignore\n./Containerfile\n./app.txt\n./logs/keep.log\ndownloaded\n600\n");
+    nothing_left(&w);
+}
+
+#[test]
+fn bad_input_names_the_problem_and_leaves_nothing_behind() {
+    let w = World::new();
+    let base = busybox(&w);
+    let images_before = w.ok(&["images", "-aq"]);
+    let check = |name: &str, text: &str, files: &[(&str, &str)], want: &[&str]| {
+        let ctx = context(&w, name, text, files);
+        let e = w.fails(&["build", ctx.to_str().unwrap()]);
+        for piece in want {
+            assert!(e.contains(piece), "{name}: wanted {piece:?} in:\n{e}");
+        }
+    };
+    check("unknown", &format!("FROM {base}\nRUN true\nFROB x\n"), &[], &["Containerfile:3", "FROB"]);
+    check(
+        "outside",
+        &format!("FROM {base}\nCOPY ../secret /x\n"),
+        &[],
+        &["Containerfile:2", "outside the build context"],
+    );
+    let linked = context(&w, "linked", &format!("FROM {base}\nCOPY link /x\n"), &[]);
+    std::os::unix::fs::symlink("/etc/hostname", linked.join("link")).unwrap();
+    let e = w.fails(&["build", linked.to_str().unwrap()]);
+    assert!(
+        e.contains("Containerfile:2") && e.contains("symbolic link") && e.contains("outside the build context"),
+        "{e}"
+    );
+    check("missing", &format!("FROM {base}\nCOPY nothere /x\n"), &[], &["Containerfile:2", "nothere"]);
+    check(
+        "failing",
+        &format!("FROM {base}\nRUN echo ok > /f\nRUN exit 3\n"),
+        &[],
+        &["Containerfile:3", "exited with 3"],
+    );
+    check(
+        "unpullable",
+        &format!("FROM {}/no/such:image\n", w.registry.addr()),
+        &[],
+        &["Containerfile:1", "no/such:image"],
+    );
+    let e = w.fails(&["build", w.dir.path().join("no-such-dir").to_str().unwrap()]);
+    assert!(e.contains("no-such-dir") && e.contains("no such directory"), "{e}");
+    // nothing half made: no image, container, mount or scratch directory
+    assert_eq!(
+        w.ok(&["images", "-aq"]).lines().count(),
+        images_before.lines().count() + 1,
+        "only the first RUN of `failing` is stored"
+    );
+    nothing_left(&w);
+}
