@@ -102,11 +102,11 @@ pub async fn pull(ctx: &Ctx, r: &Req) -> Reply {
 }
 
 /// Docker's progress stream: JSON messages, one a line, sent as they come.
-struct JsonLines(tokio::sync::mpsc::Sender<Bytes>);
+pub(super) struct JsonLines(tokio::sync::mpsc::Sender<Bytes>);
 
 impl JsonLines {
     /// The sender, and the response that streams what it sends.
-    fn open() -> (JsonLines, Response<super::Body>) {
+    pub(super) fn open() -> (JsonLines, Response<super::Body>) {
         let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(256);
         let response = Response::builder()
             .status(StatusCode::OK)
@@ -116,14 +116,19 @@ impl JsonLines {
         (JsonLines(tx), response)
     }
 
-    async fn send(&self, v: Value) {
+    pub(super) async fn send(&self, v: Value) {
         let mut line = serde_json::to_vec(&v).expect("serialises");
         line.extend_from_slice(b"\r\n");
         let _ = self.0.send(Bytes::from(line)).await;
     }
 
-    async fn error(&self, message: String) {
+    pub(super) async fn error(&self, message: String) {
         self.send(json!({"errorDetail": {"message": message}, "error": message})).await
+    }
+
+    /// The client hung up.
+    pub(super) fn is_closed(&self) -> bool {
+        self.0.is_closed()
     }
 
     /// Awaits `work`, sending the messages `to_json` makes of each progress report it sends on
@@ -157,10 +162,11 @@ fn repo_tags(img: &berth_engine::ImageRecord) -> Vec<String> {
 }
 
 pub async fn list(ctx: &Ctx, r: &Req) -> Reply {
-    let images = ctx.blocking(|e| e.images()).await?;
+    let (images, intermediate) = ctx.blocking(|e| Ok((e.images()?, e.intermediate_images()?))).await?;
     let all = r.flag("all");
     let list: Vec<Value> = images
         .iter()
+        .filter(|i| all || !intermediate.contains(&i.id))
         .filter(|i| all || !i.names.is_empty() || !i.containers.is_empty() || i.is_dangling())
         .map(|i| {
             let tags = repo_tags(i);
@@ -263,7 +269,7 @@ pub async fn save(ctx: &Ctx, names: Vec<String>) -> Reply {
 
 /// A request body written to a file of the store's ingest directory (removed when dropped).
 pub struct Spooled {
-    path: std::path::PathBuf,
+    pub(super) path: std::path::PathBuf,
 }
 
 impl Drop for Spooled {

@@ -13,6 +13,7 @@
 //! [`HEADER_TIMEOUT`] and its body within [`BODY_TIMEOUT`] (a stalled client is dropped and
 //! never holds the service up), and malformed input is a 4xx with a message, never a 5xx.
 
+mod build;
 mod containers;
 mod exec;
 mod images;
@@ -375,7 +376,13 @@ async fn handle(
     let post_to = |path: &[&str]| parts.method == Method::POST && segments(parts.uri.path()) == path;
     let import_body =
         post_to(&["images", "create"]) && parse_query(parts.uri.query()).get("fromSrc").is_some_and(|s| s == "-");
-    let reply = if post_to(&["images", "load"]) || import_body {
+    let reply = if post_to(&["build"]) {
+        // `docker build`'s context: a tar of any size, spooled to a file
+        match images::spool_body(&ctx, body).await {
+            Ok(spooled) => build::build(&ctx, &request(Bytes::new(), None), spooled).await,
+            Err(e) => Err(e),
+        }
+    } else if post_to(&["images", "load"]) || import_body {
         // `docker load`'s archive and `docker import`'s tarball: spooled to a file, the bodies
         // larger than MAX_BODY
         match images::spool_body(&ctx, body).await {

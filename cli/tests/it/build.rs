@@ -288,3 +288,97 @@ fn bad_input_names_the_problem_and_leaves_nothing_behind() {
     );
     nothing_left(&w);
 }
+
+/// The real docker client's `docker build` and Debian's `docker-compose build`, through the
+/// API service: the context as a tar, build args, the stream they print, the image usable.
+#[test]
+fn docker_build_and_compose_build_work_through_the_socket() {
+    use crate::docker_api::{docker_cmd, ok, service};
+    let w = World::new();
+    let base = busybox(&w);
+    let s = service(&w);
+    let ctx = context(
+        &w,
+        "ctx",
+        &format!("FROM {base}\nARG WHO\nCOPY hello.txt /hello.txt\nRUN echo \"built for $WHO\" > /who\nCMD cat /hello.txt /who\n"),
+        &[("hello.txt", "hello\n")],
+    );
+    // Dockerfile is the name docker's client sends; ours is Containerfile
+    std::fs::rename(ctx.join("Containerfile"), ctx.join("Dockerfile")).unwrap();
+    let out = docker_cmd(&w, &s)
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-t", "dockerbuilt", "--build-arg", "WHO=docker", ctx.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Step 1/5 : FROM") && text.contains("Step 4/5 : RUN echo"), "{text}");
+    assert!(text.contains("Successfully built ") && text.contains("Successfully tagged dockerbuilt:latest"), "{text}");
+    assert_eq!(ok(&w, &s, &["run", "--rm", "dockerbuilt"]), "hello\nbuilt for docker\n");
+    // a mistake in the Dockerfile: the client shows the line
+    std::fs::write(ctx.join("Dockerfile"), format!("FROM {base}\nRUN exit 7\n")).unwrap();
+    let out = docker_cmd(&w, &s).env("DOCKER_BUILDKIT", "0").args(["build", ctx.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("Dockerfile:2") && err.contains("exited with 7"), "{err}");
+
+    // compose builds a service's image from its build: section
+    let compose = ["/usr/bin/docker-compose", "/usr/local/bin/docker-compose"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("docker-compose is needed for this test: install Debian's docker-compose (scripts/deps does)");
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM {base}\nARG WHO=compose\nRUN echo \"built by $WHO\" > /who\nCMD cat /who\n"),
+    )
+    .unwrap();
+    let proj = w.dir.path().join("proj");
+    std::fs::create_dir_all(&proj).unwrap();
+    std::fs::write(
+        proj.join("docker-compose.yml"),
+        format!(
+            "version: \"3\"\nservices:\n  app:\n    build:\n      context: {}\n    image: composed:1\n",
+            ctx.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(compose)
+        .args(["build"])
+        .current_dir(&proj)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", w.dir.path().join("home"))
+        .env("DOCKER_HOST", format!("unix://{}", s.socket.display()))
+        .env("COMPOSE_PROJECT_NAME", "proj")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "docker-compose build failed:\n{text}");
+    assert_eq!(w.ok(&["run", "--rm", "composed:1"]), "built by compose\n");
+    nothing_left(&w);
+}
+
+/// Ctrl-C during a RUN: the build stops at once, and its container, mounts and scratch go.
+#[test]
+fn a_cancelled_build_leaves_nothing_behind() {
+    let w = World::new();
+    let base = busybox(&w);
+    let ctx = context(&w, "ctx", &format!("FROM {base}\nRUN echo started && sleep 60\n"), &[]);
+    let images_before = w.ok(&["images", "-aq"]);
+    let mut child =
+        w.cmd().args(["build", ctx.to_str().unwrap()]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 256];
+    while !seen.contains("started\n") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "the build ended before its RUN started: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let began = std::time::Instant::now();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "a cancelled build fails");
+    assert!(began.elapsed() < std::time::Duration::from_secs(20), "it stopped without waiting for the RUN");
+    assert_eq!(w.ok(&["images", "-aq"]), images_before, "no image was stored");
+    nothing_left(&w);
+}

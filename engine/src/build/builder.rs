@@ -177,8 +177,24 @@ struct Build<'a> {
     commit_name: Option<String>,
 }
 
+/// The Containerfile `name` (a path relative to the context, as Docker's API names it) in
+/// `context`; refused when it leaves the context or is not there.
+pub fn context_file(context: &Path, name: &str) -> Result<PathBuf> {
+    let rel = context::clean_relative(name)
+        .filter(|r| !r.as_os_str().is_empty())
+        .ok_or_else(|| Error::Invalid(format!("dockerfile {name}: give a path inside the build context")))?;
+    let path = context.join(rel);
+    if !path.is_file() {
+        return Err(Error::Invalid(format!(
+            "the Containerfile {name} is not in the build context: send it in the context's tar, or name the one that is"
+        )));
+    }
+    Ok(path)
+}
+
 /// What makes a step's layer on a cache miss.
-type MakeLayer<'b, 'a> = dyn FnMut(&mut Build<'a>, &mut StageState, &mut dyn FnMut(BuildEvent)) -> Result<NewLayer> + 'b;
+type MakeLayer<'b, 'a> =
+    dyn FnMut(&mut Build<'a>, &mut StageState, &mut dyn FnMut(BuildEvent)) -> Result<NewLayer> + 'b;
 
 fn hash(parts: &[&str]) -> String {
     let mut h = Sha256::new();
