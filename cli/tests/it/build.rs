@@ -382,3 +382,40 @@ fn a_cancelled_build_leaves_nothing_behind() {
     assert_eq!(w.ok(&["images", "-aq"]), images_before, "no image was stored");
     nothing_left(&w);
 }
+
+/// RUN --mount: the context bound read-only, a cache kept between builds, a tmpfs; none of
+/// them end up in the image.
+#[test]
+fn run_mounts_bind_the_context_keep_a_cache_and_stay_out_of_the_image() {
+    let w = World::new();
+    let base = busybox(&w);
+    let text = format!(
+        "FROM {base}\n\
+         RUN --mount=type=bind,source=data,target=/mnt cat /mnt/in.txt > /copied && ! touch /mnt/x 2>/dev/null\n\
+         RUN --mount=type=cache,target=/var/cache/app echo run >> /var/cache/app/runs && wc -l < /var/cache/app/runs > /runs\n\
+         RUN --mount=type=tmpfs,target=/scratch echo t > /scratch/t && cat /scratch/t > /tmpfs-worked\n"
+    );
+    let ctx = context(&w, "ctx", &text, &[("data/in.txt", "from the context\n")]);
+    w.ok(&["build", "-t", "mounted", ctx.to_str().unwrap()]);
+    w.ok(&["build", "--no-cache", "-t", "mounted", ctx.to_str().unwrap()]);
+    let seen = w.ok(&[
+        "run",
+        "--rm",
+        "mounted",
+        "sh",
+        "-c",
+        "cat /copied /runs /tmpfs-worked; ls -A /mnt; [ -e /scratch ] || echo no scratch; [ -e /var/cache/app ] || echo no cache",
+    ]);
+    assert_eq!(seen, "from the context\n2\nt\nno scratch\nno cache\n", "the cache kept the first build's line");
+    // a changed file under the bound directory is a new build of that step
+    std::fs::write(ctx.join("data/in.txt"), "changed\n").unwrap();
+    let out = w.ok(&["build", "-t", "mounted", ctx.to_str().unwrap()]);
+    assert!(!out.contains("Using cache"), "the bind's content is part of the first RUN's key: {out}");
+    assert_eq!(w.ok(&["run", "--rm", "mounted", "cat", "/copied"]), "changed\n");
+    let e = w.fails(&["build", "-f", "/dev/null", ctx.to_str().unwrap()]);
+    assert!(e.contains("no FROM"), "{e}");
+    let bad = context(&w, "bad", &format!("FROM {base}\nRUN --mount=type=secret,id=x true\n"), &[]);
+    let e = w.fails(&["build", bad.to_str().unwrap()]);
+    assert!(e.contains("Containerfile:2") && e.contains("type=secret is not supported"), "{e}");
+    nothing_left(&w);
+}

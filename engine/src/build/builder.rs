@@ -25,7 +25,7 @@ use super::ignore::Ignore;
 use super::words;
 use crate::commit::{object, push_history, set_env, ImageFormat, ImageParts, Made, NewLayer};
 use crate::container::log_reader::{Follower, LogFiles};
-use crate::container::{ContainerPaths, CreateOptions};
+use crate::container::{ContainerPaths, CreateOptions, MountRequest};
 use crate::{host_mount, Engine, Error, ImageRecord, PullOptions, Result};
 
 /// What `berth build` is asked to do.
@@ -852,10 +852,13 @@ impl<'a> Build<'a> {
             }
             (c, _) => self.command_argv(st, c),
         };
-        if !run.mounts.is_empty() {
-            return Err(
-                self.err(line, "RUN --mount is not supported by Berth yet: COPY the files into the image instead")
-            );
+        let mut mounts = Vec::new();
+        let mut mount_keys = Vec::new();
+        for m in &run.mounts {
+            let raw = words::process(m, self.file.escape, &|n: &str| st.lookup(n)).map_err(|e| self.err(line, e))?;
+            let (req, key) = self.run_mount(st, &raw, line, progress)?;
+            mounts.push(req);
+            mount_keys.push(key);
         }
         let network = match run.network.as_deref() {
             None | Some("default") => self.opts.network.clone(),
@@ -874,7 +877,14 @@ impl<'a> Build<'a> {
             }
         }
         let argv_json = serde_json::to_string(&argv).expect("json");
-        let key = hash(&[&st.key, "RUN", &argv_json, &arg_text.join("\n"), network.as_deref().unwrap_or("")]);
+        let key = hash(&[
+            &st.key,
+            "RUN",
+            &argv_json,
+            &arg_text.join("\n"),
+            network.as_deref().unwrap_or(""),
+            &mount_keys.join("\n"),
+        ]);
         let created_by = match &run.command {
             Command::Shell(_) => {
                 let prefix = if arg_text.is_empty() {
@@ -887,8 +897,127 @@ impl<'a> Build<'a> {
             Command::Exec(_) => argv.join(" "),
         };
         self.layered(st, key, created_by, progress, &mut |b, st, progress| {
-            b.run_container(st, line, &argv, &run_env, network.clone(), progress)
+            b.run_container(st, line, &argv, &run_env, network.clone(), mounts.clone(), progress)
         })
+    }
+
+    /// `RUN --mount=…`: the container's mount, and what identifies it for the cache.
+    /// bind (of the context, read-only; or of a stage's or image's files), cache (a directory
+    /// kept between builds, by its id or target) and tmpfs.
+    fn run_mount(
+        &self,
+        st: &StageState,
+        raw: &str,
+        line: usize,
+        progress: &mut dyn FnMut(BuildEvent),
+    ) -> Result<(MountRequest, String)> {
+        let mut kind = "bind".to_string();
+        let mut fields = BTreeMap::new();
+        for part in raw.split(',').filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=').unwrap_or((part, "true"));
+            let k = k.to_ascii_lowercase();
+            match k.as_str() {
+                "type" => kind = v.to_string(),
+                "target" | "dst" | "destination" => {
+                    fields.insert("target".to_string(), v.to_string());
+                }
+                "source" | "src" => {
+                    fields.insert("source".to_string(), v.to_string());
+                }
+                "from" | "id" | "size" | "mode" | "uid" | "gid" | "sharing" | "readonly" | "ro" | "rw"
+                | "readwrite" => {
+                    fields.insert(k, v.to_string());
+                }
+                _ => return Err(self.err(line, format!("RUN --mount={raw}: unknown option {k}"))),
+            }
+        }
+        if !["bind", "cache", "tmpfs"].contains(&kind.as_str()) {
+            return Err(self.err(
+                line,
+                format!("RUN --mount type={kind} is not supported: use bind, cache or tmpfs (secrets: pass them as build args)"),
+            ));
+        }
+        let target = fields.get("target").cloned().ok_or_else(|| {
+            self.err(line, format!("RUN --mount={raw}: it needs a target (target=/path/in/the/container)"))
+        })?;
+        let target =
+            if target.starts_with('/') { target } else { format!("{}/{target}", st.workdir().trim_end_matches('/')) };
+        let target = clean_abs(&target);
+        let writable = ["rw", "readwrite"].iter().any(|k| fields.get(*k).is_some_and(|v| v == "true"));
+        match kind.as_str() {
+            "bind" => {
+                let source = fields.get("source").cloned().unwrap_or_else(|| ".".into());
+                if writable {
+                    return Err(self.err(
+                        line,
+                        format!(
+                            "RUN --mount={raw}: a writable bind is not supported: COPY the files in, or use type=cache"
+                        ),
+                    ));
+                }
+                match fields.get("from") {
+                    Some(from) => {
+                        let img = match self.stage_index(from) {
+                            Some(j) => self.done.get(&j).cloned().ok_or_else(|| {
+                                self.err(line, format!("RUN --mount from={from}: that stage comes after this one"))
+                            })?,
+                            None => self.image_for(from, line, progress)?,
+                        };
+                        if clean_abs(&source) != "/" {
+                            return Err(self.err(
+                                line,
+                                format!("RUN --mount={raw}: with from=, only the whole root can be mounted: leave source out"),
+                            ));
+                        }
+                        let key = format!("bind from {} at {target}", img.id);
+                        Ok((
+                            MountRequest::Image {
+                                source: img.id.clone(),
+                                image_id: img.id,
+                                destination: target,
+                                read_write: false,
+                            },
+                            key,
+                        ))
+                    }
+                    None => {
+                        let found = context::context_sources(&self.opts.context, &self.ignore, &source)
+                            .map_err(|e| self.err(line, format!("RUN --mount: {e}")))?;
+                        let src = found.into_iter().next().expect("one source at least").path;
+                        let mut h = Sha256::new();
+                        digest_tree(&src, &self.opts.context, &self.ignore, &mut h)
+                            .map_err(|e| self.err(line, format!("RUN --mount: reading {}: {e}", src.display())))?;
+                        let key = format!("bind {source} at {target}: {}", hex::encode(h.finalize()));
+                        Ok((MountRequest::Bind { source: src, destination: target, read_only: true }, key))
+                    }
+                }
+            }
+            "cache" => {
+                let id = fields.get("id").cloned().unwrap_or_else(|| target.clone());
+                let dir = self.engine.config().root.join("build-cache").join(&hash(&[&id])[..32]);
+                std::fs::create_dir_all(&dir).map_err(|e| Error::Io { path: dir.clone(), source: e })?;
+                let owner = (
+                    fields.get("uid").and_then(|u| u.parse::<u32>().ok()),
+                    fields.get("gid").and_then(|g| g.parse::<u32>().ok()),
+                );
+                if owner.0.is_some() || owner.1.is_some() {
+                    let _ = std::os::unix::fs::chown(&dir, owner.0, owner.1);
+                }
+                if let Some(mode) = fields.get("mode").and_then(|m| u32::from_str_radix(m, 8).ok()) {
+                    use std::os::unix::fs::PermissionsExt;
+                    let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode));
+                }
+                Ok((
+                    MountRequest::Bind { source: dir, destination: target.clone(), read_only: false },
+                    format!("cache at {target}"),
+                ))
+            }
+            "tmpfs" => {
+                let options = fields.get("size").map(|s| vec![format!("size={s}")]).unwrap_or_default();
+                Ok((MountRequest::Tmpfs { destination: target.clone(), options }, format!("tmpfs at {target}")))
+            }
+            other => unreachable!("mount type {other} was checked"),
+        }
     }
 
     /// Runs `argv` in a container of the stage's image; its changes, as a layer.
@@ -899,6 +1028,7 @@ impl<'a> Build<'a> {
         argv: &[String],
         env: &[String],
         network: Option<String>,
+        mounts: Vec<MountRequest>,
         progress: &mut dyn FnMut(BuildEvent),
     ) -> Result<NewLayer> {
         let engine = self.engine;
@@ -912,6 +1042,7 @@ impl<'a> Build<'a> {
             workdir: Some(st.workdir()),
             user: st.cfg_str("User"),
             network,
+            mounts: mounts.clone(),
             labels: BTreeMap::from([("io.berth.build".to_string(), self.file_name.clone())]),
             ..CreateOptions::default()
         };
@@ -953,7 +1084,8 @@ impl<'a> Build<'a> {
             ));
         }
         let upper = paths.upper();
-        drop_runtime_files(&upper, img, engine);
+        let targets: Vec<String> = mounts.iter().map(|m| m.destination().trim_start_matches('/').to_string()).collect();
+        drop_runtime_files(&upper, img, engine, &targets);
         let layer = engine.write_layer(&upper);
         drop(guard);
         layer
@@ -1329,10 +1461,11 @@ fn digest_tree(path: &Path, context: &Path, ignore: &Ignore, h: &mut Sha256) -> 
 
 /// Takes out of a RUN container's upper directory what the runtime made there for its own
 /// mounts (empty mount points, /etc/hosts and the like), when the image did not have them.
-fn drop_runtime_files(upper: &Path, img: &ImageRecord, engine: &Engine) {
+fn drop_runtime_files(upper: &Path, img: &ImageRecord, engine: &Engine, mount_targets: &[String]) {
     let layers: Vec<PathBuf> = img.layers.iter().rev().map(|l| engine.layers().diff_dir(&l.chain_id)).collect();
     let in_image = |rel: &str| layers.iter().any(|l| std::fs::symlink_metadata(l.join(rel)).is_ok());
-    for rel in ["etc/hosts", "etc/resolv.conf", "etc/hostname", "run/.containerenv", "run/secrets"] {
+    let known = ["etc/hosts", "etc/resolv.conf", "etc/hostname", "run/.containerenv", "run/secrets"];
+    for rel in known.iter().copied().chain(mount_targets.iter().map(String::as_str)) {
         let p = upper.join(rel);
         if let Ok(m) = std::fs::symlink_metadata(&p) {
             let empty = (m.is_file() && m.len() == 0)
