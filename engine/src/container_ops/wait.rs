@@ -9,7 +9,9 @@ impl Engine {
     /// The exit code once the container has exited (also after a `--rm` removed it), or None
     /// while it has not.
     pub fn exit_code(&self, id: &str) -> Result<Option<i32>> {
-        match container::get(self.state().conn(), id)? {
+        // read first: the state lock must not be held into `reconcile`, which takes it again
+        let found = container::get(self.state().conn(), id)?;
+        match found {
             Some(c) => {
                 let c = self.reconcile(c)?;
                 Ok((c.status == Status::Exited).then(|| c.exit_code.unwrap_or(0)))
