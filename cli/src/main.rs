@@ -108,6 +108,9 @@ enum Command {
     History(images::HistoryArgs),
     /// Build an image from a Containerfile (Dockerfile)
     Build(build::BuildArgs),
+    /// Build images (buildx's commands: build)
+    #[command(subcommand)]
+    Buildx(build::BuildxCommand),
     /// Create a new image from a container's changes
     Commit(images::CommitArgs),
     /// Show the changes of a container over its image, or of an image's top layer
@@ -454,7 +457,11 @@ fn run(cli: Cli, complete_words: Option<Vec<String>>) -> anyhow::Result<ExitCode
         Command::Save(a) | Command::Image(images::ImageCommand::Save(a)) => archive::save(&engine(&cli)?, a),
         Command::Load(a) | Command::Image(images::ImageCommand::Load(a)) => archive::load(&engine(&cli)?, a),
         Command::Import(a) | Command::Image(images::ImageCommand::Import(a)) => import::import(&engine(&cli)?, a),
-        Command::Build(a) | Command::Image(images::ImageCommand::Build(a)) => rt.block_on(build::run(engine(&cli)?, a)),
+        Command::Build(a)
+        | Command::Image(images::ImageCommand::Build(a))
+        | Command::Buildx(build::BuildxCommand::Build(a)) => {
+            rt.block_on(build::run(engine(&cli)?, a, &cli.runtime_flag))
+        }
         Command::Image(cmd) => rt.block_on(images::run(engine(&cli)?, cmd)),
         Command::Tag(args) => images::tag(&engine(&cli)?, args),
         Command::Untag(args) => images::untag(&engine(&cli)?, args),

@@ -116,6 +116,9 @@ pub enum Error {
     /// The container's process could not start; `code` is the exit code Podman gives (125-127).
     #[error("{message}")]
     StartFailed { code: i32, message: String },
+    /// A build's RUN step exited with `code` (what `build` exits with, as Podman's).
+    #[error("{message}")]
+    BuildStepFailed { code: i32, message: String },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{0}")]

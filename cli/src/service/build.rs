@@ -61,6 +61,7 @@ pub async fn build(ctx: &Ctx, r: &Req, spooled: Spooled) -> Reply {
             None | Some("" | "default" | "bridge") => None,
             Some(other) => Some(other.to_string()),
         },
+        ..BuildOptions::default()
     };
     let quiet = r.flag("q");
     let asked = opts.tags.clone();

@@ -49,6 +49,15 @@ pub struct BuildOptions {
     pub platform: Option<String>,
     /// The network RUN steps are on (`--network`); None: the default network.
     pub network: Option<String>,
+    /// The ignore file (`--ignorefile`); None: the context's `.containerignore`/`.dockerignore`.
+    pub ignore_file: Option<PathBuf>,
+    /// Resource limits of RUN steps (`--ulimit`).
+    pub ulimits: Vec<crate::container::kernel::Ulimit>,
+    /// Security options of RUN steps (`--security-opt`: seccomp, apparmor, no-new-privileges…).
+    pub security: crate::container::security::Security,
+    /// Flags for the OCI runtime (`--runtime-flag`): Berth's runtime takes none, so a RUN
+    /// fails with them, as Podman's runtime fails on a flag it does not know.
+    pub runtime_flags: Vec<String>,
 }
 
 /// When a base image is pulled (`--pull`).
@@ -175,6 +184,8 @@ struct Build<'a> {
     cancel: &'a AtomicBool,
     /// The result's first name, for `COMMIT`.
     commit_name: Option<String>,
+    /// The instruction being built, for errors (`building at STEP "…"`).
+    current: Option<String>,
 }
 
 /// The Containerfile `name` (a path relative to the context, as Docker's API names it) in
@@ -233,10 +244,16 @@ impl Engine {
         }
         let file = match &opts.file {
             Some(f) => {
+                // as given, else in the context (`-f Containerfile.dev` beside the sources)
+                let f = if !f.exists() && f.is_relative() && context.join(f).exists() {
+                    context.join(f)
+                } else {
+                    f.clone()
+                };
                 if f.is_dir() {
                     return Err(Error::Invalid(format!("{}: is a directory, not a Containerfile", f.display())));
                 }
-                f.clone()
+                f
             }
             None => ["Containerfile", "Dockerfile"].iter().map(|n| context.join(n)).find(|p| p.is_file()).ok_or_else(
                 || {
@@ -247,8 +264,12 @@ impl Engine {
                 },
             )?,
         };
-        let text = std::fs::read_to_string(&file)
-            .map_err(|e| Error::Invalid(format!("reading the Containerfile {}: {e}", file.display())))?;
+        let text = std::fs::read_to_string(&file).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                Error::Invalid(format!("the Containerfile {}: no such file or directory", file.display()))
+            }
+            _ => Error::Invalid(format!("reading the Containerfile {}: {e}", file.display())),
+        })?;
         let file_name =
             file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
         let parsed =
@@ -273,8 +294,14 @@ impl Engine {
                 )));
             }
         }
-        let ignore = Ignore::read(context)
-            .map_err(|e| Error::Invalid(format!("reading the ignore file of {}: {e}", context.display())))?;
+        let ignore = match &opts.ignore_file {
+            Some(f) => Ignore::parse(
+                &std::fs::read_to_string(f)
+                    .map_err(|e| Error::Invalid(format!("--ignorefile {}: {e}", f.display())))?,
+            ),
+            None => Ignore::read(context)
+                .map_err(|e| Error::Invalid(format!("reading the ignore file of {}: {e}", context.display())))?,
+        };
         let work = self.config().root.join("build").join(format!("b-{}", hex::encode(rand::random::<[u8; 6]>())));
         std::fs::create_dir_all(&work).map_err(|e| Error::Io { path: work.clone(), source: e })?;
         let mut b = Build {
@@ -288,6 +315,7 @@ impl Engine {
             used_args: BTreeSet::new(),
             cancel,
             commit_name: names.first().cloned(),
+            current: None,
         };
         let result = b.run(progress);
         let _ = std::fs::remove_dir_all(&work);
@@ -350,7 +378,10 @@ impl Engine {
 
 impl<'a> Build<'a> {
     fn err(&self, line: usize, msg: impl std::fmt::Display) -> Error {
-        Error::Invalid(format!("{}:{line}: {msg}", self.file_name))
+        match &self.current {
+            Some(step) => Error::Invalid(format!("building at STEP \"{step}\": {}:{line}: {msg}", self.file_name)),
+            None => Error::Invalid(format!("{}:{line}: {msg}", self.file_name)),
+        }
     }
 
     fn check_cancel(&self) -> Result<()> {
@@ -473,7 +504,9 @@ impl<'a> Build<'a> {
         for (n, ins) in def.instructions.iter().enumerate() {
             self.check_cancel()?;
             progress(BuildEvent::Step { stage: stage_no, step: n + 2, steps, text: ins.text.clone() });
+            self.current = Some(ins.text.clone());
             self.step(&mut st, ins, progress)?;
+            self.current = None;
         }
         // the stage's result: what the last step stored, unless settings changed after it
         let labels: Vec<String> =
@@ -683,6 +716,8 @@ impl<'a> Build<'a> {
                     if v.is_empty() {
                         return Err(self.err(line, "VOLUME needs a path"));
                     }
+                    // as Docker: a path without its leading slash is one from the root
+                    let v = if v.starts_with('/') { v } else { format!("/{v}") };
                     object(st.cfg().entry("Volumes").or_insert_with(|| json!({}))).insert(v.clone(), json!({}));
                     vols.push(v);
                 }
@@ -1043,9 +1078,20 @@ impl<'a> Build<'a> {
             user: st.cfg_str("User"),
             network,
             mounts: mounts.clone(),
+            ulimits: self.opts.ulimits.clone(),
+            security: self.opts.security.clone(),
             labels: BTreeMap::from([("io.berth.build".to_string(), self.file_name.clone())]),
             ..CreateOptions::default()
         };
+        if let Some(flag) = self.opts.runtime_flags.first() {
+            let Error::Invalid(message) = self.err(
+                line,
+                format!("RUN: --runtime-flag {flag}: berth's runtime takes no flags (it is built into berth, not crun or runc): leave --runtime-flag out"),
+            ) else {
+                unreachable!("err makes Invalid")
+            };
+            return Err(Error::BuildStepFailed { code: 1, message });
+        }
         let c = engine.create_container(&img.id, opts).map_err(|e| self.err(line, format!("RUN: {e}")))?;
         let guard = RemoveOnDrop { engine, id: c.id.clone() };
         let paths = ContainerPaths::new(&engine.config().root, &c.id);
@@ -1078,10 +1124,13 @@ impl<'a> Build<'a> {
             std::thread::sleep(Duration::from_millis(25));
         };
         if code != 0 {
-            return Err(self.err(
+            let Error::Invalid(message) = self.err(
                 line,
                 format!("RUN {}: the command exited with {code}", argv.last().map(String::as_str).unwrap_or("")),
-            ));
+            ) else {
+                unreachable!("err makes Invalid")
+            };
+            return Err(Error::BuildStepFailed { code, message });
         }
         let upper = paths.upper();
         let targets: Vec<String> = mounts.iter().map(|m| m.destination().trim_start_matches('/').to_string()).collect();
@@ -1309,6 +1358,7 @@ impl<'a> Build<'a> {
                 None => None,
             };
             let how = CopyHow { chown: owner, chmod, keep_owner };
+            let mut links = context::Links::new();
             let dirs_owner = owner.unwrap_or((0, 0));
             let dest_path = Path::new(dest);
             let existing_dir = context::resolve(&merged, dest_path).map(|p| p.is_dir()).unwrap_or(false);
@@ -1326,7 +1376,7 @@ impl<'a> Build<'a> {
                         if self.ignored(&e.path()) {
                             continue;
                         }
-                        self.copy_filtered(&e.path(), &merged, &dest_path.join(e.file_name()), &how)?;
+                        self.copy_filtered(&e.path(), &merged, &dest_path.join(e.file_name()), &how, &mut links)?;
                     }
                     continue;
                 }
@@ -1340,7 +1390,7 @@ impl<'a> Build<'a> {
                         let how = CopyHow { keep_owner: true, ..how };
                         for e in std::fs::read_dir(&tmp).map_err(|e| e.to_string())? {
                             let e = e.map_err(|e| e.to_string())?;
-                            context::copy_into(&e.path(), &merged, &dest_path.join(e.file_name()), &how)
+                            context::copy_into(&e.path(), &merged, &dest_path.join(e.file_name()), &how, &mut links)
                                 .map_err(|err| format!("{dest}: {err}"))?;
                         }
                         continue;
@@ -1352,7 +1402,7 @@ impl<'a> Build<'a> {
                     context::make_dirs(&merged, parent, dirs_owner)
                         .map_err(|e| format!("{}: {e}", parent.display()))?;
                 }
-                context::copy_into(&src.path, &merged, &target, &how)
+                context::copy_into(&src.path, &merged, &target, &how, &mut links)
                     .map_err(|e| format!("{}: {e}", target.display()))?;
             }
             Ok(())
@@ -1381,10 +1431,17 @@ impl<'a> Build<'a> {
     }
 
     /// Copies a tree of the context without what the ignore file excludes.
-    fn copy_filtered(&self, src: &Path, root: &Path, dest: &Path, how: &CopyHow) -> std::result::Result<(), String> {
+    fn copy_filtered(
+        &self,
+        src: &Path,
+        root: &Path,
+        dest: &Path,
+        how: &CopyHow,
+        links: &mut context::Links,
+    ) -> std::result::Result<(), String> {
         let meta = std::fs::symlink_metadata(src).map_err(|e| format!("{}: {e}", src.display()))?;
         if !meta.is_dir() || !src.starts_with(&self.opts.context) {
-            return context::copy_into(src, root, dest, how)
+            return context::copy_into(src, root, dest, how, links)
                 .map(|_| ())
                 .map_err(|e| format!("{}: {e}", dest.display()));
         }
@@ -1393,7 +1450,7 @@ impl<'a> Build<'a> {
         std::fs::create_dir_all(&empty).map_err(|e| e.to_string())?;
         let _ = std::fs::set_permissions(&empty, meta.permissions());
         nix::unistd::chown(&empty, Some(meta.uid().into()), Some(meta.gid().into())).ok();
-        context::copy_into(&empty, root, dest, how).map_err(|e| format!("{}: {e}", dest.display()))?;
+        context::copy_into(&empty, root, dest, how, links).map_err(|e| format!("{}: {e}", dest.display()))?;
         let mut entries: Vec<_> = std::fs::read_dir(src)
             .and_then(|r| r.collect::<std::io::Result<Vec<_>>>())
             .map_err(|e| format!("{}: {e}", src.display()))?;
@@ -1402,7 +1459,7 @@ impl<'a> Build<'a> {
             if self.ignored(&e.path()) {
                 continue;
             }
-            self.copy_filtered(&e.path(), root, &dest.join(e.file_name()), how)?;
+            self.copy_filtered(&e.path(), root, &dest.join(e.file_name()), how, links)?;
         }
         Ok(())
     }

@@ -176,12 +176,15 @@ pub(crate) fn make_dirs(root: &Path, path: &Path, owner: (u32, u32)) -> io::Resu
     resolve(root, path)
 }
 
+/// The files a step copied that have more links, by device and inode: a second link to one of
+/// them is made as a hard link to the first copy.
+pub(crate) type Links = HashMap<(u64, u64), PathBuf>;
+
 /// Copies `src` (a file, link, directory or special file on the host) to `dest` (in the image's
 /// terms) under `root`: a directory's entries are merged into an existing directory there.
-pub(crate) fn copy_into(src: &Path, root: &Path, dest: &Path, how: &CopyHow) -> io::Result<u64> {
-    let mut links = HashMap::new();
+pub(crate) fn copy_into(src: &Path, root: &Path, dest: &Path, how: &CopyHow, links: &mut Links) -> io::Result<u64> {
     let mut count = 0;
-    copy_entry(src, root, dest, how, &mut links, &mut count)?;
+    copy_entry(src, root, dest, how, links, &mut count)?;
     Ok(count)
 }
 
@@ -304,6 +307,7 @@ pub(crate) enum Archive {
     Tar,
     Gzip,
     Zstd,
+    Xz,
 }
 
 pub(crate) fn sniff_archive(path: &Path) -> Option<Archive> {
@@ -323,6 +327,8 @@ pub(crate) fn sniff_archive(path: &Path) -> Option<Archive> {
         Some(Archive::Gzip)
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         Some(Archive::Zstd)
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Some(Archive::Xz)
     } else if n >= 262 && &head[257..262] == b"ustar" {
         Some(Archive::Tar)
     } else {
@@ -332,11 +338,20 @@ pub(crate) fn sniff_archive(path: &Path) -> Option<Archive> {
 
 /// Unpacks the archive at `path` into the fresh, empty directory `into`, owners kept.
 pub(crate) fn unpack_archive(path: &Path, kind: Archive, into: &Path) -> io::Result<()> {
-    let file = io::BufReader::new(fs::File::open(path)?);
+    let mut file = io::BufReader::new(fs::File::open(path)?);
     let reader: Box<dyn io::Read> = match kind {
         Archive::Tar => Box::new(file),
         Archive::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
         Archive::Zstd => Box::new(zstd::Decoder::with_buffer(file)?),
+        Archive::Xz => {
+            // decompressed into an unnamed file first: the decoder writes, tar reads
+            let mut tar = tempfile::tempfile_in(into.parent().unwrap_or(into))?;
+            lzma_rs::xz_decompress(&mut file, &mut io::BufWriter::new(&mut tar))
+                .map_err(|e| io::Error::other(format!("not a valid xz archive: {e}")))?;
+            use std::io::Seek;
+            tar.seek(io::SeekFrom::Start(0))?;
+            Box::new(io::BufReader::new(tar))
+        }
     };
     let mut archive = tar::Archive::new(reader);
     archive.set_preserve_permissions(true);
@@ -447,7 +462,14 @@ mod tests {
         std::os::unix::fs::symlink("/real", root.join("link")).unwrap();
         let src = dir.path().join("f");
         fs::write(&src, "x").unwrap();
-        copy_into(&src, &root, Path::new("/link/f"), &CopyHow { chmod: Some(0o640), ..CopyHow::default() }).unwrap();
+        copy_into(
+            &src,
+            &root,
+            Path::new("/link/f"),
+            &CopyHow { chmod: Some(0o640), ..CopyHow::default() },
+            &mut Links::new(),
+        )
+        .unwrap();
         let landed = root.join("real/f");
         assert_eq!(fs::read_to_string(&landed).unwrap(), "x");
         assert_eq!(fs::metadata(&landed).unwrap().mode() & 0o7777, 0o640);
