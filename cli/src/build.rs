@@ -98,7 +98,7 @@ pub struct BuildArgs {
 #[derive(clap::Subcommand)]
 pub enum BuildxCommand {
     /// Build an image from a Containerfile (Dockerfile)
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
 }
 
 /// `KEY=VALUE` pairs; a bare KEY from `env` when it has it (else left out).

@@ -18,7 +18,7 @@ pub enum ImageCommand {
     #[command(alias = "list")]
     Ls(ListArgs),
     /// Build an image from a Containerfile (Dockerfile)
-    Build(crate::build::BuildArgs),
+    Build(Box<crate::build::BuildArgs>),
     /// Pull an image from a registry
     Pull(crate::pull::PullArgs),
     /// Push an image to a registry, a dir: directory or an OCI layout

@@ -107,7 +107,7 @@ enum Command {
     /// Show an image's history
     History(images::HistoryArgs),
     /// Build an image from a Containerfile (Dockerfile)
-    Build(build::BuildArgs),
+    Build(Box<build::BuildArgs>),
     /// Build images (buildx's commands: build)
     #[command(subcommand)]
     Buildx(build::BuildxCommand),

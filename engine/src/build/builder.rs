@@ -931,9 +931,8 @@ impl<'a> Build<'a> {
             }
             Command::Exec(_) => argv.join(" "),
         };
-        self.layered(st, key, created_by, progress, &mut |b, st, progress| {
-            b.run_container(st, line, &argv, &run_env, network.clone(), mounts.clone(), progress)
-        })
+        let spec = RunSpec { argv, env: run_env, network, mounts };
+        self.layered(st, key, created_by, progress, &mut |b, st, progress| b.run_container(st, line, &spec, progress))
     }
 
     /// `RUN --mount=…`: the container's mount, and what identifies it for the cache.
@@ -1060,12 +1059,11 @@ impl<'a> Build<'a> {
         &mut self,
         st: &StageState,
         line: usize,
-        argv: &[String],
-        env: &[String],
-        network: Option<String>,
-        mounts: Vec<MountRequest>,
+        spec: &RunSpec,
         progress: &mut dyn FnMut(BuildEvent),
     ) -> Result<NewLayer> {
+        let RunSpec { argv, env, network, mounts } = spec;
+        let network = network.clone();
         let engine = self.engine;
         let Some(img) = st.image.as_ref().filter(|i| !i.layers.is_empty()) else {
             return Err(self.err(line, "RUN needs files to run: this stage is FROM scratch with nothing copied in yet"));
@@ -1466,6 +1464,15 @@ impl<'a> Build<'a> {
 }
 
 use std::os::unix::fs::MetadataExt as _;
+
+/// What a RUN step runs, and how.
+struct RunSpec {
+    argv: Vec<String>,
+    /// The image's environment and the ARGs.
+    env: Vec<String>,
+    network: Option<String>,
+    mounts: Vec<MountRequest>,
+}
 
 /// `/a/./b/../c` as `/a/c`.
 fn clean_abs(p: &str) -> String {
