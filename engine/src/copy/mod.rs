@@ -191,6 +191,9 @@ pub(crate) fn helper_main(args: &[String]) -> i32 {
     }
 }
 
+/// How long a copy waits for a container whose process just went to be recorded as stopped.
+const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 struct HelperOptions {
     shown: String,
     follow: bool,
@@ -249,16 +252,28 @@ fn helper(
 
 /// Makes the container's root this process's root. A running container's mounts are there
 /// already; a stopped one's volumes and bind mounts are attached to its files (see [`mounts`]).
+/// A container that exits meanwhile (its process gone before its monitor recorded it) is
+/// looked at again until it is recorded as stopped, for at most [`EXIT_WAIT`].
 fn enter_root(engine: &Engine, c: &crate::ContainerRecord) -> std::result::Result<mounts::Attached, String> {
     use nix::mount::{mount, MsFlags};
     use nix::sched::{setns, unshare, CloneFlags};
-    if let Some(pid) = c.pid.filter(|_| c.is_running()) {
-        let ns = std::fs::File::open(format!("/proc/{pid}/ns/mnt"))
-            .map_err(|e| format!("opening the container's mounts: {e}"))?;
-        // Joining a mount namespace puts us at its root, which is the container's.
-        setns(ns, CloneFlags::CLONE_NEWNS).map_err(|e| format!("joining the container's mounts: {e}"))?;
-        return Ok(mounts::Attached::default());
+    let deadline = std::time::Instant::now() + EXIT_WAIT;
+    let mut c = c.clone();
+    while let Some(pid) = c.pid.filter(|_| c.is_running()) {
+        match std::fs::File::open(format!("/proc/{pid}/ns/mnt")) {
+            Ok(ns) => {
+                // Joining a mount namespace puts us at its root, which is the container's.
+                setns(ns, CloneFlags::CLONE_NEWNS).map_err(|e| format!("joining the container's mounts: {e}"))?;
+                return Ok(mounts::Attached::default());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                c = engine.container(&c.id).map_err(|e| e.to_string())?;
+            }
+            Err(e) => return Err(format!("opening the mounts of container {}: {e}", c.name)),
+        }
     }
+    let c = &c;
     // A stopped container: its overlay (or its --rootfs directory), in a mount namespace
     // nobody else sees.
     let lower = match &c.options.rootfs {
