@@ -443,18 +443,27 @@ fn bollard_drives_the_same_flows() {
     });
 }
 
-/// `HEAD /containers/{id}/archive?path=…` on a connection of its own: the status and the
-/// decoded `X-Docker-Container-Path-Stat` header.
-fn head_stat(s: &Service, id: &str, path: &str) -> (u16, Option<serde_json::Value>) {
-    use base64::Engine as _;
+/// One HTTP/1.0 request on a connection of its own (so the body comes back unchunked): the
+/// status, the head and the body.
+fn raw_call(s: &Service, method: &str, path: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
     let mut c = std::os::unix::net::UnixStream::connect(&s.socket).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(c, "HEAD /v1.41/containers/{id}/archive?path={path} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut raw = String::new();
-    c.read_to_string(&mut raw).unwrap();
-    let status = raw.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("{raw:?}"));
-    let stat = raw.lines().find_map(|l| {
+    write!(c, "{method} {path} HTTP/1.0\r\nHost: berth\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
+    c.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    c.read_to_end(&mut raw).unwrap();
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("{raw:?}"));
+    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("{head}"));
+    (status, head, raw[end + 4..].to_vec())
+}
+
+/// `HEAD /containers/{id}/archive?path=…`: the status and the decoded
+/// `X-Docker-Container-Path-Stat` header.
+fn head_stat(s: &Service, id: &str, path: &str) -> (u16, Option<serde_json::Value>) {
+    use base64::Engine as _;
+    let (status, head, _) = raw_call(s, "HEAD", &format!("/v1.41/containers/{id}/archive?path={path}"), b"");
+    let stat = head.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
         k.eq_ignore_ascii_case("X-Docker-Container-Path-Stat").then(|| {
             let json = base64::engine::general_purpose::STANDARD.decode(v.trim()).unwrap();
@@ -462,6 +471,12 @@ fn head_stat(s: &Service, id: &str, path: &str) -> (u16, Option<serde_json::Valu
         })
     });
     (status, stat)
+}
+
+/// A raw call's `{"message"}`.
+fn message(body: &[u8]) -> String {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_else(|e| panic!("{e}: {body:?}"));
+    v["message"].as_str().unwrap_or_default().to_string()
 }
 
 #[test]
@@ -489,6 +504,26 @@ fn docker_cp_copies_both_ways_into_running_and_stopped_containers() {
     let stat = stat.unwrap();
     assert_eq!((&stat["mode"], &stat["linkTarget"]), (&json!((1u64 << 27) | 0o777), &json!("/data/one")));
     assert_eq!(head_stat(&s, "box", "/nonesuch"), (404, None));
+    // GET: a directory's tar has the directory's name at its top, `dir/.` has `./`.
+    let names = |path: &str| {
+        let (status, _, tar) = raw_call(&s, "GET", &format!("/containers/box/archive?path={path}"), b"");
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&tar));
+        let mut names: Vec<Vec<u8>> =
+            tar::Archive::new(&tar[..]).entries().unwrap().map(|e| e.unwrap().path_bytes().into_owned()).collect();
+        names.sort();
+        names.into_iter().map(|n| String::from_utf8(n).unwrap()).collect::<Vec<_>>()
+    };
+    assert_eq!(names("/data"), ["data/", "data/link", "data/one", "data/sub/", "data/sub/two"]);
+    assert_eq!(names("/data/."), ["./", "./link", "./one", "./sub/", "./sub/two"]);
+    // PUT: into a directory only, a tar only; bad input is a 4xx naming what was wrong.
+    let (status, _, body) = raw_call(&s, "PUT", "/containers/box/archive?path=/data/one", b"");
+    assert_eq!(status, 400);
+    assert!(message(&body).contains("\"/data/one\" on container box is not a directory"), "{}", message(&body));
+    let (status, _, body) = raw_call(&s, "PUT", "/containers/box/archive?path=/data", b"not a tar");
+    assert_eq!((status, message(&body)), (400, "the request body must be a tar archive (plain, gzip or zstd)".into()));
+    let (status, _, body) = raw_call(&s, "GET", "/containers/box/archive", b"");
+    assert_eq!(status, 400);
+    assert!(message(&body).contains("\"path\" parameter is missing"), "{}", message(&body));
 
     // Out of a running container: a file, a directory (under its own name), a directory's
     // contents, a link as itself and, with -L, what it names.
@@ -514,6 +549,17 @@ fn docker_cp_copies_both_ways_into_running_and_stopped_containers() {
     assert_eq!(ok(&w, &s, &["exec", "box", "cat", "/tmp/in.txt"]), "from the host\n");
     ok(&w, &s, &["cp", &at("tree"), "box:/tmp/tree2"]);
     assert_eq!(ok(&w, &s, &["exec", "box", "cat", "/tmp/tree2/deep/b"]), "bee\n");
+    // `docker cp - CTR:DIR`: the client sends stdin's archive as it is, here gzip'd.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    {
+        let mut t = tar::Builder::new(&mut gz);
+        t.append_path_with_name(at("in.txt"), "streamed.txt").unwrap();
+        t.finish().unwrap();
+    }
+    let mut child = docker_cmd(&w, &s).args(["cp", "-", "box:/tmp"]).stdin(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(&gz.finish().unwrap()).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(ok(&w, &s, &["exec", "box", "cat", "/tmp/streamed.txt"]), "from the host\n");
     let err = fails(&w, &s, &["cp", &at("in.txt"), "box:/nonesuch/x"]);
     assert!(err.contains("/nonesuch"), "the message names the path: {err}");
 
