@@ -123,6 +123,9 @@ pub enum Error {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Invalid(String),
+    /// A copy into or out of a container failed: the copy helper's message.
+    #[error("{0}")]
+    Copy(String),
 }
 
 impl Error {

@@ -68,7 +68,7 @@ pub fn cp(engine: &Engine, args: &CpArgs) -> anyhow::Result<ExitCode> {
     match (container_side(&args.source), container_side(&args.destination)) {
         (Some((name, given)), None) if args.destination == "-" => {
             let path = in_container(engine, name, given)?;
-            let request = Request::Out { path: &path, shown: given };
+            let request = Request::Out { path: &path, shown: given, follow: true };
             if !engine.copy_command(name, request)?.stdout(Stdio::inherit()).status()?.success() {
                 return failed;
             }
@@ -76,7 +76,7 @@ pub fn cp(engine: &Engine, args: &CpArgs) -> anyhow::Result<ExitCode> {
         (Some((name, given)), None) => {
             let path = in_container(engine, name, given)?;
             let dest = args.destination.as_str();
-            let request = Request::Out { path: &path, shown: given };
+            let request = Request::Out { path: &path, shown: given, follow: true };
             let mut child = engine.copy_command(name, request)?.stdout(Stdio::piped()).spawn()?;
             let stream = child.stdout.take().expect("piped");
             let how = Receive {
@@ -122,7 +122,7 @@ pub fn cp(engine: &Engine, args: &CpArgs) -> anyhow::Result<ExitCode> {
             };
             let mut child = engine.copy_command(name, request)?.stdin(Stdio::piped()).spawn()?;
             let stdin = child.stdin.take().expect("piped");
-            let sent = archive::send(src, src, &Place::Host, stdin);
+            let sent = archive::send(src, src, &Place::Host, true, stdin);
             if !succeeded(&mut child)? {
                 return failed;
             }
@@ -132,7 +132,7 @@ pub fn cp(engine: &Engine, args: &CpArgs) -> anyhow::Result<ExitCode> {
             // One helper's tar straight into the other's.
             let from_path = in_container(engine, from, from_given)?;
             let to_path = in_container(engine, to, to_given)?;
-            let out = Request::Out { path: &from_path, shown: from_given };
+            let out = Request::Out { path: &from_path, shown: from_given, follow: true };
             let mut sender = engine.copy_command(from, out)?.stdout(Stdio::piped()).spawn()?;
             let tar = sender.stdout.take().expect("piped");
             let contents = archive::wants_contents(&from_path);

@@ -272,13 +272,20 @@ pub struct Spooled {
     pub(super) path: std::path::PathBuf,
 }
 
+impl Spooled {
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
 impl Drop for Spooled {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
 }
 
-/// `docker load`'s body into a file, each chunk within [`super::BODY_TIMEOUT`] of the last.
+/// An archive body (`docker load`'s, `docker import`'s, `docker cp`'s upload) into a file, each
+/// chunk within [`super::BODY_TIMEOUT`] of the last.
 pub async fn spool_body(ctx: &Ctx, mut body: hyper::body::Incoming) -> Result<Spooled, ApiError> {
     use http_body_util::BodyExt;
     use std::io::Write;

@@ -8,8 +8,8 @@
 //! block run on the blocking pool. Errors are Docker's: `{"message": …}` with 404, 409 or 400.
 //!
 //! Hostile or broken clients are bounded: a request body is at most [`MAX_BODY`] bytes (413
-//! past it; only `docker load`'s archive is streamed, into a file, each chunk within
-//! [`BODY_TIMEOUT`] of the last), its headers must arrive within
+//! past it; only the archives of `docker load`, `docker import` and `docker cp` are streamed,
+//! into a file, each chunk within [`BODY_TIMEOUT`] of the last), its headers must arrive within
 //! [`HEADER_TIMEOUT`] and its body within [`BODY_TIMEOUT`] (a stalled client is dropped and
 //! never holds the service up), and malformed input is a 4xx with a message, never a 5xx.
 
@@ -376,7 +376,14 @@ async fn handle(
     let post_to = |path: &[&str]| parts.method == Method::POST && segments(parts.uri.path()) == path;
     let import_body =
         post_to(&["images", "create"]) && parse_query(parts.uri.query()).get("fromSrc").is_some_and(|s| s == "-");
-    let reply = if post_to(&["build"]) {
+    let upload_to = match segments(parts.uri.path()).as_slice() {
+        [c, id, a] if parts.method == Method::PUT && c == "containers" && a == "archive" => Some(id.clone()),
+        _ => None,
+    };
+    let reply = if let Some(id) = upload_to {
+        // `docker cp`'s upload: a tar of any size, spooled too
+        containers::put_archive(&ctx, &id, &request(Bytes::new(), None), body).await
+    } else if post_to(&["build"]) {
         // `docker build`'s context: a tar of any size, spooled to a file
         match images::spool_body(&ctx, body).await {
             Ok(spooled) => build::build(&ctx, &request(Bytes::new(), None), spooled).await,
@@ -455,6 +462,8 @@ async fn route(ctx: &Ctx, r: Req) -> Reply {
         (Method::GET, ["containers", id, "top"]) => containers::top(ctx, id).await,
         (Method::GET, ["containers", id, "changes"]) => containers::changes(ctx, id).await,
         (Method::GET, ["containers", id, "export"]) => containers::export(ctx, id).await,
+        (Method::HEAD, ["containers", id, "archive"]) => containers::stat_archive(ctx, id, &r).await,
+        (Method::GET, ["containers", id, "archive"]) => containers::get_archive(ctx, id, &r).await,
         (Method::POST, ["containers", id, "attach"]) => containers::attach(ctx, id, r).await,
         (Method::POST, ["containers", id, "resize"]) => containers::resize(ctx, id, &r).await,
         (Method::POST, ["containers", id, "exec"]) => exec::create(ctx, id, &r).await,

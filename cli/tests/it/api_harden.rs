@@ -447,6 +447,8 @@ fn every_route_takes_malformed_input_with_a_4xx() {
         ("GET", "/containers/fz/json"),
         ("POST", "/containers/fz/resize?h="),
         ("POST", "/containers/fz/exec"),
+        ("GET", "/containers/fz/archive?path="),
+        ("PUT", "/containers/fz/archive?path=/tmp"),
         ("POST", "/exec/nosuch/start"),
         ("GET", "/exec/nosuch/json"),
         ("POST", "/images/create?fromImage=Bad%20Name"),

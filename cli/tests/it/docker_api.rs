@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::json;
+
 use crate::World;
 
 /// A service for a world, stopped when dropped.
@@ -439,4 +441,141 @@ fn bollard_drives_the_same_flows() {
         let nets = d.list_networks(None::<bollard::query_parameters::ListNetworksOptions>).await.unwrap();
         assert!(nets.iter().any(|n| n.name.as_deref() == Some("bridge")));
     });
+}
+
+/// One HTTP/1.0 request on a connection of its own (so the body comes back unchunked): the
+/// status, the head and the body.
+fn raw_call(s: &Service, method: &str, path: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
+    let mut c = std::os::unix::net::UnixStream::connect(&s.socket).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(c, "{method} {path} HTTP/1.0\r\nHost: berth\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
+    c.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    c.read_to_end(&mut raw).unwrap();
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("{raw:?}"));
+    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("{head}"));
+    (status, head, raw[end + 4..].to_vec())
+}
+
+/// `HEAD /containers/{id}/archive?path=…`: the status and the decoded
+/// `X-Docker-Container-Path-Stat` header.
+fn head_stat(s: &Service, id: &str, path: &str) -> (u16, Option<serde_json::Value>) {
+    use base64::Engine as _;
+    let (status, head, _) = raw_call(s, "HEAD", &format!("/v1.41/containers/{id}/archive?path={path}"), b"");
+    let stat = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("X-Docker-Container-Path-Stat").then(|| {
+            let json = base64::engine::general_purpose::STANDARD.decode(v.trim()).unwrap();
+            serde_json::from_slice(&json).unwrap()
+        })
+    });
+    (status, stat)
+}
+
+/// A raw call's `{"message"}`.
+fn message(body: &[u8]) -> String {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_else(|e| panic!("{e}: {body:?}"));
+    v["message"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn docker_cp_copies_both_ways_into_running_and_stopped_containers() {
+    let w = World::new();
+    w.push_busybox("busybox:latest");
+    let img = w.image_ref("busybox:latest");
+    w.ok(&["pull", "-q", &img]);
+    let s = service(&w);
+    let host = w.dir.path().join("host");
+    std::fs::create_dir(&host).unwrap();
+    let at = |p: &str| host.join(p).to_str().unwrap().to_string();
+    ok(&w, &s, &["run", "-d", "--name", "box", &img, "sleep", "1000"]);
+    let setup = "mkdir -p /data/sub && echo one > /data/one && echo two > /data/sub/two && ln -s one /data/link";
+    ok(&w, &s, &["exec", "box", "sh", "-c", setup]);
+
+    // HEAD: the path's stat, as Go's os.FileMode and with the link's target.
+    let (status, stat) = head_stat(&s, "box", "/data/one");
+    let stat = stat.unwrap_or_else(|| panic!("no stat header ({status})"));
+    assert_eq!((status, &stat["name"], &stat["size"], &stat["mode"]), (200, &json!("one"), &json!(4), &json!(0o644)));
+    assert!(stat["mtime"].as_str().unwrap().starts_with("20"), "{stat}");
+    let (_, stat) = head_stat(&s, "box", "/data");
+    assert_eq!(stat.unwrap()["mode"], json!((1u64 << 31) | 0o755));
+    let (_, stat) = head_stat(&s, "box", "/data/link");
+    let stat = stat.unwrap();
+    assert_eq!((&stat["mode"], &stat["linkTarget"]), (&json!((1u64 << 27) | 0o777), &json!("/data/one")));
+    assert_eq!(head_stat(&s, "box", "/nonesuch"), (404, None));
+    // GET: a directory's tar has the directory's name at its top, `dir/.` has `./`.
+    let names = |path: &str| {
+        let (status, _, tar) = raw_call(&s, "GET", &format!("/containers/box/archive?path={path}"), b"");
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&tar));
+        let mut names: Vec<Vec<u8>> =
+            tar::Archive::new(&tar[..]).entries().unwrap().map(|e| e.unwrap().path_bytes().into_owned()).collect();
+        names.sort();
+        names.into_iter().map(|n| String::from_utf8(n).unwrap()).collect::<Vec<_>>()
+    };
+    assert_eq!(names("/data"), ["data/", "data/link", "data/one", "data/sub/", "data/sub/two"]);
+    assert_eq!(names("/data/."), ["./", "./link", "./one", "./sub/", "./sub/two"]);
+    // PUT: into a directory only, a tar only; bad input is a 4xx naming what was wrong.
+    let (status, _, body) = raw_call(&s, "PUT", "/containers/box/archive?path=/data/one", b"");
+    assert_eq!(status, 400);
+    assert!(message(&body).contains("\"/data/one\" on container box is not a directory"), "{}", message(&body));
+    let (status, _, body) = raw_call(&s, "PUT", "/containers/box/archive?path=/data", b"not a tar");
+    assert_eq!((status, message(&body)), (400, "the request body must be a tar archive (plain, gzip or zstd)".into()));
+    let (status, _, body) = raw_call(&s, "GET", "/containers/box/archive", b"");
+    assert_eq!(status, 400);
+    assert!(message(&body).contains("\"path\" parameter is missing"), "{}", message(&body));
+
+    // Out of a running container: a file, a directory (under its own name), a directory's
+    // contents, a link as itself and, with -L, what it names.
+    ok(&w, &s, &["cp", "box:/data/one", &at("one.txt")]);
+    assert_eq!(std::fs::read_to_string(at("one.txt")).unwrap(), "one\n");
+    ok(&w, &s, &["cp", "box:/data", &at("")]);
+    assert_eq!(std::fs::read_to_string(at("data/sub/two")).unwrap(), "two\n");
+    assert_eq!(std::fs::read_link(at("data/link")).unwrap(), PathBuf::from("one"));
+    ok(&w, &s, &["cp", "box:/data/.", &at("contents")]);
+    assert_eq!(std::fs::read_to_string(at("contents/sub/two")).unwrap(), "two\n");
+    ok(&w, &s, &["cp", "box:/data/link", &at("link")]);
+    assert!(std::fs::symlink_metadata(at("link")).unwrap().is_symlink());
+    ok(&w, &s, &["cp", "-L", "box:/data/link", &at("followed")]);
+    assert_eq!(std::fs::read_to_string(at("followed")).unwrap(), "one\n");
+    let err = fails(&w, &s, &["cp", "box:/nonesuch/file", &at("x")]);
+    assert!(err.contains("/nonesuch/file"), "the message names the path: {err}");
+
+    // Into a running container: a file into a directory, a directory under a new name.
+    std::fs::write(at("in.txt"), "from the host\n").unwrap();
+    std::fs::create_dir_all(at("tree/deep")).unwrap();
+    std::fs::write(at("tree/deep/b"), "bee\n").unwrap();
+    ok(&w, &s, &["cp", &at("in.txt"), "box:/tmp/"]);
+    assert_eq!(ok(&w, &s, &["exec", "box", "cat", "/tmp/in.txt"]), "from the host\n");
+    ok(&w, &s, &["cp", &at("tree"), "box:/tmp/tree2"]);
+    assert_eq!(ok(&w, &s, &["exec", "box", "cat", "/tmp/tree2/deep/b"]), "bee\n");
+    // `docker cp - CTR:DIR`: the client sends stdin's archive as it is, here gzip'd.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    {
+        let mut t = tar::Builder::new(&mut gz);
+        t.append_path_with_name(at("in.txt"), "streamed.txt").unwrap();
+        t.finish().unwrap();
+    }
+    let mut child = docker_cmd(&w, &s).args(["cp", "-", "box:/tmp"]).stdin(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(&gz.finish().unwrap()).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(ok(&w, &s, &["exec", "box", "cat", "/tmp/streamed.txt"]), "from the host\n");
+    let err = fails(&w, &s, &["cp", &at("in.txt"), "box:/nonesuch/x"]);
+    assert!(err.contains("/nonesuch"), "the message names the path: {err}");
+
+    // A stopped container: out of it and into it, seen once it runs again.
+    ok(&w, &s, &["stop", "-t", "0", "box"]);
+    assert_eq!(ok(&w, &s, &["inspect", "-f", "{{.State.Running}}", "box"]), "false\n");
+    ok(&w, &s, &["cp", "box:/tmp/in.txt", &at("back.txt")]);
+    assert_eq!(std::fs::read_to_string(at("back.txt")).unwrap(), "from the host\n");
+    ok(&w, &s, &["cp", "box:/data", &at("stopped")]);
+    assert_eq!(std::fs::read_to_string(at("stopped/sub/two")).unwrap(), "two\n");
+    std::fs::write(at("late.txt"), "while stopped\n").unwrap();
+    ok(&w, &s, &["cp", &at("late.txt"), "box:/data/"]);
+    ok(&w, &s, &["cp", &at("tree"), "box:/data/"]);
+    let err = fails(&w, &s, &["cp", "box:/data/nonesuch", &at("y")]);
+    assert!(err.contains("/data/nonesuch"), "the message names the path: {err}");
+    ok(&w, &s, &["start", "box"]);
+    assert_eq!(ok(&w, &s, &["exec", "box", "cat", "/data/late.txt", "/data/tree/deep/b"]), "while stopped\nbee\n");
+    ok(&w, &s, &["rm", "-f", "box"]);
 }

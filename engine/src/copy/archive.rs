@@ -19,6 +19,7 @@
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 /// Where a copy's paths are, for messages: `on container NAME` or `on the host`.
@@ -96,24 +97,149 @@ pub fn wants_contents(path: &str) -> bool {
     path == "/" || path.ends_with("/.")
 }
 
-/// Writes a tar of `path` (the user's spelling is `shown`) to `out`; see the module's doc.
-pub fn send(path: &str, shown: &str, place: &Place, out: impl Write) -> Result<(), CopyError> {
+/// Where `path` is, its links resolved; with `follow` false a link as the last component stays
+/// itself (Docker's API sends and stats such a link as a link), unless the path ends in `/` or
+/// `/.`, which asks for what the link names.
+fn locate(path: &str, follow: bool) -> std::io::Result<PathBuf> {
+    let as_given = Path::new(path);
+    match as_given.file_name() {
+        Some(name) if !follow && !path.ends_with('/') && !wants_contents(path) => {
+            let parent = as_given.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            Ok(std::fs::canonicalize(parent)?.join(name))
+        }
+        _ => std::fs::canonicalize(path),
+    }
+}
+
+/// What is at a path, as Docker's `docker cp` asks for it (`HEAD /containers/{id}/archive`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PathStat {
+    /// The last component of the path as given: `.` for `dir/.`, `/` for the root.
+    pub name: String,
+    pub size: u64,
+    /// `st_mode`: the file's type and permission bits.
+    pub mode: u32,
+    /// The modification time: seconds and nanoseconds since the epoch.
+    pub mtime: i64,
+    pub mtime_nsec: u32,
+    /// For a link, the path it leads to, resolved in the same root.
+    pub link_target: Option<String>,
+}
+
+/// `path`'s metadata (its last link followed with `follow`), or `None` when nothing is there.
+pub fn stat(path: &str, follow: bool) -> Option<PathStat> {
+    use std::os::unix::fs::MetadataExt;
+    let resolved = locate(path, follow).ok()?;
+    let meta = std::fs::symlink_metadata(&resolved).ok()?;
+    if (path.ends_with('/') || wants_contents(path)) && !meta.is_dir() {
+        return None;
+    }
+    let link_target = meta.is_symlink().then(|| {
+        let target = std::fs::canonicalize(&resolved).unwrap_or_else(|_| follow_dangling(&resolved));
+        target.display().to_string()
+    });
+    let trimmed = path.trim_end_matches('/');
+    let name = if trimmed.is_empty() { "/" } else { trimmed.rsplit('/').next().unwrap_or(trimmed) };
+    Some(PathStat {
+        name: name.to_string(),
+        size: meta.size(),
+        mode: meta.mode(),
+        mtime: meta.mtime(),
+        mtime_nsec: meta.mtime_nsec().clamp(0, 999_999_999) as u32,
+        link_target,
+    })
+}
+
+/// Writes a tar of `path` (the user's spelling is `shown`) to `out`; see the module's doc. With
+/// `follow` false a link named by `path` is sent as a link (see [`locate`]).
+pub fn send(path: &str, shown: &str, place: &Place, follow: bool, out: impl Write) -> Result<(), CopyError> {
     let not_found = || CopyError::NotFound { path: shown.to_string(), place: place.clone() };
-    let resolved = std::fs::canonicalize(path).map_err(|_| not_found())?;
-    let meta = std::fs::metadata(&resolved).map_err(|_| not_found())?;
-    let name: PathBuf = if wants_contents(path) {
+    let resolved = locate(path, follow).map_err(|_| not_found())?;
+    let meta = std::fs::symlink_metadata(&resolved).map_err(|_| not_found())?;
+    let name: Vec<u8> = if wants_contents(path) {
         if !meta.is_dir() {
             return Err(not_found());
         }
-        PathBuf::from(".")
+        b".".to_vec()
     } else {
-        Path::new(path).file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."))
+        Path::new(path).file_name().map(|n| n.as_bytes().to_vec()).unwrap_or_else(|| b".".to_vec())
     };
     let mut tar = tar::Builder::new(out);
-    tar.follow_symlinks(false);
-    let written =
-        if meta.is_dir() { tar.append_dir_all(&name, &resolved) } else { tar.append_path_with_name(&resolved, &name) };
-    written.and_then(|_| tar.into_inner()).and_then(|mut w| w.flush()).map_err(io(format!("reading {shown} {place}")))
+    append_tree(&mut tar, name, &resolved)
+        .and_then(|_| tar.into_inner())
+        .and_then(|mut w| w.flush())
+        .map_err(io(format!("reading {shown} {place}")))
+}
+
+/// Appends `src` as `name`, and a directory's entries below it as `name/…`, in name order;
+/// links are not followed, sockets are left out. Names are written as given: the `./` of a
+/// directory's contents stays (Docker's clients rename the entries of `dir/.` by that prefix,
+/// which tar-rs's own walk drops). A name or link past a header's field goes before it in a GNU
+/// long-name entry.
+fn append_tree<W: Write>(tar: &mut tar::Builder<W>, name: Vec<u8>, src: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let meta = std::fs::symlink_metadata(src)?;
+    let kind = meta.file_type();
+    if kind.is_socket() {
+        return Ok(());
+    }
+    let mut header = tar::Header::new_gnu();
+    header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+    if kind.is_symlink() {
+        let target = std::fs::read_link(src)?;
+        set_name(tar, &mut header, target.as_os_str().as_bytes(), tar::EntryType::GNULongLink)?;
+    }
+    if kind.is_char_device() || kind.is_block_device() {
+        header.set_device_major(libc::major(meta.rdev()))?;
+        header.set_device_minor(libc::minor(meta.rdev()))?;
+    }
+    let mut shown = name.clone();
+    if kind.is_dir() && !shown.ends_with(b"/") {
+        shown.push(b'/');
+    }
+    set_name(tar, &mut header, &shown, tar::EntryType::GNULongName)?;
+    header.set_cksum();
+    if kind.is_file() {
+        // what the header says, even if the file grows meanwhile
+        tar.append(&header, std::fs::File::open(src)?.take(meta.len()))?;
+    } else {
+        tar.append(&header, std::io::empty())?;
+    }
+    if kind.is_dir() {
+        let mut children =
+            std::fs::read_dir(src)?.map(|e| e.map(|e| e.file_name())).collect::<std::io::Result<Vec<_>>>()?;
+        children.sort();
+        for child in children {
+            let mut child_name = shown.clone();
+            child_name.extend_from_slice(child.as_bytes());
+            append_tree(tar, child_name, &src.join(&child))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `value` into the header's name field (`GNULongName`) or link field (`GNULongLink`),
+/// after a long-name entry holding all of it when it does not fit.
+fn set_name<W: Write>(
+    tar: &mut tar::Builder<W>,
+    header: &mut tar::Header,
+    value: &[u8],
+    kind: tar::EntryType,
+) -> std::io::Result<()> {
+    let old = header.as_old_mut();
+    let field = if kind == tar::EntryType::GNULongName { &mut old.name } else { &mut old.linkname };
+    if value.len() > field.len() {
+        let mut long = tar::Header::new_gnu();
+        long.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
+        long.set_mode(0o644);
+        long.set_entry_type(kind);
+        long.set_size(value.len() as u64 + 1);
+        long.set_cksum();
+        tar.append(&long, value.chain(&[0u8][..]))?;
+    }
+    let n = value.len().min(field.len());
+    field[..n].copy_from_slice(&value[..n]);
+    Ok(())
 }
 
 /// Reads a user's tar, plain, gzip or zstd: the bytes of the tar, checked to start with a tar
@@ -360,7 +486,7 @@ mod tests {
 
     fn tar_of(path: &Path) -> Vec<u8> {
         let mut out = Vec::new();
-        send(path.to_str().unwrap(), path.to_str().unwrap(), &Place::Host, &mut out).unwrap();
+        send(path.to_str().unwrap(), path.to_str().unwrap(), &Place::Host, true, &mut out).unwrap();
         out
     }
 
@@ -406,7 +532,7 @@ mod tests {
         std::fs::create_dir(&dest).unwrap();
         let src = format!("{}/.", dir.path().join("src").display());
         let mut tar = Vec::new();
-        send(&src, &src, &Place::Host, &mut tar).unwrap();
+        send(&src, &src, &Place::Host, true, &mut tar).unwrap();
         receive(&tar[..], dest.to_str().unwrap(), false, &Receive { contents: true, ..host() }).unwrap();
         assert_eq!(std::fs::read_to_string(dest.join("sub/f")).unwrap(), "f");
         std::fs::write(dir.path().join("file"), "").unwrap();
@@ -414,6 +540,64 @@ mod tests {
             receive(&tar_of(&dir.path().join("src"))[..], dir.path().join("file").to_str().unwrap(), false, &host())
                 .unwrap_err();
         assert_eq!(err.to_string(), "destination must be a directory when copying a directory");
+    }
+
+    fn names(tar: &[u8]) -> Vec<String> {
+        tar::Archive::new(tar).entries().unwrap().map(|e| e.unwrap().path().unwrap().display().to_string()).collect()
+    }
+
+    #[test]
+    fn stat_and_send_take_a_link_as_itself_unless_asked_to_follow() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        std::fs::write(dir.path().join("d/f"), "hi").unwrap();
+        std::os::unix::fs::symlink("d", dir.path().join("link")).unwrap();
+        let link = dir.path().join("link").display().to_string();
+        let real = std::fs::canonicalize(dir.path().join("d")).unwrap().display().to_string();
+        let s = stat(&link, false).unwrap();
+        assert_eq!((s.name.as_str(), s.mode & 0o170000, s.link_target), ("link", 0o120000, Some(real)));
+        let s = stat(&link, true).unwrap();
+        assert_eq!((s.name.as_str(), s.mode & 0o170000, s.link_target), ("link", 0o040000, None));
+        assert_eq!(stat(&format!("{link}/."), false).unwrap().name, ".");
+        assert_eq!(stat("/", false).unwrap().name, "/");
+        assert_eq!(stat(&format!("{}/d/f", dir.path().display()), false).unwrap().size, 2);
+        assert!(stat(&format!("{}/d/f/", dir.path().display()), false).is_none());
+        assert!(stat(&format!("{}/nonesuch", dir.path().display()), false).is_none());
+
+        let mut out = Vec::new();
+        send(&link, &link, &Place::Host, false, &mut out).unwrap();
+        let mut a = tar::Archive::new(&out[..]);
+        let e = a.entries().unwrap().next().unwrap().unwrap();
+        assert_eq!(e.header().entry_type(), tar::EntryType::Symlink);
+        assert_eq!(e.link_name().unwrap().unwrap(), Path::new("d"));
+        let mut out = Vec::new();
+        send(&link, &link, &Place::Host, true, &mut out).unwrap();
+        assert_eq!(names(&out), ["link/", "link/f"]);
+    }
+
+    #[test]
+    fn a_directory_s_contents_keep_their_dot_and_long_names_survive() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = "n".repeat(150);
+        std::fs::create_dir_all(dir.path().join("src").join(&long)).unwrap();
+        std::fs::write(dir.path().join("src/a.txt"), "a").unwrap();
+        std::os::unix::fs::symlink("t".repeat(120), dir.path().join("src/l")).unwrap();
+        let src = format!("{}/.", dir.path().join("src").display());
+        let mut out = Vec::new();
+        send(&src, &src, &Place::Host, false, &mut out).unwrap();
+        // tar-rs reads `./x` back as `x`: the raw names are Go's, which keep the prefix
+        let raw: Vec<Vec<u8>> =
+            tar::Archive::new(&out[..]).entries().unwrap().map(|e| e.unwrap().path_bytes().into_owned()).collect();
+        let expected = [b"./".to_vec(), b"./a.txt".to_vec(), b"./l".to_vec(), format!("./{long}/").into_bytes()];
+        assert_eq!(raw, expected);
+        let mut a = tar::Archive::new(&out[..]);
+        let l = a.entries().unwrap().nth(2).unwrap().unwrap();
+        assert_eq!(l.link_name().unwrap().unwrap(), Path::new(&"t".repeat(120)));
+        let dest = dir.path().join("dest");
+        std::fs::create_dir(&dest).unwrap();
+        receive(&out[..], dest.to_str().unwrap(), false, &Receive { contents: true, ..host() }).unwrap();
+        assert_eq!(std::fs::read_to_string(dest.join("a.txt")).unwrap(), "a");
+        assert!(dest.join(&long).is_dir());
     }
 
     #[test]

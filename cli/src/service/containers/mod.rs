@@ -1,9 +1,10 @@
 //! `/containers/…`: create (Docker's config to `CreateOptions`), list, inspect, the verbs,
-//! wait, logs, stats, top, and the hijacked attach stream.
+//! wait, logs, stats, top, export, `docker cp`'s archive, and the hijacked attach stream.
 //!
 //! A handler (or a few small ones that go together) a file; here the entry points the router
 //! calls, and what several handlers share.
 
+mod archive;
 mod attach;
 mod changes;
 mod create;
@@ -22,6 +23,7 @@ use berth_engine::{ContainerRecord, ContainerStatus};
 use bytes::Bytes;
 use serde_json::{json, Value};
 
+pub use archive::{get_archive, put_archive, stat_archive};
 pub use attach::{attach, resize};
 pub use changes::changes;
 pub use create::create;
