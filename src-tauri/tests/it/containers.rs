@@ -511,8 +511,13 @@ async fn an_image_built_from_a_containerfile_and_a_build_cancelled() {
     ] {
         assert!(lines.contains(&expected), "{expected:?} in {lines:?}");
     }
+    // Listed as `berth images` lists: the base and the result, not the COPY step's image.
     let listed = s.ok("list_images", json!({})).await;
-    assert!(listed.as_array().unwrap().iter().any(|i| i["id"] == image["id"]), "{listed}");
+    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2, "{listed}");
+    assert!(ids.contains(&image["id"].as_str().unwrap()), "{listed}");
+    assert_eq!(s.ok("engine_info", json!({})).await["images"], 2);
+    assert!(w.engine.images().unwrap().len() > 2, "the intermediate image is there");
 
     // Built again: every step from the cache.
     let mut again = request.clone();
