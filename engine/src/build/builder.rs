@@ -28,6 +28,10 @@ use crate::container::log_reader::{Follower, LogFiles};
 use crate::container::{ContainerPaths, CreateOptions};
 use crate::{host_mount, Engine, Error, ImageRecord, PullOptions, Result};
 
+/// The label of a RUN step's container (its value: the Containerfile's name). Front ends leave
+/// these containers out of their lists and notifications, as Podman leaves out Buildah's.
+pub const BUILD_LABEL: &str = "io.berth.build";
+
 /// What `berth build` is asked to do.
 #[derive(Clone, Debug, Default)]
 pub struct BuildOptions {
@@ -178,7 +182,8 @@ struct Build<'a> {
 }
 
 /// What makes a step's layer on a cache miss.
-type MakeLayer<'b, 'a> = dyn FnMut(&mut Build<'a>, &mut StageState, &mut dyn FnMut(BuildEvent)) -> Result<NewLayer> + 'b;
+type MakeLayer<'b, 'a> =
+    dyn FnMut(&mut Build<'a>, &mut StageState, &mut dyn FnMut(BuildEvent)) -> Result<NewLayer> + 'b;
 
 fn hash(parts: &[&str]) -> String {
     let mut h = Sha256::new();
@@ -896,7 +901,7 @@ impl<'a> Build<'a> {
             workdir: Some(st.workdir()),
             user: st.cfg_str("User"),
             network,
-            labels: BTreeMap::from([("io.berth.build".to_string(), self.file_name.clone())]),
+            labels: BTreeMap::from([(BUILD_LABEL.to_string(), self.file_name.clone())]),
             ..CreateOptions::default()
         };
         let c = engine.create_container(&img.id, opts).map_err(|e| self.err(line, format!("RUN: {e}")))?;

@@ -455,11 +455,13 @@ async fn paging_through_a_big_log_keeps_memory_flat() {
     assert!(peak < rss_before + 64 * 1024, "the log is not loaded: {rss_before} kB before, {peak} kB peak");
 }
 
-/// The build messages on `channel`, read from the stream until one of type `until`.
+/// The build messages on `channel`, read from the stream until one of type `until`. The RUN
+/// steps' containers are not the user's: no event of theirs comes.
 async fn build_messages(events: &mut Events, channel: &str, until: &str) -> Vec<Value> {
     let mut out = Vec::new();
     loop {
         let (name, data) = events.next(Duration::from_secs(60)).await;
+        assert!(!(name == "engine" && data["kind"] == "container"), "a RUN container's event: {data}");
         if name != "channel" || data["channel"] != channel {
             continue;
         }
@@ -548,6 +550,10 @@ async fn an_image_built_from_a_containerfile_and_a_build_cancelled() {
     let running = build_messages(&mut events, "build-3", "output").await;
     assert_eq!(running.last().unwrap()["line"], "sleeping", "{running:?}");
     let id = running[0]["build"].as_str().unwrap();
+    // The RUN's container runs, and is not listed.
+    assert_eq!(w.engine.containers().unwrap().len(), 1);
+    assert_eq!(s.ok("list_containers", json!({})).await, json!([]));
+    assert_eq!(s.ok("engine_info", json!({})).await["containersTotal"], 0);
     assert_eq!(s.ok("cancel_build", json!({"build": id})).await, Value::Null);
     let (status, e) = building.await.unwrap();
     assert_eq!(
