@@ -90,6 +90,7 @@ describe('building an image in the browser', () => {
     const dialog = await images.build();
     await dialog.build({ containerfile: slow, name: 'localhost/e2e-slow:1', noCache: true });
     await waitFor('the RUN started', async () => (await dialog.log.lines()).includes('going-to-sleep'), { timeout: 60_000 });
+    assert.equal(await app.containersCount.textContent(), '0', 'the RUN container is not listed');
     const started = Date.now();
     await dialog.cancel();
     await dialog.cancelled.waitFor({ timeout: 30_000 });
@@ -97,6 +98,8 @@ describe('building an image in the browser', () => {
     assert.match(await dialog.cancelled.textContent(), /Build cancelled/);
     assert.ok((await dialog.log.lines()).includes('Build cancelled'));
     assert.equal(await dialog.error.textContent(), '');
+    // the RUN's container is the build's, not the user's: no toast says it was killed
+    assert.deepEqual(await app.page.locator('[data-testid="toast"][data-kind="error"]').allTextContents(), []);
     await app.page.screenshot({ path: join(shots, 'build-cancelled.png') });
     await dialog.root.getByTestId('dialog-close').click();
     await dialog.root.waitFor({ state: 'detached' });
