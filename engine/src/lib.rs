@@ -49,7 +49,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub use archive::{LoadInput, LoadStep, Loaded, SaveOptions, SaveStep, SaveTarget};
 pub use berth_image::{content, image, layers, layout, media_type, reference, registry};
 pub use berth_runtime as runtime;
-pub use build::{BuildEvent, BuildOptions, PullPolicy};
+pub use build::{BuildEvent, BuildOptions, PullPolicy, BUILD_LABEL};
 pub use check::{CheckOptions, CheckReport, Outcome as CheckOutcome, Problem as CheckProblem};
 pub use commit::{Change, CommitOptions, CommitStep, ImageFormat};
 pub use container::{ContainerRecord, CreateOptions, Status as ContainerStatus};

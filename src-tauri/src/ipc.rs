@@ -30,6 +30,8 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         image_history,
         pull_image,
         push_image,
+        build_image,
+        cancel_build,
         save_image,
         load_image,
         import_image,
@@ -136,6 +138,23 @@ async fn push_image(
         let _ = on_progress.send(e);
     })
     .await
+}
+
+#[tauri::command]
+async fn build_image(
+    b: State<'_, Backend>,
+    request: BuildRequest,
+    on_progress: Channel<BuildEvent>,
+) -> Result<ImageSummary, ApiError> {
+    c::build_image(&b, c::BuildArgs { request }, move |e| {
+        let _ = on_progress.send(e);
+    })
+    .await
+}
+
+#[tauri::command]
+async fn cancel_build(b: State<'_, Backend>, build: String) -> Result<(), ApiError> {
+    c::cancel_build(&b, c::CancelBuildArgs { build }).await
 }
 
 #[tauri::command]

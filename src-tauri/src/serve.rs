@@ -3,10 +3,10 @@
 //!
 //! The same commands as the window, by the same functions (`commands`), over HTTP:
 //! `POST /api/invoke/<command>` with the JSON arguments, one Server-Sent Events stream
-//! (`GET /api/stream`) for engine events and per-call channel messages (pull progress, log
-//! batches, terminal output), and the built UI (`ui/dist`, embedded at build time) for
-//! everything else. Every request must name this server's own address as `Host`, and come
-//! from its own page when it has an `Origin` (`authority`). Every `/api` request needs the
+//! (`GET /api/stream`) for engine events and per-call channel messages (pull, push and build
+//! progress, log batches, terminal output), and the built UI (`ui/dist`, embedded at build
+//! time) for everything else. Every request must name this server's own address as `Host`, and
+//! come from its own page when it has an `Origin` (`authority`). Every `/api` request needs the
 //! random token printed at start: as the cookie the first load (`/?token=…`) sets before it
 //! redirects to the address without it, a bearer header, or a `token` query parameter. The
 //! address is loopback unless an explicit other one is given, and beyond loopback (or with
@@ -36,7 +36,7 @@ use tokio::sync::broadcast;
 use crate::authority::Authority;
 use crate::channel::Sink;
 use crate::commands::{self as c, Backend};
-use crate::dto::{ApiError, EngineEvent, LogBatch, PullEvent, PushEvent, TerminalOutput};
+use crate::dto::{ApiError, BuildEvent, EngineEvent, LogBatch, PullEvent, PushEvent, TerminalOutput};
 use crate::tls::{Identity, TlsListener};
 
 /// The built UI. `build.rs` makes an empty directory when the UI was not built.
@@ -89,6 +89,7 @@ pub enum StreamMessage {
 pub enum ChannelMessage {
     Pull(PullEvent),
     Push(PushEvent),
+    Build(BuildEvent),
     Logs(LogBatch),
     Terminal(TerminalOutput),
 }
@@ -102,6 +103,12 @@ impl From<PullEvent> for ChannelMessage {
 impl From<PushEvent> for ChannelMessage {
     fn from(m: PushEvent) -> Self {
         ChannelMessage::Push(m)
+    }
+}
+
+impl From<BuildEvent> for ChannelMessage {
+    fn from(m: BuildEvent) -> Self {
+        ChannelMessage::Build(m)
     }
 }
 
@@ -456,6 +463,15 @@ struct PushArgs {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+struct BuildArgs {
+    #[serde(flatten)]
+    args: c::BuildArgs,
+    /// The channel id the client chose; the build's progress travels on the stream under it.
+    on_progress: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct PullArgs {
     reference: String,
     /// The channel id the client chose; its progress travels on the stream under it.
@@ -534,6 +550,18 @@ async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Vec<u8>, ApiE
                 .await,
             )
         }
+        "build_image" => {
+            let a: BuildArgs = args(command, v)?;
+            let hub = s.hub.clone();
+            let channel = a.on_progress;
+            answer(
+                c::build_image(b, a.args, move |message: BuildEvent| {
+                    let _ = hub.send(StreamMessage::Channel { channel: channel.clone(), message: message.into() });
+                })
+                .await,
+            )
+        }
+        "cancel_build" => answer(c::cancel_build(b, args(command, v)?).await),
         "save_image" => answer(c::save_image(b, args(command, v)?).await),
         "load_image" => answer(c::load_image(b, args(command, v)?).await),
         "import_image" => answer(c::import_image(b, args(command, v)?).await),

@@ -139,7 +139,7 @@ fn menu<R: Runtime>(app: &AppHandle<R>, m: &TrayModel) -> tauri::Result<Menu<R>>
 
 /// The model for the engine's containers right now (blocking: call off the UI thread).
 fn current(engine: &Engine) -> TrayModel {
-    match engine.containers() {
+    match crate::commands::listed(engine) {
         Ok(list) => {
             let list: Vec<ContainerSummary> = list.iter().map(ContainerSummary::from).collect();
             model(Ok(&list))

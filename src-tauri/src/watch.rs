@@ -6,7 +6,8 @@
 //! and it works on every filesystem. This process's own events reach both sources; each event
 //! is forwarded once (events are equal by value, and carry a nanosecond time). Debouncing is
 //! the UI's business: everything is forwarded as it comes. A container's `died` carries its
-//! exit code, for the UI's notifications.
+//! exit code, for the UI's notifications. The containers of builds' RUN steps are not the
+//! user's (the app does not list them): their events are not forwarded.
 
 use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
@@ -64,7 +65,7 @@ where
         let mut tick = tokio::time::interval(POLL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let forward = |seen: &mut Seen, e: &StateEvent| {
-            if seen.first_time(e) {
+            if seen.first_time(e) && !of_a_build(e) {
                 if let Some(mut ev) = EngineEvent::from_state(e) {
                     if ev.kind == EventKind::Container && ev.action == "died" {
                         ev.exit_code = exit_code(&engine, &ev.id);
@@ -104,6 +105,11 @@ where
     })
 }
 
+/// An event of a build's RUN container (its labels are among the attributes).
+fn of_a_build(e: &StateEvent) -> bool {
+    e.kind == "container" && e.attributes.contains_key(berth_engine::BUILD_LABEL)
+}
+
 /// The exit code of a container that died: from its exit file, which the monitor writes before
 /// it records the exit and announces it (and keeps after a `--rm` removal), else its record.
 fn exit_code(engine: &Engine, id: &str) -> Option<i32> {
@@ -126,6 +132,16 @@ mod tests {
             name: None,
             attributes: Default::default(),
         }
+    }
+
+    #[test]
+    fn the_events_of_builds_run_containers_are_left_out() {
+        let mut e = event(1, "died");
+        assert!(!of_a_build(&e));
+        e.attributes.insert(berth_engine::BUILD_LABEL.into(), "Containerfile".into());
+        assert!(of_a_build(&e));
+        e.kind = "image".into();
+        assert!(!of_a_build(&e), "only containers");
     }
 
     #[test]

@@ -28,6 +28,10 @@ use crate::container::log_reader::{Follower, LogFiles};
 use crate::container::{ContainerPaths, CreateOptions, MountRequest};
 use crate::{host_mount, Engine, Error, ImageRecord, PullOptions, Result};
 
+/// The label of a RUN step's container (its value: the Containerfile's name). Front ends leave
+/// these containers out of their lists and notifications, as Podman leaves out Buildah's.
+pub const BUILD_LABEL: &str = "io.berth.build";
+
 /// What `berth build` is asked to do.
 #[derive(Clone, Debug, Default)]
 pub struct BuildOptions {
@@ -1078,7 +1082,7 @@ impl<'a> Build<'a> {
             mounts: mounts.clone(),
             ulimits: self.opts.ulimits.clone(),
             security: self.opts.security.clone(),
-            labels: BTreeMap::from([("io.berth.build".to_string(), self.file_name.clone())]),
+            labels: BTreeMap::from([(BUILD_LABEL.to_string(), self.file_name.clone())]),
             ..CreateOptions::default()
         };
         if let Some(flag) = self.opts.runtime_flags.first() {

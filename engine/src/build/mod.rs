@@ -7,4 +7,4 @@ pub mod dockerfile;
 pub mod ignore;
 pub mod words;
 
-pub use builder::{context_file, BuildEvent, BuildOptions, PullPolicy};
+pub use builder::{context_file, BuildEvent, BuildOptions, PullPolicy, BUILD_LABEL};

@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use berth_engine::Engine;
@@ -15,13 +16,15 @@ use crate::settings;
 use crate::terminal::Terminals;
 
 /// What the commands share: the engine, the previous CPU sample of each running container
-/// (CPU % is a rate between two samples), the followed logs and terminal sessions, and the
-/// registries.conf the settings write.
+/// (CPU % is a rate between two samples), the followed logs and terminal sessions, the running
+/// builds' cancel flags, and the registries.conf the settings write.
 pub struct Backend {
     pub(super) engine: Engine,
     pub(super) cpu_samples: Mutex<HashMap<String, CpuSample>>,
     pub(super) follows: Subscriptions,
     pub(super) terminals: Terminals,
+    /// The running builds' cancel flags, by the id their `started` message gave.
+    pub(super) builds: Mutex<HashMap<String, Arc<AtomicBool>>>,
     pub(super) registries_conf: PathBuf,
     /// The engine again, with the registries.conf that `set_registry` last wrote (the engine
     /// reads it once, when opened): registry work in this process uses it from then on.
@@ -41,6 +44,7 @@ impl Backend {
             cpu_samples: Mutex::new(HashMap::new()),
             follows: Subscriptions::default(),
             terminals: Terminals::default(),
+            builds: Mutex::new(HashMap::new()),
             registries_conf: settings::user_registries_conf(),
             updated_registries: Mutex::new(None),
         }

@@ -1,5 +1,8 @@
 //! The containers list and its verbs: list, usage (CPU % between two samples), start, stop,
-//! restart, remove, inspect, export (its files as a tar).
+//! restart, remove, inspect, export (its files as a tar). Builds' RUN containers are not the
+//! user's: they are left out (`listed`), as Podman lists no Buildah container.
+
+use berth_engine::{ContainerRecord, Engine};
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -12,8 +15,13 @@ use super::backend::{blocking, user_path, Backend, CpuSample};
 
 const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The containers the app shows: all but the RUN steps' of builds.
+pub fn listed(e: &Engine) -> Result<Vec<ContainerRecord>, berth_engine::Error> {
+    Ok(e.containers()?.into_iter().filter(|c| !c.options.labels.contains_key(berth_engine::BUILD_LABEL)).collect())
+}
+
 pub async fn list_containers(b: &Backend) -> Result<Vec<ContainerSummary>, ApiError> {
-    blocking(&b.engine, |e| Ok(e.containers()?.iter().map(ContainerSummary::from).collect())).await
+    blocking(&b.engine, |e| Ok(listed(e)?.iter().map(ContainerSummary::from).collect())).await
 }
 
 /// Usage of every running container. CPU % is over the time since the previous call; on the
@@ -21,7 +29,7 @@ pub async fn list_containers(b: &Backend) -> Result<Vec<ContainerSummary>, ApiEr
 pub async fn container_stats(b: &Backend) -> Result<Vec<ContainerStats>, ApiError> {
     let samples = blocking(&b.engine, |e| {
         let mut out = Vec::new();
-        for c in e.containers()?.into_iter().filter(|c| c.is_running()) {
+        for c in listed(e)?.into_iter().filter(|c| c.is_running()) {
             // It may have exited since the list was read: then it has no stats, not an error.
             if let Ok(s) = e.container_stats(&c.id) {
                 out.push((s, Instant::now(), c.started_at));

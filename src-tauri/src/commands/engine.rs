@@ -6,8 +6,10 @@ use super::backend::{blocking, Backend};
 
 pub async fn engine_info(b: &Backend) -> Result<EngineInfo, ApiError> {
     blocking(&b.engine, |e| {
-        let containers = e.containers()?;
-        let images = e.images()?;
+        let containers = super::containers::listed(e)?;
+        // As the images list counts them: without builds' intermediate images.
+        let intermediate = e.intermediate_images()?;
+        let images: Vec<_> = e.images()?.into_iter().filter(|i| !intermediate.contains(&i.id)).collect();
         Ok(EngineInfo {
             version: env!("CARGO_PKG_VERSION").to_string(),
             root: e.config().root.display().to_string(),

@@ -18,8 +18,14 @@ pub struct ReferenceArgs {
     pub reference: String,
 }
 
+/// The images `berth images` lists: without the intermediate ones of builds (nameless images
+/// a cached build step was made on).
 pub async fn list_images(b: &Backend) -> Result<Vec<ImageSummary>, ApiError> {
-    blocking(&b.engine, |e| Ok(e.images()?.iter().map(ImageSummary::from).collect())).await
+    blocking(&b.engine, |e| {
+        let intermediate = e.intermediate_images()?;
+        Ok(e.images()?.iter().filter(|i| !intermediate.contains(&i.id)).map(ImageSummary::from).collect())
+    })
+    .await
 }
 
 pub async fn image_details(b: &Backend, a: ReferenceArgs) -> Result<ImageDetails, ApiError> {

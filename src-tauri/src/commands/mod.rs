@@ -6,12 +6,13 @@
 //! stop or remove never freezes the UI.
 //!
 //! A file per area of the UI, with the arguments of its commands: `engine`, `containers`,
-//! `create` (the create form), `images`, `logs`, `terminal`, `volumes`, `settings`; `backend`
-//! is what they all use (`Backend`, `blocking`). Every command is re-exported here, so it is
-//! `commands::name` whatever its file; the files import `backend` (and `images` the
-//! `RemoveArgs` of `containers`), never this one.
+//! `create` (the create form), `images`, `build` (the build dialog), `logs`, `terminal`,
+//! `volumes`, `settings`; `backend` is what they all use (`Backend`, `blocking`). Every command
+//! is re-exported here, so it is `commands::name` whatever its file; the files import `backend` (and `images` the
+//! `RemoveArgs` of `containers`, `engine` its `listed`), never this one.
 
 mod backend;
+mod build;
 mod containers;
 mod create;
 mod engine;
@@ -22,6 +23,7 @@ mod terminal;
 mod volumes;
 
 pub use backend::Backend;
+pub use build::*;
 pub use containers::*;
 pub use create::*;
 pub use engine::*;

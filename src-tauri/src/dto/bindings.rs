@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use ts_rs::TS;
 
+use super::build::{BuildEvent, BuildRequest};
 use super::containers::{ContainerStats, ContainerStatus, ContainerSummary};
 use super::create::{CreateRequest, RestartPolicy};
 use super::engine::{EngineEvent, EngineInfo};
@@ -43,6 +44,8 @@ pub fn export_bindings(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     one::<SaveFormat>(dir, &mut out)?;
     one::<LoadedImage>(dir, &mut out)?;
     one::<HistoryRow>(dir, &mut out)?;
+    one::<BuildRequest>(dir, &mut out)?;
+    one::<BuildEvent>(dir, &mut out)?;
     one::<RestartPolicy>(dir, &mut out)?;
     one::<CreateRequest>(dir, &mut out)?;
     one::<EngineEvent>(dir, &mut out)?;

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// An error as the UI sees it: `code` is what it branches on (`not_found`, `conflict`,
-/// `invalid`, `engine`, `unauthorized`, `insecure_registry`), `message` what it shows.
+/// `invalid`, `engine`, `unauthorized`, `insecure_registry`, `cancelled` for a build cancelled
+/// by `cancel_build`), `message` what it shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ApiError {
     pub code: String,

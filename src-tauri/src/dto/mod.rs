@@ -8,11 +8,13 @@
 //! times stay far below 2^53, and JSON.parse gives numbers.
 //!
 //! A file per area of the UI: `engine` (what the engine is, and its events), `containers`,
-//! `ports`, `create` (the create form), `images` (and pulls), `logs`, `terminal`, `volumes`,
-//! `settings`, and `errors`; `bindings` writes the declarations. All is re-exported here, so a
-//! DTO is `dto::Name` whatever its file; the files import each other, never this one.
+//! `ports`, `create` (the create form), `images` (and pulls), `build` (the build dialog),
+//! `logs`, `terminal`, `volumes`, `settings`, and `errors`; `bindings` writes the
+//! declarations. All is re-exported here, so a DTO is `dto::Name` whatever its file; the files
+//! import each other, never this one.
 
 mod bindings;
+mod build;
 mod containers;
 mod create;
 mod engine;
@@ -25,6 +27,7 @@ mod terminal;
 mod volumes;
 
 pub use bindings::*;
+pub use build::*;
 pub use containers::*;
 pub use create::*;
 pub use engine::*;

@@ -454,3 +454,121 @@ async fn paging_through_a_big_log_keeps_memory_flat() {
     );
     assert!(peak < rss_before + 64 * 1024, "the log is not loaded: {rss_before} kB before, {peak} kB peak");
 }
+
+/// The build messages on `channel`, read from the stream until one of type `until`. The RUN
+/// steps' containers are not the user's: no event of theirs comes.
+async fn build_messages(events: &mut Events, channel: &str, until: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    loop {
+        let (name, data) = events.next(Duration::from_secs(60)).await;
+        assert!(!(name == "engine" && data["kind"] == "container"), "a RUN container's event: {data}");
+        if name != "channel" || data["channel"] != channel {
+            continue;
+        }
+        let m = data["message"].clone();
+        let last = m["type"] == until;
+        out.push(m);
+        if last {
+            return out;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_built_from_a_containerfile_and_a_build_cancelled() {
+    need_root();
+    let w = World::new().await;
+    // (The served binary reads the host's registries.conf, which does not know the test's.)
+    w.pull_busybox().await;
+    let s = Served::start(&w);
+    let mut events = Events::open(s.addr, &s.token).await;
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("greeting.txt"), "hello from the context\n").unwrap();
+    let file = src.path().join("Containerfile");
+    std::fs::write(
+        &file,
+        format!(
+            "FROM {}\nARG WHO=nobody\nCOPY greeting.txt /greeting.txt\nRUN cat /greeting.txt && echo \"built-by-$WHO\"\n",
+            w.busybox()
+        ),
+    )
+    .unwrap();
+
+    // The base is here (pulled only when missing), the RUN prints, the image is named.
+    let request = json!({"request": {"containerfile": file.to_str().unwrap(), "context": null, "name": "built:1",
+        "buildArgs": [{"key": "WHO", "value": "the-app"}], "target": null, "noCache": false, "pull": "missing"},
+        "onProgress": "build-1"});
+    let image = s.ok("build_image", request.clone()).await;
+    assert_eq!((image["repository"].as_str(), image["tag"].as_str()), (Some("localhost/built"), Some("1")), "{image}");
+    let messages = build_messages(&mut events, "build-1", "tagged").await;
+    assert_eq!(messages[0]["type"], "started", "{messages:?}");
+    let lines: Vec<&str> = messages[1..].iter().map(|m| m["line"].as_str().unwrap()).collect();
+    assert_eq!(lines[0], format!("STEP 1/4: FROM {}", w.busybox()), "{lines:?}");
+    for expected in [
+        "STEP 4/4: RUN cat /greeting.txt && echo \"built-by-$WHO\"",
+        "hello from the context",
+        "built-by-the-app",
+        "COMMIT localhost/built:1",
+        "Successfully tagged localhost/built:1",
+    ] {
+        assert!(lines.contains(&expected), "{expected:?} in {lines:?}");
+    }
+    // Listed as `berth images` lists: the base and the result, not the COPY step's image.
+    let listed = s.ok("list_images", json!({})).await;
+    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2, "{listed}");
+    assert!(ids.contains(&image["id"].as_str().unwrap()), "{listed}");
+    assert_eq!(s.ok("engine_info", json!({})).await["images"], 2);
+    assert!(w.engine.images().unwrap().len() > 2, "the intermediate image is there");
+
+    // Built again: every step from the cache.
+    let mut again = request.clone();
+    again["onProgress"] = json!("build-2");
+    assert_eq!(s.ok("build_image", again).await["id"], image["id"]);
+    let cached = build_messages(&mut events, "build-2", "tagged").await;
+    assert!(cached.iter().any(|m| m["type"] == "cache_hit"), "{cached:?}");
+    assert!(!cached.iter().any(|m| m["line"] == "built-by-the-app"), "nothing ran: {cached:?}");
+
+    // A RUN that would sleep for a minute, cancelled by the id of its `started` message.
+    std::fs::write(&file, format!("FROM {}\nRUN echo sleeping && sleep 60\n", w.busybox())).unwrap();
+    let slow = json!({"request": {"containerfile": file.to_str().unwrap(), "context": src.path().to_str().unwrap(),
+        "name": "slow", "buildArgs": [], "target": null, "noCache": true, "pull": "never"}, "onProgress": "build-3"});
+    let started = Instant::now();
+    let building = {
+        let (addr, token) = (s.addr, s.token.clone());
+        tokio::spawn(async move {
+            let resp = reqwest::Client::new()
+                .post(format!("http://{addr}/api/invoke/build_image"))
+                .header("Authorization", format!("Bearer {token}"))
+                .body(slow.to_string())
+                .send()
+                .await
+                .unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        })
+    };
+    let running = build_messages(&mut events, "build-3", "output").await;
+    assert_eq!(running.last().unwrap()["line"], "sleeping", "{running:?}");
+    let id = running[0]["build"].as_str().unwrap();
+    // The RUN's container runs, and is not listed.
+    assert_eq!(w.engine.containers().unwrap().len(), 1);
+    assert_eq!(s.ok("list_containers", json!({})).await, json!([]));
+    assert_eq!(s.ok("engine_info", json!({})).await["containersTotal"], 0);
+    assert_eq!(s.ok("cancel_build", json!({"build": id})).await, Value::Null);
+    let (status, e) = building.await.unwrap();
+    assert_eq!(
+        (status, e["code"].as_str(), e["message"].as_str()),
+        (500, Some("cancelled"), Some("the build was cancelled"))
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the RUN was stopped, not waited for: {:?}",
+        started.elapsed()
+    );
+    let names: Vec<Value> =
+        s.ok("list_images", json!({})).await.as_array().unwrap().iter().map(|i| i["repository"].clone()).collect();
+    assert!(!names.contains(&json!("localhost/slow")), "{names:?}");
+    assert_eq!(s.ok("list_containers", json!({})).await, json!([]), "no RUN container left");
+    // A build that ended is not an error to cancel.
+    assert_eq!(s.ok("cancel_build", json!({"build": id})).await, Value::Null);
+}

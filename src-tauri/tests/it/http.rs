@@ -258,3 +258,45 @@ async fn pull_progress_travels_on_the_callers_channel() {
     assert_eq!((status, e["code"].as_str()), (400, Some("invalid")), "{e}");
     s.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_names_the_missing_containerfile_or_context() {
+    let w = World::new().await;
+    let s = start(&w, Assets::Embedded).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("Containerfile");
+    let build = |containerfile: &str, context: Option<&str>| {
+        json!({"request": {"containerfile": containerfile, "context": context, "name": null, "buildArgs": [],
+            "target": null, "noCache": false, "pull": "never"}, "onProgress": "b"})
+    };
+    let (status, e) = post(&s, "build_image", Some(&s.token), build(file.to_str().unwrap(), None)).await;
+    assert_eq!((status, e["code"].as_str()), (400, Some("invalid")), "{e}");
+    assert_eq!(
+        e["message"],
+        format!(
+            "Containerfile {}: no such file: give the path of the Containerfile (or Dockerfile) to build",
+            file.display()
+        )
+    );
+    std::fs::write(&file, "FROM scratch\n").unwrap();
+    let nowhere = dir.path().join("nowhere");
+    let (status, e) =
+        post(&s, "build_image", Some(&s.token), build(file.to_str().unwrap(), Some(nowhere.to_str().unwrap()))).await;
+    assert_eq!((status, e["code"].as_str()), (400, Some("invalid")), "{e}");
+    assert_eq!(
+        e["message"],
+        format!(
+            "build context {}: no such directory: give the directory whose files the Containerfile copies",
+            nowhere.display()
+        )
+    );
+    let (status, e) = post(&s, "build_image", Some(&s.token), build("Containerfile", None)).await;
+    assert_eq!(status, 400, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("give an absolute path for the Containerfile"), "{e}");
+    // A Containerfile the engine cannot read is its error, by line.
+    std::fs::write(&file, "FROM scratch\nFROBNICATE x\n").unwrap();
+    let (status, e) = post(&s, "build_image", Some(&s.token), build(file.to_str().unwrap(), None)).await;
+    assert_eq!((status, e["code"].as_str()), (400, Some("invalid")), "{e}");
+    assert!(e["message"].as_str().unwrap().starts_with("Containerfile:2:"), "{e}");
+    s.stop();
+}

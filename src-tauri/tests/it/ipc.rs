@@ -107,6 +107,21 @@ async fn errors_cross_as_code_and_message() {
     assert_eq!(e, json!({"code": "invalid", "message": "environment variable \"NOVALUE\": use KEY=VALUE"}));
     // The UI names arguments in camelCase; a missing one is Tauri's own error, not a panic.
     assert!(call("stop_container", json!({})).await.unwrap().is_err());
+    // A build with its progress channel: the Containerfile named when it is not there.
+    let e = call(
+        "build_image",
+        json!({ "request": { "containerfile": "/nonexistent/Containerfile", "context": null, "name": null,
+                             "buildArgs": [], "target": null, "noCache": false, "pull": "missing" },
+                "onProgress": "__CHANNEL__:7" }),
+    )
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert_eq!(
+        e,
+        json!({"code": "invalid", "message": "Containerfile /nonexistent/Containerfile: no such file: give the path of the Containerfile (or Dockerfile) to build"})
+    );
+    assert_eq!(call("cancel_build", json!({ "build": "ended-long-ago" })).await.unwrap(), Ok(Value::Null));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

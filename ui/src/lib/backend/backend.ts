@@ -2,6 +2,8 @@
 //! `tauri.ts` implements it over Tauri IPC inside the app, `http.ts` over `berth-desktop --serve`
 //! in a plain browser. Method names mirror the contract's commands (scratch/app-contract.md).
 
+import type { BuildEvent } from '../bindings/BuildEvent';
+import type { BuildRequest } from '../bindings/BuildRequest';
 import type { ContainerStats } from '../bindings/ContainerStats';
 import type { ContainerSummary } from '../bindings/ContainerSummary';
 import type { CreateRequest } from '../bindings/CreateRequest';
@@ -58,6 +60,14 @@ export interface Backend {
    * `tlsVerify` false pushes over plain HTTP; null leaves it to the registries' settings.
    */
   pushImage(id: string, destination: string | null, tlsVerify: boolean | null, onProgress: (event: PushEvent) => void): Promise<Pushed>;
+  /**
+   * Builds an image from a Containerfile; `onProgress` receives every BuildEvent: `started`
+   * first (the id `cancelBuild` takes), then each step, the RUN output, and the tags. A
+   * cancelled build rejects with the code `cancelled`.
+   */
+  buildImage(request: BuildRequest, onProgress: (event: BuildEvent) => void): Promise<ImageSummary>;
+  /** Stops the build of that `started` id; one that ended already is not an error. */
+  cancelBuild(build: string): Promise<null>;
   removeImage(id: string, force: boolean): Promise<null>;
   freePort(protocol: Protocol, preferred?: number): Promise<number>;
   createContainer(request: CreateRequest): Promise<ContainerSummary>;
@@ -125,7 +135,7 @@ export interface Transport {
  * The command methods of a Backend on top of a transport, so both transports agree on names,
  * argument keys and channel lifetimes. Engine events differ per transport and are added by each.
  *
- * Channel lifetimes: a pull's (a push's) ends when the pull (the push) returns; a log follow's when `stopFollow` is
+ * Channel lifetimes: a pull's (a push's, a build's) ends when the pull (the push, the build) returns; a log follow's when `stopFollow` is
  * called for its subscription; a terminal's when `closeTerminal` is called or it says `exited`.
  */
 export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEvent' | 'onConnection'> {
@@ -203,6 +213,15 @@ export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEve
         channel.close();
       }
     },
+    async buildImage(request, onProgress) {
+      const channel = await transport.channel<BuildEvent>(onProgress);
+      try {
+        return (await invoke('build_image', { request, onProgress: channel.arg })) as ImageSummary;
+      } finally {
+        channel.close();
+      }
+    },
+    cancelBuild: (build) => call('cancel_build', { build }),
     removeImage: (id, force) => call('remove_image', { id, force }),
     freePort: (protocol, preferred) =>
       call('free_port', preferred === undefined ? { protocol } : { protocol, preferred }),

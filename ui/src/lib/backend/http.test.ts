@@ -1,4 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
+import type { BuildEvent } from '../bindings/BuildEvent';
+import type { BuildRequest } from '../bindings/BuildRequest';
 import type { LogBatch } from '../bindings/LogBatch';
 import type { PullEvent } from '../bindings/PullEvent';
 import type { TerminalOutput } from '../bindings/TerminalOutput';
@@ -301,5 +303,43 @@ describe('readToken', () => {
     expect(readToken('', s)).toBe('deadbeef');
     expect(readToken('?token=new', s)).toBe('new');
     expect(readToken('', storage())).toBeNull();
+  });
+});
+
+describe('http backend builds', () => {
+  it('sends the request with its channel, routes the build events to the caller, and cancels by the started id', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const bodies: Record<string, Record<string, unknown>> = {};
+    const { backend, streams } = setup(async (url, body) => {
+      const command = url.slice(url.lastIndexOf('/') + 1);
+      bodies[command] = body;
+      if (command === 'build_image') await gate;
+      return { status: 200, body: command === 'build_image' ? '{"id":"sha256:b"}' : 'null' };
+    });
+    const request: BuildRequest = {
+      containerfile: '/src/Containerfile',
+      context: null,
+      name: 'app',
+      buildArgs: [{ key: 'A', value: '1' }],
+      target: null,
+      noCache: true,
+      pull: 'always',
+    };
+    const seen: BuildEvent[] = [];
+    const building = backend.buildImage(request, (e) => seen.push(e));
+    streams[0].fire('open');
+    await vi.waitFor(() => expect(bodies.build_image).toBeDefined());
+    expect(bodies.build_image.request).toEqual(request);
+    const channel = bodies.build_image.onProgress as string;
+    const started: BuildEvent = { type: 'started', build: 'b-1' };
+    const step: BuildEvent = { type: 'step', stage: null, step: 1, steps: 2, text: 'FROM busybox', line: 'STEP 1/2: FROM busybox' };
+    streams[0].fire('channel', { channel, message: started });
+    streams[0].fire('channel', { channel, message: step });
+    expect(seen).toEqual([started, step]);
+    await backend.cancelBuild('b-1');
+    expect(bodies.cancel_build).toEqual({ build: 'b-1' });
+    release();
+    await expect(building).resolves.toEqual({ id: 'sha256:b' });
   });
 });

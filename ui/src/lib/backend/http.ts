@@ -1,8 +1,8 @@
 //! The Backend in a plain browser, against `berth-desktop --serve`: each command is
 //! `POST /api/invoke/<command>`, and one Server-Sent Events stream
 //! (`/api/stream`) carries engine events (`event: engine`) and per-call channel messages
-//! (`event: channel`, `{channel, message}`), which is how pull progress, log batches and
-//! terminal output reach their caller: the client picks a channel id, passes it as the
+//! (`event: channel`, `{channel, message}`), which is how pull, push and build progress, log
+//! batches and terminal output reach their caller: the client picks a channel id, passes it as the
 //! command's channel argument, and routes the stream's messages with that id to the callback.
 //!
 //! A page served by `berth-desktop --serve` needs no token: the server moved the first load's
@@ -74,6 +74,7 @@ const RETRY_SAFE = new Set([
   'list_images',
   'image_details',
   'remove_image',
+  'cancel_build',
   'list_volumes',
   'remove_volume',
   'log_window',

@@ -1,5 +1,5 @@
-//! The Backend inside the Tauri app: commands through `invoke`, pull progress, log batches and
-//! terminal output on a `Channel`,
+//! The Backend inside the Tauri app: commands through `invoke`, pull, push and build progress,
+//! log batches and terminal output on a `Channel`,
 //! state invalidations from the global `engine-event`. The only module that imports Tauri.
 
 import { Channel, invoke } from '@tauri-apps/api/core';

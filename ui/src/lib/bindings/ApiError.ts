@@ -2,6 +2,7 @@
 
 /**
  * An error as the UI sees it: `code` is what it branches on (`not_found`, `conflict`,
- * `invalid`, `engine`, `unauthorized`, `insecure_registry`), `message` what it shows.
+ * `invalid`, `engine`, `unauthorized`, `insecure_registry`, `cancelled` for a build cancelled
+ * by `cancel_build`), `message` what it shows.
  */
 export type ApiError = { code: string, message: string, };

@@ -1,6 +1,10 @@
-//! A Backend for tests: canned answers, call counts, and a hand-driven event stream.
+//! A Backend for tests: canned answers, call counts, a hand-driven event stream, and builds
+//! that stream what a test gives them and end when it says (or when cancelled).
 
 import type { Backend } from '../backend/backend';
+import { ApiError } from '../backend/errors';
+import type { BuildEvent } from '../bindings/BuildEvent';
+import type { BuildRequest } from '../bindings/BuildRequest';
 import type { ContainerSummary } from '../bindings/ContainerSummary';
 import type { EngineEvent } from '../bindings/EngineEvent';
 import type { ImageSummary } from '../bindings/ImageSummary';
@@ -62,6 +66,23 @@ export class FakeBackend {
   };
   calls: Record<string, number> = {};
   private listeners = new Set<(e: EngineEvent) => void>();
+  /** What a build streams after `started`. */
+  buildEvents: BuildEvent[] = [];
+  /** The requests of every build, in order. */
+  buildRequests: BuildRequest[] = [];
+  /** The ids cancelBuild was called with. */
+  cancelledBuilds: string[] = [];
+  /** A build's failure: it rejects with this after streaming its events. */
+  buildError: ApiError | null = null;
+  private running = new Map<string, { resolve: (i: ImageSummary) => void; reject: (e: ApiError) => void }>();
+
+  /** Ends the running build `build` (the last one when not given) with `result`. */
+  finishBuild(result: ImageSummary, build?: string) {
+    const id = build ?? [...this.running.keys()].pop();
+    if (id === undefined) throw new Error('no build is running');
+    this.running.get(id)!.resolve(result);
+    this.running.delete(id);
+  }
 
   private count(name: string) {
     this.calls[name] = (this.calls[name] ?? 0) + 1;
@@ -136,6 +157,22 @@ export class FakeBackend {
       startContainer: notUsed('startContainer'),
       stopContainer: notUsed('stopContainer'),
       restartContainer: notUsed('restartContainer'),
+      buildImage: (request, onProgress) => {
+        this.count('buildImage');
+        this.buildRequests.push(structuredClone(request));
+        const build = `build-${this.buildRequests.length}`;
+        onProgress({ type: 'started', build });
+        this.buildEvents.forEach((e) => onProgress(e));
+        if (this.buildError) return Promise.reject(this.buildError);
+        return new Promise<ImageSummary>((resolve, reject) => this.running.set(build, { resolve, reject }));
+      },
+      cancelBuild: async (build) => {
+        this.count('cancelBuild');
+        this.cancelledBuilds.push(build);
+        this.running.get(build)?.reject(new ApiError('cancelled', 'the build was cancelled'));
+        this.running.delete(build);
+        return null;
+      },
       removeContainer: notUsed('removeContainer'),
       inspectContainer: notUsed('inspectContainer'),
       containerLogs: notUsed('containerLogs'),

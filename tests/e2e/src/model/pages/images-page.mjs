@@ -1,7 +1,8 @@
-// The Images pane: local images, pulling one, pushing one, running one, removing one, saving
-// one to a file, loading and importing files, opening an image's details.
+// The Images pane: local images, pulling one, building one, pushing one, running one, removing one,
+// saving one to a file, loading and importing files, opening an image's details.
 
 import { ImportDialog, LoadDialog, SaveDialog } from './archive-dialogs.mjs';
+import { BuildDialog } from './build-dialog.mjs';
 import { ConfirmDialog } from './confirm-dialog.mjs';
 import { CreateForm } from './create-form.mjs';
 import { ImageDetails } from './image-details.mjs';
@@ -13,6 +14,7 @@ export class ImagesPage {
   constructor(page) {
     this.page = page;
     this.pullButton = page.getByTestId('pull-button');
+    this.buildButton = page.getByTestId('build-button');
     this.loadButton = page.getByTestId('load-button');
     this.importButton = page.getByTestId('import-button');
     this.table = page.getByTestId('images-table');
@@ -28,6 +30,14 @@ export class ImagesPage {
   async pull() {
     await this.pullButton.click();
     const dialog = new PullDialog(this.page);
+    await dialog.root.waitFor();
+    return dialog;
+  }
+
+  /** "Build" in the header: the build dialog. */
+  async build() {
+    await this.buildButton.click();
+    const dialog = new BuildDialog(this.page);
     await dialog.root.waitFor();
     return dialog;
   }
