@@ -171,23 +171,6 @@ pub fn options(args: &BuildArgs, runtime_flags: &[String]) -> anyhow::Result<Bui
     })
 }
 
-/// A build event as Podman prints it (None: nothing to print).
-pub fn render(event: &BuildEvent) -> Option<String> {
-    Some(match event {
-        BuildEvent::Step { stage, step, steps, text } => match stage {
-            Some((n, of)) => format!("[{n}/{of}] STEP {step}/{steps}: {text}"),
-            None => format!("STEP {step}/{steps}: {text}"),
-        },
-        BuildEvent::Output(line) => line.clone(),
-        BuildEvent::CacheHit(id) => format!("--> Using cache {id}"),
-        BuildEvent::Done(id) => format!("--> {}", &id[..12.min(id.len())]),
-        BuildEvent::Commit(Some(name)) => format!("COMMIT {name}"),
-        BuildEvent::Commit(None) => "COMMIT".into(),
-        BuildEvent::Tagged(name) => format!("Successfully tagged {name}"),
-        BuildEvent::Warning(w) => format!("[Warning] {w}"),
-    })
-}
-
 pub async fn run(engine: Engine, args: &BuildArgs, runtime_flags: &[String]) -> anyhow::Result<ExitCode> {
     if let Some(f) = &args.authfile {
         if !f.exists() {
@@ -250,10 +233,8 @@ pub async fn run(engine: Engine, args: &BuildArgs, runtime_flags: &[String]) -> 
             if quiet {
                 return;
             }
-            if let Some(line) = render(&e) {
-                let _ = writeln!(log, "{line}");
-                let _ = log.flush();
-            }
+            let _ = writeln!(log, "{}", e.line());
+            let _ = log.flush();
         };
         let built = engine.build(&opts, &mut print, &cancel);
         (built, log)

@@ -99,7 +99,7 @@ CMD ["cat /srv/app/made.txt"]
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.starts_with("STEP 1/19: FROM $BASE\n"), "{stdout}");
     assert!(stdout.contains("STEP 9/19: RUN echo \"$GREETING from $(pwd)\""), "{stdout}");
-    assert!(stdout.contains("COMMIT localhost/every:latest\n"), "{stdout}");
+    assert!(stdout.contains("COMMIT every\n"), "{stdout}");
     assert!(stdout.contains("Successfully tagged localhost/every:latest\n"), "{stdout}");
     let id = stdout.lines().last().unwrap();
     assert_eq!(id.len(), 64, "the last line is the image id: {stdout}");
@@ -417,5 +417,76 @@ fn run_mounts_bind_the_context_keep_a_cache_and_stay_out_of_the_image() {
     let bad = context(&w, "bad", &format!("FROM {base}\nRUN --mount=type=secret,id=x true\n"), &[]);
     let e = w.fails(&["build", bad.to_str().unwrap()]);
     assert!(e.contains("Containerfile:2") && e.contains("type=secret is not supported"), "{e}");
+    nothing_left(&w);
+}
+
+/// A Debian bookworm root with gcc, made once with debootstrap from the machine's Debian
+/// mirror and kept in /var/cache/berth-tests (a lock serialises test binaries).
+fn debian_gcc_rootfs() -> PathBuf {
+    let cache = PathBuf::from("/var/cache/berth-tests");
+    std::fs::create_dir_all(&cache).unwrap();
+    let root = cache.join("bookworm-gcc");
+    let lock = std::fs::File::create(cache.join("bookworm-gcc.lock")).unwrap();
+    nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+        .map(|l| {
+            if !root.join("usr/bin/gcc").exists() {
+                let sources = std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
+                let mirror = sources
+                    .lines()
+                    .find_map(|l| l.strip_prefix("URIs:").map(|u| u.split_whitespace().next().unwrap_or("").to_string()))
+                    .or_else(|| {
+                        std::fs::read_to_string("/etc/apt/sources.list").ok()?.lines().find_map(|l| {
+                            l.strip_prefix("deb ").and_then(|r| r.split_whitespace().find(|w| w.contains("://"))).map(String::from)
+                        })
+                    })
+                    .expect("a Debian mirror in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list");
+                let tmp = cache.join("bookworm-gcc.tmp");
+                let _ = std::fs::remove_dir_all(&tmp);
+                let out = std::process::Command::new("debootstrap")
+                    .args(["--variant=minbase", "--include=gcc,libc6-dev", "bookworm"])
+                    .arg(&tmp)
+                    .arg(&mirror)
+                    .output()
+                    .expect("debootstrap is needed for this test: scripts/deps installs it");
+                assert!(out.status.success(), "debootstrap failed:\n{}", String::from_utf8_lossy(&out.stdout));
+                let _ = std::fs::remove_dir_all(tmp.join("var/cache/apt/archives"));
+                std::fs::rename(&tmp, &root).unwrap();
+            }
+            l
+        })
+        .map_err(|(_, e)| e)
+        .unwrap();
+    root
+}
+
+/// The issue's multi-stage build: a C program compiled by Debian's gcc in a debootstrap stage,
+/// copied alone into a busybox stage that runs it.
+#[test]
+fn a_multi_stage_build_compiles_c_with_debians_gcc_and_ships_it_on_busybox() {
+    let rootfs = debian_gcc_rootfs();
+    let w = World::new();
+    let base = busybox(&w);
+    // the Debian root as an image: a tarball through `import`
+    let tarball = w.dir.path().join("bookworm-gcc.tar");
+    let st = std::process::Command::new("tar").arg("-C").arg(&rootfs).arg("-cf").arg(&tarball).arg(".").status().unwrap();
+    assert!(st.success());
+    w.ok(&["import", tarball.to_str().unwrap(), "debian-gcc:bookworm"]);
+    let text = format!(
+        "FROM debian-gcc:bookworm AS compile\n\
+         COPY hello.c /src/\n\
+         RUN gcc -static -O2 -o /src/hello /src/hello.c && /src/hello > /src/ran.txt\n\
+         FROM {base}\n\
+         COPY --from=compile /src/hello /usr/local/bin/hello\n\
+         CMD [\"hello\"]\n"
+    );
+    let program = "#include <stdio.h>\nint main(void) { printf(\"hello from gcc, %d\\n\", 6 * 7); return 0; }\n";
+    let ctx = context(&w, "ctx", &text, &[("hello.c", program)]);
+    let out = w.ok(&["build", "-t", "hello-c", ctx.to_str().unwrap()]);
+    assert!(out.contains("[1/2] STEP 3/3: RUN gcc") && out.contains("[2/2] STEP 2/3: COPY --from=compile"), "{out}");
+    assert_eq!(w.ok(&["run", "--rm", "hello-c"]), "hello from gcc, 42\n");
+    // the shipped image is busybox and the program: no compiler in it
+    let size: u64 = w.ok(&["image", "inspect", "--format", "{{.Size}}", "hello-c"]).trim().parse().unwrap();
+    assert!(size < 20_000_000, "the result holds busybox and one static program, not gcc: {size} bytes");
+    assert!(w.berth(&["run", "--rm", "hello-c", "sh", "-c", "command -v gcc"]).status.code() != Some(0));
     nothing_left(&w);
 }

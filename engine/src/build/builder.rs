@@ -107,6 +107,23 @@ pub enum BuildEvent {
     Warning(String),
 }
 
+impl BuildEvent {
+    /// The line `berth build` prints for the event, as Podman prints it.
+    pub fn line(&self) -> String {
+        match self {
+            BuildEvent::Step { stage: Some((n, of)), step, steps, text } => format!("[{n}/{of}] STEP {step}/{steps}: {text}"),
+            BuildEvent::Step { stage: None, step, steps, text } => format!("STEP {step}/{steps}: {text}"),
+            BuildEvent::Output(line) => line.clone(),
+            BuildEvent::CacheHit(id) => format!("--> Using cache {id}"),
+            BuildEvent::Done(id) => format!("--> {}", short(id)),
+            BuildEvent::Commit(Some(name)) => format!("COMMIT {name}"),
+            BuildEvent::Commit(None) => "COMMIT".into(),
+            BuildEvent::Tagged(name) => format!("Successfully tagged {name}"),
+            BuildEvent::Warning(w) => format!("[Warning] {w}"),
+        }
+    }
+}
+
 /// The ARG names every build knows without a declaration's default.
 fn platform_args() -> BTreeMap<String, String> {
     let arch = crate::registry::Platform::host().architecture;
@@ -190,6 +207,8 @@ struct Build<'a> {
     commit_name: Option<String>,
     /// The instruction being built, for errors (`building at STEP "…"`).
     current: Option<String>,
+    /// The step being built is the result's last: its image is reported after `COMMIT`.
+    final_step: bool,
 }
 
 /// The Containerfile `name` (a path relative to the context, as Docker's API names it) in
@@ -318,8 +337,9 @@ impl Engine {
             work: work.clone(),
             used_args: BTreeSet::new(),
             cancel,
-            commit_name: names.first().cloned(),
+            commit_name: opts.tags.first().cloned(),
             current: None,
+            final_step: false,
         };
         let result = b.run(progress);
         let _ = std::fs::remove_dir_all(&work);
@@ -509,8 +529,10 @@ impl<'a> Build<'a> {
             self.check_cancel()?;
             progress(BuildEvent::Step { stage: stage_no, step: n + 2, steps, text: ins.text.clone() });
             self.current = Some(ins.text.clone());
+            self.final_step = last && n + 1 == def.instructions.len();
             self.step(&mut st, ins, progress)?;
             self.current = None;
+            self.final_step = false;
         }
         // the stage's result: what the last step stored, unless settings changed after it
         let labels: Vec<String> =
@@ -585,10 +607,10 @@ impl<'a> Build<'a> {
             Err(e) => return Err(e),
         };
         match (self.opts.pull, local) {
-            (PullPolicy::Never, None) => {
-                Err(self
-                    .err(line, format!("image {name} is not here and --pull=never forbids pulling it: pull it first")))
-            }
+            (PullPolicy::Never, None) => Err(Error::Invalid(format!(
+                "creating build container: {name}: image not known ({}:{line}: --pull=never forbids pulling it: pull it first)",
+                self.file_name
+            ))),
             (PullPolicy::Missing, Some(img)) | (PullPolicy::Never, Some(img)) => Ok(img),
             (_, _) => {
                 progress(BuildEvent::Output(format!("Resolving \"{name}\" and pulling it")));
@@ -827,7 +849,9 @@ impl<'a> Build<'a> {
         entry.insert("created_by".into(), json!(created_by));
         push_history(object(&mut st.config), entry);
         let img = self.store(st, Some(&layer), &key)?;
-        progress(BuildEvent::Done(img.id.clone()));
+        if !self.final_step {
+            progress(BuildEvent::Done(img.id.clone()));
+        }
         st.key = key;
         Ok(())
     }
@@ -923,6 +947,7 @@ impl<'a> Build<'a> {
             &arg_text.join("\n"),
             network.as_deref().unwrap_or(""),
             &mount_keys.join("\n"),
+            &format!("{:?} {:?}", self.opts.security, self.opts.ulimits),
         ]);
         let created_by = match &run.command {
             Command::Shell(_) => {

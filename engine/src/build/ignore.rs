@@ -16,6 +16,8 @@ pub struct Ignore {
 struct Pattern {
     /// `!pattern`: what it matches is included again.
     exception: bool,
+    /// The pattern as cleaned, for the walk's prefix test.
+    text: String,
     tokens: Vec<Token>,
 }
 
@@ -60,7 +62,7 @@ impl Ignore {
             if pattern.len() > 1 && pattern.starts_with('/') {
                 pattern.remove(0);
             }
-            patterns.push(Pattern { exception, tokens: compile(&pattern) });
+            patterns.push(Pattern { exception, tokens: compile(&pattern), text: pattern });
         }
         Ignore { patterns }
     }
@@ -98,17 +100,16 @@ impl Ignore {
         excluded
     }
 
-    /// Whether the directory `dir_rel` might hold a path that is not left out, though it is
-    /// itself: some exception could match a path below it. A walk of the context descends into
-    /// an excluded directory only when this says so.
+    /// Whether a walk of the context descends into the directory `dir_rel`: yes when it is not
+    /// left out; when it is, only if an exception names a path below it literally (its text
+    /// starts with the directory), as Docker's and Buildah's walks decide. `!*/keep` alone does
+    /// not bring back `a/keep` from an excluded `a`.
     pub fn may_contain_included(&self, dir_rel: &str) -> bool {
         if !self.excluded(dir_rel) {
             return true;
         }
-        let mut dir = clean(dir_rel);
-        dir.push('/');
-        let dir: Vec<char> = dir.chars().collect();
-        self.patterns.iter().any(|p| p.exception && matches_a_path_below(&p.tokens, &dir))
+        let dir = format!("{}/", clean(dir_rel));
+        self.patterns.iter().any(|p| p.exception && format!("{}/", p.text).starts_with(&dir))
     }
 }
 
@@ -212,12 +213,7 @@ fn class(chars: &[char]) -> Option<(Token, usize)> {
 }
 
 fn matches(tokens: &[Token], path: &[char]) -> bool {
-    Matcher::new(tokens, path, false).at(0, 0)
-}
-
-/// Whether the pattern matches some path that starts with `prefix` (a directory and its `/`).
-fn matches_a_path_below(tokens: &[Token], prefix: &[char]) -> bool {
-    Matcher::new(tokens, prefix, true).at(0, 0)
+    Matcher::new(tokens, path).at(0, 0)
 }
 
 /// A match of tokens against a path, remembering the states that failed (patterns with several
@@ -225,15 +221,12 @@ fn matches_a_path_below(tokens: &[Token], prefix: &[char]) -> bool {
 struct Matcher<'a> {
     tokens: &'a [Token],
     path: &'a [char],
-    /// Whether the path is only a prefix: a match succeeds when the path runs out before the
-    /// tokens do.
-    prefix: bool,
     failed: Vec<bool>,
 }
 
 impl<'a> Matcher<'a> {
-    fn new(tokens: &'a [Token], path: &'a [char], prefix: bool) -> Matcher<'a> {
-        Matcher { tokens, path, prefix, failed: vec![false; (tokens.len() + 1) * (path.len() + 1)] }
+    fn new(tokens: &'a [Token], path: &'a [char]) -> Matcher<'a> {
+        Matcher { tokens, path, failed: vec![false; (tokens.len() + 1) * (path.len() + 1)] }
     }
 
     fn at(&mut self, t: usize, p: usize) -> bool {
@@ -250,12 +243,9 @@ impl<'a> Matcher<'a> {
 
     fn step(&mut self, t: usize, p: usize) -> bool {
         let Some(token) = self.tokens.get(t) else {
-            return p == self.path.len() && !self.prefix;
+            return p == self.path.len();
         };
         let c = self.path.get(p).copied();
-        if self.prefix && c.is_none() {
-            return true;
-        }
         match token {
             Token::Char(want) => c == Some(*want) && self.at(t + 1, p + 1),
             Token::One => c.is_some_and(|c| c != '/') && self.at(t + 1, p + 1),
@@ -264,9 +254,8 @@ impl<'a> Matcher<'a> {
                     && self.at(t + 1, p + 1)
             }
             Token::Star => self.at(t + 1, p) || (c.is_some_and(|c| c != '/') && self.at(t, p + 1)),
-            // Anything, or anything up to a `/`; in a prefix match both can take the whole rest.
+            // Anything, or anything up to a `/`.
             Token::Rest => true,
-            Token::Dirs if self.prefix => true,
             Token::Dirs => {
                 self.at(t + 1, p) || (p..self.path.len()).any(|i| self.path[i] == '/' && self.at(t + 1, i + 1))
             }
@@ -396,19 +385,24 @@ mod tests {
         assert!(!ignore.may_contain_included("vendor"));
         assert!(ignore.may_contain_included("src"), "a directory not left out holds what it holds");
 
-        // `!**/important.tmp` could match below any directory.
+        // `!**/important.tmp` names no path below vendor: the walk leaves vendor out whole
         let ignore = Ignore::parse("vendor\n*.tmp\n!**/important.tmp\n");
-        assert!(ignore.may_contain_included("vendor"));
-        assert!(!ignore.excluded("vendor/a/important.tmp") && ignore.excluded("vendor/a/other.tmp"));
+        assert!(!ignore.may_contain_included("vendor"));
+        assert!(!ignore.excluded("important.tmp") && ignore.excluded("other.tmp"));
 
         let ignore = Ignore::parse("vendor\n!src/keep\n!vendor\nvendor\n");
-        assert!(ignore.excluded("vendor/a"));
-        assert!(!ignore.may_contain_included("vendor"), "an exception for the directory itself is overridden");
+        assert!(ignore.excluded("vendor/a") && ignore.excluded("vendor"));
+        assert!(ignore.may_contain_included("vendor"), "walked, as Docker walks it: `!vendor` names it");
 
         let ignore = Ignore::parse("*\n!*/keep\n");
-        assert!(ignore.may_contain_included("a"));
-        assert!(!ignore.may_contain_included("a/b"));
+        assert!(!ignore.may_contain_included("a"), "a wildcard exception names no directory");
         assert!(!ignore.excluded("a/keep") && ignore.excluded("a/b"));
+
+        // Podman's own case: subdir1 is walked (an exception names subdir1/…) and `*/sub1*`
+        // brings subdir1/sub1 back; subdir2 is not walked at all
+        let ignore = Ignore::parse("test*\n!test2*\nsubdir1\nsubdir2\n!*/sub1*\n!subdir1/sub3*\n");
+        assert!(ignore.may_contain_included("subdir1") && !ignore.may_contain_included("subdir2"));
+        assert!(!ignore.excluded("subdir1/sub1") && ignore.excluded("subdir1/sub2"));
 
         let ignore = Ignore::parse("cache\n");
         assert!(!ignore.may_contain_included("cache"));

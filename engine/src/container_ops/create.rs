@@ -91,6 +91,22 @@ impl Engine {
             let own_network = !matches!(mode, network::Mode::Host | network::Mode::Container(_));
             container::kernel::check_sysctl(key, own_network).map_err(Error::Invalid)?;
         }
+        // The image's VOLUMEs: an anonymous volume each, where the user mounted nothing (as
+        // Podman's default --image-volume=anonymous)
+        if let Some(volumes) = config.config().as_ref().and_then(|c| c.volumes().clone()) {
+            for dest in volumes {
+                let dest = if dest.starts_with('/') { dest } else { format!("/{dest}") };
+                let taken = opts.mounts.iter().any(|m| m.destination().trim_end_matches('/') == dest.trim_end_matches('/'));
+                if !taken {
+                    opts.mounts.push(MountRequest::Volume {
+                        name: String::new(),
+                        destination: dest,
+                        read_only: false,
+                        anonymous: true,
+                    });
+                }
+            }
+        }
         self.check_mounts(&mut opts)?;
         // Capabilities and devices are checked here, so their errors come out as they are.
         container::security::capabilities(&opts.security, spec::DEFAULT_CAPS)?;

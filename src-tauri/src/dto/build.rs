@@ -108,26 +108,9 @@ pub enum BuildEvent {
     },
 }
 
-/// The line `berth build` prints for an event, as Podman prints it.
-fn line_of(event: &EngineBuildEvent) -> String {
-    match event {
-        EngineBuildEvent::Step { stage: Some((n, of)), step, steps, text } => {
-            format!("[{n}/{of}] STEP {step}/{steps}: {text}")
-        }
-        EngineBuildEvent::Step { stage: None, step, steps, text } => format!("STEP {step}/{steps}: {text}"),
-        EngineBuildEvent::Output(line) => line.clone(),
-        EngineBuildEvent::CacheHit(id) => format!("--> Using cache {id}"),
-        EngineBuildEvent::Done(id) => format!("--> {}", &id[..12.min(id.len())]),
-        EngineBuildEvent::Commit(Some(name)) => format!("COMMIT {name}"),
-        EngineBuildEvent::Commit(None) => "COMMIT".into(),
-        EngineBuildEvent::Tagged(name) => format!("Successfully tagged {name}"),
-        EngineBuildEvent::Warning(w) => format!("[Warning] {w}"),
-    }
-}
-
 impl From<EngineBuildEvent> for BuildEvent {
     fn from(e: EngineBuildEvent) -> Self {
-        let line = line_of(&e);
+        let line = e.line();
         let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
         match e {
             EngineBuildEvent::Step { stage, step, steps, text } => {
