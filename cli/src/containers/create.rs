@@ -91,6 +91,9 @@ pub struct CreateArgs {
     /// seccomp=unconfined, seccomp=PROFILE.json or no-new-privileges
     #[arg(long)]
     pub security_opt: Vec<String>,
+    /// Mount the volumes of another container (CONTAINER[:ro|rw])
+    #[arg(long = "volumes-from", value_name = "CONTAINER[:OPTIONS]")]
+    pub volumes_from: Vec<String>,
     /// Add a host device: HOST[:CONTAINER][:PERMISSIONS]
     #[arg(long)]
     pub device: Vec<String>,
@@ -429,6 +432,7 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
             }
             m
         },
+        volumes_from: args.volumes_from.clone(),
         read_only: args.read_only,
         tty: args.tty,
         interactive: args.interactive,

@@ -433,10 +433,14 @@ fn debian_gcc_rootfs() -> PathBuf {
                 let sources = std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
                 let mirror = sources
                     .lines()
-                    .find_map(|l| l.strip_prefix("URIs:").map(|u| u.split_whitespace().next().unwrap_or("").to_string()))
+                    .find_map(|l| {
+                        l.strip_prefix("URIs:").map(|u| u.split_whitespace().next().unwrap_or("").to_string())
+                    })
                     .or_else(|| {
                         std::fs::read_to_string("/etc/apt/sources.list").ok()?.lines().find_map(|l| {
-                            l.strip_prefix("deb ").and_then(|r| r.split_whitespace().find(|w| w.contains("://"))).map(String::from)
+                            l.strip_prefix("deb ")
+                                .and_then(|r| r.split_whitespace().find(|w| w.contains("://")))
+                                .map(String::from)
                         })
                     })
                     .expect("a Debian mirror in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list");
@@ -468,7 +472,8 @@ fn a_multi_stage_build_compiles_c_with_debians_gcc_and_ships_it_on_busybox() {
     let base = busybox(&w);
     // the Debian root as an image: a tarball through `import`
     let tarball = w.dir.path().join("bookworm-gcc.tar");
-    let st = std::process::Command::new("tar").arg("-C").arg(&rootfs).arg("-cf").arg(&tarball).arg(".").status().unwrap();
+    let st =
+        std::process::Command::new("tar").arg("-C").arg(&rootfs).arg("-cf").arg(&tarball).arg(".").status().unwrap();
     assert!(st.success());
     w.ok(&["import", tarball.to_str().unwrap(), "debian-gcc:bookworm"]);
     let text = format!(
@@ -489,4 +494,44 @@ fn a_multi_stage_build_compiles_c_with_debians_gcc_and_ships_it_on_busybox() {
     assert!(size < 20_000_000, "the result holds busybox and one static program, not gcc: {size} bytes");
     assert!(w.berth(&["run", "--rm", "hello-c", "sh", "-c", "command -v gcc"]).status.code() != Some(0));
     nothing_left(&w);
+}
+
+/// An image's VOLUME is an anonymous volume of each container (gone with `run --rm`), and
+/// `--volumes-from` mounts another container's volumes, read-only with `:ro`.
+#[test]
+fn image_volumes_are_anonymous_volumes_and_volumes_from_shares_them() {
+    let w = World::new();
+    let base = busybox(&w);
+    let ctx =
+        context(&w, "ctx", &format!("FROM {base}\nRUN mkdir /vol && echo from-image > /vol/seed\nVOLUME /vol\n"), &[]);
+    w.ok(&["build", "-t", "withvol", ctx.to_str().unwrap()]);
+    // the volume is filled from the image, and writable
+    assert_eq!(
+        w.ok(&[
+            "run",
+            "--rm",
+            "withvol",
+            "sh",
+            "-c",
+            "cat /vol/seed && touch /vol/new && grep -c ' /vol ' /proc/self/mountinfo"
+        ]),
+        "from-image\n1\n"
+    );
+    assert_eq!(w.ok(&["volume", "ls", "-q"]), "", "run --rm removed its anonymous volume");
+    w.ok(&["run", "-d", "--name", "holder", "withvol", "sh", "-c", "echo shared > /vol/f; exec sleep 100"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let out = w.berth(&["run", "--rm", "--volumes-from", "holder", &base, "cat", "/vol/f"]);
+        if out.status.success() {
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "shared\n");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", String::from_utf8_lossy(&out.stderr));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let e = w.fails(&["run", "--rm", "--volumes-from", "holder:ro", &base, "touch", "/vol/g"]);
+    assert!(e.contains("Read-only file system"), "{e}");
+    assert_eq!(w.ok(&["volume", "ls", "-q"]).lines().count(), 1, "the holder's volume is still there, once");
+    let e = w.fails(&["run", "--rm", "--volumes-from", "nobody", &base, "true"]);
+    assert!(e.contains("--volumes-from nobody") && e.contains("no container named nobody"), "{e}");
 }

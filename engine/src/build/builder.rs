@@ -111,7 +111,9 @@ impl BuildEvent {
     /// The line `berth build` prints for the event, as Podman prints it.
     pub fn line(&self) -> String {
         match self {
-            BuildEvent::Step { stage: Some((n, of)), step, steps, text } => format!("[{n}/{of}] STEP {step}/{steps}: {text}"),
+            BuildEvent::Step { stage: Some((n, of)), step, steps, text } => {
+                format!("[{n}/{of}] STEP {step}/{steps}: {text}")
+            }
             BuildEvent::Step { stage: None, step, steps, text } => format!("STEP {step}/{steps}: {text}"),
             BuildEvent::Output(line) => line.clone(),
             BuildEvent::CacheHit(id) => format!("--> Using cache {id}"),

@@ -180,6 +180,10 @@ pub struct CreateOptions {
     /// `--pid host`: the host's pid namespace instead of one of its own.
     #[serde(default)]
     pub pid_host: bool,
+    /// `--volumes-from CTR[:ro|rw]`: the volumes and binds of those containers, mounted at the
+    /// same places (read-only or not as they were, unless the suffix says).
+    #[serde(default)]
+    pub volumes_from: Vec<String>,
     /// `--stop-signal`: the signal `stop` sends first (a number); none for the image's, else
     /// SIGTERM.
     #[serde(default)]

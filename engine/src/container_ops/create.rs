@@ -91,12 +91,50 @@ impl Engine {
             let own_network = !matches!(mode, network::Mode::Host | network::Mode::Container(_));
             container::kernel::check_sysctl(key, own_network).map_err(Error::Invalid)?;
         }
+        for spec in opts.volumes_from.clone() {
+            let (name, mode) = match spec.rsplit_once(':') {
+                Some((n, m)) if ["ro", "rw", "z", "Z"].iter().any(|o| m.split(',').any(|x| x == *o)) => (n, Some(m)),
+                _ => (spec.as_str(), None),
+            };
+            let read_only = match mode {
+                Some(m) if m.split(',').any(|x| x == "ro") => Some(true),
+                Some(m) if m.split(',').any(|x| x == "rw") => Some(false),
+                _ => None,
+            };
+            let other = self.container(name).map_err(|e| match e {
+                Error::ContainerLookup(_) => Error::Invalid(format!(
+                    "--volumes-from {spec}: no container named {name}: give the container whose volumes to mount"
+                )),
+                e => e,
+            })?;
+            for m in &other.options.mounts {
+                let shared = match m {
+                    MountRequest::Volume { name, destination, read_only: ro, .. } => MountRequest::Volume {
+                        name: name.clone(),
+                        destination: destination.clone(),
+                        read_only: read_only.unwrap_or(*ro),
+                        // the other container's: not removed with this one
+                        anonymous: false,
+                    },
+                    MountRequest::Bind { source, destination, read_only: ro } => MountRequest::Bind {
+                        source: source.clone(),
+                        destination: destination.clone(),
+                        read_only: read_only.unwrap_or(*ro),
+                    },
+                    _ => continue,
+                };
+                if !opts.mounts.iter().any(|x| x.destination() == shared.destination()) {
+                    opts.mounts.push(shared);
+                }
+            }
+        }
         // The image's VOLUMEs: an anonymous volume each, where the user mounted nothing (as
         // Podman's default --image-volume=anonymous)
         if let Some(volumes) = config.config().as_ref().and_then(|c| c.volumes().clone()) {
             for dest in volumes {
                 let dest = if dest.starts_with('/') { dest } else { format!("/{dest}") };
-                let taken = opts.mounts.iter().any(|m| m.destination().trim_end_matches('/') == dest.trim_end_matches('/'));
+                let taken =
+                    opts.mounts.iter().any(|m| m.destination().trim_end_matches('/') == dest.trim_end_matches('/'));
                 if !taken {
                     opts.mounts.push(MountRequest::Volume {
                         name: String::new(),
