@@ -117,7 +117,8 @@ impl BuildEvent {
             BuildEvent::Step { stage: None, step, steps, text } => format!("STEP {step}/{steps}: {text}"),
             BuildEvent::Output(line) => line.clone(),
             BuildEvent::CacheHit(id) => format!("--> Using cache {id}"),
-            BuildEvent::Done(id) => format!("--> {}", short(id)),
+            // Podman prints eleven digits of the id here (Buildah's own cut)
+            BuildEvent::Done(id) => format!("--> {}", &id[..11.min(id.len())]),
             BuildEvent::Commit(Some(name)) => format!("COMMIT {name}"),
             BuildEvent::Commit(None) => "COMMIT".into(),
             BuildEvent::Tagged(name) => format!("Successfully tagged {name}"),

@@ -151,7 +151,7 @@ mod tests {
             EngineBuildEvent::CacheHit(id.clone()),
             json!({"type": "cache_hit", "imageId": id, "line": format!("--> Using cache {id}")}),
         );
-        check(EngineBuildEvent::Done(id.clone()), json!({"type": "done", "imageId": id, "line": "--> 0123456789ab"}));
+        check(EngineBuildEvent::Done(id.clone()), json!({"type": "done", "imageId": id, "line": "--> 0123456789a"}));
         check(
             EngineBuildEvent::Commit(Some("localhost/app:latest".into())),
             json!({"type": "commit", "name": "localhost/app:latest", "line": "COMMIT localhost/app:latest"}),
