@@ -188,6 +188,7 @@ impl Engine {
             return Ok(c.report);
         }
         let writers = self.check_ingest(&mut c);
+        self.check_build_scratch(&mut c);
         if writers > 0 {
             c.report.skipped.push(format!(
                 "{writers} pull(s) in progress: their staging directories and new blobs and layers were not checked"
@@ -199,6 +200,36 @@ impl Engine {
         self.check_unreferenced_blobs(&mut c, writers > 0)?;
         self.check_containers(&mut c, &removed_images)?;
         Ok(c.report)
+    }
+
+    /// What an interrupted build left in `build/`: its scratch directory (`b-*`, maybe with a
+    /// step's overlay still mounted) or an API build's unpacked context (`ctx-*`).
+    fn check_build_scratch(&self, c: &mut Checker<'_>) {
+        let dir = self.config().root.join("build");
+        for name in names(std::fs::read_dir(&dir)) {
+            if !(name.starts_with("b-") || name.starts_with("ctx-")) {
+                continue;
+            }
+            let path = dir.join(&name);
+            if !older_than(&path, c.opts.max_age) {
+                continue;
+            }
+            c.repairable(
+                format!("{}: left by an interrupted build", path.display()),
+                "unmount what is mounted in it and remove it",
+                move || {
+                    let info = std::fs::read_to_string("/proc/self/mountinfo").map_err(err)?;
+                    let prefix = format!("{}/", path.display());
+                    let mut mounted: Vec<&str> =
+                        info.lines().filter_map(|l| l.split(' ').nth(4)).filter(|m| m.starts_with(&prefix)).collect();
+                    mounted.sort_by_key(|m| std::cmp::Reverse(m.len()));
+                    for m in mounted {
+                        crate::host_mount::unmount(std::path::Path::new(m)).map_err(err)?;
+                    }
+                    crate::rootless::remove_tree(&path).map_err(err)
+                },
+            );
+        }
     }
 
     /// Partial downloads no pull is writing; returns how many a pull is writing now.

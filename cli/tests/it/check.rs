@@ -59,6 +59,11 @@ fn a_damaged_store_is_named_line_by_line_and_repaired() {
     let import_dir = root.join("ingest").join("import-Ab12Cd");
     std::fs::create_dir_all(&import_dir).unwrap();
     std::fs::write(import_dir.join("layer"), b"half a tarball").unwrap();
+    // a build killed in a COPY step: its scratch directory with the step's root still mounted
+    let build_dir = root.join("build").join("b-0123456789ab");
+    let step_root = build_dir.join("step-3").join("merged");
+    std::fs::create_dir_all(&step_root).unwrap();
+    nix::mount::mount(Some("tmpfs"), &step_root, Some("tmpfs"), nix::mount::MsFlags::empty(), None::<&str>).unwrap();
     let stray = berth_testkit::sha256_digest(b"nobody's blob");
     std::fs::write(root.join("blobs/sha256").join(&stray[7..]), b"nobody's blob").unwrap();
 
@@ -88,6 +93,7 @@ fn a_damaged_store_is_named_line_by_line_and_repaired() {
     line_with(&out, &[&staging.display().to_string(), "staging directory of an interrupted pull"]);
     line_with(&out, &[&temporary.display().to_string(), "left by an interrupted commit, push, load or import"]);
     line_with(&out, &[&import_dir.display().to_string(), "left by an interrupted commit, push, load or import"]);
+    line_with(&out, &[&build_dir.display().to_string(), "left by an interrupted build"]);
     line_with(&out, &[&orphan.display().to_string(), "container directory without a record"]);
     line_with(&out, &["blob", &stray, "not used by any image"]);
 
@@ -103,7 +109,8 @@ fn a_damaged_store_is_named_line_by_line_and_repaired() {
     line_with(&out, &["repaired:", &stray]);
     line_with(&out, &["data:1", "used by container kept", "--repair --force` would remove the image"]);
     assert!(out.ends_with("1 problem(s) remain\n"), "{out}");
-    for gone in [&partial, &staging, &orphan, &temporary, &import_dir] {
+    line_with(&out, &["repaired:", &build_dir.display().to_string(), "unmount what is mounted in it"]);
+    for gone in [&partial, &staging, &orphan, &temporary, &import_dir, &build_dir] {
         assert!(!gone.exists(), "{} is still there", gone.display());
     }
     assert!(root.join("blobs/sha256").join(&busybox.config_digest[7..]).is_file(), "config restored");
