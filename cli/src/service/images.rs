@@ -5,7 +5,7 @@ use bytes::Bytes;
 use hyper::{Response, StatusCode};
 use serde_json::{json, Value};
 
-use super::{channel_body, empty, ok_json, ApiError, Ctx, Reply, Req};
+use super::{channel_body, empty, json_reply, ok_json, ApiError, Ctx, Reply, Req};
 
 /// Names as Docker prints them: Docker Hub's without `docker.io/` (and `library/`).
 pub fn docker_name(name: &str) -> String {
@@ -219,6 +219,58 @@ pub async fn tag(ctx: &Ctx, name: &str, r: &Req) -> Reply {
     let name = name.to_string();
     ctx.blocking(move |e| e.tag(&name, &target)).await?;
     empty(StatusCode::CREATED)
+}
+
+/// `POST /commit?container=…&repo=…&tag=…`: `docker commit`. The body's config may set Cmd,
+/// Entrypoint, Env, WorkingDir, User, Labels and ExposedPorts over the container's (the same as
+/// `changes`); Docker pauses a running container unless `pause=0`.
+pub async fn commit(ctx: &Ctx, r: &Req) -> Reply {
+    let container = r.q("container").filter(|s| !s.is_empty()).ok_or_else(|| ApiError::bad("container is required"))?;
+    let image = match (r.q("repo").filter(|s| !s.is_empty()), r.q("tag").filter(|s| !s.is_empty())) {
+        (Some(repo), Some(tag)) => Some(format!("{repo}:{tag}")),
+        (Some(repo), None) => Some(repo.to_string()),
+        (None, _) => None,
+    };
+    let mut changes = r.q_all("changes").into_iter().filter(|c| !c.is_empty()).collect::<Vec<_>>();
+    let body = r.json()?;
+    let json_change = |key: &str, instr: &str, changes: &mut Vec<String>| {
+        if let Some(v) = body.get(key).filter(|v| !v.is_null()) {
+            changes.push(format!("{instr} {v}"));
+        }
+    };
+    json_change("Cmd", "CMD", &mut changes);
+    json_change("Entrypoint", "ENTRYPOINT", &mut changes);
+    if let Some(env) = body.get("Env").and_then(Value::as_array) {
+        for kv in env.iter().filter_map(Value::as_str) {
+            changes.push(format!("ENV {kv}"));
+        }
+    }
+    for (key, instr) in [("WorkingDir", "WORKDIR"), ("User", "USER")] {
+        if let Some(v) = body.get(key).and_then(Value::as_str).filter(|v| !v.is_empty()) {
+            changes.push(format!("{instr} {v}"));
+        }
+    }
+    if let Some(labels) = body.get("Labels").and_then(Value::as_object) {
+        for (k, v) in labels {
+            changes.push(format!("LABEL {k}={}", Value::String(v.as_str().unwrap_or_default().to_string())));
+        }
+    }
+    if let Some(ports) = body.get("ExposedPorts").and_then(Value::as_object) {
+        for p in ports.keys() {
+            changes.push(format!("EXPOSE {p}"));
+        }
+    }
+    let opts = berth_engine::CommitOptions {
+        image,
+        changes,
+        message: r.q("comment").filter(|s| !s.is_empty()).map(str::to_string),
+        author: r.q("author").filter(|s| !s.is_empty()).map(str::to_string),
+        pause: !matches!(r.q("pause"), Some("0" | "false")),
+        format: berth_engine::ImageFormat::Docker,
+    };
+    let container = container.to_string();
+    let img = ctx.blocking(move |e| e.commit(&container, &opts, &mut |_| {})).await?;
+    json_reply(StatusCode::CREATED, &json!({"Id": format!("sha256:{}", img.id)}))
 }
 
 pub async fn remove(ctx: &Ctx, name: &str, r: &Req) -> Reply {

@@ -444,6 +444,7 @@ async fn route(ctx: &Ctx, r: Req) -> Reply {
             images::push(ctx, &rest.join("/"), &r).await
         }
         (Method::DELETE, ["images", rest @ ..]) if !rest.is_empty() => images::remove(ctx, &rest.join("/"), &r).await,
+        (Method::POST, ["commit"]) => images::commit(ctx, &r).await,
         (Method::POST, ["containers", "create"]) => containers::create(ctx, &r).await,
         (Method::GET, ["containers", "json"]) => containers::list(ctx, &r).await,
         (Method::POST, ["containers", "prune"]) => containers::prune(ctx).await,

@@ -315,6 +315,16 @@ fn docker_build_and_compose_build_work_through_the_socket() {
     assert!(text.contains("Step 1/5 : FROM") && text.contains("Step 4/5 : RUN echo"), "{text}");
     assert!(text.contains("Successfully built ") && text.contains("Successfully tagged dockerbuilt:latest"), "{text}");
     assert_eq!(ok(&w, &s, &["run", "--rm", "dockerbuilt"]), "hello\nbuilt for docker\n");
+    // docker commit: the container's change and a new CMD
+    ok(&w, &s, &["run", "--name", "changed", "dockerbuilt", "sh", "-c", "echo changed > /hello.txt"]);
+    let id = ok(
+        &w,
+        &s,
+        &["commit", "-c", "CMD [\"cat\", \"/hello.txt\"]", "-m", "by docker", "changed", "dockercommitted:1"],
+    );
+    assert!(id.trim().starts_with("sha256:"), "{id}");
+    assert_eq!(ok(&w, &s, &["run", "--rm", "dockercommitted:1"]), "changed\n");
+    ok(&w, &s, &["rm", "changed"]);
     // a mistake in the Dockerfile: the client shows the line
     std::fs::write(ctx.join("Dockerfile"), format!("FROM {base}\nRUN exit 7\n")).unwrap();
     let out = docker_cmd(&w, &s).env("DOCKER_BUILDKIT", "0").args(["build", ctx.to_str().unwrap()]).output().unwrap();
