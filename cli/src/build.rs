@@ -67,6 +67,10 @@ pub struct BuildArgs {
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true,
           action = clap::ArgAction::Set, value_name = "BOOL")]
     pub force_rm: Option<bool>,
+    /// Seconds since the epoch: the image's and its history's created time, and every file's
+    /// mtime in the layers the build writes (the same build gives the same image)
+    #[arg(long, value_name = "SECONDS")]
+    pub timestamp: Option<i64>,
     /// The ignore file (default: .containerignore or .dockerignore in the context)
     #[arg(long, value_name = "FILE")]
     pub ignorefile: Option<PathBuf>,
@@ -168,6 +172,7 @@ pub fn options(args: &BuildArgs, runtime_flags: &[String]) -> anyhow::Result<Bui
         ulimits,
         security,
         runtime_flags: runtime_flags.to_vec(),
+        timestamp: args.timestamp,
     })
 }
 

@@ -300,6 +300,12 @@ impl Engine {
 
     /// Writes the tar of `upper`, gzip-compressed, into the content store.
     pub(crate) fn write_layer(&self, upper: &Path) -> Result<NewLayer> {
+        self.write_layer_at(upper, None)
+    }
+
+    /// [`Engine::write_layer`] with every entry's mtime `mtime` when given (root only: the
+    /// rootless helper writes the files' own).
+    pub(crate) fn write_layer_at(&self, upper: &Path, mtime: Option<u64>) -> Result<NewLayer> {
         let (tmp, file) = self.content().temp_file().map_err(|e| io_err(&self.config().root.join("ingest"), e))?;
         let written = (|| -> io::Result<(String, u64, String, u64)> {
             let compressed = Hashing::new(io::BufWriter::new(file));
@@ -313,7 +319,7 @@ impl Engine {
                 berth_userns::reexec::stream_userns(c, &mut tar)?;
                 tar
             } else {
-                crate::layers::pack::write_layer_tar(upper, tar)?
+                crate::layers::pack::write_layer_tar_at(upper, tar, mtime)?
             };
             let (gz, diff_id, tar_size) = tar.finish();
             let compressed = gz.finish()?;

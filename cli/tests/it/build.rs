@@ -545,3 +545,27 @@ fn image_volumes_are_anonymous_volumes_and_volumes_from_shares_them() {
     let e = w.fails(&["run", "--rm", "--volumes-from", "nobody", &base, "true"]);
     assert!(e.contains("--volumes-from nobody") && e.contains("no container named nobody"), "{e}");
 }
+
+/// `--timestamp`: two builds without the cache, at different times, make the same image.
+#[test]
+fn a_build_with_a_timestamp_is_reproducible() {
+    let w = World::new();
+    let base = busybox(&w);
+    let text = format!("FROM {base}\nCOPY f /f\nRUN echo made > /made && mkdir -p /d/e\nENV X=1\n");
+    let ctx = context(&w, "ctx", &text, &[("f", "file\n")]);
+    let build = || {
+        let out = w.ok(&["build", "--no-cache", "--timestamp", "1700000000", "-q", ctx.to_str().unwrap()]);
+        out.trim().to_string()
+    };
+    let first = build();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(ctx.join("f"), "file\n").unwrap(); // a new mtime, the same bytes
+    let second = build();
+    assert_eq!(first, second, "the same image from both builds");
+    let created = w.ok(&["image", "inspect", "--format", "{{.Created}}", &first]);
+    assert!(created.starts_with("2023-11-14") && created.contains("22:13:20"), "{created}");
+    assert_eq!(
+        w.ok(&["run", "--rm", &first, "stat", "-c", "%Y", "/made", "/f", "/d/e"]),
+        "1700000000\n1700000000\n1700000000\n"
+    );
+}

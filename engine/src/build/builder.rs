@@ -59,6 +59,9 @@ pub struct BuildOptions {
     pub ulimits: Vec<crate::container::kernel::Ulimit>,
     /// Security options of RUN steps (`--security-opt`: seccomp, apparmor, no-new-privileges…).
     pub security: crate::container::security::Security,
+    /// `--timestamp SECONDS`: the created time of the image and its history, and the mtime of
+    /// every file in the layers the build writes: the same build gives the same image id.
+    pub timestamp: Option<i64>,
     /// Flags for the OCI runtime (`--runtime-flag`): Berth's runtime takes none, so a RUN
     /// fails with them, as Podman's runtime fails on a flag it does not know.
     pub runtime_flags: Vec<String>,
@@ -244,6 +247,14 @@ fn hash(parts: &[&str]) -> String {
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+/// The time a build writes into configs and history: `--timestamp`'s, else now.
+fn stamp(timestamp: Option<i64>) -> String {
+    match timestamp.and_then(|t| chrono::DateTime::from_timestamp(t, 0)) {
+        Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        None => now(),
+    }
 }
 
 fn short(id: &str) -> String {
@@ -598,7 +609,8 @@ impl<'a> Build<'a> {
                 json!({"architecture": host.architecture, "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": []}, "history": []})
             }
         };
-        let key = hash(&["from", image.as_ref().map_or("scratch", |i| i.id.as_str()), &format]);
+        let stamped = self.opts.timestamp.map(|t| t.to_string()).unwrap_or_default();
+        let key = hash(&["from", image.as_ref().map_or("scratch", |i| i.id.as_str()), &format, &stamped]);
         Ok(StageState { image, config, key, args: BTreeMap::new(), dirty: false })
     }
 
@@ -640,9 +652,10 @@ impl<'a> Build<'a> {
             words::process_words(raw, escape, &|n: &str| st.lookup(n))
                 .map_err(|e| Error::Invalid(format!("{file_name}:{line}: {e}")))
         };
+        let timestamp = self.opts.timestamp;
         let nop = |st: &mut StageState, text: String| {
             let mut entry = Map::new();
-            entry.insert("created".into(), json!(now()));
+            entry.insert("created".into(), json!(stamp(timestamp)));
             entry.insert("created_by".into(), json!(format!("/bin/sh -c #(nop) {text}")));
             entry.insert("empty_layer".into(), json!(true));
             push_history(object(&mut st.config), entry);
@@ -848,7 +861,7 @@ impl<'a> Build<'a> {
         }
         let layer = make(self, st, progress)?;
         let mut entry = Map::new();
-        entry.insert("created".into(), json!(now()));
+        entry.insert("created".into(), json!(stamp(self.opts.timestamp)));
         entry.insert("created_by".into(), json!(created_by));
         push_history(object(&mut st.config), entry);
         let img = self.store(st, Some(&layer), &key)?;
@@ -867,7 +880,7 @@ impl<'a> Build<'a> {
         if let Some(l) = layer.filter(|l| l.new_blob) {
             made.blob = Some(l.digest.clone());
         }
-        object(&mut st.config).insert("created".into(), json!(now()));
+        object(&mut st.config).insert("created".into(), json!(stamp(self.opts.timestamp)));
         let base_layers = st.image.as_ref().map(|i| i.layers.clone()).unwrap_or_default();
         let parts = ImageParts {
             base_layers: &base_layers,
@@ -1165,7 +1178,7 @@ impl<'a> Build<'a> {
         let upper = paths.upper();
         let targets: Vec<String> = mounts.iter().map(|m| m.destination().trim_start_matches('/').to_string()).collect();
         drop_runtime_files(&upper, img, engine, &targets);
-        let layer = engine.write_layer(&upper);
+        let layer = engine.write_layer_at(&upper, self.opts.timestamp.map(|t| t.max(0) as u64));
         drop(guard);
         layer
     }
@@ -1442,7 +1455,7 @@ impl<'a> Build<'a> {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(self.err(line, e));
         }
-        let layer = engine.write_layer(&upper);
+        let layer = engine.write_layer_at(&upper, self.opts.timestamp.map(|t| t.max(0) as u64));
         let _ = std::fs::remove_dir_all(&dir);
         layer
     }

@@ -25,11 +25,17 @@ const OPAQUE_MARK: &str = ".wh..wh..opq";
 
 /// Writes the tar of `upper` (its content, not the directory itself) to `out`, and returns it.
 pub fn write_layer_tar<W: Write>(upper: &Path, out: W) -> io::Result<W> {
+    write_layer_tar_at(upper, out, None)
+}
+
+/// [`write_layer_tar`], every entry's mtime `mtime` when given (a reproducible layer: the same
+/// files give the same bytes whenever they were written).
+pub fn write_layer_tar_at<W: Write>(upper: &Path, out: W, mtime: Option<u64>) -> io::Result<W> {
     let mut b = tar::Builder::new(out);
     b.mode(tar::HeaderMode::Complete);
     b.follow_symlinks(false);
     let mut links: HashMap<(u64, u64), PathBuf> = HashMap::new();
-    walk(&mut b, upper, Path::new(""), &mut links)?;
+    walk(&mut b, upper, Path::new(""), &mut links, mtime)?;
     b.into_inner()
 }
 
@@ -38,7 +44,15 @@ fn walk<W: Write>(
     dir: &Path,
     rel: &Path,
     links: &mut HashMap<(u64, u64), PathBuf>,
+    mtime: Option<u64>,
 ) -> io::Result<()> {
+    let header = |meta: &Metadata, kind: EntryType| {
+        let mut h = header(meta, kind);
+        if let Some(t) = mtime {
+            h.set_mtime(t);
+        }
+        h
+    };
     let mut names: Vec<_> = fs::read_dir(dir)?.map(|e| e.map(|e| e.file_name())).collect::<io::Result<_>>()?;
     names.sort();
     for name in names {
@@ -71,7 +85,7 @@ fn walk<W: Write>(
                 h.set_size(0);
                 b.append_data(&mut h, rel.join(OPAQUE_MARK), io::empty())?;
             }
-            walk(b, &host, &rel, links)?;
+            walk(b, &host, &rel, links, mtime)?;
         } else if ft.is_symlink() {
             let target = fs::read_link(&host)?;
             let mut h = header(&meta, EntryType::Symlink);
