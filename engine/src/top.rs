@@ -13,8 +13,22 @@ use crate::{Engine, Error, Result};
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProcessRow {
     pub user: String,
+    /// The user and group on the host (rootless: a sub-id), as numbers.
+    pub host_uid: u32,
+    pub host_gid: u32,
+    /// The group in the container (its name from the container's /etc/group, else the number).
+    pub group: String,
     /// In the container's pid namespace.
     pub pid: i64,
+    /// On the host.
+    pub host_pid: i64,
+    /// The executable's name (`comm`).
+    pub comm: String,
+    /// `R`, `S`, `D`, `Z`, …
+    pub state: String,
+    pub nice: i64,
+    /// Virtual memory, KiB.
+    pub vsz_kib: u64,
     pub ppid: i64,
     pub cpu_percent: f64,
     /// Seconds since it started.
@@ -78,14 +92,19 @@ impl Engine {
         };
         // Names from the container's own /etc/passwd, read through its root; without one (or
         // with a device, a FIFO or a huge file there) the ids are shown as numbers.
-        let passwd = in_root::read(init, "/etc/passwd", ACCOUNTS_CAP, "/etc/passwd").ok().flatten();
-        let users: HashMap<u32, String> = String::from_utf8_lossy(passwd.as_deref().unwrap_or_default())
-            .lines()
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                Some((f.get(2)?.parse().ok()?, f[0].to_string()))
-            })
-            .collect();
+        let names = |file: &str| -> HashMap<u32, String> {
+            let text = in_root::read(init, file, ACCOUNTS_CAP, file).ok().flatten();
+            String::from_utf8_lossy(text.as_deref().unwrap_or_default())
+                .lines()
+                .filter_map(|l| {
+                    let f: Vec<&str> = l.split(':').collect();
+                    Some((f.get(2)?.parse().ok()?, f[0].to_string()))
+                })
+                .collect()
+        };
+        let users = names("/etc/passwd");
+        let groups = names("/etc/group");
+        let gid_map = std::fs::read_to_string(format!("/proc/{init}/gid_map")).unwrap_or_default();
         let (ticks, now) = (clock_ticks(), uptime());
         let uid_map = std::fs::read_to_string(format!("/proc/{init}/uid_map")).unwrap_or_default();
         let mut host_to_ns = HashMap::new();
@@ -105,8 +124,14 @@ impl Engine {
                 .find_map(|l| l.strip_prefix("Uid:"))
                 .and_then(|v| v.split_whitespace().nth(1)?.parse().ok())
                 .unwrap_or(0);
+            let host_gid: u32 = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Gid:"))
+                .and_then(|v| v.split_whitespace().nth(1)?.parse().ok())
+                .unwrap_or(0);
             // Rootless, the host's ids are the user's and sub-ids: the container's are mapped.
             let uid = inside_id(&uid_map, host_uid).unwrap_or(host_uid);
+            let gid = inside_id(&gid_map, host_gid).unwrap_or(host_gid);
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let command = String::from_utf8_lossy(&cmdline).trim_end_matches('\0').replace('\0', " ");
             let command = if command.is_empty() {
@@ -120,7 +145,15 @@ impl Engine {
                 num(1) as i64,
                 ProcessRow {
                     user: users.get(&uid).cloned().unwrap_or_else(|| uid.to_string()),
+                    host_uid,
+                    host_gid,
+                    group: groups.get(&gid).cloned().unwrap_or_else(|| gid.to_string()),
                     pid: nspid,
+                    host_pid: pid as i64,
+                    comm: stat[stat.find('(').map_or(0, |i| i + 1)..close].to_string(),
+                    state: f.first().map_or_else(String::new, |s| s.to_string()),
+                    nice: num(16) as i64,
+                    vsz_kib: (num(20) as u64) / 1024,
                     ppid: 0,
                     cpu_percent: if elapsed > 0.0 { cpu_time * 100.0 / elapsed } else { 0.0 },
                     elapsed,

@@ -10,6 +10,42 @@ use crate::format::Table;
 #[derive(Args)]
 pub struct TopArgs {
     pub container: String,
+    /// Format descriptors of the columns (user, huser, pid, hpid, ppid, pcpu, etime, tty, time,
+    /// args, comm, group, hgroup, nice, vsz, state), comma- or space-separated
+    #[arg(value_name = "DESCRIPTORS")]
+    pub descriptors: Vec<String>,
+}
+
+/// The descriptors Podman's top knows that Berth shows, with their headers.
+const DESCRIPTORS: &[(&str, &str)] = &[
+    ("user", "USER"),
+    ("huser", "HUSER"),
+    ("pid", "PID"),
+    ("hpid", "HPID"),
+    ("ppid", "PPID"),
+    ("pcpu", "%CPU"),
+    ("etime", "ELAPSED"),
+    ("tty", "TTY"),
+    ("time", "TIME"),
+    ("args", "COMMAND"),
+    ("comm", "COMMAND"),
+    ("group", "GROUP"),
+    ("hgroup", "HGROUP"),
+    ("nice", "NI"),
+    ("vsz", "VSZ"),
+    ("state", "STATE"),
+];
+
+/// Names of the host's users or groups (`/etc/passwd`, `/etc/group`) by id.
+fn host_names(file: &str) -> std::collections::HashMap<u32, String> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            Some((f.get(2)?.parse().ok()?, f[0].to_string()))
+        })
+        .collect()
 }
 
 /// A duration as Go prints one (`1h2m3.5s`), which is how Podman's top shows times.
@@ -26,19 +62,47 @@ fn go_duration(secs: f64) -> String {
 
 /// `berth top`: the container's processes.
 pub fn top(engine: &Engine, args: &TopArgs) -> anyhow::Result<ExitCode> {
+    let mut wanted: Vec<&str> = args.descriptors.iter().flat_map(|d| d.split(',')).filter(|d| !d.is_empty()).collect();
+    if wanted.is_empty() {
+        wanted = vec!["user", "pid", "ppid", "pcpu", "etime", "tty", "time", "args"];
+    }
+    let mut headers = Vec::new();
+    for d in &wanted {
+        match DESCRIPTORS.iter().find(|(name, _)| name == d) {
+            Some((_, header)) => headers.push(*header),
+            None => anyhow::bail!(
+                "unknown top descriptor \"{d}\": use {}",
+                DESCRIPTORS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
     let rows = engine.container_top(&args.container)?;
-    let mut table = Table::new(&["USER", "PID", "PPID", "%CPU", "ELAPSED", "TTY", "TIME", "COMMAND"]);
+    let (host_users, host_groups) = (host_names("/etc/passwd"), host_names("/etc/group"));
+    let mut table = Table::new(&headers);
     for r in rows {
-        table.row(vec![
-            r.user,
-            r.pid.to_string(),
-            r.ppid.to_string(),
-            format!("{:.3}", r.cpu_percent),
-            go_duration(r.elapsed),
-            r.tty,
-            go_duration(r.cpu_time.floor()),
-            r.command,
-        ]);
+        table.row(
+            wanted
+                .iter()
+                .map(|d| match *d {
+                    "user" => r.user.clone(),
+                    "huser" => host_users.get(&r.host_uid).cloned().unwrap_or_else(|| r.host_uid.to_string()),
+                    "pid" => r.pid.to_string(),
+                    "hpid" => r.host_pid.to_string(),
+                    "ppid" => r.ppid.to_string(),
+                    "pcpu" => format!("{:.3}", r.cpu_percent),
+                    "etime" => go_duration(r.elapsed),
+                    "tty" => r.tty.clone(),
+                    "time" => go_duration(r.cpu_time.floor()),
+                    "args" => r.command.clone(),
+                    "comm" => r.comm.clone(),
+                    "group" => r.group.clone(),
+                    "hgroup" => host_groups.get(&r.host_gid).cloned().unwrap_or_else(|| r.host_gid.to_string()),
+                    "nice" => r.nice.to_string(),
+                    "vsz" => r.vsz_kib.to_string(),
+                    _ => r.state.clone(),
+                })
+                .collect(),
+        );
     }
     table.print(&mut std::io::stdout().lock())?;
     Ok(ExitCode::SUCCESS)

@@ -308,6 +308,15 @@ fn top_lists_the_containers_processes() {
     assert_eq!((init[0].as_str(), init[1].as_str()), ("nobody", "1"), "the container's user and pid: {out}");
     let child = lines.iter().map(|l| cols(l)).find(|c| c.last().map(String::as_str) == Some("1000")).unwrap();
     assert_eq!(child[2], "1", "its parent is the init: {out}");
+    // format descriptors, as Podman's: the host's view beside the container's
+    let out = w.ok(&["top", "t", "huser,user", "pid", "hpid,comm,group"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(cols(lines[0]), ["HUSER", "USER", "PID", "HPID", "COMMAND", "GROUP"], "{out}");
+    let init = lines.iter().map(|l| cols(l)).find(|c| c[2] == "1").unwrap();
+    assert_eq!((init[0].as_str(), init[1].as_str(), init[4].as_str()), ("nobody", "nobody", "sleep"), "{out}");
+    assert!(init[3].parse::<u32>().unwrap() > 1, "the host's pid: {out}");
+    let err = w.fails(&["top", "t", "bogus"]);
+    assert!(err.contains("unknown top descriptor \"bogus\""), "{err}");
     let err = w.fails(&["top", "nosuch"]);
     assert!(err.contains("no container with name or ID \"nosuch\""), "{err}");
 }
