@@ -197,6 +197,12 @@ impl Engine {
             ImageFormat::Docker => (DOCKER_LAYER_GZIP, DOCKER_CONFIG, DOCKER_MANIFEST),
         };
         let mut new_record = None;
+        // One store of a new layer at a time on this host: two builds making the same layer
+        // (the same RUN in parallel) would stage and move in the same chain id at once.
+        let _store_lock = match layer {
+            Some(_) => Some(self.layer_store_lock()?),
+            None => None,
+        };
         if let Some(layer) = layer {
             diff_ids.push(layer.diff_id.clone());
             let chains = chain_ids(&diff_ids);
@@ -296,6 +302,21 @@ impl Engine {
         let image = image::get(self.state().conn(), &image_id)?
             .ok_or_else(|| Error::Invalid(format!("{what}: the new image vanished")))?;
         Ok(StoredImage { image, config_digest })
+    }
+
+    /// The lock that serialises storing new layers (held until dropped).
+    fn layer_store_lock(&self) -> Result<nix::fcntl::Flock<std::fs::File>> {
+        let dir = self.config().run_root.join("locks");
+        std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+        let path = dir.join("layer-store");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io_err(&path, e))?;
+        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| io_err(&path, std::io::Error::from(e)))
     }
 
     /// Writes the tar of `upper`, gzip-compressed, into the content store.
