@@ -67,6 +67,9 @@ pub struct BuildArgs {
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true,
           action = clap::ArgAction::Set, value_name = "BOOL")]
     pub force_rm: Option<bool>,
+    /// How the layers the build writes are compressed: gzip (the default) or zstd
+    #[arg(long, value_name = "FORMAT")]
+    pub compression_format: Option<String>,
     /// Seconds since the epoch: the image's and its history's created time, and every file's
     /// mtime in the layers the build writes (the same build gives the same image)
     #[arg(long, value_name = "SECONDS")]
@@ -173,6 +176,7 @@ pub fn options(args: &BuildArgs, runtime_flags: &[String]) -> anyhow::Result<Bui
         security,
         runtime_flags: runtime_flags.to_vec(),
         timestamp: args.timestamp,
+        compression: args.compression_format.as_deref().map(berth_engine::Compression::parse).transpose()?,
     })
 }
 

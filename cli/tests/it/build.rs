@@ -569,3 +569,22 @@ fn a_build_with_a_timestamp_is_reproducible() {
         "1700000000\n1700000000\n1700000000\n"
     );
 }
+
+/// `--compression-format zstd`: the build's own layers are zstd (the base image's stay as
+/// they are), and the image runs.
+#[test]
+fn a_build_can_write_zstd_layers() {
+    let w = World::new();
+    let base = busybox(&w);
+    let ctx = context(&w, "ctx", &format!("FROM {base}\nRUN echo zstd > /z\nCMD [\"cat\", \"/z\"]\n"), &[]);
+    w.ok(&["build", "--compression-format", "zstd", "-t", "zimg", ctx.to_str().unwrap()]);
+    assert_eq!(w.ok(&["run", "--rm", "zimg"]), "zstd\n");
+    let dir = w.dir.path().join("pushed");
+    w.ok(&["push", "zimg", &format!("dir:{}", dir.display())]);
+    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let media: Vec<&str> =
+        manifest["layers"].as_array().unwrap().iter().map(|l| l["mediaType"].as_str().unwrap()).collect();
+    assert_eq!(media.last(), Some(&"application/vnd.oci.image.layer.v1.tar+zstd"), "{manifest}");
+    let e = w.fails(&["build", "--compression-format", "lz4", ctx.to_str().unwrap()]);
+    assert!(e.contains("\"lz4\"") && e.contains("gzip or zstd"), "{e}");
+}

@@ -59,6 +59,8 @@ pub struct BuildOptions {
     pub ulimits: Vec<crate::container::kernel::Ulimit>,
     /// Security options of RUN steps (`--security-opt`: seccomp, apparmor, no-new-privileges…).
     pub security: crate::container::security::Security,
+    /// How the build's layers are compressed (`--compression-format`): gzip by default.
+    pub compression: Option<crate::push::Compression>,
     /// `--timestamp SECONDS`: the created time of the image and its history, and the mtime of
     /// every file in the layers the build writes: the same build gives the same image id.
     pub timestamp: Option<i64>,
@@ -610,7 +612,8 @@ impl<'a> Build<'a> {
             }
         };
         let stamped = self.opts.timestamp.map(|t| t.to_string()).unwrap_or_default();
-        let key = hash(&["from", image.as_ref().map_or("scratch", |i| i.id.as_str()), &format, &stamped]);
+        let compression = format!("{:?}", self.opts.compression);
+        let key = hash(&["from", image.as_ref().map_or("scratch", |i| i.id.as_str()), &format, &stamped, &compression]);
         Ok(StageState { image, config, key, args: BTreeMap::new(), dirty: false })
     }
 
@@ -1178,7 +1181,11 @@ impl<'a> Build<'a> {
         let upper = paths.upper();
         let targets: Vec<String> = mounts.iter().map(|m| m.destination().trim_start_matches('/').to_string()).collect();
         drop_runtime_files(&upper, img, engine, &targets);
-        let layer = engine.write_layer_at(&upper, self.opts.timestamp.map(|t| t.max(0) as u64));
+        let layer = engine.write_layer_with(
+            &upper,
+            self.opts.timestamp.map(|t| t.max(0) as u64),
+            self.opts.compression.unwrap_or(crate::push::Compression::Gzip),
+        );
         drop(guard);
         layer
     }
@@ -1455,7 +1462,11 @@ impl<'a> Build<'a> {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(self.err(line, e));
         }
-        let layer = engine.write_layer_at(&upper, self.opts.timestamp.map(|t| t.max(0) as u64));
+        let layer = engine.write_layer_with(
+            &upper,
+            self.opts.timestamp.map(|t| t.max(0) as u64),
+            self.opts.compression.unwrap_or(crate::push::Compression::Gzip),
+        );
         let _ = std::fs::remove_dir_all(&dir);
         layer
     }
