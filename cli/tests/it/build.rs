@@ -437,8 +437,8 @@ fn debian_gcc_rootfs() -> PathBuf {
     std::fs::create_dir_all(&cache).unwrap();
     let root = cache.join("bookworm-gcc");
     let lock = std::fs::File::create(cache.join("bookworm-gcc.lock")).unwrap();
-    nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
-        .map(|l| {
+    let _held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
+        .inspect(|_| {
             if !root.join("usr/bin/gcc").exists() {
                 let sources = std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
                 let mirror = sources
@@ -466,7 +466,6 @@ fn debian_gcc_rootfs() -> PathBuf {
                 let _ = std::fs::remove_dir_all(tmp.join("var/cache/apt/archives"));
                 std::fs::rename(&tmp, &root).unwrap();
             }
-            l
         })
         .map_err(|(_, e)| e)
         .unwrap();
