@@ -182,6 +182,7 @@ impl Engine {
             name,
             what: &format!("committing {}", c.name),
             action: "commit",
+            upper: None,
         };
         let stored = self.store_image(parts, made)?;
         progress(CommitStep::Config(stored.config_digest));
@@ -193,7 +194,7 @@ impl Engine {
     /// its chain id over `base_layers`, the config with its `rootfs` set, the manifest, and the
     /// rows, in one transaction. What it stores is recorded in `made`.
     pub(crate) fn store_image(&self, parts: ImageParts<'_>, made: &mut Made<'_>) -> Result<StoredImage> {
-        let ImageParts { base_layers, layer, mut config, format, name, what, action } = parts;
+        let ImageParts { base_layers, layer, mut config, format, name, what, action, upper: parts_upper } = parts;
         let mut diff_ids: Vec<String> = base_layers.iter().map(|l| l.diff_id.clone()).collect();
         let (layer_media, config_media, manifest_media) = match (format, layer.is_some_and(|l| l.zstd)) {
             (ImageFormat::Oci, false) => (OCI_LAYER_GZIP, OCI_CONFIG, OCI_MANIFEST),
@@ -215,25 +216,30 @@ impl Engine {
             let present = image::layer(self.state().conn(), &chain)?.is_some() && self.layers().exists(&chain);
             if !present {
                 let staged = self.layers().stage(&chain)?;
-                let blob = self.content().open_blob(&layer.digest)?;
-                let unpacked = match unpack_stream_as_owner(blob, &staged.join("diff")) {
-                    Ok(u) => u,
-                    Err(source) => {
-                        self.layers().discard(&staged);
-                        return Err(LayerError::Unpack {
-                            image: what.to_string(),
-                            layer: layer.digest.clone(),
-                            source,
+                // The directory the layer was written from is that layer already: a build's
+                // own upper directory is moved in, not unpacked again from the blob.
+                let adopted = parts_upper.is_some_and(|u| adopt_upper(u, &staged.join("diff")));
+                if !adopted {
+                    let blob = self.content().open_blob(&layer.digest)?;
+                    let unpacked = match unpack_stream_as_owner(blob, &staged.join("diff")) {
+                        Ok(u) => u,
+                        Err(source) => {
+                            self.layers().discard(&staged);
+                            return Err(LayerError::Unpack {
+                                image: what.to_string(),
+                                layer: layer.digest.clone(),
+                                source,
+                            }
+                            .into());
                         }
-                        .into());
+                    };
+                    if unpacked.diff_id != layer.diff_id {
+                        self.layers().discard(&staged);
+                        return Err(Error::Invalid(format!(
+                            "{what}: the layer unpacked as {} but was written as {}",
+                            unpacked.diff_id, layer.diff_id
+                        )));
                     }
-                };
-                if unpacked.diff_id != layer.diff_id {
-                    self.layers().discard(&staged);
-                    return Err(Error::Invalid(format!(
-                        "{what}: the layer unpacked as {} but was written as {}",
-                        unpacked.diff_id, layer.diff_id
-                    )));
                 }
                 self.layers().commit(&staged, &chain)?;
                 made.layer = Some(chain.clone());
@@ -460,6 +466,50 @@ pub(crate) struct ImageParts<'a> {
     pub(crate) what: &'a str,
     /// The image event's action ("commit", "build").
     pub(crate) action: &'a str,
+    /// The directory `layer` was written from, when nothing else uses it any more: moved in
+    /// as the layer's directory instead of unpacking the blob again.
+    pub(crate) upper: Option<&'a Path>,
+}
+
+/// Moves `upper` (an overlay upper directory no mount uses) to `diff` (a staged layer's),
+/// overlay's bookkeeping xattrs taken off but the opaque marks; false (and nothing moved)
+/// when it can't be, so the blob is unpacked instead.
+fn adopt_upper(upper: &Path, diff: &Path) -> bool {
+    let mode = std::fs::metadata(diff).map(|m| m.permissions());
+    if std::fs::remove_dir(diff).is_err() {
+        return false;
+    }
+    if std::fs::rename(upper, diff).is_err() {
+        let _ = std::fs::create_dir(diff);
+        if let Ok(mode) = &mode {
+            let _ = std::fs::set_permissions(diff, mode.clone());
+        }
+        return false;
+    }
+    // the root's mode as an unpacked layer without a root entry has it
+    if let Ok(mode) = mode {
+        let _ = std::fs::set_permissions(diff, mode);
+    }
+    strip_overlay_xattrs(diff);
+    true
+}
+
+fn strip_overlay_xattrs(path: &Path) {
+    if let Ok(names) = xattr::list(path) {
+        for name in names {
+            let n = name.to_string_lossy();
+            if n.starts_with("trusted.overlay.") && n != "trusted.overlay.opaque" {
+                let _ = xattr::remove(path, &name);
+            }
+        }
+    }
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+        if let Ok(entries) = std::fs::read_dir(path) {
+            for e in entries.flatten() {
+                strip_overlay_xattrs(&e.path());
+            }
+        }
+    }
 }
 
 pub(crate) struct StoredImage {

@@ -587,3 +587,34 @@ fn a_build_can_write_zstd_layers() {
     let e = w.fails(&["build", "--compression-format", "lz4", ctx.to_str().unwrap()]);
     assert!(e.contains("\"lz4\"") && e.contains("gzip or zstd"), "{e}");
 }
+
+/// A RUN that deletes files and replaces a directory: the layer's whiteouts and opaque
+/// directory hide what lies below, in the built image and in a container of it.
+#[test]
+fn deletions_and_replaced_directories_hide_what_lies_below() {
+    let w = World::new();
+    let base = busybox(&w);
+    let text = format!(
+        "FROM {base}\nRUN mkdir -p /data/sub && echo a > /data/a && echo b > /data/sub/b && echo keep > /keep\n\
+         RUN rm -rf /data && mkdir /data && echo c > /data/c && rm /keep\n"
+    );
+    let ctx = context(&w, "ctx", &text, &[]);
+    w.ok(&["build", "-t", "hidden", ctx.to_str().unwrap()]);
+    assert_eq!(
+        w.ok(&["run", "--rm", "hidden", "sh", "-c", "find /data | sort; [ -e /keep ] || echo no keep"]),
+        "/data\n/data/c\nno keep\n"
+    );
+    let diff = w.ok(&["image", "diff", "hidden"]);
+    assert!(diff.contains("D /keep") && diff.contains("A /data/c"), "{diff}");
+    // the layer directories carry none of overlay's own bookkeeping but the opaque mark
+    for dir in w.layer_dirs() {
+        let out = std::process::Command::new("getfattr")
+            .args(["-R", "-d", "-m", "trusted.overlay", "--absolute-names"])
+            .arg(w.layer_dir(&dir))
+            .output();
+        if let Ok(out) = out {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(!text.contains("trusted.overlay.origin") && !text.contains("trusted.overlay.impure"), "{text}");
+        }
+    }
+}

@@ -234,9 +234,14 @@ pub fn context_file(context: &Path, name: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// A step's layer, and the directory it was written from, kept for the store to move in.
+struct Written {
+    layer: NewLayer,
+    upper: Option<PathBuf>,
+}
+
 /// What makes a step's layer on a cache miss.
-type MakeLayer<'b, 'a> =
-    dyn FnMut(&mut Build<'a>, &mut StageState, &mut dyn FnMut(BuildEvent)) -> Result<NewLayer> + 'b;
+type MakeLayer<'b, 'a> = dyn FnMut(&mut Build<'a>, &mut StageState, &mut dyn FnMut(BuildEvent)) -> Result<Written> + 'b;
 
 fn hash(parts: &[&str]) -> String {
     let mut h = Sha256::new();
@@ -578,7 +583,7 @@ impl<'a> Build<'a> {
                 return Ok(img);
             }
         }
-        let img = self.store(&mut st, None, &key)?;
+        let img = self.store(&mut st, None, &key, None)?;
         progress(BuildEvent::Done(img.id.clone()));
         Ok(img)
     }
@@ -862,12 +867,16 @@ impl<'a> Build<'a> {
                 return Ok(());
             }
         }
-        let layer = make(self, st, progress)?;
+        let Written { layer, upper } = make(self, st, progress)?;
         let mut entry = Map::new();
         entry.insert("created".into(), json!(stamp(self.opts.timestamp)));
         entry.insert("created_by".into(), json!(created_by));
         push_history(object(&mut st.config), entry);
-        let img = self.store(st, Some(&layer), &key)?;
+        let stored = self.store(st, Some(&layer), &key, upper.as_deref());
+        if let Some(u) = &upper {
+            let _ = crate::rootless::remove_tree(u);
+        }
+        let img = stored?;
         if !self.final_step {
             progress(BuildEvent::Done(img.id.clone()));
         }
@@ -877,7 +886,13 @@ impl<'a> Build<'a> {
 
     /// Stores the stage's config (and `layer` over its image's layers) as an image cached
     /// under `key`; it becomes the stage's image.
-    fn store(&mut self, st: &mut StageState, layer: Option<&NewLayer>, key: &str) -> Result<ImageRecord> {
+    fn store(
+        &mut self,
+        st: &mut StageState,
+        layer: Option<&NewLayer>,
+        key: &str,
+        upper: Option<&Path>,
+    ) -> Result<ImageRecord> {
         let engine = self.engine;
         let mut made = Made::new(engine);
         if let Some(l) = layer.filter(|l| l.new_blob) {
@@ -893,6 +908,7 @@ impl<'a> Build<'a> {
             name: None,
             what: &format!("building {}", self.file_name),
             action: "build",
+            upper,
         };
         let stored = engine.store_image(parts, &mut made)?;
         engine.remember(key, &stored.image.id, st.image.as_ref().map(|i| i.id.as_str()))?;
@@ -1109,7 +1125,7 @@ impl<'a> Build<'a> {
         line: usize,
         spec: &RunSpec,
         progress: &mut dyn FnMut(BuildEvent),
-    ) -> Result<NewLayer> {
+    ) -> Result<Written> {
         let RunSpec { argv, env, network, mounts } = spec;
         let network = network.clone();
         let engine = self.engine;
@@ -1186,8 +1202,9 @@ impl<'a> Build<'a> {
             self.opts.timestamp.map(|t| t.max(0) as u64),
             self.opts.compression.unwrap_or(crate::push::Compression::Gzip),
         );
+        let kept = layer.is_ok().then(|| self.keep_upper(&upper, line)).flatten();
         drop(guard);
-        layer
+        Ok(Written { layer: layer?, upper: kept })
     }
 
     fn copy_step(
@@ -1385,7 +1402,7 @@ impl<'a> Build<'a> {
         chown: Option<&str>,
         chmod: Option<u32>,
         keep_owner: bool,
-    ) -> Result<NewLayer> {
+    ) -> Result<Written> {
         let engine = self.engine;
         let dir = self.work.join(format!("step-{line}"));
         let (upper, work, merged, empty) = (dir.join("upper"), dir.join("work"), dir.join("merged"), dir.join("empty"));
@@ -1467,8 +1484,20 @@ impl<'a> Build<'a> {
             self.opts.timestamp.map(|t| t.max(0) as u64),
             self.opts.compression.unwrap_or(crate::push::Compression::Gzip),
         );
+        let kept = layer.is_ok().then(|| self.keep_upper(&upper, line)).flatten();
         let _ = std::fs::remove_dir_all(&dir);
-        layer
+        Ok(Written { layer: layer?, upper: kept })
+    }
+
+    /// Moves a step's upper directory aside into the build's scratch, for the store to move in
+    /// as the layer's directory (None: it could not be; the blob is unpacked then).
+    fn keep_upper(&self, upper: &Path, line: usize) -> Option<PathBuf> {
+        if self.opts.timestamp.is_some() {
+            // the blob's mtimes are the timestamp, the directory's are not: unpack the blob
+            return None;
+        }
+        let kept = self.work.join(format!("upper-{line}-{}", hex::encode(rand::random::<[u8; 4]>())));
+        std::fs::rename(upper, &kept).ok().map(|_| kept)
     }
 
     /// Whether a path of the context is excluded by its ignore file.
