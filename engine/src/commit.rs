@@ -21,8 +21,8 @@ use crate::content::{sha256_digest, Hashing};
 use crate::image::{self, LayerRecord, NewImage};
 use crate::layers::{chain_ids, unpack_stream_as_owner, LayerError};
 use crate::media_type::{
-    DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_LAYER_ZSTD, DOCKER_MANIFEST, OCI_CONFIG, OCI_LAYER_GZIP, OCI_LAYER_ZSTD,
-    OCI_MANIFEST,
+    DOCKER_CONFIG, DOCKER_LAYER, DOCKER_LAYER_GZIP, DOCKER_LAYER_ZSTD, DOCKER_MANIFEST, OCI_CONFIG, OCI_LAYER,
+    OCI_LAYER_GZIP, OCI_LAYER_ZSTD, OCI_MANIFEST,
 };
 use crate::reference::Reference;
 use crate::{Engine, Error, ImageRecord, Result};
@@ -196,11 +196,15 @@ impl Engine {
     pub(crate) fn store_image(&self, parts: ImageParts<'_>, made: &mut Made<'_>) -> Result<StoredImage> {
         let ImageParts { base_layers, layer, mut config, format, name, what, action, upper: parts_upper } = parts;
         let mut diff_ids: Vec<String> = base_layers.iter().map(|l| l.diff_id.clone()).collect();
-        let (layer_media, config_media, manifest_media) = match (format, layer.is_some_and(|l| l.zstd)) {
-            (ImageFormat::Oci, false) => (OCI_LAYER_GZIP, OCI_CONFIG, OCI_MANIFEST),
-            (ImageFormat::Oci, true) => (OCI_LAYER_ZSTD, OCI_CONFIG, OCI_MANIFEST),
-            (ImageFormat::Docker, false) => (DOCKER_LAYER_GZIP, DOCKER_CONFIG, DOCKER_MANIFEST),
-            (ImageFormat::Docker, true) => (DOCKER_LAYER_ZSTD, DOCKER_CONFIG, DOCKER_MANIFEST),
+        use crate::push::Compression::{Gzip, Zstd};
+        let compression = layer.map_or(Some(Gzip), |l| l.compression);
+        let (layer_media, config_media, manifest_media) = match (format, compression) {
+            (ImageFormat::Oci, None) => (OCI_LAYER, OCI_CONFIG, OCI_MANIFEST),
+            (ImageFormat::Oci, Some(Gzip)) => (OCI_LAYER_GZIP, OCI_CONFIG, OCI_MANIFEST),
+            (ImageFormat::Oci, Some(Zstd)) => (OCI_LAYER_ZSTD, OCI_CONFIG, OCI_MANIFEST),
+            (ImageFormat::Docker, None) => (DOCKER_LAYER, DOCKER_CONFIG, DOCKER_MANIFEST),
+            (ImageFormat::Docker, Some(Gzip)) => (DOCKER_LAYER_GZIP, DOCKER_CONFIG, DOCKER_MANIFEST),
+            (ImageFormat::Docker, Some(Zstd)) => (DOCKER_LAYER_ZSTD, DOCKER_CONFIG, DOCKER_MANIFEST),
         };
         let mut new_record = None;
         // One store of a new layer at a time on this host: two builds making the same layer
@@ -338,15 +342,16 @@ impl Engine {
     /// [`Engine::write_layer`] with every entry's mtime `mtime` when given (root only: the
     /// rootless helper writes the files' own).
     pub(crate) fn write_layer_at(&self, upper: &Path, mtime: Option<u64>) -> Result<NewLayer> {
-        self.write_layer_with(upper, mtime, crate::push::Compression::Gzip)
+        self.write_layer_with(upper, mtime, Some(crate::push::Compression::Gzip))
     }
 
-    /// [`Engine::write_layer_at`], compressed with `compression`.
+    /// [`Engine::write_layer_at`], compressed with `compression` (None: a plain tar, as
+    /// containers/storage keeps a build's layers; a push compresses it).
     pub(crate) fn write_layer_with(
         &self,
         upper: &Path,
         mtime: Option<u64>,
-        compression: crate::push::Compression,
+        compression: Option<crate::push::Compression>,
     ) -> Result<NewLayer> {
         let (tmp, file) = self.content().temp_file().map_err(|e| io_err(&self.config().root.join("ingest"), e))?;
         let written = (|| -> io::Result<(String, u64, String, u64)> {
@@ -383,8 +388,7 @@ impl Engine {
                 return Err(e.into());
             }
         };
-        let zstd = compression == crate::push::Compression::Zstd;
-        Ok(NewLayer { digest, size, diff_id, tar_size, new_blob, zstd })
+        Ok(NewLayer { digest, size, diff_id, tar_size, new_blob, compression })
     }
 
     pub(crate) fn put_new_blob(&self, digest: &str, bytes: &[u8], made: &mut Made<'_>) -> Result<()> {
@@ -409,28 +413,31 @@ pub(crate) struct NewLayer {
     pub(crate) diff_id: String,
     pub(crate) tar_size: u64,
     pub(crate) new_blob: bool,
-    /// Compressed with zstd (else gzip).
-    pub(crate) zstd: bool,
+    /// How the blob is compressed (None: a plain tar).
+    pub(crate) compression: Option<crate::push::Compression>,
 }
 
-/// A layer's compressor: gzip (the default) or zstd.
+/// A layer's compressor: gzip, zstd, or none.
 enum Encoder<W: Write> {
+    Plain(W),
     Gzip(flate2::write::GzEncoder<W>),
     Zstd(zstd::stream::write::Encoder<'static, W>),
 }
 
 impl<W: Write> Encoder<W> {
-    fn new(out: W, compression: crate::push::Compression) -> io::Result<Encoder<W>> {
+    fn new(out: W, compression: Option<crate::push::Compression>) -> io::Result<Encoder<W>> {
         Ok(match compression {
-            crate::push::Compression::Gzip => {
+            None => Encoder::Plain(out),
+            Some(crate::push::Compression::Gzip) => {
                 Encoder::Gzip(flate2::write::GzEncoder::new(out, flate2::Compression::default()))
             }
-            crate::push::Compression::Zstd => Encoder::Zstd(zstd::stream::write::Encoder::new(out, 3)?),
+            Some(crate::push::Compression::Zstd) => Encoder::Zstd(zstd::stream::write::Encoder::new(out, 3)?),
         })
     }
 
     fn finish(self) -> io::Result<W> {
         match self {
+            Encoder::Plain(w) => Ok(w),
             Encoder::Gzip(e) => e.finish(),
             Encoder::Zstd(e) => e.finish(),
         }
@@ -440,6 +447,7 @@ impl<W: Write> Encoder<W> {
 impl<W: Write> Write for Encoder<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
+            Encoder::Plain(w) => w.write(buf),
             Encoder::Gzip(e) => e.write(buf),
             Encoder::Zstd(e) => e.write(buf),
         }
@@ -447,6 +455,7 @@ impl<W: Write> Write for Encoder<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
+            Encoder::Plain(w) => w.flush(),
             Encoder::Gzip(e) => e.flush(),
             Encoder::Zstd(e) => e.flush(),
         }

@@ -348,7 +348,9 @@ impl Engine {
         for desc in stored.layers() {
             let mut b = blob(desc.digest().as_ref(), desc.size())?;
             let mut kind = detect(&b.path)?;
-            if let Some(want) = compression {
+            // a plain tar (a build's or commit's layer kept as containers/storage keeps one)
+            // goes out gzip-compressed unless another compression is asked for
+            if let Some(want) = compression.or(if kind.is_none() { Some(Compression::Gzip) } else { None }) {
                 if kind != Some(want) {
                     let (tmp, digest, size) = self.recompress(&b.path, want)?;
                     temps.0.push(tmp.clone());

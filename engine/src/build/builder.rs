@@ -59,7 +59,8 @@ pub struct BuildOptions {
     pub ulimits: Vec<crate::container::kernel::Ulimit>,
     /// Security options of RUN steps (`--security-opt`: seccomp, apparmor, no-new-privileges…).
     pub security: crate::container::security::Security,
-    /// How the build's layers are compressed (`--compression-format`): gzip by default.
+    /// How the build's layers are compressed (`--compression-format`); None keeps them plain
+    /// tars, as containers/storage keeps a build's (a push compresses them with gzip).
     pub compression: Option<crate::push::Compression>,
     /// `--timestamp SECONDS`: the created time of the image and its history, and the mtime of
     /// every file in the layers the build writes: the same build gives the same image id.
@@ -1197,11 +1198,8 @@ impl<'a> Build<'a> {
         let upper = paths.upper();
         let targets: Vec<String> = mounts.iter().map(|m| m.destination().trim_start_matches('/').to_string()).collect();
         drop_runtime_files(&upper, img, engine, &targets);
-        let layer = engine.write_layer_with(
-            &upper,
-            self.opts.timestamp.map(|t| t.max(0) as u64),
-            self.opts.compression.unwrap_or(crate::push::Compression::Gzip),
-        );
+        let layer =
+            engine.write_layer_with(&upper, self.opts.timestamp.map(|t| t.max(0) as u64), self.opts.compression);
         let kept = layer.is_ok().then(|| self.keep_upper(&upper, line)).flatten();
         drop(guard);
         Ok(Written { layer: layer?, upper: kept })
@@ -1479,11 +1477,8 @@ impl<'a> Build<'a> {
             let _ = std::fs::remove_dir_all(&dir);
             return Err(self.err(line, e));
         }
-        let layer = engine.write_layer_with(
-            &upper,
-            self.opts.timestamp.map(|t| t.max(0) as u64),
-            self.opts.compression.unwrap_or(crate::push::Compression::Gzip),
-        );
+        let layer =
+            engine.write_layer_with(&upper, self.opts.timestamp.map(|t| t.max(0) as u64), self.opts.compression);
         let kept = layer.is_ok().then(|| self.keep_upper(&upper, line)).flatten();
         let _ = std::fs::remove_dir_all(&dir);
         Ok(Written { layer: layer?, upper: kept })
