@@ -508,7 +508,7 @@ async fn an_image_built_from_a_containerfile_and_a_build_cancelled() {
         "STEP 4/4: RUN cat /greeting.txt && echo \"built-by-$WHO\"",
         "hello from the context",
         "built-by-the-app",
-        "COMMIT localhost/built:1",
+        "COMMIT built:1",
         "Successfully tagged localhost/built:1",
     ] {
         assert!(lines.contains(&expected), "{expected:?} in {lines:?}");
