@@ -59,6 +59,23 @@ pub struct CommitOptions {
     pub format: ImageFormat,
 }
 
+/// Layer compression (`--compression-format` of push and build).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    pub fn parse(s: &str) -> Result<Compression> {
+        match s {
+            "gzip" => Ok(Compression::Gzip),
+            "zstd" => Ok(Compression::Zstd),
+            _ => Err(Error::Invalid(format!("unsupported compression format \"{s}\": use gzip or zstd"))),
+        }
+    }
+}
+
 /// One step of a commit, as `copy` reports it ("Copying blob …").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CommitStep {
@@ -196,7 +213,7 @@ impl Engine {
     pub(crate) fn store_image(&self, parts: ImageParts<'_>, made: &mut Made<'_>) -> Result<StoredImage> {
         let ImageParts { base_layers, layer, mut config, format, name, what, action, upper: parts_upper } = parts;
         let mut diff_ids: Vec<String> = base_layers.iter().map(|l| l.diff_id.clone()).collect();
-        use crate::push::Compression::{Gzip, Zstd};
+        use Compression::{Gzip, Zstd};
         let compression = layer.map_or(Some(Gzip), |l| l.compression);
         let (layer_media, config_media, manifest_media) = match (format, compression) {
             (ImageFormat::Oci, None) => (OCI_LAYER, OCI_CONFIG, OCI_MANIFEST),
@@ -342,7 +359,7 @@ impl Engine {
     /// [`Engine::write_layer`] with every entry's mtime `mtime` when given (root only: the
     /// rootless helper writes the files' own).
     pub(crate) fn write_layer_at(&self, upper: &Path, mtime: Option<u64>) -> Result<NewLayer> {
-        self.write_layer_with(upper, mtime, Some(crate::push::Compression::Gzip))
+        self.write_layer_with(upper, mtime, Some(Compression::Gzip))
     }
 
     /// [`Engine::write_layer_at`], compressed with `compression` (None: a plain tar, as
@@ -351,7 +368,7 @@ impl Engine {
         &self,
         upper: &Path,
         mtime: Option<u64>,
-        compression: Option<crate::push::Compression>,
+        compression: Option<Compression>,
     ) -> Result<NewLayer> {
         let (tmp, file) = self.content().temp_file().map_err(|e| io_err(&self.config().root.join("ingest"), e))?;
         let written = (|| -> io::Result<(String, u64, String, u64)> {
@@ -414,7 +431,7 @@ pub(crate) struct NewLayer {
     pub(crate) tar_size: u64,
     pub(crate) new_blob: bool,
     /// How the blob is compressed (None: a plain tar).
-    pub(crate) compression: Option<crate::push::Compression>,
+    pub(crate) compression: Option<Compression>,
 }
 
 /// A layer's compressor: gzip, zstd, or none.
@@ -425,13 +442,13 @@ enum Encoder<W: Write> {
 }
 
 impl<W: Write> Encoder<W> {
-    fn new(out: W, compression: Option<crate::push::Compression>) -> io::Result<Encoder<W>> {
+    fn new(out: W, compression: Option<Compression>) -> io::Result<Encoder<W>> {
         Ok(match compression {
             None => Encoder::Plain(out),
-            Some(crate::push::Compression::Gzip) => {
+            Some(Compression::Gzip) => {
                 Encoder::Gzip(flate2::write::GzEncoder::new(out, flate2::Compression::default()))
             }
-            Some(crate::push::Compression::Zstd) => Encoder::Zstd(zstd::stream::write::Encoder::new(out, 3)?),
+            Some(Compression::Zstd) => Encoder::Zstd(zstd::stream::write::Encoder::new(out, 3)?),
         })
     }
 

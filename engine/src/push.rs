@@ -103,22 +103,7 @@ impl Destination {
     }
 }
 
-/// Layer compression asked for with `--compression-format`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Compression {
-    Gzip,
-    Zstd,
-}
-
-impl Compression {
-    pub fn parse(s: &str) -> Result<Compression> {
-        match s {
-            "gzip" => Ok(Compression::Gzip),
-            "zstd" => Ok(Compression::Zstd),
-            _ => Err(Error::Invalid(format!("unsupported compression format \"{s}\": use gzip or zstd"))),
-        }
-    }
-}
+pub use crate::commit::Compression;
 
 #[derive(Clone, Debug, Default)]
 pub struct PushOptions {

@@ -61,7 +61,7 @@ pub struct BuildOptions {
     pub security: crate::container::security::Security,
     /// How the build's layers are compressed (`--compression-format`); None keeps them plain
     /// tars, as containers/storage keeps a build's (a push compresses them with gzip).
-    pub compression: Option<crate::push::Compression>,
+    pub compression: Option<crate::commit::Compression>,
     /// `--timestamp SECONDS`: the created time of the image and its history, and the mtime of
     /// every file in the layers the build writes: the same build gives the same image id.
     pub timestamp: Option<i64>,
