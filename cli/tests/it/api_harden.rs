@@ -648,10 +648,6 @@ fn stats_report_what_the_cgroup_counts() {
 /// a named and an anonymous volume, an exec, and takes it down again.
 #[test]
 fn compose_brings_a_project_up_and_down() {
-    let compose = ["/usr/bin/docker-compose", "/usr/local/bin/docker-compose"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("docker-compose is needed for this test: install Debian's docker-compose (scripts/deps does)");
     let (w, s, img) = world();
     let dir = w.dir.path().join("proj");
     std::fs::create_dir_all(&dir).unwrap();
@@ -663,16 +659,7 @@ fn compose_brings_a_project_up_and_down() {
     )
     .unwrap();
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(compose)
-            .args(args)
-            .current_dir(&dir)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", w.dir.path().join("home"))
-            .env("DOCKER_HOST", format!("unix://{}", s.socket.display()))
-            .env("COMPOSE_PROJECT_NAME", "proj")
-            .output()
-            .unwrap();
+        let out = crate::docker_api::compose_cmd(&w, &s, &dir).args(args).output().unwrap();
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success(), "docker-compose {args:?} failed:\n{text}");
         text
@@ -681,14 +668,8 @@ fn compose_brings_a_project_up_and_down() {
     assert_eq!(w.ok(&["ps", "--format", "{{.Names}}"]), "proj_web_1\n");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let out = std::process::Command::new(compose)
+        let out = crate::docker_api::compose_cmd(&w, &s, &dir)
             .args(["exec", "-T", "web", "cat", "/data/f"])
-            .current_dir(&dir)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", w.dir.path().join("home"))
-            .env("DOCKER_HOST", format!("unix://{}", s.socket.display()))
-            .env("COMPOSE_PROJECT_NAME", "proj")
             .output()
             .unwrap();
         if String::from_utf8_lossy(&out.stdout) == "hi\n" {

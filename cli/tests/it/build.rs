@@ -332,10 +332,6 @@ fn docker_build_and_compose_build_work_through_the_socket() {
     assert!(!out.status.success() && err.contains("Dockerfile:2") && err.contains("exited with 7"), "{err}");
 
     // compose builds a service's image from its build: section
-    let compose = ["/usr/bin/docker-compose", "/usr/local/bin/docker-compose"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("docker-compose is needed for this test: install Debian's docker-compose (scripts/deps does)");
     std::fs::write(
         ctx.join("Dockerfile"),
         format!("FROM {base}\nARG WHO=compose\nRUN echo \"built by $WHO\" > /who\nCMD cat /who\n"),
@@ -351,16 +347,7 @@ fn docker_build_and_compose_build_work_through_the_socket() {
         ),
     )
     .unwrap();
-    let out = std::process::Command::new(compose)
-        .args(["build"])
-        .current_dir(&proj)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", w.dir.path().join("home"))
-        .env("DOCKER_HOST", format!("unix://{}", s.socket.display()))
-        .env("COMPOSE_PROJECT_NAME", "proj")
-        .output()
-        .unwrap();
+    let out = crate::docker_api::compose_cmd(&w, &s, &proj).arg("build").output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "docker-compose build failed:\n{text}");
     assert_eq!(w.ok(&["run", "--rm", "composed:1"]), "built by compose\n");

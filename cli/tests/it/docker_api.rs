@@ -61,6 +61,22 @@ pub(crate) fn docker_cmd(w: &World, s: &Service) -> Command {
     c
 }
 
+/// Debian's docker-compose in `dir` against the service, project `proj`.
+pub(crate) fn compose_cmd(w: &World, s: &Service, dir: &std::path::Path) -> Command {
+    let compose = ["/usr/bin/docker-compose", "/usr/local/bin/docker-compose"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("docker-compose is needed for this test: install Debian's docker-compose (scripts/deps does)");
+    let mut c = Command::new(compose);
+    c.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", w.dir.path().join("home"))
+        .env("DOCKER_HOST", format!("unix://{}", s.socket.display()))
+        .env("COMPOSE_PROJECT_NAME", "proj");
+    c
+}
+
 pub(crate) fn docker(w: &World, s: &Service, args: &[&str]) -> Output {
     docker_cmd(w, s).args(args).output().unwrap()
 }
