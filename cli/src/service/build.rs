@@ -4,7 +4,6 @@
 //! `aux` with the image id, `error`). A client that hangs up cancels the build.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -159,18 +158,14 @@ fn with_tag(name: &str) -> String {
 
 /// The context tar (plain, gzip or zstd) into `into`.
 fn unpack_context(path: &std::path::Path, into: &std::path::Path) -> Result<(), String> {
-    let mut head = [0u8; 4];
-    let mut f = std::fs::File::open(path).map_err(|e| format!("the build context: {e}"))?;
-    let n = f.read(&mut head).map_err(|e| format!("the build context: {e}"))?;
-    let file = std::io::BufReader::new(std::fs::File::open(path).map_err(|e| format!("the build context: {e}"))?);
-    let reader: Box<dyn Read> = match &head[..n] {
-        [0x1f, 0x8b, ..] => Box::new(flate2::read::MultiGzDecoder::new(file)),
-        [0x28, 0xb5, 0x2f, 0xfd] => Box::new(zstd::Decoder::with_buffer(file).map_err(|e| e.to_string())?),
-        [b'B', b'Z', b'h', ..] | [0xfd, b'7', b'z', b'X'] => {
-            return Err("the build context is compressed with bzip2 or xz: send it as a plain or gzip tar".into())
-        }
-        _ => Box::new(file),
-    };
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).map_err(|e| format!("the build context: {e}"))?;
+    let mut input = std::io::BufReader::new(file);
+    let magic = input.fill_buf().map_err(|e| format!("the build context: {e}"))?;
+    if magic.starts_with(b"BZh") || magic.starts_with(&[0xfd, b'7', b'z', b'X']) {
+        return Err("the build context is compressed with bzip2 or xz: send it as a plain or gzip tar".into());
+    }
+    let reader = berth_engine::layout::Compression::of(magic).decoder(input).map_err(|e| e.to_string())?;
     let mut archive = tar::Archive::new(reader);
     archive.set_preserve_permissions(true);
     archive.set_overwrite(true);

@@ -1498,12 +1498,7 @@ impl<'a> Build<'a> {
     /// Whether a path of the context is excluded by its ignore file.
     fn ignored(&self, host: &Path) -> bool {
         match host.strip_prefix(&self.opts.context) {
-            Ok(rel) => {
-                let rel = rel.to_string_lossy();
-                !rel.is_empty()
-                    && self.ignore.excluded(&rel)
-                    && !(host.is_dir() && self.ignore.may_contain_included(&rel))
-            }
+            Ok(rel) => self.ignore.skips(&rel.to_string_lossy(), host.is_dir()),
             Err(_) => false,
         }
     }
@@ -1579,7 +1574,7 @@ fn digest_tree(path: &Path, context: &Path, ignore: &Ignore, h: &mut Sha256) -> 
             let p = e.path();
             if let Ok(rel) = p.strip_prefix(context) {
                 let rel = rel.to_string_lossy();
-                if ignore.excluded(&rel) && !(p.is_dir() && ignore.may_contain_included(&rel)) {
+                if ignore.skips(&rel, p.is_dir()) {
                     continue;
                 }
             }

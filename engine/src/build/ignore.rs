@@ -100,6 +100,12 @@ impl Ignore {
         excluded
     }
 
+    /// Whether a walk of the context leaves out `rel` (a directory: with all below it, unless
+    /// an exception may bring something below it back).
+    pub fn skips(&self, rel: &str, is_dir: bool) -> bool {
+        !rel.is_empty() && self.excluded(rel) && !(is_dir && self.may_contain_included(rel))
+    }
+
     /// Whether a walk of the context descends into the directory `dir_rel`: yes when it is not
     /// left out; when it is, only if an exception names a path below it literally (its text
     /// starts with the directory), as Docker's and Buildah's walks decide. `!*/keep` alone does
