@@ -173,6 +173,9 @@ enum Command {
     Top(containers::TopArgs),
     /// Copy files between the host and a container
     Cp(containers::CpArgs),
+    /// Run a container's healthcheck
+    #[command(subcommand)]
+    Healthcheck(containers::HealthcheckCommand),
     /// Show what this host and Berth are: storage, cgroups, runtime, versions
     Info(system::InfoArgs),
     /// Show Berth's version
@@ -514,6 +517,7 @@ fn run(cli: Cli, complete_words: Option<Vec<String>>) -> anyhow::Result<ExitCode
             rt.block_on(containers::stats(engine(&cli)?, a))
         }
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => containers::top(&engine(&cli)?, a),
+        Command::Healthcheck(cmd) => containers::healthcheck(&engine(&cli)?, cmd),
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => containers::cp(&engine(&cli)?, a),
         Command::Network(cmd) => networks::run(&engine(&cli)?, cmd),
         Command::Volume(cmd) => volumes::run(&engine(&cli)?, cmd),

@@ -29,6 +29,10 @@ pub struct ExecOptions {
     pub workdir: Option<String>,
     /// A terminal: stdin is a pty the process gets as its controlling terminal.
     pub tty: bool,
+    /// Milliseconds the process may run: then it and its process group (what it started that
+    /// did not leave it) are killed, and the exit status is 137 (a healthcheck's timeout).
+    #[serde(default)]
+    pub kill_after_ms: Option<u64>,
 }
 
 impl Engine {
@@ -184,6 +188,9 @@ fn helper(
     })?;
     // Signals the caller forwards (Ctrl-C without a terminal) reach the process.
     forward_signals(started.pid);
+    if let Some(ms) = opts.kill_after_ms {
+        kill_after(ms);
+    }
     loop {
         match waitpid(started.pid, None) {
             Ok(WaitStatus::Exited(_, code)) => return Ok(code),
@@ -202,6 +209,33 @@ extern "C" fn relay(sig: libc::c_int) {
         // SAFETY: kill is async-signal-safe.
         unsafe { libc::kill(pid, sig) };
     }
+}
+
+extern "C" fn expire(_: libc::c_int) {
+    let pid = TARGET.load(std::sync::atomic::Ordering::SeqCst);
+    if pid > 0 {
+        // the process leads a session of its own (the runtime's setsid): its group is what it
+        // started and kept
+        // SAFETY: kill is async-signal-safe.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+    }
+}
+
+/// SIGALRM after `ms`, which kills the process's group ([`ExecOptions::kill_after_ms`]).
+fn kill_after(ms: u64) {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let action = SigAction::new(SigHandler::Handler(expire), SaFlags::SA_RESTART, SigSet::empty());
+    // SAFETY: the handler only reads an atomic and calls kill.
+    let _ = unsafe { sigaction(Signal::SIGALRM, &action) };
+    let when = libc::itimerval {
+        it_interval: libc::timeval { tv_sec: 0, tv_usec: 0 },
+        it_value: libc::timeval {
+            tv_sec: (ms / 1000) as libc::time_t,
+            tv_usec: ((ms % 1000) * 1000) as libc::suseconds_t,
+        },
+    };
+    // SAFETY: setitimer reads the struct we pass and writes nothing when the old value is null.
+    unsafe { libc::setitimer(libc::ITIMER_REAL, &when, std::ptr::null_mut()) };
 }
 
 fn forward_signals(pid: Pid) {

@@ -132,7 +132,8 @@ impl Engine {
             crate::network::Mode::Slirp4netns(_) => "slirp4netns".to_string(),
             _ => c.options.network.clone().unwrap_or_else(|| "bridge".into()),
         };
-        json!({
+        let health = self.health(c).map(|h| serde_json::to_value(h).unwrap_or(Value::Null));
+        let mut v = json!({
             "Id": c.id,
             "Created": c.created_at.to_rfc3339(),
             "Path": args.first(),
@@ -167,6 +168,7 @@ impl Engine {
                 "Labels": c.options.labels,
                 "AutoRemove": c.options.remove,
                 "StopSignal": self.stop_signal(c),
+                "HealthcheckOnFailureAction": c.options.health_on_failure.name(),
             },
             "HostConfig": {
                 "LogConfig": {
@@ -207,7 +209,16 @@ impl Engine {
             },
             "NetworkSettings": network,
             "OCISpec": spec,
-        })
+        });
+        // Docker's name for the checks' state and Podman 4's, and the check itself
+        if let Some(h) = health {
+            v["State"]["Health"] = h.clone();
+            v["State"]["Healthcheck"] = h;
+        }
+        if let Some(check) = &c.options.healthcheck {
+            v["Config"]["Healthcheck"] = check.to_docker();
+        }
+        v
     }
 
     /// Podman's NetworkSettings: the address on the container's network and its published ports.

@@ -23,6 +23,7 @@ pub mod diff;
 pub mod events;
 pub mod exec;
 mod export;
+pub mod health;
 pub mod helpers;
 pub mod host_mount;
 mod image_ops;

@@ -259,6 +259,7 @@ fn run_once(
             note(&format!("writing the monitor's pid to {}: {e}", pidfile.display()));
         }
     }
+    let health = start_health_checks(engine, id, &options, pid.as_raw(), &mut note);
     let socket = attach::socket_path(&engine.config().run_root, id);
     let listener = listen(&socket).map_err(|e| note(&format!("attach socket {}: {e}", socket.display()))).ok();
     container_event(engine, id, if ready.is_some() { "start" } else { "restart" }, []);
@@ -321,6 +322,16 @@ fn run_once(
             }
         }
     };
+    if let Some(mut h) = health {
+        // It drops a check under way and goes; an action it took on an unhealthy container
+        // (a restart stops this run) it finishes first, and then this monitor does not wait
+        // for it: the action waits for this exit to be recorded.
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(h.id() as i32), nix::sys::signal::Signal::SIGTERM);
+        let until = Instant::now() + Duration::from_millis(200);
+        while matches!(h.try_wait(), Ok(None)) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
     let exit_code = if timed_out { -1 } else { exit_code };
     crate::trace::mark(&format!("container exited ({exit_code})"));
     if let Err(e) =
@@ -338,6 +349,45 @@ fn run_once(
     crate::trace::mark("cgroup and network taken down");
     drop(attachment);
     Run { exit_code, error: None, started: true, ran_for: began.elapsed() }
+}
+
+/// A container with a healthcheck starts with its health "starting"; the checks run every
+/// interval in a helper of their own (`__berth-health`, `crate::health`), so that a slow check
+/// never holds up the container's output. None when it has no periodic check.
+fn start_health_checks(
+    engine: &Engine,
+    id: &str,
+    options: &container::CreateOptions,
+    pid: i32,
+    note: &mut impl FnMut(&str),
+) -> Option<std::process::Child> {
+    let check = options.healthcheck.as_ref()?;
+    let dir = ContainerPaths::new(&engine.config().root, id).dir;
+    if let Err(e) = container::health::write(&dir, &container::health::HealthState::starting()) {
+        note(&format!("writing the health state: {e}"));
+    }
+    check.interval()?;
+    let mut cmd = berth_userns::reexec::helper_command().ok()?;
+    cmd.arg(berth_userns::reexec::HEALTH_ARG)
+        .args(["--root".as_ref(), engine.config().root.as_os_str()])
+        .args(["--run-root".as_ref(), engine.config().run_root.as_os_str()])
+        .args(["--id", id, "--pid", &pid.to_string()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null());
+    if let Ok(f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(ContainerPaths::new(&engine.config().root, id).monitor_log())
+    {
+        cmd.stderr(f);
+    }
+    match cmd.spawn() {
+        Ok(child) => Some(child),
+        Err(e) => {
+            note(&format!("starting the healthchecks: {e}"));
+            None
+        }
+    }
 }
 
 /// A pidfd of `pid` (readable once it exits), or None where the kernel has none (before 5.3).

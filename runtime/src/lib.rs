@@ -18,5 +18,5 @@ pub mod seccomp;
 pub mod sys;
 
 pub use error::RuntimeError;
-pub use rootfs::resolve_in_root;
 pub use process::{exec, launch, Exec, Launch, RootfsLayers, Started, DEFAULT_PATH};
+pub use rootfs::resolve_in_root;

@@ -17,6 +17,8 @@ pub const MONITOR_ARG: &str = "__berth-monitor";
 pub const EXEC_ARG: &str = "__berth-exec";
 /// A copy into or out of a container's root (`cp`).
 pub const COPY_ARG: &str = "__berth-cp";
+/// A running container's periodic healthchecks, started by its monitor.
+pub const HEALTH_ARG: &str = "__berth-health";
 /// The process that holds the user's namespace open.
 pub const PAUSE_ARG: &str = "__berth-pause";
 /// Work inside the user's namespace for the front ends: unpack, copy-up, rm.

@@ -192,6 +192,28 @@ pub struct CreateArgs {
     /// Run Berth's init as pid 1: it reaps zombies and forwards signals to the command
     #[arg(long)]
     pub init: bool,
+    /// The healthcheck's command, run in the container: a shell line, or a JSON array for
+    /// the exec form (none: no check, not even the image's)
+    #[arg(long, value_name = "COMMAND")]
+    pub health_cmd: Option<String>,
+    /// Time between healthchecks (30s; disable: only `berth healthcheck run` runs it)
+    #[arg(long, value_name = "DURATION")]
+    pub health_interval: Option<String>,
+    /// Failures in a row that make the container unhealthy (3)
+    #[arg(long, value_name = "N")]
+    pub health_retries: Option<u32>,
+    /// Time a healthcheck may take before it counts as failed (30s)
+    #[arg(long, value_name = "DURATION")]
+    pub health_timeout: Option<String>,
+    /// Time after the start in which failing checks don't count (0s)
+    #[arg(long, value_name = "DURATION")]
+    pub health_start_period: Option<String>,
+    /// What to do when the container turns unhealthy: none, kill, restart or stop
+    #[arg(long, value_name = "ACTION", default_value = "none")]
+    pub health_on_failure: String,
+    /// Run no healthcheck, not even the image's
+    #[arg(long)]
+    pub no_healthcheck: bool,
     /// User namespace: host (the default: the one berth runs in); keep-id, nomap, auto and
     /// private are refused, as berth gives a container no id maps of its own
     #[arg(long, value_name = "MODE")]
@@ -503,7 +525,38 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
             host => host,
         },
         init: args.init,
+        healthcheck: health_flags(args)?,
+        no_healthcheck: args.no_healthcheck
+            || args.health_cmd.as_deref().is_some_and(|c| c.trim().eq_ignore_ascii_case("none")),
+        health_on_failure: berth_engine::container::health::OnFailure::parse(&args.health_on_failure)
+            .map_err(anyhow::Error::msg)?,
     })
+}
+
+/// The `--health-*` flags given, over the image's check (the engine lays them over it).
+fn health_flags(args: &CreateArgs) -> anyhow::Result<Option<berth_engine::container::health::HealthConfig>> {
+    use berth_engine::container::health::{parse_duration, HealthConfig};
+    let duration = |flag: &str, v: &Option<String>| v.as_deref().map(|v| parse_duration(flag, v)).transpose();
+    let test = match args.health_cmd.as_deref() {
+        Some(c) if c.trim().eq_ignore_ascii_case("none") => Vec::new(),
+        Some(c) => HealthConfig::parse_cmd(c).map_err(anyhow::Error::msg)?,
+        None => Vec::new(),
+    };
+    let timeout = duration("--health-timeout", &args.health_timeout).map_err(anyhow::Error::msg)?;
+    if timeout == Some(0) {
+        bail!(
+            "--health-timeout {}: a check needs some time: give at least 1s",
+            args.health_timeout.as_deref().unwrap_or("")
+        );
+    }
+    let config = HealthConfig {
+        test,
+        interval: duration("--health-interval", &args.health_interval).map_err(anyhow::Error::msg)?,
+        timeout,
+        start_period: duration("--health-start-period", &args.health_start_period).map_err(anyhow::Error::msg)?,
+        retries: args.health_retries,
+    };
+    Ok((config != HealthConfig::default()).then_some(config))
 }
 
 /// Creates, pulling the image first when it is not here yet, as Podman does.

@@ -51,6 +51,7 @@ pub async fn exec(engine: Engine, args: &ExecArgs) -> anyhow::Result<ExitCode> {
         user: args.user.clone(),
         workdir: args.workdir.clone(),
         tty: args.tty,
+        kill_after_ms: None,
     };
     let mut cmd = engine.exec_command(&args.args[0], &opts)?;
     let code_of = |s: std::process::ExitStatus| {

@@ -79,7 +79,7 @@ pub async fn start(engine: Engine, args: &StartArgs) -> anyhow::Result<ExitCode>
         }
         named
     };
-    super::ps::filter(&mut list, &args.filter)?;
+    super::ps::filter(&engine, &mut list, &args.filter)?;
     let picked: std::collections::HashSet<String> = list.iter().map(|c| c.id.clone()).collect();
     // what to print for each: the id with --all, the name as given otherwise
     let names: Vec<(String, String)> = if args.all {

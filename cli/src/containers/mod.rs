@@ -7,6 +7,7 @@ mod cp;
 mod create;
 mod exec;
 mod follow;
+mod health;
 mod inspect;
 mod lifecycle;
 mod logs;
@@ -29,6 +30,7 @@ pub(crate) use create::decimal_size;
 pub use create::{create_cmd, CreateOnlyArgs};
 pub use exec::{exec, ExecArgs};
 pub(crate) use follow::Follower;
+pub use health::{healthcheck, HealthcheckCommand};
 pub use inspect::{inspect, InspectArgs};
 pub use lifecycle::{
     kill, pause, restart, start, stop, unpause, wait, KillArgs, PauseArgs, StartArgs, StopArgs, WaitArgs,

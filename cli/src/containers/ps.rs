@@ -5,6 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
+use berth_engine::container::health::HealthStatus;
 use berth_engine::{ContainerRecord, ContainerStatus, Engine};
 use clap::Args;
 use serde_json::{json, Value};
@@ -46,13 +47,18 @@ pub struct PsArgs {
     pub last: Option<usize>,
 }
 
-pub(crate) fn status_text(c: &ContainerRecord) -> String {
+/// The STATUS column: `Up 5 seconds (healthy)`, `Exited (0) 2 minutes ago`; `health` is the
+/// running container's health when it has a check.
+pub(crate) fn status_text(c: &ContainerRecord, health: Option<HealthStatus>) -> String {
     match c.status {
         ContainerStatus::Created => "Created".into(),
         ContainerStatus::Paused => "Paused".into(),
         ContainerStatus::Running | ContainerStatus::Stopping => {
             let since = c.started_at.unwrap_or(c.created_at);
-            format!("Up {}", human_duration(chrono::Utc::now() - since))
+            match health {
+                Some(h) => format!("Up {} ({})", human_duration(chrono::Utc::now() - since), h.as_str()),
+                None => format!("Up {}", human_duration(chrono::Utc::now() - since)),
+            }
         }
         ContainerStatus::Exited => format!("Exited ({}) {}", c.exit_code.unwrap_or(0), ago(c.finished_at)),
     }
@@ -63,7 +69,8 @@ fn ports_text(c: &ContainerRecord) -> String {
     c.options.ports.iter().map(|p| p.display()).collect::<Vec<_>>().join(", ")
 }
 
-fn ps_json(c: &ContainerRecord) -> Value {
+fn ps_json(engine: &Engine, c: &ContainerRecord) -> Value {
+    let health = engine.health_status(c);
     json!({
         "Id": c.id,
         "Names": [c.name],
@@ -74,7 +81,8 @@ fn ps_json(c: &ContainerRecord) -> Value {
         "CreatedAt": c.created_at.to_rfc3339(),
         "StartedAt": c.started_at.map(|t| t.timestamp()).unwrap_or(0),
         "State": c.status.as_str(),
-        "Status": status_text(c),
+        "Status": status_text(c, health),
+        "Health": health.map_or("", HealthStatus::as_str),
         "Exited": c.status == ContainerStatus::Exited,
         "ExitCode": c.exit_code.unwrap_or(0),
         "Pid": c.pid.unwrap_or(0),
@@ -91,16 +99,22 @@ fn ps_json(c: &ContainerRecord) -> Value {
 }
 
 /// Keeps the containers that match the `--filter KEY=VALUE`s: a filter of each key given, and
-/// any of the values given for one key (as Podman: `status=exited --filter status=running`).
-pub(crate) fn filter(list: &mut Vec<ContainerRecord>, filters: &[String]) -> anyhow::Result<()> {
+/// any of the values given for one key (as Podman: `status=exited --filter status=running`),
+/// except labels, which must all be there.
+pub(crate) fn filter(engine: &Engine, list: &mut Vec<ContainerRecord>, filters: &[String]) -> anyhow::Result<()> {
     let mut by_key: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
     for f in filters {
         let (k, v) = f.split_once('=').with_context(|| format!("invalid filter {f:?}: use KEY=VALUE"))?;
         by_key.entry(k).or_default().push(v);
     }
     for (k, values) in by_key {
-        let matches = matcher(k, &values)?;
-        list.retain(|c| values.iter().any(|v| matches(c, v)));
+        let matches = matcher(engine, k, &values)?;
+        // Podman's rule: the values of one key are alternatives, but every label must be there
+        if k == "label" {
+            list.retain(|c| values.iter().all(|v| matches(c, v)));
+        } else {
+            list.retain(|c| values.iter().any(|v| matches(c, v)));
+        }
     }
     Ok(())
 }
@@ -108,7 +122,7 @@ pub(crate) fn filter(list: &mut Vec<ContainerRecord>, filters: &[String]) -> any
 type Matcher = Box<dyn Fn(&ContainerRecord, &str) -> bool>;
 
 /// Whether a container matches one value of the filter `key`; the values are checked first.
-fn matcher(key: &str, values: &[&str]) -> anyhow::Result<Matcher> {
+fn matcher(engine: &Engine, key: &str, values: &[&str]) -> anyhow::Result<Matcher> {
     Ok(match key {
         "status" => {
             const STATES: &[&str] = &["created", "running", "paused", "stopping", "exited", "stopped", "unknown"];
@@ -143,14 +157,30 @@ fn matcher(key: &str, values: &[&str]) -> anyhow::Result<Matcher> {
         "exited" => Box::new(|c, v| {
             c.status == ContainerStatus::Exited && c.exit_code.map(|x| x.to_string()).as_deref() == Some(v)
         }),
-        other => bail!("invalid filter {other:?}: use status, name, id, label, ancestor, restart-policy or exited"),
+        "health" => {
+            const HEALTH: &[&str] = &["starting", "healthy", "unhealthy", "none"];
+            if let Some(bad) = values.iter().find(|v| !HEALTH.contains(v)) {
+                bail!("invalid health filter {bad:?}: use {}", HEALTH.join(", "));
+            }
+            let root = engine.config().root.clone();
+            Box::new(move |c, v| {
+                let health = c.options.healthcheck.as_ref().map(|_| {
+                    let dir = berth_engine::container::ContainerPaths::new(&root, &c.id).dir;
+                    berth_engine::container::health::read(&dir).map_or(HealthStatus::Starting, |h| h.status)
+                });
+                health.map_or("none", HealthStatus::as_str) == v
+            })
+        }
+        other => {
+            bail!("invalid filter {other:?}: use status, name, id, label, ancestor, restart-policy, exited or health")
+        }
     })
 }
 
 /// What a `--format` template sees of a container: the JSON's fields, with the ones Podman's
 /// table shows as text (`.ID` short, `.Names`, `.Command`, `.Created` as an age, `.Ports`).
-fn ps_row(c: &ContainerRecord, no_trunc: bool) -> Value {
-    let mut v = ps_json(c);
+fn ps_row(engine: &Engine, c: &ContainerRecord, no_trunc: bool) -> Value {
+    let mut v = ps_json(engine, c);
     v["ID"] = json!(if no_trunc { c.id.as_str() } else { c.short_id() });
     v["Names"] = json!(c.name);
     v["Command"] = json!(c.command.join(" "));
@@ -168,7 +198,7 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
     if !args.all && !by_status {
         list.retain(|c| c.is_running());
     }
-    filter(&mut list, &args.filter)?;
+    filter(engine, &mut list, &args.filter)?;
     match args.sort.as_str() {
         "command" => list.sort_by(|a, b| a.command.cmp(&b.command)),
         "id" => list.sort_by(|a, b| a.id.cmp(&b.id)),
@@ -198,13 +228,13 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
     }
     match args.format.as_deref() {
         Some("json") => {
-            let v: Vec<Value> = list.iter().map(ps_json).collect();
+            let v: Vec<Value> = list.iter().map(|c| ps_json(engine, c)).collect();
             writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         }
         Some(t) => {
             let mut t = Template::parse(t).map_err(anyhow::Error::msg)?;
             t.table &= !args.noheading;
-            let rows: Vec<Value> = list.iter().map(|c| ps_row(c, args.no_trunc)).collect();
+            let rows: Vec<Value> = list.iter().map(|c| ps_row(engine, c, args.no_trunc)).collect();
             t.write_rows(&rows, &[("ID", "CONTAINER ID"), ("Names", "NAMES"), ("RunningFor", "CREATED")], &mut out)?;
         }
         None => {
@@ -221,7 +251,7 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
                     c.image_name.clone(),
                     cmd,
                     ago(Some(c.created_at)),
-                    status_text(c),
+                    status_text(c, engine.health_status(c)),
                     ports_text(c),
                     c.name.clone(),
                 ]);

@@ -84,6 +84,7 @@ pub async fn create(ctx: &Ctx, id: &str, r: &Req) -> Reply {
         user: body["User"].as_str().filter(|s| !s.is_empty()).map(str::to_string),
         workdir: body["WorkingDir"].as_str().filter(|s| !s.is_empty()).map(str::to_string),
         tty: body["Tty"].as_bool().unwrap_or(false),
+        kill_after_ms: None,
     };
     let session = Arc::new(ExecSession {
         id: exec_id.clone(),
@@ -366,6 +367,7 @@ mod tests {
                 user: None,
                 workdir: None,
                 tty: false,
+                kill_after_ms: None,
             },
             attach_stdin: false,
             created: now - created_ago,

@@ -206,10 +206,16 @@ pub async fn info(ctx: &Ctx) -> Reply {
 
 /// Docker's event for one of the engine's.
 fn docker_event(e: &berth_engine::StateEvent, name_of: &dyn Fn(&str) -> Option<String>) -> Value {
+    let health;
     let action = match e.action.as_str() {
         "remove" if e.kind == "container" => "destroy",
         "remove" if e.kind == "image" => "delete",
         "died" => "die",
+        // Docker's action names the health: `health_status: healthy`
+        "health_status" => {
+            health = format!("health_status: {}", e.attributes.get("health_status").map_or("", String::as_str));
+            health.as_str()
+        }
         other => other,
     };
     let name = e.name.clone().or_else(|| name_of(&e.id)).unwrap_or_default();

@@ -16,6 +16,7 @@ mod crash;
 mod docker_api;
 mod errors;
 mod exec;
+mod health;
 mod hostile;
 mod hostile_files;
 mod images;

@@ -2,6 +2,7 @@
 //! database) and where it lives on disk. The verbs are in `container_ops`; the process that
 //! supervises a running container is the `monitor`.
 
+pub mod health;
 pub mod in_root;
 pub mod kernel;
 pub mod log_reader;
@@ -218,6 +219,16 @@ pub struct CreateOptions {
     /// `--init`: Berth's init runs as pid 1, reaps zombies and forwards signals to the command.
     #[serde(default)]
     pub init: bool,
+    /// The healthcheck: the `--health-*` flags as given before create, the image's check under
+    /// them after (`None`: no check, or `--no-healthcheck`).
+    #[serde(default)]
+    pub healthcheck: Option<health::HealthConfig>,
+    /// `--no-healthcheck`: the image's check is not run.
+    #[serde(default)]
+    pub no_healthcheck: bool,
+    /// `--health-on-failure`: what an unhealthy container undergoes.
+    #[serde(default)]
+    pub health_on_failure: health::OnFailure,
 }
 
 impl CreateOptions {

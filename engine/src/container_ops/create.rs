@@ -86,6 +86,7 @@ impl Engine {
                 opts.restart.name()
             )));
         }
+        resolve_healthcheck(img.as_ref().map(|i| i.config_json.as_str()), &mut opts)?;
         let mode = self.plan_network(&config, &mut opts)?;
         for key in opts.sysctls.keys() {
             let own_network = !matches!(mode, network::Mode::Host | network::Mode::Container(_));
@@ -456,4 +457,32 @@ fn rootfs_config() -> ImageConfiguration {
         )
         .build()
         .expect("a valid image configuration")
+}
+
+/// The container's healthcheck: the image's `HEALTHCHECK` under the `--health-*` flags, or
+/// none (`--no-healthcheck`, `NONE`). Podman's error for an on-failure action with no check.
+fn resolve_healthcheck(image_config: Option<&str>, opts: &mut CreateOptions) -> Result<()> {
+    use crate::container::health::{HealthConfig, OnFailure};
+    let from_image = image_config
+        .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+        .and_then(|c| c.pointer("/config/Healthcheck").and_then(HealthConfig::from_docker));
+    let flags = opts.healthcheck.take();
+    let resolved = match (opts.no_healthcheck, from_image, flags) {
+        (true, _, Some(f)) if !f.test.is_empty() => {
+            return Err(Error::Invalid("--no-healthcheck conflicts with --health-cmd: give one of them".into()))
+        }
+        (true, _, _) => None,
+        (false, Some(img), Some(f)) => Some(img.overlaid(&f)),
+        (false, Some(img), None) => Some(img),
+        (false, None, Some(f)) if !f.test.is_empty() => Some(f),
+        (false, None, _) => None,
+    };
+    opts.healthcheck = resolved.filter(|h| h.command().is_some());
+    if opts.healthcheck.is_none() && opts.health_on_failure != OnFailure::None {
+        return Err(Error::Invalid(format!(
+            "cannot set on-failure action to {} without a health check",
+            opts.health_on_failure.name()
+        )));
+    }
+    Ok(())
 }

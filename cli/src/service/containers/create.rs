@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use berth_engine::container::health::HealthConfig;
 use berth_engine::container::security::{DeviceRequest, Security};
 use berth_engine::container::{Limits, LogConfig, LogDriver, RestartPolicy};
 use berth_engine::network::PortMapping;
@@ -167,13 +168,55 @@ fn refuse_unsupported(body: &Value) -> Result<(), ApiError> {
     };
     check(body, "", UNSUPPORTED_CONFIG)?;
     check(&body["HostConfig"], "HostConfig.", UNSUPPORTED_HOST)?;
-    // Health checks: none runs in Berth; `{"Test": ["NONE"]}` (no health check) is what it does.
-    let hc = &body["Healthcheck"];
-    let test = Field::of(body, "", "Healthcheck").field("Test").strings()?.unwrap_or_default();
-    if !unset(hc) && test.first().map(String::as_str) != Some("NONE") {
-        return Err(ApiError::bad("Healthcheck is not supported by Berth: leave it out, or use --no-healthcheck"));
-    }
+    healthcheck(body)?;
     log_config(body).map(drop)
+}
+
+/// `Healthcheck`: Docker's object (durations in nanoseconds, 0 for the image's or the
+/// default), laid over the image's check by the engine; `["NONE"]` turns the image's off.
+/// The flag for `--no-healthcheck` and the check.
+fn healthcheck(body: &Value) -> Result<(bool, Option<HealthConfig>), ApiError> {
+    let hc = Field::of(body, "", "Healthcheck");
+    if hc.object()?.is_none() {
+        return Ok((false, None));
+    }
+    let test = hc.field("Test").list()?;
+    match test.first().map(String::as_str) {
+        Some("NONE") => return Ok((true, None)),
+        None | Some("CMD" | "CMD-SHELL") => {}
+        Some(other) => {
+            return Err(ApiError::bad(format!(
+                "Healthcheck.Test: the first element is {other:?}: give CMD, CMD-SHELL or NONE, as [\"CMD-SHELL\", \"curl -f http://localhost/\"]"
+            )))
+        }
+    }
+    if test.len() == 1 {
+        return Err(ApiError::bad(format!("Healthcheck.Test {test:?} has no command: add it after {}", test[0])));
+    }
+    let ns = |name: &str| -> Result<Option<u64>, ApiError> {
+        match hc.field(name).int()? {
+            None | Some(0) => Ok(None),
+            Some(n) if n < 1_000_000 => Err(ApiError::bad(format!(
+                "Healthcheck.{name} {n}: durations are nanoseconds and must be 0 or at least 1ms (1000000)"
+            ))),
+            Some(n) => Ok(Some(n as u64)),
+        }
+    };
+    let retries = match hc.field("Retries").int()? {
+        None | Some(0) => None,
+        Some(n) if n < 0 => {
+            return Err(ApiError::bad(format!("Healthcheck.Retries {n}: give 0 (the default) or more")))
+        }
+        Some(n) => Some(n.min(u32::MAX as i64) as u32),
+    };
+    let config = HealthConfig {
+        test,
+        interval: ns("Interval")?,
+        timeout: ns("Timeout")?,
+        start_period: ns("StartPeriod")?,
+        retries,
+    };
+    Ok((false, (config != HealthConfig::default()).then_some(config)))
 }
 
 /// `HostConfig.LogConfig`: Berth's k8s-file log (json-file is the same file) or none, and
@@ -452,6 +495,7 @@ fn create_options(name: Option<String>, body: &Value) -> Result<(CreateOptions, 
     let shm_size = nonzero("ShmSize")?
         .map(|n| u64::try_from(n).map_err(|_| ApiError::bad(format!("invalid HostConfig.ShmSize {n}"))))
         .transpose()?;
+    let (no_healthcheck, healthcheck) = healthcheck(body)?;
     Ok((
         CreateOptions {
             name,
@@ -497,6 +541,8 @@ fn create_options(name: Option<String>, body: &Value) -> Result<(CreateOptions, 
             group_add: host("GroupAdd").list()?,
             init: host("Init").bool()?,
             dns_options: host("DnsOptions").list()?,
+            no_healthcheck,
+            healthcheck,
             ..Default::default()
         },
         warnings,
@@ -557,7 +603,10 @@ mod tests {
         );
         check(json!({"HostConfig": {"Links": ["a:b"]}}), Err("HostConfig.Links"));
         check(json!({"StopSignal": "SIGNOPE"}), Err("StopSignal \"SIGNOPE\": invalid signal"));
-        check(json!({"Healthcheck": {"Test": ["CMD", "true"]}}), Err("Healthcheck"));
+        check(json!({"Healthcheck": {"Test": ["CMD", "true"]}}), Ok(()));
+        check(json!({"Healthcheck": {"Test": ["CMD"]}}), Err("Healthcheck.Test"));
+        check(json!({"Healthcheck": {"Test": ["SHELL", "true"]}}), Err("Healthcheck.Test"));
+        check(json!({"Healthcheck": {"Test": ["CMD", "true"], "Interval": 5}}), Err("Healthcheck.Interval"));
         check(json!({"Healthcheck": {"Test": ["NONE"]}}), Ok(()));
         check(json!({"HostConfig": {"LogConfig": {"Type": "syslog"}}}), Err("LogConfig.Type"));
         check(

@@ -43,7 +43,7 @@ pub async fn inspect(ctx: &Ctx, id: &str) -> Reply {
     let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map_or_else(|| "0001-01-01T00:00:00Z".to_string(), |t| t.to_rfc3339())
     };
-    ok_json(json!({
+    let mut v = json!({
         "Id": c.id,
         "Created": c.created_at.to_rfc3339(),
         "Path": c.command.first(),
@@ -127,5 +127,13 @@ pub async fn inspect(ctx: &Ctx, id: &str) -> Reply {
             "MacAddress": "",
             "Networks": networks,
         },
-    }))
+    });
+    // Docker's names for the check and what it found; absent without a check, as in Docker
+    if !podman["State"]["Health"].is_null() {
+        v["State"]["Health"] = podman["State"]["Health"].clone();
+    }
+    if !podman["Config"]["Healthcheck"].is_null() {
+        v["Config"]["Healthcheck"] = podman["Config"]["Healthcheck"].clone();
+    }
+    ok_json(v)
 }

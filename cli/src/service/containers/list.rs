@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use berth_engine::container::health::HealthStatus;
 use berth_engine::ContainerRecord;
 use serde_json::{json, Value};
 
@@ -19,7 +20,11 @@ fn ports_json(c: &ContainerRecord) -> Vec<Value> {
         .collect()
 }
 
-fn summary(c: &ContainerRecord, address: Option<berth_engine::network::Address>) -> Value {
+fn summary(
+    c: &ContainerRecord,
+    address: Option<berth_engine::network::Address>,
+    health: Option<HealthStatus>,
+) -> Value {
     let mut networks = serde_json::Map::new();
     if let Some(a) = &address {
         networks.insert(
@@ -37,11 +42,20 @@ fn summary(c: &ContainerRecord, address: Option<berth_engine::network::Address>)
         "Ports": ports_json(c),
         "Labels": c.options.labels,
         "State": docker_state(c),
-        "Status": crate::containers::status_text(c),
+        "Status": docker_status(c, health),
         "HostConfig": {"NetworkMode": c.options.network.clone().unwrap_or_else(|| "bridge".into())},
         "NetworkSettings": {"Networks": networks},
         "Mounts": mounts_json(c),
     })
+}
+
+/// Docker's STATUS: Podman's words, but a check not yet done is `(health: starting)`.
+fn docker_status(c: &ContainerRecord, health: Option<HealthStatus>) -> String {
+    let text = crate::containers::status_text(c, health);
+    match health {
+        Some(HealthStatus::Starting) => text.replace("(starting)", "(health: starting)"),
+        _ => text,
+    }
 }
 
 /// `filters` as Docker clients send them: `{"status": ["running"], "name": ["web"]}`.
@@ -72,19 +86,20 @@ pub async fn list(ctx: &Ctx, r: &Req) -> Reply {
             let mut out = Vec::new();
             for c in cs {
                 let a = e.container_address(&c.id)?;
-                out.push((c, a));
+                let h = e.health_status(&c);
+                out.push((c, a, h));
             }
             Ok(out)
         })
         .await?;
     let f = filters(r);
     let mut rows: Vec<Value> = Vec::new();
-    for (c, a) in &list {
+    for (c, a, h) in &list {
         if !all && !c.is_running() && !f.contains_key("status") {
             continue;
         }
         let keep = f.iter().all(|(k, vals)| {
-            vals.iter().any(|v| match k.as_str() {
+            let matches = |v: &String| match k.as_str() {
                 "status" => docker_state(c) == v,
                 "name" => c.name.contains(v.trim_start_matches('/')),
                 "id" => c.id.starts_with(v),
@@ -93,11 +108,19 @@ pub async fn list(ctx: &Ctx, r: &Req) -> Reply {
                     None => c.options.labels.contains_key(v),
                 },
                 "ancestor" => c.image_name.contains(v) || c.image_id.starts_with(v.trim_start_matches("sha256:")),
+                "health" => h.map_or("none", HealthStatus::as_str) == v,
                 _ => true,
-            })
+            };
+            // Docker's: every label given must be there (compose asks for its project's and
+            // service's at once); of the other keys' values, one
+            if k == "label" {
+                vals.iter().all(matches)
+            } else {
+                vals.iter().any(matches)
+            }
         });
         if keep {
-            rows.push(summary(c, a.clone()));
+            rows.push(summary(c, a.clone(), *h));
         }
     }
     if let Some(n) = r.q("limit").and_then(|l| l.parse::<usize>().ok()).filter(|n| *n > 0) {
