@@ -8,6 +8,7 @@
 //! | `__berth-monitor` | the per-container supervisor (`monitor`)                        |
 //! | `__berth-exec`    | a process in a running container (`exec`)                      |
 //! | `__berth-health`  | a running container's periodic healthchecks (`health`)         |
+//! | `__berth-dns`     | a user-defined network's name server (`network::dns`)          |
 //! | `__berth-cp`      | a tar stream into or out of a container's root (`copy`)         |
 //! | `__berth-pause`   | rootless: holds the user's namespace open                       |
 //! | `__berth-userns`  | rootless: unpack a layer, fill a volume, remove trees, inside it |
@@ -18,7 +19,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use berth_userns::reexec::{COPY_ARG, EXEC_ARG, HEALTH_ARG, MONITOR_ARG, PAUSE_ARG, USERNS_ARG};
+use berth_userns::reexec::{COPY_ARG, DNS_ARG, EXEC_ARG, HEALTH_ARG, MONITOR_ARG, PAUSE_ARG, USERNS_ARG};
 
 pub use berth_userns::reexec::set_helper_env;
 
@@ -46,6 +47,7 @@ pub fn run_if_helper() {
         Some(MONITOR_ARG) => crate::monitor::monitor_main(&args[2..]),
         // started by a monitor: already where the container's namespaces are
         Some(HEALTH_ARG) => crate::health::helper_main(&args[2..]),
+        Some(DNS_ARG) => crate::network::dns::helper_main(&args[2..]),
         _ => return,
     };
     std::process::exit(code);

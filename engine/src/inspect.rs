@@ -238,7 +238,7 @@ impl Engine {
                         "IPAddress": a.ip.to_string(),
                         "IPPrefixLen": n.subnet.prefix_len(),
                         "Gateway": n.gateway.to_string(),
-                        "Aliases": [c.name],
+                        "Aliases": std::iter::once(&c.name).chain(&c.options.network_aliases).collect::<Vec<_>>(),
                     }
                 },
             }),

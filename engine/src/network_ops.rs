@@ -225,7 +225,27 @@ impl Engine {
                 ))
                 .into());
             }
-            self.network(name)?;
+            let net = self.network(name)?;
+            if let (Some(alias), false) = (opts.network_aliases.first(), net.dns) {
+                return Err(NetworkError::Invalid(format!(
+                    "--network-alias {alias}: network {name} resolves no names (the default network doesn't); create one that does (berth network create NAME) and use --network NAME"
+                ))
+                .into());
+            }
+        } else if let Some(alias) = opts.network_aliases.first() {
+            return Err(NetworkError::Invalid(format!(
+                "--network-alias {alias}: aliases are names on a bridge network; this container has --network {}",
+                opts.network.as_deref().unwrap_or("none")
+            ))
+            .into());
+        }
+        for alias in &opts.network_aliases {
+            if !crate::container::names::valid(alias) {
+                return Err(NetworkError::Invalid(format!(
+                    "--network-alias \"{alias}\": an alias must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
+                ))
+                .into());
+            }
         }
         if opts.publish_all {
             let exposed = image.config().as_ref().and_then(|c| c.exposed_ports().clone()).unwrap_or_default();
@@ -301,7 +321,11 @@ impl Engine {
             None => None,
         };
         let peers: Vec<(String, Ipv4Addr)> = match &net {
-            Some(n) if n.dns => network::members(conn, &n.name)?.into_iter().map(|(_, name, ip)| (name, ip)).collect(),
+            Some(n) if n.dns => {
+                let dir = network::dns::Directory::read_all(conn, &n.name)?;
+                let names = dir.reverse.iter().map(|(ip, name)| (name.clone(), *ip));
+                names.chain(dir.aliases.iter().cloned()).collect()
+            }
             _ => Vec::new(),
         };
         let host_hosts = (mode == Mode::Host).then(|| std::fs::read_to_string("/etc/hosts").unwrap_or_default());
@@ -333,8 +357,12 @@ impl Engine {
             mode == Mode::Host,
         );
         // slirp4netns forwards DNS at its own address: first, since the host's may be loopback
-        let resolv = match &mode {
-            Mode::Slirp4netns(o) if c.options.dns.is_empty() => format!("nameserver {}\n{resolv}", o.dns()),
+        let resolv = match (&mode, &net) {
+            (Mode::Slirp4netns(o), _) if c.options.dns.is_empty() => format!("nameserver {}\n{resolv}", o.dns()),
+            // a network with names: its own name server (which forwards the rest)
+            (Mode::Bridge(_), Some(n)) if n.dns && c.options.dns.is_empty() => {
+                files::with_name_server(&resolv, n.gateway, network::dns::SEARCH_DOMAIN)
+            }
             _ => resolv,
         };
         let [(hosts_path, _), (resolv_path, _), (hostname_path, _)] = network::container_files(&paths.dir);

@@ -19,6 +19,8 @@ pub const EXEC_ARG: &str = "__berth-exec";
 pub const COPY_ARG: &str = "__berth-cp";
 /// A running container's periodic healthchecks, started by its monitor.
 pub const HEALTH_ARG: &str = "__berth-health";
+/// A user-defined network's name server.
+pub const DNS_ARG: &str = "__berth-dns";
 /// The process that holds the user's namespace open.
 pub const PAUSE_ARG: &str = "__berth-pause";
 /// Work inside the user's namespace for the front ends: unpack, copy-up, rm.

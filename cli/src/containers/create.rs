@@ -61,6 +61,9 @@ pub struct CreateArgs {
     /// Network: bridge (the default), host, none, or a network's name
     #[arg(long, alias = "net")]
     pub network: Option<String>,
+    /// Another name for the container on its network, which the others can look up
+    #[arg(long, value_name = "ALIAS")]
+    pub network_alias: Vec<String>,
     /// Name server to use instead of the host's
     #[arg(long, value_parser = |s: &str| berth_engine::network::parse_dns(s).map_err(|e| e.to_string()))]
     pub dns: Vec<std::net::IpAddr>,
@@ -478,6 +481,7 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
             sec
         },
         network: args.network.clone(),
+        network_aliases: args.network_alias.clone(),
         dns: args.dns.clone(),
         dns_search: args.dns_search.clone(),
         add_hosts: args

@@ -13,6 +13,7 @@ mod completion;
 mod containers;
 mod copy;
 mod crash;
+mod dns;
 mod docker_api;
 mod errors;
 mod exec;

@@ -130,6 +130,10 @@ pub struct CreateOptions {
     /// `--network`: `bridge` (the default network), `host`, `none` or a network's name.
     #[serde(default)]
     pub network: Option<String>,
+    /// Other names the container has on its network (`--network-alias`; compose's service
+    /// names): its network's name server answers them.
+    #[serde(default)]
+    pub network_aliases: Vec<String>,
     /// `--dns`: name servers instead of the host's.
     #[serde(default)]
     pub dns: Vec<std::net::IpAddr>,

@@ -266,6 +266,13 @@ const SURNAMES: &[&str] = &[
     "yonath",
 ];
 
+/// Whether `name` can name a container (or alias one): `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+pub fn valid(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
 pub fn random_name() -> String {
     let mut rng = rand::rng();
     format!("{}_{}", ADJECTIVES.choose(&mut rng).unwrap_or(&"busy"), SURNAMES.choose(&mut rng).unwrap_or(&"turing"))

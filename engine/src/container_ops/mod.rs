@@ -47,9 +47,7 @@ impl LaunchError {
 }
 
 fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    crate::container::names::valid(name)
 }
 
 fn new_id() -> String {

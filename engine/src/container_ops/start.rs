@@ -256,6 +256,18 @@ impl Engine {
                 .map_err(|e| e.to_string())?;
             attachment = Some(a);
             crate::trace::mark("network attached");
+            // a user-defined network's name server listens before the container's process runs
+            if let network::Mode::Bridge(_) = network::Mode::of(&c.options) {
+                let net = {
+                    let state = self.state(); // one lock for both reads
+                    let address = network::address_of(state.conn(), &c.id).ok().flatten();
+                    address.and_then(|a| network::get(state.conn(), &a.network).ok().flatten())
+                };
+                if let Some(net) = net.filter(|n| n.dns) {
+                    network::dns::ensure(&self.config().root, run_root, &net)?;
+                    crate::trace::mark("name server ready");
+                }
+            }
             Ok(())
         };
         let seccomp = || filter.as_ref().map_or(Ok(()), |f| f.apply().map_err(|e| e.to_string()));

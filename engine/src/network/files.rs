@@ -56,6 +56,32 @@ pub fn hosts(input: &HostsInput<'_>) -> String {
     out
 }
 
+/// A resolv.conf whose only name server is `server` (a network's own), with `domain` first in
+/// its search list.
+pub fn with_name_server(resolv: &str, server: std::net::Ipv4Addr, domain: &str) -> String {
+    let mut out = String::new();
+    let mut searched = false;
+    for line in resolv.lines() {
+        if line.starts_with("nameserver") {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("search").or_else(|| line.strip_prefix("domain")) {
+            if !searched {
+                out.push_str(&format!("search {domain} {}\n", rest.trim()));
+                searched = true;
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if !searched {
+        out.insert_str(0, &format!("search {domain}\n"));
+    }
+    out.push_str(&format!("nameserver {server}\n"));
+    out
+}
+
 /// The container's resolv.conf: the host's, without the loopback name servers a container can't
 /// reach (a host running systemd-resolved lists 127.0.0.53: its upstream list is used instead),
 /// or `dns` when given; `options` (`--dns-opt`) replace the host's options. `keep_loopback` for
@@ -157,6 +183,18 @@ mod tests {
             host_hosts: None,
         });
         assert!(text.ends_with("127.0.1.1\tbox box\n"), "{text}");
+    }
+
+    #[test]
+    fn a_networks_own_name_server_replaces_the_others() {
+        let r = with_name_server(
+            "search lan\nnameserver 192.0.2.1\noptions ndots:2\n",
+            "10.90.1.1".parse().unwrap(),
+            "dns.berth",
+        );
+        assert_eq!(r, "search dns.berth lan\noptions ndots:2\nnameserver 10.90.1.1\n");
+        let r = with_name_server("nameserver 192.0.2.1\n", "10.90.1.1".parse().unwrap(), "dns.berth");
+        assert_eq!(r, "search dns.berth\nnameserver 10.90.1.1\n");
     }
 
     #[test]

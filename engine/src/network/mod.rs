@@ -9,6 +9,7 @@
 //! of the veth) when the container exits; `detach` is idempotent, so whoever finds a container
 //! whose monitor died runs it again.
 
+pub mod dns;
 pub mod files;
 pub mod firewall;
 pub mod link;
@@ -45,6 +46,9 @@ pub struct NetworkConfig {
     pub subnet_pool: Ipv4Net,
     /// Bridges of user-defined networks are named PREFIX1, PREFIX2, …
     pub bridge_prefix: String,
+    /// The resolvers the networks' name servers ask for names they don't know (default: the
+    /// host's /etc/resolv.conf name servers).
+    pub dns_forward: Vec<std::net::SocketAddr>,
 }
 
 impl Default for NetworkConfig {
@@ -54,6 +58,7 @@ impl Default for NetworkConfig {
             default_bridge: "berth0".into(),
             subnet_pool: "10.90.0.0/16".parse().expect("valid"),
             bridge_prefix: "berth".into(),
+            dns_forward: Vec::new(),
         }
     }
 }

@@ -3,8 +3,8 @@
 //! Nothing in the body is dropped without a word. A field Berth maps is read with its type
 //! checked (a wrong type is a 400 naming the field); a field Berth has no equivalent for is
 //! refused with a 400 naming it once it asks for anything (clients send most fields with their
-//! zero values: those are accepted); what can't be done but does no harm to ignore (network
-//! aliases, which compose sends) comes back in the response's `Warnings`. The checks of what
+//! zero values: those are accepted); what can't be done but does no harm to ignore comes back
+//! in the response's `Warnings`. The checks of what
 //! the values mean (mount paths, limits, names) are the engine's, shared with the CLI and the
 //! desktop app.
 
@@ -253,13 +253,13 @@ fn log_config(body: &Value) -> Result<LogConfig, ApiError> {
 }
 
 /// `NetworkingConfig.EndpointsConfig`: the one network compose names, joined with
-/// `HostConfig.NetworkMode`; what an endpoint asks that Berth can't do is refused, aliases
-/// are warned about.
-fn endpoint(body: &Value, network: &mut Option<String>, warnings: &mut Vec<String>) -> Result<(), ApiError> {
+/// `HostConfig.NetworkMode`; what an endpoint asks that Berth can't do is refused. Its
+/// aliases (compose's service names), which the network's name server answers.
+fn endpoint(body: &Value, network: &mut Option<String>) -> Result<Vec<String>, ApiError> {
     let nc = Field::of(body, "", "NetworkingConfig");
     nc.object()?;
     let eps = nc.field("EndpointsConfig");
-    let Some(eps) = eps.object()? else { return Ok(()) };
+    let Some(eps) = eps.object()? else { return Ok(Vec::new()) };
     if eps.len() > 1 {
         let names: Vec<&str> = eps.keys().map(String::as_str).collect();
         return Err(ApiError::bad(format!(
@@ -268,7 +268,7 @@ fn endpoint(body: &Value, network: &mut Option<String>, warnings: &mut Vec<Strin
             names.join(", ")
         )));
     }
-    let Some((name, ep)) = eps.iter().next() else { return Ok(()) };
+    let Some((name, ep)) = eps.iter().next() else { return Ok(Vec::new()) };
     let prefix = format!("NetworkingConfig.EndpointsConfig.{name}");
     if !ep.is_object() && !ep.is_null() {
         return Err(ApiError::bad(format!("invalid {prefix}: expected an object, got {}", kind_of(ep))));
@@ -292,14 +292,7 @@ fn endpoint(body: &Value, network: &mut Option<String>, warnings: &mut Vec<Strin
             )));
         }
     }
-    let aliases = Field::of(ep, &prefix, "Aliases").list()?;
-    if !aliases.is_empty() {
-        warnings.push(format!(
-            "network aliases {} are not supported by Berth: other containers reach this one by its name",
-            aliases.join(", ")
-        ));
-    }
-    Ok(())
+    Field::of(ep, &prefix, "Aliases").list()
 }
 
 /// Docker's create body as what the user asked for, and the warnings for what was left out.
@@ -311,7 +304,7 @@ fn create_options(name: Option<String>, body: &Value) -> Result<(CreateOptions, 
         )));
     }
     refuse_unsupported(body)?;
-    let mut warnings = Vec::new();
+    let warnings: Vec<String> = Vec::new();
     let top = |n: &str| Field::of(body, "", n);
     let hc = &body["HostConfig"];
     let host = |n: &str| Field::of(hc, "HostConfig", n);
@@ -455,7 +448,7 @@ fn create_options(name: Option<String>, body: &Value) -> Result<(CreateOptions, 
         });
     }
     let mut network = host("NetworkMode").str()?.filter(|m| *m != "default").map(str::to_string);
-    endpoint(body, &mut network, &mut warnings)?;
+    let network_aliases = endpoint(body, &mut network)?;
     if top("NetworkDisabled").bool()? {
         network = Some("none".into());
     }
@@ -543,6 +536,7 @@ fn create_options(name: Option<String>, body: &Value) -> Result<(CreateOptions, 
             dns_options: host("DnsOptions").list()?,
             no_healthcheck,
             healthcheck,
+            network_aliases,
             ..Default::default()
         },
         warnings,
@@ -645,8 +639,8 @@ mod tests {
         let body = json!({"NetworkingConfig": {"EndpointsConfig": {"proj_default": {"Aliases": ["web"]}}}});
         let (opts, warnings) = create_options(None, &body).unwrap();
         assert_eq!(opts.network.as_deref(), Some("proj_default"));
-        assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(warnings[0].contains("aliases web"), "{warnings:?}");
+        assert_eq!(opts.network_aliases, ["web"]);
+        assert!(warnings.is_empty(), "{warnings:?}");
         let (opts, _) =
             create_options(None, &json!({"Volumes": {"/a": {}, "/b": {}}, "HostConfig": {"Binds": ["v:/a"]}})).unwrap();
         assert_eq!(opts.mounts.len(), 2);
