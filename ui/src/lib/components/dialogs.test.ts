@@ -92,6 +92,9 @@ describe('CreateDialog', () => {
       remove: false,
       start: true,
       volumes: [],
+      healthcheck: null,
+      noHealthcheck: false,
+      healthOnFailure: 'none',
     });
   });
 

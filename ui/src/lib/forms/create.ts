@@ -178,6 +178,9 @@ export function buildCreateRequest(form: CreateForm): BuildResult {
       remove: form.remove,
       start: form.start,
       volumes: volumeStrings(form.volumes),
+      healthcheck: null,
+      noHealthcheck: false,
+      healthOnFailure: 'none',
     },
   };
 }

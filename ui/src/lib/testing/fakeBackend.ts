@@ -27,6 +27,7 @@ export function container(over: Partial<ContainerSummary> = {}): ContainerSummar
     finishedAt: null,
     ports: [],
     error: null,
+    health: null,
     ...over,
   };
 }
