@@ -93,7 +93,7 @@ describe('healthchecks in the browser', () => {
     assert.equal(await containers.health(PLAIN).count(), 0, 'no health without a check');
   });
 
-  it("shows the check and its output in the Health tab", async () => {
+  it('shows the check and its output in the Health tab', async () => {
     const details = await containers.open(CHECKED);
     const health = await details.health();
     await health.health.and(app.page.locator('[data-health="healthy"]')).waitFor({ timeout: 10_000 });
@@ -134,5 +134,10 @@ describe('healthchecks in the browser', () => {
       await app.page.screenshot({ path: join(shots, `health-list-1200-${theme}.png`) });
       assert.deepEqual(await contrastFailures(app.page, theme), [], `the list with health in the ${theme} theme`);
     });
+  });
+
+  it('raised no error in the page', () => {
+    const errors = browser.problems.filter((p) => p.startsWith('page error'));
+    assert.deepEqual(errors, []);
   });
 });
