@@ -22,6 +22,8 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         restart_container,
         remove_container,
         inspect_container,
+        container_health,
+        run_healthcheck,
         export_container,
         container_logs,
         list_images,
@@ -96,6 +98,16 @@ async fn remove_container(b: State<'_, Backend>, id: String, force: bool) -> Res
 #[tauri::command]
 async fn inspect_container(b: State<'_, Backend>, id: String) -> Result<serde_json::Value, ApiError> {
     c::inspect_container(&b, c::IdArgs { id }).await
+}
+
+#[tauri::command]
+async fn container_health(b: State<'_, Backend>, id: String) -> Result<Option<ContainerHealth>, ApiError> {
+    c::container_health(&b, c::IdArgs { id }).await
+}
+
+#[tauri::command]
+async fn run_healthcheck(b: State<'_, Backend>, id: String) -> Result<Option<ContainerHealth>, ApiError> {
+    c::run_healthcheck(&b, c::IdArgs { id }).await
 }
 
 #[tauri::command]

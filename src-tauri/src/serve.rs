@@ -522,6 +522,8 @@ async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Vec<u8>, ApiE
         "restart_container" => answer(c::restart_container(b, args(command, v)?).await),
         "remove_container" => answer(c::remove_container(b, args(command, v)?).await),
         "inspect_container" => answer(c::inspect_container(b, args(command, v)?).await),
+        "container_health" => answer(c::container_health(b, args(command, v)?).await),
+        "run_healthcheck" => answer(c::run_healthcheck(b, args(command, v)?).await),
         "export_container" => answer(c::export_container(b, args(command, v)?).await),
         "container_logs" => answer(c::container_logs(b, args(command, v)?).await),
         "list_images" => answer(c::list_images(b).await),

@@ -141,7 +141,7 @@ fn menu<R: Runtime>(app: &AppHandle<R>, m: &TrayModel) -> tauri::Result<Menu<R>>
 fn current(engine: &Engine) -> TrayModel {
     match crate::commands::listed(engine) {
         Ok(list) => {
-            let list: Vec<ContainerSummary> = list.iter().map(ContainerSummary::from).collect();
+            let list: Vec<ContainerSummary> = list.iter().map(|c| crate::commands::summary(engine, c)).collect();
             model(Ok(&list))
         }
         Err(e) => model(Err(&e.to_string())),
@@ -247,6 +247,7 @@ mod tests {
             finished_at: None,
             ports: vec![],
             error: None,
+            health: None,
         }
     }
 

@@ -58,12 +58,34 @@ for (let n = 0; n < count; n++) {
     finishedAt: !running && n % 2 ? created + 600 : null,
     ports: hostPort ? [{ hostIp: '', hostPort, containerPort: Number(image.exposed[0].split('/')[0]), protocol: 'tcp' }] : [],
     error: null,
+    // nginx, redis and the api have a healthcheck: the first redis unhealthy, the next starting.
+    check: [0, 1, 5].includes(n % 6) ? { n, health: n % 6 !== 1 ? 'healthy' : n % 12 === 1 ? 'unhealthy' : 'starting' } : null,
   });
 }
 
+// Healthchecks: the check of each container that has one, and its last results (newest first).
+const HEALTH_COMMANDS = ['curl -fsS http://localhost/ || exit 1', 'redis-cli ping | grep PONG', 'wget -qO- http://localhost:8080/healthz'];
+function healthOf(c) {
+  if (!c.check) return null;
+  const t = Date.now();
+  const failing = c.check.health === 'unhealthy';
+  const log = c.check.health === 'starting' ? [] : Array.from({ length: 5 }, (_, i) => {
+    const fail = failing && i < 3;
+    return { startedAt: t - 30_000 * i - 1200, durationMs: fail ? 5000 : 8 + ((i * 13) % 40), exitCode: fail ? (i === 0 ? -1 : 7) : 0, output: fail ? (i === 0 ? 'Health check exceeded timeout of 5s' : 'curl: (7) Failed to connect to localhost port 80 after 0 ms: Connection refused') : i % 2 ? 'PONG' : '{"status":"ok","uptime":"4h12m","db":"reachable"}' };
+  });
+  return {
+    status: c.status === 'running' ? c.check.health : 'starting',
+    failingStreak: failing ? 3 : 0,
+    check: { command: { form: 'shell', line: HEALTH_COMMANDS[c.check.n % 3] }, intervalMs: 30_000, timeoutMs: 5000, startPeriodMs: c.check.n % 2 ? 10_000 : 0, retries: 3 },
+    onFailure: failing ? 'restart' : 'none',
+    log,
+  };
+}
+
 function summary(c) {
-  const { imageRef, ...rest } = c;
-  return { ...rest, shortId: c.id.slice(0, 12), image: imageRef ?? c.imageId.slice(0, 12), exitCode: c.status === 'exited' ? c.exitCode ?? 0 : null };
+  const { imageRef, check, ...rest } = c;
+  const health = check && c.status === 'running' ? check.health : null;
+  return { ...rest, shortId: c.id.slice(0, 12), image: imageRef ?? c.imageId.slice(0, 12), exitCode: c.status === 'exited' ? c.exitCode ?? 0 : null, health };
 }
 function imageSummary(i) {
   const users = containers.filter((c) => c.imageId === i.id).length;
@@ -188,6 +210,15 @@ const commands = {
   inspect_container: ({ id }) => {
     const c = findContainer(id);
     return { Id: c.id, Name: c.name, Created: new Date(c.created * 1000).toISOString(), State: { Status: c.status, Running: c.status === 'running', ExitCode: c.exitCode ?? 0 }, Image: c.imageId, ImageName: c.imageRef, Config: { Cmd: c.command.split(' '), Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] }, HostConfig: { PortBindings: c.ports }, Mounts: Object.entries(volumeUsers).filter(([, users]) => users.includes(c.name)).map(([name]) => ({ Type: 'volume', Name: name, Source: `/var/lib/berth/volumes/${name}/_data`, Destination: '/data', RW: true })) };
+  },
+  container_health: ({ id }) => healthOf(findContainer(id)),
+  run_healthcheck: ({ id }) => {
+    const c = findContainer(id);
+    if (!c.check) throw new ApiError(400, 'invalid', `container ${c.id} has no defined healthcheck`);
+    if (c.status !== 'running') throw new ApiError(409, 'conflict', `container ${c.name} is not running: it is ${c.status}: start it first`);
+    if (c.check.health === 'starting') c.check.health = 'healthy';
+    emit('container', 'health_status', c.id, c.name);
+    return healthOf(c);
   },
   container_logs: ({ id, tail }) => {
     const c = findContainer(id);
@@ -337,7 +368,8 @@ const commands = {
   list_images: () => images.map(imageSummary),
   image_details: ({ reference }) => {
     const i = findImage(reference);
-    return { id: i.id, names: i.ref ? [i.ref] : [], cmd: i.cmd, entrypoint: i.entrypoint, env: ['PATH=/usr/bin:/bin'], workingDir: '/', exposedPorts: i.exposed };
+    const healthcheck = i.exposed.length ? { command: { form: 'shell', line: HEALTH_COMMANDS[0] }, intervalMs: 30_000, timeoutMs: 5000, startPeriodMs: 0, retries: 3 } : null;
+    return { id: i.id, names: i.ref ? [i.ref] : [], cmd: i.cmd, entrypoint: i.entrypoint, env: ['PATH=/usr/bin:/bin'], workingDir: '/', exposedPorts: i.exposed, healthcheck };
   },
   inspect_image: ({ reference }) => {
     const i = findImage(reference);

@@ -1,6 +1,8 @@
 //! The containers list and its verbs: list, usage (CPU % between two samples), start, stop,
-//! restart, remove, inspect, export (its files as a tar). Builds' RUN containers are not the
-//! user's: they are left out (`listed`), as Podman lists no Buildah container.
+//! restart, remove, inspect, export (its files as a tar), and the healthcheck (the Health tab,
+//! a check run now). Builds' RUN containers are not the user's: they are left out (`listed`),
+//! as Podman lists no Buildah container. Every row is made by `summary`, which reads the
+//! health the record does not hold.
 
 use berth_engine::{ContainerRecord, Engine};
 
@@ -9,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::dto::{ApiError, ContainerStats, ContainerSummary};
+use crate::dto::{ApiError, ContainerHealth, ContainerStats, ContainerSummary};
 
 use super::backend::{blocking, user_path, Backend, CpuSample};
 
@@ -20,8 +22,13 @@ pub fn listed(e: &Engine) -> Result<Vec<ContainerRecord>, berth_engine::Error> {
     Ok(e.containers()?.into_iter().filter(|c| !c.options.labels.contains_key(berth_engine::BUILD_LABEL)).collect())
 }
 
+/// A container's row: the record, and the health of a running container with a check.
+pub fn summary(e: &Engine, c: &ContainerRecord) -> ContainerSummary {
+    ContainerSummary::new(c, e.health_status(c))
+}
+
 pub async fn list_containers(b: &Backend) -> Result<Vec<ContainerSummary>, ApiError> {
-    blocking(&b.engine, |e| Ok(listed(e)?.iter().map(ContainerSummary::from).collect())).await
+    blocking(&b.engine, |e| Ok(listed(e)?.iter().map(|c| summary(e, c)).collect())).await
 }
 
 /// Usage of every running container. CPU % is over the time since the previous call; on the
@@ -95,18 +102,18 @@ pub struct RemoveArgs {
 }
 
 pub async fn start_container(b: &Backend, a: IdArgs) -> Result<ContainerSummary, ApiError> {
-    blocking(&b.engine, move |e| Ok(ContainerSummary::from(&e.start_container(&a.id)?))).await
+    blocking(&b.engine, move |e| Ok(summary(e, &e.start_container(&a.id)?))).await
 }
 
 pub async fn stop_container(b: &Backend, a: StopArgs) -> Result<ContainerSummary, ApiError> {
     let timeout = a.timeout.map_or(DEFAULT_STOP_TIMEOUT, Duration::from_secs);
-    blocking(&b.engine, move |e| Ok(ContainerSummary::from(&e.stop_container(&a.id, timeout)?))).await
+    blocking(&b.engine, move |e| Ok(summary(e, &e.stop_container(&a.id, timeout)?))).await
 }
 
 pub async fn restart_container(b: &Backend, a: IdArgs) -> Result<ContainerSummary, ApiError> {
     blocking(&b.engine, move |e| {
         let stopped = e.stop_container(&a.id, DEFAULT_STOP_TIMEOUT)?;
-        Ok(ContainerSummary::from(&e.start_container(&stopped.id)?))
+        Ok(summary(e, &e.start_container(&stopped.id)?))
     })
     .await
 }
@@ -135,6 +142,32 @@ pub async fn export_container(b: &Backend, a: ExportArgs) -> Result<(), ApiError
 /// The same object `berth inspect` prints for the container.
 pub async fn inspect_container(b: &Backend, a: IdArgs) -> Result<serde_json::Value, ApiError> {
     blocking(&b.engine, move |e| Ok(e.inspect_container(&a.id)?)).await
+}
+
+/// The Health tab: the container's check, its on-failure action and its last results; null
+/// for a container without a check.
+pub async fn container_health(b: &Backend, a: IdArgs) -> Result<Option<ContainerHealth>, ApiError> {
+    blocking(&b.engine, move |e| Ok(health_of(e, &e.container(&a.id)?))).await
+}
+
+/// Runs the container's check now (`berth healthcheck run`), its on-failure action included;
+/// the health after it. A container without a check, or not running, is an error.
+pub async fn run_healthcheck(b: &Backend, a: IdArgs) -> Result<Option<ContainerHealth>, ApiError> {
+    blocking(&b.engine, move |e| {
+        e.run_healthcheck(&a.id)?;
+        // The on-failure action may have removed it meanwhile (a --rm container killed).
+        match e.container(&a.id) {
+            Ok(c) => Ok(health_of(e, &c)),
+            Err(berth_engine::Error::ContainerLookup(berth_engine::container::LookupError::NotFound(_))) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    })
+    .await
+}
+
+fn health_of(e: &Engine, c: &ContainerRecord) -> Option<ContainerHealth> {
+    let check = c.options.healthcheck.as_ref()?;
+    ContainerHealth::new(check, c.options.health_on_failure, &e.health(c)?)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The create form: a free port to suggest, and `create_container`, the form checked and
-//! turned into the engine's options (env file, ports, volumes) before anything exists.
+//! turned into the engine's options (env file, ports, volumes, healthcheck) before anything
+//! exists.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::path::Path;
@@ -9,9 +10,12 @@ use berth_engine::volume::MountRequest;
 use berth_engine::CreateOptions;
 use serde::Deserialize;
 
-use crate::dto::{ApiError, ContainerSummary, CreateRequest, Protocol};
+use berth_engine::container::health::{parse_duration, HealthConfig};
+
+use crate::dto::{ApiError, ContainerSummary, CreateRequest, HealthcheckRequest, Protocol};
 
 use super::backend::{blocking, Backend};
+use super::containers::summary;
 
 #[derive(Debug, Deserialize)]
 pub struct FreePortArgs {
@@ -49,10 +53,10 @@ pub async fn create_container(b: &Backend, a: CreateArgs) -> Result<ContainerSum
     blocking(&b.engine, move |e| {
         let created = e.create_container(&request.image, options)?;
         if !request.start {
-            return Ok(ContainerSummary::from(&created));
+            return Ok(summary(e, &created));
         }
         match e.start_container(&created.id) {
-            Ok(started) => Ok(ContainerSummary::from(&started)),
+            Ok(started) => Ok(summary(e, &started)),
             Err(start_error) => {
                 let mut error = ApiError::from(start_error);
                 if let Err(cleanup) = e.remove_container(&created.id, true) {
@@ -93,8 +97,41 @@ pub fn create_options(r: &CreateRequest) -> Result<CreateOptions, ApiError> {
         ports: r.ports.iter().map(PortMapping::try_from).collect::<Result<_, _>>()?,
         restart: r.restart.into(),
         mounts: r.volumes.iter().filter(|v| !v.trim().is_empty()).map(|v| parse_volume(v)).collect::<Result<_, _>>()?,
+        healthcheck: match &r.healthcheck {
+            Some(h) if !r.no_healthcheck => health_config(h)?,
+            _ => None,
+        },
+        no_healthcheck: r.no_healthcheck,
+        health_on_failure: r.health_on_failure.into(),
         ..Default::default()
     })
+}
+
+/// The form's healthcheck as the `--health-*` flags give it (the engine lays it over the
+/// image's): None when every field is blank. Durations in the flags' grammar.
+fn health_config(h: &HealthcheckRequest) -> Result<Option<HealthConfig>, ApiError> {
+    let duration = |what: &str, v: &Option<String>| -> Result<Option<u64>, ApiError> {
+        match v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            Some(v) => parse_duration(what, v).map(Some).map_err(ApiError::invalid),
+            None => Ok(None),
+        }
+    };
+    let timeout = duration("health timeout", &h.timeout)?;
+    if timeout == Some(0) {
+        return Err(ApiError::invalid(format!(
+            "health timeout {}: a check needs some time: give at least 1s",
+            h.timeout.as_deref().unwrap_or_default().trim()
+        )));
+    }
+    let line = h.command.trim();
+    let config = HealthConfig {
+        test: if line.is_empty() { Vec::new() } else { vec!["CMD-SHELL".into(), line.to_string()] },
+        interval: duration("health interval", &h.interval)?,
+        timeout,
+        start_period: duration("health start period", &h.start_period)?,
+        retries: h.retries.filter(|r| *r > 0),
+    };
+    Ok((config != HealthConfig::default()).then_some(config))
 }
 
 /// A `-v` value of the form. The app has no working directory: host paths are absolute.
@@ -238,6 +275,60 @@ mod tests {
         check(
             CreateRequest { image: "x".into(), env: vec!["MY VAR=1".into()], ..Default::default() },
             "environment variable \"MY VAR=1\": a variable name has no spaces",
+        );
+    }
+
+    #[test]
+    fn form_healthchecks_become_the_flags() {
+        let with = |h: HealthcheckRequest| {
+            create_options(&CreateRequest { image: "x".into(), healthcheck: Some(h), ..Default::default() })
+        };
+        let o = with(HealthcheckRequest {
+            command: " curl -f http://localhost/ || exit 1 ".into(),
+            interval: Some("1m30s".into()),
+            timeout: Some("500ms".into()),
+            start_period: Some(" ".into()),
+            retries: Some(2),
+        })
+        .unwrap();
+        assert_eq!(
+            o.healthcheck,
+            Some(HealthConfig {
+                test: vec!["CMD-SHELL".into(), "curl -f http://localhost/ || exit 1".into()],
+                interval: Some(90_000_000_000),
+                timeout: Some(500_000_000),
+                start_period: None,
+                retries: Some(2),
+            })
+        );
+        // Timings alone: the image's command with them.
+        let o = with(HealthcheckRequest { interval: Some("disable".into()), ..Default::default() }).unwrap();
+        assert_eq!(o.healthcheck, Some(HealthConfig { interval: Some(0), ..Default::default() }));
+        assert_eq!(with(HealthcheckRequest::default()).unwrap().healthcheck, None, "all blank: no flags");
+
+        let bad = |h: HealthcheckRequest| with(h).unwrap_err();
+        let e = bad(HealthcheckRequest { interval: Some("5x".into()), ..Default::default() });
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("invalid", "health interval 5x: not a duration: give a number and a unit, like 30s, 1m30s or 500ms")
+        );
+        let e = bad(HealthcheckRequest { timeout: Some("0".into()), ..Default::default() });
+        assert_eq!(e.message, "health timeout 0: a check needs some time: give at least 1s");
+        let e = bad(HealthcheckRequest { start_period: Some("soon".into()), ..Default::default() });
+        assert!(e.message.starts_with("health start period soon: not a duration"), "{e}");
+
+        // Disabled: the form's check is not sent, whatever it holds.
+        let off = create_options(&CreateRequest {
+            image: "x".into(),
+            healthcheck: Some(HealthcheckRequest { command: "true".into(), ..Default::default() }),
+            no_healthcheck: true,
+            health_on_failure: crate::dto::HealthOnFailure::Kill,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            (off.healthcheck, off.no_healthcheck, off.health_on_failure),
+            (None, true, berth_engine::container::health::OnFailure::Kill)
         );
     }
 

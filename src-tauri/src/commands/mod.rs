@@ -9,7 +9,7 @@
 //! `create` (the create form), `images`, `build` (the build dialog), `logs`, `terminal`,
 //! `volumes`, `settings`; `backend` is what they all use (`Backend`, `blocking`). Every command
 //! is re-exported here, so it is `commands::name` whatever its file; the files import `backend` (and `images` the
-//! `RemoveArgs` of `containers`, `engine` its `listed`), never this one.
+//! `RemoveArgs` of `containers`, `engine` its `listed`, `create` its `summary`), never this one.
 
 mod backend;
 mod build;

@@ -10,6 +10,9 @@ use super::containers::{ContainerStats, ContainerStatus, ContainerSummary};
 use super::create::{CreateRequest, RestartPolicy};
 use super::engine::{EngineEvent, EngineInfo};
 use super::errors::ApiError;
+use super::health::{
+    ContainerHealth, HealthCheck, HealthCommand, HealthOnFailure, HealthResult, HealthStatus, HealthcheckRequest,
+};
 use super::images::{HistoryRow, ImageDetails, ImageSummary, LoadedImage, PullEvent, PushEvent, Pushed, SaveFormat};
 use super::logs::{LogBatch, LogCursor, LogEntry, LogLine, LogMatch, LogPage};
 use super::ports::PortDto;
@@ -33,6 +36,13 @@ pub fn export_bindings(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     one::<EngineInfo>(dir, &mut out)?;
     one::<PortDto>(dir, &mut out)?;
     one::<ContainerStatus>(dir, &mut out)?;
+    one::<HealthStatus>(dir, &mut out)?;
+    one::<HealthOnFailure>(dir, &mut out)?;
+    one::<HealthCommand>(dir, &mut out)?;
+    one::<HealthCheck>(dir, &mut out)?;
+    one::<HealthResult>(dir, &mut out)?;
+    one::<ContainerHealth>(dir, &mut out)?;
+    one::<HealthcheckRequest>(dir, &mut out)?;
     one::<ContainerSummary>(dir, &mut out)?;
     one::<ContainerStats>(dir, &mut out)?;
     one::<LogLine>(dir, &mut out)?;
@@ -132,7 +142,14 @@ mod tests {
             decl(Settings::decl(&cfg)),
             "{ storageRoot: string, runRoot: string, registriesConf: string, registries: Array<{ host: string, insecure: boolean, loggedIn: boolean, }>, socket: { path: string, enabled: boolean, } | null, version: string, }"
         );
-        assert!(decl(CreateRequest::decl(&cfg)).ends_with("start: boolean, volumes: Array<string>, }"));
+        assert!(decl(CreateRequest::decl(&cfg)).ends_with(
+            "start: boolean, volumes: Array<string>, healthcheck: HealthcheckRequest | null, noHealthcheck: boolean, healthOnFailure: HealthOnFailure, }"
+        ));
+        assert_eq!(
+            decl(HealthCommand::decl(&cfg)),
+            r#"{ "form": "shell", line: string, } | { "form": "exec", args: Array<string>, }"#
+        );
+        assert_eq!(decl(HealthStatus::decl(&cfg)), r#""starting" | "healthy" | "unhealthy""#);
         let pull = decl(PullEvent::decl(&cfg));
         assert!(pull.contains(r#"{ "type": "resolved", reference: string, manifestDigest: string, layers: Array<{ digest: string, size: number, }>, }"#), "{pull}");
         assert!(
@@ -142,5 +159,6 @@ mod tests {
             "{pull}"
         );
         assert!(decl(ContainerSummary::decl(&cfg)).contains("startedAt: number | null"));
+        assert!(decl(ContainerSummary::decl(&cfg)).ends_with("health: HealthStatus | null, }"));
     }
 }

@@ -1,10 +1,11 @@
-//! The containers list: a row per container (`ContainerSummary`, with its status and
+//! The containers list: a row per container (`ContainerSummary`, with its status, health and
 //! ports), and the live usage of the running ones (`ContainerStats`).
 
 use berth_engine::ContainerRecord;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use super::health::HealthStatus;
 use super::ports::PortDto;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -50,10 +51,14 @@ pub struct ContainerSummary {
     pub finished_at: Option<i64>,
     pub ports: Vec<PortDto>,
     pub error: Option<String>,
+    /// The health of a running container with a healthcheck; null otherwise.
+    pub health: Option<HealthStatus>,
 }
 
-impl From<&ContainerRecord> for ContainerSummary {
-    fn from(c: &ContainerRecord) -> Self {
+impl ContainerSummary {
+    /// The row of `c`, whose health (`Engine::health_status`) its caller read: the record
+    /// alone does not hold it.
+    pub fn new(c: &ContainerRecord, health: Option<berth_engine::container::health::HealthStatus>) -> Self {
         ContainerSummary {
             id: c.id.clone(),
             short_id: c.short_id().to_string(),
@@ -68,6 +73,7 @@ impl From<&ContainerRecord> for ContainerSummary {
             finished_at: c.finished_at.map(|t| t.timestamp()),
             ports: ports_of(c),
             error: c.error.clone(),
+            health: health.map(HealthStatus::from),
         }
     }
 }
@@ -117,7 +123,7 @@ mod tests {
 
     #[test]
     fn container_summaries_in_the_contracts_json() {
-        let s = ContainerSummary::from(&record());
+        let s = ContainerSummary::new(&record(), None);
         assert_eq!(
             serde_json::to_value(&s).unwrap(),
             json!({
@@ -125,7 +131,7 @@ mod tests {
                 "shortId": "0123456789ab", "name": "web", "image": "docker.io/library/busybox:latest",
                 "imageId": "feed", "command": "sleep 100", "status": "exited", "exitCode": 137,
                 "created": 1_700_000_000, "startedAt": 1_700_000_010, "finishedAt": 1_700_000_020,
-                "ports": [], "error": null,
+                "ports": [], "error": null, "health": null,
             })
         );
         let mut running = record();
@@ -145,8 +151,9 @@ mod tests {
                 protocol: berth_engine::network::Protocol::Udp,
             },
         ];
-        let s = ContainerSummary::from(&running);
-        assert_eq!((s.status, s.exit_code), (ContainerStatus::Running, None));
+        let s = ContainerSummary::new(&running, Some(berth_engine::container::health::HealthStatus::Unhealthy));
+        assert_eq!((s.status, s.exit_code, s.health), (ContainerStatus::Running, None, Some(HealthStatus::Unhealthy)));
+        assert_eq!(serde_json::to_value(&s).unwrap()["health"], "unhealthy");
         assert_eq!(
             serde_json::to_value(&s.ports).unwrap(),
             json!([

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use super::health::{HealthOnFailure, HealthcheckRequest};
 use super::ports::PortDto;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -57,6 +58,15 @@ pub struct CreateRequest {
     /// `-v` values: `NAME:/path[:ro]` or `/host:/path[:ro]`.
     #[serde(default)]
     pub volumes: Vec<String>,
+    /// The `--health-*` flags: laid over the image's check by the engine.
+    #[serde(default)]
+    pub healthcheck: Option<HealthcheckRequest>,
+    /// `--no-healthcheck`: not even the image's check runs.
+    #[serde(default)]
+    pub no_healthcheck: bool,
+    /// `--health-on-failure`.
+    #[serde(default)]
+    pub health_on_failure: HealthOnFailure,
 }
 
 #[cfg(test)]
@@ -82,5 +92,24 @@ mod tests {
             (r.command, r.env_file.as_deref(), r.remove, r.start),
             (Some(vec!["a".into(), "b".into()]), Some("B=2\n"), true, true)
         );
+        assert_eq!((r.healthcheck, r.no_healthcheck, r.health_on_failure), (None, false, HealthOnFailure::None));
+        let r: CreateRequest = serde_json::from_value(json!({
+            "image": "nginx", "name": null, "command": null, "entrypoint": null, "envFile": null,
+            "healthcheck": {"command": "curl -f http://localhost/", "interval": "10s", "timeout": null,
+                "startPeriod": "1m", "retries": 2},
+            "noHealthcheck": false, "healthOnFailure": "restart"
+        }))
+        .unwrap();
+        assert_eq!(
+            r.healthcheck.unwrap(),
+            HealthcheckRequest {
+                command: "curl -f http://localhost/".into(),
+                interval: Some("10s".into()),
+                timeout: None,
+                start_period: Some("1m".into()),
+                retries: Some(2)
+            }
+        );
+        assert_eq!(r.health_on_failure, HealthOnFailure::Restart);
     }
 }

@@ -8,6 +8,8 @@ use berth_engine::{BlobPhase, HistoryEntry, ImageRecord, LayerPhase, PullProgres
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use super::health::HealthCheck;
+
 /// A row of the images list: one per image, named by its first name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -68,6 +70,8 @@ pub struct ImageDetails {
     pub working_dir: String,
     /// `"80/tcp"`, sorted.
     pub exposed_ports: Vec<String>,
+    /// The image's `HEALTHCHECK`, if it has one that runs something.
+    pub healthcheck: Option<HealthCheck>,
 }
 
 impl From<&ImageRecord> for ImageDetails {
@@ -84,8 +88,16 @@ impl From<&ImageRecord> for ImageDetails {
             env: config.env().clone().unwrap_or_default(),
             working_dir: config.working_dir().clone().unwrap_or_default(),
             exposed_ports,
+            healthcheck: image_healthcheck(&img.config_json),
         }
     }
+}
+
+/// The image config's `Healthcheck` (which the OCI types leave out: Docker's field).
+fn image_healthcheck(config_json: &str) -> Option<HealthCheck> {
+    let config: serde_json::Value = serde_json::from_str(config_json).ok()?;
+    let check = berth_engine::container::health::HealthConfig::from_docker(config.pointer("/config/Healthcheck")?)?;
+    HealthCheck::from_config(&check)
 }
 
 /// A layer the pull will fetch.
@@ -320,7 +332,8 @@ mod tests {
                 "architecture": "amd64", "os": "linux",
                 "config": {"Cmd": ["nginx", "-g", "daemon off;"], "Entrypoint": ["/docker-entrypoint.sh"],
                            "Env": ["PATH=/usr/bin"], "WorkingDir": "/srv",
-                           "ExposedPorts": {"443/tcp": {}, "80/tcp": {}}},
+                           "ExposedPorts": {"443/tcp": {}, "80/tcp": {}},
+                           "Healthcheck": {"Test": ["CMD-SHELL", "curl -f localhost"], "Interval": 10_000_000_000u64}},
                 "rootfs": {"type": "layers", "diff_ids": []}
             })
             .to_string(),
@@ -349,6 +362,12 @@ mod tests {
         assert_eq!(d.entrypoint, ["/docker-entrypoint.sh"]);
         assert_eq!((d.env, d.working_dir), (vec!["PATH=/usr/bin".to_string()], "/srv".to_string()));
         assert_eq!(d.exposed_ports, ["443/tcp", "80/tcp"]);
+        let check = d.healthcheck.unwrap();
+        assert_eq!(check.command, super::super::health::HealthCommand::Shell { line: "curl -f localhost".into() });
+        assert_eq!((check.interval_ms, check.timeout_ms), (Some(10_000), 30_000));
+        let mut plain = image(&[], &[]);
+        plain.config_json = json!({"config": {"Cmd": ["sh"]}}).to_string();
+        assert_eq!(ImageDetails::from(&plain).healthcheck, None);
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! times stay far below 2^53, and JSON.parse gives numbers.
 //!
 //! A file per area of the UI: `engine` (what the engine is, and its events), `containers`,
-//! `ports`, `create` (the create form), `images` (and pulls), `build` (the build dialog),
+//! `health` (healthchecks: the rows' health, the Health tab, the form's check), `ports`,
+//! `create` (the create form), `images` (and pulls), `build` (the build dialog),
 //! `logs`, `terminal`, `volumes`, `settings`, and `errors`; `bindings` writes the
 //! declarations. All is re-exported here, so a DTO is `dto::Name` whatever its file; the files
 //! import each other, never this one.
@@ -19,6 +20,7 @@ mod containers;
 mod create;
 mod engine;
 mod errors;
+mod health;
 mod images;
 mod logs;
 mod ports;
@@ -32,6 +34,7 @@ pub use containers::*;
 pub use create::*;
 pub use engine::*;
 pub use errors::*;
+pub use health::*;
 pub use images::*;
 pub use logs::*;
 pub use ports::*;

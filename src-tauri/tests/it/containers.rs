@@ -337,6 +337,84 @@ async fn a_container_that_died_says_how() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healthcheck_from_the_form_shows_in_the_row_and_the_health_tab() {
+    need_root();
+    let w = World::new().await;
+    w.pull_busybox().await;
+    let s = Served::start(&w);
+    let mut events = Events::open(s.addr, &s.token).await;
+
+    // The check fails until the file exists: starting, then healthy once the container made it.
+    let mut req = request(&w, "checked", &["sh", "-c", "sleep 1; touch /tmp/ready; exec sleep 100"]);
+    req["request"]["healthcheck"] = json!({"command": "cat /tmp/ready && echo ready-$((40+2))", "interval": "500ms",
+        "timeout": "5s", "startPeriod": null, "retries": 30});
+    req["request"]["healthOnFailure"] = json!("stop");
+    let c = s.ok("create_container", req).await;
+    assert_eq!((c["status"].as_str(), c["health"].as_str()), (Some("running"), Some("starting")), "{c}");
+    let id = c["id"].as_str().unwrap().to_string();
+
+    // The periodic checks run in the container's own helper: their events reach the stream
+    // through the events file, as the app's watcher forwards them.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let e = events.next_engine(deadline.saturating_duration_since(Instant::now())).await;
+        if e["action"] == "health_status" && e["id"] == id.as_str() {
+            let row = s.ok("list_containers", json!({})).await;
+            if row[0]["health"] == "healthy" {
+                break;
+            }
+        }
+    }
+
+    let h = s.ok("container_health", json!({"id": "checked"})).await;
+    assert_eq!((h["status"].as_str(), h["failingStreak"].as_u64()), (Some("healthy"), Some(0)), "{h}");
+    assert_eq!(
+        h["check"],
+        json!({"command": {"form": "shell", "line": "cat /tmp/ready && echo ready-$((40+2))"},
+            "intervalMs": 500, "timeoutMs": 5000, "startPeriodMs": 0, "retries": 30})
+    );
+    assert_eq!(h["onFailure"], "stop");
+    let newest = &h["log"][0];
+    assert_eq!((newest["exitCode"].as_i64(), newest["output"].as_str()), (Some(0), Some("ready-42")), "{h}");
+    let failed = h["log"].as_array().unwrap().iter().find(|r| r["exitCode"] != 0);
+    if let Some(f) = failed {
+        assert!(f["output"].as_str().unwrap().contains("/tmp/ready"), "the failure's output: {f}");
+    }
+    assert!(newest["startedAt"].as_i64().unwrap() > 1_700_000_000_000, "unix milliseconds: {newest}");
+
+    let before = newest["startedAt"].as_i64().unwrap();
+    let now = s.ok("run_healthcheck", json!({"id": "checked"})).await;
+    assert_eq!(now["status"], "healthy");
+    assert!(now["log"][0]["startedAt"].as_i64().unwrap() >= before, "a new result first: {now}");
+
+    // No check: no health in the row, null for the tab, and "run now" says why it cannot.
+    let plain = s.ok("create_container", request(&w, "plain", &["sleep", "100"])).await;
+    assert_eq!(plain["health"], Value::Null);
+    assert_eq!(s.ok("container_health", json!({"id": "plain"})).await, Value::Null);
+    let (status, e) = s.call("run_healthcheck", json!({"id": "plain"})).await.unwrap_err();
+    assert_eq!((status, e["code"].as_str()), (400, Some("invalid")), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("no defined healthcheck"), "{e}");
+
+    // Stopped: the row has no health, the tab keeps the last results.
+    let stopped = s.ok("stop_container", json!({"id": "checked", "timeout": 1})).await;
+    assert_eq!((stopped["status"].as_str(), &stopped["health"]), (Some("exited"), &Value::Null));
+    let kept = s.ok("container_health", json!({"id": "checked"})).await;
+    assert!(!kept["log"].as_array().unwrap().is_empty(), "{kept}");
+    let (status, e) = s.call("run_healthcheck", json!({"id": "checked"})).await.unwrap_err();
+    assert_eq!((status, e["code"].as_str()), (409, Some("conflict")), "{e}");
+
+    // A bad duration is the form's error, before anything exists.
+    let mut bad = request(&w, "bad", &["true"]);
+    bad["request"]["healthcheck"] = json!({"command": "true", "interval": "5x", "timeout": null,
+        "startPeriod": null, "retries": null});
+    let (status, e) = s.call("create_container", bad).await.unwrap_err();
+    assert_eq!((status, e["code"].as_str()), (400, Some("invalid")), "{e}");
+    assert!(e["message"].as_str().unwrap().starts_with("health interval 5x: not a duration"), "{e}");
+    s.ok("remove_container", json!({"id": "checked", "force": true})).await;
+    s.ok("remove_container", json!({"id": "plain", "force": true})).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn following_keeps_up_with_a_container_printing_as_fast_as_it_can() {
     need_root();
     const LINES: u64 = 200_000;

@@ -174,6 +174,50 @@ async fn contract_v2_commands_through_tauri() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthchecks_through_tauri() {
+    let w = World::new().await;
+    w.pull_busybox().await;
+    let check = berth_engine::container::health::HealthConfig {
+        test: vec!["CMD".into(), "test".into(), "-f".into(), "/ready".into()],
+        interval: Some(0),
+        ..Default::default()
+    };
+    let opts = berth_engine::CreateOptions {
+        name: Some("checked".into()),
+        command: vec!["true".into()],
+        healthcheck: Some(check),
+        health_on_failure: berth_engine::container::health::OnFailure::Kill,
+        ..Default::default()
+    };
+    w.engine.create_container(&w.busybox(), opts).unwrap();
+    let plain =
+        berth_engine::CreateOptions { name: Some("plain".into()), command: vec!["true".into()], ..Default::default() };
+    w.engine.create_container(&w.busybox(), plain).unwrap();
+    let (_app, window) = app(&w);
+    let call = |cmd: &'static str, args: Value| {
+        let window = window.clone();
+        tokio::task::spawn_blocking(move || invoke(&window, cmd, args))
+    };
+
+    let h = call("container_health", json!({"id": "checked"})).await.unwrap().unwrap();
+    assert_eq!(
+        h,
+        json!({"status": "starting", "failingStreak": 0,
+            "check": {"command": {"form": "exec", "args": ["test", "-f", "/ready"]}, "intervalMs": null,
+                "timeoutMs": 30000, "startPeriodMs": 0, "retries": 3},
+            "onFailure": "kill", "log": []})
+    );
+    assert_eq!(call("container_health", json!({"id": "plain"})).await.unwrap().unwrap(), Value::Null);
+    // Not running: no health in the row, and no check to run now.
+    let rows = call("list_containers", json!({})).await.unwrap().unwrap();
+    assert!(rows.as_array().unwrap().iter().all(|r| r["health"].is_null()), "{rows}");
+    let e = call("run_healthcheck", json!({"id": "checked"})).await.unwrap().unwrap_err();
+    assert_eq!(e["code"], "conflict", "{e}");
+    let e = call("container_health", json!({"id": "nosuch"})).await.unwrap().unwrap_err();
+    assert_eq!(e["code"], "not_found", "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_of_images_and_containers_through_tauri() {
     let w = World::new().await;
     let id = w.pull_busybox().await;

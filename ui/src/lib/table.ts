@@ -69,7 +69,7 @@ export function filterContainers(
     if (!q) return true;
     // What the row shows, anywhere in it; the id (hidden) only from its start, as it is typed.
     if (c.id.toLowerCase().startsWith(q) || c.id.toLowerCase().startsWith(`sha256:${q}`)) return true;
-    return [c.name, displayImage(c.image), c.image, c.command, c.status, portsText(c)].some((f) => f.toLowerCase().includes(q));
+    return [c.name, displayImage(c.image), c.image, c.command, c.status, c.health ?? '', portsText(c)].some((f) => f.toLowerCase().includes(q));
   });
 }
 

@@ -4,6 +4,7 @@
 
 import type { BuildEvent } from '../bindings/BuildEvent';
 import type { BuildRequest } from '../bindings/BuildRequest';
+import type { ContainerHealth } from '../bindings/ContainerHealth';
 import type { ContainerStats } from '../bindings/ContainerStats';
 import type { ContainerSummary } from '../bindings/ContainerSummary';
 import type { CreateRequest } from '../bindings/CreateRequest';
@@ -37,6 +38,10 @@ export interface Backend {
   restartContainer(id: string): Promise<ContainerSummary>;
   removeContainer(id: string, force: boolean): Promise<null>;
   inspectContainer(id: string): Promise<unknown>;
+  /** The container's healthcheck and its last results (newest first); null without a check. */
+  containerHealth(id: string): Promise<ContainerHealth | null>;
+  /** Runs the container's check now (and its on-failure action); the health after it. */
+  runHealthcheck(id: string): Promise<ContainerHealth | null>;
   /** Writes the container's files as one tar into `path` (absolute or `~/…`), whole or not at all. */
   exportContainer(id: string, path: string): Promise<null>;
   containerLogs(id: string, tail?: number): Promise<LogLine[]>;
@@ -188,6 +193,8 @@ export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEve
     restartContainer: (id) => call('restart_container', { id }),
     removeContainer: (id, force) => call('remove_container', { id, force }),
     inspectContainer: (id) => call('inspect_container', { id }),
+    containerHealth: (id) => call('container_health', { id }),
+    runHealthcheck: (id) => call('run_healthcheck', { id }),
     exportContainer: (id, path) => call('export_container', { id, path }),
     containerLogs: (id, tail) => call('container_logs', tail === undefined ? { id } : { id, tail }),
     listImages: () => call('list_images'),

@@ -70,6 +70,7 @@ const RETRY_SAFE = new Set([
   'stop_container',
   'remove_container',
   'inspect_container',
+  'container_health',
   'container_logs',
   'list_images',
   'image_details',

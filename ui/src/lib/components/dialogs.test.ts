@@ -92,6 +92,9 @@ describe('CreateDialog', () => {
       remove: false,
       start: true,
       volumes: [],
+      healthcheck: null,
+      noHealthcheck: false,
+      healthOnFailure: 'none',
     });
   });
 
@@ -103,6 +106,76 @@ describe('CreateDialog', () => {
     await fireEvent.submit(getByTestId('create-form'));
     await waitFor(() => expect(getByTestId('create-error').textContent).toBe('fix the highlighted fields first'));
     expect(fake.createContainer).not.toHaveBeenCalled();
+  });
+});
+
+describe('CreateDialog healthcheck', () => {
+  it("shows the image's check, checks durations as typed and sends the flags", async () => {
+    fake.imageDetails.mockResolvedValue({
+      id: 'sha256:1',
+      names: ['docker.io/library/busybox:latest'],
+      cmd: ['sh'],
+      entrypoint: [],
+      env: [],
+      workingDir: '/',
+      exposedPorts: [],
+      healthcheck: { command: { form: 'shell', line: 'test -f /ready' }, intervalMs: 10_000, timeoutMs: 30_000, startPeriodMs: 0, retries: 3 },
+    });
+    fake.createContainer.mockResolvedValue(container({ name: 'checked' }));
+    const oncreated = vi.fn();
+    const { getByTestId } = render(CreateDialog, { reference: 'busybox', onclose: () => {}, oncreated });
+    await waitFor(() => expect(getByTestId('create-health-state').textContent).toBe("the image's"));
+    expect(getByTestId('create-health-image').textContent).toContain('test -f /ready (every 10s, timeout 30s, 3 retries)');
+    expect((getByTestId('create-health-cmd') as HTMLInputElement).placeholder).toBe('test -f /ready');
+    expect((getByTestId('create-health-interval') as HTMLInputElement).placeholder).toBe('10s');
+
+    await fireEvent.input(getByTestId('create-health-cmd'), { target: { value: 'wget -q -O- localhost:8080/health' } });
+    await fireEvent.input(getByTestId('create-health-interval'), { target: { value: '5x' } });
+    await fireEvent.input(getByTestId('create-health-retries'), { target: { value: 'many' } });
+    expect(getByTestId('create-health-state').textContent).toBe('set here');
+    await waitFor(() =>
+      expect(getByTestId('create-health-timing-error').textContent).toBe(
+        'interval "5x" is not a duration: give a number and a unit, like 30s, 1m30s or 500ms; retries: a whole number, 1 or more',
+      ),
+    );
+    await fireEvent.submit(getByTestId('create-form'));
+    await waitFor(() => expect(getByTestId('create-error').textContent).toBe('fix the highlighted fields first'));
+    expect((getByTestId('create-health') as HTMLDetailsElement).open).toBe(true);
+    expect(fake.createContainer).not.toHaveBeenCalled();
+
+    await fireEvent.input(getByTestId('create-health-interval'), { target: { value: '1m30s' } });
+    await fireEvent.input(getByTestId('create-health-retries'), { target: { value: '2' } });
+    // (The on-failure select's binding is not testable here: happy-dom's `:checked` matches no
+    // option. forms/health.test.ts covers what it sends.)
+    await waitFor(() => expect(getByTestId('create-health-timing-error').textContent).toBe(''));
+    await fireEvent.submit(getByTestId('create-form'));
+    await waitFor(() => expect(oncreated).toHaveBeenCalledTimes(1));
+    const request: CreateRequest = fake.createContainer.mock.calls[0][0];
+    expect([request.healthcheck, request.noHealthcheck, request.healthOnFailure]).toEqual([
+      { command: 'wget -q -O- localhost:8080/health', interval: '1m30s', timeout: null, startPeriod: null, retries: 2 },
+      false,
+      'none',
+    ]);
+  });
+
+  it("disables the image's check: its fields are off and nothing of them is sent", async () => {
+    fake.imageDetails.mockResolvedValue({ id: 'sha256:1', names: ['x'], cmd: ['sh'], entrypoint: [], env: [], workingDir: '/', exposedPorts: [], healthcheck: null });
+    fake.createContainer.mockResolvedValue(container());
+    const oncreated = vi.fn();
+    const { getByTestId } = render(CreateDialog, { reference: 'x', onclose: () => {}, oncreated });
+    await waitFor(() => expect(getByTestId('create-health-state').textContent).toBe('none'));
+    expect(getByTestId('create-health-image').textContent).toContain('The image defines no healthcheck');
+    // Timings without a command, for an image without a check: said at once.
+    await fireEvent.input(getByTestId('create-health-timeout'), { target: { value: '5s' } });
+    await waitFor(() => expect(getByTestId('create-health-cmd-error').textContent).toBe('the image has no healthcheck: give the command these timings are for'));
+    await fireEvent.click(getByTestId('create-health-disable'));
+    await waitFor(() => expect(getByTestId('create-health-cmd-error').textContent).toBe(''));
+    expect((getByTestId('create-health-cmd') as HTMLInputElement).closest('fieldset')?.disabled).toBe(true);
+    expect(getByTestId('create-health-state').textContent).toBe('disabled');
+    await fireEvent.submit(getByTestId('create-form'));
+    await waitFor(() => expect(oncreated).toHaveBeenCalled());
+    const request: CreateRequest = fake.createContainer.mock.calls[0][0];
+    expect([request.healthcheck, request.noHealthcheck, request.healthOnFailure]).toEqual([null, true, 'none']);
   });
 });
 

@@ -2,10 +2,12 @@
 //! into the contract's CreateRequest. The Svelte form only binds fields to this.
 
 import type { CreateRequest } from '../bindings/CreateRequest';
+import type { HealthCheck } from '../bindings/HealthCheck';
 import type { ImageDetails } from '../bindings/ImageDetails';
 import type { RestartPolicy } from '../bindings/RestartPolicy';
 import { joinCommand, splitCommand } from './command';
 import { envStrings, validateEnv, type EnvRow } from './env';
+import { emptyHealthForm, healthFormIsValid, healthRequest, validateHealthForm, type HealthForm, type HealthFormErrors } from './health';
 import { validateVolumes, volumeStrings, type VolumeRow } from './volumes';
 import { hasErrors, parseExposedPort, toPortDtos, validatePorts, type PortRow, type PortRowErrors, type Protocol } from './ports';
 
@@ -24,6 +26,9 @@ export interface CreateForm {
   restart: RestartPolicy;
   remove: boolean;
   start: boolean;
+  health: HealthForm;
+  /** The image's own healthcheck: null when it has none, undefined until the image is read. */
+  imageHealthcheck?: HealthCheck | null;
 }
 
 export interface CreateFormErrors {
@@ -35,6 +40,7 @@ export interface CreateFormErrors {
   ports: PortRowErrors[];
   env: (string | null)[];
   volumes: (string | null)[];
+  health: HealthFormErrors;
 }
 
 export const RESTART_POLICIES: { value: RestartPolicy; label: string }[] = [
@@ -76,6 +82,7 @@ export function emptyForm(image = ''): CreateForm {
     restart: 'no',
     remove: false,
     start: true,
+    health: emptyHealthForm(),
   };
 }
 
@@ -87,6 +94,7 @@ export function formFromImage(reference: string, details: ImageDetails): CreateF
   const form = emptyForm(reference);
   form.command = form.defaultCommand = joinCommand(details.cmd);
   form.entrypoint = form.defaultEntrypoint = joinCommand(details.entrypoint);
+  form.imageHealthcheck = details.healthcheck;
   for (const spec of details.exposedPorts) {
     const p = parseExposedPort(spec);
     if (p) form.ports.push({ key: rowKey(), hostPort: '', containerPort: String(p.containerPort), protocol: p.protocol });
@@ -121,7 +129,12 @@ export async function suggestHostPorts(
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 export function validateCreateForm(form: CreateForm): CreateFormErrors {
-  const errors: CreateFormErrors = { ports: validatePorts(form.ports), env: validateEnv(form.env), volumes: validateVolumes(form.volumes) };
+  const errors: CreateFormErrors = {
+    ports: validatePorts(form.ports),
+    env: validateEnv(form.env),
+    volumes: validateVolumes(form.volumes),
+    health: validateHealthForm(form.health, form.imageHealthcheck),
+  };
   if (form.image.trim() === '') errors.image = 'image required';
   const name = form.name.trim();
   if (name !== '' && !NAME.test(name)) {
@@ -146,7 +159,8 @@ export function formIsValid(errors: CreateFormErrors): boolean {
     errors.restart === undefined &&
     !hasErrors(errors.ports) &&
     errors.env.every((e) => e === null) &&
-    errors.volumes.every((e) => e === null)
+    errors.volumes.every((e) => e === null) &&
+    healthFormIsValid(errors.health)
   );
 }
 
@@ -178,6 +192,7 @@ export function buildCreateRequest(form: CreateForm): BuildResult {
       remove: form.remove,
       start: form.start,
       volumes: volumeStrings(form.volumes),
+      ...healthRequest(form.health),
     },
   };
 }

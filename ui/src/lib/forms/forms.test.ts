@@ -133,6 +133,7 @@ const nginx: ImageDetails = {
   env: ['PATH=/usr/bin'],
   workingDir: '',
   exposedPorts: ['80/tcp', '443/tcp', '53/udp', 'bogus'],
+  healthcheck: null,
 };
 
 describe('create form', () => {
@@ -184,6 +185,9 @@ describe('create form', () => {
         remove: false,
         start: true,
         volumes: [],
+        healthcheck: null,
+        noHealthcheck: false,
+        healthOnFailure: 'none',
       },
     });
     form.name = ' web-1 ';

@@ -27,6 +27,7 @@ export function container(over: Partial<ContainerSummary> = {}): ContainerSummar
     finishedAt: null,
     ports: [],
     error: null,
+    health: null,
     ...over,
   };
 }
@@ -175,6 +176,8 @@ export class FakeBackend {
       },
       removeContainer: notUsed('removeContainer'),
       inspectContainer: notUsed('inspectContainer'),
+      containerHealth: notUsed('containerHealth'),
+      runHealthcheck: notUsed('runHealthcheck'),
       containerLogs: notUsed('containerLogs'),
       imageDetails: notUsed('imageDetails'),
       pullImage: notUsed('pullImage'),

@@ -1,6 +1,7 @@
-// A container's details, opened from its row: the tabs (Summary, Logs, Inspect, Terminal) and
-// "Back". Each tab's panel is a page object of its own.
+// A container's details, opened from its row: the tabs (Summary, Logs, Health, Inspect,
+// Terminal) and "Back". Each tab's panel is a page object of its own.
 
+import { HealthTab } from './health-tab.mjs';
 import { InspectTab } from './inspect-tab.mjs';
 import { LogsViewer } from './logs-viewer.mjs';
 import { TerminalTab } from './terminal-tab.mjs';
@@ -35,6 +36,13 @@ export class ContainerDetails {
     const viewer = new LogsViewer(this.page);
     await viewer.root.waitFor();
     return viewer;
+  }
+
+  async health() {
+    await this.tab('health').click();
+    const tab = new HealthTab(this.page);
+    await tab.root.waitFor();
+    return tab;
   }
 
   async terminal() {

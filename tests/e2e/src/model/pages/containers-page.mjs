@@ -29,6 +29,11 @@ export class ContainersPage {
     return this.row(name).getByTestId('container-status');
   }
 
+  /** Its health under the status (`data-health`: starting, healthy, unhealthy); none without a check. */
+  health(name) {
+    return this.row(name).getByTestId('container-health');
+  }
+
   /** Its published ports, as the row links them. */
   portLinks(name) {
     return this.row(name).getByTestId('port-link');

@@ -14,6 +14,18 @@ export class CreateForm {
     this.start = this.root.getByTestId('create-start');
     this.submitButton = page.getByTestId('create-submit');
     this.error = this.root.getByTestId('create-error');
+    this.health = this.root.getByTestId('create-health');
+    this.healthCommand = this.root.getByTestId('create-health-cmd');
+    this.healthInterval = this.root.getByTestId('create-health-interval');
+    this.healthTimeout = this.root.getByTestId('create-health-timeout');
+    this.healthRetries = this.root.getByTestId('create-health-retries');
+    this.healthTimingError = this.root.getByTestId('create-health-timing-error');
+  }
+
+  /** Opens the healthcheck section (closed until asked). */
+  async openHealthcheck() {
+    if (!(await this.health.evaluate((d) => d.open))) await this.root.getByTestId('create-health-toggle').click();
+    await this.healthCommand.waitFor();
   }
 
   /** Waits until the form has read the image (its default command is filled in). */
