@@ -5,6 +5,7 @@ mod archive;
 mod build;
 mod check;
 mod completion;
+mod compose;
 mod containers;
 mod diff;
 mod events;
@@ -176,6 +177,8 @@ enum Command {
     /// Run a container's healthcheck
     #[command(subcommand)]
     Healthcheck(containers::HealthcheckCommand),
+    /// Run compose files with a compose provider (docker-compose) against Berth's socket
+    Compose(compose::ComposeArgs),
     /// Show what this host and Berth are: storage, cgroups, runtime, versions
     Info(system::InfoArgs),
     /// Show Berth's version
@@ -518,6 +521,7 @@ fn run(cli: Cli, complete_words: Option<Vec<String>>) -> anyhow::Result<ExitCode
         }
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => containers::top(&engine(&cli)?, a),
         Command::Healthcheck(cmd) => containers::healthcheck(&engine(&cli)?, cmd),
+        Command::Compose(a) => rt.block_on(compose::run(engine(&cli)?, a)),
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => containers::cp(&engine(&cli)?, a),
         Command::Network(cmd) => networks::run(&engine(&cli)?, cmd),
         Command::Volume(cmd) => volumes::run(&engine(&cli)?, cmd),

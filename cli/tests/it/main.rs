@@ -29,6 +29,7 @@ mod restart;
 mod rootless;
 mod security;
 mod soak;
+mod stack;
 mod stats;
 mod terminal;
 mod volumes;
@@ -65,11 +66,17 @@ impl World {
         // A default network of its own (bridge and subnet), so worlds running at once never
         // share addresses.
         let n = WORLDS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // And user networks of its own: a network removed in one world takes its bridge with
+        // it, which must not be another world's.
         let config = format!(
-            "[network]\ndefault_bridge = \"{}\"\ndefault_subnet = \"10.{}.{}.0/24\"\n",
+            "[network]\ndefault_bridge = \"{}\"\ndefault_subnet = \"10.{}.{}.0/24\"\nbridge_prefix = \"bt{}n{}b\"\nsubnet_pool = \"10.{}.{}.0/21\"\n",
             w.bridge_name(n),
             200 + std::process::id() % 50,
-            n % 256
+            n % 256,
+            std::process::id() % 10000,
+            n % 100,
+            150 + std::process::id() % 50,
+            (n % 32) * 8,
         );
         std::fs::write(w.dir.path().join("berth.toml"), config).unwrap();
         std::fs::write(w.dir.path().join("bridge"), w.bridge_name(n)).unwrap();
