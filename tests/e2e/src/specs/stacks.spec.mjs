@@ -114,7 +114,7 @@ describe('networks and compose projects in the browser', () => {
     await runService(WEB, 'web', 'sleep', '600');
     await runService(DB, 'db', 'sleep', '600');
     const networks = await app.networks();
-    await waitForText(networks.members(NET), '2', { timeout: 15_000 });
+    await waitForText(networks.members(NET), '2', { timeout: 30_000 });
     await inBothThemes(app.page, async (theme) => {
       await app.page.screenshot({ path: join(shots, `networks-pane-1200-${theme}.png`) });
       assert.deepEqual(await contrastFailures(app.page, theme), [], `the Networks pane in the ${theme} theme`);
@@ -137,7 +137,9 @@ describe('networks and compose projects in the browser', () => {
       assert.deepEqual(await contrastFailures(app.page, theme), [], `the network's details in the ${theme} theme`);
     });
     await details.inspectTab.click();
-    await waitFor('the members in the inspect tree', async () => (await details.inspectPanel.textContent()).includes(WEB));
+    // The members are in it: its search finds a member's name.
+    await details.inspectPanel.getByTestId('inspect-search').fill(WEB);
+    await waitForText(details.inspectPanel.getByTestId('inspect-match-count'), '1 of 1');
     await app.page.screenshot({ path: join(shots, 'network-inspect-1200.png') });
 
     // A member opens its container.
@@ -152,7 +154,7 @@ describe('networks and compose projects in the browser', () => {
     const containers = await app.containers();
     const group = containers.group(PROJECT);
     await group.waitFor();
-    await waitForText(group.getByTestId('group-count'), '2 of 2 running', { timeout: 15_000 });
+    await waitForText(group.getByTestId('group-count'), '2 of 2 running', { timeout: 30_000 });
     assert.equal(await group.getByTestId('group-name').textContent(), PROJECT);
     await waitFor('both members under the group', async () => (await containers.groupMembers(PROJECT).count()) === 2);
     await inBothThemes(app.page, async (theme) => {

@@ -214,7 +214,7 @@ export function httpBackend(options: HttpOptions): Backend {
       // After a reconnect, events sent while the stream was down are lost: tell every
       // listener to refetch.
       if (reopened) {
-        for (const kind of ['container', 'image', 'volume'] as const) {
+        for (const kind of ['container', 'image', 'volume', 'network'] as const) {
           emit({ kind, action: 'resync', id: '', name: null });
         }
       }
