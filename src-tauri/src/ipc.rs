@@ -52,6 +52,12 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         create_volume,
         remove_volume,
         prune_volumes,
+        list_networks,
+        network_details,
+        inspect_network,
+        create_network,
+        remove_network,
+        prune_networks,
         get_settings,
         set_registry,
         registry_login,
@@ -302,6 +308,42 @@ async fn remove_volume(b: State<'_, Backend>, name: String, force: bool) -> Resu
 #[tauri::command]
 async fn prune_volumes(b: State<'_, Backend>) -> Result<Vec<String>, ApiError> {
     c::prune_volumes(&b).await
+}
+
+#[tauri::command]
+async fn list_networks(b: State<'_, Backend>) -> Result<Vec<NetworkSummary>, ApiError> {
+    c::list_networks(&b).await
+}
+
+#[tauri::command]
+async fn network_details(b: State<'_, Backend>, name: String) -> Result<NetworkDetails, ApiError> {
+    c::network_details(&b, c::NetworkArgs { name }).await
+}
+
+#[tauri::command]
+async fn inspect_network(b: State<'_, Backend>, name: String) -> Result<serde_json::Value, ApiError> {
+    c::inspect_network(&b, c::NetworkArgs { name }).await
+}
+
+#[tauri::command]
+async fn create_network(
+    b: State<'_, Backend>,
+    name: String,
+    subnet: Option<String>,
+    gateway: Option<String>,
+    labels: Vec<String>,
+) -> Result<NetworkSummary, ApiError> {
+    c::create_network(&b, c::CreateNetworkArgs { name, subnet, gateway, labels }).await
+}
+
+#[tauri::command]
+async fn remove_network(b: State<'_, Backend>, name: String) -> Result<(), ApiError> {
+    c::remove_network(&b, c::NetworkArgs { name }).await
+}
+
+#[tauri::command]
+async fn prune_networks(b: State<'_, Backend>) -> Result<Vec<String>, ApiError> {
+    c::prune_networks(&b).await
 }
 
 #[tauri::command]

@@ -247,6 +247,8 @@ mod tests {
             finished_at: None,
             ports: vec![],
             error: None,
+            compose_project: None,
+            compose_service: None,
             health: None,
         }
     }

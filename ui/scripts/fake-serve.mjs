@@ -147,6 +147,12 @@ const volumes = [
   { name: hex(), driver: 'local', created: now() - 7200, anonymous: true },
 ];
 const volumeUsers = { pgdata: ['db'], 'redis-data': ['cache'] };
+// The default network (no name server) and one of the user's.
+const networks = [
+  { name: 'berth', subnet: '10.88.0.0/16', gateway: '10.88.0.1', dns: false, created: now() - 86400 * 30, labels: {}, isDefault: true },
+  { name: 'backend', subnet: '10.89.1.0/24', gateway: '10.89.1.1', dns: true, created: now() - 86400, labels: { team: 'web' }, isDefault: false },
+];
+const networkSummary = (n) => ({ ...n, id: n.name.padEnd(64, '0'), driver: 'bridge', interface: n.isDefault ? 'berth0' : 'berth1', members: 0 });
 const volumeSummary = (v) => ({ ...v, mountpoint: `/var/lib/berth/volumes/${v.name}/_data`, usedBy: (volumeUsers[v.name] ?? []).filter((n) => containers.some((c) => c.name === n)) });
 const settings = {
   storageRoot: '/var/lib/berth',
@@ -340,6 +346,38 @@ const commands = {
     unused.forEach((v) => volumes.splice(volumes.indexOf(v), 1));
     unused.forEach((v) => emit('volume', 'remove', v.name, v.name));
     return unused.map((v) => v.name);
+  },
+  list_networks: () => networks.map(networkSummary),
+  network_details: ({ name }) => {
+    const n = networks.find((x) => x.name === name);
+    if (!n) throw notFound('network', name);
+    return { network: networkSummary(n), members: [] };
+  },
+  inspect_network: ({ name }) => {
+    const n = networks.find((x) => x.name === name);
+    if (!n) throw notFound('network', name);
+    return { name: n.name, driver: 'bridge', subnets: [{ subnet: n.subnet, gateway: n.gateway }], dns_enabled: n.dns, labels: n.labels, containers: {} };
+  },
+  create_network: ({ name, subnet, gateway, labels }) => {
+    if (networks.some((x) => x.name === name)) throw new ApiError(409, 'conflict', `network name ${name} already used: choose another name`);
+    const n = { name, subnet: subnet ?? `10.89.${networks.length + 1}.0/24`, gateway: gateway ?? `10.89.${networks.length + 1}.1`, dns: true, created: now(), labels: Object.fromEntries(labels.map((l) => [l.split('=')[0], l.split('=').slice(1).join('=')])), isDefault: false };
+    networks.push(n);
+    emit('network', 'create', n.name, n.name);
+    return networkSummary(n);
+  },
+  remove_network: ({ name }) => {
+    const n = networks.find((x) => x.name === name);
+    if (!n) throw notFound('network', name);
+    if (n.isDefault) throw new ApiError(400, 'invalid', 'default network berth cannot be removed');
+    networks.splice(networks.indexOf(n), 1);
+    emit('network', 'remove', name, name);
+    return null;
+  },
+  prune_networks: () => {
+    const unused = networks.filter((n) => !n.isDefault);
+    unused.forEach((n) => networks.splice(networks.indexOf(n), 1));
+    unused.forEach((n) => emit('network', 'remove', n.name, n.name));
+    return unused.map((n) => n.name);
   },
   get_settings: () => settings,
   set_registry: ({ host, insecure }) => {

@@ -7,7 +7,7 @@
 //!
 //! A file per area of the UI, with the arguments of its commands: `engine`, `containers`,
 //! `create` (the create form), `images`, `build` (the build dialog), `logs`, `terminal`,
-//! `volumes`, `settings`; `backend` is what they all use (`Backend`, `blocking`). Every command
+//! `volumes`, `networks`, `settings`; `backend` is what they all use (`Backend`, `blocking`). Every command
 //! is re-exported here, so it is `commands::name` whatever its file; the files import `backend` (and `images` the
 //! `RemoveArgs` of `containers`, `engine` its `listed`, `create` its `summary`), never this one.
 
@@ -18,6 +18,7 @@ mod create;
 mod engine;
 mod images;
 mod logs;
+mod networks;
 mod settings;
 mod terminal;
 mod volumes;
@@ -29,6 +30,7 @@ pub use create::*;
 pub use engine::*;
 pub use images::*;
 pub use logs::*;
+pub use networks::*;
 pub use settings::*;
 pub use terminal::*;
 pub use volumes::*;

@@ -15,6 +15,7 @@ use super::health::{
 };
 use super::images::{HistoryRow, ImageDetails, ImageSummary, LoadedImage, PullEvent, PushEvent, Pushed, SaveFormat};
 use super::logs::{LogBatch, LogCursor, LogEntry, LogLine, LogMatch, LogPage};
+use super::networks::{NetworkDetails, NetworkMember, NetworkSummary};
 use super::ports::PortDto;
 use super::settings::Settings;
 use super::terminal::TerminalOutput;
@@ -66,6 +67,9 @@ pub fn export_bindings(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     one::<LogMatch>(dir, &mut out)?;
     one::<TerminalOutput>(dir, &mut out)?;
     one::<VolumeSummary>(dir, &mut out)?;
+    one::<NetworkSummary>(dir, &mut out)?;
+    one::<NetworkMember>(dir, &mut out)?;
+    one::<NetworkDetails>(dir, &mut out)?;
     one::<Settings>(dir, &mut out)?;
     one::<ApiError>(dir, &mut out)?;
     Ok(out)
@@ -159,6 +163,13 @@ mod tests {
             "{pull}"
         );
         assert!(decl(ContainerSummary::decl(&cfg)).contains("startedAt: number | null"));
-        assert!(decl(ContainerSummary::decl(&cfg)).ends_with("health: HealthStatus | null, }"));
+        assert!(decl(ContainerSummary::decl(&cfg))
+            .ends_with("composeProject: string | null, composeService: string | null, health: HealthStatus | null, }"));
+        assert_eq!(
+            decl(NetworkSummary::decl(&cfg)),
+            "{ name: string, id: string, driver: string, interface: string, subnet: string, gateway: string, dns: boolean, created: number, labels: { [key in string]: string }, members: number, isDefault: boolean, }"
+        );
+        assert_eq!(decl(NetworkMember::decl(&cfg)), "{ id: string, name: string, address: string, }");
+        assert_eq!(decl(NetworkDetails::decl(&cfg)), "{ network: NetworkSummary, members: Array<NetworkMember>, }");
     }
 }

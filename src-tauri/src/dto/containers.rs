@@ -51,6 +51,11 @@ pub struct ContainerSummary {
     pub finished_at: Option<i64>,
     pub ports: Vec<PortDto>,
     pub error: Option<String>,
+    /// The compose project it belongs to (its `com.docker.compose.project` label): the list
+    /// groups a project's containers.
+    pub compose_project: Option<String>,
+    /// Its service in that project (`com.docker.compose.service`).
+    pub compose_service: Option<String>,
     /// The health of a running container with a healthcheck; null otherwise.
     pub health: Option<HealthStatus>,
 }
@@ -73,9 +78,20 @@ impl ContainerSummary {
             finished_at: c.finished_at.map(|t| t.timestamp()),
             ports: ports_of(c),
             error: c.error.clone(),
+            compose_project: label(c, COMPOSE_PROJECT),
+            compose_service: label(c, COMPOSE_SERVICE),
             health: health.map(HealthStatus::from),
         }
     }
+}
+
+/// The labels compose (and `docker compose`) puts on its containers.
+pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
+pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
+
+/// A label's value, when it has one that is not blank.
+fn label(c: &ContainerRecord, key: &str) -> Option<String> {
+    c.options.labels.get(key).filter(|v| !v.trim().is_empty()).cloned()
 }
 
 /// The ports a container publishes, as the engine resolved them at create (never port 0).
@@ -131,9 +147,17 @@ mod tests {
                 "shortId": "0123456789ab", "name": "web", "image": "docker.io/library/busybox:latest",
                 "imageId": "feed", "command": "sleep 100", "status": "exited", "exitCode": 137,
                 "created": 1_700_000_000, "startedAt": 1_700_000_010, "finishedAt": 1_700_000_020,
-                "ports": [], "error": null, "health": null,
+                "ports": [], "error": null, "composeProject": null, "composeService": null, "health": null,
             })
         );
+        let mut composed = record();
+        composed.options.labels.insert(COMPOSE_PROJECT.into(), "demo".into());
+        composed.options.labels.insert(COMPOSE_SERVICE.into(), "web".into());
+        composed.options.labels.insert("com.docker.compose.container-number".into(), "1".into());
+        let s = ContainerSummary::new(&composed, None);
+        assert_eq!((s.compose_project.as_deref(), s.compose_service.as_deref()), (Some("demo"), Some("web")));
+        composed.options.labels.insert(COMPOSE_PROJECT.into(), " ".into());
+        assert_eq!(ContainerSummary::new(&composed, None).compose_project, None, "a blank project is none");
         let mut running = record();
         running.status = berth_engine::ContainerStatus::Running;
         running.exit_code = None;

@@ -71,6 +71,13 @@ impl From<berth_engine::Error> for ApiError {
                 ),
             );
         }
+        // The app removes no network's containers for it (the CLI's --force).
+        if let E::Network(NetworkError::InUse { name, containers }) = &e {
+            return ApiError::new(
+                "conflict",
+                format!("network {name} is used by container(s) {containers}: remove them first"),
+            );
+        }
         let code = match &e {
             E::Lookup(ImageLookup::NotFound(_))
             | E::ContainerLookup(ContainerLookup::NotFound(_))
@@ -131,7 +138,11 @@ mod tests {
         use berth_engine::network::NetworkError as N;
         check(E::Network(N::NotFound("backend".into())), "not_found");
         check(E::Network(N::BadName("-x".into())), "invalid");
-        check(E::Network(N::InUse { name: "backend".into(), containers: "abc".into() }), "conflict");
+        let in_use = ApiError::from(E::Network(N::InUse { name: "backend".into(), containers: "web, db".into() }));
+        assert_eq!(
+            (in_use.code.as_str(), in_use.message.as_str()),
+            ("conflict", "network backend is used by container(s) web, db: remove them first")
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! A file per area of the UI: `engine` (what the engine is, and its events), `containers`,
 //! `health` (healthchecks: the rows' health, the Health tab, the form's check), `ports`,
 //! `create` (the create form), `images` (and pulls), `build` (the build dialog),
-//! `logs`, `terminal`, `volumes`, `settings`, and `errors`; `bindings` writes the
+//! `logs`, `terminal`, `volumes`, `networks`, `settings`, and `errors`; `bindings` writes the
 //! declarations. All is re-exported here, so a DTO is `dto::Name` whatever its file; the files
 //! import each other, never this one.
 
@@ -23,6 +23,7 @@ mod errors;
 mod health;
 mod images;
 mod logs;
+mod networks;
 mod ports;
 mod settings;
 mod terminal;
@@ -37,6 +38,7 @@ pub use errors::*;
 pub use health::*;
 pub use images::*;
 pub use logs::*;
+pub use networks::*;
 pub use ports::*;
 pub use settings::*;
 pub use terminal::*;

@@ -1,6 +1,6 @@
 //! berth-desktop's integration tests: the Tauri commands through Tauri's mock runtime, the
 //! HTTP mode in-process (token, static files, the event stream, pull progress and followed
-//! logs on channels), what it lets in (Host, Origin, the token's cookie, TLS beyond loopback), the logs commands on generated logs, volumes and settings, and the real
+//! logs on channels), what it lets in (Host, Origin, the token's cookie, TLS beyond loopback), the logs commands on generated logs, volumes, networks and settings, and the real
 //! `berth-desktop --serve` binary running real containers (root only): terminals, followed
 //! output.
 //!
@@ -13,6 +13,7 @@ mod guard;
 mod http;
 mod ipc;
 mod logs;
+mod networks;
 mod rootless;
 mod settings;
 

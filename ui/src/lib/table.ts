@@ -67,9 +67,12 @@ export function filterContainers(
     if (status === 'running' && !isRunning(c)) return false;
     if (status === 'stopped' && isRunning(c)) return false;
     if (!q) return true;
-    // What the row shows, anywhere in it; the id (hidden) only from its start, as it is typed.
+    // What the row shows (its compose project and service included), anywhere in it; the id
+    // (hidden) only from its start, as it is typed.
     if (c.id.toLowerCase().startsWith(q) || c.id.toLowerCase().startsWith(`sha256:${q}`)) return true;
-    return [c.name, displayImage(c.image), c.image, c.command, c.status, c.health ?? '', portsText(c)].some((f) => f.toLowerCase().includes(q));
+    return [c.name, displayImage(c.image), c.image, c.command, c.status, c.health ?? '', portsText(c), c.composeProject ?? '', c.composeService ?? ''].some((f) =>
+      f.toLowerCase().includes(q),
+    );
   });
 }
 

@@ -10,6 +10,7 @@ import { ConfirmDialog } from '../model/pages/confirm-dialog.mjs';
 import { ContainerDetails } from '../model/pages/container-details.mjs';
 import { ContainersPage } from '../model/pages/containers-page.mjs';
 import { ImagesPage } from '../model/pages/images-page.mjs';
+import { NetworksPage } from '../model/pages/networks-page.mjs';
 import { VolumesPage } from '../model/pages/volumes-page.mjs';
 import { berth } from '../utility/berth.mjs';
 import { launchBrowser } from '../utility/browser.mjs';
@@ -142,6 +143,9 @@ describe('container details in the browser', () => {
     await page.keyboard.press('Control+3');
     await new VolumesPage(page).createButton.waitFor();
     assert.equal(await app.route(), '#/volumes');
+    await page.keyboard.press('Control+4');
+    await new NetworksPage(page).createButton.waitFor();
+    assert.equal(await app.route(), '#/networks');
     await page.keyboard.press('Control+1');
     await containers.createButton.waitFor();
     assert.equal(await app.route(), '#/containers');

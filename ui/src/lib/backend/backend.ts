@@ -19,6 +19,8 @@ import type { LogCursor } from '../bindings/LogCursor';
 import type { LogMatch } from '../bindings/LogMatch';
 import type { LoadedImage } from '../bindings/LoadedImage';
 import type { LogPage } from '../bindings/LogPage';
+import type { NetworkDetails } from '../bindings/NetworkDetails';
+import type { NetworkSummary } from '../bindings/NetworkSummary';
 import type { PullEvent } from '../bindings/PullEvent';
 import type { PushEvent } from '../bindings/PushEvent';
 import type { Pushed } from '../bindings/Pushed';
@@ -96,6 +98,18 @@ export interface Backend {
   removeVolume(name: string, force: boolean): Promise<null>;
   /** Removes every volume no container uses; returns their names. */
   pruneVolumes(): Promise<string[]>;
+
+  listNetworks(): Promise<NetworkSummary[]>;
+  /** The network (a name or an id) and its members, by address. */
+  networkDetails(name: string): Promise<NetworkDetails>;
+  /** The object `berth network inspect` prints, with the members under `containers`. */
+  inspectNetwork(name: string): Promise<unknown>;
+  /** Blank subnet and gateway: the engine's choice; labels are `KEY=VALUE`. */
+  createNetwork(name: string, subnet: string | null, gateway: string | null, labels: string[]): Promise<NetworkSummary>;
+  /** Refused for the default network and while containers are on it. */
+  removeNetwork(name: string): Promise<null>;
+  /** Removes every network but the default that no container is on; returns their names. */
+  pruneNetworks(): Promise<string[]>;
 
   getSettings(): Promise<Settings>;
   setRegistry(host: string, insecure: boolean): Promise<Settings>;
@@ -250,6 +264,13 @@ export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEve
     createVolume: (name) => call('create_volume', { name }),
     removeVolume: (name, force) => call('remove_volume', { name, force }),
     pruneVolumes: () => call('prune_volumes'),
+
+    listNetworks: () => call('list_networks'),
+    networkDetails: (name) => call('network_details', { name }),
+    inspectNetwork: (name) => call('inspect_network', { name }),
+    createNetwork: (name, subnet, gateway, labels) => call('create_network', { name, subnet, gateway, labels }),
+    removeNetwork: (name) => call('remove_network', { name }),
+    pruneNetworks: () => call('prune_networks'),
 
     getSettings: () => call('get_settings'),
     setRegistry: (host, insecure) => call('set_registry', { host, insecure }),

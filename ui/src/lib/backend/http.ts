@@ -78,12 +78,16 @@ const RETRY_SAFE = new Set([
   'cancel_build',
   'list_volumes',
   'remove_volume',
+  'list_networks',
+  'network_details',
+  'inspect_network',
+  'remove_network',
   'log_window',
   'search_logs',
   'get_settings',
 ]);
 /** Removals whose resend finds nothing: the lost request removed it. */
-const DONE_IF_GONE = new Set(['remove_container', 'remove_image', 'remove_volume']);
+const DONE_IF_GONE = new Set(['remove_container', 'remove_image', 'remove_volume', 'remove_network']);
 
 function unreachable(e: unknown): ApiError {
   return new ApiError('unavailable', `cannot reach Berth: ${e instanceof Error ? e.message : String(e)}`);
@@ -210,7 +214,7 @@ export function httpBackend(options: HttpOptions): Backend {
       // After a reconnect, events sent while the stream was down are lost: tell every
       // listener to refetch.
       if (reopened) {
-        for (const kind of ['container', 'image', 'volume'] as const) {
+        for (const kind of ['container', 'image', 'volume', 'network'] as const) {
           emit({ kind, action: 'resync', id: '', name: null });
         }
       }

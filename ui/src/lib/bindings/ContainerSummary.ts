@@ -20,6 +20,15 @@ command: string, status: ContainerStatus, exitCode: number | null,
  */
 created: number, startedAt: number | null, finishedAt: number | null, ports: Array<PortDto>, error: string | null, 
 /**
+ * The compose project it belongs to (its `com.docker.compose.project` label): the list
+ * groups a project's containers.
+ */
+composeProject: string | null, 
+/**
+ * Its service in that project (`com.docker.compose.service`).
+ */
+composeService: string | null, 
+/**
  * The health of a running container with a healthcheck; null otherwise.
  */
 health: HealthStatus | null, };

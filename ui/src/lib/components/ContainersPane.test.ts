@@ -12,6 +12,7 @@ const fake = vi.hoisted(() => ({
   startContainer: vi.fn(),
   restartContainer: vi.fn(),
   removeContainer: vi.fn(),
+  containerLogs: vi.fn(),
 }));
 vi.mock('../backend', async () => {
   const errors = await import('../backend/errors');
@@ -89,5 +90,79 @@ describe('ContainersPane', () => {
       ['a'.repeat(64), true],
       ['b'.repeat(64), true],
     ]);
+  });
+
+  it("groups a compose project's containers under one row that acts on them all", async () => {
+    const demo = (name: string, service: string, status: 'running' | 'exited', created: number) =>
+      container({ id: name.padEnd(64, '0'), name, status, created, composeProject: 'demo', composeService: service, exitCode: status === 'exited' ? 0 : null });
+    state.containers = [
+      container({ id: 'p'.repeat(64), name: 'plain', status: 'running', created: 500 }),
+      demo('demo_web_1', 'web', 'running', 400),
+      demo('demo_db_1', 'db', 'running', 300),
+      demo('demo_worker_1', 'worker', 'exited', 200),
+    ];
+    fake.stopContainer.mockReset().mockResolvedValue(null);
+    fake.startContainer.mockReset().mockResolvedValue(null);
+    fake.removeContainer.mockReset().mockResolvedValue(null);
+    await stores.containers.refresh();
+    const { container: root, getByTestId, findByTestId } = render(ContainersPane, { oncreate: () => {}, ongoimages: () => {} });
+    const group = await findByTestId('group-row');
+    const rowText = () =>
+      [...root.querySelectorAll<HTMLElement>('[data-testid=container-row], [data-testid=group-row]')].map((r) =>
+        r.dataset.testid === 'group-row' ? `[${r.dataset.project}]` : `${r.dataset.project ? '  ' : ''}${r.dataset.name}`,
+      );
+    expect(rowText()).toEqual(['plain', '[demo]', '  demo_web_1', '  demo_db_1', '  demo_worker_1']);
+    expect(getByTestId('group-count').textContent).toBe('2 of 3 running');
+    expect(group.textContent).toContain('web · db · worker');
+
+    // Collapsed, then open again; a sort keeps the group with its first member.
+    await fireEvent.click(getByTestId('group-toggle'));
+    expect(rowText()).toEqual(['plain', '[demo]']);
+    expect(group.getAttribute('aria-expanded')).toBe('false');
+    await fireEvent.click(getByTestId('sort-name'));
+    expect(rowText()).toEqual(['[demo]', 'plain']);
+    // A search that finds a member shows it under its group, however collapsed.
+    await fireEvent.input(getByTestId('container-search'), { target: { value: 'worker' } });
+    expect(rowText()).toEqual(['[demo]', '  demo_worker_1']);
+    expect(getByTestId('group-count').textContent).toBe('2 of 3 running');
+    await fireEvent.input(getByTestId('container-search'), { target: { value: '' } });
+    expect(rowText()).toEqual(['[demo]', 'plain']);
+    await fireEvent.click(getByTestId('group-toggle'));
+    expect(rowText()).toEqual(['[demo]', '  demo_db_1', '  demo_web_1', '  demo_worker_1', 'plain']);
+
+    // Stop stops its running ones, start starts the others: one call each, through the bulk path.
+    await fireEvent.click(getByTestId('group-stop'));
+    await waitFor(() => expect(fake.stopContainer).toHaveBeenCalledTimes(2));
+    expect(fake.stopContainer.mock.calls.map((c) => c[0]).sort()).toEqual(['demo_db_1'.padEnd(64, '0'), 'demo_web_1'.padEnd(64, '0')]);
+    await waitFor(() => expect((getByTestId('group-start') as HTMLButtonElement).disabled).toBe(false));
+    await fireEvent.click(getByTestId('group-start'));
+    await waitFor(() => expect(fake.startContainer).toHaveBeenCalledTimes(1));
+    expect(fake.startContainer).toHaveBeenCalledWith('demo_worker_1'.padEnd(64, '0'));
+
+    // Remove asks first, naming the project and each of its containers; plain is left alone.
+    await waitFor(() => expect((getByTestId('group-remove') as HTMLButtonElement).disabled).toBe(false));
+    await fireEvent.click(getByTestId('group-remove'));
+    const dialog = getByTestId('confirm-dialog');
+    expect(dialog.textContent).toContain('Remove demo');
+    expect(dialog.textContent).toContain('Remove the 3 containers of compose project “demo”: demo_web_1, demo_db_1, demo_worker_1?');
+    await fireEvent.click(getByTestId('confirm-ok'));
+    await waitFor(() => expect(fake.removeContainer).toHaveBeenCalledTimes(3));
+    expect(fake.removeContainer.mock.calls.every(([id, force]) => id.startsWith('demo_') && force === true)).toBe(true);
+  });
+
+  it("shows a project's logs merged, each line led by its container", async () => {
+    const line = (t: number, text: string) => ({ time: `2026-01-01T00:00:0${t}.000000000Z`, stream: 'stdout', line: text });
+    state.containers = [
+      container({ id: 'w'.repeat(64), name: 'demo_web_1', status: 'exited', exitCode: 0, composeProject: 'demo', composeService: 'web' }),
+      container({ id: 'd'.repeat(64), name: 'demo_db_1', status: 'exited', exitCode: 0, composeProject: 'demo', composeService: 'db' }),
+    ];
+    fake.containerLogs.mockImplementation(async (id: string) => (id.startsWith('w') ? [line(1, 'GET /'), line(3, 'GET /x')] : [line(2, 'ready')]));
+    await stores.containers.refresh();
+    const { getByTestId, findByTestId } = render(ContainersPane, { oncreate: () => {}, ongoimages: () => {} });
+    await fireEvent.click(await findByTestId('group-logs'));
+    const content = await findByTestId('logs-content');
+    await waitFor(() => expect(content.textContent).toContain('GET /x'));
+    expect(content.textContent!.trim().split('\n')).toEqual(['demo_web_1 | GET /', 'demo_db_1  | ready', 'demo_web_1 | GET /x']);
+    expect(getByTestId('logs-dialog').textContent).toContain('Logs — demo (2 containers)');
   });
 });

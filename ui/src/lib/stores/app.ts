@@ -6,6 +6,7 @@ import type { Backend, ConnectionState } from '../backend/backend';
 import type { ContainerSummary } from '../bindings/ContainerSummary';
 import type { EngineInfo } from '../bindings/EngineInfo';
 import type { ImageSummary } from '../bindings/ImageSummary';
+import type { NetworkSummary } from '../bindings/NetworkSummary';
 import type { VolumeSummary } from '../bindings/VolumeSummary';
 import { EngineEvents } from './events';
 import { resource, type Resource } from './resource';
@@ -18,6 +19,7 @@ export interface Stores {
   images: Resource<ImageSummary[]>;
   engine: Resource<EngineInfo | null>;
   volumes: Resource<VolumeSummary[]>;
+  networks: Resource<NetworkSummary[]>;
   stats: StatsStore;
   settings: SettingsStore;
   /** The link to the engine (always connected inside the app). */
@@ -62,6 +64,15 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     accept: (e) => e.kind === 'volume' || ['create', 'remove', 'resync'].includes(e.action),
     debounceMs,
   });
+  // A network's members change with containers (made and removed); networks have their own events.
+  const networks = resource<NetworkSummary[]>({
+    initial: [],
+    fetch: () => backend.listNetworks(),
+    events,
+    kinds: ['network', 'container'],
+    accept: (e) => e.kind === 'network' || ['create', 'remove', 'resync'].includes(e.action),
+    debounceMs,
+  });
   const stats = statsStore(backend, events, debounceMs);
   const settings = settingsStore(backend);
   const connection = readable<ConnectionState>('connected', (set) => backend.onConnection?.(set));
@@ -71,11 +82,12 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     images,
     engine,
     volumes,
+    networks,
     stats,
     settings,
     connection,
     async start() {
-      const loads = Promise.all([containers.refresh(), images.refresh(), engine.refresh(), volumes.refresh()]);
+      const loads = Promise.all([containers.refresh(), images.refresh(), engine.refresh(), volumes.refresh(), networks.refresh()]);
       events.markReady();
       await loads;
     },
@@ -85,6 +97,7 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
       images.dispose();
       engine.dispose();
       volumes.dispose();
+      networks.dispose();
       stats.dispose();
     },
   };

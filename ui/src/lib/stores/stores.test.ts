@@ -147,6 +147,23 @@ describe('createStores', () => {
     stores.dispose();
   });
 
+  it('refetches networks on network events and when containers come or go', async () => {
+    const fake = new FakeBackend();
+    const stores = createStores(fake.backend());
+    await stores.start();
+    expect(fake.calls.listNetworks).toBe(1);
+    fake.emit({ kind: 'container', action: 'start' });
+    await vi.advanceTimersByTimeAsync(60);
+    expect(fake.calls.listNetworks).toBe(1);
+    fake.emit({ kind: 'network', action: 'create', name: 'backend' });
+    await vi.advanceTimersByTimeAsync(60);
+    expect(fake.calls.listNetworks).toBe(2);
+    fake.emit({ kind: 'container', action: 'remove' });
+    await vi.advanceTimersByTimeAsync(60);
+    expect(fake.calls.listNetworks).toBe(3);
+    stores.dispose();
+  });
+
   it('polls stats only while watched', async () => {
     const fake = new FakeBackend();
     fake.containers = [container({ id: 'r'.repeat(64) }), container({ id: 's'.repeat(64), status: 'exited' })];

@@ -8,6 +8,7 @@ import type { BuildRequest } from '../bindings/BuildRequest';
 import type { ContainerSummary } from '../bindings/ContainerSummary';
 import type { EngineEvent } from '../bindings/EngineEvent';
 import type { ImageSummary } from '../bindings/ImageSummary';
+import type { NetworkSummary } from '../bindings/NetworkSummary';
 import type { Settings } from '../bindings/Settings';
 import type { VolumeSummary } from '../bindings/VolumeSummary';
 
@@ -27,6 +28,8 @@ export function container(over: Partial<ContainerSummary> = {}): ContainerSummar
     finishedAt: null,
     ports: [],
     error: null,
+    composeProject: null,
+    composeService: null,
     health: null,
     ...over,
   };
@@ -53,10 +56,29 @@ export function volume(over: Partial<VolumeSummary> = {}): VolumeSummary {
   return { name, driver: 'local', mountpoint: `/var/lib/berth/volumes/${name}/_data`, created: 1_700_000_000, anonymous: false, usedBy: [], ...over };
 }
 
+export function network(over: Partial<NetworkSummary> = {}): NetworkSummary {
+  const name = over.name ?? 'backend';
+  return {
+    name,
+    id: over.id ?? `${name}-id`.padEnd(64, '0'),
+    driver: 'bridge',
+    interface: 'berth1',
+    subnet: '10.89.1.0/24',
+    gateway: '10.89.1.1',
+    dns: true,
+    created: 1_700_000_000,
+    labels: {},
+    members: 0,
+    isDefault: false,
+    ...over,
+  };
+}
+
 export class FakeBackend {
   containers: ContainerSummary[] = [];
   images: ImageSummary[] = [];
   volumes: VolumeSummary[] = [];
+  networks: NetworkSummary[] = [];
   settings: Settings = {
     storageRoot: '/var/lib/berth',
     runRoot: '/run/berth',
@@ -124,6 +146,10 @@ export class FakeBackend {
       listVolumes: async () => {
         this.count('listVolumes');
         return this.volumes.map((v) => ({ ...v, usedBy: [...v.usedBy] }));
+      },
+      listNetworks: async () => {
+        this.count('listNetworks');
+        return this.networks.map((n) => ({ ...n, labels: { ...n.labels } }));
       },
       getSettings: async () => {
         this.count('getSettings');
@@ -202,6 +228,11 @@ export class FakeBackend {
       createVolume: notUsed('createVolume'),
       removeVolume: notUsed('removeVolume'),
       pruneVolumes: notUsed('pruneVolumes'),
+      networkDetails: notUsed('networkDetails'),
+      inspectNetwork: notUsed('inspectNetwork'),
+      createNetwork: notUsed('createNetwork'),
+      removeNetwork: notUsed('removeNetwork'),
+      pruneNetworks: notUsed('pruneNetworks'),
     };
   }
 }

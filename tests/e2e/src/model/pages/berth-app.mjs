@@ -3,6 +3,7 @@
 
 import { ContainersPage } from './containers-page.mjs';
 import { ImagesPage } from './images-page.mjs';
+import { NetworksPage } from './networks-page.mjs';
 import { VolumesPage } from './volumes-page.mjs';
 
 export class BerthApp {
@@ -12,6 +13,7 @@ export class BerthApp {
     this.navContainers = page.getByTestId('nav-containers');
     this.navImages = page.getByTestId('nav-images');
     this.navVolumes = page.getByTestId('nav-volumes');
+    this.navNetworks = page.getByTestId('nav-networks');
     this.containersCount = page.getByTestId('nav-containers-count');
     this.imagesCount = page.getByTestId('nav-images-count');
     this.engineStatus = page.getByTestId('engine-status');
@@ -42,6 +44,13 @@ export class BerthApp {
   async volumes() {
     await this.navVolumes.click();
     const pane = new VolumesPage(this.page);
+    await pane.createButton.waitFor();
+    return pane;
+  }
+
+  async networks() {
+    await this.navNetworks.click();
+    const pane = new NetworksPage(this.page);
     await pane.createButton.waitFor();
     return pane;
   }

@@ -24,6 +24,16 @@ export class ContainersPage {
     return this.page.locator(`[data-testid="container-row"][data-name="${name}"]`);
   }
 
+  /** The group row of the compose project `project`. */
+  group(project) {
+    return this.page.locator(`[data-testid="group-row"][data-project="${project}"]`);
+  }
+
+  /** The containers shown under that group, in order. */
+  groupMembers(project) {
+    return this.page.locator(`[data-testid="container-row"][data-project="${project}"]`);
+  }
+
   /** Its status badge (`data-status`: created, running, exited, …). */
   status(name) {
     return this.row(name).getByTestId('container-status');
