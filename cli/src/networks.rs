@@ -85,22 +85,6 @@ pub struct RmArgs {
     pub time: Option<u64>,
 }
 
-fn inspect_json(n: &NetworkRecord) -> Value {
-    json!({
-        "name": n.name,
-        "id": n.id,
-        "driver": n.driver,
-        "network_interface": n.bridge,
-        "created": n.created.to_rfc3339(),
-        "subnets": [{"subnet": n.subnet.to_string(), "gateway": n.gateway.to_string()}],
-        "ipv6_enabled": false,
-        "internal": false,
-        "dns_enabled": n.dns,
-        "labels": n.labels,
-        "ipam_options": {"driver": "host-local"},
-    })
-}
-
 /// A network as Podman's Go templates see it: the fields of its struct, by their Go names.
 fn template_row(n: &NetworkRecord) -> Value {
     json!({
@@ -139,7 +123,7 @@ pub fn run(engine: &Engine, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
             }
             match a.format.as_deref() {
                 Some("json") => {
-                    let v: Vec<Value> = list.iter().map(inspect_json).collect();
+                    let v: Vec<Value> = list.iter().map(berth_engine::network_inspect).collect();
                     writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
                 }
                 Some(t) => {
@@ -176,7 +160,7 @@ pub fn run(engine: &Engine, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
             }
             match a.format.as_deref() {
                 None | Some("json") => {
-                    let v: Vec<Value> = found.iter().map(inspect_json).collect();
+                    let v: Vec<Value> = found.iter().map(berth_engine::network_inspect).collect();
                     println!("{}", serde_json::to_string_pretty(&v)?);
                 }
                 Some(t) => {

@@ -43,6 +43,24 @@ pub fn image_inspect(img: &ImageRecord) -> Value {
     })
 }
 
+/// `berth network inspect`'s object of a network (Podman's field names; what the app's Inspect
+/// tab adds its members to).
+pub fn network_inspect(n: &crate::network::NetworkRecord) -> Value {
+    json!({
+        "name": n.name,
+        "id": n.id,
+        "driver": n.driver,
+        "network_interface": n.bridge,
+        "created": n.created.to_rfc3339(),
+        "subnets": [{"subnet": n.subnet.to_string(), "gateway": n.gateway.to_string()}],
+        "ipv6_enabled": false,
+        "internal": false,
+        "dns_enabled": n.dns,
+        "labels": n.labels,
+        "ipam_options": {"driver": "host-local"},
+    })
+}
+
 /// One entry of an image's history: the step that made it, and the size of its layer (0 for
 /// an entry without one, as `ENV` or `CMD`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -59,7 +59,7 @@ pub use events::{Event, EventBus, LayerPhase, PullProgress, StateEvent};
 pub use image::{ImageRecord, LayerRecord};
 pub use image_ops::{RemoveReport, RemovedImage};
 pub use import::ImportOptions;
-pub use inspect::{image_history, image_inspect, HistoryEntry};
+pub use inspect::{image_history, image_inspect, network_inspect, HistoryEntry};
 pub use network_ops::NetworkCreate;
 pub use pull::PullOptions;
 pub use push::{BlobPhase, Compression, Destination, PushOptions, PushProgress, Pushed};

@@ -85,20 +85,9 @@ pub fn network_inspect(n: &NetworkRecord, members: &[NetworkMember]) -> Value {
             (m.id.clone(), json!({"name": m.name, "interfaces": {"eth0": iface}}))
         })
         .collect();
-    json!({
-        "name": n.name,
-        "id": n.id,
-        "driver": n.driver,
-        "network_interface": n.bridge,
-        "created": n.created.to_rfc3339(),
-        "subnets": [{"subnet": n.subnet.to_string(), "gateway": n.gateway.to_string()}],
-        "ipv6_enabled": false,
-        "internal": false,
-        "dns_enabled": n.dns,
-        "labels": n.labels,
-        "ipam_options": {"driver": "host-local"},
-        "containers": containers,
-    })
+    let mut v = berth_engine::network_inspect(n);
+    v["containers"] = Value::Object(containers);
+    v
 }
 
 #[cfg(test)]
