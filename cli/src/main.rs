@@ -17,6 +17,7 @@ mod logging;
 mod login;
 mod mounts;
 mod networks;
+mod pods;
 mod pull;
 mod push;
 mod service;
@@ -191,6 +192,9 @@ enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
+    /// Manage pods: containers that share namespaces
+    #[command(subcommand)]
+    Pod(pods::PodCommand),
     /// The Docker-compatible API service, and the store's check
     #[command(subcommand)]
     System(SystemCommand),
@@ -525,6 +529,7 @@ fn run(cli: Cli, complete_words: Option<Vec<String>>) -> anyhow::Result<ExitCode
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => containers::cp(&engine(&cli)?, a),
         Command::Network(cmd) => networks::run(&engine(&cli)?, cmd),
         Command::Volume(cmd) => volumes::run(&engine(&cli)?, cmd),
+        Command::Pod(cmd) => rt.block_on(pods::run(engine(&cli)?, cmd)),
         Command::System(SystemCommand::Service(a)) => rt.block_on(service::run(engine(&cli)?, a)),
         Command::System(SystemCommand::Check(a)) => check::run(&engine(&cli)?, a),
         Command::System(SystemCommand::Df(a)) => system::df(&engine(&cli)?, a),

@@ -78,6 +78,16 @@ pub fn with_authfile(engine: Engine, authfile: Option<PathBuf>) -> anyhow::Resul
     Ok(Engine::open(config)?)
 }
 
+/// Pulls `image` when it is not here yet.
+pub async fn pull_if_missing(engine: &Engine, image: &str) -> anyhow::Result<()> {
+    let missing =
+        matches!(engine.image(image), Err(berth_engine::Error::Lookup(berth_engine::image::LookupError::NotFound(_))));
+    if missing {
+        pull_with_progress(engine, image, None, false).await?;
+    }
+    Ok(())
+}
+
 /// Pulls, drawing progress on stderr (as Podman does), and returns the image.
 pub async fn pull_with_progress(
     engine: &Engine,

@@ -32,6 +32,8 @@ mod inspect;
 pub mod monitor;
 pub mod network;
 mod network_ops;
+pub mod pod;
+mod pod_ops;
 mod pull;
 pub mod push;
 pub mod rootless;
@@ -103,6 +105,8 @@ pub enum Error {
     #[error(transparent)]
     Volume(#[from] volume::VolumeError),
     #[error(transparent)]
+    Pod(#[from] pod::PodError),
+    #[error(transparent)]
     Security(#[from] container::security::SecurityError),
     #[error(transparent)]
     User(#[from] container::user::UserError),
@@ -138,6 +142,7 @@ impl Error {
                 | Error::ContainerLookup(container::LookupError::NotFound(_))
                 | Error::Network(network::NetworkError::NotFound(_))
                 | Error::Volume(volume::VolumeError::NotFound(_))
+                | Error::Pod(pod::PodError::NotFound(_))
         )
     }
 }

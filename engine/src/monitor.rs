@@ -165,6 +165,7 @@ fn supervise(engine: &Engine, id: &str, ready: OwnedFd, start_lock: Option<Owned
             let _ = engine.remove_container(id, true);
             crate::trace::mark("removed (--rm)");
             report_failure();
+            engine.pod_member_done(&c);
             return 0;
         }
         report_failure();
@@ -174,6 +175,7 @@ fn supervise(engine: &Engine, id: &str, ready: OwnedFd, start_lock: Option<Owned
         // A start that failed was reported to whoever started it: not retried behind their back.
         let stopped = container::stopped_by_user(engine.state().conn(), id).ok().flatten().unwrap_or(true);
         if (first && !run.started) || stopped || !c.options.restart.restarts(run.exit_code, restarts) {
+            engine.pod_member_done(&c);
             return if run.started { 0 } else { 1 };
         }
         // Docker's backoff: 100 ms, doubling up to a minute; a run of 10 s or more starts over.
@@ -346,6 +348,7 @@ fn run_once(
     if let Err(e) = network::detach(&network::link::LinuxHostNet, id, ports) {
         note(&format!("taking the network down: {e}"));
     }
+    engine.release_pod_shm(id);
     crate::trace::mark("cgroup and network taken down");
     drop(attachment);
     Run { exit_code, error: None, started: true, ran_for: began.elapsed() }

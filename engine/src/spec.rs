@@ -438,6 +438,9 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
     if input.opts.init {
         annotations.insert(berth_runtime::process::init::ANNOTATION.to_string(), "true".to_string());
     }
+    if input.opts.pause {
+        annotations.insert(berth_runtime::process::init::PAUSE_ANNOTATION.to_string(), "true".to_string());
+    }
     SpecBuilder::default()
         .version("1.0.2")
         .annotations(annotations)

@@ -121,6 +121,16 @@ CREATE TABLE build_cache (
 CREATE INDEX build_cache_image ON build_cache(image_id);
 CREATE INDEX build_cache_parent ON build_cache(parent);
 "#,
+    // Pods (`pod::PodRecord`); a container's pod is in its options.
+    r#"
+CREATE TABLE pods (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    options TEXT NOT NULL,         -- PodOptions as JSON
+    infra_id TEXT                  -- its infra container, once made
+);
+"#,
 ];
 
 /// Networks and the addresses handed out on them (migration 4).

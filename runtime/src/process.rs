@@ -215,6 +215,7 @@ pub fn launch(sys: &dyn Syscall, launch: Launch) -> Result<Started, RuntimeError
         err_parent: err_r.fd,
         last_cap,
         init: init::asked(launch.spec),
+        pause: init::pause_asked(launch.spec),
     };
     let mut entry = || child.main(sys);
     let pid = match &ns.pid_path {
@@ -311,6 +312,7 @@ pub fn exec(sys: &dyn Syscall, exec: Exec) -> Result<Started, RuntimeError> {
         err_parent: err_r.fd,
         last_cap,
         init: false,
+        pause: false,
     };
     let mut entry = || child.main(sys);
     let pid_path = ns.pid_path.as_deref().expect("set above");
@@ -391,6 +393,9 @@ struct Child<'a> {
     /// `--init` (the spec's `init::ANNOTATION`): this process stays as pid 1 and runs the
     /// command as its child.
     init: bool,
+    /// A pod's infra container (the spec's `init::PAUSE_ANNOTATION`): this process stays as
+    /// pid 1 and runs no command.
+    pause: bool,
 }
 
 impl Child<'_> {
@@ -509,6 +514,14 @@ impl Child<'_> {
         sys.chdir(cwd).stage(|| format!("entering the working directory {}", cwd.display()))?;
         if no_new_privs {
             sys.set_no_new_privs().stage(|| "setting no_new_privs".into())?;
+        }
+        if self.pause {
+            // only what `ps` shows: no reason to fail the start
+            let _ = sys.set_name(init::PAUSE_NAME);
+            sys.block_signals().stage(|| "blocking the pause process's signals".into())?;
+            // end of file on `err`: the parent sees the container running
+            let _ = sys.close(*err);
+            return Ok(init::pause(sys));
         }
         let args = self.process.args().as_deref().unwrap_or_default();
         let env = self.process.env().as_deref().unwrap_or_default();

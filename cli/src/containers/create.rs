@@ -221,6 +221,12 @@ pub struct CreateArgs {
     /// private are refused, as berth gives a container no id maps of its own
     #[arg(long, value_name = "MODE")]
     pub userns: Vec<String>,
+    /// The pod to put the container in (a name or id), or new:NAME for a new pod of that name
+    #[arg(long, value_name = "POD")]
+    pub pod: Option<String>,
+    /// Read the pod (its id) from this file
+    #[arg(long, value_name = "FILE")]
+    pub pod_id_file: Option<PathBuf>,
     /// The container's root is this directory of the host, not an image (`PATH:O`: an overlay
     /// over it, which is left unchanged); the arguments are then the command alone
     #[arg(long, value_name = "PATH[:O]")]
@@ -534,6 +540,17 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
             || args.health_cmd.as_deref().is_some_and(|c| c.trim().eq_ignore_ascii_case("none")),
         health_on_failure: berth_engine::container::health::OnFailure::parse(&args.health_on_failure)
             .map_err(anyhow::Error::msg)?,
+        pod: match (&args.pod, &args.pod_id_file) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(f)) => Some(
+                std::fs::read_to_string(f)
+                    .with_context(|| format!("reading pod id file {}", f.display()))?
+                    .trim()
+                    .to_string(),
+            ),
+            (None, None) => None,
+        },
+        ..Default::default()
     })
 }
 
@@ -570,7 +587,39 @@ pub(super) async fn create(engine: &Engine, args: &CreateArgs) -> anyhow::Result
     if image.starts_with('-') {
         bail!("unknown flag: {}", image.split('=').next().unwrap_or(image));
     }
-    let opts = options(args)?;
+    let mut opts = options(args)?;
+    // `--pod new:NAME`: the pod is made first (its host name and published ports are the
+    // container's), and goes again when the container can't be made
+    let mut new_pod = None;
+    if let Some(name) = opts.pod.as_deref().and_then(|p| p.strip_prefix("new:")) {
+        let pod_opts = berth_engine::pod::PodOptions {
+            name: Some(name.to_string()),
+            infra: true,
+            share: berth_engine::pod::DEFAULT_SHARE.to_vec(),
+            hostname: opts.hostname.take(),
+            ports: std::mem::take(&mut opts.ports),
+            network: opts.network.take(),
+            network_aliases: std::mem::take(&mut opts.network_aliases),
+            create_command: std::env::args().collect(),
+            ..Default::default()
+        };
+        let p = engine.create_pod(pod_opts)?;
+        opts.pod = Some(p.id.clone());
+        new_pod = Some(p.id);
+    }
+    let made = create_in_pod(engine, args, image, opts).await;
+    if let (Err(_), Some(pod)) = (&made, &new_pod) {
+        let _ = engine.remove_pod(pod, true, Some(std::time::Duration::ZERO));
+    }
+    made
+}
+
+async fn create_in_pod(
+    engine: &Engine,
+    args: &CreateArgs,
+    image: &str,
+    opts: CreateOptions,
+) -> anyhow::Result<ContainerRecord> {
     // an archive transport (`docker-archive:PATH`): loaded first, then created from by name
     let from_archive;
     let image = if opts.rootfs.is_some() {
@@ -580,7 +629,7 @@ pub(super) async fn create(engine: &Engine, args: &CreateArgs) -> anyhow::Result
         from_archive = loaded.names.first().cloned().unwrap_or(loaded.image.id);
         from_archive.as_str()
     } else {
-        image.as_str()
+        image
     };
     let missing = !image.is_empty()
         && matches!(

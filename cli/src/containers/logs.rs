@@ -62,9 +62,15 @@ pub(crate) fn parse_time_arg(s: &str) -> anyhow::Result<chrono::DateTime<chrono:
 }
 
 pub async fn logs(engine: Engine, args: &LogsArgs) -> anyhow::Result<ExitCode> {
+    logs_prefixed(engine, args, false).await
+}
+
+/// [`logs`], each line starting with its container's short id when there are several
+/// containers or `prefix` asks for it (`pod logs`).
+pub async fn logs_prefixed(engine: Engine, args: &LogsArgs, prefix: bool) -> anyhow::Result<ExitCode> {
     let since = args.since.as_deref().map(parse_time_arg).transpose()?;
     let until = args.until.as_deref().map(parse_time_arg).transpose()?;
-    let several = args.containers.len() > 1;
+    let several = args.containers.len() > 1 || prefix;
     let mut shown: Vec<(usize, logs::Record)> = Vec::new();
     let mut followed = Vec::new();
     let mut prefixes = Vec::new();

@@ -36,7 +36,7 @@ pub use lifecycle::{
     kill, pause, restart, start, stop, unpause, wait, KillArgs, PauseArgs, StartArgs, StopArgs, WaitArgs,
 };
 pub(crate) use logs::parse_time_arg;
-pub use logs::{logs, LogsArgs};
+pub use logs::{logs, logs_prefixed, LogsArgs};
 pub use port::{port, PortArgs};
 pub(crate) use ps::status_text;
 pub use ps::{ps, PsArgs};
@@ -44,7 +44,7 @@ pub use rename::{rename, RenameArgs};
 pub use rm::{prune, rm, PruneArgs, RmArgs};
 pub use run::{run, RunArgs};
 pub use stats::{stats, StatsArgs};
-pub use top::{top, TopArgs};
+pub use top::{top, top_of, TopArgs};
 
 /// Turns a failed start into Podman's message and exit code.
 fn start_error(e: berth_engine::Error) -> anyhow::Result<ExitCode> {

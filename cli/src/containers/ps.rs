@@ -45,6 +45,9 @@ pub struct PsArgs {
     /// Print the last N containers created (with -a, whatever their state)
     #[arg(short = 'n', long, value_name = "N")]
     pub last: Option<usize>,
+    /// Show the pod of each container (POD ID and PODNAME columns)
+    #[arg(short = 'p', long)]
+    pub pod: bool,
 }
 
 /// The STATUS column: `Up 5 seconds (healthy)`, `Exited (0) 2 minutes ago`; `health` is the
@@ -64,9 +67,29 @@ pub(crate) fn status_text(c: &ContainerRecord, health: Option<HealthStatus>) -> 
     }
 }
 
+/// The published ports of a container: a pod member on its pod's network has its pod's (the
+/// infra container's), as Podman shows them.
+fn ports_of(engine: &Engine, c: &ContainerRecord) -> Vec<berth_engine::container::port::PortMapping> {
+    if c.options.pod.is_some() && !c.options.pod_infra {
+        if let Some(infra) = c.options.network.as_deref().and_then(|n| n.strip_prefix("container:")) {
+            return engine.container(infra).map(|i| i.options.ports).unwrap_or_default();
+        }
+    }
+    c.options.ports.clone()
+}
+
 /// The PORTS column: `0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp`.
-fn ports_text(c: &ContainerRecord) -> String {
-    c.options.ports.iter().map(|p| p.display()).collect::<Vec<_>>().join(", ")
+fn ports_text(engine: &Engine, c: &ContainerRecord) -> String {
+    ports_of(engine, c).iter().map(|p| p.display()).collect::<Vec<_>>().join(", ")
+}
+
+/// The pod's id and name, for a container in one.
+fn pod_of(engine: &Engine, c: &ContainerRecord) -> (String, String) {
+    match c.options.pod.as_deref().map(|p| engine.pod(p)) {
+        Some(Ok(p)) => (p.id, p.name),
+        Some(Err(_)) => (c.options.pod.clone().unwrap_or_default(), String::new()),
+        None => (String::new(), String::new()),
+    }
 }
 
 fn ps_json(engine: &Engine, c: &ContainerRecord) -> Value {
@@ -88,7 +111,10 @@ fn ps_json(engine: &Engine, c: &ContainerRecord) -> Value {
         "Pid": c.pid.unwrap_or(0),
         "Labels": c.options.labels,
         "AutoRemove": c.options.remove,
-        "Ports": c.options.ports.iter().map(|p| json!({
+        "Pod": pod_of(engine, c).0,
+        "PodName": pod_of(engine, c).1,
+        "IsInfra": c.options.pod_infra,
+        "Ports": ports_of(engine, c).iter().map(|p| json!({
             "host_ip": p.host_ip.map(|i| i.to_string()).unwrap_or_default(),
             "host_port": p.host_port,
             "container_port": p.container_port,
@@ -154,6 +180,15 @@ fn matcher(engine: &Engine, key: &str, values: &[&str]) -> anyhow::Result<Matche
                 c.options.restart.name().split(':').next() == Some(want)
             })
         }
+        "pod" => {
+            // by name, id or id prefix; a pod that is not there matches nothing
+            let pods: Vec<(String, String)> = engine.pods()?.into_iter().map(|p| (p.id, p.name)).collect();
+            Box::new(move |c, v| {
+                c.options.pod.as_deref().is_some_and(|id| {
+                    pods.iter().any(|(pid, name)| pid == id && (name == v || (!v.is_empty() && pid.starts_with(v))))
+                })
+            })
+        }
         "exited" => Box::new(|c, v| {
             c.status == ContainerStatus::Exited && c.exit_code.map(|x| x.to_string()).as_deref() == Some(v)
         }),
@@ -172,7 +207,7 @@ fn matcher(engine: &Engine, key: &str, values: &[&str]) -> anyhow::Result<Matche
             })
         }
         other => {
-            bail!("invalid filter {other:?}: use status, name, id, label, ancestor, restart-policy, exited or health")
+            bail!("invalid filter {other:?}: use status, name, id, label, ancestor, restart-policy, exited, health or pod")
         }
     })
 }
@@ -187,7 +222,9 @@ fn ps_row(engine: &Engine, c: &ContainerRecord, no_trunc: bool) -> Value {
     v["Created"] = json!(ago(Some(c.created_at)));
     v["CreatedHuman"] = v["Created"].clone();
     v["RunningFor"] = v["Created"].clone();
-    v["Ports"] = json!(ports_text(c));
+    v["Ports"] = json!(ports_text(engine, c));
+    let pod = v["Pod"].as_str().unwrap_or("").to_string();
+    v["Pod"] = json!(if no_trunc { pod } else { pod.chars().take(12).collect() });
     v
 }
 
@@ -238,7 +275,10 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
             t.write_rows(&rows, &[("ID", "CONTAINER ID"), ("Names", "NAMES"), ("RunningFor", "CREATED")], &mut out)?;
         }
         None => {
-            let header = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"];
+            let mut header = vec!["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"];
+            if args.pod {
+                header.extend(["POD ID", "PODNAME"]);
+            }
             let mut table = if args.noheading { Table::headless() } else { Table::new(&header) };
             for c in &list {
                 let mut cmd = c.command.join(" ");
@@ -246,15 +286,21 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
                     cmd = format!("{}...", cmd.chars().take(17).collect::<String>());
                 }
                 let id = if args.no_trunc { c.id.clone() } else { c.short_id().to_string() };
-                table.row(vec![
+                let mut cells = vec![
                     id,
                     c.image_name.clone(),
                     cmd,
                     ago(Some(c.created_at)),
                     status_text(c, engine.health_status(c)),
-                    ports_text(c),
+                    ports_text(engine, c),
                     c.name.clone(),
-                ]);
+                ];
+                if args.pod {
+                    let (pod_id, pod_name) = pod_of(engine, c);
+                    let pod_id = if args.no_trunc { pod_id } else { pod_id.chars().take(12).collect() };
+                    cells.extend([pod_id, pod_name]);
+                }
+                table.row(cells);
             }
             table.print(&mut out)?;
         }

@@ -88,6 +88,11 @@ pub fn rm(engine: &Engine, args: &RmArgs) -> anyhow::Result<ExitCode> {
         if let (true, Some(t)) = (force, args.time) {
             engine.stop_container(n, Duration::from_secs(t))?;
         }
+        // an infra container goes with its pod, after the pod's other containers (its
+        // dependents, listed before it)
+        if (args.depend || args.all) && engine.container(n).is_ok_and(|c| c.options.pod_infra) {
+            return engine.remove_infra_container(n, force).map(drop);
+        }
         engine.remove_container(n, force).map(drop)
     };
     if !args.ignore && !args.force {

@@ -62,7 +62,12 @@ fn go_duration(secs: f64) -> String {
 
 /// `berth top`: the container's processes.
 pub fn top(engine: &Engine, args: &TopArgs) -> anyhow::Result<ExitCode> {
-    let mut wanted: Vec<&str> = args.descriptors.iter().flat_map(|d| d.split(',')).filter(|d| !d.is_empty()).collect();
+    top_of(engine, std::slice::from_ref(&args.container), &args.descriptors)
+}
+
+/// The processes of several containers in one table (`pod top`).
+pub fn top_of(engine: &Engine, containers: &[String], descriptors: &[String]) -> anyhow::Result<ExitCode> {
+    let mut wanted: Vec<&str> = descriptors.iter().flat_map(|d| d.split(',')).filter(|d| !d.is_empty()).collect();
     if wanted.is_empty() {
         wanted = vec!["user", "pid", "ppid", "pcpu", "etime", "tty", "time", "args"];
     }
@@ -76,7 +81,10 @@ pub fn top(engine: &Engine, args: &TopArgs) -> anyhow::Result<ExitCode> {
             ),
         }
     }
-    let rows = engine.container_top(&args.container)?;
+    let mut rows = Vec::new();
+    for c in containers {
+        rows.extend(engine.container_top(c)?);
+    }
     let (host_users, host_groups) = (host_names("/etc/passwd"), host_names("/etc/group"));
     let mut table = Table::new(&headers);
     for r in rows {

@@ -23,6 +23,7 @@ mod hostile_files;
 mod images;
 mod network;
 mod podman_cli;
+mod pods;
 mod pull;
 mod push;
 mod restart;

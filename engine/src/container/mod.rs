@@ -233,6 +233,16 @@ pub struct CreateOptions {
     /// `--health-on-failure`: what an unhealthy container undergoes.
     #[serde(default)]
     pub health_on_failure: health::OnFailure,
+    /// `--pod`: the id of the pod the container is in.
+    #[serde(default)]
+    pub pod: Option<String>,
+    /// The container is its pod's infra container.
+    #[serde(default)]
+    pub pod_infra: bool,
+    /// Its process is the runtime's pause process (an infra container without an image), not
+    /// its command.
+    #[serde(default)]
+    pub pause: bool,
 }
 
 impl CreateOptions {

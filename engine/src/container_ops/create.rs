@@ -56,6 +56,7 @@ impl Engine {
     /// Bad input (name in use, unknown user, no command) fails before anything is created.
     /// With `--rootfs` (`opts.rootfs`) there is no image: `image_query` is not read.
     pub fn create_container(&self, image_query: &str, mut opts: CreateOptions) -> Result<ContainerRecord> {
+        self.join_pod(&mut opts)?;
         let (img, found_as) = match &opts.rootfs {
             Some(_) => (None, None),
             None => {

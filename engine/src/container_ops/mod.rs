@@ -50,7 +50,7 @@ fn valid_name(name: &str) -> bool {
     crate::container::names::valid(name)
 }
 
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     let bytes: [u8; 32] = rand::rng().random();
     hex::encode(bytes)
 }

@@ -18,6 +18,22 @@ impl Engine {
     /// cgroup, state); `force` stops a running one first.
     pub fn remove_container(&self, query: &str, force: bool) -> Result<ContainerRecord> {
         let c = self.container(query)?;
+        if let Some(pod_id) = c.options.pod.as_deref().filter(|_| c.options.pod_infra) {
+            let found = crate::pod::get(self.state().conn(), pod_id);
+            if let Ok(Some(p)) = found {
+                return Err(Error::Invalid(format!(
+                    "container {} is the infra container of pod {} and cannot be removed without removing the pod (use pod rm, or rm --depend)",
+                    c.id, p.id
+                )));
+            }
+        }
+        self.remove_pod_container(&c.id, force)
+    }
+
+    /// [`Engine::remove_container`] without the infra container's guard: for `pod rm` and
+    /// `rm --depend`, which remove its pod too.
+    pub(crate) fn remove_pod_container(&self, query: &str, force: bool) -> Result<ContainerRecord> {
+        let c = self.container(query)?;
         let dependents = self.container_dependents(&c.id)?;
         if !dependents.is_empty() {
             return Err(Error::Invalid(format!(
@@ -49,6 +65,7 @@ impl Engine {
             let _ = cg.kill_all(Signal::SIGKILL);
             let _ = cg.delete();
         }
+        self.release_pod_shm(&c.id);
         // A `berth mount` of it goes first: its files are about to go.
         self.release_container_mount(&c.id)?;
         self.release_image_mounts(&c)?;

@@ -41,6 +41,8 @@ impl Engine {
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
+        // In a pod: its infra container runs first.
+        self.start_pod_infra_of(&c)?;
         // On another container's network: that one runs first, as Podman starts dependencies.
         if let network::Mode::Container(other) = network::Mode::of(&c.options) {
             if !self.container(&other)?.is_running() {
@@ -163,6 +165,17 @@ impl Engine {
         let mut spec = self.container_spec(id).map_err(|e| prep(&e))?;
         if let network::Mode::Container(other) = network::Mode::of(&c.options) {
             self.join_network_of(&mut spec, &other).map_err(|e| prep(&e))?;
+        }
+        if let Some((infra_pid, shared)) = self.pod_namespaces_of(&c).map_err(|e| prep(&e))? {
+            join_pod_namespaces(&mut spec, infra_pid, &shared);
+        }
+        // A pod sharing IPC shares the infra's /dev/shm, a tmpfs on the host that the infra's
+        // start mounts and its end unmounts (as Podman's).
+        if let Some(shm) = self.pod_shm(&c).map_err(|e| prep(&e))? {
+            if c.options.pod_infra {
+                mount_shm(&shm, c.options.shm_size).map_err(|e| prep(&e))?;
+            }
+            bind_shm(&mut spec, &shm);
         }
         // Images mounted with `--mount type=image` are mounted on the host (as `image mount`).
         self.hold_image_mounts(&c).map_err(|e| prep(&format!("mounting an image: {e}")))?;
@@ -294,9 +307,63 @@ impl Engine {
             }
             network::pasta::stop(&self.config().run_root, id);
             network::slirp::stop(&self.config().run_root, id);
+            self.release_pod_shm(id);
         }
         let started = result?;
         crate::trace::mark("launched: the container's process runs");
         Ok((started, attachment.unwrap_or(network::Attachment { reserved: Vec::new() })))
+    }
+}
+
+/// A pod member's spec joins the namespaces its pod shares (but the network, joined as
+/// `container:ID`), held by the infra's process `infra_pid`.
+fn join_pod_namespaces(spec: &mut oci_spec::runtime::Spec, infra_pid: i32, shared: &[crate::pod::Namespace]) {
+    use crate::pod::Namespace;
+    use oci_spec::runtime::LinuxNamespaceType as T;
+    if let Some(namespaces) = spec.linux_mut().as_mut().and_then(|l| l.namespaces_mut().as_mut()) {
+        for n in namespaces.iter_mut() {
+            let ns = match n.typ() {
+                T::Ipc => Namespace::Ipc,
+                T::Uts => Namespace::Uts,
+                T::Pid => Namespace::Pid,
+                T::Cgroup => Namespace::Cgroup,
+                _ => continue,
+            };
+            if shared.contains(&ns) {
+                n.set_path(Some(std::path::PathBuf::from(format!("/proc/{infra_pid}/ns/{}", ns.proc_name()))));
+            }
+        }
+    }
+}
+
+/// Mounts a pod's shared /dev/shm (a tmpfs, 64 MiB unless `--shm-size`) at `dir` on the host,
+/// unless it is there already.
+fn mount_shm(dir: &std::path::Path, size: Option<u64>) -> std::result::Result<(), String> {
+    use nix::mount::{mount, MsFlags};
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let parent = dir.parent().and_then(|p| std::fs::metadata(p).ok()).map(|m| std::os::unix::fs::MetadataExt::dev(&m));
+    let here = std::fs::metadata(dir).ok().map(|m| std::os::unix::fs::MetadataExt::dev(&m));
+    if parent.is_some() && parent != here {
+        return Ok(()); // mounted by an earlier start whose end did not unmount it
+    }
+    let data = format!("mode=1777,size={}", size.unwrap_or(64 * 1024 * 1024));
+    mount(
+        Some("shm"),
+        dir,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some(data.as_str()),
+    )
+    .map_err(|e| format!("mounting the pod's /dev/shm at {}: {e}", dir.display()))
+}
+
+/// The spec's /dev/shm becomes a bind of the pod's.
+fn bind_shm(spec: &mut oci_spec::runtime::Spec, shm: &std::path::Path) {
+    if let Some(mounts) = spec.mounts_mut().as_mut() {
+        for m in mounts.iter_mut().filter(|m| m.destination() == std::path::Path::new("/dev/shm")) {
+            m.set_typ(Some("bind".into()));
+            m.set_source(Some(shm.to_path_buf()));
+            m.set_options(Some(vec!["bind".into(), "rw".into(), "nosuid".into(), "nodev".into(), "noexec".into()]));
+        }
     }
 }

@@ -16,6 +16,32 @@ pub const ANNOTATION: &str = "run.berth.init";
 /// The init's process name, as `ps` shows it.
 pub const NAME: &str = "berth-init";
 
+/// The spec annotation that makes the container's process a pause process (`"true"`): a pod's
+/// infra container, which only holds its namespaces. Its pid 1 stays Berth's process (named
+/// [`PAUSE_NAME`]) and runs no command, so no binary is put in the container (catatonit -P's
+/// role): it reaps what is re-parented to it and exits 0 on SIGTERM, SIGINT, SIGHUP or SIGQUIT.
+pub const PAUSE_ANNOTATION: &str = "run.berth.pause";
+
+/// The pause process's name, as `ps` shows it.
+pub const PAUSE_NAME: &str = "berth-pause";
+
+/// Whether `spec` asks for a pause process instead of its command.
+pub fn pause_asked(spec: &Spec) -> bool {
+    spec.annotations().as_ref().and_then(|a| a.get(PAUSE_ANNOTATION)).is_some_and(|v| v == "true")
+}
+
+/// The pause process's loop, with every signal blocked: returns its exit code once asked to end.
+pub fn pause(sys: &dyn Syscall) -> isize {
+    loop {
+        match sys.wait_signal() {
+            Ok(libc::SIGCHLD) => while let Ok(Some(_)) = sys.reap_any() {},
+            Ok(libc::SIGTERM | libc::SIGINT | libc::SIGHUP | libc::SIGQUIT) => return 0,
+            Ok(_) => {}
+            Err(_) => return 1,
+        }
+    }
+}
+
 /// Whether `spec` asks for the init.
 pub fn asked(spec: &Spec) -> bool {
     spec.annotations().as_ref().and_then(|a| a.get(ANNOTATION)).is_some_and(|v| v == "true")

@@ -138,6 +138,7 @@ fn run_child_keeping(sys: &TestSyscall, spec: &Spec, preserve_fds: u32, workdir_
         err_parent: 23,
         last_cap: 40,
         init: false,
+        pause: false,
     };
     let mut err = 0;
     child.run(sys, &mut err).expect_err("the fake's execve fails")
@@ -448,6 +449,7 @@ fn an_exec_joins_namespaces_mounts_nothing_and_takes_its_terminal() {
         err_parent: 23,
         last_cap: 40,
         init: false,
+        pause: false,
     };
     let failure = child.run(&sys, &mut 0).expect_err("the fake's execve fails");
     assert_eq!(failure, Failure::errno("executing /bin/sh", Errno::ENOSYS));
@@ -496,6 +498,7 @@ fn a_terminal_is_made_in_the_container_and_its_master_sent_to_the_console_socket
         err_parent: 23,
         last_cap: 40,
         init: false,
+        pause: false,
     };
     let _ = child.run(&sys, &mut 0).expect_err("the fake's execve fails");
     // After pivot_root (the container's own /dev/ptmx), before the user changes.
