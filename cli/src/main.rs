@@ -13,6 +13,7 @@ mod export;
 mod format;
 mod images;
 mod import;
+mod kube;
 mod logging;
 mod login;
 mod mounts;
@@ -195,6 +196,15 @@ enum Command {
     /// Manage pods: containers that share namespaces
     #[command(subcommand)]
     Pod(pods::PodCommand),
+    /// Play, take down and generate Kubernetes YAML
+    #[command(subcommand)]
+    Kube(kube::KubeCommand),
+    /// Play Kubernetes YAML (as kube play)
+    #[command(subcommand)]
+    Play(kube::PlayCommand),
+    /// Generate Kubernetes YAML (as kube generate)
+    #[command(subcommand)]
+    Generate(kube::GenerateCommand),
     /// The Docker-compatible API service, and the store's check
     #[command(subcommand)]
     System(SystemCommand),
@@ -525,11 +535,20 @@ fn run(cli: Cli, complete_words: Option<Vec<String>>) -> anyhow::Result<ExitCode
         }
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => containers::top(&engine(&cli)?, a),
         Command::Healthcheck(cmd) => containers::healthcheck(&engine(&cli)?, cmd),
+        // Berth's own help first (as Podman's), then the provider's
+        Command::Compose(a) if matches!(a.args.first().map(String::as_str), Some("--help" | "-h")) => {
+            help(&["compose".to_string()])?;
+            println!();
+            rt.block_on(compose::run(engine(&cli)?, a))
+        }
         Command::Compose(a) => rt.block_on(compose::run(engine(&cli)?, a)),
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => containers::cp(&engine(&cli)?, a),
         Command::Network(cmd) => networks::run(&engine(&cli)?, cmd),
         Command::Volume(cmd) => volumes::run(&engine(&cli)?, cmd),
         Command::Pod(cmd) => rt.block_on(pods::run(engine(&cli)?, cmd)),
+        Command::Kube(cmd) => rt.block_on(kube::run(engine(&cli)?, cmd)),
+        Command::Play(cmd) => rt.block_on(kube::run_play(engine(&cli)?, cmd)),
+        Command::Generate(cmd) => kube::run_generate(&engine(&cli)?, cmd),
         Command::System(SystemCommand::Service(a)) => rt.block_on(service::run(engine(&cli)?, a)),
         Command::System(SystemCommand::Check(a)) => check::run(&engine(&cli)?, a),
         Command::System(SystemCommand::Df(a)) => system::df(&engine(&cli)?, a),

@@ -16,6 +16,7 @@ const MAP_KEYS: &[&str] = &[
     "Options",
     "Networks",
     "Ports",
+    "PortBindings",
     "ExposedPorts",
     "Volumes",
     "Sysctls",

@@ -72,7 +72,7 @@ fn synopsis(c: &Command, path: &str) -> String {
             .map(|n| n.to_string())
             .unwrap_or_else(|| a.get_id().as_str().to_uppercase());
         out.push(' ');
-        if name.contains(' ') || name.contains('[') {
+        if name.contains(' ') || name.contains('[') || name.contains('{') {
             // a synopsis of its own: `IMAGE [COMMAND [ARG...]]`
             out.push_str(&name);
             continue;

@@ -187,6 +187,7 @@ impl Engine {
                 "AutoRemove": c.options.remove,
                 "StopSignal": self.stop_signal(c),
                 "HealthcheckOnFailureAction": c.options.health_on_failure.name(),
+                "Annotations": c.options.annotations,
             },
             "HostConfig": {
                 "LogConfig": {

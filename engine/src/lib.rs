@@ -29,6 +29,8 @@ pub mod host_mount;
 mod image_ops;
 mod import;
 mod inspect;
+pub mod kube;
+mod kube_ops;
 pub mod monitor;
 pub mod network;
 mod network_ops;

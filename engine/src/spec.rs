@@ -438,6 +438,10 @@ pub fn build(input: &SpecInputs<'_>) -> Result<Spec, SpecError> {
     if input.opts.init {
         annotations.insert(berth_runtime::process::init::ANNOTATION.to_string(), "true".to_string());
     }
+    // the user's, but never one of Berth's own (those below decide what runs)
+    for (k, v) in input.opts.annotations.iter().filter(|(k, _)| !k.starts_with("run.berth.")) {
+        annotations.insert(k.clone(), v.clone());
+    }
     if input.opts.pause {
         annotations.insert(berth_runtime::process::init::PAUSE_ANNOTATION.to_string(), "true".to_string());
     }

@@ -47,7 +47,7 @@ pub fn inspect(engine: &Engine, args: &InspectArgs, images_too: bool) -> anyhow:
                         &crate::images::InspectArgs { images: args.names.clone(), format: args.format.clone() },
                     )
                 }
-                Err(_) => bail!("no such object: \"{n}\""),
+                Err(_) => bail!("inspecting object: no such object: \"{n}\""),
             },
         }
     }

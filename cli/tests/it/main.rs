@@ -21,6 +21,7 @@ mod health;
 mod hostile;
 mod hostile_files;
 mod images;
+mod kube;
 mod network;
 mod podman_cli;
 mod pods;

@@ -239,6 +239,9 @@ pub struct CreateOptions {
     /// The container is its pod's infra container.
     #[serde(default)]
     pub pod_infra: bool,
+    /// Annotations (`kube play`'s, `--annotation`): in the spec and `inspect`'s Config.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
     /// Its process is the runtime's pause process (an infra container without an image), not
     /// its command.
     #[serde(default)]

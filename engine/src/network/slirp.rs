@@ -68,7 +68,17 @@ impl Options {
                 "allow_host_loopback" => {
                     o.allow_host_loopback = value.parse().map_err(|_| bad("true or false"))?;
                 }
-                _ => return Err(bad("unknown option: Berth's slirp4netns takes cidr, mtu and allow_host_loopback")),
+                // how published ports reach the container: slirp4netns's own forwarding is
+                // what Berth does
+                "port_handler" if value == "slirp4netns" => {}
+                "port_handler" => return Err(bad(
+                    "Berth publishes ports through slirp4netns itself: use port_handler=slirp4netns, or leave it out",
+                )),
+                _ => {
+                    return Err(bad(
+                        "unknown option: Berth's slirp4netns takes cidr, mtu, allow_host_loopback and port_handler",
+                    ))
+                }
             }
         }
         Ok(o)
@@ -219,7 +229,8 @@ mod tests {
             ("slirp4netns:cidr=nope", "cidr=nope: not an IPv4 network"),
             ("slirp4netns:cidr=10.1.2.0/28", "too small"),
             ("slirp4netns:mtu=9", "mtu=9: an MTU"),
-            ("slirp4netns:port_handler=rootlesskit", "unknown option"),
+            ("slirp4netns:port_handler=rootlesskit", "use port_handler=slirp4netns"),
+            ("slirp4netns:outbound_addr=eth0", "unknown option"),
             ("slirp4netns:cidr", "KEY=VALUE"),
         ] {
             let err = Options::parse(bad).unwrap_err().to_string();
