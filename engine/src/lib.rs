@@ -20,6 +20,7 @@ pub mod container;
 mod container_ops;
 pub mod copy;
 pub mod diff;
+mod disk_usage;
 pub mod events;
 pub mod exec;
 mod export;
@@ -55,6 +56,7 @@ pub use check::{CheckOptions, CheckReport, Outcome as CheckOutcome, Problem as C
 pub use commit::{Change, CommitOptions, CommitStep, ImageFormat};
 pub use container::{ContainerRecord, CreateOptions, Status as ContainerStatus};
 pub use container_ops::{parse_kill_signal, LaunchError, Stopped};
+pub use disk_usage::{dir_size, DiskUsage, Usage};
 pub use events::{Event, EventBus, LayerPhase, PullProgress, StateEvent};
 pub use image::{ImageRecord, LayerRecord};
 pub use image_ops::{RemoveReport, RemovedImage};

@@ -15,6 +15,8 @@ use crate::dto::*;
 pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         engine_info,
+        disk_usage,
+        host_stats,
         list_containers,
         container_stats,
         start_container,
@@ -22,6 +24,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         restart_container,
         remove_container,
         inspect_container,
+        run_command,
         container_health,
         run_healthcheck,
         export_container,
@@ -72,6 +75,16 @@ async fn engine_info(b: State<'_, Backend>) -> Result<EngineInfo, ApiError> {
 }
 
 #[tauri::command]
+async fn disk_usage(b: State<'_, Backend>) -> Result<DiskUsage, ApiError> {
+    c::disk_usage(&b).await
+}
+
+#[tauri::command]
+async fn host_stats(b: State<'_, Backend>) -> Result<HostStats, ApiError> {
+    c::host_stats(&b).await
+}
+
+#[tauri::command]
 async fn list_containers(b: State<'_, Backend>) -> Result<Vec<ContainerSummary>, ApiError> {
     c::list_containers(&b).await
 }
@@ -104,6 +117,11 @@ async fn remove_container(b: State<'_, Backend>, id: String, force: bool) -> Res
 #[tauri::command]
 async fn inspect_container(b: State<'_, Backend>, id: String) -> Result<serde_json::Value, ApiError> {
     c::inspect_container(&b, c::IdArgs { id }).await
+}
+
+#[tauri::command]
+async fn run_command(b: State<'_, Backend>, id: String) -> Result<String, ApiError> {
+    c::run_command(&b, c::IdArgs { id }).await
 }
 
 #[tauri::command]

@@ -21,6 +21,8 @@ use crate::terminal::Terminals;
 pub struct Backend {
     pub(super) engine: Engine,
     pub(super) cpu_samples: Mutex<HashMap<String, CpuSample>>,
+    /// The host's previous CPU and memory sample (`host_stats`).
+    pub(super) host_sample: Mutex<Option<berth_engine::stats::HostSample>>,
     pub(super) follows: Subscriptions,
     pub(super) terminals: Terminals,
     /// The running builds' cancel flags, by the id their `started` message gave.
@@ -42,6 +44,7 @@ impl Backend {
         Backend {
             engine,
             cpu_samples: Mutex::new(HashMap::new()),
+            host_sample: Mutex::new(None),
             follows: Subscriptions::default(),
             terminals: Terminals::default(),
             builds: Mutex::new(HashMap::new()),

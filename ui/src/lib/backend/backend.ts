@@ -8,9 +8,11 @@ import type { ContainerHealth } from '../bindings/ContainerHealth';
 import type { ContainerStats } from '../bindings/ContainerStats';
 import type { ContainerSummary } from '../bindings/ContainerSummary';
 import type { CreateRequest } from '../bindings/CreateRequest';
+import type { DiskUsage } from '../bindings/DiskUsage';
 import type { EngineEvent } from '../bindings/EngineEvent';
 import type { EngineInfo } from '../bindings/EngineInfo';
 import type { HistoryRow } from '../bindings/HistoryRow';
+import type { HostStats } from '../bindings/HostStats';
 import type { ImageDetails } from '../bindings/ImageDetails';
 import type { ImageSummary } from '../bindings/ImageSummary';
 import type { LogLine } from '../bindings/LogLine';
@@ -33,6 +35,10 @@ export type Protocol = 'tcp' | 'udp';
 
 export interface Backend {
   engineInfo(): Promise<EngineInfo>;
+  /** `berth system df`: images, containers and volumes, in use or not, and their bytes. */
+  diskUsage(): Promise<DiskUsage>;
+  /** The host's CPU since the previous call (percent of all its CPUs) and memory in use. */
+  hostStats(): Promise<HostStats>;
   listContainers(): Promise<ContainerSummary[]>;
   containerStats(): Promise<ContainerStats[]>;
   startContainer(id: string): Promise<ContainerSummary>;
@@ -40,6 +46,8 @@ export interface Backend {
   restartContainer(id: string): Promise<ContainerSummary>;
   removeContainer(id: string, force: boolean): Promise<null>;
   inspectContainer(id: string): Promise<unknown>;
+  /** The `berth run -d` line that makes the container again, shell-quoted. */
+  runCommand(id: string): Promise<string>;
   /** The container's healthcheck and its last results (newest first); null without a check. */
   containerHealth(id: string): Promise<ContainerHealth | null>;
   /** Runs the container's check now (and its on-failure action); the health after it. */
@@ -200,6 +208,8 @@ export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEve
 
   return {
     engineInfo: () => call('engine_info'),
+    diskUsage: () => call('disk_usage'),
+    hostStats: () => call('host_stats'),
     listContainers: () => call('list_containers'),
     containerStats: () => call('container_stats'),
     startContainer: (id) => call('start_container', { id }),
@@ -207,6 +217,7 @@ export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEve
     restartContainer: (id) => call('restart_container', { id }),
     removeContainer: (id, force) => call('remove_container', { id, force }),
     inspectContainer: (id) => call('inspect_container', { id }),
+    runCommand: (id) => call('run_command', { id }),
     containerHealth: (id) => call('container_health', { id }),
     runHealthcheck: (id) => call('run_healthcheck', { id }),
     exportContainer: (id, path) => call('export_container', { id, path }),

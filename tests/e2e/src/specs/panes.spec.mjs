@@ -1,0 +1,127 @@
+// What a Podman Desktop user looks for, in a real browser against the real app and engine
+// (issue 20): the Dashboard (Ctrl+0) with the engine, the counts, `berth system df`'s figures
+// (checked against the command's JSON) and the host's and the containers' load, live as
+// containers come and go. Screenshots at 1200 px, light and dark, with the contrast check.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
+import { BerthApp } from '../model/pages/berth-app.mjs';
+import { DashboardPage } from '../model/pages/dashboard-page.mjs';
+import { berth } from '../utility/berth.mjs';
+import { launchBrowser } from '../utility/browser.mjs';
+import { contrastFailures } from '../utility/contrast.mjs';
+import { env, screenshotsDir } from '../utility/env.mjs';
+import { waitFor, waitForText } from '../utility/wait.mjs';
+
+const shots = screenshotsDir();
+const image = env.image;
+const SPIN = 'e2e-dash-spin';
+const IDLE = 'e2e-dash-idle';
+const VOL = 'e2e-dash-vol';
+
+/** Both themes, as Settings sets them; then back to the system's. */
+async function inBothThemes(page, fn) {
+  for (const theme of ['light', 'dark']) {
+    await page.evaluate((t) => (document.documentElement.dataset.theme = t), theme);
+    await page.waitForTimeout(200);
+    await fn(theme);
+  }
+  await page.evaluate(() => delete document.documentElement.dataset.theme);
+}
+
+const lines = (out) => out.split('\n').filter((l) => l.trim() !== '').length;
+
+/** `berth system df --format json`'s lines by type, as numbers. */
+async function systemDf() {
+  const rows = JSON.parse(await berth('system', 'df', '--format', 'json'));
+  const by = (type) => {
+    const r = rows.find((x) => x.Type === type);
+    return { total: r.Total, active: r.Active, size: r.RawSize, reclaimable: r.RawReclaimable };
+  };
+  return { images: by('Images'), containers: by('Containers'), volumes: by('Local Volumes') };
+}
+
+describe('the pages a Podman Desktop user looks for', () => {
+  /** @type {Awaited<ReturnType<typeof launchBrowser>>} */
+  let browser;
+  /** @type {BerthApp} */
+  let app;
+
+  before(async () => {
+    await berth('pull', image);
+    // A container whose volume holds 300 kB, spinning a core: the disk and the load show it.
+    await berth('run', '-d', '--name', SPIN, '-v', `${VOL}:/data`, image,
+      'sh', '-c', 'dd if=/dev/zero of=/data/blob bs=1k count=300 2>/dev/null; while :; do :; done');
+    browser = await launchBrowser({ width: 1200, height: 800 });
+    app = new BerthApp(await browser.newPage());
+    await app.open(env.url);
+  });
+
+  after(async () => {
+    if (browser?.problems.length > 0) console.log(`browser console:\n  ${browser.problems.join('\n  ')}`);
+    await browser?.close();
+    for (const name of [SPIN, IDLE]) await berth('rm', '-f', name).catch(() => {});
+    await berth('volume', 'rm', '-f', VOL).catch(() => {});
+  });
+
+  it('the Dashboard shows the engine, the counts and system df, live', async () => {
+    // Ctrl+0 from another pane; the other panes keep their digits.
+    await app.containers();
+    await app.page.keyboard.press('Control+0');
+    const dash = new DashboardPage(app.page);
+    await dash.root.waitFor();
+    assert.equal(await app.route(), '#/dashboard');
+
+    assert.equal((await dash.version.textContent()).trim(), (await berth('version', '--format', '{{.Client.Version}}')).trim());
+    assert.equal((await dash.storageRoot.textContent()).trim(), env.root);
+    assert.match(await dash.mode.textContent(), /^rootful/);
+
+    const counts = async () => ({
+      containers: `${lines(await berth('ps', '-q'))} / ${lines(await berth('ps', '-a', '-q'))}`,
+      images: String(lines(await berth('images', '-q'))),
+      volumes: String(lines(await berth('volume', 'ls', '-q'))),
+      networks: String(lines(await berth('network', 'ls', '-q'))),
+    });
+    const want = await counts();
+    assert.match(want.containers, /^[1-9]\d* \/ [1-9]/);
+    for (const [pane, value] of Object.entries(want)) await waitForText(dash.count(pane), value);
+
+    // system df's figures, as the command computes them.
+    const df = await systemDf();
+    assert.ok(df.volumes.size >= 300 * 1024, `the volume holds the 300 kB written: ${JSON.stringify(df.volumes)}`);
+    for (const key of ['images', 'containers', 'volumes']) {
+      await waitFor(`the ${key} line of system df`, async () => {
+        const got = await dash.diskLine(key);
+        assert.deepEqual(got, df[key]);
+        return true;
+      });
+    }
+    const total = await dash.diskLine('total');
+    assert.equal(total.size, df.images.size + df.containers.size + df.volumes.size);
+
+    // The host's load, and the spinning container's share of it, sampled while shown.
+    await waitFor('the host and the containers load', async () => {
+      const host = Number((await dash.cpuHost.textContent()).replace('%', ''));
+      const ctrs = Number((await dash.cpuContainers.textContent()).replace('%', ''));
+      return host > 0 && ctrs > 0;
+    }, { timeout: 20_000 });
+    assert.match(await dash.memHost.textContent(), /^\d[\d.]* [kMGT]?B$/);
+    assert.notEqual((await dash.memContainers.textContent()).trim(), '0 B');
+
+    await inBothThemes(app.page, async (theme) => {
+      await app.page.screenshot({ path: join(shots, `dashboard-1200-${theme}.png`) });
+      assert.deepEqual(await contrastFailures(app.page, theme), [], `the Dashboard in the ${theme} theme`);
+    });
+
+    // Live: a container made by the CLI counts without a reload, and in system df.
+    await berth('run', '-d', '--name', IDLE, image, 'sleep', '600');
+    const after = await counts();
+    await waitForText(dash.count('containers'), after.containers);
+    await waitFor('the new container in system df', async () => (await dash.diskLine('containers')).total === df.containers.total + 1);
+
+    // A card opens its pane.
+    await dash.card('volumes').click();
+    assert.equal(await app.route(), '#/volumes');
+  });
+});
