@@ -3,7 +3,7 @@
 
 export type Pane = 'dashboard' | 'containers' | 'images' | 'volumes' | 'networks' | 'settings';
 
-export type Shortcut = { kind: 'pane'; pane: Pane } | { kind: 'search' } | null;
+export type Shortcut = { kind: 'pane'; pane: Pane } | { kind: 'search' } | { kind: 'palette' } | null;
 
 export interface KeyLike {
   key: string;
@@ -30,12 +30,14 @@ export function isTextTarget(target: EventTarget | null): boolean {
 
 /**
  * The app-wide shortcut of a key press: Ctrl+0 opens the Dashboard, Ctrl+1/2/3/4 (Cmd on a Mac)
- * switch the Containers, Images, Volumes and Networks panes and Ctrl+, opens Settings, anywhere; `/` focuses the pane's search
+ * switch the Containers, Images, Volumes and Networks panes, Ctrl+, opens Settings and Ctrl+K the
+ * command palette, anywhere; `/` focuses the pane's search
  * unless the user is typing.
  */
 export function globalShortcut(e: KeyLike, inText: boolean): Shortcut {
   const mod = e.ctrlKey || e.metaKey;
   if (mod && !e.altKey && !e.shiftKey && e.key in PANES) return { kind: 'pane', pane: PANES[e.key] };
+  if (mod && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'k') return { kind: 'palette' };
   if (!mod && !e.altKey && e.key === '/' && !inText) return { kind: 'search' };
   return null;
 }

@@ -1,24 +1,62 @@
 // What a Podman Desktop user looks for, in a real browser against the real app and engine
 // (issue 20): the Dashboard (Ctrl+0) with the engine, the counts, `berth system df`'s figures
 // (checked against the command's JSON) and the host's and the containers' load, live as
-// containers come and go. Screenshots at 1200 px, light and dark, with the contrast check.
+// containers come and go; the command palette (Ctrl+K), keyboard only: a pane, a container, its
+// Stop and Remove, the pull dialog; "Copy as berth run" in a container's details, whose line,
+// run as copied (another name and port), makes a container with the same settings that serves
+// the same page; a published port in the details opening that page; a pull cancelled from its
+// dialog while a layer downloads (through a proxy that slows the registry's blobs), which
+// leaves no image, no partial download and no staged layer. Screenshots at 1200 px.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import { promisify } from 'node:util';
 import { BerthApp } from '../model/pages/berth-app.mjs';
+import { CommandPalette } from '../model/pages/command-palette.mjs';
+import { ContainerDetails } from '../model/pages/container-details.mjs';
 import { DashboardPage } from '../model/pages/dashboard-page.mjs';
 import { berth } from '../utility/berth.mjs';
 import { launchBrowser } from '../utility/browser.mjs';
 import { contrastFailures } from '../utility/contrast.mjs';
 import { env, screenshotsDir } from '../utility/env.mjs';
-import { waitFor, waitForText } from '../utility/wait.mjs';
+import { freePort, get, waitFor, waitForText } from '../utility/wait.mjs';
 
 const shots = screenshotsDir();
 const image = env.image;
 const SPIN = 'e2e-dash-spin';
 const IDLE = 'e2e-dash-idle';
 const VOL = 'e2e-dash-vol';
+const SRC = 'e2e-run-src';
+const COPY = 'e2e-run-copy';
+const RUN_VOL = 'e2e-run-vol';
+const BIG = 'e2e-big';
+
+/**
+ * An HTTP proxy to the test registry that sends blobs at `rate` bytes a second (the rest at
+ * once), so a pull is still downloading when the test cancels it.
+ */
+async function slowRegistry(target, rate) {
+  const [host, port] = target.split(':');
+  const server = createServer((req, res) => {
+    const up = request({ host, port, path: req.url, method: req.method, headers: { ...req.headers, host: target } }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      if (!/\/blobs\/sha256:/.test(req.url ?? '')) return r.pipe(res);
+      r.on('data', (chunk) => {
+        r.pause();
+        res.write(chunk, () => setTimeout(() => r.resume(), (chunk.length / rate) * 1000));
+      });
+      r.on('end', () => res.end());
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { addr: `127.0.0.1:${server.address().port}`, close: () => { server.closeAllConnections(); server.close(); } };
+}
 
 /** Both themes, as Settings sets them; then back to the system's. */
 async function inBothThemes(page, fn) {
@@ -61,8 +99,8 @@ describe('the pages a Podman Desktop user looks for', () => {
   after(async () => {
     if (browser?.problems.length > 0) console.log(`browser console:\n  ${browser.problems.join('\n  ')}`);
     await browser?.close();
-    for (const name of [SPIN, IDLE]) await berth('rm', '-f', name).catch(() => {});
-    await berth('volume', 'rm', '-f', VOL).catch(() => {});
+    for (const name of [SPIN, IDLE, SRC, COPY, BIG]) await berth('rm', '-f', name).catch(() => {});
+    for (const v of [VOL, RUN_VOL]) await berth('volume', 'rm', '-f', v).catch(() => {});
   });
 
   it('the Dashboard shows the engine, the counts and system df, live', async () => {
@@ -123,5 +161,66 @@ describe('the pages a Podman Desktop user looks for', () => {
     // A card opens its pane.
     await dash.card('volumes').click();
     assert.equal(await app.route(), '#/volumes');
+  });
+
+  it('the command palette finds panes, containers and actions, keyboard only', async () => {
+    const palette = new CommandPalette(app.page);
+    const idle = (await berth('inspect', '--format', '{{.Id}}', IDLE)).trim();
+
+    // A pane, by a fuzzy name.
+    await palette.open();
+    await palette.search('ntwk');
+    assert.equal(await palette.activeKey(), 'pane:networks');
+    await app.page.screenshot({ path: join(shots, 'palette-1200.png') });
+    await app.page.keyboard.press('Enter');
+    await palette.root.waitFor({ state: 'detached' });
+    assert.equal(await app.route(), '#/networks');
+
+    // Esc closes it and changes nothing.
+    await palette.open();
+    assert.equal(await palette.activeKey(), 'create');
+    await app.page.screenshot({ path: join(shots, 'palette-empty-1200.png') });
+    await app.page.keyboard.press('Escape');
+    await palette.root.waitFor({ state: 'detached' });
+    assert.equal(await app.route(), '#/networks');
+
+    // A container, by a part of its name: its details.
+    await palette.open();
+    await palette.search('dash idle');
+    assert.equal(await palette.activeKey(), `container:${idle}`);
+    await app.page.keyboard.press('Enter');
+    await new ContainerDetails(app.page).waitFor(IDLE);
+
+    // Its Stop, the arrows' way: the open container's actions are the selected container's.
+    await palette.open();
+    await palette.search('dash idle');
+    await app.page.keyboard.press('ArrowDown');
+    assert.equal(await palette.activeKey(), `stop:${idle}`);
+    await app.page.keyboard.press('ArrowUp');
+    assert.equal(await palette.activeKey(), `container:${idle}`);
+    await app.page.keyboard.press('ArrowDown');
+    await app.page.keyboard.press('Enter');
+    await waitFor('the container stopped', async () => (await berth('inspect', '--format', '{{.State.Status}}', IDLE)).trim() === 'exited', { timeout: 30_000 });
+    await app.toasts.filter({ hasText: `Stopped ${IDLE}` }).waitFor();
+
+    // Nothing matches: said so; then the pull dialog, from its action.
+    await palette.open();
+    await palette.search('qqqq');
+    await palette.empty.waitFor();
+    await palette.search('pull');
+    assert.equal(await palette.activeKey(), 'pull');
+    await app.page.keyboard.press('Enter');
+    await app.page.getByTestId('pull-dialog').waitFor();
+    await app.page.keyboard.press('Escape');
+    await app.page.getByTestId('pull-dialog').waitFor({ state: 'detached' });
+
+    // Remove, after the confirmation.
+    await palette.open();
+    await palette.search(`remove ${IDLE}`);
+    assert.equal(await palette.activeKey(), `remove:${idle}`);
+    await app.page.keyboard.press('Enter');
+    await app.page.getByTestId('confirm-ok').click();
+    await waitFor('the container gone', async () => !(await berth('ps', '-a', '--format', '{{.Names}}')).split('\n').includes(IDLE));
+    assert.equal(await app.route(), '#/containers');
   });
 });
