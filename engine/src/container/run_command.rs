@@ -193,7 +193,7 @@ pub fn run_args(name: &str, image: &str, o: &CreateOptions) -> Vec<String> {
 
 /// Nanoseconds as a duration the `--health-*` flags read: whole seconds, else milliseconds.
 fn duration(ns: u64) -> String {
-    if ns % 1_000_000_000 == 0 {
+    if ns.is_multiple_of(1_000_000_000) {
         format!("{}s", ns / 1_000_000_000)
     } else {
         format!("{}ms", ns / 1_000_000)

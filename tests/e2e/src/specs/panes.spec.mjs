@@ -223,4 +223,46 @@ describe('the pages a Podman Desktop user looks for', () => {
     await waitFor('the container gone', async () => !(await berth('ps', '-a', '--format', '{{.Names}}')).split('\n').includes(IDLE));
     assert.equal(await app.route(), '#/containers');
   });
+
+  it('copies a container as its berth run command, which makes the same container again', async () => {
+    const [port, copyPort] = [await freePort(), await freePort()];
+    await berth('run', '-d', '--name', SRC, '-p', `${port}:80`, '-e', 'GREETING=hello world',
+      '-v', `${RUN_VOL}:/data`, '--restart', 'on-failure:2', '--label', 'app=shop', '--label', "note=it's on",
+      '--workdir', '/etc', '--hostname', 'webhost', image,
+      'sh', '-c', 'mkdir -p /www && echo "$GREETING" > /www/index.html && exec httpd -f -p 80 -h /www');
+    const id = (await berth('inspect', '--format', '{{.Id}}', SRC)).trim();
+    await app.page.evaluate((i) => (location.hash = `#/containers/${i}/summary`), id);
+    const details = await new ContainerDetails(app.page).waitFor(SRC);
+
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(env.url).origin });
+    await details.copyRunButton.click();
+    await app.toasts.filter({ hasText: 'Copied the berth run command' }).waitFor();
+    const copied = await app.page.evaluate(() => navigator.clipboard.readText());
+    assert.equal(copied, (await details.runCommand.textContent()).trim());
+    assert.ok(copied.startsWith(`berth run -d --name ${SRC} `), copied);
+    assert.ok(copied.includes(`'GREETING=hello world'`), copied);
+    assert.ok(copied.includes(`'note=it'\\''s on'`), copied);
+    await app.page.screenshot({ path: join(shots, 'details-run-command-1200.png') });
+
+    // The published port opens its page.
+    const [tab] = await Promise.all([browser.context.waitForEvent('page'), details.portLinks.first().click()]);
+    assert.equal(new URL(tab.url()).port, String(port));
+    await waitFor('the page the port serves', async () => (await tab.textContent('body'))?.includes('hello world'));
+    await tab.close();
+
+    // Run as copied, with another name and port, through a shell as a user would paste it.
+    const line = copied
+      .replace(/^berth /, `${env.berth} `)
+      .replace(`--name ${SRC}`, `--name ${COPY}`)
+      .replace(`--publish ${port}:80/tcp`, `--publish ${copyPort}:80/tcp`);
+    assert.notEqual(line, copied.replace(/^berth /, `${env.berth} `));
+    await promisify(execFile)('sh', ['-c', line], { env: process.env });
+    const [a, b] = [JSON.parse(await berth('inspect', SRC))[0], JSON.parse(await berth('inspect', COPY))[0]];
+    for (const path of [['Config', 'Env'], ['Config', 'Labels'], ['Config', 'Cmd'], ['Config', 'WorkingDir'], ['Config', 'Hostname'], ['HostConfig', 'RestartPolicy'], ['ImageName']]) {
+      const at = (o) => path.reduce((v, k) => v?.[k], o);
+      assert.deepEqual(at(b), at(a), path.join('.'));
+    }
+    assert.deepEqual(b.Mounts.map((m) => [m.Name, m.Destination]), a.Mounts.map((m) => [m.Name, m.Destination]));
+    await waitFor('the copy serving the page', async () => (await get(`http://127.0.0.1:${copyPort}/`)).body === 'hello world\n');
+  });
 });
