@@ -63,7 +63,7 @@ pub use image_ops::{RemoveReport, RemovedImage};
 pub use import::ImportOptions;
 pub use inspect::{image_history, image_inspect, network_inspect, HistoryEntry};
 pub use network_ops::NetworkCreate;
-pub use pull::PullOptions;
+pub use pull::{PullCancel, PullOptions};
 pub use push::{BlobPhase, Compression, Destination, PushOptions, PushProgress, Pushed};
 pub use reference::Reference;
 pub use registry::{AuthFiles, Credentials, Platform, RegistriesConfig};

@@ -34,6 +34,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         inspect_image,
         image_history,
         pull_image,
+        cancel_pull,
         push_image,
         build_image,
         cancel_build,
@@ -147,6 +148,11 @@ async fn list_images(b: State<'_, Backend>) -> Result<Vec<ImageSummary>, ApiErro
 #[tauri::command]
 async fn image_details(b: State<'_, Backend>, reference: String) -> Result<ImageDetails, ApiError> {
     c::image_details(&b, c::ReferenceArgs { reference }).await
+}
+
+#[tauri::command]
+async fn cancel_pull(b: State<'_, Backend>, pull: String) -> Result<(), ApiError> {
+    c::cancel_pull(&b, c::CancelPullArgs { pull }).await
 }
 
 #[tauri::command]

@@ -544,6 +544,7 @@ async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Vec<u8>, ApiE
                 .await,
             )
         }
+        "cancel_pull" => answer(c::cancel_pull(b, args(command, v)?).await),
         "push_image" => {
             let a: PushArgs = args(command, v)?;
             let hub = s.hub.clone();

@@ -35,7 +35,8 @@ async fn pull_reports_progress_and_records_events() {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let reference = format!("{}/busybox:1", registry.addr());
 
-    let image = engine.pull(&reference, PullOptions { platform: None, progress: Some(tx) }).await.unwrap();
+    let image =
+        engine.pull(&reference, PullOptions { platform: None, progress: Some(tx), cancel: None }).await.unwrap();
     assert_eq!(image.id, &pushed.config_digest[7..]);
     assert_eq!(image.names, vec![reference.clone()]);
 

@@ -265,4 +265,47 @@ describe('the pages a Podman Desktop user looks for', () => {
     assert.deepEqual(b.Mounts.map((m) => [m.Name, m.Destination]), a.Mounts.map((m) => [m.Name, m.Destination]));
     await waitFor('the copy serving the page', async () => (await get(`http://127.0.0.1:${copyPort}/`)).body === 'hello world\n');
   });
+
+  it('cancels a pull from its dialog, leaving no partial download', async () => {
+    // An image with an 8 MB layer of random bytes in the registry, and not here.
+    const ref = `${process.env.E2E_REGISTRY}/e2e/big:1`;
+    await berth('run', '--name', BIG, image, 'sh', '-c', 'head -c 8000000 /dev/urandom > /big');
+    await berth('commit', BIG, ref);
+    await berth('push', ref);
+    await berth('rm', BIG);
+    await berth('rmi', ref);
+    const proxy = await slowRegistry(process.env.E2E_REGISTRY, 256 * 1024);
+    try {
+      // The proxy speaks plain HTTP, as the registry does: allowed as the settings allow it.
+      await app.page.evaluate(async (host) => {
+        const r = await fetch('/api/invoke/set_registry', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ host, insecure: true }) });
+        if (!r.ok) throw new Error(await r.text());
+      }, proxy.addr);
+      const slow = `${proxy.addr}/e2e/big:1`;
+      const ingest = join(env.root, 'ingest');
+      const partial = () => readdirSync(ingest).filter((f) => f.endsWith('.data'));
+      const staged = () => readdirSync(join(env.root, 'layers')).filter((f) => f.startsWith('.tmp-'));
+
+      const images = await app.images();
+      await images.pullButton.click();
+      const dialog = app.page.getByTestId('pull-dialog');
+      await dialog.getByTestId('pull-reference').fill(slow);
+      await dialog.getByTestId('pull-submit').click();
+      await dialog.locator('[data-phase="downloading"]').first().waitFor({ timeout: 30_000 });
+      await waitFor('a partial download in the store', () => partial().length > 0);
+      await app.page.screenshot({ path: join(shots, 'pull-cancel-1200.png') });
+      await dialog.getByTestId('pull-cancel').click();
+      await dialog.getByTestId('pull-cancelled').waitFor({ timeout: 15_000 });
+
+      assert.deepEqual(partial(), [], 'no partial download is left');
+      assert.deepEqual(staged(), [], 'no staged layer is left');
+      assert.equal((await berth('images', '--format', '{{.Repository}}')).includes('e2e/big'), false);
+      // The dialog can pull again; Close ends it.
+      assert.equal(await dialog.getByTestId('pull-submit').isEnabled(), true);
+      await app.page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'detached' });
+    } finally {
+      proxy.close();
+    }
+  });
 });

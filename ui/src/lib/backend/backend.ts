@@ -67,8 +67,13 @@ export interface Backend {
   loadImage(path: string): Promise<LoadedImage[]>;
   /** Makes a one-layer image of the tarball at `path`; `changes` are Dockerfile instructions. */
   importImage(path: string, reference: string | null, changes: string[], message: string | null): Promise<ImageSummary>;
-  /** Pulls `reference`; `onProgress` receives every PullEvent of this pull, in order. */
+  /**
+   * Pulls `reference`; `onProgress` receives every PullEvent of this pull, in order: `started`
+   * first (the id `cancelPull` takes). A cancelled pull rejects with the code `cancelled`.
+   */
   pullImage(reference: string, onProgress: (event: PullEvent) => void): Promise<ImageSummary>;
+  /** Stops the pull of that `started` id and removes its partial downloads; one that ended is not an error. */
+  cancelPull(pull: string): Promise<null>;
   /**
    * Pushes the image `id` to `destination` (a registry reference, `dir:PATH`, `oci:PATH[:TAG]`;
    * null: its own name) with the credentials of Settings; `onProgress` receives every PushEvent.
@@ -237,6 +242,7 @@ export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEve
         channel.close();
       }
     },
+    cancelPull: (pull) => call('cancel_pull', { pull }),
     async pushImage(id, destination, tlsVerify, onProgress) {
       const channel = await transport.channel<PushEvent>(onProgress);
       try {

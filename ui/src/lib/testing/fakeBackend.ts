@@ -229,6 +229,7 @@ export class FakeBackend {
       containerLogs: notUsed('containerLogs'),
       imageDetails: notUsed('imageDetails'),
       pullImage: notUsed('pullImage'),
+      cancelPull: notUsed('cancelPull'),
       pushImage: notUsed('pushImage'),
       exportContainer: notUsed('exportContainer'),
       inspectImage: notUsed('inspectImage'),
