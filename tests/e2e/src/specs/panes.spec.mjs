@@ -221,7 +221,18 @@ describe('the pages a Podman Desktop user looks for', () => {
     await app.page.keyboard.press('Enter');
     await app.page.getByTestId('confirm-ok').click();
     await waitFor('the container gone', async () => !(await berth('ps', '-a', '--format', '{{.Names}}')).split('\n').includes(IDLE));
-    assert.equal(await app.route(), '#/containers');
+    // Its details close once the removal answered.
+    await waitFor('the list again', async () => (await app.route()) === '#/containers');
+    await app.toasts.filter({ hasText: `Removed ${IDLE}` }).waitFor();
+
+    // In the list, the row under the cursor is the selected container: its actions come first.
+    const spin = (await berth('inspect', '--format', '{{.Id}}', SPIN)).trim();
+    await app.page.keyboard.press('Control+1');
+    await app.page.locator(`[data-testid="container-row"][data-id="${spin}"]`).click({ position: { x: 60, y: 10 } });
+    await palette.open();
+    assert.equal(await palette.activeKey(), `stop:${spin}`);
+    await app.page.keyboard.press('Escape');
+    await palette.root.waitFor({ state: 'detached' });
   });
 
   it('copies a container as its berth run command, which makes the same container again', async () => {
@@ -307,5 +318,10 @@ describe('the pages a Podman Desktop user looks for', () => {
     } finally {
       proxy.close();
     }
+  });
+
+  it('raised no error in the page', () => {
+    const errors = browser.problems.filter((p) => p.startsWith('page error'));
+    assert.deepEqual(errors, []);
   });
 });
