@@ -64,7 +64,7 @@ pub fn run_args(name: &str, image: &str, o: &CreateOptions) -> Vec<String> {
         flag("--dns-search", d.clone());
     }
     for d in &o.dns_options {
-        flag("--dns-option", d.clone());
+        flag("--dns-opt", d.clone());
     }
     for (host, ip) in &o.add_hosts {
         flag("--add-host", format!("{host}:{ip}"));
