@@ -107,7 +107,7 @@ pub async fn pull_with_progress(
         };
         eprintln!("Trying to pull {name}...");
     }
-    let pull = engine.pull(reference, PullOptions { platform, progress: Some(tx) });
+    let pull = engine.pull(reference, PullOptions { platform, progress: Some(tx), cancel: None });
     let render = async move {
         let mut view: Box<dyn ProgressView> = if quiet {
             Box::new(Silent)

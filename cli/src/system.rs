@@ -425,35 +425,20 @@ pub fn df(engine: &Engine, args: &DfArgs) -> anyhow::Result<ExitCode> {
     if args.verbose {
         return df_verbose(engine);
     }
-    let root = engine.config().root.clone();
-    let usage = crate::service::system::df_json(
-        &root,
-        engine.images()?,
-        engine.containers()?,
-        engine.volumes()?,
-        engine.volume_users()?,
-    );
-    let list = |k: &str| usage[k].as_array().cloned().unwrap_or_default();
-    let n = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_u64).unwrap_or(0);
-    let row = |kind: &str, items: &[Value], active: &dyn Fn(&Value) -> bool, size: &dyn Fn(&Value) -> u64| {
-        let total: u64 = items.iter().map(size).sum();
-        let reclaimable: u64 = items.iter().filter(|i| !active(i)).map(size).sum();
-        let percent = (reclaimable * 100).checked_div(total).unwrap_or(0);
+    let usage = engine.disk_usage()?;
+    let row = |kind: &str, u: berth_engine::Usage| {
+        let percent = (u.reclaimable * 100).checked_div(u.size).unwrap_or(0);
         json!({
             "Type": kind,
-            "Total": items.len(),
-            "Active": items.iter().filter(|i| active(i)).count(),
-            "Size": df_size(total),
-            "Reclaimable": format!("{} ({percent}%)", df_size(reclaimable)),
-            "RawSize": total,
-            "RawReclaimable": reclaimable,
+            "Total": u.total,
+            "Active": u.active,
+            "Size": df_size(u.size),
+            "Reclaimable": format!("{} ({percent}%)", df_size(u.reclaimable)),
+            "RawSize": u.size,
+            "RawReclaimable": u.reclaimable,
         })
     };
-    let rows = [
-        row("Images", &list("Images"), &|i| n(i, "/Containers") > 0, &|i| n(i, "/Size")),
-        row("Containers", &list("Containers"), &|c| c["State"] == "running", &|c| n(c, "/SizeRw")),
-        row("Local Volumes", &list("Volumes"), &|v| n(v, "/UsageData/RefCount") > 0, &|v| n(v, "/UsageData/Size")),
-    ];
+    let rows = [row("Images", usage.images), row("Containers", usage.containers), row("Local Volumes", usage.volumes)];
     let mut out = std::io::stdout().lock();
     match args.format.as_deref() {
         Some("json") => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,

@@ -11,6 +11,8 @@
 
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -33,12 +35,53 @@ pub struct PullOptions {
     pub platform: Option<Platform>,
     /// Where this call's progress goes (it is also broadcast on the engine's event bus).
     pub progress: Option<mpsc::UnboundedSender<PullProgress>>,
+    /// Stops the pull when cancelled (from another task or thread).
+    pub cancel: Option<PullCancel>,
+}
+
+/// Cancels a pull: it stops at once (its downloads and their unpackers are dropped), then
+/// removes what its layers' downloads wrote and their staging directories, so nothing of it is
+/// left (an interrupted pull's partial blobs would be resumed; a cancelled one's are not).
+#[derive(Clone, Debug, Default)]
+pub struct PullCancel(Arc<CancelState>);
+
+#[derive(Debug, Default)]
+struct CancelState {
+    cancelled: AtomicBool,
+    notify: tokio::sync::Notify,
+    /// The layers (blob digest, chain id) whose download this pull began.
+    begun: Mutex<Vec<(String, String)>>,
+}
+
+impl PullCancel {
+    pub fn cancel(&self) {
+        self.0.cancelled.store(true, Ordering::SeqCst);
+        self.0.notify.notify_waiters();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.cancelled.load(Ordering::SeqCst)
+    }
+
+    async fn cancelled(&self) {
+        let notified = self.0.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if !self.is_cancelled() {
+            notified.await;
+        }
+    }
+
+    fn begin(&self, digest: &str, chain_id: &str) {
+        self.0.begun.lock().unwrap_or_else(|e| e.into_inner()).push((digest.into(), chain_id.into()));
+    }
 }
 
 struct Progress<'a> {
     engine: &'a Engine,
     reference: String,
     sink: Option<mpsc::UnboundedSender<PullProgress>>,
+    cancel: Option<PullCancel>,
 }
 
 impl Progress<'_> {
@@ -65,14 +108,45 @@ impl Engine {
     /// `registries.conf` says (its alias, else each of the search registries in turn), and
     /// otherwise on Docker Hub.
     pub async fn pull(&self, reference: &str, opts: PullOptions) -> Result<ImageRecord> {
+        let Some(cancel) = opts.cancel.clone() else {
+            return self.pull_candidates(reference, &opts).await;
+        };
+        if cancel.is_cancelled() {
+            return Err(Error::Invalid("the pull was cancelled".into()));
+        }
+        tokio::select! {
+            pulled = self.pull_candidates(reference, &opts) => pulled,
+            _ = cancel.cancelled() => {
+                // The pull's futures are gone; an unpacker thread still holds its blob's ingest
+                // lock until its stream's end reaches it, which `discard_partial` waits for.
+                let begun = std::mem::take(&mut *cancel.0.begun.lock().unwrap_or_else(|e| e.into_inner()));
+                let engine = self.clone();
+                tokio::task::spawn_blocking(move || {
+                    for (digest, chain_id) in begun {
+                        if let Err(e) = engine.content().discard_partial(&digest) {
+                            log::warn!("removing the cancelled download of {digest}: {e}");
+                        }
+                        if !engine.layer_present(&chain_id).unwrap_or(false) {
+                            engine.layers().discard(&engine.layers().staging(&chain_id));
+                        }
+                    }
+                })
+                .await
+                .map_err(|e| Error::Invalid(format!("cleanup task: {e}")))?;
+                Err(Error::Invalid("the pull was cancelled".into()))
+            }
+        }
+    }
+
+    async fn pull_candidates(&self, reference: &str, opts: &PullOptions) -> Result<ImageRecord> {
         let candidates = self.config().registries.short_name_candidates(reference);
         if candidates.is_empty() {
-            return self.pull_name(reference, &opts).await;
+            return self.pull_name(reference, opts).await;
         }
         let mut failures = Vec::new();
         for name in &candidates {
             log::debug!("Trying short name {reference:?} as {name:?}");
-            match self.pull_name(name, &opts).await {
+            match self.pull_name(name, opts).await {
                 Ok(image) => return Ok(image),
                 Err(e) if candidates.len() == 1 => return Err(e),
                 Err(e) => failures.push(format!("{name}: {e}")),
@@ -88,7 +162,12 @@ impl Engine {
     async fn pull_name(&self, reference: &str, opts: &PullOptions) -> Result<ImageRecord> {
         let reference = Reference::parse(reference)?;
         let platform = opts.platform.clone().unwrap_or_else(Platform::host);
-        let progress = Progress { engine: self, reference: reference.to_string(), sink: opts.progress.clone() };
+        let progress = Progress {
+            engine: self,
+            reference: reference.to_string(),
+            sink: opts.progress.clone(),
+            cancel: opts.cancel.clone(),
+        };
         let config = self.config();
         let endpoints = config.registries.endpoints(&reference.to_string()).ok_or_else(|| RegistryError::Blocked {
             host: reference.registry().to_string(),
@@ -213,6 +292,9 @@ impl Engine {
             return Ok(());
         }
         progress.layer(&digest, LayerPhase::Waiting, 0, total);
+        if let Some(cancel) = &progress.cancel {
+            cancel.begin(&digest, chain_id);
+        }
         let content = self.content().clone();
         let d = digest.clone();
         let mut ingest = tokio::task::spawn_blocking(move || content.ingest_locked(&d))

@@ -96,6 +96,55 @@ fn host_memory() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// One sample of the host's usage: CPU time is cumulative (a rate needs two samples).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HostSample {
+    /// Clock ticks spent busy (all but idle and iowait) and in all, over every CPU, since boot.
+    pub cpu_busy: u64,
+    pub cpu_total: u64,
+    /// Online CPUs.
+    pub cpus: u32,
+    /// Bytes of memory: all of it, and what is available without swapping (`MemAvailable`).
+    pub mem_total: u64,
+    pub mem_available: u64,
+}
+
+/// The host's CPU times and memory, from `/proc/stat` and `/proc/meminfo`.
+pub fn host_sample() -> std::io::Result<HostSample> {
+    let stat = std::fs::read_to_string("/proc/stat")?;
+    let meminfo = std::fs::read_to_string("/proc/meminfo")?;
+    Ok(parse_host(&stat, &meminfo))
+}
+
+fn parse_host(stat: &str, meminfo: &str) -> HostSample {
+    let mut sample = HostSample::default();
+    for line in stat.lines() {
+        let mut fields = line.split_whitespace();
+        match fields.next() {
+            Some("cpu") => {
+                // user nice system idle iowait irq softirq steal (guest time is in user already)
+                let n: Vec<u64> = fields.take(8).filter_map(|f| f.parse().ok()).collect();
+                sample.cpu_total = n.iter().sum();
+                let idle = n.get(3).copied().unwrap_or(0) + n.get(4).copied().unwrap_or(0);
+                sample.cpu_busy = sample.cpu_total.saturating_sub(idle);
+            }
+            Some(cpu) if cpu.starts_with("cpu") => sample.cpus += 1,
+            _ => {}
+        }
+    }
+    let kb = |key: &str| -> u64 {
+        meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    };
+    sample.mem_total = kb("MemTotal:");
+    sample.mem_available = kb("MemAvailable:");
+    sample
+}
+
 impl Engine {
     /// The current usage of a running container, by name or id.
     pub fn container_stats(&self, query: &str) -> Result<ContainerStats> {
@@ -146,6 +195,16 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn host_sample_counts_busy_ticks_and_cpus() {
+        let stat =
+            "cpu  100 10 50 800 40 5 5 0 0 0\ncpu0 50 5 25 400 20 2 3 0 0 0\ncpu1 50 5 25 400 20 3 2 0 0 0\nintr 1 2\n";
+        let meminfo = "MemTotal:       8000000 kB\nMemFree:        1000000 kB\nMemAvailable:   6000000 kB\n";
+        let s = super::parse_host(stat, meminfo);
+        assert_eq!((s.cpu_total, s.cpu_busy, s.cpus), (1010, 170, 2));
+        assert_eq!((s.mem_total, s.mem_available), (8_000_000 * 1024, 6_000_000 * 1024));
+    }
+
     #[test]
     fn network_totals_skip_loopback() {
         let table = "Inter-|   Receive                                                |  Transmit

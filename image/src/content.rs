@@ -159,6 +159,16 @@ impl ContentStore {
         Ok(out)
     }
 
+    /// Removes what an abandoned download of `digest` wrote (a cancelled pull: nothing to
+    /// resume), under the blob's ingest lock; a blob complete under its digest stays.
+    pub fn discard_partial(&self, digest: &str) -> Result<(), ContentError> {
+        let ingest = self.ingest_locked(digest)?;
+        if !ingest.is_committed() {
+            ingest.discard();
+        }
+        Ok(())
+    }
+
     /// Opens the ingest for `digest`, waiting while another process writes the same blob.
     /// A partial file from an interrupted attempt is re-hashed so the writer can resume.
     pub fn ingest_locked(&self, digest: &str) -> Result<Ingest, ContentError> {

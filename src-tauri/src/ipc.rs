@@ -15,6 +15,8 @@ use crate::dto::*;
 pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         engine_info,
+        disk_usage,
+        host_stats,
         list_containers,
         container_stats,
         start_container,
@@ -22,6 +24,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         restart_container,
         remove_container,
         inspect_container,
+        run_command,
         container_health,
         run_healthcheck,
         export_container,
@@ -31,6 +34,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         inspect_image,
         image_history,
         pull_image,
+        cancel_pull,
         push_image,
         build_image,
         cancel_build,
@@ -72,6 +76,16 @@ async fn engine_info(b: State<'_, Backend>) -> Result<EngineInfo, ApiError> {
 }
 
 #[tauri::command]
+async fn disk_usage(b: State<'_, Backend>) -> Result<DiskUsage, ApiError> {
+    c::disk_usage(&b).await
+}
+
+#[tauri::command]
+async fn host_stats(b: State<'_, Backend>) -> Result<HostStats, ApiError> {
+    c::host_stats(&b).await
+}
+
+#[tauri::command]
 async fn list_containers(b: State<'_, Backend>) -> Result<Vec<ContainerSummary>, ApiError> {
     c::list_containers(&b).await
 }
@@ -107,6 +121,11 @@ async fn inspect_container(b: State<'_, Backend>, id: String) -> Result<serde_js
 }
 
 #[tauri::command]
+async fn run_command(b: State<'_, Backend>, id: String) -> Result<String, ApiError> {
+    c::run_command(&b, c::IdArgs { id }).await
+}
+
+#[tauri::command]
 async fn container_health(b: State<'_, Backend>, id: String) -> Result<Option<ContainerHealth>, ApiError> {
     c::container_health(&b, c::IdArgs { id }).await
 }
@@ -129,6 +148,11 @@ async fn list_images(b: State<'_, Backend>) -> Result<Vec<ImageSummary>, ApiErro
 #[tauri::command]
 async fn image_details(b: State<'_, Backend>, reference: String) -> Result<ImageDetails, ApiError> {
     c::image_details(&b, c::ReferenceArgs { reference }).await
+}
+
+#[tauri::command]
+async fn cancel_pull(b: State<'_, Backend>, pull: String) -> Result<(), ApiError> {
+    c::cancel_pull(&b, c::CancelPullArgs { pull }).await
 }
 
 #[tauri::command]

@@ -515,6 +515,8 @@ async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Vec<u8>, ApiE
     let b = &s.backend;
     match command {
         "engine_info" => answer(c::engine_info(b).await),
+        "disk_usage" => answer(c::disk_usage(b).await),
+        "host_stats" => answer(c::host_stats(b).await),
         "list_containers" => answer(c::list_containers(b).await),
         "container_stats" => answer(c::container_stats(b).await),
         "start_container" => answer(c::start_container(b, args(command, v)?).await),
@@ -522,6 +524,7 @@ async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Vec<u8>, ApiE
         "restart_container" => answer(c::restart_container(b, args(command, v)?).await),
         "remove_container" => answer(c::remove_container(b, args(command, v)?).await),
         "inspect_container" => answer(c::inspect_container(b, args(command, v)?).await),
+        "run_command" => answer(c::run_command(b, args(command, v)?).await),
         "container_health" => answer(c::container_health(b, args(command, v)?).await),
         "run_healthcheck" => answer(c::run_healthcheck(b, args(command, v)?).await),
         "export_container" => answer(c::export_container(b, args(command, v)?).await),
@@ -541,6 +544,7 @@ async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Vec<u8>, ApiE
                 .await,
             )
         }
+        "cancel_pull" => answer(c::cancel_pull(b, args(command, v)?).await),
         "push_image" => {
             let a: PushArgs = args(command, v)?;
             let hub = s.hub.clone();

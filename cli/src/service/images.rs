@@ -87,7 +87,7 @@ pub async fn pull(ctx: &Ctx, r: &Req) -> Reply {
     let repo = from.to_string();
     tokio::spawn(async move {
         let (ptx, prx) = tokio::sync::mpsc::unbounded_channel();
-        let opts = berth_engine::PullOptions { platform, progress: Some(ptx) };
+        let opts = berth_engine::PullOptions { platform, progress: Some(ptx), cancel: None };
         let pull = engine.pull(&reference, opts);
         match out.follow(pull, prx, |p| progress_json(p, &repo, &display_tag)).await {
             Ok(img) => {

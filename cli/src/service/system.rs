@@ -305,20 +305,7 @@ pub(crate) fn df_json(
     users: std::collections::BTreeMap<String, Vec<String>>,
 ) -> Value {
     let layers_size: u64 = images.iter().map(|i| i.size).sum();
-    let du = |p: &std::path::Path| -> u64 {
-        let mut total = 0;
-        let mut stack = vec![p.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                match e.metadata() {
-                    Ok(m) if m.is_dir() => stack.push(e.path()),
-                    Ok(m) => total += m.len(),
-                    Err(_) => {}
-                }
-            }
-        }
-        total
-    };
+    let du = berth_engine::dir_size;
     let imgs: Vec<Value> = images
         .iter()
         .map(|i| {

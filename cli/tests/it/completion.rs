@@ -140,3 +140,91 @@ fn unshare_as_root_is_refused_as_podman_refuses_it() {
     assert_eq!(out.status.code(), Some(125));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "Error: please use unshare with rootless\n");
 }
+
+/// The app's "Copy as berth run" line (the engine's `run_command`) uses only flags `berth run`
+/// takes: every option set, each `--flag` it writes found in `berth run --help`.
+#[test]
+fn every_flag_of_a_containers_run_command_is_one_berth_run_takes() {
+    use berth_engine::container::health::{HealthConfig, OnFailure};
+    use berth_engine::container::mount::MountRequest;
+    use berth_engine::container::port::{PortMapping, Protocol};
+    let mut o = berth_engine::CreateOptions {
+        command: vec!["sh".into()],
+        entrypoint: Some(vec!["/init".into()]),
+        env: vec!["A=1".into()],
+        workdir: Some("/w".into()),
+        user: Some("1000".into()),
+        hostname: Some("h".into()),
+        remove: true,
+        labels: [("a".to_string(), "b".to_string())].into(),
+        ports: vec![PortMapping { host_ip: None, host_port: 8080, container_port: 80, protocol: Protocol::Tcp }],
+        publish_all: true,
+        network: Some("net".into()),
+        network_aliases: vec!["web".into()],
+        dns: vec!["10.0.0.1".parse().unwrap()],
+        dns_search: vec!["example.org".into()],
+        add_hosts: vec![("db".into(), "10.0.0.2".parse().unwrap())],
+        restart: berth_engine::container::RestartPolicy::Always,
+        mounts: vec![
+            MountRequest::Volume { name: "v".into(), destination: "/v".into(), read_only: true, anonymous: false },
+            MountRequest::Tmpfs { destination: "/t".into(), options: vec!["size=1m".into()] },
+            MountRequest::Image {
+                source: "busybox".into(),
+                image_id: "x".into(),
+                destination: "/i".into(),
+                read_write: true,
+            },
+        ],
+        read_only: true,
+        tty: true,
+        interactive: true,
+        stop_timeout: Some(3),
+        timeout: Some(9),
+        tz: Some("UTC".into()),
+        pid_host: true,
+        volumes_from: vec!["other".into()],
+        stop_signal: Some(15),
+        unsetenv: vec!["PATH".into()],
+        unsetenv_all: true,
+        dns_options: vec!["ndots:2".into()],
+        group_add: vec!["wheel".into()],
+        shm_size: Some(1 << 20),
+        sysctls: [("net.ipv4.ip_forward".to_string(), "1".to_string())].into(),
+        init: true,
+        healthcheck: Some(HealthConfig {
+            test: vec!["CMD-SHELL".into(), "true".into()],
+            interval: Some(1_000_000_000),
+            timeout: Some(1_000_000_000),
+            start_period: Some(1_000_000_000),
+            retries: Some(2),
+        }),
+        health_on_failure: OnFailure::Kill,
+        ..Default::default()
+    };
+    o.limits.memory = Some(1 << 26);
+    o.limits.memory_swap = Some(1 << 27);
+    o.limits.cpus = Some(1.5);
+    o.limits.cpu_shares = Some(512);
+    o.limits.pids = Some(100);
+    o.security.cap_add = vec!["NET_ADMIN".into()];
+    o.security.cap_drop = vec!["CHOWN".into()];
+    o.security.privileged = true;
+    o.security.seccomp = Some("unconfined".into());
+    o.security.no_new_privileges = true;
+    let mut with_no_check = o.clone();
+    with_no_check.no_healthcheck = true;
+    let out = std::process::Command::new(crate::BERTH).args(["run", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for o in [o, with_no_check] {
+        let words = berth_engine::container::run_command::run_args("web", "busybox", &o);
+        let flags: Vec<&String> = words.iter().filter(|w| w.starts_with("--")).collect();
+        assert!(flags.len() > 40, "{words:?}");
+        for flag in flags {
+            let name = flag.split('=').next().unwrap();
+            assert!(
+                help.contains(&format!("{name} ")) || help.contains(&format!("{name}\n")),
+                "{name} is not a flag of berth run"
+            );
+        }
+    }
+}

@@ -10,6 +10,7 @@ pub mod logs;
 pub mod mount;
 pub mod names;
 pub mod port;
+pub mod run_command;
 pub mod security;
 pub mod user;
 

@@ -35,7 +35,8 @@ async fn pull_reports_progress_and_records_events() {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let reference = format!("{}/busybox:1", registry.addr());
 
-    let image = engine.pull(&reference, PullOptions { platform: None, progress: Some(tx) }).await.unwrap();
+    let image =
+        engine.pull(&reference, PullOptions { platform: None, progress: Some(tx), cancel: None }).await.unwrap();
     assert_eq!(image.id, &pushed.config_digest[7..]);
     assert_eq!(image.names, vec![reference.clone()]);
 
@@ -106,4 +107,105 @@ async fn concurrent_pulls_in_one_process_share_layers() {
     assert_eq!(layers.len(), 5, "one shared base and four tops");
     let dirs = std::fs::read_dir(dir.path().join("root/layers")).unwrap().count();
     assert_eq!(dirs, 5);
+}
+
+/// A TCP proxy to `target` whose answers come at about 1 MB a second: a pull through it is
+/// still downloading a large layer when a test looks.
+fn slow_proxy(target: &str) -> String {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let target = target.to_string();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(upstream) = TcpStream::connect(&target) else { continue };
+            let (mut c_in, mut u_out) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_in, &mut u_out);
+            });
+            let (mut u_in, mut c_out) = (upstream, client);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 64 * 1024];
+                while let Ok(n) = u_in.read(&mut buf) {
+                    if n == 0 || c_out.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(60));
+                }
+                let _ = c_out.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_pull_stops_at_once_and_leaves_no_partial_download() {
+    let registry = Registry::start().unwrap();
+    // 8 MB that do not compress, in one layer.
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let noise: Vec<u8> = (0..8_000_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let mut layer = LayerBuilder::new();
+    layer.file("noise", noise, 0o644);
+    let spec = ImageSpec::new().layer(layer.build(), Compression::Gzip);
+    berth_testkit::push_image(registry.addr(), None, "big:1", &spec).await.unwrap();
+    let proxy = slow_proxy(registry.addr());
+    let dir = tempfile::tempdir().unwrap();
+    let config = EngineConfig {
+        root: dir.path().join("root"),
+        run_root: dir.path().join("run"),
+        registries: RegistriesConfig {
+            registries: vec![RegistryEntry { location: proxy.clone(), insecure: true, ..Default::default() }],
+            ..Default::default()
+        },
+        auth: AuthFiles { explicit: Some(dir.path().join("auth.json")) },
+        network: Default::default(),
+        record_events: true,
+    };
+    let engine = Engine::open(config).unwrap();
+    let ingest = dir.path().join("root/ingest");
+    let partial = move || -> Vec<(String, u64)> {
+        std::fs::read_dir(&ingest)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".data"))
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.metadata().unwrap().len()))
+            .collect()
+    };
+
+    let cancel = berth_engine::PullCancel::default();
+    let pull = tokio::spawn({
+        let (engine, cancel) = (engine.clone(), cancel.clone());
+        let reference = format!("{proxy}/big:1");
+        async move { engine.pull(&reference, PullOptions { cancel: Some(cancel), ..Default::default() }).await }
+    });
+    let started = std::time::Instant::now();
+    while !partial().iter().any(|(_, len)| *len > 0) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "the download never began");
+        assert!(!pull.is_finished(), "the pull ended before it was cancelled");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let cancelled_at = std::time::Instant::now();
+    cancel.cancel();
+    let err = pull.await.unwrap().unwrap_err();
+    assert!(err.to_string().contains("cancelled"), "{err}");
+    // At once: not after the rest of the 8 MB came through the proxy.
+    assert!(cancelled_at.elapsed() < std::time::Duration::from_secs(3), "{:?}", cancelled_at.elapsed());
+    assert_eq!(partial(), vec![], "no partial download to resume");
+    let staged: Vec<_> = std::fs::read_dir(dir.path().join("root/layers"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(staged, Vec::<std::ffi::OsString>::new(), "no staged layer");
+    assert!(engine.images().unwrap().is_empty());
 }

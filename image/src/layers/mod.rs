@@ -116,8 +116,13 @@ impl LayerStore {
 
     /// A fresh staging directory for unpacking `chain_id`; the caller holds the blob's ingest
     /// lock, so no one else uses it and whatever is left there is from an interrupted attempt.
+    /// Where a layer is staged before it is renamed under its chain id.
+    pub fn staging(&self, chain_id: &str) -> PathBuf {
+        self.root.join(format!(".tmp-{}", digest_hex(chain_id).unwrap_or(chain_id)))
+    }
+
     pub fn stage(&self, chain_id: &str) -> Result<PathBuf, LayerError> {
-        let tmp = self.root.join(format!(".tmp-{}", digest_hex(chain_id).unwrap_or(chain_id)));
+        let tmp = self.staging(chain_id);
         self.remove_tree(&tmp)?;
         let diff = tmp.join("diff");
         fs::create_dir_all(&diff).map_err(|e| self.io(&tmp, e))?;

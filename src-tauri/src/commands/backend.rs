@@ -17,14 +17,18 @@ use crate::terminal::Terminals;
 
 /// What the commands share: the engine, the previous CPU sample of each running container
 /// (CPU % is a rate between two samples), the followed logs and terminal sessions, the running
-/// builds' cancel flags, and the registries.conf the settings write.
+/// builds' cancel flags and pulls' cancels, and the registries.conf the settings write.
 pub struct Backend {
     pub(super) engine: Engine,
     pub(super) cpu_samples: Mutex<HashMap<String, CpuSample>>,
+    /// The host's previous CPU and memory sample (`host_stats`).
+    pub(super) host_sample: Mutex<Option<berth_engine::stats::HostSample>>,
     pub(super) follows: Subscriptions,
     pub(super) terminals: Terminals,
     /// The running builds' cancel flags, by the id their `started` message gave.
     pub(super) builds: Mutex<HashMap<String, Arc<AtomicBool>>>,
+    /// The running pulls' cancels, by the id their `started` message gave.
+    pub(super) pulls: Mutex<HashMap<String, berth_engine::PullCancel>>,
     pub(super) registries_conf: PathBuf,
     /// The engine again, with the registries.conf that `set_registry` last wrote (the engine
     /// reads it once, when opened): registry work in this process uses it from then on.
@@ -42,9 +46,11 @@ impl Backend {
         Backend {
             engine,
             cpu_samples: Mutex::new(HashMap::new()),
+            host_sample: Mutex::new(None),
             follows: Subscriptions::default(),
             terminals: Terminals::default(),
             builds: Mutex::new(HashMap::new()),
+            pulls: Mutex::new(HashMap::new()),
             registries_conf: settings::user_registries_conf(),
             updated_registries: Mutex::new(None),
         }

@@ -144,6 +144,12 @@ pub async fn inspect_container(b: &Backend, a: IdArgs) -> Result<serde_json::Val
     blocking(&b.engine, move |e| Ok(e.inspect_container(&a.id)?)).await
 }
 
+/// "Copy as berth run command": the `berth run -d` line that makes the container again, from
+/// its recorded create options, shell-quoted.
+pub async fn run_command(b: &Backend, a: IdArgs) -> Result<String, ApiError> {
+    blocking(&b.engine, move |e| Ok(berth_engine::container::run_command::run_command(&e.container(&a.id)?))).await
+}
+
 /// The Health tab: the container's check, its on-failure action and its last results; null
 /// for a container without a check.
 pub async fn container_health(b: &Backend, a: IdArgs) -> Result<Option<ContainerHealth>, ApiError> {

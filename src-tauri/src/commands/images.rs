@@ -2,7 +2,7 @@
 //! details view), pull and push (their progress on the call's channel), save to a file, load
 //! and import from one, remove.
 
-use berth_engine::{ImportOptions, LoadInput, PullOptions, PushOptions, SaveOptions, SaveTarget};
+use berth_engine::{ImportOptions, LoadInput, PullCancel, PullOptions, PushOptions, SaveOptions, SaveTarget};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
@@ -45,11 +45,18 @@ pub async fn image_history(b: &Backend, a: ReferenceArgs) -> Result<Vec<HistoryR
     .await
 }
 
-/// Pulls an image; every progress message reaches `progress` before this returns.
+/// Pulls an image; `progress` gets `started` (the id `cancel_pull` takes) first, then every
+/// progress message, all before this returns. A cancelled pull fails with the code `cancelled`
+/// and leaves no partial download behind.
 pub async fn pull_image<P>(b: &Backend, a: ReferenceArgs, progress: P) -> Result<ImageSummary, ApiError>
 where
     P: Fn(PullEvent) + Send + 'static,
 {
+    let id = crate::id::new_id();
+    let cancel = PullCancel::default();
+    b.pulls.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), cancel.clone());
+    let _registered = RegisteredPull { backend: b, id: id.clone() };
+    progress(PullEvent::Started { pull: id });
     let (tx, mut rx) = mpsc::unbounded_channel();
     let forward = tauri::async_runtime::spawn(async move {
         while let Some(p) = rx.recv().await {
@@ -57,10 +64,41 @@ where
         }
     });
     let engine = b.registry_engine();
-    let pulled = engine.pull(&a.reference, PullOptions { progress: Some(tx), ..Default::default() }).await;
+    let opts = PullOptions { progress: Some(tx), cancel: Some(cancel.clone()), ..Default::default() };
+    let pulled = engine.pull(&a.reference, opts).await;
     // The sender is gone with the options: the forwarder ends once it passed everything on.
     let _ = forward.await;
-    Ok(ImageSummary::from(&pulled?))
+    match pulled {
+        Ok(image) => Ok(ImageSummary::from(&image)),
+        Err(_) if cancel.is_cancelled() => Err(ApiError::new("cancelled", "the pull was cancelled")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A running pull's cancel, in the backend's table until the pull returns.
+struct RegisteredPull<'a> {
+    backend: &'a Backend,
+    id: String,
+}
+
+impl Drop for RegisteredPull<'_> {
+    fn drop(&mut self) {
+        self.backend.pulls.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CancelPullArgs {
+    pub pull: String,
+}
+
+/// Stops a pull at once; what its downloads wrote is removed. A pull that ended already is not
+/// an error.
+pub async fn cancel_pull(b: &Backend, a: CancelPullArgs) -> Result<(), ApiError> {
+    if let Some(cancel) = b.pulls.lock().unwrap_or_else(|e| e.into_inner()).get(&a.pull) {
+        cancel.cancel();
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize)]

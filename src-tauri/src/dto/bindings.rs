@@ -8,7 +8,7 @@ use ts_rs::TS;
 use super::build::{BuildEvent, BuildRequest};
 use super::containers::{ContainerStats, ContainerStatus, ContainerSummary};
 use super::create::{CreateRequest, RestartPolicy};
-use super::engine::{EngineEvent, EngineInfo};
+use super::engine::{DiskUsage, EngineEvent, EngineInfo, HostStats, UsageRow};
 use super::errors::ApiError;
 use super::health::{
     ContainerHealth, HealthCheck, HealthCommand, HealthOnFailure, HealthResult, HealthStatus, HealthcheckRequest,
@@ -35,6 +35,9 @@ pub fn export_bindings(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut out = Vec::new();
     one::<EngineInfo>(dir, &mut out)?;
+    one::<UsageRow>(dir, &mut out)?;
+    one::<DiskUsage>(dir, &mut out)?;
+    one::<HostStats>(dir, &mut out)?;
     one::<PortDto>(dir, &mut out)?;
     one::<ContainerStatus>(dir, &mut out)?;
     one::<HealthStatus>(dir, &mut out)?;

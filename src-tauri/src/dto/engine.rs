@@ -1,5 +1,6 @@
 //! The engine as a whole: what it is and holds, for the status bar and the tray
-//! (`EngineInfo`), and what changed in it (`EngineEvent`, on which the UI refetches).
+//! (`EngineInfo`), its disk use and the host's load for the Dashboard (`DiskUsage`,
+//! `HostStats`), and what changed in it (`EngineEvent`, on which the UI refetches).
 
 use berth_engine::StateEvent;
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,50 @@ pub struct EngineInfo {
     pub images: u32,
     /// Run by a regular user: its own containers, in a user namespace.
     pub rootless: bool,
+}
+
+/// One line of `berth system df`: how many, how many in use, their bytes, and the bytes of
+/// the ones not in use (what a prune would give back).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageRow {
+    pub total: u32,
+    pub active: u32,
+    pub size: u64,
+    pub reclaimable: u64,
+}
+
+impl From<berth_engine::Usage> for UsageRow {
+    fn from(u: berth_engine::Usage) -> Self {
+        UsageRow { total: u.total, active: u.active, size: u.size, reclaimable: u.reclaimable }
+    }
+}
+
+/// `berth system df`: images (in use by a container), containers (their writable layers;
+/// running), volumes (mounted by a container).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DiskUsage {
+    pub images: UsageRow,
+    pub containers: UsageRow,
+    pub volumes: UsageRow,
+}
+
+impl From<berth_engine::DiskUsage> for DiskUsage {
+    fn from(d: berth_engine::DiskUsage) -> Self {
+        DiskUsage { images: d.images.into(), containers: d.containers.into(), volumes: d.volumes.into() }
+    }
+}
+
+/// The host's load: CPU busy since the previous call (percent of all its CPUs) and memory in
+/// use (all but what is available without swapping).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct HostStats {
+    pub cpu_percent: f64,
+    pub cpus: u32,
+    pub mem_used: u64,
+    pub mem_total: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -136,6 +136,8 @@ impl From<LayerPhase> for PullPhase {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PullEvent {
+    /// First: the id `cancel_pull` takes.
+    Started { pull: String },
     /// The manifest is known: these layers will be fetched.
     #[serde(rename_all = "camelCase")]
     Resolved {

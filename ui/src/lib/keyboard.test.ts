@@ -18,6 +18,10 @@ describe('keyboard', () => {
     expect(globalShortcut(key('4', { ctrlKey: true }), false)).toEqual({ kind: 'pane', pane: 'networks' });
     expect(globalShortcut(key('5', { ctrlKey: true }), false)).toBeNull();
     expect(globalShortcut(key(',', { ctrlKey: true }), false)).toEqual({ kind: 'pane', pane: 'settings' });
+    expect(globalShortcut(key('0', { ctrlKey: true }), true)).toEqual({ kind: 'pane', pane: 'dashboard' });
+    expect(globalShortcut(key('k', { ctrlKey: true }), true)).toEqual({ kind: 'palette' });
+    expect(globalShortcut(key('K', { metaKey: true }), false)).toEqual({ kind: 'palette' });
+    expect(globalShortcut(key('k'), false)).toBeNull();
     expect(globalShortcut(key('1', { ctrlKey: true, shiftKey: true }), false)).toBeNull();
     expect(globalShortcut(key('1'), false)).toBeNull();
   });

@@ -1,9 +1,9 @@
 //! Keyboard-first navigation as plain functions: which global shortcut a key press is, and
 //! where the row cursor goes for a navigation key. Components only wire these to events.
 
-export type Pane = 'containers' | 'images' | 'volumes' | 'networks' | 'settings';
+export type Pane = 'dashboard' | 'containers' | 'images' | 'volumes' | 'networks' | 'settings';
 
-export type Shortcut = { kind: 'pane'; pane: Pane } | { kind: 'search' } | null;
+export type Shortcut = { kind: 'pane'; pane: Pane } | { kind: 'search' } | { kind: 'palette' } | null;
 
 export interface KeyLike {
   key: string;
@@ -13,7 +13,7 @@ export interface KeyLike {
   shiftKey: boolean;
 }
 
-const PANES: Record<string, Pane> = { '1': 'containers', '2': 'images', '3': 'volumes', '4': 'networks', ',': 'settings' };
+const PANES: Record<string, Pane> = { '0': 'dashboard', '1': 'containers', '2': 'images', '3': 'volumes', '4': 'networks', ',': 'settings' };
 
 /** True when typing there must not trigger single-key shortcuts like `/`. */
 export function isTextTarget(target: EventTarget | null): boolean {
@@ -29,13 +29,15 @@ export function isTextTarget(target: EventTarget | null): boolean {
 }
 
 /**
- * The app-wide shortcut of a key press: Ctrl+1/2/3/4 (Cmd on a Mac) switch the Containers,
- * Images, Volumes and Networks panes and Ctrl+, opens Settings, anywhere; `/` focuses the pane's search
+ * The app-wide shortcut of a key press: Ctrl+0 opens the Dashboard, Ctrl+1/2/3/4 (Cmd on a Mac)
+ * switch the Containers, Images, Volumes and Networks panes, Ctrl+, opens Settings and Ctrl+K the
+ * command palette, anywhere; `/` focuses the pane's search
  * unless the user is typing.
  */
 export function globalShortcut(e: KeyLike, inText: boolean): Shortcut {
   const mod = e.ctrlKey || e.metaKey;
   if (mod && !e.altKey && !e.shiftKey && e.key in PANES) return { kind: 'pane', pane: PANES[e.key] };
+  if (mod && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'k') return { kind: 'palette' };
   if (!mod && !e.altKey && e.key === '/' && !inText) return { kind: 'search' };
   return null;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerStats } from './bindings/ContainerStats';
-import { displayImage, imageParts, filterContainers, fitColumns, filterImages, imageReference, sortBy, sortContainers, sortImages, toggleSort } from './table';
+import { displayImage, imageParts, filterContainers, fitColumns, filterImages, imageReference, portUrl, sortBy, sortContainers, sortImages, toggleSort } from './table';
 import { container, image } from './testing/fakeBackend';
 
 const a = container({ id: 'a1', name: 'alpha', status: 'running', created: 300, startedAt: 400, image: 'nginx' });
@@ -120,4 +120,16 @@ describe('fitColumns', () => {
     expect(keys(329)).toEqual(['name', 'actions']);
   });
   it('never drops required columns', () => expect(keys(10)).toEqual(['name', 'actions']));
+});
+
+describe('portUrl', () => {
+  it('opens a TCP port where it is bound, localhost for every address; UDP not at all', () => {
+    const p = (hostIp: string, protocol: 'tcp' | 'udp' = 'tcp') => portUrl({ hostIp, hostPort: 8080, protocol });
+    expect(p('')).toBe('http://localhost:8080');
+    expect(p('0.0.0.0')).toBe('http://localhost:8080');
+    expect(p('::')).toBe('http://localhost:8080');
+    expect(p('127.0.0.1')).toBe('http://127.0.0.1:8080');
+    expect(p('::1')).toBe('http://[::1]:8080');
+    expect(p('', 'udp')).toBeNull();
+  });
 });

@@ -2,6 +2,7 @@
 //! are tested on their own.
 
 import type { ContainerStats } from './bindings/ContainerStats';
+import type { PortDto } from './bindings/PortDto';
 import type { ContainerSummary } from './bindings/ContainerSummary';
 import type { ImageSummary } from './bindings/ImageSummary';
 
@@ -55,6 +56,18 @@ export function portsText(c: Pick<ContainerSummary, 'ports'>): string {
   return c.ports
     .map((p) => `${p.hostIp ? `${p.hostIp}:` : ''}${p.hostPort}->${p.containerPort}/${p.protocol}`)
     .join(', ');
+}
+
+/**
+ * Where a published TCP port answers, for a link: on the address it is bound to when that is
+ * one address, else on localhost (the engine's host is this one, in the window as for `--serve`
+ * on loopback). Null for UDP, which a browser cannot open.
+ */
+export function portUrl(p: Pick<PortDto, 'hostIp' | 'hostPort' | 'protocol'>): string | null {
+  if (p.protocol !== 'tcp') return null;
+  const ip = p.hostIp.trim();
+  const host = ip === '' || ip === '0.0.0.0' || ip === '::' ? 'localhost' : ip.includes(':') ? `[${ip}]` : ip;
+  return `http://${host}:${p.hostPort}`;
 }
 
 export function filterContainers(

@@ -8,9 +8,11 @@ import type { ContainerHealth } from '../bindings/ContainerHealth';
 import type { ContainerStats } from '../bindings/ContainerStats';
 import type { ContainerSummary } from '../bindings/ContainerSummary';
 import type { CreateRequest } from '../bindings/CreateRequest';
+import type { DiskUsage } from '../bindings/DiskUsage';
 import type { EngineEvent } from '../bindings/EngineEvent';
 import type { EngineInfo } from '../bindings/EngineInfo';
 import type { HistoryRow } from '../bindings/HistoryRow';
+import type { HostStats } from '../bindings/HostStats';
 import type { ImageDetails } from '../bindings/ImageDetails';
 import type { ImageSummary } from '../bindings/ImageSummary';
 import type { LogLine } from '../bindings/LogLine';
@@ -33,6 +35,10 @@ export type Protocol = 'tcp' | 'udp';
 
 export interface Backend {
   engineInfo(): Promise<EngineInfo>;
+  /** `berth system df`: images, containers and volumes, in use or not, and their bytes. */
+  diskUsage(): Promise<DiskUsage>;
+  /** The host's CPU since the previous call (percent of all its CPUs) and memory in use. */
+  hostStats(): Promise<HostStats>;
   listContainers(): Promise<ContainerSummary[]>;
   containerStats(): Promise<ContainerStats[]>;
   startContainer(id: string): Promise<ContainerSummary>;
@@ -40,6 +46,8 @@ export interface Backend {
   restartContainer(id: string): Promise<ContainerSummary>;
   removeContainer(id: string, force: boolean): Promise<null>;
   inspectContainer(id: string): Promise<unknown>;
+  /** The `berth run -d` line that makes the container again, shell-quoted. */
+  runCommand(id: string): Promise<string>;
   /** The container's healthcheck and its last results (newest first); null without a check. */
   containerHealth(id: string): Promise<ContainerHealth | null>;
   /** Runs the container's check now (and its on-failure action); the health after it. */
@@ -59,8 +67,13 @@ export interface Backend {
   loadImage(path: string): Promise<LoadedImage[]>;
   /** Makes a one-layer image of the tarball at `path`; `changes` are Dockerfile instructions. */
   importImage(path: string, reference: string | null, changes: string[], message: string | null): Promise<ImageSummary>;
-  /** Pulls `reference`; `onProgress` receives every PullEvent of this pull, in order. */
+  /**
+   * Pulls `reference`; `onProgress` receives every PullEvent of this pull, in order: `started`
+   * first (the id `cancelPull` takes). A cancelled pull rejects with the code `cancelled`.
+   */
   pullImage(reference: string, onProgress: (event: PullEvent) => void): Promise<ImageSummary>;
+  /** Stops the pull of that `started` id and removes its partial downloads; one that ended is not an error. */
+  cancelPull(pull: string): Promise<null>;
   /**
    * Pushes the image `id` to `destination` (a registry reference, `dir:PATH`, `oci:PATH[:TAG]`;
    * null: its own name) with the credentials of Settings; `onProgress` receives every PushEvent.
@@ -200,6 +213,8 @@ export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEve
 
   return {
     engineInfo: () => call('engine_info'),
+    diskUsage: () => call('disk_usage'),
+    hostStats: () => call('host_stats'),
     listContainers: () => call('list_containers'),
     containerStats: () => call('container_stats'),
     startContainer: (id) => call('start_container', { id }),
@@ -207,6 +222,7 @@ export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEve
     restartContainer: (id) => call('restart_container', { id }),
     removeContainer: (id, force) => call('remove_container', { id, force }),
     inspectContainer: (id) => call('inspect_container', { id }),
+    runCommand: (id) => call('run_command', { id }),
     containerHealth: (id) => call('container_health', { id }),
     runHealthcheck: (id) => call('run_healthcheck', { id }),
     exportContainer: (id, path) => call('export_container', { id, path }),
@@ -226,6 +242,7 @@ export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEve
         channel.close();
       }
     },
+    cancelPull: (pull) => call('cancel_pull', { pull }),
     async pushImage(id, destination, tlsVerify, onProgress) {
       const channel = await transport.channel<PushEvent>(onProgress);
       try {

@@ -64,6 +64,9 @@ export function readToken(search: string, storage: Pick<Storage, 'getItem' | 'se
 /** Commands that leave the engine as they found it when sent twice: a lost one is resent. */
 const RETRY_SAFE = new Set([
   'engine_info',
+  'disk_usage',
+  'host_stats',
+  'run_command',
   'list_containers',
   'container_stats',
   'start_container',

@@ -3,7 +3,7 @@
 /**
  * Progress of one pull, on the call's channel.
  */
-export type PullEvent = { "type": "resolved", reference: string, manifestDigest: string, layers: Array<{ digest: string, 
+export type PullEvent = { "type": "started", pull: string, } | { "type": "resolved", reference: string, manifestDigest: string, layers: Array<{ digest: string, 
 /**
  * Compressed bytes.
  */

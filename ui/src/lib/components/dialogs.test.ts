@@ -12,6 +12,7 @@ const fake = vi.hoisted(() => ({
   freePort: vi.fn(),
   createContainer: vi.fn(),
   pullImage: vi.fn(),
+  cancelPull: vi.fn(),
   pushImage: vi.fn(),
   setRegistry: vi.fn(),
   getSettings: vi.fn(),
@@ -225,6 +226,47 @@ describe('PullDialog', () => {
     finish();
     await waitFor(() => expect(getByTestId('pull-success').textContent).toContain('docker.io/library/alpine:latest'));
     expect(fake.pullImage.mock.calls[0][0]).toBe('alpine');
+  });
+
+  it('cancels the running pull by its id and says nothing was kept', async () => {
+    let fail!: (e: unknown) => void;
+    fake.pullImage.mockImplementation(async (reference: string, onProgress: (e: PullEvent) => void) => {
+      onProgress({ type: 'started', pull: 'p-1' });
+      onProgress({ type: 'resolved', reference, manifestDigest: 'sha256:m', layers: [{ digest: 'sha256:aaa', size: 100 }] });
+      return new Promise((_, reject) => (fail = reject));
+    });
+    fake.cancelPull.mockImplementation(async () => {
+      fail(new ApiError('cancelled', 'the pull was cancelled'));
+      return null;
+    });
+    const onclose = vi.fn();
+    const { getByTestId, queryByTestId } = render(PullDialog, { onclose, onrun: () => {} });
+    await fireEvent.input(getByTestId('pull-reference'), { target: { value: 'alpine' } });
+    await fireEvent.click(getByTestId('pull-submit'));
+    await waitFor(() => expect((getByTestId('pull-cancel') as HTMLButtonElement).disabled).toBe(false));
+    await fireEvent.click(getByTestId('pull-cancel'));
+    await waitFor(() => expect(getByTestId('pull-cancelled')).toBeTruthy());
+    expect(fake.cancelPull).toHaveBeenCalledWith('p-1');
+    expect(queryByTestId('pull-cancel')).toBeNull();
+    expect(getByTestId('pull-error').textContent).toBe('');
+    expect(queryByTestId('layer-progress')).toBeNull();
+    expect(onclose).not.toHaveBeenCalled();
+  });
+
+  it('cancels the pull when closed while it runs', async () => {
+    fake.pullImage.mockImplementation(async (_reference: string, onProgress: (e: PullEvent) => void) => {
+      onProgress({ type: 'started', pull: 'p-2' });
+      return new Promise(() => {});
+    });
+    fake.cancelPull.mockResolvedValue(null);
+    const onclose = vi.fn();
+    const { getByTestId } = render(PullDialog, { onclose, onrun: () => {} });
+    await fireEvent.input(getByTestId('pull-reference'), { target: { value: 'alpine' } });
+    await fireEvent.click(getByTestId('pull-submit'));
+    await waitFor(() => expect(getByTestId('pull-cancel')).toBeTruthy());
+    await fireEvent.click(getByTestId('dialog-close'));
+    expect(fake.cancelPull).toHaveBeenCalledWith('p-2');
+    expect(onclose).toHaveBeenCalled();
   });
 
   it('shows the engine error under the field', async () => {

@@ -9,17 +9,21 @@ export type LayerProgress = Layer<LayerPhase>;
 
 export interface PullProgress {
   reference: string;
+  /** The id `cancelPull` takes, once the pull said it started. */
+  pull: string | null;
   layers: LayerProgress[];
   imageId: string | null;
 }
 
 export function emptyProgress(reference: string): PullProgress {
-  return { reference, layers: [], imageId: null };
+  return { reference, pull: null, layers: [], imageId: null };
 }
 
 /** The progress after `event` (a new object; layers keep the order the manifest gave). */
 export function applyPullEvent(progress: PullProgress, event: PullEvent): PullProgress {
   switch (event.type) {
+    case 'started':
+      return { ...progress, pull: event.pull };
     case 'resolved':
       return { ...progress, layers: listLayers(progress.layers, event.layers) };
     case 'layer': {

@@ -12,6 +12,7 @@ import { EngineEvents } from './events';
 import { resource, type Resource } from './resource';
 import { settingsStore, type SettingsStore } from './settings';
 import { statsStore, type StatsStore } from './stats';
+import { usageStore, type UsageStore } from './usage';
 
 export interface Stores {
   events: EngineEvents;
@@ -21,6 +22,8 @@ export interface Stores {
   volumes: Resource<VolumeSummary[]>;
   networks: Resource<NetworkSummary[]>;
   stats: StatsStore;
+  /** The host's load and the disk use, for the Dashboard. */
+  usage: UsageStore;
   settings: SettingsStore;
   /** The link to the engine (always connected inside the app). */
   connection: Readable<ConnectionState>;
@@ -74,6 +77,7 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     debounceMs,
   });
   const stats = statsStore(backend, events, debounceMs);
+  const usage = usageStore(backend, events, debounceMs * 10);
   const settings = settingsStore(backend);
   const connection = readable<ConnectionState>('connected', (set) => backend.onConnection?.(set));
   return {
@@ -84,6 +88,7 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     volumes,
     networks,
     stats,
+    usage,
     settings,
     connection,
     async start() {
@@ -99,6 +104,7 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
       volumes.dispose();
       networks.dispose();
       stats.dispose();
+      usage.dispose();
     },
   };
 }

@@ -6,7 +6,9 @@ import { ApiError } from '../backend/errors';
 import type { BuildEvent } from '../bindings/BuildEvent';
 import type { BuildRequest } from '../bindings/BuildRequest';
 import type { ContainerSummary } from '../bindings/ContainerSummary';
+import type { DiskUsage } from '../bindings/DiskUsage';
 import type { EngineEvent } from '../bindings/EngineEvent';
+import type { HostStats } from '../bindings/HostStats';
 import type { ImageSummary } from '../bindings/ImageSummary';
 import type { NetworkSummary } from '../bindings/NetworkSummary';
 import type { Settings } from '../bindings/Settings';
@@ -88,6 +90,12 @@ export class FakeBackend {
     version: '0.1.0',
   };
   calls: Record<string, number> = {};
+  disk: DiskUsage = {
+    images: { total: 2, active: 1, size: 9_000_000, reclaimable: 4_000_000 },
+    containers: { total: 1, active: 1, size: 12_000, reclaimable: 0 },
+    volumes: { total: 1, active: 0, size: 2_048, reclaimable: 2_048 },
+  };
+  host: HostStats = { cpuPercent: 12.5, cpus: 4, memUsed: 2_000_000_000, memTotal: 8_000_000_000 };
   private listeners = new Set<(e: EngineEvent) => void>();
   /** What a build streams after `started`. */
   buildEvents: BuildEvent[] = [];
@@ -126,6 +134,20 @@ export class FakeBackend {
       engineInfo: async () => {
         this.count('engineInfo');
         return { version: '0.1.0', root: '/r', runRoot: '/run', containersRunning: 0, containersTotal: this.containers.length, images: this.images.length, rootless: false };
+      },
+      diskUsage: async () => {
+        this.count('diskUsage');
+        return structuredClone(this.disk);
+      },
+      hostStats: async () => {
+        this.count('hostStats');
+        return { ...this.host };
+      },
+      runCommand: async (id) => {
+        this.count('runCommand');
+        const c = this.containers.find((c) => c.id === id);
+        if (!c) throw new ApiError('not_found', `no container ${id}`);
+        return `berth run -d --name ${c.name} ${c.image}`;
       },
       listContainers: async () => {
         this.count('listContainers');
@@ -207,6 +229,7 @@ export class FakeBackend {
       containerLogs: notUsed('containerLogs'),
       imageDetails: notUsed('imageDetails'),
       pullImage: notUsed('pullImage'),
+      cancelPull: notUsed('cancelPull'),
       pushImage: notUsed('pushImage'),
       exportContainer: notUsed('exportContainer'),
       inspectImage: notUsed('inspectImage'),

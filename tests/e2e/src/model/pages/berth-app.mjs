@@ -2,6 +2,7 @@
 // their own page objects, reached from here.
 
 import { ContainersPage } from './containers-page.mjs';
+import { DashboardPage } from './dashboard-page.mjs';
 import { ImagesPage } from './images-page.mjs';
 import { NetworksPage } from './networks-page.mjs';
 import { VolumesPage } from './volumes-page.mjs';
@@ -10,6 +11,7 @@ export class BerthApp {
   /** @param {import('playwright-core').Page} page */
   constructor(page) {
     this.page = page;
+    this.navDashboard = page.getByTestId('nav-dashboard');
     this.navContainers = page.getByTestId('nav-containers');
     this.navImages = page.getByTestId('nav-images');
     this.navVolumes = page.getByTestId('nav-volumes');
@@ -25,6 +27,13 @@ export class BerthApp {
     await this.page.goto(url);
     await this.engineStatus.and(this.page.locator('[data-state="up"]')).waitFor();
     return this;
+  }
+
+  async dashboard() {
+    await this.navDashboard.click();
+    const pane = new DashboardPage(this.page);
+    await pane.root.waitFor();
+    return pane;
   }
 
   async containers() {

@@ -14,6 +14,9 @@ export class ContainerDetails {
     this.name = this.root.getByTestId('details-name');
     this.backButton = this.root.getByTestId('details-back');
     this.summary = this.root.getByTestId('details-summary');
+    this.copyRunButton = this.root.getByTestId('details-copy-run');
+    this.runCommand = this.root.getByTestId('details-run-command');
+    this.portLinks = this.root.getByTestId('details-port-link');
   }
 
   tab(id) {
