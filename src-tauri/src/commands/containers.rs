@@ -22,9 +22,12 @@ pub fn listed(e: &Engine) -> Result<Vec<ContainerRecord>, berth_engine::Error> {
     Ok(e.containers()?.into_iter().filter(|c| !c.options.labels.contains_key(berth_engine::BUILD_LABEL)).collect())
 }
 
-/// A container's row: the record, and the health of a running container with a check.
+/// A container's row: the record, the health of a running container with a check, and the
+/// name of its pod.
 pub fn summary(e: &Engine, c: &ContainerRecord) -> ContainerSummary {
-    ContainerSummary::new(c, e.health_status(c))
+    let mut s = ContainerSummary::new(c, e.health_status(c));
+    s.pod_name = c.options.pod.as_deref().and_then(|p| e.pod(p).ok()).map(|p| p.name);
+    s
 }
 
 pub async fn list_containers(b: &Backend) -> Result<Vec<ContainerSummary>, ApiError> {
