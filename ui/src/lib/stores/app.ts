@@ -7,6 +7,7 @@ import type { ContainerSummary } from '../bindings/ContainerSummary';
 import type { EngineInfo } from '../bindings/EngineInfo';
 import type { ImageSummary } from '../bindings/ImageSummary';
 import type { NetworkSummary } from '../bindings/NetworkSummary';
+import type { PodSummary } from '../bindings/PodSummary';
 import type { VolumeSummary } from '../bindings/VolumeSummary';
 import { EngineEvents } from './events';
 import { resource, type Resource } from './resource';
@@ -20,6 +21,7 @@ export interface Stores {
   engine: Resource<EngineInfo | null>;
   volumes: Resource<VolumeSummary[]>;
   networks: Resource<NetworkSummary[]>;
+  pods: Resource<PodSummary[]>;
   stats: StatsStore;
   settings: SettingsStore;
   /** The link to the engine (always connected inside the app). */
@@ -36,7 +38,8 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     initial: [],
     fetch: () => backend.listContainers(),
     events,
-    kinds: ['container'],
+    // A row carries its pod's name.
+    kinds: ['container', 'pod'],
     debounceMs,
   });
   // Creating or removing a container changes an image's "in use".
@@ -73,6 +76,14 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     accept: (e) => e.kind === 'network' || ['create', 'remove', 'resync'].includes(e.action),
     debounceMs,
   });
+  // A pod's state and members follow its containers': pods have their own events too.
+  const pods = resource<PodSummary[]>({
+    initial: [],
+    fetch: () => backend.listPods(),
+    events,
+    kinds: ['pod', 'container'],
+    debounceMs,
+  });
   const stats = statsStore(backend, events, debounceMs);
   const settings = settingsStore(backend);
   const connection = readable<ConnectionState>('connected', (set) => backend.onConnection?.(set));
@@ -83,11 +94,12 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     engine,
     volumes,
     networks,
+    pods,
     stats,
     settings,
     connection,
     async start() {
-      const loads = Promise.all([containers.refresh(), images.refresh(), engine.refresh(), volumes.refresh(), networks.refresh()]);
+      const loads = Promise.all([containers.refresh(), images.refresh(), engine.refresh(), volumes.refresh(), networks.refresh(), pods.refresh()]);
       events.markReady();
       await loads;
     },
@@ -98,6 +110,7 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
       engine.dispose();
       volumes.dispose();
       networks.dispose();
+      pods.dispose();
       stats.dispose();
     },
   };
