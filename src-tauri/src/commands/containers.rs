@@ -23,10 +23,18 @@ pub fn listed(e: &Engine) -> Result<Vec<ContainerRecord>, berth_engine::Error> {
 }
 
 /// A container's row: the record, the health of a running container with a check, and the
-/// name of its pod.
+/// name of its pod (and the pod's ports, which its infra container publishes).
 pub fn summary(e: &Engine, c: &ContainerRecord) -> ContainerSummary {
     let mut s = ContainerSummary::new(c, e.health_status(c));
-    s.pod_name = c.options.pod.as_deref().and_then(|p| e.pod(p).ok()).map(|p| p.name);
+    if let Some(pod) = c.options.pod.as_deref().and_then(|p| e.pod(p).ok()) {
+        // A member publishes nothing of its own: it shows its pod's ports, as `berth ps` does.
+        if s.ports.is_empty() && !c.options.pod_infra {
+            if let Some(infra) = pod.infra_id.as_deref().and_then(|id| e.container(id).ok()) {
+                s.ports = crate::dto::ports_of(&infra);
+            }
+        }
+        s.pod_name = Some(pod.name);
+    }
     s
 }
 

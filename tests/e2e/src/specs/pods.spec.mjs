@@ -3,8 +3,8 @@
 // the form), two containers run in it by `berth run --pod` at a terminal beside the app, which
 // the pane follows without a reload (state, containers counted with the infra one); its
 // details list them, each opening its container, and its Inspect tab is `berth pod inspect`'s
-// object; the Containers pane shows them under the pod's group, its infra container hidden
-// unless asked; the pod is stopped and removed from the UI, the engine agreeing. Screenshots
+// object; the Containers pane shows them under the pod's group with the pod's port, its infra
+// container hidden unless asked; the pod is stopped and removed from the UI, the engine agreeing. Screenshots
 // at 1200 px, light and dark.
 
 import assert from 'node:assert/strict';
@@ -147,6 +147,8 @@ describe('pods in the browser', () => {
     await waitForText(group.getByTestId('group-count'), '2 of 2 running', { timeout: 30_000 });
     await waitFor('both members under the group', async () => (await containers.groupMembers(`pod:${POD}`).count()) === 2);
     assert.equal(await containers.row(infraName).count(), 0, 'the infra container is hidden');
+    // A member shows its pod's port (its infra container publishes it).
+    assert.equal(await containers.portLinks(APP).first().getAttribute('href'), `http://localhost:${PORT}/`);
     await inBothThemes(app.page, async (theme) => {
       await app.page.screenshot({ path: join(shots, `containers-pod-group-1200-${theme}.png`) });
       assert.deepEqual(await contrastFailures(app.page, theme), [], `the pod's group in the ${theme} theme`);
