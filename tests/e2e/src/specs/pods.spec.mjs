@@ -148,7 +148,7 @@ describe('pods in the browser', () => {
     await waitFor('both members under the group', async () => (await containers.groupMembers(`pod:${POD}`).count()) === 2);
     assert.equal(await containers.row(infraName).count(), 0, 'the infra container is hidden');
     // A member shows its pod's port (its infra container publishes it).
-    assert.equal(await containers.portLinks(APP).first().getAttribute('href'), `http://localhost:${PORT}/`);
+    assert.equal(await containers.portLinks(APP).first().getAttribute('href'), `http://localhost:${PORT}`);
     await inBothThemes(app.page, async (theme) => {
       await app.page.screenshot({ path: join(shots, `containers-pod-group-1200-${theme}.png`) });
       assert.deepEqual(await contrastFailures(app.page, theme), [], `the pod's group in the ${theme} theme`);
