@@ -1,10 +1,14 @@
 //! The pods commands against a real engine (root: a pod's infra container runs): create with
 //! the form's fields, the list's state and containers, a member's row with its pod's name and
-//! ports, the infra container marked, start and stop, the engine's refusals, remove.
+//! ports, the infra container marked, the engine's refusals, remove; start and stop through the
+//! real `berth-desktop --serve` (a container's monitor re-executes the running binary).
 
 use berth_desktop::commands::{self as c};
+use berth_desktop::dto::PodSummary;
 use berth_engine::CreateOptions;
+use serde_json::json;
 
+use crate::containers::Served;
 use crate::World;
 
 fn member(pod: &str, name: &str) -> CreateOptions {
@@ -62,7 +66,8 @@ async fn pods_from_create_to_remove() {
     let ports: Vec<(u16, u16)> = row(&app.id).ports.iter().map(|p| (p.host_port, p.container_port)).collect();
     assert_eq!(ports, [(port, 80)]);
 
-    let started = c::start_pod(&b, c::PodArgs { name: "shop".into() }).await.unwrap();
+    let served = Served::start(&w);
+    let started: PodSummary = serde_json::from_value(served.ok("start_pod", json!({"name": "shop"})).await).unwrap();
     assert_eq!((started.state.as_str(), started.containers), ("Running", 3));
     let listed = c::list_pods(&b).await.unwrap();
     assert_eq!(listed.len(), 1);
@@ -79,7 +84,7 @@ async fn pods_from_create_to_remove() {
     let e = c::remove_pod(&b, c::RemovePodArgs { name: "shop".into(), force: false }).await.unwrap_err();
     assert_eq!(e.code, "conflict");
     assert!(c::prune_pods(&b).await.unwrap().is_empty());
-    let stopped = c::stop_pod(&b, c::PodArgs { name: "shop".into() }).await.unwrap();
+    let stopped: PodSummary = serde_json::from_value(served.ok("stop_pod", json!({"name": "shop"})).await).unwrap();
     assert_eq!(stopped.state.as_str(), "Exited");
     c::remove_pod(&b, c::RemovePodArgs { name: "shop".into(), force: false }).await.unwrap();
     assert!(c::list_pods(&b).await.unwrap().is_empty());
