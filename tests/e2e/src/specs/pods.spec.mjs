@@ -57,8 +57,10 @@ describe('pods in the browser', () => {
   });
 
   it('creates a pod from the pane: the form checks its fields, the engine makes it', async () => {
+    // Ctrl+5 is the Pods pane, after the others.
+    await app.page.keyboard.press('Control+5');
+    await waitFor('the Pods pane', async () => (await app.route()) === '#/pods');
     const pods = await app.pods();
-    assert.equal(await app.route(), '#/pods');
     await app.page.getByTestId('pods-empty').waitFor();
 
     const form = await pods.create();
