@@ -62,6 +62,14 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         create_network,
         remove_network,
         prune_networks,
+        list_pods,
+        inspect_pod,
+        create_pod,
+        start_pod,
+        stop_pod,
+        restart_pod,
+        remove_pod,
+        prune_pods,
         get_settings,
         set_registry,
         registry_login,
@@ -368,6 +376,53 @@ async fn remove_network(b: State<'_, Backend>, name: String) -> Result<(), ApiEr
 #[tauri::command]
 async fn prune_networks(b: State<'_, Backend>) -> Result<Vec<String>, ApiError> {
     c::prune_networks(&b).await
+}
+
+#[tauri::command]
+async fn list_pods(b: State<'_, Backend>) -> Result<Vec<PodSummary>, ApiError> {
+    c::list_pods(&b).await
+}
+
+#[tauri::command]
+async fn inspect_pod(b: State<'_, Backend>, name: String) -> Result<serde_json::Value, ApiError> {
+    c::inspect_pod(&b, c::PodArgs { name }).await
+}
+
+#[tauri::command]
+async fn create_pod(
+    b: State<'_, Backend>,
+    name: String,
+    labels: Vec<String>,
+    ports: Vec<String>,
+    share: String,
+    hostname: String,
+) -> Result<PodSummary, ApiError> {
+    c::create_pod(&b, c::CreatePodArgs { name, labels, ports, share, hostname }).await
+}
+
+#[tauri::command]
+async fn start_pod(b: State<'_, Backend>, name: String) -> Result<PodSummary, ApiError> {
+    c::start_pod(&b, c::PodArgs { name }).await
+}
+
+#[tauri::command]
+async fn stop_pod(b: State<'_, Backend>, name: String) -> Result<PodSummary, ApiError> {
+    c::stop_pod(&b, c::PodArgs { name }).await
+}
+
+#[tauri::command]
+async fn restart_pod(b: State<'_, Backend>, name: String) -> Result<PodSummary, ApiError> {
+    c::restart_pod(&b, c::PodArgs { name }).await
+}
+
+#[tauri::command]
+async fn remove_pod(b: State<'_, Backend>, name: String, force: bool) -> Result<(), ApiError> {
+    c::remove_pod(&b, c::RemovePodArgs { name, force }).await
+}
+
+#[tauri::command]
+async fn prune_pods(b: State<'_, Backend>) -> Result<Vec<String>, ApiError> {
+    c::prune_pods(&b).await
 }
 
 #[tauri::command]

@@ -95,11 +95,16 @@ pub struct TrayModel {
 pub fn model(containers: Result<&[ContainerSummary], &str>) -> TrayModel {
     let (state, tooltip, mut running) = match containers {
         Ok(list) => {
-            // Running as the engine counts it: paused and stopping ones too.
+            // Running as the engine counts it: paused and stopping ones too; pods' infra
+            // containers are not the user's (the list hides them too).
             let running: Vec<&ContainerSummary> = list
                 .iter()
                 .filter(|c| {
-                    matches!(c.status, ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Stopping)
+                    !c.pod_infra
+                        && matches!(
+                            c.status,
+                            ContainerStatus::Running | ContainerStatus::Paused | ContainerStatus::Stopping
+                        )
                 })
                 .collect();
             let state = if running.is_empty() { TrayState::Idle } else { TrayState::Running };
@@ -250,6 +255,9 @@ mod tests {
             compose_project: None,
             compose_service: None,
             health: None,
+            pod: None,
+            pod_name: None,
+            pod_infra: false,
         }
     }
 
@@ -285,6 +293,16 @@ mod tests {
             ]
         );
         assert_eq!(m.entries[2].id(), "stop:db-id");
+    }
+
+    #[test]
+    fn a_pods_infra_container_is_not_offered() {
+        let mut infra = container("p-infra", ContainerStatus::Running);
+        infra.pod_infra = true;
+        let m = model(Ok(&[infra, container("app", ContainerStatus::Running)]));
+        assert_eq!(m.tooltip, "Berth — 1 running");
+        assert_eq!(labels(&m)[2], "Stop app");
+        assert_eq!(labels(&m).len(), 6);
     }
 
     #[test]

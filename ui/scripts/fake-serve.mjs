@@ -147,6 +147,9 @@ const volumes = [
   { name: hex(), driver: 'local', created: now() - 7200, anonymous: true },
 ];
 const volumeUsers = { pgdata: ['db'], 'redis-data': ['cache'] };
+/** The user's pods (`PodSummary`s). */
+const pods = [];
+
 // The default network (no name server) and one of the user's.
 const networks = [
   { name: 'berth', subnet: '10.88.0.0/16', gateway: '10.88.0.1', dns: false, created: now() - 86400 * 30, labels: {}, isDefault: true },
@@ -378,6 +381,35 @@ const commands = {
     unused.forEach((n) => networks.splice(networks.indexOf(n), 1));
     unused.forEach((n) => emit('network', 'remove', n.name, n.name));
     return unused.map((n) => n.name);
+  },
+  // Pods: none at first; one made is its infra container alone, never started.
+  list_pods: () => pods,
+  inspect_pod: ({ name }) => {
+    const p = pods.find((x) => x.name === name);
+    if (!p) throw notFound('pod', name);
+    return { Id: p.id, Name: p.name, State: p.state, Labels: p.labels, NumContainers: p.containers };
+  },
+  create_pod: ({ name, labels }) => {
+    const n = name || `pod${pods.length + 1}`;
+    if (pods.some((x) => x.name === n)) throw new ApiError(409, 'conflict', `the pod name "${n}" is already in use`);
+    const id = `${n}-pod`.padEnd(64, '0');
+    const infra = { id: `${n}-infra`.padEnd(64, '0'), name: `${id.slice(0, 12)}-infra`, status: 'created', infra: true };
+    const p = { id, shortId: id.slice(0, 12), name: n, state: 'Created', created: now(), containers: 1, infraId: infra.id, labels: Object.fromEntries(labels.map((l) => [l.split('=')[0], l.split('=').slice(1).join('=')])), members: [infra] };
+    pods.push(p);
+    emit('pod', 'create', id, n);
+    return p;
+  },
+  remove_pod: ({ name }) => {
+    const p = pods.find((x) => x.name === name);
+    if (!p) throw notFound('pod', name);
+    pods.splice(pods.indexOf(p), 1);
+    emit('pod', 'remove', p.id, name);
+    return null;
+  },
+  prune_pods: () => {
+    const gone = pods.splice(0);
+    gone.forEach((p) => emit('pod', 'remove', p.id, p.name));
+    return gone.map((p) => p.id);
   },
   get_settings: () => settings,
   set_registry: ({ host, insecure }) => {

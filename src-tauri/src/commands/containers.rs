@@ -22,9 +22,20 @@ pub fn listed(e: &Engine) -> Result<Vec<ContainerRecord>, berth_engine::Error> {
     Ok(e.containers()?.into_iter().filter(|c| !c.options.labels.contains_key(berth_engine::BUILD_LABEL)).collect())
 }
 
-/// A container's row: the record, and the health of a running container with a check.
+/// A container's row: the record, the health of a running container with a check, and the
+/// name of its pod (and the pod's ports, which its infra container publishes).
 pub fn summary(e: &Engine, c: &ContainerRecord) -> ContainerSummary {
-    ContainerSummary::new(c, e.health_status(c))
+    let mut s = ContainerSummary::new(c, e.health_status(c));
+    if let Some(pod) = c.options.pod.as_deref().and_then(|p| e.pod(p).ok()) {
+        // A member publishes nothing of its own: it shows its pod's ports, as `berth ps` does.
+        if s.ports.is_empty() && !c.options.pod_infra {
+            if let Some(infra) = pod.infra_id.as_deref().and_then(|id| e.container(id).ok()) {
+                s.ports = crate::dto::ports_of(&infra);
+            }
+        }
+        s.pod_name = Some(pod.name);
+    }
+    s
 }
 
 pub async fn list_containers(b: &Backend) -> Result<Vec<ContainerSummary>, ApiError> {

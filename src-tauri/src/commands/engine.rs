@@ -12,7 +12,8 @@ use super::backend::{blocking, Backend};
 
 pub async fn engine_info(b: &Backend) -> Result<EngineInfo, ApiError> {
     blocking(&b.engine, |e| {
-        let containers = super::containers::listed(e)?;
+        // As the list counts them: without pods' infra containers.
+        let containers: Vec<_> = super::containers::listed(e)?.into_iter().filter(|c| !c.options.pod_infra).collect();
         // As the images list counts them: without builds' intermediate images.
         let intermediate = e.intermediate_images()?;
         let images: Vec<_> = e.images()?.into_iter().filter(|i| !intermediate.contains(&i.id)).collect();

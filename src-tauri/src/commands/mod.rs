@@ -7,7 +7,7 @@
 //!
 //! A file per area of the UI, with the arguments of its commands: `engine`, `containers`,
 //! `create` (the create form), `images`, `build` (the build dialog), `logs`, `terminal`,
-//! `volumes`, `networks`, `settings`; `backend` is what they all use (`Backend`, `blocking`). Every command
+//! `volumes`, `networks`, `pods`, `settings`; `backend` is what they all use (`Backend`, `blocking`). Every command
 //! is re-exported here, so it is `commands::name` whatever its file; the files import `backend` (and `images` the
 //! `RemoveArgs` of `containers`, `engine` its `listed`, `create` its `summary`), never this one.
 
@@ -19,6 +19,7 @@ mod engine;
 mod images;
 mod logs;
 mod networks;
+mod pods;
 mod settings;
 mod terminal;
 mod volumes;
@@ -31,6 +32,7 @@ pub use engine::*;
 pub use images::*;
 pub use logs::*;
 pub use networks::*;
+pub use pods::*;
 pub use settings::*;
 pub use terminal::*;
 pub use volumes::*;

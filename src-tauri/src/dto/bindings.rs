@@ -16,6 +16,7 @@ use super::health::{
 use super::images::{HistoryRow, ImageDetails, ImageSummary, LoadedImage, PullEvent, PushEvent, Pushed, SaveFormat};
 use super::logs::{LogBatch, LogCursor, LogEntry, LogLine, LogMatch, LogPage};
 use super::networks::{NetworkDetails, NetworkMember, NetworkSummary};
+use super::pods::{PodMember, PodSummary};
 use super::ports::PortDto;
 use super::settings::Settings;
 use super::terminal::TerminalOutput;
@@ -73,6 +74,8 @@ pub fn export_bindings(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     one::<NetworkSummary>(dir, &mut out)?;
     one::<NetworkMember>(dir, &mut out)?;
     one::<NetworkDetails>(dir, &mut out)?;
+    one::<PodMember>(dir, &mut out)?;
+    one::<PodSummary>(dir, &mut out)?;
     one::<Settings>(dir, &mut out)?;
     one::<ApiError>(dir, &mut out)?;
     Ok(out)
@@ -130,7 +133,7 @@ mod tests {
         assert_eq!(decl(RestartPolicy::decl(&cfg)), r#""no" | "on-failure" | "always" | "unless-stopped""#);
         assert_eq!(
             decl(EngineEvent::decl(&cfg)),
-            r#"{ kind: "image" | "container" | "volume" | "network", action: string, id: string, name: string | null, exitCode?: number | null, }"#
+            r#"{ kind: "image" | "container" | "volume" | "network" | "pod", action: string, id: string, name: string | null, exitCode?: number | null, }"#
         );
         assert_eq!(decl(LogCursor::decl(&cfg)), "{ file: number, offset: number, }");
         assert_eq!(
@@ -167,12 +170,20 @@ mod tests {
         );
         assert!(decl(ContainerSummary::decl(&cfg)).contains("startedAt: number | null"));
         assert!(decl(ContainerSummary::decl(&cfg))
-            .ends_with("composeProject: string | null, composeService: string | null, health: HealthStatus | null, }"));
+            .ends_with("composeProject: string | null, composeService: string | null, health: HealthStatus | null, pod: string | null, podName: string | null, podInfra: boolean, }"));
         assert_eq!(
             decl(NetworkSummary::decl(&cfg)),
             "{ name: string, id: string, driver: string, interface: string, subnet: string, gateway: string, dns: boolean, created: number, labels: { [key in string]: string }, members: number, isDefault: boolean, }"
         );
         assert_eq!(decl(NetworkMember::decl(&cfg)), "{ id: string, name: string, address: string, }");
         assert_eq!(decl(NetworkDetails::decl(&cfg)), "{ network: NetworkSummary, members: Array<NetworkMember>, }");
+        assert_eq!(
+            decl(PodSummary::decl(&cfg)),
+            "{ id: string, shortId: string, name: string, state: string, created: number, containers: number, infraId: string | null, labels: { [key in string]: string }, members: Array<PodMember>, }"
+        );
+        assert_eq!(
+            decl(PodMember::decl(&cfg)),
+            "{ id: string, name: string, status: ContainerStatus, infra: boolean, }"
+        );
     }
 }

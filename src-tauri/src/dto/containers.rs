@@ -58,6 +58,12 @@ pub struct ContainerSummary {
     pub compose_service: Option<String>,
     /// The health of a running container with a healthcheck; null otherwise.
     pub health: Option<HealthStatus>,
+    /// The id of the pod it is in: the list groups a pod's containers.
+    pub pod: Option<String>,
+    /// That pod's name (`commands::summary` reads it: the record holds the id).
+    pub pod_name: Option<String>,
+    /// Its pod's infra container: the list hides it unless asked.
+    pub pod_infra: bool,
 }
 
 impl ContainerSummary {
@@ -81,6 +87,9 @@ impl ContainerSummary {
             compose_project: label(c, COMPOSE_PROJECT),
             compose_service: label(c, COMPOSE_SERVICE),
             health: health.map(HealthStatus::from),
+            pod: c.options.pod.clone(),
+            pod_name: None,
+            pod_infra: c.options.pod_infra,
         }
     }
 }
@@ -148,6 +157,7 @@ mod tests {
                 "imageId": "feed", "command": "sleep 100", "status": "exited", "exitCode": 137,
                 "created": 1_700_000_000, "startedAt": 1_700_000_010, "finishedAt": 1_700_000_020,
                 "ports": [], "error": null, "composeProject": null, "composeService": null, "health": null,
+                "pod": null, "podName": null, "podInfra": false,
             })
         );
         let mut composed = record();

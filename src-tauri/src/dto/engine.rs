@@ -71,6 +71,7 @@ pub enum EventKind {
     Container,
     Volume,
     Network,
+    Pod,
 }
 
 /// Something changed in the engine: the UI refetches what `kind` names.
@@ -96,6 +97,7 @@ impl EngineEvent {
             "container" => EventKind::Container,
             "volume" => EventKind::Volume,
             "network" => EventKind::Network,
+            "pod" => EventKind::Pod,
             _ => return None,
         };
         Some(EngineEvent { kind, action: e.action.clone(), id: e.id.clone(), name: e.name.clone(), exit_code: None })
@@ -127,7 +129,9 @@ mod tests {
             serde_json::to_value(&event).unwrap(),
             json!({"kind": "container", "action": "died", "id": "c", "name": null, "exitCode": 3})
         );
-        let future = StateEvent { kind: "pod".into(), ..e };
+        let pod = StateEvent { kind: "pod".into(), action: "stop".into(), ..e.clone() };
+        assert_eq!(EngineEvent::from_state(&pod).map(|p| p.kind), Some(EventKind::Pod));
+        let future = StateEvent { kind: "machine".into(), ..e };
         assert_eq!(EngineEvent::from_state(&future), None);
     }
 }

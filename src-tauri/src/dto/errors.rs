@@ -44,6 +44,7 @@ impl From<berth_engine::Error> for ApiError {
         use berth_engine::container::LookupError as ContainerLookup;
         use berth_engine::image::LookupError as ImageLookup;
         use berth_engine::network::NetworkError;
+        use berth_engine::pod::PodError;
         use berth_engine::registry::RegistryError;
         use berth_engine::volume::VolumeError;
         use berth_engine::Error as E;
@@ -82,10 +83,13 @@ impl From<berth_engine::Error> for ApiError {
             E::Lookup(ImageLookup::NotFound(_))
             | E::ContainerLookup(ContainerLookup::NotFound(_))
             | E::Registry(RegistryError::NotFound { .. }) => "not_found",
-            E::Network(NetworkError::NotFound(_)) | E::Volume(VolumeError::NotFound(_)) => "not_found",
+            E::Network(NetworkError::NotFound(_))
+            | E::Volume(VolumeError::NotFound(_))
+            | E::Pod(PodError::NotFound(_)) => "not_found",
             E::ImageInUse { .. }
             | E::ImageHasNames { .. }
             | E::NameInUse { .. }
+            | E::Pod(PodError::NameInUse { .. })
             | E::StateImproper(_)
             | E::Network(NetworkError::PortInUse(_) | NetworkError::Exists(_) | NetworkError::InUse { .. })
             | E::Volume(VolumeError::Exists(_) | VolumeError::InUse { .. }) => "conflict",
@@ -95,6 +99,7 @@ impl From<berth_engine::Error> for ApiError {
             | E::Spec(berth_engine::spec::SpecError::NoCommand)
             | E::Lookup(ImageLookup::Ambiguous { .. })
             | E::ContainerLookup(ContainerLookup::Ambiguous { .. })
+            | E::Pod(PodError::Ambiguous { .. })
             | E::Registry(RegistryError::NoPlatform { .. })
             | E::Push(berth_engine::push::PushError::Destination { .. })
             | E::Network(
@@ -138,6 +143,10 @@ mod tests {
         use berth_engine::network::NetworkError as N;
         check(E::Network(N::NotFound("backend".into())), "not_found");
         check(E::Network(N::BadName("-x".into())), "invalid");
+        use berth_engine::pod::PodError as P;
+        check(E::Pod(P::NotFound("web".into())), "not_found");
+        check(E::Pod(P::NameInUse { name: "web".into(), id: "abc".into() }), "conflict");
+        check(E::Pod(P::Ambiguous { query: "a".into(), candidates: "a1, a2".into() }), "invalid");
         let in_use = ApiError::from(E::Network(N::InUse { name: "backend".into(), containers: "web, db".into() }));
         assert_eq!(
             (in_use.code.as_str(), in_use.message.as_str()),

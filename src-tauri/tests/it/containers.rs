@@ -11,14 +11,14 @@ use crate::http::Events;
 use crate::World;
 
 /// `berth-desktop --serve` on a free loopback port, over the world's engine root.
-struct Served {
+pub(crate) struct Served {
     child: Child,
     addr: std::net::SocketAddr,
     token: String,
 }
 
 impl Served {
-    fn start(w: &World) -> Served {
+    pub(crate) fn start(w: &World) -> Served {
         let mut child = Command::new(env!("CARGO_BIN_EXE_berth-desktop"))
             .arg("--serve")
             .env("BERTH_ROOT", w.dir.path().join("root"))
@@ -39,7 +39,7 @@ impl Served {
         Served { child, addr, token: token.to_string() }
     }
 
-    async fn call(&self, command: &str, args: Value) -> Result<Value, (u16, Value)> {
+    pub(crate) async fn call(&self, command: &str, args: Value) -> Result<Value, (u16, Value)> {
         let resp = reqwest::Client::new()
             .post(format!("http://{}/api/invoke/{command}", self.addr))
             .header("Authorization", format!("Bearer {}", self.token))
@@ -56,7 +56,7 @@ impl Served {
         }
     }
 
-    async fn ok(&self, command: &str, args: Value) -> Value {
+    pub(crate) async fn ok(&self, command: &str, args: Value) -> Value {
         self.call(command, args.clone()).await.unwrap_or_else(|e| panic!("{command} {args}: {e:?}"))
     }
 }

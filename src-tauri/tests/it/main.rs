@@ -1,6 +1,6 @@
 //! berth-desktop's integration tests: the Tauri commands through Tauri's mock runtime, the
 //! HTTP mode in-process (token, static files, the event stream, pull progress and followed
-//! logs on channels), what it lets in (Host, Origin, the token's cookie, TLS beyond loopback), the logs commands on generated logs, volumes, networks and settings, and the real
+//! logs on channels), what it lets in (Host, Origin, the token's cookie, TLS beyond loopback), the logs commands on generated logs, volumes, networks, pods and settings, and the real
 //! `berth-desktop --serve` binary running real containers (root only): terminals, followed
 //! output.
 //!
@@ -14,6 +14,7 @@ mod http;
 mod ipc;
 mod logs;
 mod networks;
+mod pods;
 mod rootless;
 mod settings;
 

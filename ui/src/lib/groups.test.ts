@@ -46,6 +46,23 @@ describe('compose groups', () => {
     expect(groupRows(all, [], new Set(), false)).toEqual([]);
   });
 
+  it("puts a pod's containers under one row, apart from a compose project of the same name", () => {
+    const inPod = (name: string, pod: string, over: Partial<ContainerSummary> = {}) => c(name, null, { podName: pod, pod: `${pod}-id`, ...over });
+    const app = inPod('app', 'shop');
+    const sidecar = inPod('sidecar', 'shop', { status: 'exited' });
+    const rows = groupRows([app, api, plain, sidecar], [app, api, plain, sidecar], new Set(), false);
+    expect(text(rows)).toEqual(['[shop 1/2]', '  app', '  sidecar', '[shop 1/1]', '  shop_api_1', 'plain']);
+    const [pod, , , compose] = rows;
+    expect(pod.kind === 'group' && [pod.source, pod.id, pod.key]).toEqual(['pod', 'pod:shop', 'group:pod:shop']);
+    expect(compose.kind === 'group' && [compose.source, compose.id, compose.key]).toEqual(['compose', 'shop', 'group:shop']);
+    expect(rows[1].kind === 'container' && rows[1].group).toBe('pod:shop');
+    // Collapsing the pod leaves the project open.
+    expect(text(groupRows([app, api, sidecar], [app, api, sidecar], new Set(['pod:shop']), false))).toEqual(['[shop 1/2 closed]', '[shop 1/1]', '  shop_api_1']);
+    // A compose service in a pod (podman-compose makes one per project) stays under its project.
+    const both = c('demo_cache_1', 'demo', { podName: 'pod_demo' });
+    expect(text(groupRows([web, both], [web, both], new Set(), false))).toEqual(['[demo 2/2]', '  demo_web_1', '  demo_cache_1']);
+  });
+
   it('names the services once each', () => {
     const again = c('demo_web_2', 'demo');
     expect(services({ members: [web, db, again] })).toEqual(['web', 'db']);

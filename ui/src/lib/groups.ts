@@ -1,6 +1,6 @@
-//! Compose projects in the Containers list: the containers of one project (the
-//! `com.docker.compose.project` label, `composeProject` in a row) are shown under one group
-//! row, which can be collapsed. The group takes the place of its first member in the sorted,
+//! Compose projects and pods in the Containers list: the containers of one project (the
+//! `com.docker.compose.project` label, `composeProject` in a row), or else of one pod
+//! (`podName`), are shown under one group row, which can be collapsed. The group takes the place of its first member in the sorted,
 //! filtered list, so sorting and the filters keep working; a search shows the groups it
 //! matches expanded, with the members it matches. Also the merge of several containers' logs
 //! into one, as `compose logs` shows them.
@@ -12,6 +12,11 @@ import { isRunning } from './table';
 export interface GroupRow {
   kind: 'group';
   key: string;
+  /** What groups them: a compose project or a pod. */
+  source: 'compose' | 'pod';
+  /** The group's identity (for collapsing): the project's name, or `pod:` and the pod's. */
+  id: string;
+  /** The project's or the pod's name. */
   project: string;
   /** Every container of the project, whatever the filters. */
   members: ContainerSummary[];
@@ -25,11 +30,18 @@ export interface ContainerRow {
   kind: 'container';
   key: string;
   c: ContainerSummary;
-  /** The project of the group it is shown under; null outside any. */
+  /** The id of the group it is shown under; null outside any. */
   group: string | null;
 }
 
 export type ListRow = GroupRow | ContainerRow;
+
+/** The group a container is shown under: its compose project's, else its pod's. */
+export function groupOf(c: ContainerSummary): { source: 'compose' | 'pod'; id: string; name: string } | null {
+  if (c.composeProject) return { source: 'compose', id: c.composeProject, name: c.composeProject };
+  if (c.podName) return { source: 'pod', id: `pod:${c.podName}`, name: c.podName };
+  return null;
+}
 
 /**
  * The rows of the list: `visible` (already filtered and sorted) with each project's containers
@@ -44,34 +56,38 @@ export function groupRows(
 ): ListRow[] {
   const members = new Map<string, ContainerSummary[]>();
   for (const c of all) {
-    if (c.composeProject) members.set(c.composeProject, [...(members.get(c.composeProject) ?? []), c]);
+    const g = groupOf(c);
+    if (g) members.set(g.id, [...(members.get(g.id) ?? []), c]);
   }
   const shown = new Map<string, ContainerSummary[]>();
   for (const c of visible) {
-    if (c.composeProject) shown.set(c.composeProject, [...(shown.get(c.composeProject) ?? []), c]);
+    const g = groupOf(c);
+    if (g) shown.set(g.id, [...(shown.get(g.id) ?? []), c]);
   }
   const rows: ListRow[] = [];
   const done = new Set<string>();
   for (const c of visible) {
-    const project = c.composeProject;
-    if (!project) {
+    const g = groupOf(c);
+    if (!g) {
       rows.push({ kind: 'container', key: c.id, c, group: null });
       continue;
     }
-    if (done.has(project)) continue;
-    done.add(project);
-    const all = members.get(project) ?? [c];
+    if (done.has(g.id)) continue;
+    done.add(g.id);
+    const all = members.get(g.id) ?? [c];
     const group: GroupRow = {
       kind: 'group',
-      key: `group:${project}`,
-      project,
+      key: `group:${g.id}`,
+      source: g.source,
+      id: g.id,
+      project: g.name,
       members: all,
-      shown: shown.get(project) ?? [],
+      shown: shown.get(g.id) ?? [],
       running: all.filter(isRunning).length,
-      expanded: searching || !collapsed.has(project),
+      expanded: searching || !collapsed.has(g.id),
     };
     rows.push(group);
-    if (group.expanded) group.shown.forEach((m) => rows.push({ kind: 'container', key: m.id, c: m, group: project }));
+    if (group.expanded) group.shown.forEach((m) => rows.push({ kind: 'container', key: m.id, c: m, group: g.id }));
   }
   return rows;
 }

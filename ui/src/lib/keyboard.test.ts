@@ -11,12 +11,13 @@ const key = (k: string, over: Partial<{ ctrlKey: boolean; metaKey: boolean; altK
 });
 
 describe('keyboard', () => {
-  it('maps Ctrl/Cmd+1/2/3/4 and Ctrl+, to panes, anywhere', () => {
+  it('maps Ctrl/Cmd+1/2/3/4/5 and Ctrl+, to panes, anywhere', () => {
     expect(globalShortcut(key('1', { ctrlKey: true }), true)).toEqual({ kind: 'pane', pane: 'containers' });
     expect(globalShortcut(key('2', { metaKey: true }), false)).toEqual({ kind: 'pane', pane: 'images' });
     expect(globalShortcut(key('3', { ctrlKey: true }), false)).toEqual({ kind: 'pane', pane: 'volumes' });
     expect(globalShortcut(key('4', { ctrlKey: true }), false)).toEqual({ kind: 'pane', pane: 'networks' });
-    expect(globalShortcut(key('5', { ctrlKey: true }), false)).toBeNull();
+    expect(globalShortcut(key('5', { ctrlKey: true }), false)).toEqual({ kind: 'pane', pane: 'pods' });
+    expect(globalShortcut(key('6', { ctrlKey: true }), false)).toBeNull();
     expect(globalShortcut(key(',', { ctrlKey: true }), false)).toEqual({ kind: 'pane', pane: 'settings' });
     expect(globalShortcut(key('0', { ctrlKey: true }), true)).toEqual({ kind: 'pane', pane: 'dashboard' });
     expect(globalShortcut(key('k', { ctrlKey: true }), true)).toEqual({ kind: 'palette' });

@@ -1,7 +1,7 @@
 //! Keyboard-first navigation as plain functions: which global shortcut a key press is, and
 //! where the row cursor goes for a navigation key. Components only wire these to events.
 
-export type Pane = 'dashboard' | 'containers' | 'images' | 'volumes' | 'networks' | 'settings';
+export type Pane = 'dashboard' | 'containers' | 'images' | 'volumes' | 'networks' | 'pods' | 'settings';
 
 export type Shortcut = { kind: 'pane'; pane: Pane } | { kind: 'search' } | { kind: 'palette' } | null;
 
@@ -13,7 +13,7 @@ export interface KeyLike {
   shiftKey: boolean;
 }
 
-const PANES: Record<string, Pane> = { '0': 'dashboard', '1': 'containers', '2': 'images', '3': 'volumes', '4': 'networks', ',': 'settings' };
+const PANES: Record<string, Pane> = { '0': 'dashboard', '1': 'containers', '2': 'images', '3': 'volumes', '4': 'networks', '5': 'pods', ',': 'settings' };
 
 /** True when typing there must not trigger single-key shortcuts like `/`. */
 export function isTextTarget(target: EventTarget | null): boolean {
@@ -29,8 +29,8 @@ export function isTextTarget(target: EventTarget | null): boolean {
 }
 
 /**
- * The app-wide shortcut of a key press: Ctrl+0 opens the Dashboard, Ctrl+1/2/3/4 (Cmd on a Mac)
- * switch the Containers, Images, Volumes and Networks panes, Ctrl+, opens Settings and Ctrl+K the
+ * The app-wide shortcut of a key press: Ctrl+0 opens the Dashboard, Ctrl+1/2/3/4/5 (Cmd on a Mac)
+ * switch the Containers, Images, Volumes, Networks and Pods panes, Ctrl+, opens Settings and Ctrl+K the
  * command palette, anywhere; `/` focuses the pane's search
  * unless the user is typing.
  */

@@ -38,6 +38,7 @@ describe('palette items', () => {
       'Images',
       'Volumes',
       'Networks',
+      'Pods',
       'Settings',
       'web',
       'db',

@@ -91,10 +91,11 @@ const PANES: [Pane, string][] = [
   ['images', 'Images'],
   ['volumes', 'Volumes'],
   ['networks', 'Networks'],
+  ['pods', 'Pods'],
   ['settings', 'Settings'],
 ];
 
-const KEYS: Record<Pane, string> = { dashboard: 'Ctrl+0', containers: 'Ctrl+1', images: 'Ctrl+2', volumes: 'Ctrl+3', networks: 'Ctrl+4', settings: 'Ctrl+,' };
+const KEYS: Record<Pane, string> = { dashboard: 'Ctrl+0', containers: 'Ctrl+1', images: 'Ctrl+2', volumes: 'Ctrl+3', networks: 'Ctrl+4', pods: 'Ctrl+5', settings: 'Ctrl+,' };
 
 const imageName = (i: ImageSummary) => (i.names[0] ?? `${i.repository}:${i.tag}`).replace(/^<none>:<none>$/, i.shortId);
 

@@ -23,6 +23,7 @@ import type { LoadedImage } from '../bindings/LoadedImage';
 import type { LogPage } from '../bindings/LogPage';
 import type { NetworkDetails } from '../bindings/NetworkDetails';
 import type { NetworkSummary } from '../bindings/NetworkSummary';
+import type { PodSummary } from '../bindings/PodSummary';
 import type { PullEvent } from '../bindings/PullEvent';
 import type { PushEvent } from '../bindings/PushEvent';
 import type { Pushed } from '../bindings/Pushed';
@@ -32,6 +33,15 @@ import type { TerminalOutput } from '../bindings/TerminalOutput';
 import type { VolumeSummary } from '../bindings/VolumeSummary';
 
 export type Protocol = 'tcp' | 'udp';
+
+/** The Create pod form, as `create_pod` takes it. */
+export interface CreatePodRequest {
+  name: string;
+  labels: string[];
+  ports: string[];
+  share: string;
+  hostname: string;
+}
 
 export interface Backend {
   engineInfo(): Promise<EngineInfo>;
@@ -123,6 +133,20 @@ export interface Backend {
   removeNetwork(name: string): Promise<null>;
   /** Removes every network but the default that no container is on; returns their names. */
   pruneNetworks(): Promise<string[]>;
+
+  /** Every pod with its state and containers (the infra one included). */
+  listPods(): Promise<PodSummary[]>;
+  /** The object `berth pod inspect` prints. */
+  inspectPod(name: string): Promise<unknown>;
+  /** Blank name, share, hostname: `pod create`'s defaults; ports as `-p`, labels `KEY=VALUE`. */
+  createPod(request: CreatePodRequest): Promise<PodSummary>;
+  startPod(name: string): Promise<PodSummary>;
+  stopPod(name: string): Promise<PodSummary>;
+  restartPod(name: string): Promise<PodSummary>;
+  /** Without force, refused while a container of the pod runs. */
+  removePod(name: string, force: boolean): Promise<null>;
+  /** Removes every pod none of whose containers run; returns their ids. */
+  prunePods(): Promise<string[]>;
 
   getSettings(): Promise<Settings>;
   setRegistry(host: string, insecure: boolean): Promise<Settings>;
@@ -288,6 +312,15 @@ export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEve
     createNetwork: (name, subnet, gateway, labels) => call('create_network', { name, subnet, gateway, labels }),
     removeNetwork: (name) => call('remove_network', { name }),
     pruneNetworks: () => call('prune_networks'),
+
+    listPods: () => call('list_pods'),
+    inspectPod: (name) => call('inspect_pod', { name }),
+    createPod: (r) => call('create_pod', { name: r.name, labels: r.labels, ports: r.ports, share: r.share, hostname: r.hostname }),
+    startPod: (name) => call('start_pod', { name }),
+    stopPod: (name) => call('stop_pod', { name }),
+    restartPod: (name) => call('restart_pod', { name }),
+    removePod: (name, force) => call('remove_pod', { name, force }),
+    prunePods: () => call('prune_pods'),
 
     getSettings: () => call('get_settings'),
     setRegistry: (host, insecure) => call('set_registry', { host, insecure }),

@@ -184,7 +184,7 @@ describe('http backend', () => {
     streams[0].fire('open');
     expect(seen).toEqual([]);
     streams[0].fire('open');
-    expect(seen).toEqual(['container:resync', 'image:resync', 'volume:resync', 'network:resync']);
+    expect(seen).toEqual(['container:resync', 'image:resync', 'volume:resync', 'network:resync', 'pod:resync']);
   });
 
   it('routes channel messages of a pull to its callback only, after the stream is open', async () => {

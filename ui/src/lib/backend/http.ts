@@ -85,12 +85,17 @@ const RETRY_SAFE = new Set([
   'network_details',
   'inspect_network',
   'remove_network',
+  'list_pods',
+  'inspect_pod',
+  'start_pod',
+  'stop_pod',
+  'remove_pod',
   'log_window',
   'search_logs',
   'get_settings',
 ]);
 /** Removals whose resend finds nothing: the lost request removed it. */
-const DONE_IF_GONE = new Set(['remove_container', 'remove_image', 'remove_volume', 'remove_network']);
+const DONE_IF_GONE = new Set(['remove_container', 'remove_image', 'remove_volume', 'remove_network', 'remove_pod']);
 
 function unreachable(e: unknown): ApiError {
   return new ApiError('unavailable', `cannot reach Berth: ${e instanceof Error ? e.message : String(e)}`);
@@ -217,7 +222,7 @@ export function httpBackend(options: HttpOptions): Backend {
       // After a reconnect, events sent while the stream was down are lost: tell every
       // listener to refetch.
       if (reopened) {
-        for (const kind of ['container', 'image', 'volume', 'network'] as const) {
+        for (const kind of ['container', 'image', 'volume', 'network', 'pod'] as const) {
           emit({ kind, action: 'resync', id: '', name: null });
         }
       }

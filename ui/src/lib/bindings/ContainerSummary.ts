@@ -31,4 +31,16 @@ composeService: string | null,
 /**
  * The health of a running container with a healthcheck; null otherwise.
  */
-health: HealthStatus | null, };
+health: HealthStatus | null, 
+/**
+ * The id of the pod it is in: the list groups a pod's containers.
+ */
+pod: string | null, 
+/**
+ * That pod's name (`commands::summary` reads it: the record holds the id).
+ */
+podName: string | null, 
+/**
+ * Its pod's infra container: the list hides it unless asked.
+ */
+podInfra: boolean, };

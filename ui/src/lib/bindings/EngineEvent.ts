@@ -3,7 +3,7 @@
 /**
  * Something changed in the engine: the UI refetches what `kind` names.
  */
-export type EngineEvent = { kind: "image" | "container" | "volume" | "network", action: string, id: string, name: string | null, 
+export type EngineEvent = { kind: "image" | "container" | "volume" | "network" | "pod", action: string, id: string, name: string | null, 
 /**
  * The exit code of a container that died.
  */

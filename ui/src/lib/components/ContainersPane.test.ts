@@ -13,6 +13,9 @@ const fake = vi.hoisted(() => ({
   restartContainer: vi.fn(),
   removeContainer: vi.fn(),
   containerLogs: vi.fn(),
+  stopPod: vi.fn(),
+  startPod: vi.fn(),
+  removePod: vi.fn(),
 }));
 vi.mock('../backend', async () => {
   const errors = await import('../backend/errors');
@@ -148,6 +151,58 @@ describe('ContainersPane', () => {
     await fireEvent.click(getByTestId('confirm-ok'));
     await waitFor(() => expect(fake.removeContainer).toHaveBeenCalledTimes(3));
     expect(fake.removeContainer.mock.calls.every(([id, force]) => id.startsWith('demo_') && force === true)).toBe(true);
+  });
+
+  it("hides pods' infra containers unless asked, and groups a pod's containers under a row whose actions are the pod's", async () => {
+    const inPod = (name: string, status: 'running' | 'exited', created: number, podInfra = false) =>
+      container({ id: name.padEnd(64, '0'), name, status, created, pod: 'shop-id', podName: 'shop', podInfra, exitCode: status === 'exited' ? 0 : null });
+    state.containers = [
+      inPod('shop-infra', 'running', 600, true),
+      inPod('shop-app', 'running', 500),
+      container({ id: 'q'.repeat(64), name: 'plain', status: 'running', created: 400 }),
+      inPod('shop-job', 'exited', 300),
+    ];
+    fake.stopPod.mockReset().mockResolvedValue(null);
+    fake.startPod.mockReset().mockResolvedValue(null);
+    fake.removePod.mockReset().mockResolvedValue(null);
+    fake.stopContainer.mockReset().mockResolvedValue(null);
+    fake.removeContainer.mockReset().mockResolvedValue(null);
+    await stores.containers.refresh();
+    const { container: root, getByTestId, findByTestId } = render(ContainersPane, { oncreate: () => {}, ongoimages: () => {} });
+    const group = await findByTestId('group-row');
+    const rowText = () =>
+      [...root.querySelectorAll<HTMLElement>('[data-testid=container-row], [data-testid=group-row]')].map((r) =>
+        r.dataset.testid === 'group-row' ? `[${r.dataset.source} ${r.dataset.project}]` : `${r.dataset.project ? '  ' : ''}${r.dataset.name}`,
+      );
+    expect(rowText()).toEqual(['[pod shop]', '  shop-app', '  shop-job', 'plain']);
+    expect(getByTestId('group-tag').textContent).toBe('pod');
+    expect(getByTestId('group-count').textContent).toBe('1 of 2 running');
+    expect(root.textContent).toContain('2 running · 3 total');
+    expect(group.textContent).not.toContain('shop-infra');
+
+    // Asked for, the infra container shows in its pod's group.
+    await fireEvent.click(getByTestId('show-infra'));
+    expect(rowText()).toEqual(['[pod shop]', '  shop-infra', '  shop-app', '  shop-job', 'plain']);
+    await fireEvent.click(getByTestId('show-infra'));
+    expect(rowText()).toEqual(['[pod shop]', '  shop-app', '  shop-job', 'plain']);
+
+    // The group's actions are the pod's verbs, by the pod's name: no container is stopped one by one.
+    await fireEvent.click(getByTestId('group-stop'));
+    await waitFor(() => expect(fake.stopPod).toHaveBeenCalledWith('shop'));
+    expect(fake.stopContainer).not.toHaveBeenCalled();
+    await waitFor(() => expect((getByTestId('group-start') as HTMLButtonElement).disabled).toBe(false));
+    await fireEvent.click(getByTestId('group-start'));
+    await waitFor(() => expect(fake.startPod).toHaveBeenCalledWith('shop'));
+
+    // Remove removes the pod, its containers with it (forced: one runs).
+    await waitFor(() => expect((getByTestId('group-remove') as HTMLButtonElement).disabled).toBe(false));
+    await fireEvent.click(getByTestId('group-remove'));
+    const dialog = getByTestId('confirm-dialog');
+    expect(dialog.textContent).toContain('Remove pod shop');
+    expect(dialog.textContent).toContain('Remove pod “shop” and its 2 containers: shop-app, shop-job?');
+    await fireEvent.click(getByTestId('confirm-ok'));
+    await waitFor(() => expect(fake.removePod).toHaveBeenCalledWith('shop', true));
+    expect(fake.removeContainer).not.toHaveBeenCalled();
   });
 
   it("shows a project's logs merged, each line led by its container", async () => {

@@ -7,6 +7,7 @@ import type { ContainerSummary } from '../bindings/ContainerSummary';
 import type { EngineInfo } from '../bindings/EngineInfo';
 import type { ImageSummary } from '../bindings/ImageSummary';
 import type { NetworkSummary } from '../bindings/NetworkSummary';
+import type { PodSummary } from '../bindings/PodSummary';
 import type { VolumeSummary } from '../bindings/VolumeSummary';
 import { EngineEvents } from './events';
 import { resource, type Resource } from './resource';
@@ -21,6 +22,7 @@ export interface Stores {
   engine: Resource<EngineInfo | null>;
   volumes: Resource<VolumeSummary[]>;
   networks: Resource<NetworkSummary[]>;
+  pods: Resource<PodSummary[]>;
   stats: StatsStore;
   /** The host's load and the disk use, for the Dashboard. */
   usage: UsageStore;
@@ -39,7 +41,8 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     initial: [],
     fetch: () => backend.listContainers(),
     events,
-    kinds: ['container'],
+    // A row carries its pod's name.
+    kinds: ['container', 'pod'],
     debounceMs,
   });
   // Creating or removing a container changes an image's "in use".
@@ -76,6 +79,14 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     accept: (e) => e.kind === 'network' || ['create', 'remove', 'resync'].includes(e.action),
     debounceMs,
   });
+  // A pod's state and members follow its containers': pods have their own events too.
+  const pods = resource<PodSummary[]>({
+    initial: [],
+    fetch: () => backend.listPods(),
+    events,
+    kinds: ['pod', 'container'],
+    debounceMs,
+  });
   const stats = statsStore(backend, events, debounceMs);
   const usage = usageStore(backend, events, debounceMs * 10);
   const settings = settingsStore(backend);
@@ -87,12 +98,13 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     engine,
     volumes,
     networks,
+    pods,
     stats,
     usage,
     settings,
     connection,
     async start() {
-      const loads = Promise.all([containers.refresh(), images.refresh(), engine.refresh(), volumes.refresh(), networks.refresh()]);
+      const loads = Promise.all([containers.refresh(), images.refresh(), engine.refresh(), volumes.refresh(), networks.refresh(), pods.refresh()]);
       events.markReady();
       await loads;
     },
@@ -103,6 +115,7 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
       engine.dispose();
       volumes.dispose();
       networks.dispose();
+      pods.dispose();
       stats.dispose();
       usage.dispose();
     },

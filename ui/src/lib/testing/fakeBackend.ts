@@ -11,6 +11,7 @@ import type { EngineEvent } from '../bindings/EngineEvent';
 import type { HostStats } from '../bindings/HostStats';
 import type { ImageSummary } from '../bindings/ImageSummary';
 import type { NetworkSummary } from '../bindings/NetworkSummary';
+import type { PodSummary } from '../bindings/PodSummary';
 import type { Settings } from '../bindings/Settings';
 import type { VolumeSummary } from '../bindings/VolumeSummary';
 
@@ -33,6 +34,9 @@ export function container(over: Partial<ContainerSummary> = {}): ContainerSummar
     composeProject: null,
     composeService: null,
     health: null,
+    pod: null,
+    podName: null,
+    podInfra: false,
     ...over,
   };
 }
@@ -76,11 +80,30 @@ export function network(over: Partial<NetworkSummary> = {}): NetworkSummary {
   };
 }
 
+export function pod(over: Partial<PodSummary> = {}): PodSummary {
+  const id = over.id ?? 'p'.repeat(64);
+  return {
+    id,
+    shortId: id.slice(0, 12),
+    name: 'web-pod',
+    state: 'Running',
+    created: 1_700_000_000,
+    containers: 1,
+    infraId: 'f'.repeat(64),
+    labels: {},
+    members: [{ id: 'f'.repeat(64), name: `${id.slice(0, 12)}-infra`, status: 'running', infra: true }],
+    ...over,
+  };
+}
+
 export class FakeBackend {
   containers: ContainerSummary[] = [];
   images: ImageSummary[] = [];
   volumes: VolumeSummary[] = [];
   networks: NetworkSummary[] = [];
+  pods: PodSummary[] = [];
+  /** The pod verbs called: `start:NAME`, `remove:NAME:force`, ... */
+  podCalls: string[] = [];
   settings: Settings = {
     storageRoot: '/var/lib/berth',
     runRoot: '/run/berth',
@@ -117,6 +140,14 @@ export class FakeBackend {
 
   private count(name: string) {
     this.calls[name] = (this.calls[name] ?? 0) + 1;
+  }
+
+  private async podVerb(verb: string, name: string): Promise<PodSummary & null> {
+    this.count(`${verb.split(':')[0]}Pod`);
+    this.podCalls.push(`${verb}:${name}`);
+    const p = this.pods.find((p) => p.name === name);
+    if (!p) throw new ApiError('not_found', `no pod with name or ID ${name} found`);
+    return structuredClone(p) as PodSummary & null;
   }
 
   emit(event: Partial<EngineEvent> & Pick<EngineEvent, 'kind'>) {
@@ -172,6 +203,25 @@ export class FakeBackend {
       listNetworks: async () => {
         this.count('listNetworks');
         return this.networks.map((n) => ({ ...n, labels: { ...n.labels } }));
+      },
+      listPods: async () => {
+        this.count('listPods');
+        return structuredClone(this.pods);
+      },
+      startPod: async (name) => this.podVerb('start', name),
+      stopPod: async (name) => this.podVerb('stop', name),
+      restartPod: async (name) => this.podVerb('restart', name),
+      removePod: async (name, force) => {
+        await this.podVerb(force ? 'remove:force' : 'remove', name);
+        this.pods = this.pods.filter((p) => p.name !== name);
+        return null;
+      },
+      createPod: async (r) => {
+        this.count('createPod');
+        this.podCalls.push(`create:${JSON.stringify(r)}`);
+        const p = pod({ id: `${r.name || 'new'}`.padEnd(64, '0'), name: r.name || 'new', state: 'Created' });
+        this.pods.push(p);
+        return structuredClone(p);
       },
       getSettings: async () => {
         this.count('getSettings');
@@ -256,6 +306,8 @@ export class FakeBackend {
       createNetwork: notUsed('createNetwork'),
       removeNetwork: notUsed('removeNetwork'),
       pruneNetworks: notUsed('pruneNetworks'),
+      inspectPod: notUsed('inspectPod'),
+      prunePods: notUsed('prunePods'),
     };
   }
 }

@@ -5,6 +5,7 @@ import { ContainersPage } from './containers-page.mjs';
 import { DashboardPage } from './dashboard-page.mjs';
 import { ImagesPage } from './images-page.mjs';
 import { NetworksPage } from './networks-page.mjs';
+import { PodsPage } from './pods-page.mjs';
 import { VolumesPage } from './volumes-page.mjs';
 
 export class BerthApp {
@@ -16,6 +17,7 @@ export class BerthApp {
     this.navImages = page.getByTestId('nav-images');
     this.navVolumes = page.getByTestId('nav-volumes');
     this.navNetworks = page.getByTestId('nav-networks');
+    this.navPods = page.getByTestId('nav-pods');
     this.containersCount = page.getByTestId('nav-containers-count');
     this.imagesCount = page.getByTestId('nav-images-count');
     this.engineStatus = page.getByTestId('engine-status');
@@ -60,6 +62,13 @@ export class BerthApp {
   async networks() {
     await this.navNetworks.click();
     const pane = new NetworksPage(this.page);
+    await pane.createButton.waitFor();
+    return pane;
+  }
+
+  async pods() {
+    await this.navPods.click();
+    const pane = new PodsPage(this.page);
     await pane.createButton.waitFor();
     return pane;
   }
