@@ -34,10 +34,27 @@ fn a_pods_containers_share_localhost_shm_and_host_name() {
     assert_eq!(ok(&w, &["pod", "ps", "--format", "{{.Name}} {{.Status}} {{.Labels}}"]), "web Created map[tier:front]");
 
     // a listener and a talker over the pod's localhost
-    let listener = ok(&w, &["run", "-d", "--pod", "web", &img, "nc", "-l", "-p", "7777"]);
-    ok(&w, &["run", "--rm", "--pod", "web", &img, "sh", "-c", "echo over-localhost | nc 127.0.0.1 7777"]);
+    // -i: with stdin at its end, busybox's `nc -l` half-closes the connection as it accepts
+    // it, and the talker may take that end for the answer and go before it sent anything
+    let listener = ok(&w, &["run", "-di", "--pod", "web", &img, "nc", "-l", "-p", "7777"]);
+    // the listener may not listen yet when `run -d` returns: the talker tries again
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !w
+        .berth(&["run", "--rm", "--pod", "web", &img, "sh", "-c", "echo over-localhost | nc 127.0.0.1 7777"])
+        .status
+        .success()
+    {
+        assert!(std::time::Instant::now() < deadline, "the talker never reached the listener over the pod's localhost");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     ok(&w, &["wait", &listener]);
-    assert_eq!(ok(&w, &["logs", &listener]), "over-localhost");
+    let logs = w.berth(&["logs", &listener]);
+    assert_eq!(
+        String::from_utf8_lossy(&logs.stdout).trim_end(),
+        "over-localhost",
+        "the listener's output (its errors: {})",
+        String::from_utf8_lossy(&logs.stderr)
+    );
 
     // one /dev/shm, one host name
     ok(&w, &["run", "--rm", "--pod", "web", &img, "touch", "/dev/shm/left-by-one"]);
@@ -131,7 +148,7 @@ fn a_pods_published_port_reaches_its_member() {
         l.local_addr().unwrap().port()
     };
     ok(&w, &["pod", "create", "--name", "pub", "-p", &format!("{port}:8000")]);
-    let c = ok(&w, &["run", "-d", "--pod", "pub", &img, "nc", "-l", "-p", "8000"]);
+    let c = ok(&w, &["run", "-di", "--pod", "pub", &img, "nc", "-l", "-p", "8000"]);
     let ps = ok(&w, &["ps", "--filter", &format!("id={c}"), "--format", "{{.Ports}}"]);
     assert_eq!(ps, format!("0.0.0.0:{port}->8000/tcp"), "a member shows its pod's ports");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
