@@ -28,6 +28,10 @@ pub enum NetworkCommand {
     Exists(crate::format::ExistsArgs),
     /// Remove every network (but the default) no container is in
     Prune(PruneArgs),
+    /// Connect a container to a network (at once, when it runs)
+    Connect(ConnectArgs),
+    /// Disconnect a container from a network (at once, when it runs)
+    Disconnect(DisconnectArgs),
 }
 
 #[derive(Args)]
@@ -49,6 +53,27 @@ pub struct CreateArgs {
     /// Add metadata (KEY=VALUE)
     #[arg(long)]
     pub label: Vec<String>,
+    /// Its containers reach each other and its gateway only: nothing outside it
+    #[arg(long)]
+    pub internal: bool,
+}
+
+#[derive(Args)]
+pub struct ConnectArgs {
+    pub network: String,
+    pub container: String,
+    /// Another name of the container, which the network's name server answers
+    #[arg(long, value_name = "NAME")]
+    pub alias: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct DisconnectArgs {
+    pub network: String,
+    pub container: String,
+    /// Accepted, as Podman's (the container leaves the network whether it runs or not)
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 #[derive(Args)]
@@ -95,7 +120,7 @@ fn template_row(n: &NetworkRecord) -> Value {
         "Created": n.created.to_rfc3339(),
         "Subnets": [{"Subnet": n.subnet.to_string(), "Gateway": n.gateway.to_string()}],
         "IPv6Enabled": false,
-        "Internal": false,
+        "Internal": n.internal,
         "DNSEnabled": n.dns,
         "Labels": n.labels,
         "Options": {},
@@ -107,7 +132,8 @@ pub fn run(engine: &Engine, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         NetworkCommand::Create(a) => {
             let labels = crate::format::labels(&a.label);
-            let opts = berth_engine::NetworkCreate { subnet: a.subnet, gateway: a.gateway, labels };
+            let opts =
+                berth_engine::NetworkCreate { subnet: a.subnet, gateway: a.gateway, labels, internal: a.internal };
             let n = engine.create_network(&a.name, opts)?;
             println!("{}", n.name);
         }
@@ -175,6 +201,8 @@ pub fn run(engine: &Engine, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
             }
         }
         NetworkCommand::Exists(a) => return crate::format::exists(engine.network(&a.name)),
+        NetworkCommand::Connect(a) => drop(engine.connect_network(&a.network, &a.container, &a.alias)?),
+        NetworkCommand::Disconnect(a) => drop(engine.disconnect_network(&a.network, &a.container)?),
         NetworkCommand::Prune(a) => {
             if !a.force && !crate::format::confirm("This will remove all networks not used by at least one container.")?
             {

@@ -54,7 +54,7 @@ pub fn network_inspect(n: &crate::network::NetworkRecord) -> Value {
         "created": n.created.to_rfc3339(),
         "subnets": [{"subnet": n.subnet.to_string(), "gateway": n.gateway.to_string()}],
         "ipv6_enabled": false,
-        "internal": false,
+        "internal": n.internal,
         "dns_enabled": n.dns,
         "labels": n.labels,
         "ipam_options": {"driver": "host-local"},
@@ -242,26 +242,33 @@ impl Engine {
 
     /// Podman's NetworkSettings: the address on the container's network and its published ports.
     fn network_settings(&self, c: &ContainerRecord) -> Value {
-        let address = self.container_address(&c.id).ok().flatten();
-        let net = address.as_ref().and_then(|a| self.network(&a.network).ok());
+        let addresses = crate::network::addresses_of(self.state().conn(), &c.id).unwrap_or_default();
+        let joined: Vec<_> =
+            addresses.into_iter().filter_map(|a| self.network(&a.network).ok().map(|n| (a, n))).collect();
         let ports = port_bindings(c);
-        match (address, net) {
-            (Some(a), Some(n)) => json!({
+        let mut networks = serde_json::Map::new();
+        for (a, n) in &joined {
+            networks.insert(
+                n.name.clone(),
+                json!({
+                    "NetworkID": n.id,
+                    "IPAddress": a.ip.to_string(),
+                    "IPPrefixLen": n.subnet.prefix_len(),
+                    "Gateway": n.gateway.to_string(),
+                    "Aliases": std::iter::once(&c.name).chain(&c.options.network_aliases).collect::<Vec<_>>(),
+                }),
+            );
+        }
+        match joined.first() {
+            // the first network's address, as Docker's and Podman's top-level fields
+            Some((a, n)) => json!({
                 "IPAddress": a.ip.to_string(),
                 "IPPrefixLen": n.subnet.prefix_len(),
                 "Gateway": n.gateway.to_string(),
                 "Ports": ports,
-                "Networks": {
-                    (n.name.clone()): {
-                        "NetworkID": n.id,
-                        "IPAddress": a.ip.to_string(),
-                        "IPPrefixLen": n.subnet.prefix_len(),
-                        "Gateway": n.gateway.to_string(),
-                        "Aliases": std::iter::once(&c.name).chain(&c.options.network_aliases).collect::<Vec<_>>(),
-                    }
-                },
+                "Networks": networks,
             }),
-            _ => json!({"IPAddress": "", "Gateway": "", "Ports": ports, "Networks": {}}),
+            None => json!({"IPAddress": "", "Gateway": "", "Ports": ports, "Networks": {}}),
         }
     }
 }

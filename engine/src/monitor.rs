@@ -342,10 +342,12 @@ fn run_once(
         note(&format!("removing the cgroup: {e}"));
     }
     // The ports are free again only once their NAT rules are gone.
-    let ports = container::get(engine.state().conn(), id).ok().flatten().is_none_or(|c| !c.options.ports.is_empty());
+    let now = container::get(engine.state().conn(), id).ok().flatten();
+    let ports = now.as_ref().is_none_or(|c| !c.options.ports.is_empty());
+    let networks = network::joined_networks(engine.state().conn(), &now.map_or(options.clone(), |c| c.options), id);
     network::pasta::stop(&engine.config().run_root, id);
     network::slirp::stop(&engine.config().run_root, id);
-    if let Err(e) = network::detach(&network::link::LinuxHostNet, id, ports) {
+    if let Err(e) = network::detach(&network::link::LinuxHostNet, id, ports, &networks) {
         note(&format!("taking the network down: {e}"));
     }
     engine.release_pod_shm(id);

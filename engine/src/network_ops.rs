@@ -18,6 +18,8 @@ pub struct NetworkCreate {
     pub subnet: Option<Ipv4Net>,
     pub gateway: Option<Ipv4Addr>,
     pub labels: BTreeMap<String, String>,
+    /// `--internal`: no way out of the network.
+    pub internal: bool,
 }
 
 /// The host's routes (destination networks), to keep new subnets clear of them.
@@ -139,6 +141,7 @@ impl Engine {
                 dns: true,
                 created: chrono::Utc::now(),
                 labels: opts.labels.clone(),
+                internal: opts.internal,
             };
             network::insert(tx, &net)?;
             Ok(net)
@@ -217,6 +220,28 @@ impl Engine {
             let other = self.container(other)?;
             opts.network = Some(format!("container:{}", other.id));
             mode = Mode::Container(other.id);
+        }
+        if !opts.networks.is_empty() {
+            let Mode::Bridge(first) = &mode else {
+                return Err(NetworkError::Invalid(format!(
+                    "--network {}: a container joins more than one network only when they are all bridge networks",
+                    opts.networks[0]
+                ))
+                .into());
+            };
+            let first = self.network(first)?.name;
+            let mut seen = vec![first];
+            for n in opts.networks.iter_mut() {
+                let net = self.network(n)?;
+                if seen.contains(&net.name) {
+                    return Err(NetworkError::Invalid(format!(
+                        "--network {n}: it is given twice: give each network once"
+                    ))
+                    .into());
+                }
+                *n = net.name.clone();
+                seen.push(net.name);
+            }
         }
         if let Mode::Bridge(name) = &mode {
             if crate::rootless::is_rootless() {
@@ -315,19 +340,25 @@ impl Engine {
     ) -> Result<()> {
         let paths = ContainerPaths::new(&self.config().root, &c.id);
         let mode = Mode::of(&c.options);
-        let address = network::address_of(conn, &c.id)?;
-        let net = match &address {
-            Some(a) => network::get(conn, &a.network)?,
-            None => None,
-        };
-        let peers: Vec<(String, Ipv4Addr)> = match &net {
-            Some(n) if n.dns => {
-                let dir = network::dns::Directory::read_all(conn, &n.name)?;
-                let names = dir.reverse.iter().map(|(ip, name)| (name.clone(), *ip));
-                names.chain(dir.aliases.iter().cloned()).collect()
+        let addresses = network::addresses_of(conn, &c.id)?;
+        let address = addresses.first().cloned();
+        let mut nets = Vec::new();
+        for a in &addresses {
+            if let Some(n) = network::get(conn, &a.network)? {
+                nets.push(n);
             }
-            _ => Vec::new(),
-        };
+        }
+        let net = nets.first().cloned();
+        // the names of every network it is on that resolves names
+        let mut peers: Vec<(String, Ipv4Addr)> = Vec::new();
+        for n in nets.iter().filter(|n| n.dns) {
+            let dir = network::dns::Directory::read_all(conn, &n.name)?;
+            for p in dir.reverse.iter().map(|(ip, name)| (name.clone(), *ip)).chain(dir.aliases.iter().cloned()) {
+                if !peers.contains(&p) {
+                    peers.push(p);
+                }
+            }
+        }
         let host_hosts = (mode == Mode::Host).then(|| std::fs::read_to_string("/etc/hosts").unwrap_or_default());
         // Through pasta, the container has the host's address, and its gateway leads to the host.
         let (pasta_gateway, pasta_ip) = match &mode {
@@ -361,7 +392,12 @@ impl Engine {
             (Mode::Slirp4netns(o), _) if c.options.dns.is_empty() => format!("nameserver {}\n{resolv}", o.dns()),
             // a network with names: its own name server (which forwards the rest)
             (Mode::Bridge(_), Some(n)) if n.dns && c.options.dns.is_empty() => {
-                files::with_name_server(&resolv, n.gateway, network::dns::SEARCH_DOMAIN)
+                let mut r = files::with_name_server(&resolv, n.gateway, network::dns::SEARCH_DOMAIN);
+                // the other networks' name servers after the first's
+                for other in nets.iter().skip(1).filter(|o| o.dns) {
+                    r.push_str(&format!("nameserver {}\n", other.gateway));
+                }
+                r
             }
             _ => resolv,
         };
@@ -389,15 +425,162 @@ impl Engine {
         }
     }
 
+    /// Rewrites the hosts files of the members of every network in `names`.
+    pub(crate) fn refresh_networks_hosts(&self, names: &[String]) {
+        for n in names {
+            self.refresh_network_hosts(n);
+        }
+    }
+
     /// Takes down what is left of a container's networking (after its monitor died).
     pub(crate) fn detach_network(&self, c: &ContainerRecord) -> std::result::Result<(), NetworkError> {
         network::pasta::stop(&self.config().run_root, &c.id);
         network::slirp::stop(&self.config().run_root, &c.id);
-        network::detach(&self.host_net(), &c.id, !c.options.ports.is_empty())
+        let names = network::joined_networks(self.state().conn(), &c.options, &c.id);
+        network::detach(&self.host_net(), &c.id, !c.options.ports.is_empty(), &names)
+    }
+
+    /// Every address of a container, its first network's first.
+    pub fn container_addresses(&self, id: &str) -> Result<Vec<network::Address>> {
+        Ok(network::addresses_of(self.state().conn(), id)?)
     }
 
     /// A container's address, when it has one.
     pub fn container_address(&self, id: &str) -> Result<Option<network::Address>> {
         Ok(network::address_of(self.state().conn(), id)?)
+    }
+
+    /// `berth network connect`: the container joins another bridge network, at once when it
+    /// runs (a veth `ethN` in its namespace, no default route: its first network keeps that),
+    /// and at each start from now on. `aliases` are more names of it (every network's name
+    /// server answers them).
+    pub fn connect_network(&self, net_query: &str, ctr_query: &str, aliases: &[String]) -> Result<ContainerRecord> {
+        if crate::rootless::is_rootless() {
+            return Err(NetworkError::Invalid(
+                "network connect: rootless containers can't join bridge networks; they use pasta".into(),
+            )
+            .into());
+        }
+        let net = self.network(net_query)?;
+        let c = self.container(ctr_query)?;
+        if !matches!(Mode::of(&c.options), Mode::Bridge(_)) {
+            return Err(NetworkError::Invalid(format!(
+                "container {} has --network {}: only a container on bridge networks joins another",
+                c.name,
+                c.options.network.as_deref().unwrap_or("")
+            ))
+            .into());
+        }
+        let addresses = network::addresses_of(self.state().conn(), &c.id)?;
+        if addresses.iter().any(|a| a.network == net.name) {
+            return Err(NetworkError::Invalid(format!(
+                "container {} is already connected to network {}",
+                c.name, net.name
+            ))
+            .into());
+        }
+        for alias in aliases {
+            if !crate::container::names::valid(alias) {
+                return Err(NetworkError::Invalid(format!(
+                    "--alias \"{alias}\": an alias must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
+                ))
+                .into());
+            }
+        }
+        let mut opts = c.options.clone();
+        opts.networks.push(net.name.clone());
+        for a in aliases {
+            if !opts.network_aliases.contains(a) {
+                opts.network_aliases.push(a.clone());
+            }
+        }
+        let ip = self.state().write(|tx| -> Result<Ipv4Addr> {
+            let ip = network::allocate(tx, &net, &c.id)?;
+            crate::container::set_options(tx, &c.id, &opts)?;
+            Ok(ip)
+        })?;
+        if let Some(pid) = c.pid.filter(|_| c.is_running()) {
+            let host = self.host_net();
+            let veth = network::extra_veth_name(&c.id, &net.name);
+            let live = (|| -> std::result::Result<(), NetworkError> {
+                link::ensure_bridge(&host, &net)?;
+                let ifname = link::free_ifname(&host, pid)?;
+                link::attach_veth(&host, &net, &veth, &ifname, ip, pid, false)?;
+                network::firewall::add_container(&host, &net, &c.id, ip, &[])?;
+                if net.dns {
+                    network::dns::ensure(&self.config().root, &self.config().run_root, &net)
+                        .map_err(NetworkError::Invalid)?;
+                }
+                Ok(())
+            })();
+            if let Err(e) = live {
+                let _ = link::delete_link(&host, &veth);
+                let _ = self.state().write(|tx| -> Result<()> {
+                    network::release_on(tx, &c.id, &net.name)?;
+                    crate::container::set_options(tx, &c.id, &c.options)?;
+                    Ok(())
+                });
+                return Err(e.into());
+            }
+        }
+        let now = self.container(&c.id)?;
+        self.refresh_network_hosts(&net.name);
+        let hostname = now.options.hostname.clone().unwrap_or_else(|| now.id[..12].to_string());
+        self.write_network_files(&now, &hostname)?;
+        self.events().state("network", "connect", &net.id, Some(&net.name));
+        Ok(now)
+    }
+
+    /// `berth network disconnect`: the container leaves one of its networks, at once when it
+    /// runs. Its first network (eth0, the default route) stays while it runs; stopped, the next
+    /// one becomes its first. Its only network can't be left.
+    pub fn disconnect_network(&self, net_query: &str, ctr_query: &str) -> Result<ContainerRecord> {
+        let net = self.network(net_query)?;
+        let c = self.container(ctr_query)?;
+        let addresses = network::addresses_of(self.state().conn(), &c.id)?;
+        let Some(pos) = addresses.iter().position(|a| a.network == net.name) else {
+            return Err(NetworkError::Invalid(format!(
+                "container {} is not connected to network {}",
+                c.name, net.name
+            ))
+            .into());
+        };
+        if addresses.len() == 1 {
+            return Err(NetworkError::Invalid(format!(
+                "network {} is the only network of container {}: connect it to another first, or remove it",
+                net.name, c.name
+            ))
+            .into());
+        }
+        if pos == 0 && c.is_running() {
+            return Err(NetworkError::Invalid(format!(
+                "network {} is the first network of container {} (eth0 and its default route): stop the container first",
+                net.name, c.name
+            ))
+            .into());
+        }
+        let mut opts = c.options.clone();
+        if pos == 0 {
+            // the next network becomes its first
+            let next = addresses[1].network.clone();
+            opts.networks.retain(|n| *n != next);
+            opts.network = Some(next);
+        } else {
+            opts.networks.retain(|n| *n != net.name);
+        }
+        self.state().write(|tx| -> Result<()> {
+            network::release_on(tx, &c.id, &net.name)?;
+            crate::container::set_options(tx, &c.id, &opts)?;
+            Ok(())
+        })?;
+        if c.is_running() {
+            link::delete_link(&self.host_net(), &network::extra_veth_name(&c.id, &net.name))?;
+        }
+        let now = self.container(&c.id)?;
+        self.refresh_network_hosts(&net.name);
+        let hostname = now.options.hostname.clone().unwrap_or_else(|| now.id[..12].to_string());
+        self.write_network_files(&now, &hostname)?;
+        self.events().state("network", "disconnect", &net.id, Some(&net.name));
+        Ok(now)
     }
 }

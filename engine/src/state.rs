@@ -131,6 +131,10 @@ CREATE TABLE pods (
     infra_id TEXT                  -- its infra container, once made
 );
 "#,
+    // `network create --internal`: no way out of the network but to its members and gateway.
+    r#"
+ALTER TABLE networks ADD COLUMN internal INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Networks and the addresses handed out on them (migration 4).

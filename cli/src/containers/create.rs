@@ -58,9 +58,10 @@ pub struct CreateArgs {
     /// Publish every port the image exposes on a free host port
     #[arg(short = 'P', long)]
     pub publish_all: bool,
-    /// Network: bridge (the default), host, none, or a network's name
+    /// Network: bridge (the default), host, none, or a network's name; given again, the
+    /// container is on each of those bridge networks
     #[arg(long, alias = "net")]
-    pub network: Option<String>,
+    pub network: Vec<String>,
     /// Another name for the container on its network, which the others can look up
     #[arg(long, value_name = "ALIAS")]
     pub network_alias: Vec<String>,
@@ -387,7 +388,7 @@ fn env_from(args: &CreateArgs) -> anyhow::Result<Vec<String>> {
 /// Whether the container joins a network stack it does not own (host, none, another
 /// container's), where published ports mean nothing: Podman then drops them with a warning.
 fn shares_a_network(args: &CreateArgs) -> bool {
-    matches!(args.network.as_deref(), Some(n) if n == "host" || n == "none" || n.starts_with("container:"))
+    matches!(args.network.first().map(String::as_str), Some(n) if n == "host" || n == "none" || n.starts_with("container:"))
 }
 
 fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
@@ -486,7 +487,8 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
             }
             sec
         },
-        network: args.network.clone(),
+        network: args.network.first().cloned(),
+        networks: args.network.iter().skip(1).cloned().collect(),
         network_aliases: args.network_alias.clone(),
         dns: args.dns.clone(),
         dns_search: args.dns_search.clone(),

@@ -118,7 +118,8 @@ pub async fn create_network(ctx: &Ctx, r: &Req) -> Reply {
         .as_object()
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
         .unwrap_or_default();
-    let opts = berth_engine::NetworkCreate { subnet, gateway, labels };
+    let internal = body["Internal"].as_bool().unwrap_or(false);
+    let opts = berth_engine::NetworkCreate { subnet, gateway, labels, internal };
     let n = ctx.blocking(move |e| e.create_network(&name, opts)).await?;
     json_reply(StatusCode::CREATED, &json!({"Id": n.id, "Warning": ""}))
 }
@@ -135,49 +136,71 @@ pub async fn remove_network(ctx: &Ctx, id: &str) -> Reply {
     empty(StatusCode::NO_CONTENT)
 }
 
-/// `POST /networks/{id}/connect` and `/disconnect`. A Berth container stays on the network it
-/// was created with. compose (1.29) disconnects a container it has just created from its network
-/// and connects it again with its aliases: the disconnect of a created container from its own
-/// network is held (its start is refused until it is connected again) and the connect that
-/// follows takes it back; anything else can't be done and is refused.
+/// `POST /networks/{id}/connect` and `/disconnect`: the engine's `network connect` and
+/// `disconnect` (at once for a running container), with `EndpointConfig.Aliases`. compose
+/// (1.29) disconnects a container it has just created from its only network and connects it
+/// again with its aliases: that disconnect is held (its start is refused until it is connected
+/// again) and the connect that follows takes it back.
 pub async fn connect(ctx: &Ctx, net: &str, r: &Req, connect: bool) -> Reply {
     let body = r.json()?;
     let container = match &body["Container"] {
         Value::String(c) if !c.is_empty() => c.clone(),
         _ => return Err(ApiError::bad("Container is required: the container's name or id")),
     };
+    let aliases: Vec<String> = body["EndpointConfig"]["Aliases"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .unwrap_or_default();
     let (q, n) = (container.clone(), net.to_string());
     let (c, on, network) = ctx
         .blocking(move |e| {
             let c = e.container(&q)?;
-            let on = e.container_address(&c.id)?.map(|a| a.network);
+            let on: Vec<String> = e.container_addresses(&c.id)?.into_iter().map(|a| a.network).collect();
             Ok((c, on, e.network(&n)?))
         })
         .await?;
-    if on.as_deref() != Some(network.name.as_str()) {
-        let now = on.map_or_else(|| "no network".to_string(), |n| format!("network {n}"));
-        return Err(ApiError::conflict(format!(
-            "container {} is on {now}, not {}: a Berth container stays on the network it was created with",
-            c.name, network.name
-        )));
-    }
-    let mut detached = ctx.detached.lock().expect("detached");
+    let held = {
+        let mut detached = ctx.detached.lock().expect("detached");
+        if connect {
+            // only a connect to the network it was taken off
+            detached.get(&c.id) == Some(&network.name) && detached.remove(&c.id).is_some()
+        } else {
+            let compose_case = c.status == berth_engine::ContainerStatus::Created
+                && on == [network.name.clone()]
+                && !detached.contains_key(&c.id);
+            if compose_case {
+                detached.insert(c.id.clone(), network.name.clone());
+                return empty(StatusCode::OK);
+            }
+            false
+        }
+    };
     if connect {
-        if detached.remove(&c.id).is_none() {
+        if held {
+            // compose's connect after its disconnect: back on the network (its aliases came
+            // with the create's EndpointsConfig)
+            return empty(StatusCode::OK);
+        }
+        if on.contains(&network.name) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 format!("endpoint with name {} already exists in network {}", c.name, network.name),
             ));
         }
+        let (id, name) = (c.id.clone(), network.name.clone());
+        ctx.blocking(move |e| e.connect_network(&name, &id, &aliases)).await.map_err(conflict)?;
         return empty(StatusCode::OK);
     }
-    if c.status != berth_engine::ContainerStatus::Created || detached.contains_key(&c.id) {
-        return Err(ApiError::conflict(format!(
-            "container {} is {}: Berth can't take a container off its network once it has run; remove it and create it on another",
-            c.name,
-            c.status.as_str()
-        )));
-    }
-    detached.insert(c.id, network.name);
+    let (id, name) = (c.id.clone(), network.name.clone());
+    ctx.blocking(move |e| e.disconnect_network(&name, &id)).await.map_err(conflict)?;
     empty(StatusCode::OK)
+}
+
+/// An engine's refusal as Docker's 409 (a network error that is not "not found").
+fn conflict(e: ApiError) -> ApiError {
+    if e.status == StatusCode::BAD_REQUEST || e.status == StatusCode::INTERNAL_SERVER_ERROR {
+        ApiError::conflict(e.message)
+    } else {
+        e
+    }
 }

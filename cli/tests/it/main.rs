@@ -22,6 +22,7 @@ mod hostile;
 mod hostile_files;
 mod images;
 mod kube;
+mod multinet;
 mod network;
 mod podman_cli;
 mod pods;

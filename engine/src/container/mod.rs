@@ -131,6 +131,10 @@ pub struct CreateOptions {
     /// `--network`: `bridge` (the default network), `host`, `none` or a network's name.
     #[serde(default)]
     pub network: Option<String>,
+    /// `--network a --network b`: the bridge networks it is on besides `network` (its first),
+    /// in order (`eth1`, `eth2`, ...).
+    #[serde(default)]
+    pub networks: Vec<String>,
     /// Other names the container has on its network (`--network-alias`; compose's service
     /// names): its network's name server answers them.
     #[serde(default)]
@@ -656,6 +660,15 @@ pub fn set_exited(conn: &Connection, id: &str, exit_code: i32, error: Option<&st
 }
 
 /// Gives a container a new name; false when the name is taken (UNIQUE).
+/// Records a container's options anew (`network connect` and `disconnect` change its networks).
+pub fn set_options(conn: &Connection, id: &str, options: &CreateOptions) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE containers SET config = ? WHERE id = ?",
+        rusqlite::params![serde_json::to_string(options).expect("options serialise"), id],
+    )?;
+    Ok(())
+}
+
 pub fn rename(conn: &Connection, id: &str, name: &str) -> rusqlite::Result<bool> {
     match conn.execute("UPDATE containers SET name = ? WHERE id = ?", params![name, id]) {
         Ok(_) => Ok(true),

@@ -341,6 +341,11 @@ impl Engine {
                         network::get(tx, net_name)?.ok_or_else(|| network::NetworkError::NotFound(net_name.clone()))?
                     };
                     network::allocate(tx, &net, &id)?;
+                    for extra in &record.options.networks {
+                        let net =
+                            network::get(tx, extra)?.ok_or_else(|| network::NetworkError::NotFound(extra.clone()))?;
+                        network::allocate(tx, &net, &id)?;
+                    }
                 }
                 self.write_network_files_with(tx, &record, &hostname)?;
                 for v in &new_volumes {
@@ -395,6 +400,7 @@ impl Engine {
         }
         if let network::Mode::Bridge(net_name) = &mode {
             self.refresh_network_hosts(net_name);
+            self.refresh_networks_hosts(&record.options.networks);
         }
         self.events().container("create", &record, []);
         crate::trace::mark("created");

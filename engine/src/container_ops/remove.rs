@@ -69,13 +69,11 @@ impl Engine {
         // A `berth mount` of it goes first: its files are about to go.
         self.release_container_mount(&c.id)?;
         self.release_image_mounts(&c)?;
-        let address = network::address_of(self.state().conn(), &c.id)?;
+        let addresses = network::addresses_of(self.state().conn(), &c.id)?;
         if !self.delete_record(&c.id)? {
             return Ok(c); // removed meanwhile (by its own --rm)
         }
-        if let Some(a) = address {
-            self.refresh_network_hosts(&a.network);
-        }
+        self.refresh_networks_hosts(&addresses.into_iter().map(|a| a.network).collect::<Vec<_>>());
         // Anonymous volumes belong to their container and go with it.
         for m in &c.options.mounts {
             if let crate::volume::MountRequest::Volume { name, anonymous: true, .. } = m {

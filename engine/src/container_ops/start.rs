@@ -271,13 +271,13 @@ impl Engine {
             crate::trace::mark("network attached");
             // a user-defined network's name server listens before the container's process runs
             if let network::Mode::Bridge(_) = network::Mode::of(&c.options) {
-                let net = {
-                    let state = self.state(); // one lock for both reads
-                    let address = network::address_of(state.conn(), &c.id).ok().flatten();
-                    address.and_then(|a| network::get(state.conn(), &a.network).ok().flatten())
+                let nets: Vec<network::NetworkRecord> = {
+                    let state = self.state(); // one lock for the reads
+                    let addresses = network::addresses_of(state.conn(), &c.id).unwrap_or_default();
+                    addresses.iter().filter_map(|a| network::get(state.conn(), &a.network).ok().flatten()).collect()
                 };
-                if let Some(net) = net.filter(|n| n.dns) {
-                    network::dns::ensure(&self.config().root, run_root, &net)?;
+                for net in nets.iter().filter(|n| n.dns) {
+                    network::dns::ensure(&self.config().root, run_root, net)?;
                     crate::trace::mark("name server ready");
                 }
             }
@@ -303,7 +303,8 @@ impl Engine {
                 let _ = cg.delete();
             }
             if attachment.take().is_some() {
-                let _ = network::detach(&host, id, !c.options.ports.is_empty());
+                let names = network::joined_networks(self.state().conn(), &c.options, id);
+                let _ = network::detach(&host, id, !c.options.ports.is_empty(), &names);
             }
             network::pasta::stop(&self.config().run_root, id);
             network::slirp::stop(&self.config().run_root, id);

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::{rdata, Name, RData, Record, RecordType};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::NetworkRecord;
 
@@ -52,6 +52,31 @@ impl Directory {
     /// The running containers of `network` (running, paused or stopping), from the records.
     pub fn read(conn: &Connection, network: &str) -> rusqlite::Result<Directory> {
         Self::read_where(conn, network, "AND c.state IN ('running', 'paused', 'stopping')")
+    }
+
+    /// What `network`'s server answers the container at `client`: the running containers of
+    /// its network and of every other network that container is on (as aardvark-dns answers:
+    /// the first name server of a container on several networks knows all their names).
+    pub fn for_client(conn: &Connection, network: &str, client: std::net::IpAddr) -> rusqlite::Result<Directory> {
+        let mut d = Self::read(conn, network)?;
+        let std::net::IpAddr::V4(client) = client else { return Ok(d) };
+        let owner: Option<String> = conn
+            .query_row(
+                "SELECT container_id FROM network_addresses WHERE network = ? AND address = ?",
+                [network.to_string(), client.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(owner) = owner else { return Ok(d) };
+        let mut stmt = conn.prepare("SELECT network FROM network_addresses WHERE container_id = ? AND network != ?")?;
+        let others: Vec<String> = stmt.query_map([&owner, network], |r| r.get(0))?.flatten().collect();
+        for other in others {
+            let more = Self::read(conn, &other)?;
+            d.names.extend(more.names);
+            d.reverse.extend(more.reverse);
+            d.aliases.extend(more.aliases);
+        }
+        Ok(d)
     }
 
     /// Every container on `network`, whatever its state.
@@ -221,8 +246,14 @@ fn forward(query: &[u8], upstreams: &[SocketAddr]) -> Option<Vec<u8>> {
 }
 
 /// The answer to send for a query: ours, upstream's, or SERVFAIL when upstream is silent.
-fn respond(query: &[u8], conn: &Connection, network: &str, upstreams: &[SocketAddr]) -> Vec<u8> {
-    let dir = Directory::read(conn, network).unwrap_or_default();
+fn respond(
+    query: &[u8],
+    conn: &Connection,
+    network: &str,
+    client: std::net::IpAddr,
+    upstreams: &[SocketAddr],
+) -> Vec<u8> {
+    let dir = Directory::for_client(conn, network, client).unwrap_or_default();
     match answer(query, &dir) {
         Answer::Reply(bytes) => bytes,
         Answer::Forward => forward(query, upstreams).unwrap_or_else(|| {
@@ -412,7 +443,7 @@ fn serve_udp(sock: UdpSocket, db: &Path, network: &str, upstreams: &[SocketAddr]
     loop {
         let Ok((n, from)) = sock.recv_from(&mut buf) else { continue };
         let query = buf[..n].to_vec();
-        match answer(&query, &Directory::read(&conn, network).unwrap_or_default()) {
+        match answer(&query, &Directory::for_client(&conn, network, from.ip()).unwrap_or_default()) {
             Answer::Reply(bytes) => {
                 let _ = sock.send_to(&bytes, from);
             }
@@ -425,7 +456,7 @@ fn serve_udp(sock: UdpSocket, db: &Path, network: &str, upstreams: &[SocketAddr]
                     let Ok(conn) = Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else {
                         return;
                     };
-                    let bytes = respond(&query, &conn, &network, &upstreams);
+                    let bytes = respond(&query, &conn, &network, from.ip(), &upstreams);
                     let _ = sock.send_to(&bytes, from);
                 });
             }
@@ -449,6 +480,7 @@ fn serve_tcp(listener: TcpListener, db: &Path, network: &str, upstreams: &[Socke
 /// DNS over TCP: each message after its two-byte length, as long as the client sends them.
 fn serve_tcp_client(mut stream: TcpStream, conn: &Connection, network: &str, upstreams: &[SocketAddr]) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let client = stream.peer_addr().map_or(std::net::IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
     loop {
         let mut len = [0u8; 2];
         if stream.read_exact(&mut len).is_err() {
@@ -458,7 +490,7 @@ fn serve_tcp_client(mut stream: TcpStream, conn: &Connection, network: &str, ups
         if stream.read_exact(&mut query).is_err() {
             return;
         }
-        let reply = respond(&query, conn, network, upstreams);
+        let reply = respond(&query, conn, network, client, upstreams);
         let Ok(n) = u16::try_from(reply.len()) else { return };
         if stream.write_all(&n.to_be_bytes()).and_then(|()| stream.write_all(&reply)).is_err() {
             return;

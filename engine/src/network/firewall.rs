@@ -12,6 +12,9 @@
 //!   chain prerouting  nat:   fib daddr type local jump published                  (from outside)
 //!   chain output      nat:   fib daddr type local jump published                  (from this host)
 //!   chain published          one DNAT rule per published port, commented "berth:ID"
+//!   set internal      the subnets of `--internal` networks (not in `subnets`: no NAT out)
+//!   chain forward filter:    ip saddr @internal ip daddr != @internal drop             (no way out)
+//!                            ip daddr @internal ip saddr != @internal drop             (nor in)
 //! ```
 //!
 //! The base chains are flushed and refilled by every start, in the same transaction as the
@@ -28,6 +31,11 @@ fn base(net: &NetworkRecord) -> String {
     format!(
         "add table {TABLE}
 add set {TABLE} subnets {{ type ipv4_addr; flags interval; }}
+add set {TABLE} internal {{ type ipv4_addr; flags interval; }}
+add chain {TABLE} forward {{ type filter hook forward priority filter; policy accept; }}
+flush chain {TABLE} forward
+add rule {TABLE} forward ip saddr @internal ip daddr != @internal drop
+add rule {TABLE} forward ip daddr @internal ip saddr != @internal drop
 add chain {TABLE} postrouting {{ type nat hook postrouting priority srcnat; policy accept; }}
 add chain {TABLE} prerouting {{ type nat hook prerouting priority dstnat; policy accept; }}
 add chain {TABLE} output {{ type nat hook output priority -100; policy accept; }}
@@ -39,8 +47,9 @@ add rule {TABLE} prerouting fib daddr type local jump published
 add rule {TABLE} output fib daddr type local jump published
 add rule {TABLE} postrouting ip saddr @subnets ip daddr != @subnets masquerade
 add rule {TABLE} postrouting ip saddr 127.0.0.0/8 ip daddr @subnets masquerade
-add element {TABLE} subnets {{ {subnet} }}
+add element {TABLE} {set} {{ {subnet} }}
 ",
+        set = if net.internal { "internal" } else { "subnets" },
         subnet = net.subnet
     )
 }
@@ -119,7 +128,8 @@ pub fn remove_container(host: &dyn HostNet, container_id: &str) -> Result<(), Ne
 
 /// Forgets a removed network's subnet.
 pub fn remove_network(host: &dyn HostNet, net: &NetworkRecord) -> Result<(), NetworkError> {
-    let script = format!("delete element {TABLE} subnets {{ {} }}\n", net.subnet);
+    let set = if net.internal { "internal" } else { "subnets" };
+    let script = format!("delete element {TABLE} {set} {{ {} }}\n", net.subnet);
     match host.run("nft", &["-f", "-"], &script, None) {
         Ok(_) => Ok(()),
         Err(reason) if reason.contains("No such file") || reason.contains("does not exist") => Ok(()),
@@ -143,6 +153,7 @@ mod tests {
             dns: false,
             created: chrono::Utc::now(),
             labels: Default::default(),
+            internal: false,
         }
     }
 

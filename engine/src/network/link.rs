@@ -103,32 +103,44 @@ pub fn ensure_bridge(host: &dyn HostNet, net: &NetworkRecord) -> Result<(), Netw
     host.sysctl("net.ipv4.ip_forward", "1").map_err(host_err("enabling IPv4 forwarding".into()))
 }
 
-/// A veth pair: `veth` on the bridge (with the gateway's address, up), its peer `eth0` in the
-/// namespace of `pid` with `ip` and a default route through the gateway. Two `ip -batch` runs:
-/// one outside, one inside.
+/// A veth pair: `veth` on the bridge (with the gateway's address, up), its peer `ifname`
+/// (`eth0`, `eth1`, ...) in the namespace of `pid` with `ip`, and with `default_route` a
+/// default route through the gateway. Two `ip -batch` runs: one outside, one inside.
 pub fn attach_veth(
     host: &dyn HostNet,
     net: &NetworkRecord,
     veth: &str,
+    ifname: &str,
     ip: Ipv4Addr,
     pid: i32,
+    default_route: bool,
 ) -> Result<(), NetworkError> {
     let outside = format!(
         "addr replace {gw}/{prefix} dev {br}\nlink set {br} up\n\
-         link add {veth} type veth peer name eth0 netns {pid}\nlink set {veth} master {br}\nlink set {veth} up\n",
+         link add {veth} type veth peer name {ifname} netns {pid}\nlink set {veth} master {br}\nlink set {veth} up\n",
         gw = net.gateway,
         prefix = net.prefix(),
         br = net.bridge
     );
     host.run("ip", &["-batch", "-"], &outside, None)
         .map_err(host_err(format!("creating the veth pair {veth} on {}", net.bridge)))?;
-    let inside = format!(
-        "link set lo up\naddr add {ip}/{prefix} dev eth0\nlink set eth0 up\nroute add default via {gw} dev eth0\n",
-        prefix = net.prefix(),
-        gw = net.gateway
-    );
-    host.run("ip", &["-batch", "-"], &inside, Some(pid)).map_err(host_err(format!("configuring eth0 ({ip})")))?;
+    let mut inside =
+        format!("link set lo up\naddr add {ip}/{prefix} dev {ifname}\nlink set {ifname} up\n", prefix = net.prefix(),);
+    if default_route {
+        inside.push_str(&format!("route add default via {} dev {ifname}\n", net.gateway));
+    }
+    host.run("ip", &["-batch", "-"], &inside, Some(pid)).map_err(host_err(format!("configuring {ifname} ({ip})")))?;
     Ok(())
+}
+
+/// The first `ethN` not in use in the network namespace of `pid` (for `network connect`).
+pub fn free_ifname(host: &dyn HostNet, pid: i32) -> Result<String, NetworkError> {
+    let listing = host
+        .run("ip", &["-o", "link", "show"], "", Some(pid))
+        .map_err(host_err("listing the container's interfaces".into()))?;
+    let used: Vec<&str> =
+        listing.lines().filter_map(|l| l.split(": ").nth(1)).map(|n| n.split('@').next().unwrap_or(n)).collect();
+    Ok((0..).map(|i| format!("eth{i}")).find(|n| !used.contains(&n.as_str())).expect("an unbounded range"))
 }
 
 /// Deletes a link; a link that is not there is fine.
@@ -209,6 +221,7 @@ mod tests {
             dns: false,
             created: chrono::Utc::now(),
             labels: Default::default(),
+            internal: false,
         }
     }
 
@@ -229,7 +242,7 @@ mod tests {
     #[test]
     fn the_veth_peer_is_configured_inside_the_namespace() {
         let host = FakeHostNet::default();
-        attach_veth(&host, &net(), "veth12345678", "10.87.0.7".parse().unwrap(), 4242).unwrap();
+        attach_veth(&host, &net(), "veth12345678", "eth0", "10.87.0.7".parse().unwrap(), 4242, true).unwrap();
         let calls = host.calls.borrow();
         assert_eq!(
             calls[0],
@@ -249,7 +262,7 @@ mod tests {
         delete_link(&host, "vethgone").unwrap();
         assert!(host.calls.borrow().is_empty());
         let host = FakeHostNet { fail_on: Some("link add".into()), ..Default::default() };
-        let e = attach_veth(&host, &net(), "vethabc", "10.87.0.2".parse().unwrap(), 1).unwrap_err();
+        let e = attach_veth(&host, &net(), "vethabc", "eth0", "10.87.0.2".parse().unwrap(), 1, true).unwrap_err();
         assert!(e.to_string().starts_with("creating the veth pair vethabc on berth0: "), "{e}");
     }
 }

@@ -190,6 +190,9 @@ pub struct NetworkRecord {
     pub dns: bool,
     pub created: chrono::DateTime<chrono::Utc>,
     pub labels: BTreeMap<String, String>,
+    /// `--internal`: its containers reach each other and the gateway (its name server), nothing
+    /// beyond: no default route, no NAT out, forwarding out of it dropped.
+    pub internal: bool,
 }
 
 impl NetworkRecord {
@@ -211,7 +214,7 @@ pub fn valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
-const COLUMNS: &str = "name, id, driver, bridge, subnet, gateway, dns, created, labels";
+const COLUMNS: &str = "name, id, driver, bridge, subnet, gateway, dns, created, labels, internal";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NetworkRecord> {
     let text = |i: usize| r.get::<_, String>(i);
@@ -226,6 +229,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NetworkRecord> {
         dns: r.get(6)?,
         created: chrono::DateTime::parse_from_rfc3339(&text(7)?).map(|t| t.to_utc()).unwrap_or_default(),
         labels: serde_json::from_str(&text(8)?).unwrap_or_default(),
+        internal: r.get(9)?,
     })
 }
 
@@ -241,7 +245,7 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<NetworkRecord>> {
 
 pub fn insert(tx: &Transaction<'_>, n: &NetworkRecord) -> rusqlite::Result<()> {
     tx.execute(
-        &format!("INSERT INTO networks ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        &format!("INSERT INTO networks ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
         params![
             n.name,
             n.id,
@@ -252,6 +256,7 @@ pub fn insert(tx: &Transaction<'_>, n: &NetworkRecord) -> rusqlite::Result<()> {
             n.dns,
             n.created.to_rfc3339(),
             serde_json::to_string(&n.labels).expect("labels serialise"),
+            n.internal,
         ],
     )?;
     Ok(())
@@ -276,6 +281,7 @@ pub fn ensure_default(tx: &Transaction<'_>, config: &NetworkConfig) -> Result<Ne
         dns: false,
         created: chrono::Utc::now(),
         labels: BTreeMap::new(),
+        internal: false,
     };
     insert(tx, &n)?;
     Ok(n)
@@ -312,12 +318,26 @@ pub fn allocate(tx: &Transaction<'_>, net: &NetworkRecord, container_id: &str) -
     Ok(ip)
 }
 
+/// A container's first address: on the network it was created with (or, that one left, the
+/// one it joined first).
 pub fn address_of(conn: &Connection, container_id: &str) -> rusqlite::Result<Option<Address>> {
-    conn.query_row("SELECT network, address FROM network_addresses WHERE container_id = ?", [container_id], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })
-    .optional()
-    .map(|o| o.and_then(|(network, ip)| Some(Address { network, ip: ip.parse().ok()? })))
+    Ok(addresses_of(conn, container_id)?.into_iter().next())
+}
+
+/// Every address of a container, the first network's first, then in the order it joined them.
+pub fn addresses_of(conn: &Connection, container_id: &str) -> rusqlite::Result<Vec<Address>> {
+    let mut stmt =
+        conn.prepare("SELECT network, address FROM network_addresses WHERE container_id = ? ORDER BY rowid")?;
+    let rows = stmt
+        .query_map([container_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .filter_map(|r| r.ok().and_then(|(network, ip)| Some(Address { network, ip: ip.parse().ok()? })))
+        .collect();
+    Ok(rows)
+}
+
+/// Gives back a container's address on one network (`network disconnect`).
+pub fn release_on(tx: &Transaction<'_>, container_id: &str, network: &str) -> rusqlite::Result<bool> {
+    Ok(tx.execute("DELETE FROM network_addresses WHERE container_id = ? AND network = ?", [container_id, network])? > 0)
 }
 
 /// The containers on a network: (id, name, address).
@@ -341,6 +361,14 @@ pub fn release(tx: &Transaction<'_>, container_id: &str) -> rusqlite::Result<()>
 /// The host side of a container's veth pair (at most 15 characters).
 pub fn veth_name(container_id: &str) -> String {
     format!("veth{}", &container_id[..8])
+}
+
+/// The host side of the veth pair of a container's other network (`--network a --network b`,
+/// `network connect`): one name per container and network, 13 characters.
+pub fn extra_veth_name(container_id: &str, network: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{container_id}\0{network}").as_bytes());
+    format!("vb{}", &hex::encode(digest)[..11])
 }
 
 /// What the monitor holds while the container runs: the sockets reserving its host ports.
@@ -371,17 +399,31 @@ pub fn attach(
     let Mode::Bridge(_) = Mode::of(&c.options) else {
         return Ok(Attachment { reserved });
     };
-    let address = address_of(conn, &c.id)?
-        .ok_or_else(|| NetworkError::Invalid(format!("container {} has no network address", &c.id[..12])))?;
-    let net = get(conn, &address.network)?.ok_or_else(|| NetworkError::NotFound(address.network.clone()))?;
+    let addresses = addresses_of(conn, &c.id)?;
+    if addresses.is_empty() {
+        return Err(NetworkError::Invalid(format!("container {} has no network address", &c.id[..12])));
+    }
+    let mut nets = Vec::new();
+    for a in &addresses {
+        nets.push(get(conn, &a.network)?.ok_or_else(|| NetworkError::NotFound(a.network.clone()))?);
+    }
     let result = (|| -> Result<(), NetworkError> {
-        link::ensure_bridge(host, &net)?;
-        link::attach_veth(host, &net, &veth_name(&c.id), address.ip, pid)?;
-        firewall::add_container(host, &net, &c.id, address.ip, &c.options.ports)?;
+        for (i, (a, net)) in addresses.iter().zip(&nets).enumerate() {
+            link::ensure_bridge(host, net)?;
+            // the first network has eth0 and the default route (unless it is internal), and the
+            // published ports
+            let (veth, ports) = match i {
+                0 => (veth_name(&c.id), c.options.ports.as_slice()),
+                _ => (extra_veth_name(&c.id, &net.name), &[][..]),
+            };
+            link::attach_veth(host, net, &veth, &format!("eth{i}"), a.ip, pid, i == 0 && !net.internal)?;
+            firewall::add_container(host, net, &c.id, a.ip, ports)?;
+        }
         Ok(())
     })();
     if let Err(e) = result {
-        if let Err(cleanup) = detach(host, &c.id, !c.options.ports.is_empty()) {
+        let names: Vec<String> = addresses.iter().map(|a| a.network.clone()).collect();
+        if let Err(cleanup) = detach(host, &c.id, !c.options.ports.is_empty(), &names) {
             return Err(NetworkError::Invalid(format!("{e}; cleaning up failed too: {cleanup}")));
         }
         return Err(e);
@@ -392,14 +434,36 @@ pub fn attach(
 /// Takes down what of a container's networking outlives its namespace: its NAT rules and the host
 /// end of its veth (the kernel removes the pair with the namespace, but later). Idempotent.
 /// `ports`: whether it published any (only those have rules of their own to remove).
-pub fn detach(host: &dyn link::HostNet, container_id: &str, ports: bool) -> Result<(), NetworkError> {
+/// `networks`: the names of the networks it was on (the other ones' veths are named by them).
+pub fn detach(
+    host: &dyn link::HostNet,
+    container_id: &str,
+    ports: bool,
+    networks: &[String],
+) -> Result<(), NetworkError> {
     // Rootless containers have neither (see `pasta`).
     if crate::rootless::is_rootless() {
         return Ok(());
     }
     let rules = if ports { firewall::remove_container(host, container_id) } else { Ok(()) };
-    let veth = link::delete_link(host, &veth_name(container_id));
+    let mut veth = link::delete_link(host, &veth_name(container_id));
+    for n in networks {
+        veth = veth.and(link::delete_link(host, &extra_veth_name(container_id, n)));
+    }
     rules.and(veth)
+}
+
+/// The networks a container is on, for [`detach`]: those it has an address on, and those its
+/// options name (its addresses may be gone already, with its record).
+pub fn joined_networks(conn: &Connection, c: &CreateOptions, container_id: &str) -> Vec<String> {
+    let mut names: Vec<String> =
+        addresses_of(conn, container_id).unwrap_or_default().into_iter().map(|a| a.network).collect();
+    for n in &c.networks {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    }
+    names
 }
 
 /// The per-container files (hosts, resolv.conf, hostname) for a container at `dir`.
@@ -476,12 +540,14 @@ mod tests {
             dns: true,
             created: chrono::Utc::now(),
             labels: BTreeMap::new(),
+            internal: false,
         }
     }
 
     fn db() -> Connection {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(crate::state::NETWORK_TABLES).unwrap();
+        conn.execute_batch("ALTER TABLE networks ADD COLUMN internal INTEGER NOT NULL DEFAULT 0;").unwrap();
         conn
     }
 

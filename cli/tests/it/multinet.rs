@@ -1,0 +1,112 @@
+//! A container on several networks (`--network a --network b`, `network connect` and
+//! `disconnect` while it runs), and `--internal` networks: interfaces, routes, name servers
+//! and names as a user sees them from inside, and nothing left on the host afterwards.
+
+use crate::World;
+
+fn ok(w: &World, args: &[&str]) -> String {
+    w.ok(args).trim_end().to_string()
+}
+
+fn busybox(w: &World) -> String {
+    w.push_busybox("busybox:latest");
+    let r = w.image_ref("busybox:latest");
+    w.ok(&["pull", "-q", &r]);
+    r
+}
+
+/// The host's links whose names a container's veths have.
+fn veths() -> Vec<String> {
+    std::fs::read_dir("/sys/class/net")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("veth") || (n.starts_with("vb") && n.len() == 13))
+        .collect()
+}
+
+fn lookup(w: &World, ctr: &str, name: &str) -> Option<String> {
+    let out = ok(w, &["exec", ctr, "sh", "-c", &format!("nslookup {name} 2>/dev/null | grep '^Address:' | tail -1")]);
+    out.strip_prefix("Address: ").map(|a| a.trim().to_string()).filter(|a| !a.contains('#') && !a.contains(":53"))
+}
+
+/// A name that should resolve: asked again for a while (a query over UDP on a loaded machine
+/// may go unanswered in busybox's time).
+fn resolves(w: &World, ctr: &str, name: &str) -> Option<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let found = lookup(w, ctr, name);
+        if found.is_some() || std::time::Instant::now() > deadline {
+            return found;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_container_on_two_networks_and_one_joined_while_running() {
+    let w = World::new();
+    let img = busybox(&w);
+    let before = veths();
+    ok(&w, &["network", "create", "front"]);
+    ok(&w, &["network", "create", "back"]);
+    ok(&w, &["run", "-d", "--name", "both", "--network", "front", "--network", "back", &img, "sleep", "1000"]);
+    ok(&w, &["run", "-d", "--name", "db", "--network", "back", &img, "sleep", "1000"]);
+    let addrs = ok(&w, &["exec", "both", "ip", "-o", "-4", "addr"]);
+    assert!(addrs.contains(" eth0 ") && addrs.contains(" eth1 "), "{addrs}");
+    let routes = ok(&w, &["exec", "both", "ip", "route"]);
+    assert_eq!(routes.lines().filter(|l| l.starts_with("default")).count(), 1, "one default route: {routes}");
+    assert!(routes.lines().any(|l| l.starts_with("default") && l.contains("eth0")), "{routes}");
+    let resolv = ok(&w, &["exec", "both", "cat", "/etc/resolv.conf"]);
+    assert_eq!(resolv.lines().filter(|l| l.starts_with("nameserver")).count(), 2, "{resolv}");
+    // its first network's name server knows the names of its other network
+    let db_ip = ok(&w, &["inspect", "--format", "{{.NetworkSettings.Networks.back.IPAddress}}", "db"]);
+    assert_eq!(resolves(&w, "both", "db").as_deref(), Some(db_ip.as_str()));
+    let nets = ok(&w, &["inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", "both"]);
+    let mut nets: Vec<&str> = nets.split_whitespace().collect();
+    nets.sort();
+    assert_eq!(nets, ["back", "front"]);
+
+    // joined and left while it runs
+    ok(&w, &["run", "-d", "--name", "late", "--network", "front", &img, "sleep", "1000"]);
+    assert_eq!(lookup(&w, "db", "late"), None, "not on back yet");
+    ok(&w, &["network", "connect", "--alias", "latecomer", "back", "late"]);
+    let late_ip = ok(&w, &["inspect", "--format", "{{.NetworkSettings.Networks.back.IPAddress}}", "late"]);
+    assert_eq!(resolves(&w, "db", "late").as_deref(), Some(late_ip.as_str()));
+    assert_eq!(resolves(&w, "db", "latecomer").as_deref(), Some(late_ip.as_str()));
+    assert!(ok(&w, &["exec", "late", "ip", "-o", "-4", "addr"]).contains(&late_ip));
+    let err = w.fails(&["network", "connect", "back", "late"]);
+    assert!(err.contains("already connected to network back"), "{err}");
+    ok(&w, &["network", "disconnect", "back", "late"]);
+    assert!(!ok(&w, &["exec", "late", "ip", "-o", "-4", "addr"]).contains(&late_ip));
+    assert_eq!(lookup(&w, "db", "late"), None, "gone from back's names");
+    let err = w.fails(&["network", "disconnect", "front", "late"]);
+    assert!(err.contains("the only network of container late"), "{err}");
+    let err = w.fails(&["network", "disconnect", "front", "both"]);
+    assert!(err.contains("first network of container both"), "{err}");
+
+    ok(&w, &["rm", "-f", "-t", "0", "both", "db", "late"]);
+    assert_eq!(veths(), before, "no veth left on the host");
+    ok(&w, &["network", "rm", "front", "back"]);
+}
+
+#[test]
+fn an_internal_network_has_no_way_out() {
+    let w = World::new();
+    let img = busybox(&w);
+    ok(&w, &["network", "create", "--internal", "vault"]);
+    assert_eq!(ok(&w, &["network", "inspect", "--format", "{{.Internal}}", "vault"]), "true");
+    ok(&w, &["run", "-d", "--name", "keeper", "--network", "vault", &img, "sleep", "1000"]);
+    let routes = ok(&w, &["exec", "keeper", "ip", "route"]);
+    assert!(!routes.contains("default"), "no default route on an internal network: {routes}");
+    // a peer on the network is reachable (a refused connection is an answer), the host's other
+    // networks are not
+    ok(&w, &["run", "-d", "--name", "peer", "--network", "vault", &img, "sleep", "1000"]);
+    let peer = w.berth(&["exec", "keeper", "nc", "-w", "2", "peer", "9"]);
+    assert!(String::from_utf8_lossy(&peer.stderr).contains("refused"), "{}", String::from_utf8_lossy(&peer.stderr));
+    // the default network's gateway is an address of this host, outside the network
+    let out = w.berth(&["exec", "keeper", "nc", "-w", "2", "10.87.0.1", "9"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unreachable"), "{}", String::from_utf8_lossy(&out.stderr));
+    ok(&w, &["rm", "-f", "-t", "0", "keeper", "peer"]);
+    ok(&w, &["network", "rm", "vault"]);
+}
