@@ -343,6 +343,9 @@ fn run_once(
     }
     // The ports are free again only once their NAT rules are gone.
     let now = container::get(engine.state().conn(), id).ok().flatten();
+    if let Some(c) = &now {
+        engine.share_hosts_entry(c, false);
+    }
     let ports = now.as_ref().is_none_or(|c| !c.options.ports.is_empty());
     let networks = network::joined_networks(engine.state().conn(), &now.map_or(options.clone(), |c| c.options), id);
     network::pasta::stop(&engine.config().run_root, id);

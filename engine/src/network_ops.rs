@@ -368,7 +368,7 @@ impl Engine {
             Mode::Slirp4netns(o) => (network::slirp::host_address().or(Some(o.gateway())), Some(o.address())),
             _ => (None, None),
         };
-        let hosts = files::hosts(&files::HostsInput {
+        let mut hosts = files::hosts(&files::HostsInput {
             hostname,
             name: &c.name,
             ip: address.as_ref().map(|a| a.ip).or(pasta_ip),
@@ -377,6 +377,15 @@ impl Engine {
             peers: &peers,
             host_hosts: host_hosts.as_deref(),
         });
+        // a pod's infra: the running containers on its namespace keep their lines
+        if c.options.pod_infra {
+            let on = format!("container:{}", c.id);
+            for other in crate::container::list(conn)? {
+                if other.options.network.as_deref() == Some(on.as_str()) && other.is_running() {
+                    hosts.push_str(&format!("127.0.0.1\t{}\n", other.name));
+                }
+            }
+        }
         let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         let upstream = std::fs::read_to_string("/run/systemd/resolve/resolv.conf").ok();
         let resolv = files::resolv_conf(
@@ -423,6 +432,21 @@ impl Engine {
                 let _ = self.write_network_files(&c, &hostname);
             }
         }
+    }
+
+    /// The hosts file a container shares with the container whose network namespace it is on
+    /// (`container:ID`, a pod's infra): it is named at 127.0.0.1 there while it runs, as in
+    /// Podman (`present`: at its start; not, at its end).
+    pub(crate) fn share_hosts_entry(&self, c: &ContainerRecord, present: bool) {
+        let Mode::Container(other) = Mode::of(&c.options) else { return };
+        let [(path, _), _, _] = network::container_files(&ContainerPaths::new(&self.config().root, &other).dir);
+        let Ok(text) = std::fs::read_to_string(&path) else { return };
+        let line = format!("127.0.0.1\t{}", c.name);
+        let mut lines: Vec<&str> = text.lines().filter(|l| *l != line).collect();
+        if present {
+            lines.push(&line);
+        }
+        let _ = files::rewrite(&path, &(lines.join("\n") + "\n"));
     }
 
     /// Rewrites the hosts files of the members of every network in `names`.

@@ -169,6 +169,7 @@ impl Engine {
         if let Some((infra_pid, shared)) = self.pod_namespaces_of(&c).map_err(|e| prep(&e))? {
             join_pod_namespaces(&mut spec, infra_pid, &shared);
         }
+        self.share_hosts_entry(&c, true);
         // A pod sharing IPC shares the infra's /dev/shm, a tmpfs on the host that the infra's
         // start mounts and its end unmounts (as Podman's).
         if let Some(shm) = self.pod_shm(&c).map_err(|e| prep(&e))? {
