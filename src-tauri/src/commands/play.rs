@@ -134,8 +134,12 @@ pub async fn kube_down(b: &Backend, a: KubeArgs) -> Result<Vec<String>, ApiError
     .await
 }
 
-/// The compose runs going on: their process group, and whether they were asked to stop.
-static RUNS: LazyLock<Mutex<HashMap<String, (i32, Arc<AtomicBool>)>>> = LazyLock::new(Default::default);
+/// A compose run going on: its process group, and whether it was asked to stop.
+type Run = (i32, Arc<AtomicBool>);
+
+/// The compose runs going on, by the id their `started` message gave. Process-wide, as the
+/// processes are.
+static RUNS: LazyLock<Mutex<HashMap<String, Run>>> = LazyLock::new(Default::default);
 
 /// Takes a run out of the table when its call ends, however it ends.
 struct Registered(String);

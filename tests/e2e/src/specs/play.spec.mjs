@@ -93,6 +93,7 @@ describe('play Kubernetes YAML and compose files in the browser', () => {
     await waitForText(dialog.error, 'YAML document 2: kind Service is not supported: use Pod, Deployment, ConfigMap and PersistentVolumeClaim', {
       timeout: 30_000,
     });
+    await app.page.screenshot({ path: join(shots, 'play-kube-error-1200.png') });
     assert.equal((await berth('pod', 'ps', '-q')).trim(), '', 'nothing made');
 
     // From the file: the image is pulled, the pod made and started.
