@@ -17,6 +17,7 @@ import { CommandPalette } from '../model/pages/command-palette.mjs';
 import { ComposeDialog, PlayKubeDialog } from '../model/pages/play-dialogs.mjs';
 import { berth } from '../utility/berth.mjs';
 import { launchBrowser } from '../utility/browser.mjs';
+import { contrastFailures } from '../utility/contrast.mjs';
 import { env, screenshotsDir } from '../utility/env.mjs';
 import { waitFor, waitForText } from '../utility/wait.mjs';
 
@@ -51,6 +52,16 @@ services:
     image: ${image}
     command: ${SLEEPER}
 `;
+
+/** Both themes, as Settings sets them; then back to the system's. */
+async function inBothThemes(page, fn) {
+  for (const theme of ['light', 'dark']) {
+    await page.evaluate((t) => (document.documentElement.dataset.theme = t), theme);
+    await page.waitForTimeout(200);
+    await fn(theme);
+  }
+  await page.evaluate(() => delete document.documentElement.dataset.theme);
+}
 
 describe('play Kubernetes YAML and compose files in the browser', () => {
   /** @type {Awaited<ReturnType<typeof launchBrowser>>} */
@@ -104,7 +115,10 @@ describe('play Kubernetes YAML and compose files in the browser', () => {
     assert.equal(await dialog.error.textContent(), '');
     assert.equal(await dialog.playedPods.count(), 1);
     assert.equal(await dialog.playedPod(POD).getByTestId('played-containers').textContent(), `${POD}-app · ${POD}-sidecar`);
-    await app.page.screenshot({ path: join(shots, 'play-kube-dialog-1200.png') });
+    await inBothThemes(app.page, async (theme) => {
+      await app.page.screenshot({ path: join(shots, `play-kube-dialog-1200-${theme}.png`) });
+      assert.deepEqual(await contrastFailures(app.page, theme), [], `the Play Kubernetes YAML dialog in the ${theme} theme`);
+    });
     await dialog.close();
 
     // The engine agrees; the pane shows the pod running with its infra container counted.
@@ -156,7 +170,10 @@ describe('play Kubernetes YAML and compose files in the browser', () => {
     for (const service of ['web', 'worker']) {
       assert.ok(lines.some((l) => l.includes(`${PROJECT}_${service}_1`)), `docker-compose named ${service}: ${lines.join('\n')}`);
     }
-    await app.page.screenshot({ path: join(shots, 'compose-dialog-1200.png') });
+    await inBothThemes(app.page, async (theme) => {
+      await app.page.screenshot({ path: join(shots, `compose-dialog-1200-${theme}.png`) });
+      assert.deepEqual(await contrastFailures(app.page, theme), [], `the compose dialog in the ${theme} theme`);
+    });
     await dialog.close();
 
     const group = containers.group(PROJECT);

@@ -23,7 +23,7 @@ describe('the Play forms', () => {
   });
 
   it("writes the compose run's lines for the terminal", () => {
-    expect(composeLogText({ type: 'started', run: 'r', command: 'berth compose -f /a/compose.yaml up -d' })).toBe('\x1b[2m$ berth compose -f /a/compose.yaml up -d\x1b[0m\r\n');
+    expect(composeLogText({ type: 'started', run: 'r', command: 'berth compose -f /a/compose.yaml up -d' })).toBe('\x1b[36m$ berth compose -f /a/compose.yaml up -d\x1b[0m\r\n');
     expect(composeLogText({ type: 'output', line: 'Creating a_web_1 ... done' })).toBe('Creating a_web_1 ... done\r\n');
   });
 });

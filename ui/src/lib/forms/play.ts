@@ -47,8 +47,8 @@ export function playedSummary(p: KubePlayed): string {
 
 export const composeFileError = (path: string) => pathError(path, 'compose file');
 
-/** The text a compose event adds to the log: the command line dimmed, then each line. */
+/** The text a compose event adds to the log: the command line in cyan, then each line. */
 export function composeLogText(e: ComposeEvent): string {
-  if (e.type === 'started') return `\x1b[2m$ ${e.command}\x1b[0m\r\n`;
+  if (e.type === 'started') return `\x1b[36m$ ${e.command}\x1b[0m\r\n`;
   return `${e.line}\r\n`;
 }
