@@ -70,6 +70,11 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         restart_pod,
         remove_pod,
         prune_pods,
+        kube_images,
+        play_kube,
+        kube_down,
+        run_compose,
+        cancel_compose,
         get_settings,
         set_registry,
         registry_login,
@@ -453,4 +458,36 @@ async fn registry_logout(b: State<'_, Backend>, host: String) -> Result<(), ApiE
 #[tauri::command]
 async fn set_socket(b: State<'_, Backend>, enabled: bool) -> Result<Settings, ApiError> {
     c::set_socket(&b, c::SocketArgs { enabled }).await
+}
+
+#[tauri::command]
+async fn kube_images(b: State<'_, Backend>, request: KubeRequest) -> Result<Vec<String>, ApiError> {
+    c::kube_images(&b, c::KubeArgs { request }).await
+}
+
+#[tauri::command]
+async fn play_kube(b: State<'_, Backend>, request: KubeRequest) -> Result<KubePlayed, ApiError> {
+    c::play_kube(&b, c::KubeArgs { request }).await
+}
+
+#[tauri::command]
+async fn kube_down(b: State<'_, Backend>, request: KubeRequest) -> Result<Vec<String>, ApiError> {
+    c::kube_down(&b, c::KubeArgs { request }).await
+}
+
+#[tauri::command]
+async fn run_compose(
+    b: State<'_, Backend>,
+    request: ComposeRequest,
+    on_progress: Channel<ComposeEvent>,
+) -> Result<(), ApiError> {
+    c::run_compose(&b, c::ComposeArgs { request }, move |e| {
+        let _ = on_progress.send(e);
+    })
+    .await
+}
+
+#[tauri::command]
+async fn cancel_compose(run: String) -> Result<(), ApiError> {
+    c::cancel_compose(c::CancelComposeArgs { run }).await
 }

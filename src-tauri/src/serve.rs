@@ -36,7 +36,7 @@ use tokio::sync::broadcast;
 use crate::authority::Authority;
 use crate::channel::Sink;
 use crate::commands::{self as c, Backend};
-use crate::dto::{ApiError, BuildEvent, EngineEvent, LogBatch, PullEvent, PushEvent, TerminalOutput};
+use crate::dto::{ApiError, BuildEvent, ComposeEvent, EngineEvent, LogBatch, PullEvent, PushEvent, TerminalOutput};
 use crate::tls::{Identity, TlsListener};
 
 /// The built UI. `build.rs` makes an empty directory when the UI was not built.
@@ -90,6 +90,7 @@ pub enum ChannelMessage {
     Pull(PullEvent),
     Push(PushEvent),
     Build(BuildEvent),
+    Compose(ComposeEvent),
     Logs(LogBatch),
     Terminal(TerminalOutput),
 }
@@ -109,6 +110,12 @@ impl From<PushEvent> for ChannelMessage {
 impl From<BuildEvent> for ChannelMessage {
     fn from(m: BuildEvent) -> Self {
         ChannelMessage::Build(m)
+    }
+}
+
+impl From<ComposeEvent> for ChannelMessage {
+    fn from(m: ComposeEvent) -> Self {
+        ChannelMessage::Compose(m)
     }
 }
 
@@ -472,6 +479,15 @@ struct BuildArgs {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+struct ComposeArgs {
+    #[serde(flatten)]
+    args: c::ComposeArgs,
+    /// The channel id the client chose; the provider's output travels on the stream under it.
+    on_progress: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct PullArgs {
     reference: String,
     /// The channel id the client chose; its progress travels on the stream under it.
@@ -568,6 +584,21 @@ async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Vec<u8>, ApiE
             )
         }
         "cancel_build" => answer(c::cancel_build(b, args(command, v)?).await),
+        "kube_images" => answer(c::kube_images(b, args(command, v)?).await),
+        "play_kube" => answer(c::play_kube(b, args(command, v)?).await),
+        "kube_down" => answer(c::kube_down(b, args(command, v)?).await),
+        "run_compose" => {
+            let a: ComposeArgs = args(command, v)?;
+            let hub = s.hub.clone();
+            let channel = a.on_progress;
+            answer(
+                c::run_compose(b, a.args, move |message: ComposeEvent| {
+                    let _ = hub.send(StreamMessage::Channel { channel: channel.clone(), message: message.into() });
+                })
+                .await,
+            )
+        }
+        "cancel_compose" => answer(c::cancel_compose(args(command, v)?).await),
         "save_image" => answer(c::save_image(b, args(command, v)?).await),
         "load_image" => answer(c::load_image(b, args(command, v)?).await),
         "import_image" => answer(c::import_image(b, args(command, v)?).await),

@@ -32,7 +32,7 @@ pub fn setting(config: &EngineConfig) -> SocketSetting {
 }
 
 /// The `berth` command: beside this binary, else on PATH.
-fn berth_binary() -> Option<PathBuf> {
+pub(crate) fn berth_binary() -> Option<PathBuf> {
     let beside = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("berth")));
     beside.filter(|p| p.is_file()).or_else(|| {
         std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join("berth")).find(|p| p.is_file())

@@ -7,7 +7,7 @@
 //!
 //! A file per area of the UI, with the arguments of its commands: `engine`, `containers`,
 //! `create` (the create form), `images`, `build` (the build dialog), `logs`, `terminal`,
-//! `volumes`, `networks`, `pods`, `settings`; `backend` is what they all use (`Backend`, `blocking`). Every command
+//! `volumes`, `networks`, `pods`, `play` (Play Kubernetes YAML, run a compose file), `settings`; `backend` is what they all use (`Backend`, `blocking`). Every command
 //! is re-exported here, so it is `commands::name` whatever its file; the files import `backend` (and `images` the
 //! `RemoveArgs` of `containers`, `engine` its `listed`, `create` its `summary`), never this one.
 
@@ -19,6 +19,7 @@ mod engine;
 mod images;
 mod logs;
 mod networks;
+mod play;
 mod pods;
 mod settings;
 mod terminal;
@@ -32,6 +33,7 @@ pub use engine::*;
 pub use images::*;
 pub use logs::*;
 pub use networks::*;
+pub use play::*;
 pub use pods::*;
 pub use settings::*;
 pub use terminal::*;

@@ -16,6 +16,7 @@ use super::health::{
 use super::images::{HistoryRow, ImageDetails, ImageSummary, LoadedImage, PullEvent, PushEvent, Pushed, SaveFormat};
 use super::logs::{LogBatch, LogCursor, LogEntry, LogLine, LogMatch, LogPage};
 use super::networks::{NetworkDetails, NetworkMember, NetworkSummary};
+use super::play::{ComposeAction, ComposeEvent, ComposeRequest, KubePlayed, KubeRequest, PlayedContainer, PlayedPod};
 use super::pods::{PodMember, PodSummary};
 use super::ports::PortDto;
 use super::settings::Settings;
@@ -76,6 +77,13 @@ pub fn export_bindings(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     one::<NetworkDetails>(dir, &mut out)?;
     one::<PodMember>(dir, &mut out)?;
     one::<PodSummary>(dir, &mut out)?;
+    one::<KubeRequest>(dir, &mut out)?;
+    one::<PlayedContainer>(dir, &mut out)?;
+    one::<PlayedPod>(dir, &mut out)?;
+    one::<KubePlayed>(dir, &mut out)?;
+    one::<ComposeAction>(dir, &mut out)?;
+    one::<ComposeRequest>(dir, &mut out)?;
+    one::<ComposeEvent>(dir, &mut out)?;
     one::<Settings>(dir, &mut out)?;
     one::<ApiError>(dir, &mut out)?;
     Ok(out)

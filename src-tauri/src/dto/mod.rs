@@ -10,7 +10,8 @@
 //! A file per area of the UI: `engine` (what the engine is, and its events), `containers`,
 //! `health` (healthchecks: the rows' health, the Health tab, the form's check), `ports`,
 //! `create` (the create form), `images` (and pulls), `build` (the build dialog),
-//! `logs`, `terminal`, `volumes`, `networks`, `pods`, `settings`, and `errors`; `bindings` writes the
+//! `logs`, `terminal`, `volumes`, `networks`, `pods`, `play` (the Play Kubernetes YAML and
+//! compose dialogs), `settings`, and `errors`; `bindings` writes the
 //! declarations. All is re-exported here, so a DTO is `dto::Name` whatever its file; the files
 //! import each other, never this one.
 
@@ -24,6 +25,7 @@ mod health;
 mod images;
 mod logs;
 mod networks;
+mod play;
 mod pods;
 mod ports;
 mod settings;
@@ -40,6 +42,7 @@ pub use health::*;
 pub use images::*;
 pub use logs::*;
 pub use networks::*;
+pub use play::*;
 pub use pods::*;
 pub use ports::*;
 pub use settings::*;

@@ -14,6 +14,7 @@ mod http;
 mod ipc;
 mod logs;
 mod networks;
+mod play;
 mod pods;
 mod rootless;
 mod settings;

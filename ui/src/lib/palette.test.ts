@@ -33,6 +33,8 @@ describe('palette items', () => {
     expect(items.map((i) => i.label)).toEqual([
       'Create a container…',
       'Pull an image…',
+      'Play Kubernetes YAML…',
+      'Run a compose file…',
       'Dashboard',
       'Containers',
       'Images',
@@ -66,7 +68,9 @@ describe('palette items', () => {
     expect(searchPalette(items, 'net')[0].item.label).toBe('Networks');
     expect(searchPalette(items, 'pull')[0].item.action).toEqual({ kind: 'pull' });
     expect(searchPalette(items, 'zzz')).toEqual([]);
-    expect(searchPalette(items, '', 3).map((m) => m.item.label)).toEqual(['Create a container…', 'Pull an image…', 'Dashboard']);
+    expect(searchPalette(items, '', 3).map((m) => m.item.label)).toEqual(['Create a container…', 'Pull an image…', 'Play Kubernetes YAML…']);
+    expect(searchPalette(items, 'kube')[0].item.action).toEqual({ kind: 'play-kube' });
+    expect(searchPalette(items, 'compose')[0].item.action).toEqual({ kind: 'compose' });
   });
 
   it('cuts a label into matched and unmatched runs', () => {

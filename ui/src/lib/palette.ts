@@ -11,7 +11,9 @@ export type PaletteAction =
   | { kind: 'image'; id: string }
   | { kind: 'start' | 'stop' | 'remove'; id: string; name: string; running: boolean }
   | { kind: 'pull' }
-  | { kind: 'create' };
+  | { kind: 'create' }
+  | { kind: 'play-kube' }
+  | { kind: 'compose' };
 
 export interface PaletteItem {
   /** Unique among the items. */
@@ -118,6 +120,8 @@ export function paletteItems(containers: ContainerSummary[], images: ImageSummar
     ...(sel ? actionsOf(sel).map((i) => ({ ...i, hint: 'selected container' })) : []),
     { key: 'create', label: 'Create a container…', hint: 'from an image', group: 'Actions', action: { kind: 'create' } },
     { key: 'pull', label: 'Pull an image…', hint: 'from a registry', group: 'Actions', action: { kind: 'pull' } },
+    { key: 'play-kube', label: 'Play Kubernetes YAML…', hint: 'pods from a YAML file', group: 'Actions', action: { kind: 'play-kube' } },
+    { key: 'compose', label: 'Run a compose file…', hint: 'docker-compose up or down', group: 'Actions', action: { kind: 'compose' } },
     ...PANES.map(([pane, label]): PaletteItem => ({ key: `pane:${pane}`, label, hint: KEYS[pane], group: 'Panes', action: { kind: 'pane', pane } })),
     ...containers.map((c): PaletteItem => ({ key: `container:${c.id}`, label: c.name, hint: `${c.status} · ${c.image}`, group: 'Containers', action: { kind: 'container', id: c.id } })),
     ...containers.filter((c) => c.id !== sel?.id).flatMap(actionsOf),

@@ -3,6 +3,10 @@
 //! in a plain browser. Method names mirror the contract's commands (scratch/app-contract.md).
 
 import type { BuildEvent } from '../bindings/BuildEvent';
+import type { ComposeEvent } from '../bindings/ComposeEvent';
+import type { ComposeRequest } from '../bindings/ComposeRequest';
+import type { KubePlayed } from '../bindings/KubePlayed';
+import type { KubeRequest } from '../bindings/KubeRequest';
 import type { BuildRequest } from '../bindings/BuildRequest';
 import type { ContainerHealth } from '../bindings/ContainerHealth';
 import type { ContainerStats } from '../bindings/ContainerStats';
@@ -98,6 +102,21 @@ export interface Backend {
   buildImage(request: BuildRequest, onProgress: (event: BuildEvent) => void): Promise<ImageSummary>;
   /** Stops the build of that `started` id; one that ended already is not an error. */
   cancelBuild(build: string): Promise<null>;
+  /** The images the Kubernetes YAML's containers run that the engine lacks (to pull first);
+   *  rejects with the engine's reading of the YAML (the document and the reason). */
+  kubeImages(request: KubeRequest): Promise<string[]>;
+  /** `berth kube play`: the YAML's volumes, pods and containers (its images must be here). */
+  playKube(request: KubeRequest): Promise<KubePlayed>;
+  /** `berth kube down`: removes the YAML's pods that are here; their names. */
+  kubeDown(request: KubeRequest): Promise<string[]>;
+  /**
+   * `berth compose -f FILE up -d` (or `down`); `onProgress` receives `started` first (the id
+   * `cancelCompose` takes), then each line the provider prints. Rejects when it exits non-zero,
+   * with the code `cancelled` when cancelled.
+   */
+  runCompose(request: ComposeRequest, onProgress: (event: ComposeEvent) => void): Promise<null>;
+  /** Stops the compose run of that `started` id; one that ended already is not an error. */
+  cancelCompose(run: string): Promise<null>;
   removeImage(id: string, force: boolean): Promise<null>;
   freePort(protocol: Protocol, preferred?: number): Promise<number>;
   createContainer(request: CreateRequest): Promise<ContainerSummary>;
@@ -284,6 +303,18 @@ export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEve
       }
     },
     cancelBuild: (build) => call('cancel_build', { build }),
+    kubeImages: (request) => call('kube_images', { request }),
+    playKube: (request) => call('play_kube', { request }),
+    kubeDown: (request) => call('kube_down', { request }),
+    async runCompose(request, onProgress) {
+      const channel = await transport.channel<ComposeEvent>(onProgress);
+      try {
+        return (await invoke('run_compose', { request, onProgress: channel.arg })) as null;
+      } finally {
+        channel.close();
+      }
+    },
+    cancelCompose: (run) => call('cancel_compose', { run }),
     removeImage: (id, force) => call('remove_image', { id, force }),
     freePort: (protocol, preferred) =>
       call('free_port', preferred === undefined ? { protocol } : { protocol, preferred }),

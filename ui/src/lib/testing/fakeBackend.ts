@@ -5,11 +5,15 @@ import type { Backend } from '../backend/backend';
 import { ApiError } from '../backend/errors';
 import type { BuildEvent } from '../bindings/BuildEvent';
 import type { BuildRequest } from '../bindings/BuildRequest';
+import type { ComposeEvent } from '../bindings/ComposeEvent';
+import type { ComposeRequest } from '../bindings/ComposeRequest';
 import type { ContainerSummary } from '../bindings/ContainerSummary';
 import type { DiskUsage } from '../bindings/DiskUsage';
 import type { EngineEvent } from '../bindings/EngineEvent';
 import type { HostStats } from '../bindings/HostStats';
 import type { ImageSummary } from '../bindings/ImageSummary';
+import type { KubePlayed } from '../bindings/KubePlayed';
+import type { KubeRequest } from '../bindings/KubeRequest';
 import type { NetworkSummary } from '../bindings/NetworkSummary';
 import type { PodSummary } from '../bindings/PodSummary';
 import type { Settings } from '../bindings/Settings';
@@ -129,6 +133,33 @@ export class FakeBackend {
   /** A build's failure: it rejects with this after streaming its events. */
   buildError: ApiError | null = null;
   private running = new Map<string, { resolve: (i: ImageSummary) => void; reject: (e: ApiError) => void }>();
+  /** Every Kubernetes YAML call, in order, with what it was asked. */
+  kubeCalls: { verb: 'images' | 'play' | 'down'; request: KubeRequest }[] = [];
+  /** The images kubeImages says are missing. */
+  kubeMissing: string[] = [];
+  /** What playKube made; kubeDown removes these pods' names. */
+  kubePlayed: KubePlayed = { pods: [], volumes: [] };
+  /** The engine's refusal of the YAML: every Kubernetes YAML call rejects with it. */
+  kubeError: ApiError | null = null;
+  /** The references pulled, in order. */
+  pulled: string[] = [];
+  /** The requests of every compose run, in order. */
+  composeRequests: ComposeRequest[] = [];
+  /** The lines a compose run prints after `started`. */
+  composeLines: string[] = [];
+  /** The ids cancelCompose was called with. */
+  cancelledComposes: string[] = [];
+  private composing = new Map<string, { resolve: (v: null) => void; reject: (e: ApiError) => void }>();
+
+  /** Ends the running compose run (the last one) with an exit code: 0 resolves. */
+  finishCompose(code = 0) {
+    const id = [...this.composing.keys()].pop();
+    if (!id) throw new Error('no compose run');
+    const run = this.composing.get(id)!;
+    this.composing.delete(id);
+    if (code === 0) run.resolve(null);
+    else run.reject(new ApiError('engine', `berth compose exited with code ${code}: its output says why`));
+  }
 
   /** Ends the running build `build` (the last one when not given) with `result`. */
   finishBuild(result: ImageSummary, build?: string) {
@@ -272,13 +303,48 @@ export class FakeBackend {
         this.running.delete(build);
         return null;
       },
+      kubeImages: async (request) => {
+        this.kubeCalls.push({ verb: 'images', request: structuredClone(request) });
+        if (this.kubeError) throw this.kubeError;
+        return [...this.kubeMissing];
+      },
+      playKube: async (request) => {
+        this.kubeCalls.push({ verb: 'play', request: structuredClone(request) });
+        if (this.kubeError) throw this.kubeError;
+        return structuredClone(this.kubePlayed);
+      },
+      kubeDown: async (request) => {
+        this.kubeCalls.push({ verb: 'down', request: structuredClone(request) });
+        if (this.kubeError) throw this.kubeError;
+        return this.kubePlayed.pods.map((p) => p.name);
+      },
+      runCompose: (request, onProgress: (e: ComposeEvent) => void) => {
+        this.count('runCompose');
+        this.composeRequests.push(structuredClone(request));
+        const run = `compose-${this.composeRequests.length}`;
+        onProgress({ type: 'started', run, command: `berth compose -f ${request.file} ${request.action === 'up' ? 'up -d' : 'down'}` });
+        this.composeLines.forEach((line) => onProgress({ type: 'output', line }));
+        return new Promise<null>((resolve, reject) => this.composing.set(run, { resolve, reject }));
+      },
+      cancelCompose: async (run) => {
+        this.cancelledComposes.push(run);
+        this.composing.get(run)?.reject(new ApiError('cancelled', 'berth compose was cancelled'));
+        this.composing.delete(run);
+        return null;
+      },
       removeContainer: notUsed('removeContainer'),
       inspectContainer: notUsed('inspectContainer'),
       containerHealth: notUsed('containerHealth'),
       runHealthcheck: notUsed('runHealthcheck'),
       containerLogs: notUsed('containerLogs'),
       imageDetails: notUsed('imageDetails'),
-      pullImage: notUsed('pullImage'),
+      pullImage: async (reference, onProgress) => {
+        this.pulled.push(reference);
+        onProgress({ type: 'started', pull: `pull-${this.pulled.length}` });
+        onProgress({ type: 'resolved', reference, manifestDigest: 'sha256:' + 'm'.repeat(64), layers: [{ digest: 'sha256:' + 'l'.repeat(64), size: 1000 }] });
+        onProgress({ type: 'layer', reference, digest: 'sha256:' + 'l'.repeat(64), phase: 'done', current: 1000, total: 1000 });
+        return image({ names: [reference] });
+      },
       cancelPull: notUsed('cancelPull'),
       pushImage: notUsed('pushImage'),
       exportContainer: notUsed('exportContainer'),
