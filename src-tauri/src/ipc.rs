@@ -369,8 +369,10 @@ async fn create_network(
     subnet: Option<String>,
     gateway: Option<String>,
     labels: Vec<String>,
+    internal: Option<bool>,
 ) -> Result<NetworkSummary, ApiError> {
-    c::create_network(&b, c::CreateNetworkArgs { name, subnet, gateway, labels }).await
+    let internal = internal.unwrap_or(false);
+    c::create_network(&b, c::CreateNetworkArgs { name, subnet, gateway, labels, internal }).await
 }
 
 #[tauri::command]

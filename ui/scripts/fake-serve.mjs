@@ -155,7 +155,7 @@ const networks = [
   { name: 'berth', subnet: '10.88.0.0/16', gateway: '10.88.0.1', dns: false, created: now() - 86400 * 30, labels: {}, isDefault: true },
   { name: 'backend', subnet: '10.89.1.0/24', gateway: '10.89.1.1', dns: true, created: now() - 86400, labels: { team: 'web' }, isDefault: false },
 ];
-const networkSummary = (n) => ({ ...n, id: n.name.padEnd(64, '0'), driver: 'bridge', interface: n.isDefault ? 'berth0' : 'berth1', members: 0 });
+const networkSummary = (n) => ({ ...n, id: n.name.padEnd(64, '0'), driver: 'bridge', interface: n.isDefault ? 'berth0' : 'berth1', members: 0, internal: false });
 const volumeSummary = (v) => ({ ...v, mountpoint: `/var/lib/berth/volumes/${v.name}/_data`, usedBy: (volumeUsers[v.name] ?? []).filter((n) => containers.some((c) => c.name === n)) });
 const settings = {
   storageRoot: '/var/lib/berth',

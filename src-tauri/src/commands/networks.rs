@@ -32,6 +32,9 @@ pub struct CreateNetworkArgs {
     /// `KEY=VALUE` (or `KEY`, an empty value), as `--label` takes them.
     #[serde(default)]
     pub labels: Vec<String>,
+    /// `--internal`: its containers reach each other and its gateway, nothing beyond.
+    #[serde(default)]
+    pub internal: bool,
 }
 
 /// Every container with an address, by network name.
@@ -107,7 +110,7 @@ pub fn network_options(a: &CreateNetworkArgs) -> Result<NetworkCreate, ApiError>
         }
         labels.insert(k.trim().to_string(), v.to_string());
     }
-    Ok(NetworkCreate { subnet, gateway, labels })
+    Ok(NetworkCreate { subnet, gateway, labels, internal: a.internal })
 }
 
 pub async fn create_network(b: &Backend, a: CreateNetworkArgs) -> Result<NetworkSummary, ApiError> {
@@ -139,6 +142,7 @@ mod tests {
             subnet: Some(subnet.into()),
             gateway: Some(gateway.into()),
             labels: labels.iter().map(|l| l.to_string()).collect(),
+            internal: false,
         }
     }
 

@@ -29,6 +29,8 @@ pub struct NetworkSummary {
     pub members: u32,
     /// The default network (`berth`): it cannot be removed.
     pub is_default: bool,
+    /// `--internal`: no way out of it.
+    pub internal: bool,
 }
 
 impl NetworkSummary {
@@ -45,6 +47,7 @@ impl NetworkSummary {
             labels: n.labels.clone(),
             members: u32::try_from(members).unwrap_or(u32::MAX),
             is_default: n.name == DEFAULT_NETWORK,
+            internal: n.internal,
         }
     }
 }
@@ -106,6 +109,7 @@ mod tests {
             dns,
             created: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
             labels: BTreeMap::from([("team".to_string(), "web".to_string())]),
+            internal: false,
         }
     }
 
@@ -121,7 +125,7 @@ mod tests {
             json!({
                 "name": "backend", "id": "ab".repeat(32), "driver": "bridge", "interface": "berth1",
                 "subnet": "10.90.3.0/24", "gateway": "10.90.3.1", "dns": true, "created": 1_700_000_000,
-                "labels": {"team": "web"}, "members": 2, "isDefault": false,
+                "labels": {"team": "web"}, "members": 2, "isDefault": false, "internal": false,
             })
         );
         let default = NetworkSummary::new(&record(DEFAULT_NETWORK, false), 0);

@@ -35,6 +35,7 @@ async fn networks_from_create_to_remove() {
         subnet: Some(subnet.into()),
         gateway: Some(gateway.into()),
         labels: vec!["team=web".into(), " ".into()],
+        internal: false,
     };
     let backend = c::create_network(&b, args(" backend ", "10.251.7.0/24", "10.251.7.254")).await.unwrap();
     assert_eq!(

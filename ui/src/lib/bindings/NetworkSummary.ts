@@ -23,4 +23,8 @@ members: number,
 /**
  * The default network (`berth`): it cannot be removed.
  */
-isDefault: boolean, };
+isDefault: boolean, 
+/**
+ * `--internal`: no way out of it.
+ */
+internal: boolean, };

@@ -80,6 +80,7 @@ export function network(over: Partial<NetworkSummary> = {}): NetworkSummary {
     labels: {},
     members: 0,
     isDefault: false,
+    internal: false,
     ...over,
   };
 }
