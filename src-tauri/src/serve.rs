@@ -428,6 +428,7 @@ pub fn status_of(code: &str) -> StatusCode {
         "unauthorized" => StatusCode::UNAUTHORIZED,
         "forbidden" => StatusCode::FORBIDDEN,
         "unsupported" => StatusCode::NOT_IMPLEMENTED,
+        "too_large" => StatusCode::PAYLOAD_TOO_LARGE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -574,6 +575,11 @@ async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Vec<u8>, ApiE
         "remove_image" => answer(c::remove_image(b, args(command, v)?).await),
         "free_port" => answer(c::free_port(args(command, v)?).await),
         "create_container" => answer(c::create_container(b, args(command, v)?).await),
+        "container_create_request" => answer(c::container_create_request(b, args(command, v)?).await),
+        "list_files" => answer(c::list_files(b, args(command, v)?).await),
+        "read_file" => answer(c::read_file(b, args(command, v)?).await),
+        "download_files" => answer(c::download_files(b, args(command, v)?).await),
+        "upload_file" => answer(c::upload_file(b, args(command, v)?).await),
         "log_window" => answer(c::log_window(b, args(command, v)?).await),
         "follow_logs" => {
             let a: FollowArgs = args(command, v)?;
