@@ -317,6 +317,47 @@ mod tests {
     use crate::dto::{PortDto, RestartPolicy};
 
     #[test]
+    fn a_clone_is_the_form_over_the_recorded_options() {
+        let base = create_options(&CreateRequest {
+            image: "busybox".into(),
+            name: Some("web".into()),
+            command: Some(vec!["sleep".into(), "9".into()]),
+            env: vec!["A=1".into()],
+            ports: vec![PortDto { host_ip: "".into(), host_port: 8080, container_port: 80, protocol: Protocol::Tcp }],
+            volumes: vec!["data:/data:ro".into(), "/anon".into(), "/srv:/srv".into()],
+            restart: RestartPolicy::OnFailure,
+            network: Some("back".into()),
+            labels: Some(vec!["tier=web".into()]),
+            ..Default::default()
+        })
+        .unwrap();
+        let mut base = base;
+        base.user = Some("1000".into());
+        base.limits.memory = Some(64 << 20);
+        base.mounts.push(MountRequest::Tmpfs { destination: "/run".into(), options: vec![] });
+        let form = request_of("busybox", "web-copy", &base);
+        assert_eq!(form.name.as_deref(), Some("web-copy"));
+        assert_eq!(form.volumes, ["data:/data:ro", "/anon", "/srv:/srv"], "the -v forms, no tmpfs");
+        assert_eq!((form.restart, form.network.as_deref()), (RestartPolicy::OnFailure, Some("back")));
+        assert_eq!(form.labels, Some(vec!["tier=web".to_string()]));
+        assert_eq!(
+            (form.command.clone(), form.env.clone(), form.start),
+            (Some(vec!["sleep".into(), "9".into()]), vec!["A=1".into()], false)
+        );
+        // Sent back unchanged, the options are the same but for the name
+        let again = over_base(&base, create_options(&form).unwrap());
+        assert_eq!(again, CreateOptions { name: Some("web-copy".into()), ..base.clone() });
+        // The form's fields replace; what it has no field for stays
+        let edited = CreateRequest { env: vec!["A=2".into()], volumes: vec![], network: None, ..form };
+        let o = over_base(&base, create_options(&edited).unwrap());
+        assert_eq!(
+            (o.env, o.network, o.user, o.limits.memory),
+            (vec!["A=2".into()], None, Some("1000".into()), Some(64 << 20))
+        );
+        assert_eq!(o.mounts, [MountRequest::Tmpfs { destination: "/run".into(), options: vec![] }]);
+    }
+
+    #[test]
     fn env_files_are_key_value_lines_with_comments() {
         let env = parse_env_file("# settings\nA=1\n\n  B=two words \nC=\nD=x=y\n").unwrap();
         assert_eq!(env, ["A=1", "B=two words", "C=", "D=x=y"]);
