@@ -342,9 +342,13 @@ pub async fn run(addr: &str, tls: bool) -> anyhow::Result<()> {
     }
 }
 
+/// The largest arguments a command takes: a Files tab upload (16 MiB, `files::UPLOAD_CAP`) in
+/// base64, with room for its JSON (axum's default is 2 MB).
+const INVOKE_BODY_LIMIT: usize = 24 * 1024 * 1024;
+
 fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/api/invoke/{command}", post(invoke))
+        .route("/api/invoke/{command}", post(invoke).layer(axum::extract::DefaultBodyLimit::max(INVOKE_BODY_LIMIT)))
         .route("/api/stream", get(stream))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()

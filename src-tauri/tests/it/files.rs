@@ -73,6 +73,16 @@ async fn a_containers_files_running_and_stopped() {
         "dataBase64": base64::engine::general_purpose::STANDARD.encode("uploaded\n")});
     s.ok("upload_file", up).await;
     assert_eq!(s.ok("read_file", at("/tmp/hello.txt")).await["text"], "uploaded\n");
+    // beyond axum's default 2 MB body, within the 16 MiB cap; above the cap refused
+    let upload = |name: &str, len: usize| {
+        json!({"source": source("files"), "path": "/tmp", "name": name,
+            "dataBase64": base64::engine::general_purpose::STANDARD.encode(vec![b'x'; len])})
+    };
+    s.ok("upload_file", upload("three-mib", 3 << 20)).await;
+    let tmp = s.ok("list_files", at("/tmp")).await;
+    assert_eq!(tmp.as_array().unwrap().iter().find(|e| e["name"] == "three-mib").unwrap()["size"], 3 << 20);
+    let (status, e) = s.call("upload_file", upload("too-big", 17 << 20)).await.unwrap_err();
+    assert_eq!((status, e["code"].as_str()), (413, Some("too_large")), "{e}");
 
     // stopped: its writable layer over the image, the same files
     s.ok("stop_container", json!({"id": "files", "timeout": 0})).await;
