@@ -44,6 +44,11 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         remove_image,
         free_port,
         create_container,
+        container_create_request,
+        list_files,
+        read_file,
+        download_files,
+        upload_file,
         log_window,
         follow_logs,
         stop_follow,
@@ -259,8 +264,48 @@ async fn free_port(protocol: Protocol, preferred: Option<u16>) -> Result<u16, Ap
 }
 
 #[tauri::command]
-async fn create_container(b: State<'_, Backend>, request: CreateRequest) -> Result<ContainerSummary, ApiError> {
-    c::create_container(&b, c::CreateArgs { request }).await
+async fn create_container(
+    b: State<'_, Backend>,
+    request: CreateRequest,
+    base: Option<String>,
+    replace: Option<bool>,
+) -> Result<ContainerSummary, ApiError> {
+    c::create_container(&b, c::CreateArgs { request, base, replace: replace.unwrap_or(false) }).await
+}
+
+#[tauri::command]
+async fn container_create_request(
+    b: State<'_, Backend>,
+    id: String,
+    edit: Option<bool>,
+) -> Result<CreateRequest, ApiError> {
+    c::container_create_request(&b, c::CloneArgs { id, edit: edit.unwrap_or(false) }).await
+}
+
+#[tauri::command]
+async fn list_files(b: State<'_, Backend>, source: FileSource, path: String) -> Result<Vec<FileEntry>, ApiError> {
+    c::list_files(&b, c::FilesArgs { source, path }).await
+}
+
+#[tauri::command]
+async fn read_file(b: State<'_, Backend>, source: FileSource, path: String) -> Result<FileContent, ApiError> {
+    c::read_file(&b, c::FilesArgs { source, path }).await
+}
+
+#[tauri::command]
+async fn download_files(b: State<'_, Backend>, source: FileSource, path: String) -> Result<FileDownload, ApiError> {
+    c::download_files(&b, c::FilesArgs { source, path }).await
+}
+
+#[tauri::command]
+async fn upload_file(
+    b: State<'_, Backend>,
+    source: FileSource,
+    path: String,
+    name: String,
+    data_base64: String,
+) -> Result<(), ApiError> {
+    c::upload_file(&b, c::UploadArgs { source, path, name, data_base64 }).await
 }
 
 #[tauri::command]

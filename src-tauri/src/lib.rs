@@ -13,6 +13,7 @@ pub mod authority;
 pub mod channel;
 pub mod commands;
 pub mod dto;
+pub mod files;
 pub mod follow;
 pub mod id;
 pub mod ipc;

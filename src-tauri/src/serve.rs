@@ -349,9 +349,13 @@ pub async fn run(addr: &str, tls: bool) -> anyhow::Result<()> {
     }
 }
 
+/// The largest arguments a command takes: a Files tab upload (16 MiB, `files::UPLOAD_CAP`) in
+/// base64, with room for its JSON (axum's default is 2 MB).
+const INVOKE_BODY_LIMIT: usize = 24 * 1024 * 1024;
+
 fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/api/invoke/{command}", post(invoke))
+        .route("/api/invoke/{command}", post(invoke).layer(axum::extract::DefaultBodyLimit::max(INVOKE_BODY_LIMIT)))
         .route("/api/stream", get(stream))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
@@ -435,6 +439,7 @@ pub fn status_of(code: &str) -> StatusCode {
         "unauthorized" => StatusCode::UNAUTHORIZED,
         "forbidden" => StatusCode::FORBIDDEN,
         "unsupported" => StatusCode::NOT_IMPLEMENTED,
+        "too_large" => StatusCode::PAYLOAD_TOO_LARGE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -605,6 +610,11 @@ async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Vec<u8>, ApiE
         "remove_image" => answer(c::remove_image(b, args(command, v)?).await),
         "free_port" => answer(c::free_port(args(command, v)?).await),
         "create_container" => answer(c::create_container(b, args(command, v)?).await),
+        "container_create_request" => answer(c::container_create_request(b, args(command, v)?).await),
+        "list_files" => answer(c::list_files(b, args(command, v)?).await),
+        "read_file" => answer(c::read_file(b, args(command, v)?).await),
+        "download_files" => answer(c::download_files(b, args(command, v)?).await),
+        "upload_file" => answer(c::upload_file(b, args(command, v)?).await),
         "log_window" => answer(c::log_window(b, args(command, v)?).await),
         "follow_logs" => {
             let a: FollowArgs = args(command, v)?;

@@ -16,17 +16,33 @@ use nix::sys::stat::Mode;
 
 use crate::layers::view::{kind, read_capped, ViewError};
 
+/// The root directory of process `pid`, opened `O_PATH`: the root [`open_in`] resolves in.
+pub fn open_root(pid: i32) -> std::io::Result<File> {
+    open_dir(std::path::Path::new(&format!("/proc/{pid}/root")))
+}
+
+/// The directory `dir` of the host opened `O_PATH`, as a root for [`open_in`] (a volume's
+/// `_data`, whose links mean what they mean inside the containers that mount it).
+pub fn open_dir(dir: &std::path::Path) -> std::io::Result<File> {
+    let fd: OwnedFd = nix::fcntl::open(dir, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
+    Ok(File::from(fd))
+}
+
 /// The file at `path` in the root of process `pid`, opened `O_PATH` (not yet for reading).
 fn open_path(pid: i32, path: &str) -> std::io::Result<File> {
-    let root: OwnedFd = nix::fcntl::open(
-        format!("/proc/{pid}/root").as_str(),
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )?;
+    open_in(&open_root(pid)?, path)
+}
+
+/// The file at `path` resolved inside `root` (links and `..` never leave it), opened `O_PATH`.
+pub fn open_in(root: &File, path: &str) -> std::io::Result<File> {
     let how = OpenHow::new()
         .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
         .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    let fd = openat2(&root, path.trim_start_matches('/'), how).map_err(|e| match e {
+    let rel = match path.trim_start_matches('/') {
+        "" => ".",
+        rel => rel,
+    };
+    let fd = openat2(root, rel, how).map_err(|e| match e {
         nix::Error::ENOSYS => std::io::Error::other("reading a container's files needs Linux 5.6 or newer (openat2)"),
         e => e.into(),
     })?;

@@ -49,6 +49,12 @@ impl Engine {
                 return Ok(entries);
             }
         }
+        list_dir(&self.container_layer_dirs(&c)?, path)
+    }
+
+    /// A container's files as directories on the host, top first: its writable layer over its
+    /// image's layers (or its `--rootfs`), for [`LayerView`]: what a stopped container holds.
+    pub fn container_layer_dirs(&self, c: &crate::ContainerRecord) -> Result<Vec<PathBuf>> {
         let mut layers = vec![ContainerPaths::new(&self.config().root, &c.id).upper()];
         match &c.options.rootfs {
             Some(r) => layers.push(r.path.clone()),
@@ -57,7 +63,7 @@ impl Engine {
                 layers.extend(img.layers.iter().rev().map(|l| self.layers().diff_dir(&l.chain_id)));
             }
         }
-        list_dir(&layers, path)
+        Ok(layers)
     }
 
     fn container_mount_point(&self, id: &str) -> PathBuf {

@@ -12,7 +12,9 @@ use serde::Deserialize;
 
 use berth_engine::container::health::{parse_duration, HealthConfig};
 
-use crate::dto::{ApiError, ContainerSummary, CreateRequest, HealthcheckRequest, Protocol};
+use berth_engine::{ContainerRecord, Engine};
+
+use crate::dto::{ApiError, ContainerSummary, CreateRequest, HealthcheckRequest, PortDto, Protocol};
 
 use super::backend::{blocking, Backend};
 use super::containers::summary;
@@ -26,6 +28,13 @@ pub struct FreePortArgs {
 #[derive(Debug, Deserialize)]
 pub struct CreateArgs {
     pub request: CreateRequest,
+    /// Clone or edit: the container whose recorded options the form is laid over (what the
+    /// form has no field for, such as limits or the user, is kept).
+    #[serde(default)]
+    pub base: Option<String>,
+    /// Edit: the base container (stopped) is replaced by the new one, under its name.
+    #[serde(default)]
+    pub replace: bool,
 }
 
 /// `preferred` when it is free on every address of the host, else a port the kernel picks.
@@ -45,13 +54,101 @@ pub async fn free_port(a: FreePortArgs) -> Result<u16, ApiError> {
     bind(0).map_err(|e| ApiError::engine(format!("finding a free {} port: {e}", a.protocol.as_str())))
 }
 
+/// The create form filled with a container's recorded options, for Clone (named `NAME-copy`)
+/// and Edit (`edit`: its own name); `create_container` with it as `base` lays the form over
+/// the rest of its options.
+pub async fn container_create_request(b: &Backend, a: CloneArgs) -> Result<CreateRequest, ApiError> {
+    blocking(&b.engine, move |e| {
+        let c = e.container(&a.id)?;
+        let name = if a.edit { c.name.clone() } else { format!("{}-copy", c.name) };
+        Ok(request_of(&c.image_name, &name, &c.options))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CloneArgs {
+    pub id: String,
+    #[serde(default)]
+    pub edit: bool,
+}
+
+/// The form's fields from recorded options: the `-v` forms of volumes and binds as
+/// `berth run` gives them back (`run_args`), the image's command left out when not replaced.
+pub fn request_of(image: &str, name: &str, o: &CreateOptions) -> CreateRequest {
+    let words = berth_engine::container::run_command::run_args(name, image, o);
+    let volumes = words.windows(2).filter(|w| w[0] == "--volume").map(|w| w[1].clone()).collect();
+    CreateRequest {
+        image: image.to_string(),
+        name: Some(name.to_string()),
+        command: (!o.command.is_empty()).then(|| o.command.clone()),
+        entrypoint: o.entrypoint.clone(),
+        ports: o.ports.iter().map(PortDto::from).collect(),
+        env: o.env.clone(),
+        env_file: None,
+        restart: o.restart.into(),
+        remove: o.remove,
+        start: false,
+        volumes,
+        healthcheck: None,
+        no_healthcheck: o.no_healthcheck,
+        health_on_failure: o.health_on_failure.into(),
+        network: o.network.clone().filter(|n| !n.is_empty() && (o.pod.is_none() || o.pod_infra)),
+        labels: Some(o.labels.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+    }
+}
+
+/// The form (`form`, from `create_options`) laid over `base`'s recorded options: the fields
+/// the form has replace theirs; tmpfs and image mounts (no form field) and the rest are kept,
+/// and so is the healthcheck unless the form gives one.
+pub fn over_base(base: &CreateOptions, form: CreateOptions) -> CreateOptions {
+    let mut o = base.clone();
+    let kept: Vec<MountRequest> = base
+        .mounts
+        .iter()
+        .filter(|m| matches!(m, MountRequest::Tmpfs { .. } | MountRequest::Image { .. }))
+        .cloned()
+        .collect();
+    o.name = form.name;
+    o.command = form.command;
+    o.entrypoint = form.entrypoint;
+    o.env = form.env;
+    o.ports = form.ports;
+    o.restart = form.restart;
+    o.remove = form.remove;
+    o.mounts = form.mounts.into_iter().chain(kept).collect();
+    o.network = form.network;
+    o.labels = form.labels;
+    if form.healthcheck.is_some() || form.no_healthcheck {
+        o.healthcheck = form.healthcheck;
+        o.no_healthcheck = form.no_healthcheck;
+    }
+    o.health_on_failure = form.health_on_failure;
+    o
+}
+
 /// Creates a container from the form, and starts it when asked. A container that fails to
-/// start is removed again: the user gets the error, not a half-made container.
+/// start is removed again: the user gets the error, not a half-made container. With a `base`
+/// the form is laid over its options (Clone); with `replace` too (Edit) the new container is
+/// made under a temporary name first, then the old one (stopped) removed and the new one given
+/// its name: a create that fails leaves the old one as it was.
 pub async fn create_container(b: &Backend, a: CreateArgs) -> Result<ContainerSummary, ApiError> {
     let request = a.request;
-    let options = create_options(&request)?;
+    let mut options = create_options(&request)?;
+    let (base, replace) = (a.base, a.replace);
     blocking(&b.engine, move |e| {
-        let created = e.create_container(&request.image, options)?;
+        let old = match &base {
+            Some(id) => {
+                let old = e.container(id)?;
+                options = over_base(&old.options, options);
+                Some(old)
+            }
+            None => None,
+        };
+        let created = match old.filter(|_| replace) {
+            Some(old) => replace_container(e, &old, &request.image, options)?,
+            None => e.create_container(&request.image, options)?,
+        };
         if !request.start {
             return Ok(summary(e, &created));
         }
@@ -74,6 +171,41 @@ pub async fn create_container(b: &Backend, a: CreateArgs) -> Result<ContainerSum
         }
     })
     .await
+}
+
+/// Edit's create: under a temporary name, then the old container removed and the new one
+/// renamed to the name asked (the old one's by default).
+fn replace_container(
+    e: &Engine,
+    old: &ContainerRecord,
+    image: &str,
+    mut options: CreateOptions,
+) -> Result<ContainerRecord, ApiError> {
+    if old.is_running() {
+        return Err(ApiError::conflict(format!("container {} is running: stop it before editing it", old.name)));
+    }
+    let name = options.name.take().unwrap_or_else(|| old.name.clone());
+    options.name = Some(format!("{name}-edit-{:06x}", rand::random::<u32>() & 0xff_ffff));
+    let created = e.create_container(image, options)?;
+    let undo = |error: ApiError| -> ApiError {
+        match e.remove_container(&created.id, true) {
+            Ok(_) => error,
+            Err(cleanup) => ApiError {
+                message: format!(
+                    "{}; removing the new container {} failed too: {cleanup}",
+                    error.message, created.name
+                ),
+                ..error
+            },
+        }
+    };
+    if let Err(err) = e.remove_container(&old.id, false) {
+        return Err(undo(ApiError::from(err)));
+    }
+    e.rename_container(&created.id, &name).map_err(|err| {
+        let err = ApiError::from(err);
+        ApiError { message: format!("{}; the edited container is {}", err.message, created.name), ..err }
+    })
 }
 
 /// The engine's options for a create request; bad input fails here, before anything exists.
@@ -103,6 +235,17 @@ pub fn create_options(r: &CreateRequest) -> Result<CreateOptions, ApiError> {
         },
         no_healthcheck: r.no_healthcheck,
         health_on_failure: r.health_on_failure.into(),
+        network: r.network.as_ref().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
+        labels: r
+            .labels
+            .iter()
+            .flatten()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| match l.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+                _ => Err(ApiError::invalid(format!("label {l:?}: use KEY=VALUE"))),
+            })
+            .collect::<Result<_, _>>()?,
         ..Default::default()
     })
 }
@@ -172,6 +315,47 @@ fn parse_env_line(line: &str) -> Result<String, &'static str> {
 mod tests {
     use super::*;
     use crate::dto::{PortDto, RestartPolicy};
+
+    #[test]
+    fn a_clone_is_the_form_over_the_recorded_options() {
+        let base = create_options(&CreateRequest {
+            image: "busybox".into(),
+            name: Some("web".into()),
+            command: Some(vec!["sleep".into(), "9".into()]),
+            env: vec!["A=1".into()],
+            ports: vec![PortDto { host_ip: "".into(), host_port: 8080, container_port: 80, protocol: Protocol::Tcp }],
+            volumes: vec!["data:/data:ro".into(), "/anon".into(), "/srv:/srv".into()],
+            restart: RestartPolicy::OnFailure,
+            network: Some("back".into()),
+            labels: Some(vec!["tier=web".into()]),
+            ..Default::default()
+        })
+        .unwrap();
+        let mut base = base;
+        base.user = Some("1000".into());
+        base.limits.memory = Some(64 << 20);
+        base.mounts.push(MountRequest::Tmpfs { destination: "/run".into(), options: vec![] });
+        let form = request_of("busybox", "web-copy", &base);
+        assert_eq!(form.name.as_deref(), Some("web-copy"));
+        assert_eq!(form.volumes, ["data:/data:ro", "/anon", "/srv:/srv"], "the -v forms, no tmpfs");
+        assert_eq!((form.restart, form.network.as_deref()), (RestartPolicy::OnFailure, Some("back")));
+        assert_eq!(form.labels, Some(vec!["tier=web".to_string()]));
+        assert_eq!(
+            (form.command.clone(), form.env.clone(), form.start),
+            (Some(vec!["sleep".into(), "9".into()]), vec!["A=1".into()], false)
+        );
+        // Sent back unchanged, the options are the same but for the name
+        let again = over_base(&base, create_options(&form).unwrap());
+        assert_eq!(again, CreateOptions { name: Some("web-copy".into()), ..base.clone() });
+        // The form's fields replace; what it has no field for stays
+        let edited = CreateRequest { env: vec!["A=2".into()], volumes: vec![], network: None, ..form };
+        let o = over_base(&base, create_options(&edited).unwrap());
+        assert_eq!(
+            (o.env, o.network, o.user, o.limits.memory),
+            (vec!["A=2".into()], None, Some("1000".into()), Some(64 << 20))
+        );
+        assert_eq!(o.mounts, [MountRequest::Tmpfs { destination: "/run".into(), options: vec![] }]);
+    }
 
     #[test]
     fn env_files_are_key_value_lines_with_comments() {

@@ -7,7 +7,7 @@
 //!
 //! A file per area of the UI, with the arguments of its commands: `engine`, `containers`,
 //! `create` (the create form), `images`, `build` (the build dialog), `logs`, `terminal`,
-//! `volumes`, `networks`, `pods`, `play` (Play Kubernetes YAML, run a compose file), `settings`; `backend` is what they all use (`Backend`, `blocking`). Every command
+//! `volumes`, `networks`, `pods`, `play` (Play Kubernetes YAML, run a compose file), `settings`, `files` (the Files tabs); `backend` is what they all use (`Backend`, `blocking`). Every command
 //! is re-exported here, so it is `commands::name` whatever its file; the files import `backend` (and `images` the
 //! `RemoveArgs` of `containers`, `engine` its `listed`, `create` its `summary`), never this one.
 
@@ -16,6 +16,7 @@ mod build;
 mod containers;
 mod create;
 mod engine;
+mod files;
 mod images;
 mod logs;
 mod networks;
@@ -30,6 +31,7 @@ pub use build::*;
 pub use containers::*;
 pub use create::*;
 pub use engine::*;
+pub use files::*;
 pub use images::*;
 pub use logs::*;
 pub use networks::*;

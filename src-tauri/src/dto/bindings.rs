@@ -10,6 +10,7 @@ use super::containers::{ContainerStats, ContainerStatus, ContainerSummary};
 use super::create::{CreateRequest, RestartPolicy};
 use super::engine::{DiskUsage, EngineEvent, EngineInfo, HostStats, UsageRow};
 use super::errors::ApiError;
+use super::files::{FileContent, FileDownload, FileEntry, FileKind, FileSource, FileSourceKind};
 use super::health::{
     ContainerHealth, HealthCheck, HealthCommand, HealthOnFailure, HealthResult, HealthStatus, HealthcheckRequest,
 };
@@ -59,6 +60,12 @@ pub fn export_bindings(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     one::<Pushed>(dir, &mut out)?;
     one::<SaveFormat>(dir, &mut out)?;
     one::<LoadedImage>(dir, &mut out)?;
+    one::<FileSourceKind>(dir, &mut out)?;
+    one::<FileSource>(dir, &mut out)?;
+    one::<FileKind>(dir, &mut out)?;
+    one::<FileEntry>(dir, &mut out)?;
+    one::<FileContent>(dir, &mut out)?;
+    one::<FileDownload>(dir, &mut out)?;
     one::<HistoryRow>(dir, &mut out)?;
     one::<BuildRequest>(dir, &mut out)?;
     one::<BuildEvent>(dir, &mut out)?;
@@ -161,7 +168,7 @@ mod tests {
             "{ storageRoot: string, runRoot: string, registriesConf: string, registries: Array<{ host: string, insecure: boolean, loggedIn: boolean, }>, socket: { path: string, enabled: boolean, } | null, version: string, }"
         );
         assert!(decl(CreateRequest::decl(&cfg)).ends_with(
-            "start: boolean, volumes: Array<string>, healthcheck: HealthcheckRequest | null, noHealthcheck: boolean, healthOnFailure: HealthOnFailure, }"
+            "start: boolean, volumes: Array<string>, healthcheck: HealthcheckRequest | null, noHealthcheck: boolean, healthOnFailure: HealthOnFailure, network?: string, labels?: Array<string>, }"
         ));
         assert_eq!(
             decl(HealthCommand::decl(&cfg)),

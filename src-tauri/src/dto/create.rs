@@ -67,6 +67,26 @@ pub struct CreateRequest {
     /// `--health-on-failure`.
     #[serde(default)]
     pub health_on_failure: HealthOnFailure,
+    /// `--network`: none (or blank) for the default network.
+    #[serde(default)]
+    #[ts(optional)]
+    pub network: Option<String>,
+    /// `--label KEY=VALUE`s.
+    #[serde(default)]
+    #[ts(optional)]
+    pub labels: Option<Vec<String>>,
+}
+
+impl From<berth_engine::container::RestartPolicy> for RestartPolicy {
+    fn from(p: berth_engine::container::RestartPolicy) -> Self {
+        use berth_engine::container::RestartPolicy as R;
+        match p {
+            R::No => RestartPolicy::No,
+            R::OnFailure { .. } => RestartPolicy::OnFailure,
+            R::Always => RestartPolicy::Always,
+            R::UnlessStopped => RestartPolicy::UnlessStopped,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //! A file per area of the UI: `engine` (what the engine is, and its events), `containers`,
 //! `health` (healthchecks: the rows' health, the Health tab, the form's check), `ports`,
 //! `create` (the create form), `images` (and pulls), `build` (the build dialog),
-//! `logs`, `terminal`, `volumes`, `networks`, `pods`, `play` (the Play Kubernetes YAML and
+//! `logs`, `terminal`, `volumes`, `files` (the Files tabs), `networks`, `pods`, `play` (the Play Kubernetes YAML and
 //! compose dialogs), `settings`, and `errors`; `bindings` writes the
 //! declarations. All is re-exported here, so a DTO is `dto::Name` whatever its file; the files
 //! import each other, never this one.
@@ -21,6 +21,7 @@ mod containers;
 mod create;
 mod engine;
 mod errors;
+mod files;
 mod health;
 mod images;
 mod logs;
@@ -38,6 +39,7 @@ pub use containers::*;
 pub use create::*;
 pub use engine::*;
 pub use errors::*;
+pub use files::*;
 pub use health::*;
 pub use images::*;
 pub use logs::*;

@@ -9,6 +9,7 @@
 
 mod archive;
 mod containers;
+mod files;
 mod guard;
 mod http;
 mod ipc;

@@ -29,7 +29,7 @@ async fn volumes_from_create_to_prune() {
         volumes: vec!["data:/data:ro".into(), "/cache".into()],
         ..Default::default()
     };
-    c::create_container(&b, c::CreateArgs { request }).await.unwrap();
+    c::create_container(&b, c::CreateArgs { request, base: None, replace: false }).await.unwrap();
     let volumes = c::list_volumes(&b).await.unwrap();
     assert_eq!(volumes.len(), 3, "{volumes:?}");
     let used: Vec<(&str, &[String])> =

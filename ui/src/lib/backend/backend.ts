@@ -15,6 +15,10 @@ import type { CreateRequest } from '../bindings/CreateRequest';
 import type { DiskUsage } from '../bindings/DiskUsage';
 import type { EngineEvent } from '../bindings/EngineEvent';
 import type { EngineInfo } from '../bindings/EngineInfo';
+import type { FileContent } from '../bindings/FileContent';
+import type { FileDownload } from '../bindings/FileDownload';
+import type { FileEntry } from '../bindings/FileEntry';
+import type { FileSource } from '../bindings/FileSource';
 import type { HistoryRow } from '../bindings/HistoryRow';
 import type { HostStats } from '../bindings/HostStats';
 import type { ImageDetails } from '../bindings/ImageDetails';
@@ -119,7 +123,22 @@ export interface Backend {
   cancelCompose(run: string): Promise<null>;
   removeImage(id: string, force: boolean): Promise<null>;
   freePort(protocol: Protocol, preferred?: number): Promise<number>;
-  createContainer(request: CreateRequest): Promise<ContainerSummary>;
+  /**
+   * Creates a container from the form. With `base` (a container) the form is laid over its
+   * recorded options (Clone); with `replace` too, that stopped container is replaced (Edit).
+   */
+  createContainer(request: CreateRequest, base?: { id: string; replace: boolean }): Promise<ContainerSummary>;
+  /** The create form filled from a container's recorded options (Clone: named NAME-copy; Edit: its name). */
+  containerCreateRequest(id: string, edit: boolean): Promise<CreateRequest>;
+
+  /** A directory of a container's or a volume's files: directories first. */
+  listFiles(source: FileSource, path: string): Promise<FileEntry[]>;
+  /** A regular file for the read-only viewer (at most 1 MiB; binary detected). */
+  readFile(source: FileSource, path: string): Promise<FileContent>;
+  /** A tar of a file or directory (at most 64 MiB), base64. */
+  downloadFiles(source: FileSource, path: string): Promise<FileDownload>;
+  /** Writes a file (base64, at most 16 MiB) into the directory `path`. */
+  uploadFile(source: FileSource, path: string, name: string, dataBase64: string): Promise<null>;
 
   /** The `limit` log lines ending just before `before` (null: the end of the log). */
   logWindow(id: string, before: LogCursor | null, limit: number, timestamps: boolean): Promise<LogPage>;
@@ -318,7 +337,13 @@ export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEve
     removeImage: (id, force) => call('remove_image', { id, force }),
     freePort: (protocol, preferred) =>
       call('free_port', preferred === undefined ? { protocol } : { protocol, preferred }),
-    createContainer: (request) => call('create_container', { request }),
+    createContainer: (request, base) =>
+      call('create_container', base ? { request, base: base.id, replace: base.replace } : { request }),
+    containerCreateRequest: (id, edit) => call('container_create_request', { id, edit }),
+    listFiles: (source, path) => call('list_files', { source, path }),
+    readFile: (source, path) => call('read_file', { source, path }),
+    downloadFiles: (source, path) => call('download_files', { source, path }),
+    uploadFile: (source, path, name, dataBase64) => call('upload_file', { source, path, name, dataBase64 }),
 
     logWindow: (id, before, limit, timestamps) => call('log_window', { id, before, limit, timestamps }),
     followLogs: (id, from, onLines) => streaming<LogBatch>('follow_logs', { id, from }, 'onLines', onLines),

@@ -47,4 +47,12 @@ noHealthcheck: boolean,
 /**
  * `--health-on-failure`.
  */
-healthOnFailure: HealthOnFailure, };
+healthOnFailure: HealthOnFailure, 
+/**
+ * `--network`: none (or blank) for the default network.
+ */
+network?: string, 
+/**
+ * `--label KEY=VALUE`s.
+ */
+labels?: Array<string>, };

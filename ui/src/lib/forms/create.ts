@@ -27,6 +27,10 @@ export interface CreateForm {
   remove: boolean;
   start: boolean;
   health: HealthForm;
+  /** `--network`: blank for the default network. */
+  network: string;
+  /** `--label`s, one `KEY=VALUE` a line. */
+  labels: string;
   /** The image's own healthcheck: null when it has none, undefined until the image is read. */
   imageHealthcheck?: HealthCheck | null;
 }
@@ -37,6 +41,7 @@ export interface CreateFormErrors {
   command?: string;
   entrypoint?: string;
   restart?: string;
+  labels?: string;
   ports: PortRowErrors[];
   env: (string | null)[];
   volumes: (string | null)[];
@@ -83,7 +88,48 @@ export function emptyForm(image = ''): CreateForm {
     remove: false,
     start: true,
     health: emptyHealthForm(),
+    network: '',
+    labels: '',
   };
+}
+
+/**
+ * The form for Clone or Edit, from a container's recorded options (`container_create_request`):
+ * its command and entrypoint as recorded (blank: the image's), its ports, env, volumes,
+ * network, restart policy and labels. Not started by default.
+ */
+export function formFromRequest(r: CreateRequest): CreateForm {
+  const form = emptyForm(r.image);
+  form.name = r.name ?? '';
+  form.command = r.command ? joinCommand(r.command) : '';
+  form.entrypoint = r.entrypoint ? joinCommand(r.entrypoint) : '';
+  form.ports = r.ports.map((p) => ({
+    key: rowKey(),
+    hostPort: p.hostPort === 0 ? '' : String(p.hostPort),
+    containerPort: String(p.containerPort),
+    protocol: p.protocol,
+  }));
+  form.env = r.env.map((kv) => {
+    const at = kv.indexOf('=');
+    return { key: rowKey(), name: at < 0 ? kv : kv.slice(0, at), value: at < 0 ? '' : kv.slice(at + 1) };
+  });
+  form.volumes = r.volumes.map((value) => ({ key: rowKey(), value }));
+  form.restart = r.restart;
+  form.remove = r.remove;
+  form.start = r.start;
+  form.network = r.network ?? '';
+  form.labels = (r.labels ?? []).join('\n');
+  form.health.onFailure = r.healthOnFailure;
+  form.health.disabled = r.noHealthcheck;
+  return form;
+}
+
+/** The form's label lines that are not blank. */
+export function labelLines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
 }
 
 /**
@@ -144,6 +190,8 @@ export function validateCreateForm(form: CreateForm): CreateFormErrors {
   if (!command.ok) errors.command = command.error;
   const entrypoint = splitCommand(form.entrypoint);
   if (!entrypoint.ok) errors.entrypoint = entrypoint.error;
+  const badLabel = labelLines(form.labels ?? '').find((l) => !/^[^=\s][^=]*=/.test(l));
+  if (badLabel !== undefined) errors.labels = `label "${badLabel}": use KEY=VALUE`;
   if (form.remove && form.restart !== 'no') {
     errors.restart = '"remove when stopped" cannot be combined with a restart policy';
   }
@@ -157,6 +205,7 @@ export function formIsValid(errors: CreateFormErrors): boolean {
     errors.command === undefined &&
     errors.entrypoint === undefined &&
     errors.restart === undefined &&
+    errors.labels === undefined &&
     !hasErrors(errors.ports) &&
     errors.env.every((e) => e === null) &&
     errors.volumes.every((e) => e === null) &&
@@ -193,6 +242,8 @@ export function buildCreateRequest(form: CreateForm): BuildResult {
       start: form.start,
       volumes: volumeStrings(form.volumes),
       ...healthRequest(form.health),
+      ...((form.network ?? '').trim() !== '' ? { network: form.network.trim() } : {}),
+      ...(labelLines(form.labels ?? '').length > 0 ? { labels: labelLines(form.labels) } : {}),
     },
   };
 }

@@ -1,6 +1,8 @@
 // A container's details, opened from its row: the tabs (Summary, Logs, Health, Inspect,
-// Terminal) and "Back". Each tab's panel is a page object of its own.
+// Terminal, Files), Clone, Edit and "Back". Each tab's panel is a page object of its own.
 
+import { CreateForm } from './create-form.mjs';
+import { FilesTab } from './files-tab.mjs';
 import { HealthTab } from './health-tab.mjs';
 import { InspectTab } from './inspect-tab.mjs';
 import { LogsViewer } from './logs-viewer.mjs';
@@ -60,6 +62,21 @@ export class ContainerDetails {
     const tree = new InspectTab(this.page);
     await tree.root.waitFor();
     return tree;
+  }
+
+  async files() {
+    await this.tab('files').click();
+    const tab = new FilesTab(this.page);
+    await tab.table.waitFor();
+    return tab;
+  }
+
+  /** Clone (or Edit, `edit`): the create form filled from this container's options. */
+  async clone(edit = false) {
+    await this.root.getByTestId(edit ? 'details-edit' : 'details-clone').click();
+    const form = new CreateForm(this.page);
+    await form.root.waitFor();
+    return form;
   }
 
   async back() {
