@@ -434,10 +434,12 @@ impl Engine {
         }
     }
 
-    /// The hosts file a container shares with the container whose network namespace it is on
-    /// (`container:ID`, a pod's infra): it is named at 127.0.0.1 there while it runs, as in
-    /// Podman (`present`: at its start; not, at its end).
+    /// The hosts file a pod's member shares with its infra container: it is named at
+    /// 127.0.0.1 there while it runs, as in Podman (`present`: at its start; not, at its end).
     pub(crate) fn share_hosts_entry(&self, c: &ContainerRecord, present: bool) {
+        if c.options.pod.is_none() || c.options.pod_infra {
+            return;
+        }
         let Mode::Container(other) = Mode::of(&c.options) else { return };
         let [(path, _), _, _] = network::container_files(&ContainerPaths::new(&self.config().root, &other).dir);
         let Ok(text) = std::fs::read_to_string(&path) else { return };

@@ -293,9 +293,13 @@ fn top_lists_the_containers_processes() {
     w.ok(&["pull", "-q", &img]);
     w.ok(&["run", "-d", "--name", "t", "-u", "nobody", &img, "sh", "-c", "sleep 1000 & exec sleep 999"]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    // both processes, the shell's exec done (until then pid 1 is `sh -c ...`)
     let out = loop {
         let out = w.ok(&["top", "t"]);
-        if out.lines().count() == 3 {
+        if out.lines().count() == 3
+            && out.lines().any(|l| l.trim_end().ends_with(" sleep 999"))
+            && out.lines().any(|l| l.trim_end().ends_with(" sleep 1000"))
+        {
             break out;
         }
         assert!(std::time::Instant::now() < deadline, "{out}");
