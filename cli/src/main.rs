@@ -535,11 +535,11 @@ fn run(cli: Cli, complete_words: Option<Vec<String>>) -> anyhow::Result<ExitCode
         }
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => containers::top(&engine(&cli)?, a),
         Command::Healthcheck(cmd) => containers::healthcheck(&engine(&cli)?, cmd),
-        // Berth's own help first (as Podman's), then the provider's
+        // Berth's own help (the provider's: `berth compose help`)
         Command::Compose(a) if matches!(a.args.first().map(String::as_str), Some("--help" | "-h")) => {
             help(&["compose".to_string()])?;
-            println!();
-            rt.block_on(compose::run(engine(&cli)?, a))
+            println!("\nThe compose provider's own commands and options: berth compose help");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Compose(a) => rt.block_on(compose::run(engine(&cli)?, a)),
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => containers::cp(&engine(&cli)?, a),
