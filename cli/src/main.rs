@@ -38,7 +38,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "berth",
-    about = "Manage images and containers with Berth's daemonless engine",
+    about = "Manage pods, containers and images",
     disable_version_flag = true,
     subcommand_required = false
 )]

@@ -365,6 +365,9 @@ async fn create(engine: &Engine, args: &CreateArgs) -> anyhow::Result<ExitCode> 
 
 /// The pods a verb acts on: those named, every one (`--all`) or the newest (`--latest`).
 fn selected(engine: &Engine, s: &SelectArgs) -> anyhow::Result<Vec<String>> {
+    if (s.latest && (s.all || !s.pods.is_empty())) || (s.all && !s.pods.is_empty()) {
+        bail!("--all, --latest and arguments cannot be used together: give one of them");
+    }
     if s.all {
         return Ok(engine.pods()?.into_iter().map(|p| p.id).collect());
     }
@@ -585,6 +588,9 @@ fn template_row(mut v: Value) -> Value {
 }
 
 fn inspect(engine: &Engine, args: &InspectArgs) -> anyhow::Result<ExitCode> {
+    if args.latest && !args.pods.is_empty() {
+        bail!("--latest and arguments cannot be used together: give one of them");
+    }
     let names = if args.latest {
         let newest = engine.pods()?.into_iter().max_by_key(|p| p.created_at);
         vec![newest.map(|p| p.id).ok_or_else(|| anyhow::anyhow!("no pods: --latest needs one"))?]

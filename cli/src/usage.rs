@@ -64,7 +64,10 @@ fn synopsis(c: &Command, path: &str) -> String {
             format!("{path} [command]")
         };
     }
-    let mut out = format!("{path} [options]");
+    // `[options]` promises an Options section: a command that hands every word to another
+    // program (`compose`, its help flag off) has none
+    let no_options = c.is_disable_help_flag_set() && !c.get_arguments().any(|a| !a.is_positional() && !a.is_hide_set());
+    let mut out = if no_options { path.to_string() } else { format!("{path} [options]") };
     for a in positionals(c) {
         let name = a
             .get_value_names()
