@@ -164,17 +164,38 @@ pub struct State {
 }
 
 impl State {
+    /// Opens (creating and migrating when new) the database at `path`. Several processes may
+    /// open a fresh root at once (four `berth pull`s, the app and the API service): switching a
+    /// new file to WAL and the first migration take locks for which SQLite answers "busy"
+    /// without calling the busy handler, so the whole opening is retried for up to 30 s.
     pub fn open(path: &Path) -> Result<State, StateError> {
         let open_err = |source| StateError::Open { path: path.display().to_string(), source };
-        let conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match Self::open_once(path) {
+                Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+                other => return other.map_err(open_err),
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<State, rusqlite::Error> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(30))?;
+        // WAL is a property of the file: set once, by whoever opens it first.
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut state = State { conn };
         state.migrate().map_err(|e| match e {
-            StateError::Sql(s) => open_err(s),
-            other => other,
+            StateError::Sql(s) | StateError::Open { source: s, .. } => s,
         })?;
         Ok(state)
     }
@@ -212,6 +233,13 @@ impl State {
     }
 }
 
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +270,22 @@ mod tests {
             .unwrap();
         assert!(plan.iter().any(|p| p.contains("containers_by_created")), "{plan:?}");
         assert!(!plan.iter().any(|p| p.contains("TEMP B-TREE")), "{plan:?}");
+    }
+
+    #[test]
+    fn processes_opening_a_fresh_database_at_once_all_get_it() {
+        for _ in 0..40 {
+            let dir = tempfile::tempdir().unwrap();
+            let db = dir.path().join("state.db");
+            let threads: Vec<_> = (0..8)
+                .map(|_| {
+                    let db = db.clone();
+                    std::thread::spawn(move || State::open(&db).map(|_| ()).map_err(|e| e.to_string()))
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap().unwrap();
+            }
+        }
     }
 }
