@@ -83,6 +83,9 @@ pub struct CreateArgs {
     /// Another name for the pod on its network
     #[arg(long, value_name = "ALIAS")]
     pub network_alias: Vec<String>,
+    /// The MAC address of the pod's interface on its network
+    #[arg(long, value_name = "MAC")]
+    pub mac_address: Option<String>,
     /// Publish a port of the pod on the host: [[IP:][HOST_PORT]:]CONTAINER_PORT[/PROTOCOL]
     #[arg(short, long)]
     pub publish: Vec<String>,
@@ -309,6 +312,7 @@ pub fn pod_options(args: &CreateArgs) -> anyhow::Result<PodOptions> {
         // `private`: a network of its own, the default bridge's
         network: args.network.clone().filter(|n| n != "private"),
         network_aliases: args.network_alias.clone(),
+        mac_address: args.mac_address.clone(),
         ports: args
             .publish
             .iter()

@@ -247,7 +247,7 @@ impl Engine {
             addresses.into_iter().filter_map(|a| self.network(&a.network).ok().map(|n| (a, n))).collect();
         let ports = port_bindings(c);
         let mut networks = serde_json::Map::new();
-        for (a, n) in &joined {
+        for (i, (a, n)) in joined.iter().enumerate() {
             networks.insert(
                 n.name.clone(),
                 json!({
@@ -255,6 +255,7 @@ impl Engine {
                     "IPAddress": a.ip.to_string(),
                     "IPPrefixLen": n.subnet.prefix_len(),
                     "Gateway": n.gateway.to_string(),
+                    "MacAddress": crate::network::container_mac(c, &n.name, i == 0),
                     "Aliases": std::iter::once(&c.name).chain(&c.options.network_aliases).collect::<Vec<_>>(),
                 }),
             );
@@ -265,10 +266,11 @@ impl Engine {
                 "IPAddress": a.ip.to_string(),
                 "IPPrefixLen": n.subnet.prefix_len(),
                 "Gateway": n.gateway.to_string(),
+                "MacAddress": crate::network::container_mac(c, &n.name, true),
                 "Ports": ports,
                 "Networks": networks,
             }),
-            None => json!({"IPAddress": "", "Gateway": "", "Ports": ports, "Networks": {}}),
+            None => json!({"IPAddress": "", "Gateway": "", "MacAddress": "", "Ports": ports, "Networks": {}}),
         }
     }
 }

@@ -215,6 +215,16 @@ impl Engine {
     /// start, as Podman and Docker find it: the container exists, its start fails (exit 126).
     pub(crate) fn plan_network(&self, image: &ImageConfiguration, opts: &mut CreateOptions) -> Result<Mode> {
         let mut mode = Mode::check(opts)?;
+        if let Some(mac) = opts.mac_address.clone() {
+            opts.mac_address = Some(network::parse_mac(&mac)?);
+            if !matches!(mode, Mode::Bridge(_)) {
+                return Err(NetworkError::Invalid(format!(
+                    "--mac-address {mac}: a MAC is set on a bridge network's interface; this container has --network {}",
+                    opts.network.as_deref().unwrap_or("none")
+                ))
+                .into());
+            }
+        }
         if let Mode::Container(other) = &mode {
             // its network is another container's: named by its full id from now on
             let other = self.container(other)?;
@@ -531,7 +541,8 @@ impl Engine {
             let live = (|| -> std::result::Result<(), NetworkError> {
                 link::ensure_bridge(&host, &net)?;
                 let ifname = link::free_ifname(&host, pid)?;
-                link::attach_veth(&host, &net, &veth, &ifname, ip, pid, false)?;
+                let mac = network::container_mac(&c, &net.name, false);
+                link::attach_veth(&host, &net, &veth, &ifname, &mac, ip, pid, false)?;
                 network::firewall::add_container(&host, &net, &c.id, ip, &[])?;
                 if net.dns {
                     network::dns::ensure(&self.config().root, &self.config().run_root, &net)

@@ -128,6 +128,9 @@ pub struct PodOptions {
     pub network: Option<String>,
     #[serde(default)]
     pub network_aliases: Vec<String>,
+    /// `--mac-address`: the infra's MAC on the pod's network.
+    #[serde(default)]
+    pub mac_address: Option<String>,
     /// `-p`: published on the infra's network.
     #[serde(default)]
     pub ports: Vec<PortMapping>,

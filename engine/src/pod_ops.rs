@@ -111,6 +111,7 @@ impl Engine {
             name: Some(o.infra_name.clone().unwrap_or_else(|| format!("{}-infra", p.short_id()))),
             network: o.network.clone(),
             network_aliases: o.network_aliases.clone(),
+            mac_address: o.mac_address.clone(),
             ports: o.ports.clone(),
             dns: o.dns.clone(),
             dns_search: o.dns_search.clone(),
@@ -151,7 +152,7 @@ impl Engine {
         }
         let Some(infra) = &p.infra_id else { return Ok(()) };
         if p.options.shares(Namespace::Net) {
-            if opts.network.is_some() {
+            if opts.network.is_some() || opts.mac_address.is_some() {
                 return Err(Error::Invalid(
                     "invalid config provided: networks must be defined when the pod is created: network cannot be configured when it is shared with a pod".into(),
                 ));

@@ -65,6 +65,9 @@ pub struct CreateArgs {
     /// Another name for the container on its network, which the others can look up
     #[arg(long, value_name = "ALIAS")]
     pub network_alias: Vec<String>,
+    /// The MAC address of the container's interface on its (first) bridge network
+    #[arg(long, value_name = "MAC")]
+    pub mac_address: Option<String>,
     /// Name server to use instead of the host's
     #[arg(long, value_parser = |s: &str| berth_engine::network::parse_dns(s).map_err(|e| e.to_string()))]
     pub dns: Vec<std::net::IpAddr>,
@@ -490,6 +493,7 @@ fn options(args: &CreateArgs) -> anyhow::Result<CreateOptions> {
         network: args.network.first().cloned(),
         networks: args.network.iter().skip(1).cloned().collect(),
         network_aliases: args.network_alias.clone(),
+        mac_address: args.mac_address.clone(),
         dns: args.dns.clone(),
         dns_search: args.dns_search.clone(),
         add_hosts: args
@@ -602,6 +606,7 @@ pub(super) async fn create(engine: &Engine, args: &CreateArgs) -> anyhow::Result
             ports: std::mem::take(&mut opts.ports),
             network: opts.network.take(),
             network_aliases: std::mem::take(&mut opts.network_aliases),
+            mac_address: opts.mac_address.take(),
             create_command: std::env::args().collect(),
             ..Default::default()
         };

@@ -110,3 +110,65 @@ fn an_internal_network_has_no_way_out() {
     ok(&w, &["rm", "-f", "-t", "0", "keeper", "peer"]);
     ok(&w, &["network", "rm", "vault"]);
 }
+
+/// The MAC of interface `ifname` inside `ctr`, as `ip link` shows it.
+fn mac_inside(w: &World, ctr: &str, ifname: &str) -> String {
+    let link = ok(w, &["exec", ctr, "ip", "-o", "link", "show", ifname]);
+    link.split("link/ether ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or_default().to_string()
+}
+
+#[test]
+fn mac_addresses_asked_for_and_made_are_set_shown_and_kept_across_restarts() {
+    let w = World::new();
+    let img = busybox(&w);
+    ok(&w, &["network", "create", "macs"]);
+    ok(&w, &["network", "create", "macs2"]);
+    let cid = ok(
+        &w,
+        &[
+            "run",
+            "-d",
+            "--mac-address",
+            "92:D0:C6:0A:29:33",
+            "--network",
+            "macs",
+            "--network",
+            "macs2",
+            &img,
+            "sleep",
+            "1000",
+        ],
+    );
+    assert_eq!(mac_inside(&w, &cid, "eth0"), "92:d0:c6:0a:29:33");
+    let shown = |net: &str| {
+        ok(&w, &["inspect", "--format", &format!("{{{{.NetworkSettings.Networks.{net}.MacAddress}}}}"), &cid])
+    };
+    assert_eq!(shown("macs"), "92:d0:c6:0a:29:33");
+    assert_eq!(ok(&w, &["inspect", "--format", "{{.NetworkSettings.MacAddress}}", &cid]), "92:d0:c6:0a:29:33");
+    // the second network's is made, unicast and locally administered, and the same after a restart
+    let second = mac_inside(&w, &cid, "eth1");
+    assert!(second.starts_with("02:") && second.len() == 17, "{second}");
+    assert_eq!(shown("macs2"), second);
+    ok(&w, &["restart", "-t", "0", &cid]);
+    assert_eq!(mac_inside(&w, &cid, "eth0"), "92:d0:c6:0a:29:33");
+    assert_eq!(mac_inside(&w, &cid, "eth1"), second);
+
+    // a pod's MAC is its infra's, which its members share
+    ok(&w, &["pod", "create", "--name", "macpod", "--network", "macs", "--mac-address", "92:d0:c6:0a:29:34"]);
+    let links = ok(&w, &["run", "--rm", "--pod", "macpod", &img, "ip", "link", "show"]);
+    assert!(links.contains("link/ether 92:d0:c6:0a:29:34 "), "{links}");
+
+    // bad input: named, and nothing made
+    let before = ok(&w, &["ps", "-aq"]);
+    for (bad, why) in [("92:d0:c6:0a:29", "not a MAC address"), ("01:00:5e:00:00:01", "multicast")] {
+        let err = w.fails(&["create", "--mac-address", bad, "--network", "macs", &img, "true"]);
+        assert!(err.contains(&format!("invalid --mac-address \"{bad}\"")) && err.contains(why), "{err}");
+    }
+    let err = w.fails(&["create", "--mac-address", "92:d0:c6:0a:29:35", "--network", "none", &img, "true"]);
+    assert!(err.contains("--mac-address 92:d0:c6:0a:29:35") && err.contains("--network none"), "{err}");
+    let err = w.fails(&["create", "--pod", "macpod", "--mac-address", "92:d0:c6:0a:29:35", &img, "true"]);
+    assert!(err.contains("network cannot be configured when it is shared with a pod"), "{err}");
+    assert_eq!(ok(&w, &["ps", "-aq"]), before);
+    ok(&w, &["pod", "rm", "-f", "-t", "0", "macpod"]);
+    ok(&w, &["rm", "-f", "-t", "0", &cid]);
+}

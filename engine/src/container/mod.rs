@@ -139,6 +139,10 @@ pub struct CreateOptions {
     /// names): its network's name server answers them.
     #[serde(default)]
     pub network_aliases: Vec<String>,
+    /// `--mac-address`: the MAC of its interface on its first network (otherwise one made from
+    /// its id and the network's name, the same at every start).
+    #[serde(default)]
+    pub mac_address: Option<String>,
     /// `--dns`: name servers instead of the host's.
     #[serde(default)]
     pub dns: Vec<std::net::IpAddr>,

@@ -104,20 +104,21 @@ pub fn ensure_bridge(host: &dyn HostNet, net: &NetworkRecord) -> Result<(), Netw
 }
 
 /// A veth pair: `veth` on the bridge (with the gateway's address, up), its peer `ifname`
-/// (`eth0`, `eth1`, ...) in the namespace of `pid` with `ip`, and with `default_route` a
+/// (`eth0`, `eth1`, ...) with the MAC `mac` in the namespace of `pid` with `ip`, and with `default_route` a
 /// default route through the gateway. Two `ip -batch` runs: one outside, one inside.
 pub fn attach_veth(
     host: &dyn HostNet,
     net: &NetworkRecord,
     veth: &str,
     ifname: &str,
+    mac: &str,
     ip: Ipv4Addr,
     pid: i32,
     default_route: bool,
 ) -> Result<(), NetworkError> {
     let outside = format!(
         "addr replace {gw}/{prefix} dev {br}\nlink set {br} up\n\
-         link add {veth} type veth peer name {ifname} netns {pid}\nlink set {veth} master {br}\nlink set {veth} up\n",
+         link add {veth} type veth peer name {ifname} address {mac} netns {pid}\nlink set {veth} master {br}\nlink set {veth} up\n",
         gw = net.gateway,
         prefix = net.prefix(),
         br = net.bridge
@@ -242,12 +243,22 @@ mod tests {
     #[test]
     fn the_veth_peer_is_configured_inside_the_namespace() {
         let host = FakeHostNet::default();
-        attach_veth(&host, &net(), "veth12345678", "eth0", "10.87.0.7".parse().unwrap(), 4242, true).unwrap();
+        attach_veth(
+            &host,
+            &net(),
+            "veth12345678",
+            "eth0",
+            "02:00:00:00:00:07",
+            "10.87.0.7".parse().unwrap(),
+            4242,
+            true,
+        )
+        .unwrap();
         let calls = host.calls.borrow();
         assert_eq!(
             calls[0],
             "ip -batch -\naddr replace 10.87.0.1/16 dev berth0\nlink set berth0 up\n\
-             link add veth12345678 type veth peer name eth0 netns 4242\nlink set veth12345678 master berth0\n\
+             link add veth12345678 type veth peer name eth0 address 02:00:00:00:00:07 netns 4242\nlink set veth12345678 master berth0\n\
              link set veth12345678 up\n"
         );
         assert_eq!(
@@ -262,7 +273,9 @@ mod tests {
         delete_link(&host, "vethgone").unwrap();
         assert!(host.calls.borrow().is_empty());
         let host = FakeHostNet { fail_on: Some("link add".into()), ..Default::default() };
-        let e = attach_veth(&host, &net(), "vethabc", "eth0", "10.87.0.2".parse().unwrap(), 1, true).unwrap_err();
+        let e =
+            attach_veth(&host, &net(), "vethabc", "eth0", "02:00:00:00:00:02", "10.87.0.2".parse().unwrap(), 1, true)
+                .unwrap_err();
         assert!(e.to_string().starts_with("creating the veth pair vethabc on berth0: "), "{e}");
     }
 }

@@ -371,6 +371,45 @@ pub fn extra_veth_name(container_id: &str, network: &str) -> String {
     format!("vb{}", &hex::encode(digest)[..11])
 }
 
+/// `--mac-address`, checked: six hex bytes, unicast; lower case.
+pub fn parse_mac(s: &str) -> Result<String, NetworkError> {
+    let bad = |why: &str| {
+        NetworkError::Invalid(format!(
+            "invalid --mac-address \"{s}\": {why}: use six hex bytes, e.g. 92:d0:c6:0a:29:33"
+        ))
+    };
+    let bytes: Vec<&str> = s.split([':', '-']).collect();
+    if bytes.len() != 6 || bytes.iter().any(|b| b.len() != 2 || !b.bytes().all(|c| c.is_ascii_hexdigit())) {
+        return Err(bad("not a MAC address"));
+    }
+    let first = u8::from_str_radix(bytes[0], 16).expect("checked hex");
+    if first & 1 == 1 {
+        return Err(bad("a multicast address can't be an interface's"));
+    }
+    if bytes.iter().all(|b| *b == "00") {
+        return Err(bad("the zero address can't be an interface's"));
+    }
+    Ok(bytes.join(":").to_ascii_lowercase())
+}
+
+/// The MAC of a container's interface on a network: the one it asked for on its first network,
+/// otherwise a locally administered one made from its id and the network's name, so it is the
+/// same at every start (as Podman keeps its MACs across restarts and reloads).
+pub fn mac_for(container_id: &str, network: &str, requested: Option<&str>) -> String {
+    if let Some(m) = requested {
+        return m.to_string();
+    }
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(format!("berth-mac:{container_id}\0{network}").as_bytes());
+    // 02: locally administered, unicast
+    format!("02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", d[0], d[1], d[2], d[3], d[4])
+}
+
+/// The MAC of container `c` on `network` (the first of its networks takes `--mac-address`).
+pub fn container_mac(c: &ContainerRecord, network: &str, first: bool) -> String {
+    mac_for(&c.id, network, c.options.mac_address.as_deref().filter(|_| first))
+}
+
 /// What the monitor holds while the container runs: the sockets reserving its host ports.
 pub struct Attachment {
     pub reserved: Vec<OwnedFd>,
@@ -416,7 +455,8 @@ pub fn attach(
                 0 => (veth_name(&c.id), c.options.ports.as_slice()),
                 _ => (extra_veth_name(&c.id, &net.name), &[][..]),
             };
-            link::attach_veth(host, net, &veth, &format!("eth{i}"), a.ip, pid, i == 0 && !net.internal)?;
+            let mac = container_mac(c, &net.name, i == 0);
+            link::attach_veth(host, net, &veth, &format!("eth{i}"), &mac, a.ip, pid, i == 0 && !net.internal)?;
             firewall::add_container(host, net, &c.id, a.ip, ports)?;
         }
         Ok(())
@@ -580,6 +620,24 @@ mod tests {
         assert_eq!(Mode::of(&with(Some("none"))), Mode::None);
         assert_eq!(Mode::of(&with(Some("container:abc"))), Mode::Container("abc".into()));
         assert_eq!(Mode::of(&with(Some("backend"))), Mode::Bridge("backend".into()));
+    }
+
+    #[test]
+    fn mac_addresses_are_checked_and_made_stable() {
+        assert_eq!(parse_mac("92:D0:C6:0A:29:33").unwrap(), "92:d0:c6:0a:29:33");
+        assert_eq!(parse_mac("92-d0-c6-0a-29-33").unwrap(), "92:d0:c6:0a:29:33");
+        for bad in
+            ["", "92:d0:c6:0a:29", "92:d0:c6:0a:29:3g", "01:00:5e:00:00:01", "00:00:00:00:00:00", "920:d0:c6:0a:29:33"]
+        {
+            let e = parse_mac(bad).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("invalid --mac-address \"{bad}\"")), "{e}");
+        }
+        let a = mac_for("abc", "net1", None);
+        assert_eq!(a, mac_for("abc", "net1", None), "the same at every start");
+        assert_ne!(a, mac_for("abc", "net2", None));
+        assert_ne!(a, mac_for("abd", "net1", None));
+        assert!(a.starts_with("02:") && parse_mac(&a).is_ok(), "{a}");
+        assert_eq!(mac_for("abc", "net1", Some("92:d0:c6:0a:29:33")), "92:d0:c6:0a:29:33");
     }
 
     #[test]

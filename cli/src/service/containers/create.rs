@@ -104,8 +104,7 @@ fn unset(v: &Value) -> bool {
 }
 
 /// Fields Berth has no equivalent for, with the values that mean "not set" beyond `unset`.
-const UNSUPPORTED_CONFIG: &[(&str, &[&str])] =
-    &[("Domainname", &[]), ("MacAddress", &[]), ("StopTimeout", &[]), ("OnBuild", &[])];
+const UNSUPPORTED_CONFIG: &[(&str, &[&str])] = &[("Domainname", &[]), ("StopTimeout", &[]), ("OnBuild", &[])];
 const UNSUPPORTED_HOST: &[(&str, &[&str])] = &[
     ("Links", &[]),
     ("VolumesFrom", &[]),
@@ -254,12 +253,12 @@ fn log_config(body: &Value) -> Result<LogConfig, ApiError> {
 
 /// `NetworkingConfig.EndpointsConfig`: the one network compose names, joined with
 /// `HostConfig.NetworkMode`; what an endpoint asks that Berth can't do is refused. Its
-/// aliases (compose's service names), which the network's name server answers.
-fn endpoint(body: &Value, network: &mut Option<String>) -> Result<Vec<String>, ApiError> {
+/// aliases (compose's service names), which the network's name server answers, and its MAC.
+fn endpoint(body: &Value, network: &mut Option<String>) -> Result<(Vec<String>, Option<String>), ApiError> {
     let nc = Field::of(body, "", "NetworkingConfig");
     nc.object()?;
     let eps = nc.field("EndpointsConfig");
-    let Some(eps) = eps.object()? else { return Ok(Vec::new()) };
+    let Some(eps) = eps.object()? else { return Ok((Vec::new(), None)) };
     if eps.len() > 1 {
         let names: Vec<&str> = eps.keys().map(String::as_str).collect();
         return Err(ApiError::bad(format!(
@@ -268,7 +267,7 @@ fn endpoint(body: &Value, network: &mut Option<String>) -> Result<Vec<String>, A
             names.join(", ")
         )));
     }
-    let Some((name, ep)) = eps.iter().next() else { return Ok(Vec::new()) };
+    let Some((name, ep)) = eps.iter().next() else { return Ok((Vec::new(), None)) };
     let prefix = format!("NetworkingConfig.EndpointsConfig.{name}");
     if !ep.is_object() && !ep.is_null() {
         return Err(ApiError::bad(format!("invalid {prefix}: expected an object, got {}", kind_of(ep))));
@@ -284,7 +283,7 @@ fn endpoint(body: &Value, network: &mut Option<String>) -> Result<Vec<String>, A
             )))
         }
     }
-    for key in ["IPAMConfig", "Links", "MacAddress", "DriverOpts", "IPAddress", "IPv6Gateway", "GlobalIPv6Address"] {
+    for key in ["IPAMConfig", "Links", "DriverOpts", "IPAddress", "IPv6Gateway", "GlobalIPv6Address"] {
         let v = ep.get(key).unwrap_or(&Value::Null);
         if !unset(v) {
             return Err(ApiError::bad(format!(
@@ -292,7 +291,8 @@ fn endpoint(body: &Value, network: &mut Option<String>) -> Result<Vec<String>, A
             )));
         }
     }
-    Field::of(ep, &prefix, "Aliases").list()
+    let mac = Field::of(ep, &prefix, "MacAddress").str()?.filter(|m| !m.is_empty()).map(str::to_string);
+    Ok((Field::of(ep, &prefix, "Aliases").list()?, mac))
 }
 
 /// Docker's create body as what the user asked for, and the warnings for what was left out.
@@ -448,7 +448,9 @@ fn create_options(name: Option<String>, body: &Value) -> Result<(CreateOptions, 
         });
     }
     let mut network = host("NetworkMode").str()?.filter(|m| *m != "default").map(str::to_string);
-    let network_aliases = endpoint(body, &mut network)?;
+    let (network_aliases, endpoint_mac) = endpoint(body, &mut network)?;
+    // the endpoint's MAC (API 1.44) over the container's (older clients)
+    let mac_address = endpoint_mac.or(top("MacAddress").str()?.filter(|m| !m.is_empty()).map(str::to_string));
     if top("NetworkDisabled").bool()? {
         network = Some("none".into());
     }
@@ -537,6 +539,7 @@ fn create_options(name: Option<String>, body: &Value) -> Result<(CreateOptions, 
             no_healthcheck,
             healthcheck,
             network_aliases,
+            mac_address,
             ..Default::default()
         },
         warnings,
@@ -641,6 +644,12 @@ mod tests {
         assert_eq!(opts.network.as_deref(), Some("proj_default"));
         assert_eq!(opts.network_aliases, ["web"]);
         assert!(warnings.is_empty(), "{warnings:?}");
+        // the MAC: the endpoint's (API 1.44) over the container's (older clients)
+        let (opts, _) = create_options(None, &json!({"MacAddress": "92:d0:c6:0a:29:33"})).unwrap();
+        assert_eq!(opts.mac_address.as_deref(), Some("92:d0:c6:0a:29:33"));
+        let body = json!({"MacAddress": "92:d0:c6:0a:29:33",
+            "NetworkingConfig": {"EndpointsConfig": {"n": {"MacAddress": "92:d0:c6:0a:29:44"}}}});
+        assert_eq!(create_options(None, &body).unwrap().0.mac_address.as_deref(), Some("92:d0:c6:0a:29:44"));
         let (opts, _) =
             create_options(None, &json!({"Volumes": {"/a": {}, "/b": {}}, "HostConfig": {"Binds": ["v:/a"]}})).unwrap();
         assert_eq!(opts.mounts.len(), 2);

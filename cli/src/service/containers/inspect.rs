@@ -124,7 +124,7 @@ pub async fn inspect(ctx: &Ctx, id: &str) -> Reply {
             "IPAddress": podman["NetworkSettings"]["IPAddress"],
             "IPPrefixLen": podman["NetworkSettings"]["IPPrefixLen"].as_u64().unwrap_or(0),
             "Gateway": podman["NetworkSettings"]["Gateway"],
-            "MacAddress": "",
+            "MacAddress": podman["NetworkSettings"]["MacAddress"],
             "Networks": networks,
         },
     });
