@@ -44,12 +44,16 @@ pub struct PruneArgs {
 #[derive(Args)]
 pub struct CreateArgs {
     pub name: String,
-    /// Subnet in CIDR form (default: the next free /24 of the pool)
+    /// Subnet in CIDR form, IPv4 or IPv6; give one of each for both (default: the next free
+    /// /24 of the pool, and with --ipv6 the next free /64)
     #[arg(long)]
-    pub subnet: Option<ipnet::Ipv4Net>,
-    /// Gateway address (default: the subnet's first address)
+    pub subnet: Vec<ipnet::IpNet>,
+    /// IPv4 gateway address (default: the subnet's first address)
     #[arg(long)]
     pub gateway: Option<std::net::Ipv4Addr>,
+    /// Give the network's containers IPv6 addresses too (dual stack)
+    #[arg(long)]
+    pub ipv6: bool,
     /// Add metadata (KEY=VALUE)
     #[arg(long)]
     pub label: Vec<String>,
@@ -118,8 +122,10 @@ fn template_row(n: &NetworkRecord) -> Value {
         "Driver": n.driver,
         "NetworkInterface": n.bridge,
         "Created": n.created.to_rfc3339(),
-        "Subnets": [{"Subnet": n.subnet.to_string(), "Gateway": n.gateway.to_string()}],
-        "IPv6Enabled": false,
+        "Subnets": std::iter::once(json!({"Subnet": n.subnet.to_string(), "Gateway": n.gateway.to_string()}))
+            .chain(n.subnet6.map(|s| json!({"Subnet": s.to_string(), "Gateway": n.gateway6().map(|g| g.to_string())})))
+            .collect::<Vec<_>>(),
+        "IPv6Enabled": n.subnet6.is_some(),
         "Internal": n.internal,
         "DNSEnabled": n.dns,
         "Labels": n.labels,
@@ -132,8 +138,24 @@ pub fn run(engine: &Engine, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         NetworkCommand::Create(a) => {
             let labels = crate::format::labels(&a.label);
-            let opts =
-                berth_engine::NetworkCreate { subnet: a.subnet, gateway: a.gateway, labels, internal: a.internal };
+            let (mut subnet, mut subnet6) = (None, None);
+            for s in &a.subnet {
+                let taken = match s {
+                    ipnet::IpNet::V4(s) => subnet.replace(*s).is_some(),
+                    ipnet::IpNet::V6(s) => subnet6.replace(*s).is_some(),
+                };
+                if taken {
+                    anyhow::bail!("--subnet {s}: give at most one IPv4 and one IPv6 subnet");
+                }
+            }
+            let opts = berth_engine::NetworkCreate {
+                subnet,
+                gateway: a.gateway,
+                labels,
+                internal: a.internal,
+                ipv6: a.ipv6,
+                subnet6,
+            };
             let n = engine.create_network(&a.name, opts)?;
             println!("{}", n.name);
         }

@@ -52,8 +52,10 @@ pub fn network_inspect(n: &crate::network::NetworkRecord) -> Value {
         "driver": n.driver,
         "network_interface": n.bridge,
         "created": n.created.to_rfc3339(),
-        "subnets": [{"subnet": n.subnet.to_string(), "gateway": n.gateway.to_string()}],
-        "ipv6_enabled": false,
+        "subnets": std::iter::once(json!({"subnet": n.subnet.to_string(), "gateway": n.gateway.to_string()}))
+            .chain(n.subnet6.map(|s| json!({"subnet": s.to_string(), "gateway": n.gateway6().map(|g| g.to_string())})))
+            .collect::<Vec<_>>(),
+        "ipv6_enabled": n.subnet6.is_some(),
         "internal": n.internal,
         "dns_enabled": n.dns,
         "labels": n.labels,
@@ -256,6 +258,9 @@ impl Engine {
                     "IPPrefixLen": n.subnet.prefix_len(),
                     "Gateway": n.gateway.to_string(),
                     "MacAddress": crate::network::container_mac(c, &n.name, i == 0),
+                    "GlobalIPv6Address": a.ip6.map(|a| a.to_string()).unwrap_or_default(),
+                    "GlobalIPv6PrefixLen": n.subnet6.map_or(0, |s| s.prefix_len()),
+                    "IPv6Gateway": n.gateway6().map(|a| a.to_string()).unwrap_or_default(),
                     "Aliases": std::iter::once(&c.name).chain(&c.options.network_aliases).collect::<Vec<_>>(),
                 }),
             );
@@ -267,6 +272,9 @@ impl Engine {
                 "IPPrefixLen": n.subnet.prefix_len(),
                 "Gateway": n.gateway.to_string(),
                 "MacAddress": crate::network::container_mac(c, &n.name, true),
+                "GlobalIPv6Address": a.ip6.map(|a| a.to_string()).unwrap_or_default(),
+                "GlobalIPv6PrefixLen": n.subnet6.map_or(0, |s| s.prefix_len()),
+                "IPv6Gateway": n.gateway6().map(|a| a.to_string()).unwrap_or_default(),
                 "Ports": ports,
                 "Networks": networks,
             }),

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use oci_spec::image::ImageConfiguration;
 
 use crate::container::{ContainerPaths, ContainerRecord, CreateOptions};
@@ -20,6 +20,29 @@ pub struct NetworkCreate {
     pub labels: BTreeMap<String, String>,
     /// `--internal`: no way out of the network.
     pub internal: bool,
+    /// `--ipv6`: members get IPv6 addresses too, from `subnet6` or a /64 of the pool.
+    pub ipv6: bool,
+    /// An IPv6 `--subnet` (implies `ipv6`).
+    pub subnet6: Option<Ipv6Net>,
+}
+
+/// The host's IPv6 routes (destination networks, the default route left out).
+fn host_routes6() -> Vec<Ipv6Net> {
+    let Ok(text) = std::fs::read_to_string("/proc/net/ipv6_route") else { return Vec::new() };
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let dest = u128::from_str_radix(f.first()?, 16).ok()?;
+            let len = u8::from_str_radix(f.get(1)?, 16).ok()?;
+            // the default route, and host routes of the host's own addresses, overlap nothing new
+            (len > 0 && len < 128).then(|| Ipv6Net::new(std::net::Ipv6Addr::from(dest), len).ok()).flatten()
+        })
+        .filter(|n| !n.network().is_unicast_link_local() && !n.network().is_multicast())
+        .collect()
+}
+
+fn overlaps6(a: &Ipv6Net, b: &Ipv6Net) -> bool {
+    a.contains(&b.network()) || b.contains(&a.network())
 }
 
 /// The host's routes (destination networks), to keep new subnets clear of them.
@@ -81,6 +104,7 @@ impl Engine {
         }
         let config = self.config().network.clone();
         let routes = host_routes();
+        let routes6 = if opts.ipv6 || opts.subnet6.is_some() { host_routes6() } else { Vec::new() };
         let net = self.state().write(|tx| -> Result<NetworkRecord> {
             network::ensure_default(tx, &config)?;
             let existing = network::list(tx)?;
@@ -126,6 +150,47 @@ impl Engine {
                     NetworkError::Invalid(format!("gateway {gateway} is not a host address of {subnet}")).into()
                 );
             }
+            let clash6 = |s: &Ipv6Net| -> Option<String> {
+                existing
+                    .iter()
+                    .filter_map(|n| n.subnet6.map(|s6| (n, s6)))
+                    .find(|(_, s6)| overlaps6(s6, s))
+                    .map(|(n, s6)| format!("network {}'s {s6}", n.name))
+                    .or_else(|| routes6.iter().find(|r| overlaps6(r, s)).map(|r| format!("the host's route to {r}")))
+            };
+            let subnet6 = match (opts.subnet6, opts.ipv6) {
+                (Some(s), _) => {
+                    let s = s.trunc();
+                    if s.prefix_len() > 120 {
+                        return Err(NetworkError::Invalid(format!(
+                            "subnet {s} is too small: use an IPv6 prefix of /120 or shorter (/64 is usual)"
+                        ))
+                        .into());
+                    }
+                    if let Some(other) = clash6(&s) {
+                        return Err(NetworkError::Invalid(format!(
+                            "subnet {s} overlaps {other}: choose another --subnet"
+                        ))
+                        .into());
+                    }
+                    Some(s)
+                }
+                (None, true) => Some(
+                    config
+                        .subnet6_pool
+                        .subnets(64.max(config.subnet6_pool.prefix_len()))
+                        .map_err(|e| NetworkError::Invalid(format!("subnet6_pool {}: {e}", config.subnet6_pool)))?
+                        .take(65536)
+                        .find(|s| clash6(s).is_none())
+                        .ok_or_else(|| {
+                            NetworkError::Invalid(format!(
+                                "no free IPv6 subnet left in the pool {}: give one with --subnet",
+                                config.subnet6_pool
+                            ))
+                        })?,
+                ),
+                (None, false) => None,
+            };
             let bridges: HashSet<String> = existing.iter().map(|n| n.bridge.clone()).collect();
             let bridge = (1..)
                 .map(|i| format!("{}{i}", config.bridge_prefix))
@@ -142,6 +207,7 @@ impl Engine {
                 created: chrono::Utc::now(),
                 labels: opts.labels.clone(),
                 internal: opts.internal,
+                subnet6,
             };
             network::insert(tx, &net)?;
             Ok(net)
@@ -382,6 +448,7 @@ impl Engine {
             hostname,
             name: &c.name,
             ip: address.as_ref().map(|a| a.ip).or(pasta_ip),
+            ip6: address.as_ref().and_then(|a| a.ip6),
             gateway: net.as_ref().map(|n| n.gateway).or(pasta_gateway),
             add_hosts: &c.options.add_hosts,
             peers: &peers,
@@ -530,19 +597,26 @@ impl Engine {
                 opts.network_aliases.push(a.clone());
             }
         }
-        let ip = self.state().write(|tx| -> Result<Ipv4Addr> {
-            let ip = network::allocate(tx, &net, &c.id)?;
+        let address = self.state().write(|tx| -> Result<network::Address> {
+            let address = network::allocate(tx, &net, &c.id)?;
             crate::container::set_options(tx, &c.id, &opts)?;
-            Ok(ip)
+            Ok(address)
         })?;
+        let ip = address.ip;
         if let Some(pid) = c.pid.filter(|_| c.is_running()) {
             let host = self.host_net();
             let veth = network::extra_veth_name(&c.id, &net.name);
             let live = (|| -> std::result::Result<(), NetworkError> {
                 link::ensure_bridge(&host, &net)?;
                 let ifname = link::free_ifname(&host, pid)?;
-                let mac = network::container_mac(&c, &net.name, false);
-                link::attach_veth(&host, &net, &veth, &ifname, &mac, ip, pid, false)?;
+                let end = link::Endpoint {
+                    veth: &veth,
+                    ifname: &ifname,
+                    mac: &network::container_mac(&c, &net.name, false),
+                    ip,
+                    ip6: address.ip6,
+                };
+                link::attach_veth(&host, &net, &end, pid, false)?;
                 network::firewall::add_container(&host, &net, &c.id, ip, &[])?;
                 if net.dns {
                     network::dns::ensure(&self.config().root, &self.config().run_root, &net)

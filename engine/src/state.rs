@@ -135,7 +135,16 @@ CREATE TABLE pods (
     r#"
 ALTER TABLE networks ADD COLUMN internal INTEGER NOT NULL DEFAULT 0;
 "#,
+    // IPv6 (`network create --ipv6`): a network's IPv6 subnet, a member's IPv6 address.
+    NETWORK_IPV6,
 ];
+
+/// IPv6 on networks (migration 12).
+pub(crate) const NETWORK_IPV6: &str = r#"
+ALTER TABLE networks ADD COLUMN subnet6 TEXT;
+ALTER TABLE network_addresses ADD COLUMN address6 TEXT;
+CREATE UNIQUE INDEX network_addresses6 ON network_addresses(network, address6) WHERE address6 IS NOT NULL;
+"#;
 
 /// Networks and the addresses handed out on them (migration 4).
 pub(crate) const NETWORK_TABLES: &str = r#"

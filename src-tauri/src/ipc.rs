@@ -415,9 +415,10 @@ async fn create_network(
     gateway: Option<String>,
     labels: Vec<String>,
     internal: Option<bool>,
+    ipv6: Option<bool>,
 ) -> Result<NetworkSummary, ApiError> {
-    let internal = internal.unwrap_or(false);
-    c::create_network(&b, c::CreateNetworkArgs { name, subnet, gateway, labels, internal }).await
+    let (internal, ipv6) = (internal.unwrap_or(false), ipv6.unwrap_or(false));
+    c::create_network(&b, c::CreateNetworkArgs { name, subnet, gateway, labels, internal, ipv6 }).await
 }
 
 #[tauri::command]

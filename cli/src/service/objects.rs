@@ -71,9 +71,11 @@ fn network_json(n: &berth_engine::network::NetworkRecord, members: &[(String, St
         "Created": n.created.to_rfc3339(),
         "Scope": "local",
         "Driver": n.driver,
-        "EnableIPv6": false,
-        "IPAM": {"Driver": "default", "Options": {}, "Config": [{"Subnet": n.subnet.to_string(), "Gateway": n.gateway.to_string()}]},
-        "Internal": false,
+        "EnableIPv6": n.subnet6.is_some(),
+        "IPAM": {"Driver": "default", "Options": {}, "Config": std::iter::once(json!({"Subnet": n.subnet.to_string(), "Gateway": n.gateway.to_string()}))
+            .chain(n.subnet6.map(|s| json!({"Subnet": s.to_string(), "Gateway": n.gateway6().map(|g| g.to_string())})))
+            .collect::<Vec<_>>()},
+        "Internal": n.internal,
         "Attachable": false,
         "Ingress": false,
         "ConfigFrom": {"Network": ""},
@@ -105,21 +107,30 @@ pub async fn create_network(ctx: &Ctx, r: &Req) -> Reply {
     if let Some(d) = body["Driver"].as_str().filter(|d| !d.is_empty() && *d != "bridge") {
         return Err(ApiError::bad(format!("network driver \"{d}\" is not supported: use bridge")));
     }
-    let cfg = &body["IPAM"]["Config"][0];
-    let subnet = match cfg["Subnet"].as_str() {
-        Some(s) => Some(s.parse().map_err(|_| ApiError::bad(format!("invalid subnet \"{s}\"")))?),
-        None => None,
-    };
-    let gateway = match cfg["Gateway"].as_str() {
-        Some(g) => Some(g.parse().map_err(|_| ApiError::bad(format!("invalid gateway \"{g}\"")))?),
-        None => None,
-    };
+    // IPAM.Config: an IPv4 and an IPv6 subnet at most; the IPv4 one's gateway
+    let (mut subnet, mut subnet6, mut gateway) = (None, None, None);
+    for cfg in body["IPAM"]["Config"].as_array().into_iter().flatten() {
+        let Some(s) = cfg["Subnet"].as_str().filter(|s| !s.is_empty()) else { continue };
+        match s.parse::<ipnet::IpNet>().map_err(|_| ApiError::bad(format!("invalid IPAM.Config Subnet \"{s}\"")))? {
+            ipnet::IpNet::V4(v4) => {
+                subnet = Some(v4);
+                if let Some(g) = cfg["Gateway"].as_str().filter(|g| !g.is_empty()) {
+                    gateway =
+                        Some(g.parse().map_err(|_| {
+                            ApiError::bad(format!("invalid gateway \"{g}\": use an IPv4 address of {v4}"))
+                        })?);
+                }
+            }
+            ipnet::IpNet::V6(v6) => subnet6 = Some(v6),
+        }
+    }
     let labels = body["Labels"]
         .as_object()
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
         .unwrap_or_default();
     let internal = body["Internal"].as_bool().unwrap_or(false);
-    let opts = berth_engine::NetworkCreate { subnet, gateway, labels, internal };
+    let ipv6 = body["EnableIPv6"].as_bool().unwrap_or(false);
+    let opts = berth_engine::NetworkCreate { subnet, gateway, labels, internal, ipv6, subnet6 };
     let n = ctx.blocking(move |e| e.create_network(&name, opts)).await?;
     json_reply(StatusCode::CREATED, &json!({"Id": n.id, "Warning": ""}))
 }

@@ -15,14 +15,20 @@ fn busybox(w: &World) -> String {
     r
 }
 
-/// The host's links whose names a container's veths have.
-fn veths() -> Vec<String> {
-    std::fs::read_dir("/sys/class/net")
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("veth") || (n.starts_with("vb") && n.len() == 13))
-        .collect()
+/// The host ends of the veths on these networks' bridges (other tests' containers, on other
+/// networks, come and go meanwhile).
+fn veths(w: &World, networks: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for n in networks {
+        let bridge = ok(w, &["network", "inspect", "--format", "{{.NetworkInterface}}", n]);
+        let ports = std::fs::read_dir(format!("/sys/class/net/{bridge}/brif")).unwrap();
+        found.extend(ports.flatten().map(|e| e.file_name().to_string_lossy().into_owned()));
+    }
+    found
+}
+
+fn link_exists(name: &str) -> bool {
+    std::path::Path::new("/sys/class/net").join(name).exists()
 }
 
 fn lookup(w: &World, ctr: &str, name: &str) -> Option<String> {
@@ -47,7 +53,6 @@ fn resolves(w: &World, ctr: &str, name: &str) -> Option<String> {
 fn a_container_on_two_networks_and_one_joined_while_running() {
     let w = World::new();
     let img = busybox(&w);
-    let before = veths();
     ok(&w, &["network", "create", "front"]);
     ok(&w, &["network", "create", "back"]);
     ok(&w, &["run", "-d", "--name", "both", "--network", "front", "--network", "back", &img, "sleep", "1000"]);
@@ -85,8 +90,11 @@ fn a_container_on_two_networks_and_one_joined_while_running() {
     let err = w.fails(&["network", "disconnect", "front", "both"]);
     assert!(err.contains("first network of container both"), "{err}");
 
+    let ours = veths(&w, &["front", "back"]);
+    assert_eq!(ours.len(), 4, "both twice, db, late once: {ours:?}");
     ok(&w, &["rm", "-f", "-t", "0", "both", "db", "late"]);
-    assert_eq!(veths(), before, "no veth left on the host");
+    let left: Vec<&String> = ours.iter().filter(|v| link_exists(v)).collect();
+    assert!(left.is_empty(), "no veth left on the host: {left:?}");
     ok(&w, &["network", "rm", "front", "back"]);
 }
 
@@ -171,4 +179,66 @@ fn mac_addresses_asked_for_and_made_are_set_shown_and_kept_across_restarts() {
     assert_eq!(ok(&w, &["ps", "-aq"]), before);
     ok(&w, &["pod", "rm", "-f", "-t", "0", "macpod"]);
     ok(&w, &["rm", "-f", "-t", "0", &cid]);
+}
+
+#[test]
+fn an_ipv6_network_gives_its_containers_ipv6_addresses_routes_and_names() {
+    let w = World::new();
+    let img = busybox(&w);
+    ok(&w, &["network", "create", "--ipv6", "six"]);
+    let subnets = ok(&w, &["network", "inspect", "--format", "{{range .Subnets}}{{.Subnet}} {{end}}", "six"]);
+    let subnet6 = subnets.split_whitespace().find(|s| s.contains(':')).expect("an IPv6 subnet").to_string();
+    assert!(subnet6.starts_with("fd") && subnet6.ends_with("::/64"), "{subnets}");
+    assert_eq!(ok(&w, &["network", "inspect", "--format", "{{.IPv6Enabled}}", "six"]), "true");
+
+    ok(&w, &["run", "-d", "--name", "a6", "--network", "six", &img, "sleep", "1000"]);
+    // busybox ping needs a raw socket
+    ok(&w, &["run", "-d", "--name", "b6", "--cap-add", "NET_RAW", "--network", "six", &img, "sleep", "1000"]);
+    let field = |ctr: &str, f: &str| {
+        ok(&w, &["inspect", "--format", &format!("{{{{.NetworkSettings.Networks.six.{f}}}}}"), ctr])
+    };
+    let a6 = field("a6", "GlobalIPv6Address");
+    let prefix = subnet6.trim_end_matches("/64").trim_end_matches(':');
+    assert!(a6.starts_with(prefix), "{a6} in {subnet6}");
+    assert_eq!(field("a6", "GlobalIPv6PrefixLen"), "64");
+    let gw6 = field("a6", "IPv6Gateway");
+    assert_eq!(gw6, format!("{prefix}::1"));
+    assert!(ok(&w, &["exec", "a6", "ip", "-6", "addr", "show", "eth0"]).contains(&format!("{a6}/64")));
+    let routes = ok(&w, &["exec", "a6", "ip", "-6", "route"]);
+    assert!(routes.lines().any(|l| l.starts_with("default via") && l.contains(&gw6)), "{routes}");
+    // the other container and the gateway answer over IPv6, by address and by name
+    ok(&w, &["exec", "b6", "ping", "-6", "-c", "1", "-W", "5", &a6]);
+    ok(&w, &["exec", "b6", "ping", "-6", "-c", "1", "-W", "5", &gw6]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let aaaa = loop {
+        let out =
+            ok(&w, &["exec", "b6", "sh", "-c", "nslookup -type=AAAA a6 2>/dev/null | grep '^Address:' | tail -1"]);
+        if out.contains(&a6) || std::time::Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(aaaa.contains(&a6), "AAAA of a6: {aaaa}");
+    let hosts = ok(&w, &["exec", "a6", "cat", "/etc/hosts"]);
+    assert!(hosts.lines().any(|l| l.starts_with(&format!("{a6}\t")) && l.ends_with(" a6")), "{hosts}");
+
+    // a subnet given, and bad ones named
+    ok(&w, &["network", "create", "--subnet", "fd00:beef:77::/64", "--subnet", "10.77.6.0/24", "six2"]);
+    assert_eq!(
+        ok(&w, &["network", "inspect", "--format", "{{range .Subnets}}{{.Subnet}} {{end}}", "six2"]),
+        "10.77.6.0/24 fd00:beef:77::/64"
+    );
+    let err = w.fails(&["network", "create", "--subnet", "fd00:beef:77:0:1::/80", "six3"]);
+    assert!(err.contains("overlaps network six2's fd00:beef:77::/64"), "{err}");
+    let err = w.fails(&["network", "create", "--subnet", "fd00:beef:78::/125", "six3"]);
+    assert!(err.contains("subnet fd00:beef:78::/125 is too small"), "{err}");
+    let err = w.fails(&["network", "create", "--subnet", "fd00:beef:78::/64", "--subnet", "fd00:beef:79::/64", "six3"]);
+    assert!(err.contains("at most one IPv4 and one IPv6 subnet"), "{err}");
+    assert!(w.fails(&["network", "inspect", "six3"]).contains("six3"));
+
+    ok(&w, &["rm", "-f", "-t", "0", "a6", "b6"]);
+    ok(&w, &["network", "rm", "six", "six2"]);
+    let table = std::process::Command::new("nft").args(["list", "set", "ip6", "berth", "subnets"]).output().unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(!table.contains(prefix) && !table.contains("fd00:beef:77"), "the subnets are forgotten: {table}");
 }

@@ -15,7 +15,7 @@
 //! few seconds, or when the network is gone.
 
 use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -46,6 +46,8 @@ pub struct Directory {
     pub reverse: Vec<(Ipv4Addr, String)>,
     /// (alias as given, address): what /etc/hosts adds to the names.
     pub aliases: Vec<(String, Ipv4Addr)>,
+    /// (lower-case name, IPv6 address): the same names on an IPv6 network, for AAAA.
+    pub names6: Vec<(String, Ipv6Addr)>,
 }
 
 impl Directory {
@@ -75,6 +77,7 @@ impl Directory {
             d.names.extend(more.names);
             d.reverse.extend(more.reverse);
             d.aliases.extend(more.aliases);
+            d.names6.extend(more.names6);
         }
         Ok(d)
     }
@@ -86,25 +89,34 @@ impl Directory {
 
     fn read_where(conn: &Connection, network: &str, state: &str) -> rusqlite::Result<Directory> {
         let mut stmt = conn.prepare(&format!(
-            "SELECT c.id, c.name, c.config, a.address FROM network_addresses a JOIN containers c ON c.id = a.container_id
+            "SELECT c.id, c.name, c.config, a.address, a.address6 FROM network_addresses a JOIN containers c ON c.id = a.container_id
              WHERE a.network = ? {state} ORDER BY a.address"
         ))?;
         let rows = stmt.query_map([network], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
         })?;
         let mut d = Directory::default();
-        for (id, name, config, address) in rows.flatten() {
+        for (id, name, config, address, address6) in rows.flatten() {
             let Ok(ip) = address.parse::<Ipv4Addr>() else { continue };
             let aliases: Vec<String> = serde_json::from_str::<serde_json::Value>(&config)
                 .ok()
                 .and_then(|v| serde_json::from_value(v["network_aliases"].clone()).ok())
                 .unwrap_or_default();
-            d.names.push((name.to_ascii_lowercase(), ip));
             d.aliases.extend(aliases.iter().map(|a| (a.clone(), ip)));
-            for a in aliases {
-                d.names.push((a.to_ascii_lowercase(), ip));
+            let names: Vec<String> = std::iter::once(name.to_ascii_lowercase())
+                .chain(aliases.iter().map(|a| a.to_ascii_lowercase()))
+                .chain(std::iter::once(id[..12.min(id.len())].to_string()))
+                .collect();
+            if let Some(ip6) = address6.and_then(|a| a.parse::<Ipv6Addr>().ok()) {
+                d.names6.extend(names.iter().map(|n| (n.clone(), ip6)));
             }
-            d.names.push((id[..12.min(id.len())].to_string(), ip));
+            d.names.extend(names.into_iter().map(|n| (n, ip)));
             d.reverse.push((ip, name));
         }
         Ok(d)
@@ -112,6 +124,12 @@ impl Directory {
 
     fn lookup(&self, name: &str) -> Vec<Ipv4Addr> {
         let mut found: Vec<Ipv4Addr> = self.names.iter().filter(|(n, _)| n == name).map(|(_, ip)| *ip).collect();
+        found.dedup();
+        found
+    }
+
+    fn lookup6(&self, name: &str) -> Vec<Ipv6Addr> {
+        let mut found: Vec<Ipv6Addr> = self.names6.iter().filter(|(n, _)| n == name).map(|(_, ip)| *ip).collect();
         found.dedup();
         found
     }
@@ -176,10 +194,16 @@ pub fn answer(query: &[u8], dir: &Directory) -> Answer {
         return Answer::Forward;
     }
     response.metadata.authoritative = true;
-    // A (or ANY) gets the addresses; other types of a known name (AAAA: no IPv6 here) none
+    // A gets the addresses, AAAA the IPv6 ones (on an IPv6 network), ANY both; other types of
+    // a known name none
     if matches!(q.query_type(), RecordType::A | RecordType::ANY) {
         for ip in found {
             response.add_answer(Record::from_rdata(q.name().clone(), TTL, RData::A(rdata::A(ip))));
+        }
+    }
+    if matches!(q.query_type(), RecordType::AAAA | RecordType::ANY) {
+        for ip in dir.lookup6(short) {
+            response.add_answer(Record::from_rdata(q.name().clone(), TTL, RData::AAAA(rdata::AAAA(ip))));
         }
     }
     encode(response)
@@ -517,6 +541,7 @@ mod tests {
             names: vec![("proj_web_1".into(), web), ("web".into(), web), ("abcdef012345".into(), web)],
             reverse: vec![(web, "proj_web_1".into())],
             aliases: vec![("web".into(), web)],
+            names6: Vec::new(),
         }
     }
 
@@ -540,6 +565,14 @@ mod tests {
         // a known name has no IPv6 address: an empty answer, not a failure
         let m = reply(query("web.", RecordType::AAAA));
         assert_eq!((m.metadata.response_code, m.answers.len()), (ResponseCode::NoError, 0));
+        // on an IPv6 network it has
+        let mut d = dir();
+        let web6: Ipv6Addr = "fd00:9::2".parse().unwrap();
+        d.names6 = vec![("web".into(), web6)];
+        let Answer::Reply(b) = answer(&query("web.", RecordType::AAAA), &d) else { panic!("forwarded") };
+        let m = Message::from_vec(&b).unwrap();
+        let ips: Vec<_> = m.answers.iter().map(|r| r.data.clone()).collect();
+        assert_eq!(ips, [RData::AAAA(rdata::AAAA(web6))]);
     }
 
     #[test]

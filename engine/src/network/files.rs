@@ -4,7 +4,7 @@
 //! member by name, and is rewritten in place when members come and go, so a running container
 //! sees the change at its next lookup.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Who the container is, for its hosts file.
 pub struct HostsInput<'a> {
@@ -12,6 +12,8 @@ pub struct HostsInput<'a> {
     pub name: &'a str,
     /// Its address on its network; None without one (`--network none`).
     pub ip: Option<Ipv4Addr>,
+    /// Its IPv6 address, on an IPv6 network.
+    pub ip6: Option<Ipv6Addr>,
     /// The network's gateway: the host, as `host.containers.internal` names it.
     pub gateway: Option<Ipv4Addr>,
     pub add_hosts: &'a [(String, IpAddr)],
@@ -41,7 +43,12 @@ pub fn hosts(input: &HostsInput<'_>) -> String {
     // the hostname, then the name, even when they are the same, as Podman writes them
     let me = format!("{} {}", input.hostname, input.name);
     match input.ip {
-        Some(ip) => out.push_str(&format!("{ip}\t{me}\n")),
+        Some(ip) => {
+            out.push_str(&format!("{ip}\t{me}\n"));
+            if let Some(ip6) = input.ip6 {
+                out.push_str(&format!("{ip6}\t{me}\n"));
+            }
+        }
         None if input.host_hosts.is_none() => out.push_str(&format!("127.0.1.1\t{me}\n")),
         None => {}
     }
@@ -155,6 +162,7 @@ mod tests {
             hostname: "abc123",
             name: "api",
             ip: Some("10.90.0.3".parse().unwrap()),
+            ip6: None,
             gateway: Some("10.90.0.1".parse().unwrap()),
             add_hosts: &add,
             peers: &peers,
@@ -177,6 +185,7 @@ mod tests {
             hostname: "box",
             name: "box",
             ip: None,
+            ip6: None,
             gateway: None,
             add_hosts: &[],
             peers: &[],

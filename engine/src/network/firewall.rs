@@ -17,6 +17,10 @@
 //!                            ip daddr @internal ip saddr != @internal drop             (nor in)
 //! ```
 //!
+//! An IPv6 network (`--ipv6`) adds the same NAT out and `--internal` drops for its IPv6 subnet,
+//! in a table `ip6 berth` of the same shape (published ports stay IPv4, as on Podman's
+//! default setup).
+//!
 //! The base chains are flushed and refilled by every start, in the same transaction as the
 //! container's rules: a flushed ruleset heals itself. A container's rules go by their comment.
 
@@ -26,6 +30,27 @@ use super::link::HostNet;
 use super::{NetworkError, NetworkRecord, PortMapping, Protocol};
 
 const TABLE: &str = "ip berth";
+const TABLE6: &str = "ip6 berth";
+
+/// The IPv6 half of [`base`], for a network with an IPv6 subnet.
+fn base6(net: &NetworkRecord) -> String {
+    let Some(subnet6) = net.subnet6 else { return String::new() };
+    format!(
+        "add table {TABLE6}
+add set {TABLE6} subnets {{ type ipv6_addr; flags interval; }}
+add set {TABLE6} internal {{ type ipv6_addr; flags interval; }}
+add chain {TABLE6} forward {{ type filter hook forward priority filter; policy accept; }}
+flush chain {TABLE6} forward
+add rule {TABLE6} forward ip6 saddr @internal ip6 daddr != @internal drop
+add rule {TABLE6} forward ip6 daddr @internal ip6 saddr != @internal drop
+add chain {TABLE6} postrouting {{ type nat hook postrouting priority srcnat; policy accept; }}
+flush chain {TABLE6} postrouting
+add rule {TABLE6} postrouting ip6 saddr @subnets ip6 daddr != @subnets masquerade
+add element {TABLE6} {set} {{ {subnet6} }}
+",
+        set = if net.internal { "internal" } else { "subnets" },
+    )
+}
 
 fn base(net: &NetworkRecord) -> String {
     format!(
@@ -76,6 +101,7 @@ fn port_rule(container_id: &str, ip: Ipv4Addr, p: &PortMapping) -> String {
 /// The script `add_container` applies; public for its tests.
 pub fn container_script(net: &NetworkRecord, container_id: &str, ip: Ipv4Addr, ports: &[PortMapping]) -> String {
     let mut script = base(net);
+    script.push_str(&base6(net));
     for p in ports {
         script.push_str(&port_rule(container_id, ip, p));
     }
@@ -129,12 +155,20 @@ pub fn remove_container(host: &dyn HostNet, container_id: &str) -> Result<(), Ne
 /// Forgets a removed network's subnet.
 pub fn remove_network(host: &dyn HostNet, net: &NetworkRecord) -> Result<(), NetworkError> {
     let set = if net.internal { "internal" } else { "subnets" };
-    let script = format!("delete element {TABLE} {set} {{ {} }}\n", net.subnet);
-    match host.run("nft", &["-f", "-"], &script, None) {
-        Ok(_) => Ok(()),
-        Err(reason) if reason.contains("No such file") || reason.contains("does not exist") => Ok(()),
-        Err(reason) => Err(NetworkError::Host { what: format!("removing the NAT of network {}", net.name), reason }),
+    let mut scripts = vec![format!("delete element {TABLE} {set} {{ {} }}\n", net.subnet)];
+    if let Some(subnet6) = net.subnet6 {
+        scripts.push(format!("delete element {TABLE6} {set} {{ {subnet6} }}\n"));
     }
+    for script in scripts {
+        match host.run("nft", &["-f", "-"], &script, None) {
+            Ok(_) => {}
+            Err(reason) if reason.contains("No such file") || reason.contains("does not exist") => {}
+            Err(reason) => {
+                return Err(NetworkError::Host { what: format!("removing the NAT of network {}", net.name), reason })
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -154,6 +188,7 @@ mod tests {
             created: chrono::Utc::now(),
             labels: Default::default(),
             internal: false,
+            subnet6: None,
         }
     }
 
@@ -176,6 +211,28 @@ mod tests {
              add rule ip berth published ip daddr 127.0.0.1 udp dport 5353 dnat to 10.87.0.2:53 comment \"berth:abc\"\n"
         ), "{s}");
         assert!(!s.contains("flush chain ip berth published"), "published rules of others survive");
+    }
+
+    #[test]
+    fn an_ipv6_network_gets_nat_out_in_the_ip6_table() {
+        let mut n = net();
+        assert!(!container_script(&n, "abc", "10.87.0.2".parse().unwrap(), &[]).contains("ip6"));
+        n.subnet6 = Some("fd00:9::/64".parse().unwrap());
+        let s = container_script(&n, "abc", "10.87.0.2".parse().unwrap(), &[]);
+        assert!(
+            s.contains("add rule ip6 berth postrouting ip6 saddr @subnets ip6 daddr != @subnets masquerade\n"),
+            "{s}"
+        );
+        assert!(s.contains("add element ip6 berth subnets { fd00:9::/64 }"), "{s}");
+        n.internal = true;
+        let s = container_script(&n, "abc", "10.87.0.2".parse().unwrap(), &[]);
+        assert!(s.contains("add element ip6 berth internal { fd00:9::/64 }"), "{s}");
+        let host = FakeHostNet::default();
+        remove_network(&host, &n).unwrap();
+        assert_eq!(
+            host.calls.borrow().last().unwrap(),
+            "nft -f -\ndelete element ip6 berth internal { fd00:9::/64 }\n"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! commands), behind the [`HostNet`] seam so the commands are unit-tested without root.
 
 use std::io::Write;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -100,35 +100,57 @@ pub fn ensure_bridge(host: &dyn HostNet, net: &NetworkRecord) -> Result<(), Netw
         host.sysctl(&format!("net.ipv4.conf.{}.route_localnet", net.bridge), "1")
             .map_err(host_err(format!("setting up the bridge {}", net.bridge)))?;
     }
-    host.sysctl("net.ipv4.ip_forward", "1").map_err(host_err("enabling IPv4 forwarding".into()))
+    host.sysctl("net.ipv4.ip_forward", "1").map_err(host_err("enabling IPv4 forwarding".into()))?;
+    if net.subnet6.is_some() {
+        host.sysctl("net.ipv6.conf.all.forwarding", "1").map_err(host_err("enabling IPv6 forwarding".into()))?;
+    }
+    Ok(())
 }
 
-/// A veth pair: `veth` on the bridge (with the gateway's address, up), its peer `ifname`
-/// (`eth0`, `eth1`, ...) with the MAC `mac` in the namespace of `pid` with `ip`, and with `default_route` a
-/// default route through the gateway. Two `ip -batch` runs: one outside, one inside.
+/// A container's end of a network: the host side `veth`, its peer `ifname` in the container
+/// with `mac`, and its addresses.
+pub struct Endpoint<'a> {
+    pub veth: &'a str,
+    pub ifname: &'a str,
+    pub mac: &'a str,
+    pub ip: Ipv4Addr,
+    pub ip6: Option<Ipv6Addr>,
+}
+
+/// A veth pair: `veth` on the bridge (with the gateway's addresses, up), its peer `ifname`
+/// (`eth0`, `eth1`, ...) with its MAC in the namespace of `pid` with its addresses (IPv6 without
+/// duplicate address detection, so it is usable at once), and with `default_route` default
+/// routes through the gateways. Two `ip -batch` runs: one outside, one inside.
 pub fn attach_veth(
     host: &dyn HostNet,
     net: &NetworkRecord,
-    veth: &str,
-    ifname: &str,
-    mac: &str,
-    ip: Ipv4Addr,
+    end: &Endpoint<'_>,
     pid: i32,
     default_route: bool,
 ) -> Result<(), NetworkError> {
-    let outside = format!(
-        "addr replace {gw}/{prefix} dev {br}\nlink set {br} up\n\
+    let Endpoint { veth, ifname, mac, ip, ip6 } = *end;
+    let mut outside = format!("addr replace {}/{} dev {}\n", net.gateway, net.prefix(), net.bridge);
+    if let (Some(gw6), Some(s6)) = (net.gateway6(), net.subnet6) {
+        outside.push_str(&format!("addr replace {gw6}/{} dev {} nodad\n", s6.prefix_len(), net.bridge));
+    }
+    outside.push_str(&format!(
+        "link set {br} up\n\
          link add {veth} type veth peer name {ifname} address {mac} netns {pid}\nlink set {veth} master {br}\nlink set {veth} up\n",
-        gw = net.gateway,
-        prefix = net.prefix(),
         br = net.bridge
-    );
+    ));
     host.run("ip", &["-batch", "-"], &outside, None)
         .map_err(host_err(format!("creating the veth pair {veth} on {}", net.bridge)))?;
-    let mut inside =
-        format!("link set lo up\naddr add {ip}/{prefix} dev {ifname}\nlink set {ifname} up\n", prefix = net.prefix(),);
+    let mut inside = format!("link set lo up\naddr add {ip}/{prefix} dev {ifname}\n", prefix = net.prefix());
+    let v6 = ip6.zip(net.subnet6).zip(net.gateway6());
+    if let Some(((ip6, s6), _)) = v6 {
+        inside.push_str(&format!("addr add {ip6}/{} dev {ifname} nodad\n", s6.prefix_len()));
+    }
+    inside.push_str(&format!("link set {ifname} up\n"));
     if default_route {
         inside.push_str(&format!("route add default via {} dev {ifname}\n", net.gateway));
+        if let Some((_, gw6)) = v6 {
+            inside.push_str(&format!("route add ::/0 via {gw6} dev {ifname}\n"));
+        }
     }
     host.run("ip", &["-batch", "-"], &inside, Some(pid)).map_err(host_err(format!("configuring {ifname} ({ip})")))?;
     Ok(())
@@ -223,6 +245,7 @@ mod tests {
             created: chrono::Utc::now(),
             labels: Default::default(),
             internal: false,
+            subnet6: None,
         }
     }
 
@@ -243,17 +266,14 @@ mod tests {
     #[test]
     fn the_veth_peer_is_configured_inside_the_namespace() {
         let host = FakeHostNet::default();
-        attach_veth(
-            &host,
-            &net(),
-            "veth12345678",
-            "eth0",
-            "02:00:00:00:00:07",
-            "10.87.0.7".parse().unwrap(),
-            4242,
-            true,
-        )
-        .unwrap();
+        let end = Endpoint {
+            veth: "veth12345678",
+            ifname: "eth0",
+            mac: "02:00:00:00:00:07",
+            ip: "10.87.0.7".parse().unwrap(),
+            ip6: None,
+        };
+        attach_veth(&host, &net(), &end, 4242, true).unwrap();
         let calls = host.calls.borrow();
         assert_eq!(
             calls[0],
@@ -268,14 +288,43 @@ mod tests {
     }
 
     #[test]
+    fn an_ipv6_network_adds_the_ipv6_gateway_address_and_route() {
+        let host = FakeHostNet::default();
+        let mut n = net();
+        n.subnet6 = Some("fd00:9::/64".parse().unwrap());
+        ensure_bridge(&host, &n).unwrap();
+        assert!(host.calls.borrow().contains(&"sysctl net.ipv6.conf.all.forwarding=1".to_string()));
+        let end = Endpoint {
+            veth: "vethab",
+            ifname: "eth1",
+            mac: "02:00:00:00:00:03",
+            ip: "10.87.0.3".parse().unwrap(),
+            ip6: Some("fd00:9::2".parse().unwrap()),
+        };
+        attach_veth(&host, &n, &end, 7, true).unwrap();
+        let calls = host.calls.borrow();
+        assert!(calls[calls.len() - 2].contains("addr replace fd00:9::1/64 dev berth0 nodad\n"), "{calls:?}");
+        assert_eq!(
+            calls[calls.len() - 1],
+            "[netns 7] ip -batch -\nlink set lo up\naddr add 10.87.0.3/16 dev eth1\naddr add fd00:9::2/64 dev eth1 nodad\n\
+             link set eth1 up\nroute add default via 10.87.0.1 dev eth1\nroute add ::/0 via fd00:9::1 dev eth1\n"
+        );
+    }
+
+    #[test]
     fn deleting_a_missing_link_is_fine_and_a_failure_names_the_link() {
         let host = FakeHostNet::default();
         delete_link(&host, "vethgone").unwrap();
         assert!(host.calls.borrow().is_empty());
         let host = FakeHostNet { fail_on: Some("link add".into()), ..Default::default() };
-        let e =
-            attach_veth(&host, &net(), "vethabc", "eth0", "02:00:00:00:00:02", "10.87.0.2".parse().unwrap(), 1, true)
-                .unwrap_err();
+        let end = Endpoint {
+            veth: "vethabc",
+            ifname: "eth0",
+            mac: "02:00:00:00:00:02",
+            ip: "10.87.0.2".parse().unwrap(),
+            ip6: None,
+        };
+        let e = attach_veth(&host, &net(), &end, 1, true).unwrap_err();
         assert!(e.to_string().starts_with("creating the veth pair vethabc on berth0: "), "{e}");
     }
 }

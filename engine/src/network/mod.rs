@@ -18,11 +18,11 @@ pub mod ports;
 pub mod slirp;
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +44,9 @@ pub struct NetworkConfig {
     pub default_bridge: String,
     /// Where `network create` without `--subnet` takes its /24 subnets from.
     pub subnet_pool: Ipv4Net,
+    /// Where `network create --ipv6` without an IPv6 `--subnet` takes its /64 subnets from (a
+    /// unique local range).
+    pub subnet6_pool: Ipv6Net,
     /// Bridges of user-defined networks are named PREFIX1, PREFIX2, …
     pub bridge_prefix: String,
     /// The resolvers the networks' name servers ask for names they don't know (default: the
@@ -57,6 +60,7 @@ impl Default for NetworkConfig {
             default_subnet: "10.87.0.0/16".parse().expect("valid"),
             default_bridge: "berth0".into(),
             subnet_pool: "10.90.0.0/16".parse().expect("valid"),
+            subnet6_pool: "fd4e:b3a7:8f00::/48".parse().expect("valid"),
             bridge_prefix: "berth".into(),
             dns_forward: Vec::new(),
         }
@@ -193,12 +197,23 @@ pub struct NetworkRecord {
     /// `--internal`: its containers reach each other and the gateway (its name server), nothing
     /// beyond: no default route, no NAT out, forwarding out of it dropped.
     pub internal: bool,
+    /// `--ipv6`: its IPv6 subnet; its members have an address in each (dual stack).
+    pub subnet6: Option<Ipv6Net>,
 }
 
 impl NetworkRecord {
     pub fn prefix(&self) -> u8 {
         self.subnet.prefix_len()
     }
+
+    /// The IPv6 gateway: the subnet's first address, on the bridge.
+    pub fn gateway6(&self) -> Option<Ipv6Addr> {
+        self.subnet6.map(|s| first_host6(&s))
+    }
+}
+
+pub fn first_host6(net: &Ipv6Net) -> Ipv6Addr {
+    Ipv6Addr::from(u128::from(net.network()) + 1)
 }
 
 /// A container's place on a network.
@@ -206,6 +221,8 @@ impl NetworkRecord {
 pub struct Address {
     pub network: String,
     pub ip: Ipv4Addr,
+    /// Its IPv6 address, on a network with `--ipv6`.
+    pub ip6: Option<Ipv6Addr>,
 }
 
 pub fn valid_name(name: &str) -> bool {
@@ -214,7 +231,7 @@ pub fn valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
-const COLUMNS: &str = "name, id, driver, bridge, subnet, gateway, dns, created, labels, internal";
+const COLUMNS: &str = "name, id, driver, bridge, subnet, gateway, dns, created, labels, internal, subnet6";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NetworkRecord> {
     let text = |i: usize| r.get::<_, String>(i);
@@ -230,6 +247,10 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NetworkRecord> {
         created: chrono::DateTime::parse_from_rfc3339(&text(7)?).map(|t| t.to_utc()).unwrap_or_default(),
         labels: serde_json::from_str(&text(8)?).unwrap_or_default(),
         internal: r.get(9)?,
+        subnet6: match r.get::<_, Option<String>>(10)? {
+            Some(s) => Some(s.parse().map_err(|e: ipnet::AddrParseError| bad(10, e.to_string()))?),
+            None => None,
+        },
     })
 }
 
@@ -245,7 +266,7 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<NetworkRecord>> {
 
 pub fn insert(tx: &Transaction<'_>, n: &NetworkRecord) -> rusqlite::Result<()> {
     tx.execute(
-        &format!("INSERT INTO networks ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        &format!("INSERT INTO networks ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
         params![
             n.name,
             n.id,
@@ -257,6 +278,7 @@ pub fn insert(tx: &Transaction<'_>, n: &NetworkRecord) -> rusqlite::Result<()> {
             n.created.to_rfc3339(),
             serde_json::to_string(&n.labels).expect("labels serialise"),
             n.internal,
+            n.subnet6.map(|s| s.to_string()),
         ],
     )?;
     Ok(())
@@ -282,6 +304,7 @@ pub fn ensure_default(tx: &Transaction<'_>, config: &NetworkConfig) -> Result<Ne
         created: chrono::Utc::now(),
         labels: BTreeMap::new(),
         internal: false,
+        subnet6: None,
     };
     insert(tx, &n)?;
     Ok(n)
@@ -298,9 +321,10 @@ pub fn first_host(net: &Ipv4Net) -> Ipv4Addr {
 }
 
 /// Gives the container the lowest free address of the network (the gateway and the network and
-/// broadcast addresses excluded). In the caller's IMMEDIATE transaction, so two creates at once
-/// never get the same one; the primary key would refuse it anyway.
-pub fn allocate(tx: &Transaction<'_>, net: &NetworkRecord, container_id: &str) -> Result<Ipv4Addr, NetworkError> {
+/// broadcast addresses excluded), and on an IPv6 network the lowest free IPv6 one too. In the
+/// caller's IMMEDIATE transaction, so two creates at once never get the same one; the primary
+/// key (and the IPv6 unique index) would refuse it anyway.
+pub fn allocate(tx: &Transaction<'_>, net: &NetworkRecord, container_id: &str) -> Result<Address, NetworkError> {
     let mut stmt = tx.prepare("SELECT address FROM network_addresses WHERE network = ?")?;
     let used: std::collections::HashSet<Ipv4Addr> = stmt
         .query_map([&net.name], |r| r.get::<_, String>(0))?
@@ -311,11 +335,29 @@ pub fn allocate(tx: &Transaction<'_>, net: &NetworkRecord, container_id: &str) -
         .hosts()
         .find(|ip| *ip != net.gateway && !used.contains(ip))
         .ok_or_else(|| NetworkError::Exhausted { network: net.name.clone(), subnet: net.subnet })?;
+    let ip6 = match net.subnet6 {
+        Some(subnet6) => Some(allocate6(tx, net, subnet6)?),
+        None => None,
+    };
     tx.execute(
-        "INSERT INTO network_addresses (network, address, container_id) VALUES (?, ?, ?)",
-        params![net.name, ip.to_string(), container_id],
+        "INSERT INTO network_addresses (network, address, container_id, address6) VALUES (?, ?, ?, ?)",
+        params![net.name, ip.to_string(), container_id, ip6.map(|a| a.to_string())],
     )?;
-    Ok(ip)
+    Ok(Address { network: net.name.clone(), ip, ip6 })
+}
+
+/// The lowest free IPv6 address after the gateway.
+fn allocate6(tx: &Transaction<'_>, net: &NetworkRecord, subnet6: Ipv6Net) -> Result<Ipv6Addr, NetworkError> {
+    let mut stmt = tx.prepare("SELECT address6 FROM network_addresses WHERE network = ? AND address6 IS NOT NULL")?;
+    let used: std::collections::HashSet<Ipv6Addr> = stmt
+        .query_map([&net.name], |r| r.get::<_, String>(0))?
+        .filter_map(|a| a.ok().and_then(|a| a.parse().ok()))
+        .collect();
+    let start = u128::from(subnet6.network()) + 2;
+    let end = u128::from(subnet6.broadcast());
+    (start..end).take(used.len() + 1).map(Ipv6Addr::from).find(|a| !used.contains(a)).ok_or_else(|| {
+        NetworkError::Invalid(format!("network {} has no free IPv6 address left in {subnet6}", net.name))
+    })
 }
 
 /// A container's first address: on the network it was created with (or, that one left, the
@@ -327,10 +369,16 @@ pub fn address_of(conn: &Connection, container_id: &str) -> rusqlite::Result<Opt
 /// Every address of a container, the first network's first, then in the order it joined them.
 pub fn addresses_of(conn: &Connection, container_id: &str) -> rusqlite::Result<Vec<Address>> {
     let mut stmt =
-        conn.prepare("SELECT network, address FROM network_addresses WHERE container_id = ? ORDER BY rowid")?;
+        conn.prepare("SELECT network, address, address6 FROM network_addresses WHERE container_id = ? ORDER BY rowid")?;
     let rows = stmt
-        .query_map([container_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-        .filter_map(|r| r.ok().and_then(|(network, ip)| Some(Address { network, ip: ip.parse().ok()? })))
+        .query_map([container_id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
+        })?
+        .filter_map(|r| {
+            r.ok().and_then(|(network, ip, ip6)| {
+                Some(Address { network, ip: ip.parse().ok()?, ip6: ip6.and_then(|a| a.parse().ok()) })
+            })
+        })
         .collect();
     Ok(rows)
 }
@@ -455,8 +503,14 @@ pub fn attach(
                 0 => (veth_name(&c.id), c.options.ports.as_slice()),
                 _ => (extra_veth_name(&c.id, &net.name), &[][..]),
             };
-            let mac = container_mac(c, &net.name, i == 0);
-            link::attach_veth(host, net, &veth, &format!("eth{i}"), &mac, a.ip, pid, i == 0 && !net.internal)?;
+            let end = link::Endpoint {
+                veth: &veth,
+                ifname: &format!("eth{i}"),
+                mac: &container_mac(c, &net.name, i == 0),
+                ip: a.ip,
+                ip6: a.ip6,
+            };
+            link::attach_veth(host, net, &end, pid, i == 0 && !net.internal)?;
             firewall::add_container(host, net, &c.id, a.ip, ports)?;
         }
         Ok(())
@@ -581,6 +635,7 @@ mod tests {
             created: chrono::Utc::now(),
             labels: BTreeMap::new(),
             internal: false,
+            subnet6: None,
         }
     }
 
@@ -588,6 +643,7 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(crate::state::NETWORK_TABLES).unwrap();
         conn.execute_batch("ALTER TABLE networks ADD COLUMN internal INTEGER NOT NULL DEFAULT 0;").unwrap();
+        conn.execute_batch(crate::state::NETWORK_IPV6).unwrap();
         conn
     }
 
@@ -597,7 +653,7 @@ mod tests {
         let n = net("10.1.2.0/29"); // hosts .1-.6, .1 is the gateway
         let tx = conn.transaction().unwrap();
         insert(&tx, &n).unwrap();
-        let got: Vec<Ipv4Addr> = (0..5).map(|i| allocate(&tx, &n, &format!("c{i}")).unwrap()).collect();
+        let got: Vec<Ipv4Addr> = (0..5).map(|i| allocate(&tx, &n, &format!("c{i}")).unwrap().ip).collect();
         assert_eq!(
             got,
             ["10.1.2.2", "10.1.2.3", "10.1.2.4", "10.1.2.5", "10.1.2.6"].map(|s| s.parse::<Ipv4Addr>().unwrap())
@@ -605,10 +661,28 @@ mod tests {
         let e = allocate(&tx, &n, "c5").unwrap_err();
         assert!(e.to_string().contains("no free address left in 10.1.2.0/29"), "{e}");
         release(&tx, "c1").unwrap();
-        assert_eq!(allocate(&tx, &n, "c6").unwrap(), "10.1.2.3".parse::<Ipv4Addr>().unwrap());
+        assert_eq!(allocate(&tx, &n, "c6").unwrap().ip, "10.1.2.3".parse::<Ipv4Addr>().unwrap());
         tx.commit().unwrap();
         assert_eq!(address_of(&conn, "c6").unwrap().unwrap().ip, "10.1.2.3".parse::<Ipv4Addr>().unwrap());
         assert_eq!(address_of(&conn, "c1").unwrap(), None);
+    }
+
+    #[test]
+    fn an_ipv6_network_gives_each_member_an_ipv6_address_too() {
+        let mut conn = db();
+        let mut n = net("10.1.3.0/24");
+        n.subnet6 = Some("fd00:1:2:3::/64".parse().unwrap());
+        assert_eq!(n.gateway6(), Some("fd00:1:2:3::1".parse().unwrap()));
+        let tx = conn.transaction().unwrap();
+        insert(&tx, &n).unwrap();
+        let a = allocate(&tx, &n, "c0").unwrap();
+        let b = allocate(&tx, &n, "c1").unwrap();
+        assert_eq!((a.ip6, b.ip6), (Some("fd00:1:2:3::2".parse().unwrap()), Some("fd00:1:2:3::3".parse().unwrap())));
+        release(&tx, "c0").unwrap();
+        assert_eq!(allocate(&tx, &n, "c2").unwrap().ip6, Some("fd00:1:2:3::2".parse().unwrap()), "given back");
+        tx.commit().unwrap();
+        assert_eq!(get(&conn, "n").unwrap().unwrap().subnet6, n.subnet6, "kept in the record");
+        assert_eq!(addresses_of(&conn, "c1").unwrap(), [b]);
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub struct CreateNetworkArgs {
     /// `--internal`: its containers reach each other and its gateway, nothing beyond.
     #[serde(default)]
     pub internal: bool,
+    /// `--ipv6`: its containers get IPv6 addresses too, from the next free /64 of the pool.
+    #[serde(default)]
+    pub ipv6: bool,
 }
 
 /// Every container with an address, by network name.
@@ -110,7 +113,7 @@ pub fn network_options(a: &CreateNetworkArgs) -> Result<NetworkCreate, ApiError>
         }
         labels.insert(k.trim().to_string(), v.to_string());
     }
-    Ok(NetworkCreate { subnet, gateway, labels, internal: a.internal })
+    Ok(NetworkCreate { subnet, gateway, labels, internal: a.internal, ipv6: a.ipv6, subnet6: None })
 }
 
 pub async fn create_network(b: &Backend, a: CreateNetworkArgs) -> Result<NetworkSummary, ApiError> {
@@ -143,6 +146,7 @@ mod tests {
             gateway: Some(gateway.into()),
             labels: labels.iter().map(|l| l.to_string()).collect(),
             internal: false,
+            ipv6: false,
         }
     }
 

@@ -188,7 +188,7 @@ mod tests {
             .ends_with("composeProject: string | null, composeService: string | null, health: HealthStatus | null, pod: string | null, podName: string | null, podInfra: boolean, }"));
         assert_eq!(
             decl(NetworkSummary::decl(&cfg)),
-            "{ name: string, id: string, driver: string, interface: string, subnet: string, gateway: string, dns: boolean, created: number, labels: { [key in string]: string }, members: number, isDefault: boolean, internal: boolean, }"
+            "{ name: string, id: string, driver: string, interface: string, subnet: string, gateway: string, dns: boolean, created: number, labels: { [key in string]: string }, members: number, isDefault: boolean, internal: boolean, subnet6: string, }"
         );
         assert_eq!(decl(NetworkMember::decl(&cfg)), "{ id: string, name: string, address: string, }");
         assert_eq!(decl(NetworkDetails::decl(&cfg)), "{ network: NetworkSummary, members: Array<NetworkMember>, }");

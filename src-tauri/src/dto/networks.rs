@@ -31,6 +31,8 @@ pub struct NetworkSummary {
     pub is_default: bool,
     /// `--internal`: no way out of it.
     pub internal: bool,
+    /// `--ipv6`: its IPv6 subnet ("" without).
+    pub subnet6: String,
 }
 
 impl NetworkSummary {
@@ -48,6 +50,7 @@ impl NetworkSummary {
             members: u32::try_from(members).unwrap_or(u32::MAX),
             is_default: n.name == DEFAULT_NETWORK,
             internal: n.internal,
+            subnet6: n.subnet6.map(|s| s.to_string()).unwrap_or_default(),
         }
     }
 }
@@ -110,6 +113,7 @@ mod tests {
             created: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
             labels: BTreeMap::from([("team".to_string(), "web".to_string())]),
             internal: false,
+            subnet6: None,
         }
     }
 
@@ -125,7 +129,7 @@ mod tests {
             json!({
                 "name": "backend", "id": "ab".repeat(32), "driver": "bridge", "interface": "berth1",
                 "subnet": "10.90.3.0/24", "gateway": "10.90.3.1", "dns": true, "created": 1_700_000_000,
-                "labels": {"team": "web"}, "members": 2, "isDefault": false, "internal": false,
+                "labels": {"team": "web"}, "members": 2, "isDefault": false, "internal": false, "subnet6": "",
             })
         );
         let default = NetworkSummary::new(&record(DEFAULT_NETWORK, false), 0);

@@ -166,7 +166,14 @@ export interface Backend {
   /** The object `berth network inspect` prints, with the members under `containers`. */
   inspectNetwork(name: string): Promise<unknown>;
   /** Blank subnet and gateway: the engine's choice; labels are `KEY=VALUE`. */
-  createNetwork(name: string, subnet: string | null, gateway: string | null, labels: string[], internal?: boolean): Promise<NetworkSummary>;
+  createNetwork(
+    name: string,
+    subnet: string | null,
+    gateway: string | null,
+    labels: string[],
+    internal?: boolean,
+    ipv6?: boolean,
+  ): Promise<NetworkSummary>;
   /** Refused for the default network and while containers are on it. */
   removeNetwork(name: string): Promise<null>;
   /** Removes every network but the default that no container is on; returns their names. */
@@ -365,7 +372,8 @@ export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEve
     listNetworks: () => call('list_networks'),
     networkDetails: (name) => call('network_details', { name }),
     inspectNetwork: (name) => call('inspect_network', { name }),
-    createNetwork: (name, subnet, gateway, labels, internal = false) => call('create_network', { name, subnet, gateway, labels, internal }),
+    createNetwork: (name, subnet, gateway, labels, internal = false, ipv6 = false) =>
+      call('create_network', { name, subnet, gateway, labels, internal, ipv6 }),
     removeNetwork: (name) => call('remove_network', { name }),
     pruneNetworks: () => call('prune_networks'),
 

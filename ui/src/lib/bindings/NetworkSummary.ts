@@ -27,4 +27,8 @@ isDefault: boolean,
 /**
  * `--internal`: no way out of it.
  */
-internal: boolean, };
+internal: boolean, 
+/**
+ * `--ipv6`: its IPv6 subnet ("" without).
+ */
+subnet6: string, };

@@ -91,7 +91,7 @@ describe('NetworksPane', () => {
     fake.createNetwork.mockRejectedValueOnce({ code: 'invalid', message: 'subnet 10.90.0.0/24 overlaps network other\'s 10.90.0.0/16: choose another --subnet' });
     await fireEvent.click(getByTestId('network-create-submit'));
     await waitFor(() => expect(getByTestId('network-create-error').textContent).toContain('overlaps network other'));
-    expect(fake.createNetwork).toHaveBeenLastCalledWith('backend', '10.90.0.0/24', '10.90.0.254', ['team=web'], false);
+    expect(fake.createNetwork).toHaveBeenLastCalledWith('backend', '10.90.0.0/24', '10.90.0.254', ['team=web'], false, false);
 
     fake.createNetwork.mockResolvedValueOnce(network({ name: 'backend', subnet: '10.90.0.0/24' }));
     const lists = fake.listNetworks.mock.calls.length;

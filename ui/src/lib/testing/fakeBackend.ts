@@ -81,6 +81,7 @@ export function network(over: Partial<NetworkSummary> = {}): NetworkSummary {
     members: 0,
     isDefault: false,
     internal: false,
+    subnet6: '',
     ...over,
   };
 }
