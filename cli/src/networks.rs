@@ -32,6 +32,20 @@ pub enum NetworkCommand {
     Connect(ConnectArgs),
     /// Disconnect a container from a network (at once, when it runs)
     Disconnect(DisconnectArgs),
+    /// Put running containers' firewall rules back (after a firewall reload took them)
+    Reload(ReloadArgs),
+}
+
+#[derive(Args)]
+pub struct ReloadArgs {
+    /// Containers, by name or id
+    pub containers: Vec<String>,
+    /// Every running container
+    #[arg(short, long)]
+    pub all: bool,
+    /// The container made last
+    #[arg(short, long)]
+    pub latest: bool,
 }
 
 #[derive(Args)]
@@ -225,6 +239,7 @@ pub fn run(engine: &Engine, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
         NetworkCommand::Exists(a) => return crate::format::exists(engine.network(&a.name)),
         NetworkCommand::Connect(a) => drop(engine.connect_network(&a.network, &a.container, &a.alias)?),
         NetworkCommand::Disconnect(a) => drop(engine.disconnect_network(&a.network, &a.container)?),
+        NetworkCommand::Reload(a) => return reload(engine, a),
         NetworkCommand::Prune(a) => {
             if !a.force && !crate::format::confirm("This will remove all networks not used by at least one container.")?
             {
@@ -265,4 +280,35 @@ pub fn run(engine: &Engine, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `network reload`: the ids of the containers whose rules were put back; a container that
+/// can't be reloaded is named on stderr and the others go on (status 125 at the end).
+fn reload(engine: &Engine, a: &ReloadArgs) -> anyhow::Result<ExitCode> {
+    let targets: Vec<String> = if a.all {
+        if !a.containers.is_empty() || a.latest {
+            anyhow::bail!("--all and containers or --latest cannot be used together");
+        }
+        engine.containers()?.into_iter().filter(|c| c.is_running()).map(|c| c.id).collect()
+    } else if a.latest {
+        if !a.containers.is_empty() {
+            anyhow::bail!("--latest and containers cannot be used together");
+        }
+        engine.containers()?.into_iter().max_by_key(|c| c.created_at).map(|c| c.id).into_iter().collect()
+    } else if a.containers.is_empty() {
+        anyhow::bail!("network reload needs containers, --all or --latest");
+    } else {
+        a.containers.clone()
+    };
+    let mut failed = false;
+    for t in &targets {
+        match engine.reload_network(t) {
+            Ok(c) => println!("{}", c.id),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { ExitCode::from(125) } else { ExitCode::SUCCESS })
 }

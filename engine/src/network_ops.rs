@@ -642,6 +642,35 @@ impl Engine {
         Ok(now)
     }
 
+    /// `berth network reload`: puts a running container's NAT rules back (its network's NAT
+    /// out, its published ports), for when a firewall reload (`nft flush ruleset`, firewalld)
+    /// took them: its own rules are removed first, so a reload of intact rules changes
+    /// nothing. Its addresses and MACs stay. Containers not on bridge networks (host, none,
+    /// another container's, pasta) have no rules of Berth's: nothing to do.
+    pub fn reload_network(&self, query: &str) -> Result<ContainerRecord> {
+        let c = self.container(query)?;
+        if !c.is_running() {
+            return Err(crate::Error::Invalid(format!(
+                "container {} is not running: its network is set up when it starts",
+                c.name
+            )));
+        }
+        if !matches!(Mode::of(&c.options), Mode::Bridge(_)) || crate::rootless::is_rootless() {
+            return Ok(c);
+        }
+        let host = self.host_net();
+        network::firewall::remove_container(&host, &c.id)?;
+        // (the state's lock is let go before the loop takes it again in `network`)
+        let addresses = network::addresses_of(self.state().conn(), &c.id)?;
+        for (i, a) in addresses.iter().enumerate() {
+            let net = self.network(&a.network)?;
+            link::ensure_bridge(&host, &net)?;
+            let ports = if i == 0 { c.options.ports.as_slice() } else { &[] };
+            network::firewall::add_container(&host, &net, &c.id, a.ip, ports)?;
+        }
+        Ok(c)
+    }
+
     /// `berth network disconnect`: the container leaves one of its networks, at once when it
     /// runs. Its first network (eth0, the default route) stays while it runs; stopped, the next
     /// one becomes its first. Its only network can't be left.

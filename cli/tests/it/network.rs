@@ -181,6 +181,33 @@ fn published_tcp_and_udp_ports_answer_on_loopback_and_the_hosts_addresses() {
     // It starts again on the same ports.
     w.ok(&["start", "web"]);
     wait_for("httpd to answer again", || http_get(&local, "/index.html").is_some());
+
+    // A firewall reload takes its rules (here: only its own, others' tests run alongside);
+    // `network reload` puts them back, once however often it runs.
+    let listing =
+        std::process::Command::new("nft").args(["-a", "list", "chain", "ip", "berth", "published"]).output().unwrap();
+    let script: String = String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .filter(|l| l.contains(&format!("berth:{id}")))
+        .filter_map(|l| l.rsplit("# handle ").next())
+        .map(|h| format!("delete rule ip berth published handle {}\n", h.trim()))
+        .collect();
+    let mut nft =
+        std::process::Command::new("nft").args(["-f", "-"]).stdin(std::process::Stdio::piped()).spawn().unwrap();
+    nft.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    assert!(nft.wait().unwrap().success());
+    assert_eq!(nft_rules_of(&id), 0);
+    assert!(http_get(&local, "/index.html").is_none(), "its port is gone with its rules");
+    let ip = inspect(&w, "web")["NetworkSettings"]["IPAddress"].clone();
+    assert_eq!(w.ok(&["network", "reload", "web"]), format!("{id}\n"));
+    assert_eq!(nft_rules_of(&id), 2);
+    wait_for("httpd to answer after the reload", || http_get(&local, "/index.html").is_some());
+    assert!(w.ok(&["network", "reload", "--all"]).lines().any(|l| l == id));
+    assert_eq!(nft_rules_of(&id), 2, "reloading intact rules changes nothing");
+    assert_eq!(inspect(&w, "web")["NetworkSettings"]["IPAddress"], ip, "the address stays");
+    w.ok(&["stop", "-t", "0", "web"]);
+    let err = w.fails(&["network", "reload", "web"]);
+    assert!(err.contains("container web is not running"), "{err}");
 }
 
 #[test]

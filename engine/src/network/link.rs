@@ -140,7 +140,8 @@ pub fn attach_veth(
     ));
     host.run("ip", &["-batch", "-"], &outside, None)
         .map_err(host_err(format!("creating the veth pair {veth} on {}", net.bridge)))?;
-    let mut inside = format!("link set lo up\naddr add {ip}/{prefix} dev {ifname}\n", prefix = net.prefix());
+    // `brd +`: the subnet's broadcast address, as netavark sets it
+    let mut inside = format!("link set lo up\naddr add {ip}/{prefix} brd + dev {ifname}\n", prefix = net.prefix());
     let v6 = ip6.zip(net.subnet6).zip(net.gateway6());
     if let Some(((ip6, s6), _)) = v6 {
         inside.push_str(&format!("addr add {ip6}/{} dev {ifname} nodad\n", s6.prefix_len()));
@@ -283,7 +284,7 @@ mod tests {
         );
         assert_eq!(
             calls[1],
-            "[netns 4242] ip -batch -\nlink set lo up\naddr add 10.87.0.7/16 dev eth0\nlink set eth0 up\nroute add default via 10.87.0.1 dev eth0\n"
+            "[netns 4242] ip -batch -\nlink set lo up\naddr add 10.87.0.7/16 brd + dev eth0\nlink set eth0 up\nroute add default via 10.87.0.1 dev eth0\n"
         );
     }
 
@@ -306,7 +307,7 @@ mod tests {
         assert!(calls[calls.len() - 2].contains("addr replace fd00:9::1/64 dev berth0 nodad\n"), "{calls:?}");
         assert_eq!(
             calls[calls.len() - 1],
-            "[netns 7] ip -batch -\nlink set lo up\naddr add 10.87.0.3/16 dev eth1\naddr add fd00:9::2/64 dev eth1 nodad\n\
+            "[netns 7] ip -batch -\nlink set lo up\naddr add 10.87.0.3/16 brd + dev eth1\naddr add fd00:9::2/64 dev eth1 nodad\n\
              link set eth1 up\nroute add default via 10.87.0.1 dev eth1\nroute add ::/0 via fd00:9::1 dev eth1\n"
         );
     }
