@@ -257,11 +257,12 @@ impl Engine {
                     "IPAddress": a.ip.to_string(),
                     "IPPrefixLen": n.subnet.prefix_len(),
                     "Gateway": n.gateway.to_string(),
-                    "MacAddress": crate::network::container_mac(c, &n.name, i == 0),
+                    "MacAddress": crate::network::container_mac(c, a, i == 0),
                     "GlobalIPv6Address": a.ip6.map(|a| a.to_string()).unwrap_or_default(),
                     "GlobalIPv6PrefixLen": n.subnet6.map_or(0, |s| s.prefix_len()),
                     "IPv6Gateway": n.gateway6().map(|a| a.to_string()).unwrap_or_default(),
-                    "Aliases": std::iter::once(&c.name).chain(&c.options.network_aliases).collect::<Vec<_>>(),
+                    // Podman's: the aliases and the short id (its name is resolved all the same)
+                    "Aliases": c.options.network_aliases.iter().map(String::as_str).chain([&c.id[..12]]).collect::<Vec<_>>(),
                 }),
             );
         }
@@ -271,7 +272,7 @@ impl Engine {
                 "IPAddress": a.ip.to_string(),
                 "IPPrefixLen": n.subnet.prefix_len(),
                 "Gateway": n.gateway.to_string(),
-                "MacAddress": crate::network::container_mac(c, &n.name, true),
+                "MacAddress": crate::network::container_mac(c, a, true),
                 "GlobalIPv6Address": a.ip6.map(|a| a.to_string()).unwrap_or_default(),
                 "GlobalIPv6PrefixLen": n.subnet6.map_or(0, |s| s.prefix_len()),
                 "IPv6Gateway": n.gateway6().map(|a| a.to_string()).unwrap_or_default(),

@@ -590,8 +590,16 @@ impl Engine {
                 .into());
             }
         }
+        // a container that left all its networks joins this one as its first: eth0's role, the
+        // default route and the published ports
+        let first = addresses.is_empty();
         let mut opts = c.options.clone();
-        opts.networks.push(net.name.clone());
+        if first {
+            opts.networks.retain(|n| *n != net.name);
+            opts.network = Some(net.name.clone());
+        } else {
+            opts.networks.push(net.name.clone());
+        }
         for a in aliases {
             if !opts.network_aliases.contains(a) {
                 opts.network_aliases.push(a.clone());
@@ -612,12 +620,13 @@ impl Engine {
                 let end = link::Endpoint {
                     veth: &veth,
                     ifname: &ifname,
-                    mac: &network::container_mac(&c, &net.name, false),
+                    mac: &network::container_mac(&c, &address, first),
                     ip,
                     ip6: address.ip6,
                 };
-                link::attach_veth(&host, &net, &end, pid, false)?;
-                network::firewall::add_container(&host, &net, &c.id, ip, &[])?;
+                link::attach_veth(&host, &net, &end, pid, first && !net.internal)?;
+                let ports = if first { c.options.ports.as_slice() } else { &[] };
+                network::firewall::add_container(&host, &net, &c.id, ip, ports)?;
                 if net.dns {
                     network::dns::ensure(&self.config().root, &self.config().run_root, &net)
                         .map_err(NetworkError::Invalid)?;
@@ -672,8 +681,9 @@ impl Engine {
     }
 
     /// `berth network disconnect`: the container leaves one of its networks, at once when it
-    /// runs. Its first network (eth0, the default route) stays while it runs; stopped, the next
-    /// one becomes its first. Its only network can't be left.
+    /// runs. When that is its first, the next one becomes its first: the default route and the
+    /// published ports move there. Its only network may be left too (it keeps loopback alone
+    /// until it joins one again, as Podman's do).
     pub fn disconnect_network(&self, net_query: &str, ctr_query: &str) -> Result<ContainerRecord> {
         let net = self.network(net_query)?;
         let c = self.container(ctr_query)?;
@@ -685,36 +695,37 @@ impl Engine {
             ))
             .into());
         };
-        if addresses.len() == 1 {
-            return Err(NetworkError::Invalid(format!(
-                "network {} is the only network of container {}: connect it to another first, or remove it",
-                net.name, c.name
-            ))
-            .into());
-        }
-        if pos == 0 && c.is_running() {
-            return Err(NetworkError::Invalid(format!(
-                "network {} is the first network of container {} (eth0 and its default route): stop the container first",
-                net.name, c.name
-            ))
-            .into());
-        }
         let mut opts = c.options.clone();
-        if pos == 0 {
+        if pos == 0 && addresses.len() > 1 {
             // the next network becomes its first
             let next = addresses[1].network.clone();
             opts.networks.retain(|n| *n != next);
             opts.network = Some(next);
-        } else {
+        } else if pos > 0 {
             opts.networks.retain(|n| *n != net.name);
         }
+        // (its only network left: `network` still names it, with no address there)
         self.state().write(|tx| -> Result<()> {
             network::release_on(tx, &c.id, &net.name)?;
             crate::container::set_options(tx, &c.id, &opts)?;
             Ok(())
         })?;
-        if c.is_running() {
-            link::delete_link(&self.host_net(), &network::extra_veth_name(&c.id, &net.name))?;
+        if let Some(pid) = c.pid.filter(|_| c.is_running()) {
+            let host = self.host_net();
+            if pos == 0 {
+                // its published ports, and the veth it started with (the first network's)
+                network::firewall::remove_container(&host, &c.id)?;
+                link::delete_link(&host, &network::veth_name(&c.id))?;
+            }
+            link::delete_link(&host, &network::extra_veth_name(&c.id, &net.name))?;
+            if let (0, Some(next)) = (pos, addresses.get(1)) {
+                let next_net = self.network(&next.network)?;
+                if !next_net.internal {
+                    let ifname = link::ifname_of(&host, pid, next.ip)?;
+                    link::default_routes(&host, &next_net, &ifname, pid)?;
+                }
+                network::firewall::add_container(&host, &next_net, &c.id, next.ip, &c.options.ports)?;
+            }
         }
         let now = self.container(&c.id)?;
         self.refresh_network_hosts(&net.name);

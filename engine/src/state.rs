@@ -137,7 +137,12 @@ ALTER TABLE networks ADD COLUMN internal INTEGER NOT NULL DEFAULT 0;
 "#,
     // IPv6 (`network create --ipv6`): a network's IPv6 subnet, a member's IPv6 address.
     NETWORK_IPV6,
+    // The address a network handed out last: the next goes to the one after it.
+    NETWORK_LAST_ADDRESS,
 ];
+
+/// Addresses handed out in turn (migration 13).
+pub(crate) const NETWORK_LAST_ADDRESS: &str = "ALTER TABLE networks ADD COLUMN last_address TEXT;";
 
 /// IPv6 on networks (migration 12).
 pub(crate) const NETWORK_IPV6: &str = r#"

@@ -85,13 +85,26 @@ fn a_container_on_two_networks_and_one_joined_while_running() {
     ok(&w, &["network", "disconnect", "back", "late"]);
     assert!(!ok(&w, &["exec", "late", "ip", "-o", "-4", "addr"]).contains(&late_ip));
     assert_eq!(lookup(&w, "db", "late"), None, "gone from back's names");
-    let err = w.fails(&["network", "disconnect", "front", "late"]);
-    assert!(err.contains("the only network of container late"), "{err}");
-    let err = w.fails(&["network", "disconnect", "front", "both"]);
-    assert!(err.contains("first network of container both"), "{err}");
+
+    // its first network left while it runs: the next one has the default route
+    ok(&w, &["network", "disconnect", "front", "both"]);
+    let routes = ok(&w, &["exec", "both", "ip", "route"]);
+    assert!(routes.lines().any(|l| l.starts_with("default") && l.contains("eth1")), "{routes}");
+    assert!(!ok(&w, &["exec", "both", "ip", "-o", "-4", "addr"]).contains(" eth0 "));
+    // its only network left: loopback alone; joined again, a new address and MAC
+    let field =
+        |f: &str| ok(&w, &["inspect", "--format", &format!("{{{{.NetworkSettings.Networks.front.{f}}}}}"), "late"]);
+    let (old_ip, old_mac) = (field("IPAddress"), field("MacAddress"));
+    ok(&w, &["network", "disconnect", "front", "late"]);
+    assert_eq!(ok(&w, &["exec", "late", "ip", "-o", "-4", "addr"]).lines().count(), 1, "lo alone");
+    ok(&w, &["network", "connect", "front", "late"]);
+    assert_ne!(field("IPAddress"), old_ip);
+    assert_ne!(field("MacAddress"), old_mac);
+    let routes = ok(&w, &["exec", "late", "ip", "route"]);
+    assert!(routes.lines().any(|l| l.starts_with("default") && l.contains("eth0")), "{routes}");
 
     let ours = veths(&w, &["front", "back"]);
-    assert_eq!(ours.len(), 4, "both twice, db, late once: {ours:?}");
+    assert_eq!(ours.len(), 3, "both, db on back, late on front: {ours:?}");
     ok(&w, &["rm", "-f", "-t", "0", "both", "db", "late"]);
     let left: Vec<&String> = ours.iter().filter(|v| link_exists(v)).collect();
     assert!(left.is_empty(), "no veth left on the host: {left:?}");
@@ -241,4 +254,45 @@ fn an_ipv6_network_gives_its_containers_ipv6_addresses_routes_and_names() {
     let table = std::process::Command::new("nft").args(["list", "set", "ip6", "berth", "subnets"]).output().unwrap();
     let table = String::from_utf8_lossy(&table.stdout);
     assert!(!table.contains(prefix) && !table.contains("fd00:beef:77"), "the subnets are forgotten: {table}");
+}
+
+#[test]
+fn published_ports_move_to_the_next_network_when_the_first_is_left() {
+    let w = World::new();
+    let img = busybox(&w);
+    ok(&w, &["network", "create", "pfirst"]);
+    ok(&w, &["network", "create", "psecond"]);
+    let port = crate::network::free_port();
+    let addr = format!("127.0.0.1:{port}");
+    ok(
+        &w,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "pub",
+            "-p",
+            &format!("{port}:80"),
+            "--network",
+            "pfirst",
+            &img,
+            "httpd",
+            "-f",
+            "-p",
+            "80",
+            "-h",
+            "/etc",
+        ],
+    );
+    crate::network::wait_for("httpd", || crate::network::http_get(&addr, "/hostname").is_some());
+    ok(&w, &["network", "disconnect", "pfirst", "pub"]);
+    assert!(crate::network::http_get(&addr, "/hostname").is_none(), "no network, no port");
+    ok(&w, &["network", "connect", "pfirst", "pub"]);
+    crate::network::wait_for("httpd again", || crate::network::http_get(&addr, "/hostname").is_some());
+    ok(&w, &["network", "connect", "psecond", "pub"]);
+    ok(&w, &["network", "disconnect", "pfirst", "pub"]);
+    crate::network::wait_for("httpd through the second network", || {
+        crate::network::http_get(&addr, "/hostname").is_some()
+    });
+    ok(&w, &["rm", "-f", "-t", "0", "pub"]);
 }

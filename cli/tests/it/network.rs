@@ -68,7 +68,7 @@ fn net_image(w: &World) -> String {
     reference
 }
 
-fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(15);
     while !f() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -77,7 +77,7 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 /// GET `path` from `addr`; the body, or None when nothing answers.
-fn http_get(addr: &str, path: &str) -> Option<Vec<u8>> {
+pub(crate) fn http_get(addr: &str, path: &str) -> Option<Vec<u8>> {
     let mut s = TcpStream::connect_timeout(&addr.parse().ok()?, Duration::from_secs(2)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
@@ -97,7 +97,7 @@ fn udp_echo(addr: &str, msg: &[u8]) -> Option<Vec<u8>> {
     Some(buf[..n].to_vec())
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 

@@ -157,6 +157,31 @@ pub fn attach_veth(
     Ok(())
 }
 
+/// The interface of the network namespace of `pid` that has the address `ip`.
+pub fn ifname_of(host: &dyn HostNet, pid: i32, ip: Ipv4Addr) -> Result<String, NetworkError> {
+    let listing = host
+        .run("ip", &["-o", "-4", "addr", "show"], "", Some(pid))
+        .map_err(host_err("listing the container's addresses".into()))?;
+    let want = format!("inet {ip}/");
+    listing
+        .lines()
+        .find(|l| l.contains(&want))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .map(str::to_string)
+        .ok_or_else(|| NetworkError::Invalid(format!("the container has no interface with the address {ip}")))
+}
+
+/// Makes `ifname` in the network namespace of `pid` the way out: default routes through the
+/// network's gateways (its first network left, the next one takes over).
+pub fn default_routes(host: &dyn HostNet, net: &NetworkRecord, ifname: &str, pid: i32) -> Result<(), NetworkError> {
+    let mut script = format!("route replace default via {} dev {ifname}\n", net.gateway);
+    if let Some(gw6) = net.gateway6() {
+        script.push_str(&format!("route replace ::/0 via {gw6} dev {ifname}\n"));
+    }
+    host.run("ip", &["-batch", "-"], &script, Some(pid)).map_err(host_err(format!("routing through {ifname}")))?;
+    Ok(())
+}
+
 /// The first `ethN` not in use in the network namespace of `pid` (for `network connect`).
 pub fn free_ifname(host: &dyn HostNet, pid: i32) -> Result<String, NetworkError> {
     let listing = host

@@ -320,21 +320,29 @@ pub fn first_host(net: &Ipv4Net) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(net.network()) + 1)
 }
 
-/// Gives the container the lowest free address of the network (the gateway and the network and
-/// broadcast addresses excluded), and on an IPv6 network the lowest free IPv6 one too. In the
-/// caller's IMMEDIATE transaction, so two creates at once never get the same one; the primary
-/// key (and the IPv6 unique index) would refuse it anyway.
+/// Gives the container the next free address of the network after the one it handed out last,
+/// round the subnet (the gateway and the network and broadcast addresses excluded), as netavark
+/// and Docker do: an address given back is not handed out again at once, so a container that
+/// leaves and joins again has a new one. On an IPv6 network the lowest free IPv6 one too. In
+/// the caller's IMMEDIATE transaction, so two creates at once never get the same one; the
+/// primary key (and the IPv6 unique index) would refuse it anyway.
 pub fn allocate(tx: &Transaction<'_>, net: &NetworkRecord, container_id: &str) -> Result<Address, NetworkError> {
     let mut stmt = tx.prepare("SELECT address FROM network_addresses WHERE network = ?")?;
     let used: std::collections::HashSet<Ipv4Addr> = stmt
         .query_map([&net.name], |r| r.get::<_, String>(0))?
         .filter_map(|a| a.ok().and_then(|a| a.parse().ok()))
         .collect();
-    let ip = net
-        .subnet
-        .hosts()
-        .find(|ip| *ip != net.gateway && !used.contains(ip))
+    let last: Option<Ipv4Addr> = tx
+        .query_row("SELECT last_address FROM networks WHERE name = ?", [&net.name], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten()
+        .and_then(|a| a.parse().ok());
+    let free = |ip: &Ipv4Addr| *ip != net.gateway && !used.contains(ip);
+    let after_last = last.and_then(|l| net.subnet.hosts().skip_while(|ip| *ip <= l).find(free));
+    let ip = after_last
+        .or_else(|| net.subnet.hosts().find(free))
         .ok_or_else(|| NetworkError::Exhausted { network: net.name.clone(), subnet: net.subnet })?;
+    tx.execute("UPDATE networks SET last_address = ? WHERE name = ?", [ip.to_string(), net.name.clone()])?;
     let ip6 = match net.subnet6 {
         Some(subnet6) => Some(allocate6(tx, net, subnet6)?),
         None => None,
@@ -441,21 +449,22 @@ pub fn parse_mac(s: &str) -> Result<String, NetworkError> {
 }
 
 /// The MAC of a container's interface on a network: the one it asked for on its first network,
-/// otherwise a locally administered one made from its id and the network's name, so it is the
-/// same at every start (as Podman keeps its MACs across restarts and reloads).
-pub fn mac_for(container_id: &str, network: &str, requested: Option<&str>) -> String {
+/// otherwise a locally administered one made from its id, the network's name and its address
+/// there, so it is the same at every start (as Podman keeps its MACs across restarts and
+/// reloads) and new when it leaves and joins again (a new address).
+pub fn mac_for(container_id: &str, address: &Address, requested: Option<&str>) -> String {
     if let Some(m) = requested {
         return m.to_string();
     }
     use sha2::Digest;
-    let d = sha2::Sha256::digest(format!("berth-mac:{container_id}\0{network}").as_bytes());
+    let d = sha2::Sha256::digest(format!("berth-mac:{container_id}\0{}\0{}", address.network, address.ip).as_bytes());
     // 02: locally administered, unicast
     format!("02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", d[0], d[1], d[2], d[3], d[4])
 }
 
-/// The MAC of container `c` on `network` (the first of its networks takes `--mac-address`).
-pub fn container_mac(c: &ContainerRecord, network: &str, first: bool) -> String {
-    mac_for(&c.id, network, c.options.mac_address.as_deref().filter(|_| first))
+/// The MAC of container `c` at `address` (the first of its networks takes `--mac-address`).
+pub fn container_mac(c: &ContainerRecord, address: &Address, first: bool) -> String {
+    mac_for(&c.id, address, c.options.mac_address.as_deref().filter(|_| first))
 }
 
 /// What the monitor holds while the container runs: the sockets reserving its host ports.
@@ -488,7 +497,8 @@ pub fn attach(
     };
     let addresses = addresses_of(conn, &c.id)?;
     if addresses.is_empty() {
-        return Err(NetworkError::Invalid(format!("container {} has no network address", &c.id[..12])));
+        // it left all its networks (`network disconnect`): loopback only, until it joins one
+        return Ok(Attachment { reserved });
     }
     let mut nets = Vec::new();
     for a in &addresses {
@@ -506,7 +516,7 @@ pub fn attach(
             let end = link::Endpoint {
                 veth: &veth,
                 ifname: &format!("eth{i}"),
-                mac: &container_mac(c, &net.name, i == 0),
+                mac: &container_mac(c, a, i == 0),
                 ip: a.ip,
                 ip6: a.ip6,
             };
@@ -644,6 +654,7 @@ mod tests {
         conn.execute_batch(crate::state::NETWORK_TABLES).unwrap();
         conn.execute_batch("ALTER TABLE networks ADD COLUMN internal INTEGER NOT NULL DEFAULT 0;").unwrap();
         conn.execute_batch(crate::state::NETWORK_IPV6).unwrap();
+        conn.execute_batch(crate::state::NETWORK_LAST_ADDRESS).unwrap();
         conn
     }
 
@@ -665,6 +676,21 @@ mod tests {
         tx.commit().unwrap();
         assert_eq!(address_of(&conn, "c6").unwrap().unwrap().ip, "10.1.2.3".parse::<Ipv4Addr>().unwrap());
         assert_eq!(address_of(&conn, "c1").unwrap(), None);
+    }
+
+    #[test]
+    fn an_address_given_back_is_not_handed_out_again_at_once() {
+        let mut conn = db();
+        let n = net("10.1.4.0/24");
+        let tx = conn.transaction().unwrap();
+        insert(&tx, &n).unwrap();
+        let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+        assert_eq!(allocate(&tx, &n, "a").unwrap().ip, ip("10.1.4.2"));
+        assert_eq!(allocate(&tx, &n, "b").unwrap().ip, ip("10.1.4.3"));
+        release_on(&tx, "b", "n").unwrap();
+        assert_eq!(allocate(&tx, &n, "b").unwrap().ip, ip("10.1.4.4"), "b joins again: a new address");
+        release(&tx, "a").unwrap();
+        assert_eq!(allocate(&tx, &n, "c").unwrap().ip, ip("10.1.4.5"));
     }
 
     #[test]
@@ -706,12 +732,14 @@ mod tests {
             let e = parse_mac(bad).unwrap_err().to_string();
             assert!(e.starts_with(&format!("invalid --mac-address \"{bad}\"")), "{e}");
         }
-        let a = mac_for("abc", "net1", None);
-        assert_eq!(a, mac_for("abc", "net1", None), "the same at every start");
-        assert_ne!(a, mac_for("abc", "net2", None));
-        assert_ne!(a, mac_for("abd", "net1", None));
+        let at = |network: &str, ip: &str| Address { network: network.into(), ip: ip.parse().unwrap(), ip6: None };
+        let a = mac_for("abc", &at("net1", "10.0.0.2"), None);
+        assert_eq!(a, mac_for("abc", &at("net1", "10.0.0.2"), None), "the same at every start");
+        assert_ne!(a, mac_for("abc", &at("net2", "10.0.0.2"), None));
+        assert_ne!(a, mac_for("abc", &at("net1", "10.0.0.3"), None), "a new address, a new MAC");
+        assert_ne!(a, mac_for("abd", &at("net1", "10.0.0.2"), None));
         assert!(a.starts_with("02:") && parse_mac(&a).is_ok(), "{a}");
-        assert_eq!(mac_for("abc", "net1", Some("92:d0:c6:0a:29:33")), "92:d0:c6:0a:29:33");
+        assert_eq!(mac_for("abc", &at("net1", "10.0.0.2"), Some("92:d0:c6:0a:29:33")), "92:d0:c6:0a:29:33");
     }
 
     #[test]

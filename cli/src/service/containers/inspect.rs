@@ -38,7 +38,10 @@ pub async fn inspect(ctx: &Ctx, id: &str) -> Reply {
     let ports = &podman["NetworkSettings"]["Ports"];
     let mut networks = serde_json::Map::new();
     if let Some(a) = &address {
-        networks.insert(a.network.clone(), podman["NetworkSettings"]["Networks"][&a.network].clone());
+        let mut n = podman["NetworkSettings"]["Networks"][&a.network].clone();
+        // Docker's: the name and the aliases (compose's service name among them)
+        n["Aliases"] = json!(std::iter::once(&c.name).chain(&c.options.network_aliases).collect::<Vec<_>>());
+        networks.insert(a.network.clone(), n);
     }
     let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map_or_else(|| "0001-01-01T00:00:00Z".to_string(), |t| t.to_rfc3339())
