@@ -429,3 +429,8 @@ mod tests {
         assert!(!dir.path().join("root").exists() && !run_root.exists(), "nothing made");
     }
 }
+
+/// Whether `v` is its type's default (for `skip_serializing_if`: stored records leave them out).
+pub(crate) fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}

@@ -207,6 +207,9 @@ impl State {
         }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // read through a mapping of the file, not copied page by page into SQLite's cache: a
+        // list of 10 000 containers reads the whole table
+        conn.pragma_update(None, "mmap_size", 256i64 << 20)?;
         let mut state = State { conn };
         state.migrate().map_err(|e| match e {
             StateError::Sql(s) | StateError::Open { source: s, .. } => s,
@@ -217,13 +220,19 @@ impl State {
     fn migrate(&mut self) -> Result<(), StateError> {
         // Up to date (every open but the first): no write transaction, which would wait behind
         // another process's writer (a monitor removing a `--rm` container) for nothing.
+        // A newer Berth's database (a monitor of the old binary still running after an upgrade)
+        // is used as it is: migrations only add, and its version must never go back, or the
+        // next newer process would run its migrations again.
         let current = self.conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?;
-        if current as usize == MIGRATIONS.len() {
+        if current as usize >= MIGRATIONS.len() {
             return Ok(());
         }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
-        for sql in &MIGRATIONS[version.min(MIGRATIONS.len())..] {
+        if version >= MIGRATIONS.len() {
+            return Ok(());
+        }
+        for sql in &MIGRATIONS[version..] {
             tx.execute_batch(sql)?;
         }
         tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
@@ -281,6 +290,17 @@ mod tests {
             .unwrap();
         assert!(plan.iter().any(|p| p.contains("containers_by_created")), "{plan:?}");
         assert!(!plan.iter().any(|p| p.contains("TEMP B-TREE")), "{plan:?}");
+    }
+
+    #[test]
+    fn a_newer_berths_database_keeps_its_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state.db");
+        let newer = MIGRATIONS.len() as i64 + 3;
+        State::open(&db).unwrap().conn().pragma_update(None, "user_version", newer).unwrap();
+        let s = State::open(&db).unwrap();
+        let v: i64 = s.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, newer, "an older binary leaves a newer database's version alone");
     }
 
     #[test]

@@ -229,13 +229,18 @@ fn ps_row(engine: &Engine, c: &ContainerRecord, no_trunc: bool) -> Value {
 }
 
 pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
-    let mut list = engine.containers()?;
+    // the table and -q show only what the brief records hold; filters and templates may ask
+    // for any option
+    let brief = args.filter.is_empty() && args.format.is_none();
+    let mut owned = if brief { engine.containers_brief()? } else { engine.containers()? };
     // a status filter picks among every container, as Podman's does
     let by_status = args.filter.iter().any(|f| f.starts_with("status="));
     if !args.all && !by_status {
-        list.retain(|c| c.is_running());
+        owned.retain(|c| c.is_running());
     }
-    filter(engine, &mut list, &args.filter)?;
+    filter(engine, &mut owned, &args.filter)?;
+    // sorted by reference: a record is kilobytes, moved 10 000 times over by a sort
+    let mut list: Vec<&ContainerRecord> = owned.iter().collect();
     match args.sort.as_str() {
         "command" => list.sort_by(|a, b| a.command.cmp(&b.command)),
         "id" => list.sort_by(|a, b| a.id.cmp(&b.id)),
@@ -249,7 +254,7 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(n) = args.last.or(args.latest.then_some(1)) {
         // the newest n, in the order asked for
-        let mut newest: Vec<&ContainerRecord> = list.iter().collect();
+        let mut newest: Vec<&ContainerRecord> = list.clone();
         newest.sort_by_key(|c| std::cmp::Reverse(c.created_at));
         let keep: std::collections::HashSet<String> = newest.iter().take(n).map(|c| c.id.clone()).collect();
         list.retain(|c| keep.contains(&c.id));

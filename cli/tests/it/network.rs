@@ -403,11 +403,20 @@ fn nothing_is_left_after_the_monitor_is_killed() {
     let w = World::new();
     let img = net_image(&w);
     let port = free_port();
+    // a network with room for one container: the next one gets its address only once released
+    // (addresses are handed out in turn otherwise)
+    w.ok(&["network", "create", "probe"]);
+    let subnet = w.ok(&["network", "inspect", "--format", "{{range .Subnets}}{{.Subnet}}{{end}}", "probe"]);
+    w.ok(&["network", "rm", "probe"]);
+    let tiny = subnet.trim().replace("/24", "/30");
+    w.ok(&["network", "create", "--subnet", &tiny, "tiny"]);
     let id = w.ok(&[
         "run",
         "-d",
         "--name",
         "orphan",
+        "--network",
+        "tiny",
         "-p",
         &format!("{port}:80"),
         &img,
@@ -435,11 +444,13 @@ fn nothing_is_left_after_the_monitor_is_killed() {
     assert_eq!(nft_rules_of(id), 0, "no NAT rule left");
     assert!(std::net::TcpListener::bind(("0.0.0.0", port)).is_ok(), "the host port is free again");
     // The address is free again: the next container gets it.
-    w.ok(&["run", "-d", "--name", "next", &img, "sleep", "100"]);
+    w.ok(&["run", "-d", "--name", "next", "--network", "tiny", &img, "sleep", "100"]);
     assert_eq!(inspect(&w, "next")["NetworkSettings"]["IPAddress"], ip, "the address was released");
     // No network namespace is left: every one is a container's init's, and that is gone.
     let netns_left = std::process::Command::new("ip").args(["netns", "list"]).output().unwrap();
     assert!(!String::from_utf8_lossy(&netns_left.stdout).contains(id), "no named netns");
+    w.ok(&["rm", "-f", "-t", "0", "next"]);
+    w.ok(&["network", "rm", "tiny"]);
 }
 
 #[test]

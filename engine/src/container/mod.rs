@@ -99,161 +99,215 @@ impl Rootfs {
     }
 }
 
-/// What the user asked for at `create`/`run`.
+/// What the user asked for at `create`/`run`. Stored as JSON without the fields left at their
+/// defaults (a created container's is a tenth of the size, and a list of 10 000 reads them all).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CreateOptions {
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub name: Option<String>,
     /// Replaces the image's Cmd when not empty.
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub command: Vec<String>,
     /// Replaces the image's Entrypoint (and drops its Cmd).
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub entrypoint: Option<Vec<String>>,
     /// `KEY=VALUE`, applied over the image's environment.
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub env: Vec<String>,
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub workdir: Option<String>,
     /// The `workdir` must exist in the container once its mounts are made (Podman's `--workdir`:
     /// not created); otherwise a missing one is made (the image's, Docker's `WorkingDir`).
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub workdir_must_exist: bool,
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub user: Option<String>,
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub hostname: Option<String>,
     /// `--rm`: remove the container when it exits.
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub remove: bool,
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub limits: Limits,
     /// `-p`: published ports; host ports are resolved (never 0) once the container exists.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub ports: Vec<PortMapping>,
     /// `-P`: publish every port the image exposes on a free host port.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub publish_all: bool,
     /// `--network`: `bridge` (the default network), `host`, `none` or a network's name.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub network: Option<String>,
     /// `--network a --network b`: the bridge networks it is on besides `network` (its first),
     /// in order (`eth1`, `eth2`, ...).
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub networks: Vec<String>,
     /// Other names the container has on its network (`--network-alias`; compose's service
     /// names): its network's name server answers them.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub network_aliases: Vec<String>,
     /// `--mac-address`: the MAC of its interface on its first network (otherwise one made from
     /// its id and the network's name, the same at every start).
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub mac_address: Option<String>,
     /// `--dns`: name servers instead of the host's.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub dns: Vec<std::net::IpAddr>,
     /// `--dns-search`.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub dns_search: Vec<String>,
     /// `--add-host NAME:IP`.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub add_hosts: Vec<(String, std::net::IpAddr)>,
     /// `--restart`: what the monitor does when the container exits.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub restart: RestartPolicy,
     /// `--log-driver` and `--log-opt`: where the monitor writes the container's output.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub log: LogConfig,
     /// `-v` and `--tmpfs`; anonymous volumes get their name at create.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub mounts: Vec<MountRequest>,
     /// `--read-only`: the root filesystem is read-only (with tmpfs on /run, /tmp, /var/tmp).
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub read_only: bool,
     /// `-t`: the container's stdio is a pseudo-terminal the monitor holds.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub tty: bool,
     /// `-i`: stdin stays open for whoever attaches.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub interactive: bool,
     /// Capabilities, privileges, seccomp, devices.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub security: security::Security,
     /// `--stop-timeout`: seconds a stop waits for the stop signal before SIGKILL (10 unless set).
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub stop_timeout: Option<u64>,
     /// `--timeout`: seconds the container may run before its monitor kills it (its exit code is
     /// then -1); none or 0 for no limit.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub timeout: Option<u64>,
     /// `--tz`: the container's time zone (a zone name, or `local` for the host's), bound over
     /// its /etc/localtime.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub tz: Option<String>,
     /// `--runtime`: another berth binary whose runtime runs the container (its monitor is
     /// started from it); none for this one's.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub runtime: Option<PathBuf>,
     /// `--conmon-pidfile`: where the container's monitor writes its pid at each start.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub monitor_pidfile: Option<PathBuf>,
     /// `--pid host`: the host's pid namespace instead of one of its own.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub pid_host: bool,
     /// `--volumes-from CTR[:ro|rw]`: the volumes and binds of those containers, mounted at the
     /// same places (read-only or not as they were, unless the suffix says).
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub volumes_from: Vec<String>,
     /// `--stop-signal`: the signal `stop` sends first (a number); none for the image's, else
     /// SIGTERM.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub stop_signal: Option<i32>,
     /// `--unsetenv`: variables of the image and the defaults left out.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub unsetenv: Vec<String>,
     /// `--unsetenv-all`: only the `--env` variables, none of the image's or the defaults.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub unsetenv_all: bool,
     /// `--dns-opt`: an `options` line in the container's resolv.conf.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub dns_options: Vec<String>,
     /// `--group-add`: supplementary groups (names resolved in the image's /etc/group, or gids).
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub group_add: Vec<String>,
     /// `--rootfs`: a directory of the host is the container's root, instead of an image.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub rootfs: Option<Rootfs>,
     /// `--shm-size`: bytes of the /dev/shm tmpfs; none for Podman's 64 MiB.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub shm_size: Option<u64>,
     /// `--sysctl`: namespaced kernel parameters set in the container.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub sysctls: BTreeMap<String, String>,
     /// `--ulimit`: resource limits of the container's processes, over the defaults.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub ulimits: Vec<kernel::Ulimit>,
     /// `--ulimit host`: the limits of the process that starts the container, none set.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub ulimit_host: bool,
     /// `--init`: Berth's init runs as pid 1, reaps zombies and forwards signals to the command.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub init: bool,
     /// The healthcheck: the `--health-*` flags as given before create, the image's check under
     /// them after (`None`: no check, or `--no-healthcheck`).
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub healthcheck: Option<health::HealthConfig>,
     /// `--no-healthcheck`: the image's check is not run.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub no_healthcheck: bool,
     /// `--health-on-failure`: what an unhealthy container undergoes.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub health_on_failure: health::OnFailure,
     /// `--pod`: the id of the pod the container is in.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub pod: Option<String>,
     /// The container is its pod's infra container.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub pod_infra: bool,
     /// Annotations (`kube play`'s, `--annotation`): in the spec and `inspect`'s Config.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub annotations: BTreeMap<String, String>,
     /// Its process is the runtime's pause process (an infra container without an image), not
     /// its command.
     #[serde(default)]
+    #[serde(skip_serializing_if = "crate::is_default")]
     pub pause: bool,
 }
 
@@ -527,15 +581,48 @@ const COLUMNS: &str = "id, name, image_id, image_name, created_at, config, state
                        started_at, finished_at, exit_code, error, command, restart_count";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
-    let config: String = r.get(5)?;
+    // parsed where SQLite keeps it, not copied first
+    let options = serde_json::from_str(r.get_ref(5)?.as_str()?).unwrap_or_default();
+    row_with(r, options)
+}
+
+/// The options a list of containers shows (`ps`'s table, the app's rows): published ports,
+/// pod, network and healthcheck. The rest stay default: reading only these is most of what
+/// listing 10 000 containers saves.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct BriefOptions {
+    ports: Vec<PortMapping>,
+    network: Option<String>,
+    pod: Option<String>,
+    pod_infra: bool,
+    healthcheck: Option<health::HealthConfig>,
+    labels: BTreeMap<String, String>,
+}
+
+fn brief_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
+    let b: BriefOptions = serde_json::from_str(r.get_ref(5)?.as_str()?).unwrap_or_default();
+    let options = CreateOptions {
+        ports: b.ports,
+        network: b.network,
+        pod: b.pod,
+        pod_infra: b.pod_infra,
+        healthcheck: b.healthcheck,
+        labels: b.labels,
+        ..Default::default()
+    };
+    row_with(r, options)
+}
+
+fn row_with(r: &rusqlite::Row<'_>, options: CreateOptions) -> rusqlite::Result<ContainerRecord> {
     Ok(ContainerRecord {
         id: r.get(0)?,
         name: r.get(1)?,
         image_id: r.get(2)?,
         image_name: r.get(3)?,
         created_at: parse_time(Some(r.get(4)?)).unwrap_or_default(),
-        options: serde_json::from_str(&config).unwrap_or_default(),
-        status: Status::parse(&r.get::<_, String>(6)?),
+        options,
+        status: Status::parse(r.get_ref(6)?.as_str()?),
         pid: r.get(7)?,
         pid_start: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
         monitor_pid: r.get(9)?,
@@ -543,7 +630,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
         finished_at: parse_time(r.get(11)?),
         exit_code: r.get(12)?,
         error: r.get(13)?,
-        command: serde_json::from_str(&r.get::<_, String>(14)?).unwrap_or_default(),
+        command: serde_json::from_str(r.get_ref(14)?.as_str()?).unwrap_or_default(),
         restart_count: r.get(15)?,
     })
 }
@@ -551,6 +638,13 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord> {
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ContainerRecord>> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM containers ORDER BY created_at DESC, id"))?;
     let rows = stmt.query_map([], row)?.collect();
+    rows
+}
+
+/// Every container with only its [`BriefOptions`]: for lists that show no more.
+pub fn list_brief(conn: &Connection) -> rusqlite::Result<Vec<ContainerRecord>> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM containers ORDER BY created_at DESC, id"))?;
+    let rows = stmt.query_map([], brief_row)?.collect();
     rows
 }
 
