@@ -346,6 +346,11 @@ impl Engine {
     }
 }
 
+/// Whether `v` is its type's default (for `skip_serializing_if`: stored records leave them out).
+pub(crate) fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,9 +433,4 @@ mod tests {
         assert!(err.contains(&run_root.display().to_string()) && err.contains("--runroot"), "{err}");
         assert!(!dir.path().join("root").exists() && !run_root.exists(), "nothing made");
     }
-}
-
-/// Whether `v` is its type's default (for `skip_serializing_if`: stored records leave them out).
-pub(crate) fn is_default<T: Default + PartialEq>(v: &T) -> bool {
-    *v == T::default()
 }
