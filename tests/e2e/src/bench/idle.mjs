@@ -1,0 +1,127 @@
+// The app's CPU while idle (run by bench/app-idle, which sets up the world): N running
+// containers, a pane open and nothing touched for BENCH_IDLE_MS; the CPU time the UI's processes
+// used meanwhile (utime + stime from /proc/PID/stat), as a share of one core. The Containers
+// pane against the Images pane, in Debian's Chromium against `berth-desktop --serve` (its
+// renderer, GPU and browser processes) and, when tauri-driver runs (E2E_DRIVER_PORT), in the
+// real window (WebKitWebProcess and berth-desktop). Prints a table.
+
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { berth } from '../utility/berth.mjs';
+import { launchBrowser } from '../utility/browser.mjs';
+import { env } from '../utility/env.mjs';
+
+const COUNT = Number(process.env.BENCH_CONTAINERS ?? 30);
+const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 20_000);
+const SETTLE_MS = 3000;
+const TICKS = 100; // USER_HZ on Linux
+
+function processes() {
+  const list = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      let exe = '';
+      try {
+        exe = basename(readlinkSync(`/proc/${entry}/exe`));
+      } catch {}
+      // fields[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
+      list.push({ pid: Number(entry), ppid: Number(fields[1]), exe, ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {}
+  }
+  return list;
+}
+
+function descendants(root) {
+  const all = processes();
+  const out = [];
+  const queue = [root];
+  while (queue.length) {
+    const p = queue.shift();
+    for (const c of all.filter((x) => x.ppid === p)) {
+      out.push(c);
+      queue.push(c.pid);
+    }
+  }
+  return out;
+}
+
+/** CPU used by `pick()`'s processes during `ms`, per process name, in % of one core. */
+async function cpuOver(pick, ms) {
+  const before = new Map(pick().map((p) => [p.pid, p]));
+  const t0 = performance.now();
+  await sleep(ms);
+  const after = pick();
+  const secs = (performance.now() - t0) / 1000;
+  const byExe = {};
+  for (const p of after) {
+    const used = p.ticks - (before.get(p.pid)?.ticks ?? 0);
+    byExe[p.exe] = (byExe[p.exe] ?? 0) + (100 * used) / TICKS / secs;
+  }
+  return byExe;
+}
+
+const total = (byExe) => Object.values(byExe).reduce((a, b) => a + b, 0);
+const serve = () => processes().filter((p) => p.pid === Number(process.env.BERTH_SERVE_PID));
+
+async function browserIdle(pane) {
+  const browser = await launchBrowser({ width: 1360, height: 820 });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${env.url}#/${pane}`);
+    await page.waitForSelector(pane === 'containers' ? '[data-testid="container-row"]' : '[data-testid="image-row"]', { timeout: 60_000 });
+    await sleep(SETTLE_MS);
+    const chromium = () => descendants(process.pid).filter((p) => p.exe === 'chromium');
+    const [ui, backend] = await Promise.all([cpuOver(chromium, IDLE_MS), cpuOver(serve, IDLE_MS)]);
+    return { ui: total(ui), backend: total(backend) };
+  } finally {
+    await browser.close();
+  }
+}
+
+async function windowIdle(pane) {
+  const { remote } = await import('webdriverio');
+  const browser = await remote({
+    hostname: '127.0.0.1',
+    port: env.driverPort,
+    logLevel: 'error',
+    connectionRetryTimeout: 120_000,
+    capabilities: { 'wdio:enforceWebDriverClassic': true, 'tauri:options': { application: env.application } },
+  });
+  try {
+    await browser.$('[data-testid="container-row"]').waitForExist({ timeout: 60_000 });
+    if (pane === 'images') {
+      await browser.$('[data-testid="nav-images"]').click();
+      await browser.$('[data-testid="image-row"]').waitForExist({ timeout: 30_000 });
+    }
+    await sleep(SETTLE_MS);
+    const driver = Number(process.env.E2E_DRIVER_PID);
+    const app = () => descendants(driver).filter((p) => /^(berth-desktop|WebKitWebProcess|WebKitNetworkProcess)$/.test(p.exe));
+    const byExe = await cpuOver(app, IDLE_MS);
+    return { web: byExe.WebKitWebProcess ?? 0, app: byExe['berth-desktop'] ?? 0 };
+  } finally {
+    await browser.deleteSession();
+  }
+}
+
+await berth('pull', '-q', env.image);
+for (let i = 0; i < COUNT; i++) await berth('run', '-d', '--name', `idle-${String(i).padStart(2, '0')}`, env.image, 'sleep', '3600');
+console.error(`${COUNT} containers running; idle for ${IDLE_MS / 1000} s per measurement`);
+
+const pct = (x) => `${x.toFixed(1)} %`;
+const rows = [];
+for (const pane of ['containers', 'images']) {
+  const b = await browserIdle(pane);
+  rows.push([`Chromium, ${pane} pane: browser processes`, pct(b.ui)], [`  berth-desktop --serve meanwhile`, pct(b.backend)]);
+  if (process.env.E2E_DRIVER_PORT) {
+    const w = await windowIdle(pane);
+    rows.push([`window, ${pane} pane: WebKitWebProcess`, pct(w.web)], [`  berth-desktop (the window's)`, pct(w.app)]);
+  }
+}
+const width = Math.max(...rows.map((r) => r[0].length));
+console.log(`| ${'idle CPU, % of one core'.padEnd(width)} | ${COUNT} containers |`);
+console.log(`|${'-'.repeat(width + 2)}|--------------:|`);
+for (const [label, value] of rows) console.log(`| ${label.padEnd(width)} | ${value.padStart(13)} |`);
