@@ -3,7 +3,8 @@
 // used meanwhile (utime + stime from /proc/PID/stat), as a share of one core. The Containers
 // pane against the Images pane, in Debian's Chromium against `berth-desktop --serve` (its
 // renderer, GPU and browser processes) and, when tauri-driver runs (E2E_DRIVER_PORT), in the
-// real window (WebKitWebProcess and berth-desktop). Prints a table.
+// real window (WebKitWebProcess and berth-desktop), 1600 px wide (the Created and Uptime columns
+// shown), from 15 s after the pane showed. Prints a table.
 
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -14,11 +15,13 @@ import { env } from '../utility/env.mjs';
 
 const COUNT = Number(process.env.BENCH_CONTAINERS ?? 30);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 20_000);
-const SETTLE_MS = 3000;
+// The app's start (its first loads and layouts) keeps WebKit busy for a few seconds: idle is after.
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 15_000);
 // Containers running for more than a minute, as most are: a list of ones started a moment ago
 // shows seconds ticking (BENCH_AGE_S=0 measures that too).
 const AGE_S = Number(process.env.BENCH_AGE_S ?? 65);
 const TICKS = 100; // USER_HZ on Linux
+const WIDTH = 1600;
 
 function processes() {
   const list = [];
@@ -71,7 +74,7 @@ const total = (byExe) => Object.values(byExe).reduce((a, b) => a + b, 0);
 const serve = () => processes().filter((p) => p.pid === Number(process.env.BERTH_SERVE_PID));
 
 async function browserIdle(pane) {
-  const browser = await launchBrowser({ width: 1360, height: 820 });
+  const browser = await launchBrowser({ width: WIDTH, height: 820 });
   try {
     const page = await browser.newPage();
     await page.goto(`${env.url}#/${pane}`);
@@ -104,14 +107,30 @@ async function windowIdle(pane) {
   });
   try {
     await browser.$('[data-testid="container-row"]').waitForExist({ timeout: 60_000 });
+    // Wide enough for the Created and Uptime columns.
+    await browser.setWindowSize(WIDTH, 900);
     if (pane === 'images') {
       await browser.$('[data-testid="nav-images"]').click();
       await browser.$('[data-testid="image-row"]').waitForExist({ timeout: 30_000 });
     }
     await sleep(SETTLE_MS);
+    // What the page does meanwhile: DOM mutations, and the commands it invokes.
+    await browser.execute(() => {
+      const w = /** @type {any} */ (window);
+      w.__idle = { mutations: 0, invokes: {} };
+      new MutationObserver((list) => (w.__idle.mutations += list.length)).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+      const internals = w.__TAURI_INTERNALS__;
+      const invoke = internals.invoke.bind(internals);
+      internals.invoke = (cmd, ...rest) => {
+        w.__idle.invokes[cmd] = (w.__idle.invokes[cmd] ?? 0) + 1;
+        return invoke(cmd, ...rest);
+      };
+    });
     const driver = Number(process.env.E2E_DRIVER_PID);
     const app = () => descendants(driver).filter((p) => /^(berth-desktop|WebKitWebProcess|WebKitNetworkProcess)$/.test(p.exe));
     const byExe = await cpuOver(app, IDLE_MS);
+    const seen = await browser.execute(() => /** @type {any} */ (window).__idle);
+    console.error(`window, ${pane} pane, over ${IDLE_MS / 1000} s: ${seen.mutations} DOM mutations, commands ${JSON.stringify(seen.invokes)}`);
     return { web: byExe.WebKitWebProcess ?? 0, app: byExe['berth-desktop'] ?? 0 };
   } finally {
     await browser.deleteSession();
@@ -125,7 +144,13 @@ console.error(`${COUNT} containers running for ${AGE_S} s and more; idle for ${I
 
 const pct = (x) => `${x.toFixed(1)} %`;
 const rows = [];
-for (const pane of ['containers', 'images']) {
+const panes = (process.env.BENCH_PANES ?? 'containers,images').split(',');
+for (const pane of panes) {
+  if (process.env.BENCH_WINDOW_ONLY) {
+    const w = await windowIdle(pane);
+    rows.push([`window, ${pane} pane: WebKitWebProcess`, pct(w.web)], [`  berth-desktop (the window's)`, pct(w.app)]);
+    continue;
+  }
   const b = await browserIdle(pane);
   rows.push(
     [`Chromium, ${pane} pane: browser processes`, pct(b.ui)],

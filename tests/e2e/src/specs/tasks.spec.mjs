@@ -127,11 +127,12 @@ describe('tasks', () => {
         const button = bar.querySelector('[data-testid="logs-copy"]').getBoundingClientRect().height;
         return { height: bar.getBoundingClientRect().height, button, spread: Math.max(...centres) - Math.min(...centres) };
       });
+    await app.page.evaluate((hash) => (location.hash = hash), `#/containers/${id}/logs`);
+    const logs = await new ContainerDetails(app.page).logs();
+    await logs.waitForFollowing();
     for (const width of [1440, 1200, 960]) {
       await app.page.setViewportSize({ width, height: 800 });
-      await app.page.goto(`${env.url}#/containers/${id}/logs`);
-      const logs = await new ContainerDetails(app.page).logs();
-      await logs.waitForFollowing();
+      await app.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
       const r = await rows();
       await app.page.screenshot({ path: join(shots, `logs-toolbar-${width}.png`) });
       if (width >= 1200) {
@@ -144,8 +145,10 @@ describe('tasks', () => {
         await waitFor('the count', async () => /loaded/.test(await logs.count.textContent()));
         const s = await rows();
         assert.ok(s.spread < s.button / 2 && s.height < s.button * 1.5, `1200 px with a search count: one row (${JSON.stringify(s)})`);
+        await logs.search.fill('');
       }
     }
+    await app.page.setViewportSize({ width: 1200, height: 800 });
   });
 
   it('raised no error in the page', () => {
