@@ -73,3 +73,14 @@ export function percent(value: number): string {
 export function plural(n: number, word: string, many = `${word}s`): string {
   return `${n} ${n === 1 ? word : many}`;
 }
+
+/**
+ * How long until a list showing these times ("… ago", uptime; unix seconds) must be drawn
+ * again, in ms: a second while one of them is under a minute old (its seconds show), else until
+ * the next whole minute of the clock. Every row then changes in the same frame once a minute,
+ * not each in a frame of its own (WebKit lays out and repaints the window for each).
+ */
+export function nextTick(now: number, times: (number | null)[]): number {
+  if (times.some((t) => t !== null && t > 0 && now - t < 60)) return 1000;
+  return Math.max(1000, Math.ceil((60 - (now % 60)) * 1000));
+}
