@@ -114,23 +114,17 @@ async function windowIdle(pane) {
       await browser.$('[data-testid="image-row"]').waitForExist({ timeout: 30_000 });
     }
     await sleep(SETTLE_MS);
-    // What the page does meanwhile: DOM mutations, and the commands it invokes.
+    // What the page changes meanwhile (WebKit lays out and repaints for each).
     await browser.execute(() => {
       const w = /** @type {any} */ (window);
-      w.__idle = { mutations: 0, invokes: {} };
+      w.__idle = { mutations: 0 };
       new MutationObserver((list) => (w.__idle.mutations += list.length)).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
-      const internals = w.__TAURI_INTERNALS__;
-      const invoke = internals.invoke.bind(internals);
-      internals.invoke = (cmd, ...rest) => {
-        w.__idle.invokes[cmd] = (w.__idle.invokes[cmd] ?? 0) + 1;
-        return invoke(cmd, ...rest);
-      };
     });
     const driver = Number(process.env.E2E_DRIVER_PID);
     const app = () => descendants(driver).filter((p) => /^(berth-desktop|WebKitWebProcess|WebKitNetworkProcess)$/.test(p.exe));
     const byExe = await cpuOver(app, IDLE_MS);
     const seen = await browser.execute(() => /** @type {any} */ (window).__idle);
-    console.error(`window, ${pane} pane, over ${IDLE_MS / 1000} s: ${seen.mutations} DOM mutations, commands ${JSON.stringify(seen.invokes)}`);
+    console.error(`window, ${pane} pane, over ${IDLE_MS / 1000} s: ${seen.mutations} DOM mutations`);
     return { web: byExe.WebKitWebProcess ?? 0, app: byExe['berth-desktop'] ?? 0 };
   } finally {
     await browser.deleteSession();
