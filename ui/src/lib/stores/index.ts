@@ -37,9 +37,10 @@ export const tasks = tasksStore(backend, {
       stores.networks.invalidate();
       stores.volumes.invalidate();
     }
-    // Its dialog closed: the panel and a toast are where it ends.
+    // Its dialog closed: the panel and a toast are where it ends (a pull's success has its own,
+    // from the engine's event, whoever pulled).
     if (!t.background) return;
-    if (t.state === 'done') toasts.success(`${t.name}: done`);
+    if (t.state === 'done' && t.kind !== 'pull') toasts.success(`${t.name}: done`);
     else if (t.state === 'failed') toasts.error(`${t.name} failed: ${t.error}`);
   },
 });
