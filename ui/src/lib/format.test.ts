@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ago, humanDuration, humanSize, plural, uptime } from './format';
+import { ago, humanDuration, humanSize, nextTick, plural, uptime } from './format';
 
 describe('humanSize', () => {
   it.each([
@@ -44,7 +44,8 @@ describe('uptime', () => {
   it.each([
     [0, '0s'],
     [42, '42s'],
-    [303, '5m 3s'],
+    [303, '5m'],
+    [59 * 60 + 59, '59m'],
     [3 * 3600 + 12 * 60 + 5, '3h 12m'],
     [4 * 86400 + 2 * 3600 + 59, '4d 2h'],
   ])('%i seconds running is %s', (secs, want) => {
@@ -58,5 +59,14 @@ describe('plural', () => {
     expect(plural(0, 'image')).toBe('0 images');
     expect(plural(1, 'image')).toBe('1 image');
     expect(plural(2, 'container')).toBe('2 containers');
+  });
+});
+
+describe('nextTick', () => {
+  it('is a second while a time shows its seconds, else the next whole minute', () => {
+    expect(nextTick(1_000_030, [1_000_000, null])).toBe(1000);
+    expect(nextTick(1_000_030, [999_000, null])).toBe(Math.ceil((60 - (1_000_030 % 60)) * 1000));
+    expect(nextTick(120.5, [1])).toBe(59_500);
+    expect(nextTick(179.9, [])).toBe(1000);
   });
 });

@@ -35,6 +35,7 @@ describe('palette items', () => {
       'Pull an image…',
       'Play Kubernetes YAML…',
       'Run a compose file…',
+      'Show tasks',
       'Dashboard',
       'Containers',
       'Images',
@@ -71,6 +72,7 @@ describe('palette items', () => {
     expect(searchPalette(items, '', 3).map((m) => m.item.label)).toEqual(['Create a container…', 'Pull an image…', 'Play Kubernetes YAML…']);
     expect(searchPalette(items, 'kube')[0].item.action).toEqual({ kind: 'play-kube' });
     expect(searchPalette(items, 'compose')[0].item.action).toEqual({ kind: 'compose' });
+    expect(searchPalette(items, 'tasks')[0].item.action).toEqual({ kind: 'tasks' });
   });
 
   it('cuts a label into matched and unmatched runs', () => {

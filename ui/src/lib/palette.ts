@@ -13,7 +13,8 @@ export type PaletteAction =
   | { kind: 'pull' }
   | { kind: 'create' }
   | { kind: 'play-kube' }
-  | { kind: 'compose' };
+  | { kind: 'compose' }
+  | { kind: 'tasks' };
 
 export interface PaletteItem {
   /** Unique among the items. */
@@ -122,6 +123,7 @@ export function paletteItems(containers: ContainerSummary[], images: ImageSummar
     { key: 'pull', label: 'Pull an image…', hint: 'from a registry', group: 'Actions', action: { kind: 'pull' } },
     { key: 'play-kube', label: 'Play Kubernetes YAML…', hint: 'pods from a YAML file', group: 'Actions', action: { kind: 'play-kube' } },
     { key: 'compose', label: 'Run a compose file…', hint: 'docker-compose up or down', group: 'Actions', action: { kind: 'compose' } },
+    { key: 'tasks', label: 'Show tasks', hint: 'pulls, builds and compose runs', group: 'Actions', action: { kind: 'tasks' } },
     ...PANES.map(([pane, label]): PaletteItem => ({ key: `pane:${pane}`, label, hint: KEYS[pane], group: 'Panes', action: { kind: 'pane', pane } })),
     ...containers.map((c): PaletteItem => ({ key: `container:${c.id}`, label: c.name, hint: `${c.status} · ${c.image}`, group: 'Containers', action: { kind: 'container', id: c.id } })),
     ...containers.filter((c) => c.id !== sel?.id).flatMap(actionsOf),

@@ -13,7 +13,6 @@ import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { createServer, request } from 'node:http';
 import { promisify } from 'node:util';
 import { BerthApp } from '../model/pages/berth-app.mjs';
 import { CommandPalette } from '../model/pages/command-palette.mjs';
@@ -23,6 +22,7 @@ import { berth } from '../utility/berth.mjs';
 import { launchBrowser } from '../utility/browser.mjs';
 import { contrastFailures } from '../utility/contrast.mjs';
 import { env, screenshotsDir } from '../utility/env.mjs';
+import { slowRegistry } from '../utility/slow-registry.mjs';
 import { freePort, get, waitFor, waitForText } from '../utility/wait.mjs';
 
 const shots = screenshotsDir();
@@ -35,28 +35,6 @@ const COPY = 'e2e-run-copy';
 const RUN_VOL = 'e2e-run-vol';
 const BIG = 'e2e-big';
 
-/**
- * An HTTP proxy to the test registry that sends blobs at `rate` bytes a second (the rest at
- * once), so a pull is still downloading when the test cancels it.
- */
-async function slowRegistry(target, rate) {
-  const [host, port] = target.split(':');
-  const server = createServer((req, res) => {
-    const up = request({ host, port, path: req.url, method: req.method, headers: { ...req.headers, host: target } }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      if (!/\/blobs\/sha256:/.test(req.url ?? '')) return r.pipe(res);
-      r.on('data', (chunk) => {
-        r.pause();
-        res.write(chunk, () => setTimeout(() => r.resume(), (chunk.length / rate) * 1000));
-      });
-      r.on('end', () => res.end());
-    });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { addr: `127.0.0.1:${server.address().port}`, close: () => { server.closeAllConnections(); server.close(); } };
-}
 
 /** Both themes, as Settings sets them; then back to the system's. */
 async function inBothThemes(page, fn) {

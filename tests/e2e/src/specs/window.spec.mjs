@@ -127,6 +127,15 @@ describe('the desktop window', () => {
     await win.waitForRoute('#/volumes');
   });
 
+  it("the status bar's Tasks button opens the Tasks panel", async () => {
+    await win.byTestId('tasks-button').click();
+    await win.byTestId('tasks-panel').waitForDisplayed();
+    // Nothing was pulled or built from this window: the panel says what it will show.
+    await win.byTestId('tasks-empty').waitForDisplayed();
+    await win.byTestId('tasks-button').click();
+    await win.byTestId('tasks-panel').waitForExist({ reverse: true });
+  });
+
   it("a running container's Files tab lists its /etc", async () => {
     await win.navContainers.click();
     await win.containerRow(RUNNING).$('[data-testid="container-open"]').click();

@@ -1,4 +1,5 @@
 import { fireEvent, render, waitFor, within } from '@testing-library/svelte';
+import { get } from 'svelte/store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../backend/errors';
 import { FakeBackend, image } from '../testing/fakeBackend';
@@ -125,7 +126,7 @@ describe('BuildImageDialog', () => {
     expect(queryByTestId('build-cancel')).toBeNull();
   });
 
-  it('shows the engine error, and closing during a build cancels it', async () => {
+  it('shows the engine error, and closing during a build leaves it running in Tasks', async () => {
     fake.buildError = new ApiError('invalid', 'Containerfile:2: unknown instruction FROBNICATE');
     const { getByTestId, unmount } = render(BuildImageDialog, { onclose: () => {} });
     await fireEvent.input(getByTestId('build-containerfile'), { target: { value: '/src/Containerfile' } });
@@ -143,8 +144,17 @@ describe('BuildImageDialog', () => {
     await fireEvent.input(second.getByTestId('build-containerfile'), { target: { value: '/src/Containerfile' } });
     await fireEvent.click(second.getByTestId('build-submit'));
     await waitFor(() => expect((second.getByTestId('build-cancel') as HTMLButtonElement).disabled).toBe(false));
+    expect(second.getByTestId('build-background-hint')).toBeTruthy();
     await fireEvent.click(second.getByTestId('dialog-close'));
     expect(onclose).toHaveBeenCalled();
-    await waitFor(() => expect(fake.cancelledBuilds).toEqual(['build-2']));
+    const { tasks } = await import('../stores');
+    // (the fake's ids start again with each test: the last task is this one)
+    const task = () => get(tasks).at(-1);
+    expect(task()).toMatchObject({ handle: 'build-2', kind: 'build', name: 'Build /src/Containerfile', state: 'running', background: true });
+    expect(fake.cancelledBuilds).toEqual([]);
+    // The Tasks panel's Cancel reaches the build.
+    await tasks.cancel(task()!.id);
+    await waitFor(() => expect(task()?.state).toBe('cancelled'));
+    expect(fake.cancelledBuilds).toEqual(['build-2']);
   });
 });

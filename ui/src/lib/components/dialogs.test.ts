@@ -1,4 +1,5 @@
 import { fireEvent, render, waitFor } from '@testing-library/svelte';
+import { get } from 'svelte/store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CreateRequest } from '../bindings/CreateRequest';
 import type { PullEvent } from '../bindings/PullEvent';
@@ -253,20 +254,22 @@ describe('PullDialog', () => {
     expect(onclose).not.toHaveBeenCalled();
   });
 
-  it('cancels the pull when closed while it runs', async () => {
+  it('leaves the pull running in Tasks when closed while it runs', async () => {
+    const { tasks } = await import('../stores');
     fake.pullImage.mockImplementation(async (_reference: string, onProgress: (e: PullEvent) => void) => {
       onProgress({ type: 'started', pull: 'p-2' });
       return new Promise(() => {});
     });
-    fake.cancelPull.mockResolvedValue(null);
     const onclose = vi.fn();
     const { getByTestId } = render(PullDialog, { onclose, onrun: () => {} });
     await fireEvent.input(getByTestId('pull-reference'), { target: { value: 'alpine' } });
     await fireEvent.click(getByTestId('pull-submit'));
-    await waitFor(() => expect(getByTestId('pull-cancel')).toBeTruthy());
-    await fireEvent.click(getByTestId('dialog-close'));
-    expect(fake.cancelPull).toHaveBeenCalledWith('p-2');
+    await waitFor(() => expect(getByTestId('pull-background-hint')).toBeTruthy());
+    await fireEvent.click(getByTestId('pull-hide'));
+    expect(fake.cancelPull).not.toHaveBeenCalled();
     expect(onclose).toHaveBeenCalled();
+    const task = get(tasks).find((t) => t.handle === 'p-2');
+    expect(task).toMatchObject({ name: 'Pull alpine', state: 'running', background: true });
   });
 
   it('shows the engine error under the field', async () => {

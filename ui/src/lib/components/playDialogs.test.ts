@@ -1,4 +1,5 @@
 import { fireEvent, render, waitFor } from '@testing-library/svelte';
+import { get } from 'svelte/store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../backend/errors';
 import { FakeBackend } from '../testing/fakeBackend';
@@ -125,7 +126,7 @@ describe('ComposeDialog', () => {
     expect(log()).toContain('Error: berth compose exited with code 1');
   });
 
-  it('cancels the provider, and closing while it runs cancels it too', async () => {
+  it('cancels the provider; closing while it runs leaves it running in Tasks', async () => {
     const closed = vi.fn();
     const { getByTestId } = render(ComposeDialog, { onclose: closed });
     await fireEvent.input(getByTestId('compose-file'), { target: { value: '~/demo/compose.yaml' } });
@@ -139,6 +140,11 @@ describe('ComposeDialog', () => {
     await waitFor(() => expect((getByTestId('compose-cancel') as HTMLButtonElement).disabled).toBe(false));
     await fireEvent.click(getByTestId('dialog-close'));
     expect(closed).toHaveBeenCalled();
-    await waitFor(() => expect(fake.cancelledComposes).toEqual(['compose-1', 'compose-2']));
+    const { tasks } = await import('../stores');
+    // (the fake's ids start again with each test: the last task is this one)
+    expect(get(tasks).at(-1)).toMatchObject({ name: 'Compose up ~/demo/compose.yaml', handle: 'compose-2', state: 'running', background: true });
+    expect(fake.cancelledComposes).toEqual(['compose-1']);
+    fake.finishCompose(0);
+    await waitFor(() => expect(get(tasks).at(-1)?.state).toBe('done'));
   });
 });

@@ -20,12 +20,17 @@ export function statsStore(backend: Pick<Backend, 'containerStats'>, events?: En
   let interval: ReturnType<typeof setInterval> | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let inFlight = false;
+  let last = '';
 
   async function refresh(): Promise<void> {
     if (inFlight) return;
     inFlight = true;
     try {
       const list = await backend.containerStats();
+      // A sample like the last one (idle containers) changes nothing: the rows are not drawn again.
+      const key = JSON.stringify(list);
+      if (key === last) return;
+      last = key;
       state.set(new Map(list.map((s) => [s.id, s])));
     } catch {
       // Stats are decoration: a failed sample keeps the last one; the lists report errors.

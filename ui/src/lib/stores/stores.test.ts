@@ -175,11 +175,20 @@ describe('createStores', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(fake.calls.containerStats).toBe(1);
     expect([...get(stores.stats).keys()]).toEqual(['r'.repeat(64)]);
+    // A sample like the last one is not a change.
+    let changes = 0;
+    const off = stores.stats.subscribe(() => (changes += 1));
     await vi.advanceTimersByTimeAsync(4000);
     expect(fake.calls.containerStats).toBe(3);
+    expect(changes).toBe(1);
+    fake.containers[1].status = 'running';
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(changes).toBe(2);
+    expect(get(stores.stats).size).toBe(2);
+    off();
     stop();
     await vi.advanceTimersByTimeAsync(10_000);
-    expect(fake.calls.containerStats).toBe(3);
+    expect(fake.calls.containerStats).toBe(4);
     stores.dispose();
   });
 });
