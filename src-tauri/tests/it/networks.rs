@@ -36,6 +36,7 @@ async fn networks_from_create_to_remove() {
         gateway: Some(gateway.into()),
         labels: vec!["team=web".into(), " ".into()],
         internal: false,
+        ipv6: false,
     };
     let backend = c::create_network(&b, args(" backend ", "10.251.7.0/24", "10.251.7.254")).await.unwrap();
     assert_eq!(
@@ -107,9 +108,11 @@ async fn networks_from_create_to_remove() {
     assert_eq!(e.code, "not_found");
 
     // Pruned only once its containers are gone; the default network stays.
-    let spare =
-        c::create_network(&b, c::CreateNetworkArgs { name: "spare".into(), ..Default::default() }).await.unwrap();
+    let spare = c::create_network(&b, c::CreateNetworkArgs { name: "spare".into(), ipv6: true, ..Default::default() })
+        .await
+        .unwrap();
     assert!(spare.subnet.ends_with("/24"), "{spare:?}");
+    assert!(spare.subnet6.starts_with("fd") && spare.subnet6.ends_with("::/64"), "the IPv6 box: {spare:?}");
     assert_eq!(c::prune_networks(&b).await.unwrap(), ["spare"]);
     for name in ["demo_web_1", "demo_db_1"] {
         w.engine.remove_container(name, true).unwrap();
