@@ -285,15 +285,16 @@ pub fn run(engine: &Engine, cmd: &NetworkCommand) -> anyhow::Result<ExitCode> {
 /// `network reload`: the ids of the containers whose rules were put back; a container that
 /// can't be reloaded is named on stderr and the others go on (status 125 at the end).
 fn reload(engine: &Engine, a: &ReloadArgs) -> anyhow::Result<ExitCode> {
+    if a.all && a.latest {
+        anyhow::bail!("--all, --latest and containers cannot be used together: give one of them");
+    }
+    if (a.all || a.latest) && !a.containers.is_empty() {
+        let flag = if a.all { "--all" } else { "--latest" };
+        anyhow::bail!("{flag} and containers cannot be used together: give one of them");
+    }
     let targets: Vec<String> = if a.all {
-        if !a.containers.is_empty() || a.latest {
-            anyhow::bail!("--all and containers or --latest cannot be used together");
-        }
         engine.containers()?.into_iter().filter(|c| c.is_running()).map(|c| c.id).collect()
     } else if a.latest {
-        if !a.containers.is_empty() {
-            anyhow::bail!("--latest and containers cannot be used together");
-        }
         engine.containers()?.into_iter().max_by_key(|c| c.created_at).map(|c| c.id).into_iter().collect()
     } else if a.containers.is_empty() {
         anyhow::bail!("network reload needs containers, --all or --latest");
