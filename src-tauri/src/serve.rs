@@ -658,17 +658,43 @@ async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Vec<u8>, ApiE
 
 async fn stream(State(s): State<AppState>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = s.hub.subscribe();
-    let events = futures_util::stream::unfold(rx, |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(m) => return Some((Ok(m.to_sse()), rx)),
-                // A slow reader missed some: the next events make it refetch anyway.
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
-        }
+    let events = futures_util::stream::unfold((rx, Vec::new()), |(mut rx, mut pending)| async move {
+        let m = next_message(&mut rx, &mut pending).await?;
+        Some((Ok(m.to_sse()), (rx, pending)))
     });
     Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+/// The next message for one reader of the hub. A reader too slow for the hub (a flood of log
+/// lines ahead of it) misses messages, engine events among them, and nothing may come after
+/// to make the UI refetch (a container started by the CLI that then sits quietly): so what it
+/// missed is followed by a resync of every kind of list, as after a reconnect.
+async fn next_message(
+    rx: &mut broadcast::Receiver<StreamMessage>,
+    pending: &mut Vec<StreamMessage>,
+) -> Option<StreamMessage> {
+    if let Some(m) = pending.pop() {
+        return Some(m);
+    }
+    loop {
+        match rx.recv().await {
+            Ok(m) => return Some(m),
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                use crate::dto::EventKind::*;
+                pending.extend([Pod, Network, Volume, Image, Container].map(|kind| {
+                    StreamMessage::Engine(EngineEvent {
+                        kind,
+                        action: "resync".into(),
+                        id: String::new(),
+                        name: None,
+                        exit_code: None,
+                    })
+                }));
+                return pending.pop();
+            }
+            Err(broadcast::error::RecvError::Closed) => return None,
+        }
+    }
 }
 
 const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>Berth</title>\
@@ -753,6 +779,40 @@ fn content_type(path: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_reader_that_fell_behind_is_told_to_refetch_everything() {
+        let (hub, mut rx) = broadcast::channel(2);
+        let event = |id: &str| {
+            StreamMessage::Engine(EngineEvent {
+                kind: crate::dto::EventKind::Container,
+                action: "start".into(),
+                id: id.into(),
+                name: None,
+                exit_code: None,
+            })
+        };
+        for id in ["a", "b", "c", "d"] {
+            hub.send(event(id)).unwrap();
+        }
+        let mut pending = Vec::new();
+        let mut resyncs = Vec::new();
+        for _ in 0..5 {
+            match next_message(&mut rx, &mut pending).await {
+                Some(StreamMessage::Engine(e)) if e.action == "resync" => resyncs.push(e.kind),
+                other => panic!("a resync, got {:?}", other.map(|m| m.to_sse())),
+            }
+        }
+        use crate::dto::EventKind::*;
+        assert_eq!(resyncs, [Container, Image, Volume, Network, Pod]);
+        // then what it still holds, in order
+        for want in ["c", "d"] {
+            match next_message(&mut rx, &mut pending).await {
+                Some(StreamMessage::Engine(e)) => assert_eq!(e.id, want),
+                other => panic!("{want}, got {:?}", other.map(|m| m.to_sse())),
+            }
+        }
+    }
 
     #[test]
     fn the_token_is_checked_in_the_header_the_cookie_or_the_query() {
