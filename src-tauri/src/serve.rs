@@ -676,24 +676,22 @@ async fn next_message(
     if let Some(m) = pending.pop() {
         return Some(m);
     }
-    loop {
-        match rx.recv().await {
-            Ok(m) => return Some(m),
-            Err(broadcast::error::RecvError::Lagged(_)) => {
-                use crate::dto::EventKind::*;
-                pending.extend([Pod, Network, Volume, Image, Container].map(|kind| {
-                    StreamMessage::Engine(EngineEvent {
-                        kind,
-                        action: "resync".into(),
-                        id: String::new(),
-                        name: None,
-                        exit_code: None,
-                    })
-                }));
-                return pending.pop();
-            }
-            Err(broadcast::error::RecvError::Closed) => return None,
+    match rx.recv().await {
+        Ok(m) => Some(m),
+        Err(broadcast::error::RecvError::Lagged(_)) => {
+            use crate::dto::EventKind::*;
+            pending.extend([Pod, Network, Volume, Image, Container].map(|kind| {
+                StreamMessage::Engine(EngineEvent {
+                    kind,
+                    action: "resync".into(),
+                    id: String::new(),
+                    name: None,
+                    exit_code: None,
+                })
+            }));
+            pending.pop()
         }
+        Err(broadcast::error::RecvError::Closed) => None,
     }
 }
 
