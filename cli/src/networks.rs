@@ -136,9 +136,7 @@ fn template_row(n: &NetworkRecord) -> Value {
         "Driver": n.driver,
         "NetworkInterface": n.bridge,
         "Created": n.created.to_rfc3339(),
-        "Subnets": std::iter::once(json!({"Subnet": n.subnet.to_string(), "Gateway": n.gateway.to_string()}))
-            .chain(n.subnet6.map(|s| json!({"Subnet": s.to_string(), "Gateway": n.gateway6().map(|g| g.to_string())})))
-            .collect::<Vec<_>>(),
+        "Subnets": n.subnets().into_iter().map(|(s, g)| json!({"Subnet": s, "Gateway": g})).collect::<Vec<_>>(),
         "IPv6Enabled": n.subnet6.is_some(),
         "Internal": n.internal,
         "DNSEnabled": n.dns,
@@ -293,7 +291,7 @@ fn reload(engine: &Engine, a: &ReloadArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("{flag} and containers cannot be used together: give one of them");
     }
     let targets: Vec<String> = if a.all {
-        engine.containers()?.into_iter().filter(|c| c.is_running()).map(|c| c.id).collect()
+        engine.containers_brief()?.into_iter().filter(|c| c.is_running()).map(|c| c.id).collect()
     } else if a.latest {
         engine.containers()?.into_iter().max_by_key(|c| c.created_at).map(|c| c.id).into_iter().collect()
     } else if a.containers.is_empty() {

@@ -52,9 +52,7 @@ pub fn network_inspect(n: &crate::network::NetworkRecord) -> Value {
         "driver": n.driver,
         "network_interface": n.bridge,
         "created": n.created.to_rfc3339(),
-        "subnets": std::iter::once(json!({"subnet": n.subnet.to_string(), "gateway": n.gateway.to_string()}))
-            .chain(n.subnet6.map(|s| json!({"subnet": s.to_string(), "gateway": n.gateway6().map(|g| g.to_string())})))
-            .collect::<Vec<_>>(),
+        "subnets": n.subnets().into_iter().map(|(s, g)| json!({"subnet": s, "gateway": g})).collect::<Vec<_>>(),
         "ipv6_enabled": n.subnet6.is_some(),
         "internal": n.internal,
         "dns_enabled": n.dns,
@@ -248,37 +246,35 @@ impl Engine {
         let joined: Vec<_> =
             addresses.into_iter().filter_map(|a| self.network(&a.network).ok().map(|n| (a, n))).collect();
         let ports = port_bindings(c);
-        let mut networks = serde_json::Map::new();
-        for (i, (a, n)) in joined.iter().enumerate() {
-            networks.insert(
-                n.name.clone(),
-                json!({
-                    "NetworkID": n.id,
-                    "IPAddress": a.ip.to_string(),
-                    "IPPrefixLen": n.subnet.prefix_len(),
-                    "Gateway": n.gateway.to_string(),
-                    "MacAddress": crate::network::container_mac(c, a, i == 0),
-                    "GlobalIPv6Address": a.ip6.map(|a| a.to_string()).unwrap_or_default(),
-                    "GlobalIPv6PrefixLen": n.subnet6.map_or(0, |s| s.prefix_len()),
-                    "IPv6Gateway": n.gateway6().map(|a| a.to_string()).unwrap_or_default(),
-                    // Podman's: the aliases and the short id (its name is resolved all the same)
-                    "Aliases": c.options.network_aliases.iter().map(String::as_str).chain([&c.id[..12]]).collect::<Vec<_>>(),
-                }),
-            );
-        }
-        match joined.first() {
-            // the first network's address, as Docker's and Podman's top-level fields
-            Some((a, n)) => json!({
+        // a network's address fields, which the first network's are at the top level too
+        let address = |i: usize, (a, n): &(crate::network::Address, crate::network::NetworkRecord)| {
+            json!({
                 "IPAddress": a.ip.to_string(),
                 "IPPrefixLen": n.subnet.prefix_len(),
                 "Gateway": n.gateway.to_string(),
-                "MacAddress": crate::network::container_mac(c, a, true),
+                "MacAddress": crate::network::container_mac(c, a, i == 0),
                 "GlobalIPv6Address": a.ip6.map(|a| a.to_string()).unwrap_or_default(),
                 "GlobalIPv6PrefixLen": n.subnet6.map_or(0, |s| s.prefix_len()),
                 "IPv6Gateway": n.gateway6().map(|a| a.to_string()).unwrap_or_default(),
-                "Ports": ports,
-                "Networks": networks,
-            }),
+            })
+        };
+        let mut networks = serde_json::Map::new();
+        for (i, joined_one) in joined.iter().enumerate() {
+            let mut v = address(i, joined_one);
+            v["NetworkID"] = json!(joined_one.1.id);
+            // Podman's: the aliases and the short id (its name is resolved all the same)
+            v["Aliases"] =
+                json!(c.options.network_aliases.iter().map(String::as_str).chain([&c.id[..12]]).collect::<Vec<_>>());
+            networks.insert(joined_one.1.name.clone(), v);
+        }
+        match joined.first() {
+            // the first network's address, as Docker's and Podman's top-level fields
+            Some(first) => {
+                let mut v = address(0, first);
+                v["Ports"] = ports;
+                v["Networks"] = Value::Object(networks);
+                v
+            }
             None => json!({"IPAddress": "", "Gateway": "", "MacAddress": "", "Ports": ports, "Networks": {}}),
         }
     }

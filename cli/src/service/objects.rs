@@ -72,9 +72,7 @@ fn network_json(n: &berth_engine::network::NetworkRecord, members: &[(String, St
         "Scope": "local",
         "Driver": n.driver,
         "EnableIPv6": n.subnet6.is_some(),
-        "IPAM": {"Driver": "default", "Options": {}, "Config": std::iter::once(json!({"Subnet": n.subnet.to_string(), "Gateway": n.gateway.to_string()}))
-            .chain(n.subnet6.map(|s| json!({"Subnet": s.to_string(), "Gateway": n.gateway6().map(|g| g.to_string())})))
-            .collect::<Vec<_>>()},
+        "IPAM": {"Driver": "default", "Options": {}, "Config": n.subnets().into_iter().map(|(s, g)| json!({"Subnet": s, "Gateway": g})).collect::<Vec<_>>()},
         "Internal": n.internal,
         "Attachable": false,
         "Ingress": false,

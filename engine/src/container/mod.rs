@@ -636,15 +636,20 @@ fn row_with(r: &rusqlite::Row<'_>, options: CreateOptions) -> rusqlite::Result<C
 }
 
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ContainerRecord>> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM containers ORDER BY created_at DESC, id"))?;
-    let rows = stmt.query_map([], row)?.collect();
-    rows
+    list_by(conn, row)
 }
 
 /// Every container with only its [`BriefOptions`]: for lists that show no more.
 pub fn list_brief(conn: &Connection) -> rusqlite::Result<Vec<ContainerRecord>> {
+    list_by(conn, brief_row)
+}
+
+fn list_by(
+    conn: &Connection,
+    read: fn(&rusqlite::Row<'_>) -> rusqlite::Result<ContainerRecord>,
+) -> rusqlite::Result<Vec<ContainerRecord>> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM containers ORDER BY created_at DESC, id"))?;
-    let rows = stmt.query_map([], brief_row)?.collect();
+    let rows = stmt.query_map([], read)?.collect();
     rows
 }
 

@@ -32,51 +32,47 @@ use super::{NetworkError, NetworkRecord, PortMapping, Protocol};
 const TABLE: &str = "ip berth";
 const TABLE6: &str = "ip6 berth";
 
-/// The IPv6 half of [`base`], for a network with an IPv6 subnet.
-fn base6(net: &NetworkRecord) -> String {
-    let Some(subnet6) = net.subnet6 else { return String::new() };
+/// What both families' tables hold: the sets, the forward filter of `--internal` networks,
+/// NAT out of the subnets, and the network's subnet in the set it belongs to. `family` is
+/// nft's (`ip`, `ip6`).
+fn nat_out(family: &str, subnet: &str, internal: bool) -> String {
+    let table = format!("{family} berth");
+    let addr = if family == "ip6" { "ipv6_addr" } else { "ipv4_addr" };
     format!(
-        "add table {TABLE6}
-add set {TABLE6} subnets {{ type ipv6_addr; flags interval; }}
-add set {TABLE6} internal {{ type ipv6_addr; flags interval; }}
-add chain {TABLE6} forward {{ type filter hook forward priority filter; policy accept; }}
-flush chain {TABLE6} forward
-add rule {TABLE6} forward ip6 saddr @internal ip6 daddr != @internal drop
-add rule {TABLE6} forward ip6 daddr @internal ip6 saddr != @internal drop
-add chain {TABLE6} postrouting {{ type nat hook postrouting priority srcnat; policy accept; }}
-flush chain {TABLE6} postrouting
-add rule {TABLE6} postrouting ip6 saddr @subnets ip6 daddr != @subnets masquerade
-add element {TABLE6} {set} {{ {subnet6} }}
+        "add table {table}
+add set {table} subnets {{ type {addr}; flags interval; }}
+add set {table} internal {{ type {addr}; flags interval; }}
+add chain {table} forward {{ type filter hook forward priority filter; policy accept; }}
+flush chain {table} forward
+add rule {table} forward {family} saddr @internal {family} daddr != @internal drop
+add rule {table} forward {family} daddr @internal {family} saddr != @internal drop
+add chain {table} postrouting {{ type nat hook postrouting priority srcnat; policy accept; }}
+flush chain {table} postrouting
+add rule {table} postrouting {family} saddr @subnets {family} daddr != @subnets masquerade
+add element {table} {set} {{ {subnet} }}
 ",
-        set = if net.internal { "internal" } else { "subnets" },
+        set = if internal { "internal" } else { "subnets" },
     )
 }
 
 fn base(net: &NetworkRecord) -> String {
-    format!(
-        "add table {TABLE}
-add set {TABLE} subnets {{ type ipv4_addr; flags interval; }}
-add set {TABLE} internal {{ type ipv4_addr; flags interval; }}
-add chain {TABLE} forward {{ type filter hook forward priority filter; policy accept; }}
-flush chain {TABLE} forward
-add rule {TABLE} forward ip saddr @internal ip daddr != @internal drop
-add rule {TABLE} forward ip daddr @internal ip saddr != @internal drop
-add chain {TABLE} postrouting {{ type nat hook postrouting priority srcnat; policy accept; }}
-add chain {TABLE} prerouting {{ type nat hook prerouting priority dstnat; policy accept; }}
+    let mut script = nat_out("ip", &net.subnet.to_string(), net.internal);
+    // published ports (IPv4 only) and NAT of 127.0.0.1:PORT to the containers
+    script.push_str(&format!(
+        "add chain {TABLE} prerouting {{ type nat hook prerouting priority dstnat; policy accept; }}
 add chain {TABLE} output {{ type nat hook output priority -100; policy accept; }}
 add chain {TABLE} published
-flush chain {TABLE} postrouting
 flush chain {TABLE} prerouting
 flush chain {TABLE} output
 add rule {TABLE} prerouting fib daddr type local jump published
 add rule {TABLE} output fib daddr type local jump published
-add rule {TABLE} postrouting ip saddr @subnets ip daddr != @subnets masquerade
 add rule {TABLE} postrouting ip saddr 127.0.0.0/8 ip daddr @subnets masquerade
-add element {TABLE} {set} {{ {subnet} }}
-",
-        set = if net.internal { "internal" } else { "subnets" },
-        subnet = net.subnet
-    )
+"
+    ));
+    if let Some(subnet6) = net.subnet6 {
+        script.push_str(&nat_out("ip6", &subnet6.to_string(), net.internal));
+    }
+    script
 }
 
 fn comment(container_id: &str) -> String {
@@ -101,7 +97,6 @@ fn port_rule(container_id: &str, ip: Ipv4Addr, p: &PortMapping) -> String {
 /// The script `add_container` applies; public for its tests.
 pub fn container_script(net: &NetworkRecord, container_id: &str, ip: Ipv4Addr, ports: &[PortMapping]) -> String {
     let mut script = base(net);
-    script.push_str(&base6(net));
     for p in ports {
         script.push_str(&port_rule(container_id, ip, p));
     }

@@ -206,6 +206,12 @@ impl NetworkRecord {
         self.subnet.prefix_len()
     }
 
+    /// (subnet, gateway) of each family it has: IPv4, then IPv6 with `--ipv6`.
+    pub fn subnets(&self) -> Vec<(String, String)> {
+        let v6 = self.subnet6.zip(self.gateway6()).map(|(s, g)| (s.to_string(), g.to_string()));
+        std::iter::once((self.subnet.to_string(), self.gateway.to_string())).chain(v6).collect()
+    }
+
     /// The IPv6 gateway: the subnet's first address, on the bridge.
     pub fn gateway6(&self) -> Option<Ipv6Addr> {
         self.subnet6.map(|s| first_host6(&s))
