@@ -38,13 +38,15 @@ impl Table {
                 (max + 2).max(12)
             })
             .collect();
+        // one buffer for every line: 10 000 rows of `ps` are 70 000 cells
+        let mut line = String::new();
         for row in &self.rows {
-            let mut line = String::new();
+            line.clear();
             for (c, cell) in row.iter().enumerate() {
-                if c + 1 == row.len() {
-                    line.push_str(cell);
-                } else {
-                    line.push_str(&format!("{cell:<width$}", width = widths[c]));
+                line.push_str(cell);
+                if c + 1 < row.len() {
+                    let pad = widths[c].saturating_sub(cell.chars().count());
+                    line.extend(std::iter::repeat_n(' ', pad));
                 }
             }
             writeln!(out, "{}", line.trim_end())?;

@@ -58,7 +58,7 @@ pub use berth_runtime as runtime;
 pub use build::{BuildEvent, BuildOptions, PullPolicy, BUILD_LABEL};
 pub use check::{CheckOptions, CheckReport, Outcome as CheckOutcome, Problem as CheckProblem};
 pub use commit::{Change, CommitOptions, CommitStep, ImageFormat};
-pub use container::{ContainerRecord, CreateOptions, Status as ContainerStatus};
+pub use container::{BriefOptions, ContainerBrief, ContainerRecord, CreateOptions, Status as ContainerStatus};
 pub use container_ops::{parse_kill_signal, LaunchError, Stopped};
 pub use disk_usage::{dir_size, DiskUsage, Usage};
 pub use events::{Event, EventBus, LayerPhase, PullProgress, StateEvent};

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use berth_engine::container::health::HealthStatus;
-use berth_engine::{ContainerRecord, ContainerStatus, Engine};
+use berth_engine::{ContainerBrief, ContainerRecord, ContainerStatus, Engine};
 use clap::Args;
 use serde_json::{json, Value};
 
@@ -52,7 +52,7 @@ pub struct PsArgs {
 
 /// The STATUS column: `Up 5 seconds (healthy)`, `Exited (0) 2 minutes ago`; `health` is the
 /// running container's health when it has a check.
-pub(crate) fn status_text(c: &ContainerRecord, health: Option<HealthStatus>) -> String {
+pub(crate) fn status_text<O>(c: &ContainerRecord<O>, health: Option<HealthStatus>) -> String {
     match c.status {
         ContainerStatus::Created => "Created".into(),
         ContainerStatus::Paused => "Paused".into(),
@@ -69,7 +69,7 @@ pub(crate) fn status_text(c: &ContainerRecord, health: Option<HealthStatus>) -> 
 
 /// The published ports of a container: a pod member on its pod's network has its pod's (the
 /// infra container's), as Podman shows them.
-fn ports_of(engine: &Engine, c: &ContainerRecord) -> Vec<berth_engine::container::port::PortMapping> {
+fn ports_of(engine: &Engine, c: &ContainerBrief) -> Vec<berth_engine::container::port::PortMapping> {
     if c.options.pod.is_some() && !c.options.pod_infra {
         if let Some(infra) = c.options.network.as_deref().and_then(|n| n.strip_prefix("container:")) {
             return engine.container(infra).map(|i| i.options.ports).unwrap_or_default();
@@ -79,12 +79,12 @@ fn ports_of(engine: &Engine, c: &ContainerRecord) -> Vec<berth_engine::container
 }
 
 /// The PORTS column: `0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp`.
-fn ports_text(engine: &Engine, c: &ContainerRecord) -> String {
+fn ports_text(engine: &Engine, c: &ContainerBrief) -> String {
     ports_of(engine, c).iter().map(|p| p.display()).collect::<Vec<_>>().join(", ")
 }
 
 /// The pod's id and name, for a container in one.
-fn pod_of(engine: &Engine, c: &ContainerRecord) -> (String, String) {
+fn pod_of(engine: &Engine, c: &ContainerBrief) -> (String, String) {
     match c.options.pod.as_deref().map(|p| engine.pod(p)) {
         Some(Ok(p)) => (p.id, p.name),
         Some(Err(_)) => (c.options.pod.clone().unwrap_or_default(), String::new()),
@@ -92,7 +92,7 @@ fn pod_of(engine: &Engine, c: &ContainerRecord) -> (String, String) {
     }
 }
 
-fn ps_json(engine: &Engine, c: &ContainerRecord) -> Value {
+fn ps_json(engine: &Engine, c: &ContainerBrief) -> Value {
     let health = engine.health_status(c);
     json!({
         "Id": c.id,
@@ -214,7 +214,7 @@ fn matcher(engine: &Engine, key: &str, values: &[&str]) -> anyhow::Result<Matche
 
 /// What a `--format` template sees of a container: the JSON's fields, with the ones Podman's
 /// table shows as text (`.ID` short, `.Names`, `.Command`, `.Created` as an age, `.Ports`).
-fn ps_row(engine: &Engine, c: &ContainerRecord, no_trunc: bool) -> Value {
+fn ps_row(engine: &Engine, c: &ContainerBrief, no_trunc: bool) -> Value {
     let mut v = ps_json(engine, c);
     v["ID"] = json!(if no_trunc { c.id.as_str() } else { c.short_id() });
     v["Names"] = json!(c.name);
@@ -231,16 +231,22 @@ fn ps_row(engine: &Engine, c: &ContainerRecord, no_trunc: bool) -> Value {
 pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
     // the table and -q show only what the brief records hold; filters and templates may ask
     // for any option
-    let brief = args.filter.is_empty() && args.format.is_none();
-    let mut owned = if brief { engine.containers_brief()? } else { engine.containers()? };
     // a status filter picks among every container, as Podman's does
     let by_status = args.filter.iter().any(|f| f.starts_with("status="));
-    if !args.all && !by_status {
-        owned.retain(|c| c.is_running());
-    }
-    filter(engine, &mut owned, &args.filter)?;
-    // sorted by reference: a record is kilobytes, moved 10 000 times over by a sort
-    let mut list: Vec<&ContainerRecord> = owned.iter().collect();
+    let all = args.all || by_status;
+    // what is shown is in the brief records; filters may ask for any option
+    let owned: Vec<ContainerBrief> = if args.filter.is_empty() {
+        let mut list = engine.containers_brief()?;
+        list.retain(|c| all || c.is_running());
+        list
+    } else {
+        let mut list = engine.containers()?;
+        list.retain(|c| all || c.is_running());
+        filter(engine, &mut list, &args.filter)?;
+        list.into_iter().map(ContainerRecord::into_brief).collect()
+    };
+    // sorted by reference, not moving the records
+    let mut list: Vec<&ContainerBrief> = owned.iter().collect();
     match args.sort.as_str() {
         "command" => list.sort_by(|a, b| a.command.cmp(&b.command)),
         "id" => list.sort_by(|a, b| a.id.cmp(&b.id)),
@@ -254,7 +260,7 @@ pub fn ps(engine: &Engine, args: &PsArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(n) = args.last.or(args.latest.then_some(1)) {
         // the newest n, in the order asked for
-        let mut newest: Vec<&ContainerRecord> = list.clone();
+        let mut newest: Vec<&ContainerBrief> = list.clone();
         newest.sort_by_key(|c| std::cmp::Reverse(c.created_at));
         let keep: std::collections::HashSet<String> = newest.iter().take(n).map(|c| c.id.clone()).collect();
         list.retain(|c| keep.contains(&c.id));
