@@ -66,7 +66,11 @@ function cpuTicks(groups) {
       for (const p of all) if (!seen.has(p.pid) && seen.has(p.ppid)) (seen.add(p.pid), (grew = true));
     }
     // This script is the browser's parent: only its children count.
-    for (const p of all) if (seen.has(p.pid) && p.pid !== process.pid) ticks += p.ticks;
+    for (const p of all) {
+      if (!seen.has(p.pid) || p.pid === process.pid) continue;
+      ticks += p.ticks;
+      out[`${label} ${p.name}`] = (out[`${label} ${p.name}`] ?? 0) + p.ticks;
+    }
     out[label] = ticks;
   }
   return out;
@@ -169,7 +173,7 @@ async function flood(name, id, exec, groups) {
   while (performance.now() < deadline && !(await exec(progress, LINES))) await sleep(250);
   const shownAfter = (performance.now() - t0) / 1000;
   const cpu1 = cpuTicks(groups);
-  const cpu = Object.fromEntries(Object.keys(groups).map((k) => [k, (100 * (cpu1[k] - cpu0[k])) / TICKS / shownAfter]));
+  const cpu = Object.fromEntries(Object.keys(cpu1).map((k) => [k, (100 * (cpu1[k] - (cpu0[k] ?? 0))) / TICKS / shownAfter]));
   const { deltas, start } = await exec(stopFrames);
   const frames = frameStats(deltas);
   if (process.env.BENCH_VERBOSE) {
@@ -289,6 +293,7 @@ const rows = [
   ['longest frame', (r) => ms(r.frames.max)],
   ['frames over 33 ms', (r) => String(r.frames.over33)],
   ['CPU, % of a core: the UI (Chromium; window)', (r) => `${r.cpu.page.toFixed(0)} %`],
+  ['  of which berth-desktop (the window)', (r) => (r.cpu['page berth-desktop'] === undefined ? '-' : `${r.cpu['page berth-desktop'].toFixed(0)} %`)],
   ['CPU: berth-desktop --serve', (r) => `${r.cpu.app.toFixed(0)} %`],
   ['load average (1, 5, 15 min)', (r) => r.load],
 ];
