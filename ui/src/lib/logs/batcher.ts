@@ -1,10 +1,16 @@
-//! Writes to the terminal at most once per animation frame. Log batches arrive far more often
-//! than frames (tens of thousands of lines a second); each `write` to xterm.js costs a parse and
-//! a render pass, so chunks are joined and written once a frame. When xterm.js has not caught
-//! up with what it was given (more than `highWater` bytes unparsed), the batcher waits for it
-//! instead of piling on. Lines waiting here beyond `maxPendingLines` (the terminal's
-//! scrollback) are dropped oldest first: xterm.js would push them out of its scrollback unseen
-//! anyway, so when the terminal falls behind a flood it skips straight to what it can show.
+//! Feeds the terminal once per animation frame, no more than it can parse within the frame.
+//! Log batches arrive far more often than frames (tens of thousands of lines a second) and each
+//! `write` to xterm.js costs a parse and a render pass, so what came in is written once a frame.
+//! xterm.js parses what it was given in tasks of its own until it is done (it yields only every
+//! 12 ms, and a whole write at a time), and a page busy with such tasks back to back paints late:
+//! a flood's 200 kB in one go made frames of 100 ms and more. So each frame gets a budget, the
+//! text xterm.js parses in `frameBudgetMs` at the rate it was measured to go at (from the parse
+//! callback of a frame's first piece to its last), given in pieces of at most `maxWrite`
+//! characters cut at line ends; nothing is written while the last frame's text is still being
+//! parsed. What does not fit waits for the next frames. Lines waiting beyond `maxPendingLines`
+//! (the terminal's scrollback) are dropped oldest first: xterm.js would push them out of its
+//! scrollback unseen anyway, so when the terminal falls behind a flood it skips straight to what
+//! it can show.
 
 export interface WriteSink {
   /** xterm's `write(data, callback)`: the callback runs once the data is parsed. */
@@ -15,10 +21,39 @@ export type Schedule = (cb: () => void) => unknown;
 
 export interface BatcherOptions {
   schedule?: Schedule;
-  /** Bytes given to the sink and not yet parsed above which writes wait. */
-  highWater?: number;
+  /** The clock, in ms (`performance.now`). */
+  now?: () => number;
+  /** How long the sink may take to parse one frame's text, in ms. */
+  frameBudgetMs?: number;
+  /** Characters written in a frame until the sink's rate is known. */
+  initialBudget?: number;
   /** Lines kept waiting at most (the oldest go first). */
   maxPendingLines?: number;
+  /** The most characters given to the sink in one `write` (longer text is cut at line ends). */
+  maxWrite?: number;
+}
+
+/** `data` cut into pieces of at most `max` characters, each ending with a line end where one
+ *  is within reach (a longer line is cut where it must be). */
+export function pieces(data: string, max: number): string[] {
+  if (data.length <= max) return [data];
+  const out: string[] = [];
+  let start = 0;
+  while (data.length - start > max) {
+    const nl = data.lastIndexOf('\n', start + max - 1);
+    const end = nl >= start ? nl + 1 : start + max;
+    out.push(data.slice(start, end));
+    start = end;
+  }
+  if (start < data.length) out.push(data.slice(start));
+  return out;
+}
+
+/** The line ends in `text`. */
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n += 1;
+  return n;
 }
 
 export class FrameBatcher {
@@ -33,7 +68,14 @@ export class FrameBatcher {
   private inSink = 0;
   private scheduled = false;
   private readonly schedule: Schedule;
-  private readonly highWater: number;
+  private readonly now: () => number;
+  private readonly frameBudgetMs: number;
+  private readonly maxWrite: number;
+  /** Characters the sink parses per ms, once measured. */
+  rate: number | null = null;
+  private readonly initialBudget: number;
+  /** Number of frames that wrote (each one or more `write` calls of the sink). */
+  flushes = 0;
   /** Number of `write` calls made to the sink (for tests and measurements). */
   writes = 0;
 
@@ -42,13 +84,23 @@ export class FrameBatcher {
     options: BatcherOptions = {},
   ) {
     this.schedule = options.schedule ?? ((cb) => requestAnimationFrame(() => cb()));
-    this.highWater = options.highWater ?? 1024 * 1024;
+    this.now = options.now ?? (() => performance.now());
+    this.frameBudgetMs = options.frameBudgetMs ?? 8;
+    this.initialBudget = options.initialBudget ?? 16 * 1024;
     this.maxPendingLines = options.maxPendingLines ?? Infinity;
+    this.maxWrite = options.maxWrite ?? 4 * 1024;
   }
 
   /** Bytes waiting here plus bytes the sink has not parsed yet. */
   get backlog(): number {
     return this.pendingBytes + this.inSink;
+  }
+
+  /** Characters the next frame may write. */
+  get budget(): number {
+    if (this.rate === null) return this.initialBudget;
+    // Two pieces at least, so that every frame measures the rate.
+    return Math.max(2 * this.maxWrite, Math.round(this.rate * this.frameBudgetMs));
   }
 
   /** Queues `text` holding `lines` lines for the next frame. */
@@ -88,26 +140,76 @@ export class FrameBatcher {
     this.schedule(() => this.flush());
   }
 
+  /** Takes up to `budget` characters from the front of the queue, cut at a line end. */
+  private take(budget: number): string {
+    const out: string[] = [];
+    let size = 0;
+    while (this.chunks.length > 0 && size + this.chunks[0].length <= budget) {
+      size += this.chunks[0].length;
+      out.push(this.chunks.shift()!);
+      this.pendingLines -= this.chunkLines.shift()!;
+    }
+    if (this.chunks.length > 0 && size < budget) {
+      const head = this.chunks[0];
+      const nl = head.lastIndexOf('\n', budget - size - 1);
+      // A line longer than the budget goes whole, when nothing else was taken.
+      const first = head.indexOf('\n');
+      const end = nl >= 0 ? nl + 1 : out.length > 0 ? 0 : first >= 0 ? first + 1 : head.length;
+      if (end > 0) {
+        const part = head.slice(0, end);
+        const lines = Math.min(countLines(part), this.chunkLines[0]);
+        this.chunks[0] = head.slice(end);
+        this.chunkLines[0] -= lines;
+        this.pendingLines -= lines;
+        if (this.chunks[0] === '') {
+          this.chunks.shift();
+          this.pendingLines -= this.chunkLines.shift()!;
+        }
+        out.push(part);
+        size += part.length;
+      }
+    }
+    this.pendingBytes -= size;
+    return out.length === 1 ? out[0] : out.join('');
+  }
+
   private flush(): void {
     this.scheduled = false;
     if (this.chunks.length === 0 && this.afterWrite.length === 0) return;
-    if (this.inSink > this.highWater) {
-      // The sink is behind: try again next frame.
+    if (this.inSink > 0) {
+      // The sink is still parsing the last frame's text: try again next frame.
       this.arm();
       return;
     }
-    const data = this.chunks.length === 1 ? this.chunks[0] : this.chunks.join('');
-    const callbacks = this.afterWrite;
-    this.chunks = [];
-    this.chunkLines = [];
-    this.pendingLines = 0;
-    this.afterWrite = [];
-    this.pendingBytes = 0;
-    this.inSink += data.length;
-    this.writes += 1;
-    this.sink.write(data, () => {
-      this.inSink -= data.length;
+    const data = this.take(this.budget);
+    const done = this.chunks.length === 0;
+    // Callbacks wait for everything added before them: for the frame that writes the last of it.
+    const callbacks = done ? this.afterWrite : [];
+    if (done) this.afterWrite = [];
+    if (data === '') {
       callbacks.forEach((cb) => cb());
+      return;
+    }
+    this.flushes += 1;
+    const list = pieces(data, this.maxWrite);
+    let firstParsed = 0;
+    list.forEach((piece, i) => {
+      this.inSink += piece.length;
+      this.writes += 1;
+      this.sink.write(piece, () => {
+        this.inSink -= piece.length;
+        if (i === 0) firstParsed = this.now();
+        if (i < list.length - 1) return;
+        // The pieces after the first were parsed one after the other: how fast the sink goes
+        // (from the first piece's write on, the time would count the frame's painting too).
+        const took = this.now() - firstParsed;
+        if (!done && list.length > 1 && took > 0) {
+          const rate = (data.length - list[0].length) / took;
+          this.rate = this.rate === null ? rate : 0.7 * this.rate + 0.3 * rate;
+        }
+        callbacks.forEach((cb) => cb());
+      });
     });
+    if (!done) this.arm();
   }
 }

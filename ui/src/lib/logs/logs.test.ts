@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { LogEntry } from '../bindings/LogEntry';
 import type { LogPage } from '../bindings/LogPage';
-import { FrameBatcher } from './batcher';
+import { FrameBatcher, pieces } from './batcher';
 import { compareCursors, formatEntry, plain, sanitize, sinceCutoff } from './format';
 import { LogRing } from './ring';
 import { LogView, type LogTerminal } from './view';
@@ -82,7 +82,7 @@ describe('FrameBatcher', () => {
   it('writes once per frame whatever the number of chunks', () => {
     const f = frames();
     const writes: string[] = [];
-    const b = new FrameBatcher({ write: (d, done) => (writes.push(d), done()) }, { schedule: f.schedule });
+    const b = new FrameBatcher({ write: (d, done) => (writes.push(d), done()) }, { schedule: f.schedule, maxWrite: Infinity, initialBudget: Infinity });
     for (let i = 0; i < 10_000; i++) b.add(`line ${i}\r\n`);
     expect(writes).toHaveLength(0);
     expect(f.pending).toBe(1);
@@ -97,11 +97,44 @@ describe('FrameBatcher', () => {
     expect(b.writes).toBe(2);
   });
 
-  it('waits while the sink is behind its high-water mark, then writes everything', () => {
+  it('cuts a frame into pieces at line ends, and runs callbacks once the last piece is parsed', () => {
     const f = frames();
     const done: (() => void)[] = [];
     const writes: string[] = [];
-    const b = new FrameBatcher({ write: (d, cb) => (writes.push(d), done.push(cb)) }, { schedule: f.schedule, highWater: 10 });
+    const b = new FrameBatcher({ write: (d, cb) => (writes.push(d), done.push(cb)) }, { schedule: f.schedule, maxWrite: 1000, initialBudget: Infinity });
+    const text = Array.from({ length: 500 }, (_, i) => `line ${i}\r\n`).join('');
+    b.add(text, 500);
+    let called = false;
+    b.then(() => (called = true));
+    f.run();
+    expect(writes.length).toBeGreaterThan(4);
+    expect(writes.join('')).toBe(text);
+    expect(writes.every((w) => w.length <= 1000 && w.endsWith('\r\n'))).toBe(true);
+    expect(b.flushes).toBe(1);
+    expect(b.writes).toBe(writes.length);
+    done.splice(0, writes.length - 1).forEach((cb) => cb());
+    expect(called).toBe(false);
+    expect(b.backlog).toBe(writes.at(-1)!.length);
+    done.shift()!();
+    expect(called).toBe(true);
+    expect(b.backlog).toBe(0);
+  });
+
+  it('cuts text at the last line end within reach, a longer line where it must', () => {
+    const check = (data: string, max: number, expected: string[]) => expect(pieces(data, max)).toEqual(expected);
+    check('', 4, ['']);
+    check('ab\n', 4, ['ab\n']);
+    check('ab\ncd\nef\n', 6, ['ab\ncd\n', 'ef\n']);
+    check('ab\ncd\nef\n', 5, ['ab\n', 'cd\n', 'ef\n']);
+    check('abcdefgh\nij', 3, ['abc', 'def', 'gh\n', 'ij']);
+    check('a\nbcdefg', 4, ['a\n', 'bcde', 'fg']);
+  });
+
+  it('writes nothing while the sink parses the last frame, then everything that waited', () => {
+    const f = frames();
+    const done: (() => void)[] = [];
+    const writes: string[] = [];
+    const b = new FrameBatcher({ write: (d, cb) => (writes.push(d), done.push(cb)) }, { schedule: f.schedule });
     b.add('0123456789ab');
     f.run();
     b.add('x');
@@ -115,11 +148,55 @@ describe('FrameBatcher', () => {
     expect(writes).toEqual(['0123456789ab', 'xy']);
   });
 
+  it("writes a frame's budget at most, at line ends, and learns the budget from the sink's speed", () => {
+    const f = frames();
+    let clock = 0;
+    const done: (() => void)[] = [];
+    const writes: string[] = [];
+    const b = new FrameBatcher(
+      { write: (d, cb) => (writes.push(d), done.push(cb)) },
+      { schedule: f.schedule, now: () => clock, initialBudget: 100, frameBudgetMs: 10, maxWrite: 50 },
+    );
+    const line = (i: number) => `line ${String(i).padStart(3, '0')}\r\n`; // 10 characters
+    const all = Array.from({ length: 100 }, (_, i) => line(i));
+    b.add(all.slice(0, 60).join(''), 60);
+    b.add(all.slice(60).join(''), 40);
+    let called = false;
+    b.then(() => (called = true));
+    // The sink parses what it was given: the first piece, then the others in `ms`.
+    const parse = (ms: number) => {
+      done.shift()!();
+      clock += ms;
+      done.splice(0).forEach((cb) => cb());
+    };
+    f.run();
+    expect(writes).toEqual([all.slice(0, 5).join(''), all.slice(5, 10).join('')]);
+    // 50 characters after the first piece's in 2.5 ms: 20 a ms, 200 a frame of 10 ms.
+    parse(2.5);
+    expect(b.rate).toBe(20);
+    expect(b.budget).toBe(200);
+    f.run();
+    expect(writes.slice(2).join('')).toBe(all.slice(10, 30).join(''));
+    expect(writes.slice(2)).toHaveLength(4);
+    // Slower now: 150 characters in 37.5 ms, 4 a ms; the estimate moves part of the way.
+    parse(37.5);
+    expect(b.rate).toBeCloseTo(0.7 * 20 + 0.3 * 4);
+    expect(b.budget).toBe(152);
+    expect(called).toBe(false);
+    for (let i = 0; i < 10 && !called; i++) {
+      f.run();
+      parse(1);
+    }
+    expect(writes.join('')).toBe(all.join(''));
+    expect(called).toBe(true);
+    expect(b.backlog).toBe(0);
+  });
+
   it('skips the oldest waiting lines past the scrollback while the sink is behind', () => {
     const f = frames();
     const done: (() => void)[] = [];
     const writes: string[] = [];
-    const b = new FrameBatcher({ write: (d, cb) => (writes.push(d), done.push(cb)) }, { schedule: f.schedule, highWater: 1, maxPendingLines: 4 });
+    const b = new FrameBatcher({ write: (d, cb) => (writes.push(d), done.push(cb)) }, { schedule: f.schedule, maxPendingLines: 4 });
     b.add('a\n', 1);
     f.run();
     b.add('b\nc\n', 2);
