@@ -350,6 +350,9 @@ fn main() -> ExitCode {
     berth_engine::trace::start();
     let code = match run(cli, complete_words) {
         Ok(code) => code,
+        // `berth ps | head`: the reader left, as a shell's SIGPIPE would end the command (Rust
+        // ignores the signal, so it comes back as this error); nothing to tell the user
+        Err(e) if closed_stdout(&e) => ExitCode::from(141),
         Err(e) => {
             eprintln!("Error: {}", error_text(e.as_ref()));
             ExitCode::from(125)
@@ -414,6 +417,22 @@ fn global_flags(cli: &Cli) -> anyhow::Result<()> {
         nix::unistd::dup2_stdout(null)?;
     }
     Ok(())
+}
+
+/// Whether the command failed writing to a standard output whose reader is gone (a broken
+/// pipe to a registry or a socket is an error to show).
+fn closed_stdout(e: &anyhow::Error) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let broken_pipe = e
+        .chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
+    let stdout = std::io::stdout();
+    let mut fds = [PollFd::new(std::os::fd::AsFd::as_fd(&stdout), PollFlags::POLLOUT)];
+    // a pipe without readers polls as an error
+    broken_pipe
+        && poll(&mut fds, PollTimeout::ZERO).is_ok()
+        && fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLERR))
 }
 
 /// The error and its causes, each cause added only when the text so far does not say it already

@@ -282,6 +282,16 @@ fn names_ids_ps_and_bad_input() {
     let err = w.fails(&["rmi", &img]);
     assert!(err.contains("in use by container"), "{err}");
 
+    // `berth ps | head -0`: the reader is gone before the table is written; a shell's SIGPIPE
+    // ends the command quietly, and so does berth
+    let mut piped = w.cmd();
+    piped.args(["ps", "-a"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = piped.spawn().unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(141), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "a closed pipe is no error to print");
+
     // an unnamed container gets a podman-style name
     w.ok(&["create", &img]);
     let names = w.ok(&["ps", "-a", "--format", "{{.Names}}"]);

@@ -107,8 +107,8 @@ impl Engine {
     pub fn containers_brief(&self) -> Result<Vec<ContainerBrief>> {
         let mut list = container::list_brief(self.state().conn())?;
         for c in list.iter_mut().filter(|c| c.is_running()) {
-            let settled = matches!(c.status, Status::Running | Status::Paused)
-                && container::process_alive(c.pid, c.pid_start);
+            let settled =
+                matches!(c.status, Status::Running | Status::Paused) && container::process_alive(c.pid, c.pid_start);
             if !settled {
                 // the rare one to fix: through the full record, as [`Engine::reconcile`] writes it
                 if let Some(full) = container::get(self.state().conn(), &c.id)? {
