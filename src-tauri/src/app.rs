@@ -2,11 +2,12 @@
 //! the window (`engine-event`) and the tray, and a window that hides instead of closing, so the
 //! tray stays until Quit. Containers outlive the app either way: each has its own monitor.
 
+use tauri::webview::PageLoadEvent;
 use tauri::{Emitter, Manager, WindowEvent};
 
 use crate::commands::Backend;
 use crate::dto::EventKind;
-use crate::{ipc, tray, watch};
+use crate::{ipc, startup, tray, watch};
 
 /// The name of the global event that carries each `EngineEvent` to the UI.
 pub const ENGINE_EVENT: &str = "engine-event";
@@ -14,11 +15,17 @@ pub const ENGINE_EVENT: &str = "engine-event";
 /// Opens the engine (at `BERTH_ROOT`, or the user's default) and runs the app until Quit.
 pub fn run() -> anyhow::Result<()> {
     let backend = Backend::open_default()?;
+    startup::mark("engine opened");
     let engine = backend.engine().clone();
     let app = tauri::Builder::default()
         .manage(backend)
         .invoke_handler(ipc::handler())
+        .on_page_load(|_, payload| match payload.event() {
+            PageLoadEvent::Started => startup::mark("page load started"),
+            PageLoadEvent::Finished => startup::mark("page loaded"),
+        })
         .setup(move |app| {
+            startup::mark("setup");
             let handle = app.handle().clone();
             match tray::install(&handle, &engine) {
                 Ok(()) => {
@@ -38,6 +45,7 @@ pub fn run() -> anyhow::Result<()> {
                     tray::refresh(&for_events, &for_tray);
                 }
             });
+            startup::mark("tray and events");
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -51,6 +59,7 @@ pub fn run() -> anyhow::Result<()> {
             }
         })
         .build(tauri::generate_context!("../tauri.conf.json"))?;
+    startup::mark("window built");
     // Without a tray, closing the window ends the app, as there is no way back to it.
     app.run(|_, _| {});
     Ok(())
