@@ -3,6 +3,7 @@
 //! `$BERTH_FIRST_PAINT_FILE` names, where the benchmark reads it (`bench/app`).
 
 use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -25,21 +26,36 @@ pub async fn report_first_paint(_b: &Backend, a: FirstPaintArgs) -> Result<(), A
     let marks = startup::marks();
     eprintln!("berth-desktop: {}", first_paint_line(&a.report, since_exec, startup::main_after_exec(), &marks));
     if let Some(path) = std::env::var_os(FIRST_PAINT_FILE) {
-        let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1000.0);
-        let line = serde_json::json!({
-            "pid": std::process::id(),
-            "sinceExecMs": ms(since_exec),
-            "mainAfterExecMs": ms(startup::main_after_exec()),
-            "marks": marks.iter().map(|(what, at)| (what.to_string(), serde_json::json!(at.as_secs_f64() * 1000.0))).collect::<serde_json::Map<_, _>>(),
-            "report": a.report,
-        });
-        let written =
-            std::fs::OpenOptions::new().create(true).append(true).open(&path).and_then(|mut f| writeln!(f, "{line}"));
-        if let Err(e) = written {
+        let line = first_paint_record(&a.report, std::process::id(), since_exec, startup::main_after_exec(), &marks);
+        if let Err(e) = append_line(Path::new(&path), &line.to_string()) {
             eprintln!("berth-desktop: writing the first paint to {}: {e}", path.to_string_lossy());
         }
     }
     Ok(())
+}
+
+/// What the benchmark reads: the process (the window's or `--serve`'s), its times since exec
+/// in milliseconds, and the UI's report.
+pub fn first_paint_record(
+    r: &FirstPaint,
+    pid: u32,
+    since_exec: Option<Duration>,
+    main_after_exec: Option<Duration>,
+    marks: &[(&str, Duration)],
+) -> serde_json::Value {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    serde_json::json!({
+        "pid": pid,
+        "sinceExecMs": since_exec.map(ms),
+        "mainAfterExecMs": main_after_exec.map(ms),
+        "marks": marks.iter().map(|(what, at)| (what.to_string(), serde_json::json!(ms(*at)))).collect::<serde_json::Map<_, _>>(),
+        "report": r,
+    })
+}
+
+/// Appends `line` and a newline to the file at `path` (made when missing).
+fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
+    std::fs::OpenOptions::new().create(true).append(true).open(path).and_then(|mut f| writeln!(f, "{line}"))
 }
 
 /// The log line: the paint's time from exec (when known), the app's steps before the page
@@ -103,6 +119,29 @@ mod tests {
             "Containers pane painted (1000 rows) 900 ms after exec (main at 30 ms, engine opened at 80 ms, page began at 400 ms, its script ran at 600 ms, \
              the engine's list asked at 650 ms and answered in 120 ms, painted at 900 ms)"
         );
+    }
+
+    #[test]
+    fn the_record_is_one_json_line_per_report_appended() {
+        let marks = [("engine opened", Duration::from_millis(80))];
+        let record = first_paint_record(&report(), 42, Some(Duration::from_millis(900)), None, &marks);
+        assert_eq!(
+            record,
+            serde_json::json!({
+                "pid": 42,
+                "sinceExecMs": 900.0,
+                "mainAfterExecMs": null,
+                "marks": { "engine opened": 80.0 },
+                "report": { "paintedMs": 500.0, "scriptMs": 200.0, "listStartedMs": 250.0, "listMs": 120.0, "rows": 1000 },
+            })
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("paints.jsonl");
+        append_line(&file, &record.to_string()).unwrap();
+        append_line(&file, &record.to_string()).unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines, [record.clone(), record]);
     }
 
     #[test]
