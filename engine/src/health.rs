@@ -66,20 +66,14 @@ impl Engine {
     }
 
     /// The container's health as its checks left it: `None` when it has no healthcheck.
-    pub fn health<O: container::Healthchecked>(
-        &self,
-        c: &container::ContainerRecord<O>,
-    ) -> Option<health::HealthState> {
+    pub fn health<O: container::Listed>(&self, c: &container::ContainerRecord<O>) -> Option<health::HealthState> {
         c.options.healthcheck()?;
         let dir = ContainerPaths::new(&self.config().root, &c.id).dir;
         Some(health::read(&dir).unwrap_or_else(health::HealthState::starting))
     }
 
     /// The health of a running container with a healthcheck (what `ps` shows after `Up`).
-    pub fn health_status<O: container::Healthchecked>(
-        &self,
-        c: &container::ContainerRecord<O>,
-    ) -> Option<HealthStatus> {
+    pub fn health_status<O: container::Listed>(&self, c: &container::ContainerRecord<O>) -> Option<HealthStatus> {
         if !c.is_running() {
             return None;
         }

@@ -85,6 +85,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         registry_login,
         registry_logout,
         set_socket,
+        report_first_paint,
     ]
 }
 
@@ -506,6 +507,11 @@ async fn registry_logout(b: State<'_, Backend>, host: String) -> Result<(), ApiE
 #[tauri::command]
 async fn set_socket(b: State<'_, Backend>, enabled: bool) -> Result<Settings, ApiError> {
     c::set_socket(&b, c::SocketArgs { enabled }).await
+}
+
+#[tauri::command]
+async fn report_first_paint(b: State<'_, Backend>, report: FirstPaint) -> Result<(), ApiError> {
+    c::report_first_paint(&b, c::FirstPaintArgs { report }).await
 }
 
 #[tauri::command]

@@ -6,7 +6,7 @@
 //! are its two front doors; `dto` the shapes the UI sees; `channel` where a call's stream of
 //! messages goes; `follow` the followed logs, `terminal` the shells in containers (`id` the
 //! ids of both), `settings` the registries.conf and credentials; `watch` the engine's events;
-//! `tray` the tray icon; `app` the window; `authority` the Host and Origin `--serve` answers to, `tls` its certificate.
+//! `tray` the tray icon; `startup` the time since exec (the first paint's report); `app` the window; `authority` the Host and Origin `--serve` answers to, `tls` its certificate.
 
 pub mod app;
 pub mod authority;
@@ -20,6 +20,7 @@ pub mod ipc;
 pub mod serve;
 pub mod settings;
 pub mod socket;
+pub mod startup;
 pub mod terminal;
 pub mod tls;
 pub mod tray;

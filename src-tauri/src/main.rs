@@ -21,6 +21,7 @@ struct Cli {
 fn main() -> ExitCode {
     // Containers are supervised by re-executions of this binary: that must come first.
     berth_engine::helpers::run_if_helper();
+    berth_desktop::startup::mark_main();
     // WebKit's JavaScriptCore starts its allocator's scavenger thread before `main` unless its
     // heap is the system's (`Malloc=1`): the monitors and helpers, re-executions of this binary,
     // must be single-threaded.

@@ -652,6 +652,7 @@ async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Vec<u8>, ApiE
         "registry_login" => answer(c::registry_login(b, args(command, v)?).await),
         "registry_logout" => answer(c::registry_logout(b, args(command, v)?).await),
         "set_socket" => answer(c::set_socket(b, args(command, v)?).await),
+        "report_first_paint" => answer(c::report_first_paint(b, args(command, v)?).await),
         other => Err(ApiError::not_found(format!("unknown command {other:?}"))),
     }
 }

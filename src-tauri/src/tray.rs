@@ -146,7 +146,7 @@ fn menu<R: Runtime>(app: &AppHandle<R>, m: &TrayModel) -> tauri::Result<Menu<R>>
 fn current(engine: &Engine) -> TrayModel {
     match crate::commands::listed(engine) {
         Ok(list) => {
-            let list: Vec<ContainerSummary> = list.iter().map(|c| crate::commands::summary(engine, c)).collect();
+            let list: Vec<ContainerSummary> = crate::commands::summaries(engine, &list);
             model(Ok(&list))
         }
         Err(e) => model(Err(&e.to_string())),
@@ -181,8 +181,10 @@ pub fn host_seen() -> bool {
 
 /// Puts the icon in the tray.
 pub fn install<R: Runtime>(app: &AppHandle<R>, engine: &Engine) -> tauri::Result<()> {
-    let m = current(engine);
-    let engine = engine.clone();
+    // Nothing counted yet: the list is read off the main thread (`refresh`, below), so the
+    // window's page does not wait for a summary of every container (seconds at 10 000).
+    let m = model(Ok(&[]));
+    let for_menu = engine.clone();
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(icon(m.state)?)
         .tooltip(&m.tooltip)
@@ -192,7 +194,7 @@ pub fn install<R: Runtime>(app: &AppHandle<R>, engine: &Engine) -> tauri::Result
             Some(Action::Show) => show_window(app),
             Some(Action::Quit) => app.exit(0),
             Some(Action::Stop(id)) => {
-                let engine = engine.clone();
+                let engine = for_menu.clone();
                 tauri::async_runtime::spawn_blocking(move || {
                     if let Err(e) = engine.stop_container(&id, Duration::from_secs(10)) {
                         eprintln!("berth-desktop: stopping container {id}: {e}");
@@ -202,6 +204,7 @@ pub fn install<R: Runtime>(app: &AppHandle<R>, engine: &Engine) -> tauri::Result
             None => {}
         })
         .build(app)?;
+    refresh(app, engine);
     Ok(())
 }
 

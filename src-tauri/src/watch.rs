@@ -2,8 +2,9 @@
 //! in-process `EventBus`) and every other process that shares the storage root (the `berth`
 //! CLI, the containers' monitors, the API service), which append to `$ROOT/events.jsonl`.
 //!
-//! The file is polled (its size, every 100 ms: one `stat`), not watched with inotify: cheap,
-//! and it works on every filesystem. This process's own events reach both sources; each event
+//! The file is polled (its size, every 50 ms: one `stat`), not watched with inotify: cheap,
+//! and it works on every filesystem. The interval is half of the wait a container started in a
+//! terminal has before the app hears of it (issue 18: its row within 200 ms of the CLI's return). This process's own events reach both sources; each event
 //! is forwarded once (events are equal by value, and carry a nanosecond time). Debouncing is
 //! the UI's business: everything is forwarded as it comes. A container's `died` carries its
 //! exit code, for the UI's notifications. The containers of builds' RUN steps are not the
@@ -17,7 +18,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::dto::{EngineEvent, EventKind};
 
-const POLL: Duration = Duration::from_millis(100);
+const POLL: Duration = Duration::from_millis(50);
 
 /// How many forwarded events are remembered to drop their second copy.
 const REMEMBERED: usize = 1024;

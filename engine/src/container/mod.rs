@@ -662,22 +662,39 @@ impl From<CreateOptions> for BriefOptions {
     }
 }
 
-/// What of a record's options tells whether it has a healthcheck (full and brief records).
-pub trait Healthchecked {
+/// What a list shows of a record's options, full ([`CreateOptions`]) or brief
+/// ([`BriefOptions`]): code that shows rows takes either.
+pub trait Listed {
+    fn ports(&self) -> &[PortMapping];
+    fn labels(&self) -> &BTreeMap<String, String>;
+    fn pod(&self) -> Option<&str>;
+    fn pod_infra(&self) -> bool;
     fn healthcheck(&self) -> Option<&health::HealthConfig>;
 }
 
-impl Healthchecked for CreateOptions {
-    fn healthcheck(&self) -> Option<&health::HealthConfig> {
-        self.healthcheck.as_ref()
-    }
+macro_rules! listed {
+    ($t:ty) => {
+        impl Listed for $t {
+            fn ports(&self) -> &[PortMapping] {
+                &self.ports
+            }
+            fn labels(&self) -> &BTreeMap<String, String> {
+                &self.labels
+            }
+            fn pod(&self) -> Option<&str> {
+                self.pod.as_deref()
+            }
+            fn pod_infra(&self) -> bool {
+                self.pod_infra
+            }
+            fn healthcheck(&self) -> Option<&health::HealthConfig> {
+                self.healthcheck.as_ref()
+            }
+        }
+    };
 }
-
-impl Healthchecked for BriefOptions {
-    fn healthcheck(&self) -> Option<&health::HealthConfig> {
-        self.healthcheck.as_ref()
-    }
-}
+listed!(CreateOptions);
+listed!(BriefOptions);
 
 fn brief_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ContainerBrief> {
     // parsed where SQLite keeps it: only the brief fields, the rest skipped

@@ -177,7 +177,10 @@ pub fn unprivileged_port_start() -> u16 {
 mod tests {
     use super::*;
 
-    fn check(input: &str, expected: Result<&[(Option<&str>, u16, u16, Protocol)], &str>) {
+    /// A mapping as the tests write it: host address, host port, container port, protocol.
+    type Want<'a> = (Option<&'a str>, u16, u16, Protocol);
+
+    fn check(input: &str, expected: Result<&[Want<'_>], &str>) {
         let got = parse_publish(input).map_err(|e| e.to_string());
         match expected {
             Ok(want) => {

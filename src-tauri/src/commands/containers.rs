@@ -4,42 +4,74 @@
 //! as Podman lists no Buildah container. Every row is made by `summary`, which reads the
 //! health the record does not hold.
 
-use berth_engine::{ContainerRecord, Engine};
+use berth_engine::container::Listed;
+use berth_engine::{ContainerBrief, ContainerRecord, Engine};
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::dto::{ApiError, ContainerHealth, ContainerStats, ContainerSummary};
+use crate::dto::{ApiError, ContainerHealth, ContainerStats, ContainerSummary, PortDto};
 
 use super::backend::{blocking, user_path, Backend, CpuSample};
 
 const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The containers the app shows: all but the RUN steps' of builds.
-pub fn listed(e: &Engine) -> Result<Vec<ContainerRecord>, berth_engine::Error> {
-    Ok(e.containers()?.into_iter().filter(|c| !c.options.labels.contains_key(berth_engine::BUILD_LABEL)).collect())
+/// The containers the app shows: all but the RUN steps' of builds. Brief records
+/// (`Engine::containers_brief`, what `berth ps` reads): the options a row shows, not each one's
+/// whole create request; `Engine::container` has the rest.
+pub fn listed(e: &Engine) -> Result<Vec<ContainerBrief>, berth_engine::Error> {
+    Ok(e.containers_brief()?
+        .into_iter()
+        .filter(|c| !c.options.labels.contains_key(berth_engine::BUILD_LABEL))
+        .collect())
 }
 
 /// A container's row: the record, the health of a running container with a check, and the
 /// name of its pod (and the pod's ports, which its infra container publishes).
-pub fn summary(e: &Engine, c: &ContainerRecord) -> ContainerSummary {
+pub fn summary<O: Listed>(e: &Engine, c: &ContainerRecord<O>) -> ContainerSummary {
+    summary_with(e, c, &mut Pods::default())
+}
+
+/// `summary`, with the pods looked up once for a whole list.
+fn summary_with<O: Listed>(e: &Engine, c: &ContainerRecord<O>, pods: &mut Pods) -> ContainerSummary {
     let mut s = ContainerSummary::new(c, e.health_status(c));
-    if let Some(pod) = c.options.pod.as_deref().and_then(|p| e.pod(p).ok()) {
+    if let Some((name, ports)) = c.options.pod().and_then(|p| pods.get(e, p)) {
         // A member publishes nothing of its own: it shows its pod's ports, as `berth ps` does.
-        if s.ports.is_empty() && !c.options.pod_infra {
-            if let Some(infra) = pod.infra_id.as_deref().and_then(|id| e.container(id).ok()) {
-                s.ports = crate::dto::ports_of(&infra);
-            }
+        if s.ports.is_empty() && !c.options.pod_infra() {
+            s.ports = ports.clone();
         }
-        s.pod_name = Some(pod.name);
+        s.pod_name = Some(name.clone());
     }
     s
 }
 
+/// Pods by id or name: each one's name and the ports its infra container publishes.
+#[derive(Default)]
+struct Pods(HashMap<String, Option<(String, Vec<PortDto>)>>);
+
+impl Pods {
+    fn get(&mut self, e: &Engine, pod: &str) -> Option<&(String, Vec<PortDto>)> {
+        self.0
+            .entry(pod.to_string())
+            .or_insert_with(|| {
+                let p = e.pod(pod).ok()?;
+                let infra = p.infra_id.as_deref().and_then(|id| e.container(id).ok());
+                Some((p.name, infra.map(|i| crate::dto::ports_of(&i)).unwrap_or_default()))
+            })
+            .as_ref()
+    }
+}
+
+/// The rows of a list, each pod looked up once.
+pub fn summaries<O: Listed>(e: &Engine, list: &[ContainerRecord<O>]) -> Vec<ContainerSummary> {
+    let mut pods = Pods::default();
+    list.iter().map(|c| summary_with(e, c, &mut pods)).collect()
+}
+
 pub async fn list_containers(b: &Backend) -> Result<Vec<ContainerSummary>, ApiError> {
-    blocking(&b.engine, |e| Ok(listed(e)?.iter().map(|c| summary(e, c)).collect())).await
+    blocking(&b.engine, |e| Ok(summaries(e, &listed(e)?))).await
 }
 
 /// Usage of every running container. CPU % is over the time since the previous call; on the

@@ -7,7 +7,7 @@
 //!
 //! A file per area of the UI, with the arguments of its commands: `engine`, `containers`,
 //! `create` (the create form), `images`, `build` (the build dialog), `logs`, `terminal`,
-//! `volumes`, `networks`, `pods`, `play` (Play Kubernetes YAML, run a compose file), `settings`, `files` (the Files tabs); `backend` is what they all use (`Backend`, `blocking`). Every command
+//! `volumes`, `networks`, `pods`, `play` (Play Kubernetes YAML, run a compose file), `settings`, `files` (the Files tabs), `startup` (the UI's first paint); `backend` is what they all use (`Backend`, `blocking`). Every command
 //! is re-exported here, so it is `commands::name` whatever its file; the files import `backend` (and `images` the
 //! `RemoveArgs` of `containers`, `engine` its `listed`, `create` its `summary`), never this one.
 
@@ -23,6 +23,7 @@ mod networks;
 mod play;
 mod pods;
 mod settings;
+mod startup;
 mod terminal;
 mod volumes;
 
@@ -38,5 +39,6 @@ pub use networks::*;
 pub use play::*;
 pub use pods::*;
 pub use settings::*;
+pub use startup::*;
 pub use terminal::*;
 pub use volumes::*;

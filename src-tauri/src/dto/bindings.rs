@@ -21,6 +21,7 @@ use super::play::{ComposeAction, ComposeEvent, ComposeRequest, KubePlayed, KubeR
 use super::pods::{PodMember, PodSummary};
 use super::ports::PortDto;
 use super::settings::Settings;
+use super::startup::FirstPaint;
 use super::terminal::TerminalOutput;
 use super::volumes::VolumeSummary;
 
@@ -93,6 +94,7 @@ pub fn export_bindings(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     one::<ComposeEvent>(dir, &mut out)?;
     one::<Settings>(dir, &mut out)?;
     one::<ApiError>(dir, &mut out)?;
+    one::<FirstPaint>(dir, &mut out)?;
     Ok(out)
 }
 

@@ -1,6 +1,7 @@
 //! The containers list: a row per container (`ContainerSummary`, with its status, health and
 //! ports), and the live usage of the running ones (`ContainerStats`).
 
+use berth_engine::container::Listed;
 use berth_engine::ContainerRecord;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -69,7 +70,10 @@ pub struct ContainerSummary {
 impl ContainerSummary {
     /// The row of `c`, whose health (`Engine::health_status`) its caller read: the record
     /// alone does not hold it.
-    pub fn new(c: &ContainerRecord, health: Option<berth_engine::container::health::HealthStatus>) -> Self {
+    pub fn new<O: Listed>(
+        c: &ContainerRecord<O>,
+        health: Option<berth_engine::container::health::HealthStatus>,
+    ) -> Self {
         ContainerSummary {
             id: c.id.clone(),
             short_id: c.short_id().to_string(),
@@ -87,9 +91,9 @@ impl ContainerSummary {
             compose_project: label(c, COMPOSE_PROJECT),
             compose_service: label(c, COMPOSE_SERVICE),
             health: health.map(HealthStatus::from),
-            pod: c.options.pod.clone(),
+            pod: c.options.pod().map(str::to_string),
             pod_name: None,
-            pod_infra: c.options.pod_infra,
+            pod_infra: c.options.pod_infra(),
         }
     }
 }
@@ -99,13 +103,13 @@ pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
 pub const COMPOSE_SERVICE: &str = "com.docker.compose.service";
 
 /// A label's value, when it has one that is not blank.
-fn label(c: &ContainerRecord, key: &str) -> Option<String> {
-    c.options.labels.get(key).filter(|v| !v.trim().is_empty()).cloned()
+fn label<O: Listed>(c: &ContainerRecord<O>, key: &str) -> Option<String> {
+    c.options.labels().get(key).filter(|v| !v.trim().is_empty()).cloned()
 }
 
 /// The ports a container publishes, as the engine resolved them at create (never port 0).
-pub fn ports_of(c: &ContainerRecord) -> Vec<PortDto> {
-    c.options.ports.iter().map(PortDto::from).collect()
+pub fn ports_of<O: Listed>(c: &ContainerRecord<O>) -> Vec<PortDto> {
+    c.options.ports().iter().map(PortDto::from).collect()
 }
 
 /// Live usage of a running container; CPU in percent of one CPU (above 100 with several).

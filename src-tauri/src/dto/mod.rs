@@ -11,7 +11,7 @@
 //! `health` (healthchecks: the rows' health, the Health tab, the form's check), `ports`,
 //! `create` (the create form), `images` (and pulls), `build` (the build dialog),
 //! `logs`, `terminal`, `volumes`, `files` (the Files tabs), `networks`, `pods`, `play` (the Play Kubernetes YAML and
-//! compose dialogs), `settings`, and `errors`; `bindings` writes the
+//! compose dialogs), `settings`, `startup` (the first paint's report), and `errors`; `bindings` writes the
 //! declarations. All is re-exported here, so a DTO is `dto::Name` whatever its file; the files
 //! import each other, never this one.
 
@@ -30,6 +30,7 @@ mod play;
 mod pods;
 mod ports;
 mod settings;
+mod startup;
 mod terminal;
 mod volumes;
 
@@ -48,5 +49,6 @@ pub use play::*;
 pub use pods::*;
 pub use ports::*;
 pub use settings::*;
+pub use startup::*;
 pub use terminal::*;
 pub use volumes::*;

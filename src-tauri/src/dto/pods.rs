@@ -93,7 +93,7 @@ mod tests {
             })
         );
         let member = |name: &str, infra: bool, status| {
-            let mut c = ContainerRecord {
+            let mut c: ContainerRecord = ContainerRecord {
                 id: format!("{name}-id"),
                 name: name.into(),
                 image_id: String::new(),

@@ -19,6 +19,7 @@ import type { FileContent } from '../bindings/FileContent';
 import type { FileDownload } from '../bindings/FileDownload';
 import type { FileEntry } from '../bindings/FileEntry';
 import type { FileSource } from '../bindings/FileSource';
+import type { FirstPaint } from '../bindings/FirstPaint';
 import type { HistoryRow } from '../bindings/HistoryRow';
 import type { HostStats } from '../bindings/HostStats';
 import type { ImageDetails } from '../bindings/ImageDetails';
@@ -198,6 +199,8 @@ export interface Backend {
   registryLogin(host: string, username: string, password: string): Promise<null>;
   registryLogout(host: string): Promise<null>;
   setSocket(enabled: boolean): Promise<Settings>;
+  /** The Containers pane's first paint, for the app's log and the benchmark (`firstPaint.ts`). */
+  reportFirstPaint(report: FirstPaint): Promise<null>;
 
   /** Subscribes to the engine's state invalidations; returns the unsubscribe function. */
   onEngineEvent(cb: (event: EngineEvent) => void): () => void;
@@ -391,5 +394,6 @@ export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEve
     registryLogin: (host, username, password) => call('registry_login', { host, username, password }),
     registryLogout: (host) => call('registry_logout', { host }),
     setSocket: (enabled) => call('set_socket', { enabled }),
+    reportFirstPaint: (report) => call('report_first_paint', { report }),
   };
 }

@@ -27,6 +27,20 @@ describe('VirtualTable', () => {
     expect(spacer.style.height).toBe('400000px');
   });
 
+  it('recycles its rows: a new window updates the same elements', async () => {
+    const { container, getByTestId } = render(VirtualHarness, { count: 10_000 });
+    const scroller = getByTestId('table');
+    const before = [...container.querySelectorAll<HTMLElement>('[data-testid=row]')];
+    scroller.scrollTop = 40 * 9000;
+    scroller.dispatchEvent(new Event('scroll'));
+    await tick();
+    const after = [...container.querySelectorAll<HTMLElement>('[data-testid=row]')];
+    expect(rows(container)[0]).toBeGreaterThan(8980);
+    // (at the top the window has no overscan above: it grows, the elements it had stay)
+    expect(after.length).toBeGreaterThanOrEqual(before.length);
+    before.forEach((row, i) => expect(after[i], `row ${i} is the element it was`).toBe(row));
+  });
+
   it('shows the empty state for no rows', () => {
     const { getByTestId, container } = render(VirtualHarness, { count: 0 });
     expect(getByTestId('empty').textContent).toBe('Nothing');

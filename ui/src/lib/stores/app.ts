@@ -9,6 +9,7 @@ import type { ImageSummary } from '../bindings/ImageSummary';
 import type { NetworkSummary } from '../bindings/NetworkSummary';
 import type { PodSummary } from '../bindings/PodSummary';
 import type { VolumeSummary } from '../bindings/VolumeSummary';
+import type { FirstPaintProbe } from '../firstPaint';
 import { EngineEvents } from './events';
 import { resource, type Resource } from './resource';
 import { settingsStore, type SettingsStore } from './settings';
@@ -29,8 +30,9 @@ export interface Stores {
   settings: SettingsStore;
   /** The link to the engine (always connected inside the app). */
   connection: Readable<ConnectionState>;
-  /** Loads everything once and starts delivering queued events: call when the app mounted. */
-  start(): Promise<void>;
+  /** Loads everything once and starts delivering queued events: call when the app mounted.
+   *  `probe` hears when the first list of containers is asked for and answered. */
+  start(probe?: Pick<FirstPaintProbe, 'listStarted' | 'listed'>): Promise<void>;
   dispose(): void;
 }
 
@@ -103,8 +105,10 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     usage,
     settings,
     connection,
-    async start() {
-      const loads = Promise.all([containers.refresh(), images.refresh(), engine.refresh(), volumes.refresh(), networks.refresh(), pods.refresh()]);
+    async start(probe) {
+      probe?.listStarted();
+      const listed = containers.refresh().then(() => probe?.listed());
+      const loads = Promise.all([listed, images.refresh(), engine.refresh(), volumes.refresh(), networks.refresh(), pods.refresh()]);
       events.markReady();
       await loads;
     },

@@ -1,6 +1,7 @@
 //! The stores the app uses, on the backend picked for where it runs.
 
 import { backend } from '../backend';
+import { firstPaintProbe } from '../firstPaint';
 import { get } from 'svelte/store';
 import { createStores } from './app';
 import { notifier, systemNotify } from './notify';
@@ -9,6 +10,9 @@ import { tasksStore } from './tasks';
 import { toasts } from './toasts';
 
 export const stores = createStores(backend);
+
+/** The Containers pane's first paint, reported to the backend (`firstPaint.ts`). */
+export const firstPaint = firstPaintProbe((report) => backend.reportFirstPaint(report));
 export { now } from './app';
 export { toasts } from './toasts';
 export type { Task } from './tasks';

@@ -1,8 +1,10 @@
 //! A store holding one list fetched from the backend, refetched when engine events of the
-//! kinds it depends on arrive. Events are coalesced: the first one starts a short timer
-//! (debounceMs) and every event until it fires rides along, so a burst costs one fetch and a
-//! steady stream of events still refetches at a bounded rate. A refresh asked for while one is
-//! in flight runs once more after it, so the last fetch always sees the latest state.
+//! kinds it depends on arrive. Refetches are throttled, not delayed: an event after a quiet
+//! spell refetches at once (a container started in a terminal shows without waiting out a
+//! timer), and the events that follow within `debounceMs` of that fetch's start ride along on
+//! one more fetch when the window ends. So a burst costs two fetches, and a steady stream of
+//! events refetches at a bounded rate. A refresh asked for while one is in flight runs once
+//! more after it, so the last fetch always sees the latest state.
 
 import { writable, type Readable } from 'svelte/store';
 import { errorMessage } from '../backend/errors';
@@ -20,7 +22,7 @@ export interface ResourceState<T> {
 export interface Resource<T> extends Readable<ResourceState<T>> {
   /** Fetches now (or once more after the fetch in flight). */
   refresh(): Promise<void>;
-  /** Schedules a debounced refresh. */
+  /** Refreshes now, or at the end of the current fetch's throttle window. */
   invalidate(): void;
   dispose(): void;
 }
@@ -42,8 +44,11 @@ export function resource<T>(options: ResourceOptions<T>): Resource<T> {
   let again = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let disposed = false;
+  /** When the last fetch began (Date.now()). */
+  let lastFetch = -Infinity;
 
   async function fetchOnce(): Promise<void> {
+    lastFetch = Date.now();
     try {
       const data = await options.fetch();
       if (!disposed) state.set({ data, loaded: true, error: null });
@@ -69,10 +74,15 @@ export function resource<T>(options: ResourceOptions<T>): Resource<T> {
 
   function invalidate(): void {
     if (timer !== null || disposed) return;
+    const wait = lastFetch + debounceMs - Date.now();
+    if (wait <= 0) {
+      void refresh();
+      return;
+    }
     timer = setTimeout(() => {
       timer = null;
       void refresh();
-    }, debounceMs);
+    }, wait);
   }
 
   const kinds = new Set(options.kinds ?? []);

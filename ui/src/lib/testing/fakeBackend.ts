@@ -10,6 +10,7 @@ import type { ComposeRequest } from '../bindings/ComposeRequest';
 import type { ContainerSummary } from '../bindings/ContainerSummary';
 import type { DiskUsage } from '../bindings/DiskUsage';
 import type { EngineEvent } from '../bindings/EngineEvent';
+import type { FirstPaint } from '../bindings/FirstPaint';
 import type { HostStats } from '../bindings/HostStats';
 import type { ImageSummary } from '../bindings/ImageSummary';
 import type { KubePlayed } from '../bindings/KubePlayed';
@@ -119,6 +120,7 @@ export class FakeBackend {
     version: '0.1.0',
   };
   calls: Record<string, number> = {};
+  firstPaints: FirstPaint[] = [];
   disk: DiskUsage = {
     images: { total: 2, active: 1, size: 9_000_000, reclaimable: 4_000_000 },
     containers: { total: 1, active: 1, size: 12_000, reclaimable: 0 },
@@ -285,6 +287,11 @@ export class FakeBackend {
         if (!this.settings.socket) throw Object.assign(new Error('the Docker-compatible socket is not available yet'), { code: 'unsupported' });
         this.settings.socket.enabled = enabled;
         return structuredClone(this.settings);
+      },
+      reportFirstPaint: async (report) => {
+        this.count('reportFirstPaint');
+        this.firstPaints.push(structuredClone(report));
+        return null;
       },
       startContainer: notUsed('startContainer'),
       stopContainer: notUsed('stopContainer'),
