@@ -111,7 +111,10 @@ impl Engine {
                 matches!(c.status, Status::Running | Status::Paused) && container::process_alive(c.pid, c.pid_start);
             if !settled {
                 // the rare one to fix: through the full record, as [`Engine::reconcile`] writes it
-                if let Some(full) = container::get(self.state().conn(), &c.id)? {
+                // (read in a statement of its own: the state's lock is let go before reconcile
+                // takes it again)
+                let full = container::get(self.state().conn(), &c.id)?;
+                if let Some(full) = full {
                     *c = self.reconcile(full)?.into_brief();
                 }
             }
