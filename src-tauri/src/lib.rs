@@ -17,6 +17,7 @@ pub mod files;
 pub mod follow;
 pub mod id;
 pub mod ipc;
+pub mod resend;
 pub mod serve;
 pub mod settings;
 pub mod socket;

@@ -37,6 +37,7 @@ use crate::authority::Authority;
 use crate::channel::Sink;
 use crate::commands::{self as c, Backend};
 use crate::dto::{ApiError, BuildEvent, ComposeEvent, EngineEvent, LogBatch, PullEvent, PushEvent, TerminalOutput};
+use crate::resend::{channel_of, Resends};
 use crate::tls::{Identity, TlsListener};
 
 /// The built UI. `build.rs` makes an empty directory when the UI was not built.
@@ -199,6 +200,8 @@ struct AppState {
     authority: Authority,
     hub: broadcast::Sender<StreamMessage>,
     assets: Arc<Assets>,
+    /// Commands that stream on a channel, run once per channel (`resend`).
+    resends: Arc<Resends>,
 }
 
 /// A running server.
@@ -297,6 +300,7 @@ async fn start_with(
         authority: Authority { addr, tls: identity.is_some() },
         hub,
         assets: Arc::new(assets),
+        resends: Arc::default(),
     };
     let app = router(state);
     let task = match identity {
@@ -456,10 +460,22 @@ async fn invoke(State(s): State<AppState>, UrlPath(command): UrlPath<String>, bo
             .map_err(|e| ApiError::invalid(format!("the arguments of {command} are not JSON: {e}")))
     };
     match args {
-        Ok(args) => match dispatch(&s, &command, args).await {
-            Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
-            Err(e) => error_response(e),
-        },
+        Ok(args) => {
+            let answer = match channel_of(&args).map(str::to_string) {
+                // A resend of a call that streams on a channel gets the first one's answer.
+                Some(channel) => {
+                    let (state, name) = (s.clone(), command.clone());
+                    s.resends
+                        .answer(&command, &channel, move || async move { dispatch(&state, &name, args).await })
+                        .await
+                }
+                None => dispatch(&s, &command, args).await,
+            };
+            match answer {
+                Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+                Err(e) => error_response(e),
+            }
+        }
         Err(e) => error_response(e),
     }
 }

@@ -39,6 +39,11 @@ impl Events {
 
     /// The next event (name, data), skipping keep-alive comments; panics after `within`.
     pub async fn next(&mut self, within: Duration) -> (String, Value) {
+        self.try_next(within).await.expect("no event in time")
+    }
+
+    /// The next event, or None when none comes within `within`.
+    pub async fn try_next(&mut self, within: Duration) -> Option<(String, Value)> {
         tokio::time::timeout(within, async {
             loop {
                 if let Some(end) = self.buf.find("\n\n") {
@@ -62,7 +67,7 @@ impl Events {
             }
         })
         .await
-        .expect("no event in time")
+        .ok()
     }
 
     /// The next `engine` event, skipping others.
