@@ -84,7 +84,9 @@ describe('container details in the browser', () => {
 
     // Search what is loaded: one match, and the count says so.
     await logs.find('needle-7f3a');
-    await waitForText(logs.count, '1 of 1 loaded');
+    await waitForText(logs.count, '1 of 1 loaded').catch(async (e) => {
+      throw new Error(`${e.message}; ${await logs.whereIs('needle-7f3a')}`);
+    });
     await logs.find('no-such-text-anywhere');
     await waitForText(logs.count, 'no match loaded');
     // Search the whole log (the engine's search): the list names the distinctive line.

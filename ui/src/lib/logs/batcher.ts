@@ -64,6 +64,8 @@ export class FrameBatcher {
   /** Lines never written because newer ones pushed them out while waiting. */
   skippedLines = 0;
   private afterWrite: (() => void)[] = [];
+  /** A reset waiting for the sink to finish parsing (`restart`). */
+  private resetPending: (() => void) | null = null;
   private pendingBytes = 0;
   private inSink = 0;
   private scheduled = false;
@@ -134,6 +136,20 @@ export class FrameBatcher {
     this.pendingLines = 0;
   }
 
+  /** Forgets what has not been written yet and runs `reset` (the sink's clear) once the sink
+   *  has parsed what it was given: xterm.js's `reset()` leaves its queued writes, which would
+   *  land on the cleared screen, before the text added after the reset. */
+  restart(reset: () => void): void {
+    this.clear();
+    if (this.inSink === 0) {
+      this.resetPending = null;
+      reset();
+      return;
+    }
+    this.resetPending = reset;
+    this.arm();
+  }
+
   private arm(): void {
     if (this.scheduled) return;
     this.scheduled = true;
@@ -175,11 +191,16 @@ export class FrameBatcher {
 
   private flush(): void {
     this.scheduled = false;
-    if (this.chunks.length === 0 && this.afterWrite.length === 0) return;
+    if (this.chunks.length === 0 && this.afterWrite.length === 0 && this.resetPending === null) return;
     if (this.inSink > 0) {
       // The sink is still parsing the last frame's text: try again next frame.
       this.arm();
       return;
+    }
+    if (this.resetPending !== null) {
+      const reset = this.resetPending;
+      this.resetPending = null;
+      reset();
     }
     const data = this.take(this.budget);
     const done = this.chunks.length === 0;

@@ -97,6 +97,33 @@ describe('FrameBatcher', () => {
     expect(b.writes).toBe(2);
   });
 
+  it('resets the sink only after it parsed what it was given, so nothing lands twice', () => {
+    // A sink like xterm.js: writes queue and parse later; a reset clears the screen, not the queue.
+    const f = frames();
+    const queue: [string, () => void][] = [];
+    let screen = '';
+    const sink = { write: (d: string, done: () => void) => void queue.push([d, done]) };
+    const parse = () => queue.splice(0).forEach(([d, done]) => ((screen += d), done()));
+    const b = new FrameBatcher(sink, { schedule: f.schedule, initialBudget: Infinity });
+    b.add('one\r\n');
+    f.run();
+    expect(queue).toHaveLength(1);
+    // The view rewrites what it holds while 'one' still waits to be parsed.
+    b.restart(() => (screen = ''));
+    b.add('one\r\ntwo\r\n', 2);
+    f.run();
+    expect(queue).toHaveLength(1); // nothing more until the sink is done
+    parse();
+    f.run();
+    parse();
+    expect(screen).toBe('one\r\ntwo\r\n');
+    // With nothing in the sink, the reset is at once.
+    let resets = 0;
+    b.restart(() => ((resets += 1), (screen = '')));
+    expect(screen).toBe('');
+    expect(resets).toBe(1);
+  });
+
   it('cuts a frame into pieces at line ends, and runs callbacks once the last piece is parsed', () => {
     const f = frames();
     const done: (() => void)[] = [];

@@ -216,8 +216,7 @@ export class LogView {
 
   /** Rewrites the loaded lines (after a timestamps toggle, a page back or a jump). */
   render(scrollTo: number | null = null): void {
-    this.batcher.clear();
-    this.terminal.reset();
+    this.batcher.restart(() => this.terminal.reset());
     this.batcher.add(formatEntries(this.ring.toArray(), this.timestamps), this.ring.length);
     if (scrollTo !== null) this.batcher.then(() => this.terminal.scrollToLine(scrollTo));
   }

@@ -42,4 +42,21 @@ export class LogsViewer {
     await this.searchAllButton.click();
     await this.results.waitFor();
   }
+
+  /** Where `text` is among what the viewer holds, to explain a wrong match count: the kept
+   *  lines that contain it (with their cursors), and the terminal buffer's rows that do. */
+  async whereIs(text) {
+    return this.root.evaluate((el, needle) => {
+      const probe = /** @type {any} */ (el).berthLogs;
+      if (!probe) return 'the viewer exposes no probe';
+      const kept = probe.view.ring.toArray().filter((e) => e.line.includes(needle)).map((e) => `${e.cursor.file}:${e.cursor.offset} ${e.stream} ${e.line}`);
+      const buffer = probe.terminal.buffer.active;
+      const rows = [];
+      for (let y = 0; y < buffer.length; y++) {
+        const row = buffer.getLine(y)?.translateToString(true) ?? '';
+        if (row.includes(needle)) rows.push(`row ${y}: ${row.trim()}`);
+      }
+      return `kept lines: [${kept.join(' | ')}], terminal rows: [${rows.join(' | ')}] of ${buffer.length}, received ${probe.view.state.received}`;
+    }, text);
+  }
 }
