@@ -18,6 +18,7 @@ pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + 
         disk_usage,
         host_stats,
         list_containers,
+        container_rows,
         container_stats,
         start_container,
         stop_container,
@@ -107,6 +108,11 @@ async fn host_stats(b: State<'_, Backend>) -> Result<HostStats, ApiError> {
 #[tauri::command]
 async fn list_containers(b: State<'_, Backend>) -> Result<Vec<ContainerSummary>, ApiError> {
     c::list_containers(&b).await
+}
+
+#[tauri::command]
+async fn container_rows(b: State<'_, Backend>, ids: Vec<String>) -> Result<Vec<ContainerSummary>, ApiError> {
+    c::container_rows(&b, c::IdsArgs { ids }).await
 }
 
 #[tauri::command]

@@ -1,16 +1,18 @@
 //! Requests that arrive twice. Chromium sends a POST again when a change of the host's network
 //! interfaces cut its connection (stopping or starting a container adds or removes a veth),
-//! and the first one may have reached the server and run. A command that streams on a channel
-//! the client named (pull, push, build, compose, a log follow, a terminal) must not run twice
-//! on it: a second follow would send every log line twice, a second build would build again.
+//! and the first one may have reached the server and run. Sent twice, a create makes a second
+//! container (or fails on its own name), a follow sends every log line twice, a build builds
+//! again.
 //!
-//! So `--serve` runs the first request that names a channel in a task of its own, which a
-//! dropped connection does not cancel, and answers a request for the same command and channel
-//! with that first run's answer. Channel ids are the client's random ones, one per call.
+//! So the page names each call that is not safe to send twice with an `Idempotency-Key`
+//! header (a new random one per call, which the browser's resend repeats), and `--serve` runs
+//! the first request with a key in a task of its own, which a dropped connection does not
+//! cancel, and answers the same key again with that first run's answer, while it runs and for
+//! a few seconds after. Requests without a key run as they come.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use futures_util::future::{BoxFuture, FutureExt, Shared};
@@ -20,39 +22,53 @@ use crate::dto::ApiError;
 /// What a command answers: its JSON, or the error.
 pub type Answer = Result<Vec<u8>, ApiError>;
 
-/// How long a finished call's answer is kept for a resend of it.
-const KEEP: Duration = Duration::from_secs(120);
+/// How long a finished call's answer is kept for a resend of it: a browser resends at once.
+const KEEP: Duration = Duration::from_secs(10);
 
-/// The calls that named a channel, by command and channel id.
+/// The most calls remembered: past it, the finished ones are forgotten.
+const MOST: usize = 1024;
+
+/// The calls that came with a key, by command and key.
 #[derive(Default)]
 pub struct Resends {
     calls: Mutex<HashMap<(String, String), Call>>,
 }
 
 struct Call {
-    started: Instant,
+    /// When the command answered.
+    finished: Arc<OnceLock<Instant>>,
     answer: Shared<BoxFuture<'static, Answer>>,
 }
 
 impl Resends {
-    /// The answer of `command` on `channel`: `run`'s, spawned now, for the first request;
+    /// The answer of `command` called with `key`: `run`'s, spawned now, for the first request;
     /// the first request's for a resend.
-    pub async fn answer<F>(&self, command: &str, channel: &str, run: impl FnOnce() -> F) -> Answer
+    pub async fn answer<F>(&self, command: &str, key: &str, run: impl FnOnce() -> F) -> Answer
     where
         F: Future<Output = Answer> + Send + 'static,
     {
         let answer = {
             let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-            calls.retain(|_, c| c.answer.peek().is_none() || c.started.elapsed() < KEEP);
-            let key = (command.to_string(), channel.to_string());
+            calls.retain(|_, c| c.finished.get().is_none_or(|t| t.elapsed() < KEEP));
+            if calls.len() >= MOST {
+                calls.retain(|_, c| c.finished.get().is_none());
+            }
+            let key = (command.to_string(), key.to_string());
             calls
                 .entry(key)
                 .or_insert_with(|| {
-                    let task = tokio::spawn(run());
+                    let finished = Arc::new(OnceLock::new());
+                    let run = run();
+                    let done = finished.clone();
+                    let task = tokio::spawn(async move {
+                        let answer = run.await;
+                        let _ = done.set(Instant::now());
+                        answer
+                    });
                     let answer = async move {
                         task.await.unwrap_or_else(|e| Err(ApiError::engine(format!("the command stopped: {e}"))))
                     };
-                    Call { started: Instant::now(), answer: answer.boxed().shared() }
+                    Call { finished, answer: answer.boxed().shared() }
                 })
                 .answer
                 .clone()
@@ -70,19 +86,13 @@ impl Resends {
     }
 }
 
-/// The channel id a command's arguments name (`onProgress`, `onLines` or `onOutput`).
-pub fn channel_of(args: &serde_json::Value) -> Option<&str> {
-    ["onProgress", "onLines", "onOutput"].iter().find_map(|k| args.get(*k)?.as_str())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
 
     #[tokio::test]
-    async fn a_resend_on_the_same_channel_gets_the_first_answer_and_runs_nothing() {
+    async fn a_resend_gets_the_first_answer_and_runs_nothing() {
         let resends = Resends::default();
         let runs = Arc::new(AtomicUsize::new(0));
         let run = |n: u8| {
@@ -95,13 +105,13 @@ mod tests {
         };
         // The resend arrives while the first still runs, and again after it answered.
         let (a, b) =
-            tokio::join!(resends.answer("follow_logs", "ch-1", run(1)), resends.answer("follow_logs", "ch-1", run(2)));
+            tokio::join!(resends.answer("follow_logs", "key-1", run(1)), resends.answer("follow_logs", "key-1", run(2)));
         assert_eq!((a.unwrap(), b.unwrap()), (vec![1], vec![1]));
-        assert_eq!(resends.answer("follow_logs", "ch-1", run(3)).await.unwrap(), vec![1]);
+        assert_eq!(resends.answer("follow_logs", "key-1", run(3)).await.unwrap(), vec![1]);
         assert_eq!(runs.load(Ordering::SeqCst), 1);
-        // Another channel, or another command on the channel, is a call of its own.
-        assert_eq!(resends.answer("follow_logs", "ch-2", run(4)).await.unwrap(), vec![4]);
-        assert_eq!(resends.answer("open_terminal", "ch-1", run(5)).await.unwrap(), vec![5]);
+        // Another key, or another command with the same key, is a call of its own.
+        assert_eq!(resends.answer("follow_logs", "key-2", run(4)).await.unwrap(), vec![4]);
+        assert_eq!(resends.answer("open_terminal", "key-1", run(5)).await.unwrap(), vec![5]);
         assert_eq!(runs.load(Ordering::SeqCst), 3);
         assert_eq!(resends.len(), 3);
     }
@@ -115,7 +125,7 @@ mod tests {
             let resends = resends.clone();
             async move {
                 resends
-                    .answer("build_image", "ch-9", move || async move {
+                    .answer("build_image", "key-9", move || async move {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         d.fetch_add(1, Ordering::SeqCst);
                         Err(ApiError::invalid("bad Containerfile"))
@@ -125,17 +135,8 @@ mod tests {
         });
         tokio::time::sleep(Duration::from_millis(10)).await;
         first.abort(); // the connection went
-        let again = resends.answer("build_image", "ch-9", || async { Ok(Vec::new()) }).await;
+        let again = resends.answer("build_image", "key-9", || async { Ok(Vec::new()) }).await;
         assert_eq!(again.unwrap_err().message, "bad Containerfile");
         assert_eq!(done.load(Ordering::SeqCst), 1);
-    }
-
-    #[test]
-    fn finds_the_channel_a_command_names() {
-        assert_eq!(channel_of(&serde_json::json!({"id": "web", "onLines": "ch-1"})), Some("ch-1"));
-        assert_eq!(channel_of(&serde_json::json!({"reference": "x", "onProgress": "ch-2"})), Some("ch-2"));
-        assert_eq!(channel_of(&serde_json::json!({"onOutput": "ch-3"})), Some("ch-3"));
-        assert_eq!(channel_of(&serde_json::json!({"id": "web"})), None);
-        assert_eq!(channel_of(&serde_json::json!({"onLines": 7})), None);
     }
 }

@@ -37,7 +37,7 @@ use crate::authority::Authority;
 use crate::channel::Sink;
 use crate::commands::{self as c, Backend};
 use crate::dto::{ApiError, BuildEvent, ComposeEvent, EngineEvent, LogBatch, PullEvent, PushEvent, TerminalOutput};
-use crate::resend::{channel_of, Resends};
+use crate::resend::Resends;
 use crate::tls::{Identity, TlsListener};
 
 /// The built UI. `build.rs` makes an empty directory when the UI was not built.
@@ -200,7 +200,7 @@ struct AppState {
     authority: Authority,
     hub: broadcast::Sender<StreamMessage>,
     assets: Arc<Assets>,
-    /// Commands that stream on a channel, run once per channel (`resend`).
+    /// Calls the page named with a key, run once per key (`resend`).
     resends: Arc<Resends>,
 }
 
@@ -452,7 +452,12 @@ fn error_response(e: ApiError) -> Response {
     (status_of(&e.code), axum::Json(e)).into_response()
 }
 
-async fn invoke(State(s): State<AppState>, UrlPath(command): UrlPath<String>, body: Bytes) -> Response {
+async fn invoke(
+    State(s): State<AppState>,
+    UrlPath(command): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let args = if body.iter().all(u8::is_ascii_whitespace) {
         Ok(json!({}))
     } else {
@@ -461,13 +466,12 @@ async fn invoke(State(s): State<AppState>, UrlPath(command): UrlPath<String>, bo
     };
     match args {
         Ok(args) => {
-            let answer = match channel_of(&args).map(str::to_string) {
-                // A resend of a call that streams on a channel gets the first one's answer.
-                Some(channel) => {
+            let key = headers.get("idempotency-key").and_then(|k| k.to_str().ok()).filter(|k| !k.is_empty());
+            let answer = match key {
+                // A resend of a call gets the first one's answer (`resend`).
+                Some(key) => {
                     let (state, name) = (s.clone(), command.clone());
-                    s.resends
-                        .answer(&command, &channel, move || async move { dispatch(&state, &name, args).await })
-                        .await
+                    s.resends.answer(&command, key, move || async move { dispatch(&state, &name, args).await }).await
                 }
                 None => dispatch(&s, &command, args).await,
             };
@@ -555,6 +559,7 @@ async fn dispatch(s: &AppState, command: &str, v: Value) -> Result<Vec<u8>, ApiE
         "disk_usage" => answer(c::disk_usage(b).await),
         "host_stats" => answer(c::host_stats(b).await),
         "list_containers" => answer(c::list_containers(b).await),
+        "container_rows" => answer(c::container_rows(b, args(command, v)?).await),
         "container_stats" => answer(c::container_stats(b).await),
         "start_container" => answer(c::start_container(b, args(command, v)?).await),
         "stop_container" => answer(c::stop_container(b, args(command, v)?).await),

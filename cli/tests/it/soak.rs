@@ -242,7 +242,7 @@ fn app_client(w: &World, app: &Desktop, image: &str, marker: &str, n: usize, ids
         let id = c["id"].as_str().unwrap().to_string();
         ids.lock().unwrap().push(id.clone());
         let session =
-            app.ok("open_terminal", json!({"id": name, "cols": 80, "rows": 24, "onOutput": format!("t-{i}")}));
+            app.ok("open_terminal", json!({"id": name, "cols": 80, "rows": 24, "onOutput": format!("t-{marker}-{i}")}));
         let done = w.root().join("containers").join(&id).join("upper/exec-done");
         app.ok("terminal_input", json!({"session": session, "data": "echo $BERTH_SOAK > /exec-done; exit\n"}));
         wait_for("the terminal's command", Duration::from_secs(10), || {

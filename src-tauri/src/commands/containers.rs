@@ -74,6 +74,34 @@ pub async fn list_containers(b: &Backend) -> Result<Vec<ContainerSummary>, ApiEr
     blocking(&b.engine, |e| Ok(summaries(e, &listed(e)?))).await
 }
 
+#[derive(Debug, Deserialize)]
+pub struct IdsArgs {
+    pub ids: Vec<String>,
+}
+
+/// The rows of the containers `ids` (full ids) that exist and the list shows: what an event
+/// about them changed, without the whole list (a row patch at 10 000 containers is one
+/// record read, the list 4.7 MB of JSON). A container not in the answer is gone.
+pub async fn container_rows(b: &Backend, a: IdsArgs) -> Result<Vec<ContainerSummary>, ApiError> {
+    blocking(&b.engine, move |e| {
+        let mut pods = Pods::default();
+        let mut rows = Vec::with_capacity(a.ids.len());
+        for id in &a.ids {
+            match e.container(id) {
+                // A prefix or a name finds a container too: only the one with this id counts.
+                Ok(c) if &c.id == id && !c.options.labels.contains_key(berth_engine::BUILD_LABEL) => {
+                    rows.push(summary_with(e, &c, &mut pods))
+                }
+                Ok(_) => {}
+                Err(err) if err.is_not_found() => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(rows)
+    })
+    .await
+}
+
 /// Usage of every running container. CPU % is over the time since the previous call; on the
 /// first call for a container, the average since it started.
 pub async fn container_stats(b: &Backend) -> Result<Vec<ContainerStats>, ApiError> {

@@ -309,11 +309,11 @@ async fn a_terminal_in_a_running_container() {
     }
 
     let (status, e) =
-        s.call("open_terminal", json!({"id": "shell", "cols": 0, "rows": 24, "onOutput": "x"})).await.unwrap_err();
+        s.call("open_terminal", json!({"id": "shell", "cols": 0, "rows": 24, "onOutput": "x-1"})).await.unwrap_err();
     assert_eq!((status, e["message"].as_str()), (400, Some("terminal size 0x24: columns and rows must be at least 1")));
     s.ok("stop_container", json!({"id": "shell", "timeout": 0})).await;
     let (status, e) =
-        s.call("open_terminal", json!({"id": "shell", "cols": 80, "rows": 24, "onOutput": "x"})).await.unwrap_err();
+        s.call("open_terminal", json!({"id": "shell", "cols": 80, "rows": 24, "onOutput": "x-2"})).await.unwrap_err();
     assert_eq!((status, e["code"].as_str()), (409, Some("conflict")), "{e}");
     s.ok("remove_container", json!({"id": "shell", "force": true})).await;
 }

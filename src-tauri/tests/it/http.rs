@@ -13,9 +13,17 @@ pub async fn start(w: &World, assets: Assets) -> Server {
 }
 
 pub async fn post(s: &Server, command: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+    post_once(s, command, token, None, body).await
+}
+
+/// `post` with an `Idempotency-Key`: the page's key for one call, which a resend repeats.
+pub async fn post_once(s: &Server, command: &str, token: Option<&str>, key: Option<&str>, body: Value) -> (u16, Value) {
     let mut req = reqwest::Client::new().post(format!("http://{}/api/invoke/{command}", s.addr)).body(body.to_string());
     if let Some(t) = token {
         req = req.header("Authorization", format!("Bearer {t}"));
+    }
+    if let Some(k) = key {
+        req = req.header("Idempotency-Key", k);
     }
     let resp = req.send().await.unwrap();
     let status = resp.status().as_u16();

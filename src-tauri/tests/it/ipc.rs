@@ -235,6 +235,12 @@ async fn healthchecks_through_tauri() {
     // Not running: no health in the row, and no check to run now.
     let rows = call("list_containers", json!({})).await.unwrap().unwrap();
     assert!(rows.as_array().unwrap().iter().all(|r| r["health"].is_null()), "{rows}");
+    // Rows by id, what an event changed: the same row as the list's. A prefix, a name or an
+    // id that is gone gives none.
+    let plain = rows.as_array().unwrap().iter().find(|r| r["name"] == "plain").unwrap().clone();
+    let id = plain["id"].as_str().unwrap().to_string();
+    let some = call("container_rows", json!({"ids": [id, &id[..12], "plain", "0".repeat(64)]})).await.unwrap().unwrap();
+    assert_eq!(some, json!([plain]));
     let e = call("run_healthcheck", json!({"id": "checked"})).await.unwrap().unwrap_err();
     assert_eq!(e["code"], "conflict", "{e}");
     let e = call("container_health", json!({"id": "nosuch"})).await.unwrap().unwrap_err();

@@ -13,7 +13,7 @@ use berth_engine::container::logs::{LogWriter, Stream};
 use berth_engine::CreateOptions;
 use serde_json::{json, Value};
 
-use crate::http::{post, Events};
+use crate::http::{post, post_once, Events};
 use crate::World;
 
 /// A container that never ran, and its log file's path.
@@ -242,14 +242,13 @@ async fn followed_lines_travel_on_the_stream_over_http() {
     let mut events = Events::open(s.addr, &s.token).await;
     let (id, log) = container(&w, "web");
 
-    let (status, sub) =
-        post(&s, "follow_logs", Some(&s.token), json!({"id": "web", "from": null, "onLines": "logs-7"})).await;
+    let follow = json!({"id": "web", "from": null, "onLines": "logs-7"});
+    let (status, sub) = post_once(&s, "follow_logs", Some(&s.token), Some("call-1"), follow.clone()).await;
     assert_eq!(status, 200, "{sub}");
     let sub = sub.as_str().unwrap().to_string();
     // The same request again (a browser resends a POST whose connection a network change cut):
     // the same subscription, not a second one sending every line twice.
-    let (status, again) =
-        post(&s, "follow_logs", Some(&s.token), json!({"id": "web", "from": null, "onLines": "logs-7"})).await;
+    let (status, again) = post_once(&s, "follow_logs", Some(&s.token), Some("call-1"), follow).await;
     assert_eq!((status, again.as_str()), (200, Some(sub.as_str())));
     assert_eq!(backend.follows().len(), 1);
     let written = write_lines(&log, 0, 3000, 0);

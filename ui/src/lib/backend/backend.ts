@@ -59,6 +59,8 @@ export interface Backend {
   /** The host's CPU since the previous call (percent of all its CPUs) and memory in use. */
   hostStats(): Promise<HostStats>;
   listContainers(): Promise<ContainerSummary[]>;
+  /** The rows of these containers (full ids) as they are now; one without a row is gone. */
+  containerRows(ids: string[]): Promise<ContainerSummary[]>;
   containerStats(): Promise<ContainerStats[]>;
   startContainer(id: string): Promise<ContainerSummary>;
   stopContainer(id: string, timeout?: number): Promise<ContainerSummary>;
@@ -288,6 +290,7 @@ export function commandMethods(transport: Transport): Omit<Backend, 'onEngineEve
     diskUsage: () => call('disk_usage'),
     hostStats: () => call('host_stats'),
     listContainers: () => call('list_containers'),
+    containerRows: (ids) => call('container_rows', { ids }),
     containerStats: () => call('container_stats'),
     startContainer: (id) => call('start_container', { id }),
     stopContainer: (id, timeout) => call('stop_container', timeout === undefined ? { id } : { id, timeout }),

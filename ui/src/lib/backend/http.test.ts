@@ -80,6 +80,21 @@ describe('http backend', () => {
     expect(JSON.parse(String(calls[2].init.body))).toEqual({ id: 'sha256:1', force: true });
   });
 
+  it('names each call unsafe to send twice with a key of its own, and no other', async () => {
+    const { backend, calls } = setup(() => ({ status: 200, body: '"sub"' }));
+    await backend.followLogs('web', null, () => {}).catch(() => {});
+    await backend.freePort('tcp');
+    await backend.freePort('tcp');
+    await backend.stopContainer('web');
+    const key = (i: number) => (calls[i].init.headers as Record<string, string>)['Idempotency-Key'];
+    const follow = calls.findIndex((c) => c.url.endsWith('/follow_logs'));
+    const ports = calls.map((c, i) => (c.url.endsWith('/free_port') ? i : -1)).filter((i) => i >= 0);
+    expect(key(follow)).toMatch(/^call-/);
+    expect(key(ports[0])).toMatch(/^call-/);
+    expect(key(ports[1])).not.toBe(key(ports[0]));
+    expect(key(calls.length - 1)).toBeUndefined(); // stop is safe to send again
+  });
+
   it('turns an error answer into an ApiError with its code and message', async () => {
     const { backend } = setup(() => ({ status: 409, body: '{"code":"conflict","message":"image is in use by container web"}' }));
     const err = await backend.removeImage('nginx', false).catch((e) => e);

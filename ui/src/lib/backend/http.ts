@@ -72,6 +72,7 @@ const RETRY_SAFE = new Set([
   'read_file',
   'download_files',
   'list_containers',
+  'container_rows',
   'container_stats',
   'start_container',
   'stop_container',
@@ -125,6 +126,13 @@ function newChannelId(): string {
   return `ch-${Date.now().toString(36)}-${channelCounter}-${random}`;
 }
 
+let callCounter = 0;
+/** A key for one call: unique to this page and across its reloads. */
+function newCallId(): string {
+  callCounter += 1;
+  return `call-${Date.now().toString(36)}-${callCounter}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
 const STATUS_CODES: Record<number, string> = { 400: 'invalid', 401: 'unauthorized', 404: 'not_found', 409: 'conflict' };
 
 export function httpBackend(options: HttpOptions): Backend {
@@ -175,6 +183,10 @@ export function httpBackend(options: HttpOptions): Backend {
   async function invoke(command: string, args: Record<string, unknown>): Promise<unknown> {
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     if (token) headers.Authorization = `Bearer ${token}`;
+    // Chromium itself may send a POST again after a network change, and the first may have
+    // run: a call unsafe to send twice carries a key of its own, and the server answers a
+    // repeat of it with the first one's answer.
+    if (!RETRY_SAFE.has(command)) headers['Idempotency-Key'] = newCallId();
     const send = () => doFetch(`${base}/api/invoke/${command}`, { method: 'POST', headers, body: JSON.stringify(args) });
     let response: Response;
     let retried = false;

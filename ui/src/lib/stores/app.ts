@@ -45,6 +45,8 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     events,
     // A row carries its pod's name.
     kinds: ['container', 'pod'],
+    // An event about one container changes its row alone: that row is fetched, not the list.
+    patch: { fetch: (ids) => backend.containerRows(ids), id: (c) => c.id, accept: (e) => e.kind === 'container' && e.action !== 'resync' },
     debounceMs,
   });
   // Creating or removing a container changes an image's "in use".
@@ -68,6 +70,9 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     initial: [],
     fetch: () => backend.listVolumes(),
     events,
+    // Shown in its pane, the Dashboard and details only: at 10 000 containers, not refetched on
+    // every container event while none of them is open.
+    lazy: true,
     kinds: ['volume', 'container'],
     accept: (e) => e.kind === 'volume' || ['create', 'remove', 'resync'].includes(e.action),
     debounceMs,
@@ -77,6 +82,9 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     initial: [],
     fetch: () => backend.listNetworks(),
     events,
+    // Shown in its pane, the Dashboard and details only: at 10 000 containers, not refetched on
+    // every container event while none of them is open.
+    lazy: true,
     kinds: ['network', 'container'],
     accept: (e) => e.kind === 'network' || ['create', 'remove', 'resync'].includes(e.action),
     debounceMs,
@@ -86,6 +94,9 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     initial: [],
     fetch: () => backend.listPods(),
     events,
+    // Shown in its pane, the Dashboard and details only: at 10 000 containers, not refetched on
+    // every container event while none of them is open.
+    lazy: true,
     kinds: ['pod', 'container'],
     debounceMs,
   });

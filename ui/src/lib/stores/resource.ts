@@ -5,6 +5,15 @@
 //! one more fetch when the window ends. So a burst costs two fetches, and a steady stream of
 //! events refetches at a bounded rate. A refresh asked for while one is in flight runs once
 //! more after it, so the last fetch always sees the latest state.
+//!
+//! A list of rows with ids can be patched instead (`patch`): an event about one row fetches
+//! that row alone (at 10 000 containers the whole list is megabytes of JSON), on the same
+//! throttle. Every fetch takes a number when it starts, and a row is written only by a fetch
+//! newer than the one that wrote it last, so a slow whole-list fetch that began before an
+//! event never brings back the row's old state, nor a row that was removed since.
+//!
+//! A `lazy` store (a pane's list that nothing else shows) only marks itself stale on events
+//! while nobody subscribes, and refetches when the pane subscribes again.
 
 import { writable, type Readable } from 'svelte/store';
 import { errorMessage } from '../backend/errors';
@@ -35,26 +44,74 @@ export interface ResourceOptions<T> {
   /** Only events for which this returns true invalidate (default: all of `kinds`). */
   accept?: (event: EngineEvent) => boolean;
   debounceMs?: number;
+  /** Events of `kinds` that this accepts patch the rows they name instead of refetching. */
+  patch?: T extends (infer R)[] ? RowPatches<R> : never;
+  /** Refetch on events only while subscribed; otherwise when next subscribed. */
+  lazy?: boolean;
+}
+
+export interface RowPatches<R> {
+  /** The rows of `ids` as they are now; an id without a row is gone. */
+  fetch: (ids: string[]) => Promise<R[]>;
+  id: (row: R) => string;
+  /** Whether an event is about its row alone (its `id`); others refetch the list. */
+  accept: (event: EngineEvent) => boolean;
+  /** More ids than this waiting at once refetch the list instead (default 100). */
+  max?: number;
 }
 
 export function resource<T>(options: ResourceOptions<T>): Resource<T> {
   const debounceMs = options.debounceMs ?? 50;
-  const state = writable<ResourceState<T>>({ data: options.initial, loaded: false, error: null });
+  let watched = false;
+  let stale = false;
+  const state = writable<ResourceState<T>>({ data: options.initial, loaded: false, error: null }, () => {
+    watched = true;
+    if (stale) invalidate();
+    return () => {
+      watched = false;
+    };
+  });
   let inFlight: Promise<void> | null = null;
   let again = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let disposed = false;
   /** When the last fetch began (Date.now()). */
   let lastFetch = -Infinity;
+  const rows = options.patch as RowPatches<unknown> | undefined;
+  /** Ids waiting for a row patch, and whether one runs. */
+  const waiting = new Set<string>();
+  let patching: Promise<void> | null = null;
+  /** Fetches are numbered as they start; `base` is the number of the list shown, `written`
+   *  the number of the patch that wrote a row (or removed it) after it. */
+  let started = 0;
+  let base = 0;
+  const written = new Map<string, number>();
 
   async function fetchOnce(): Promise<void> {
     lastFetch = Date.now();
+    stale = false;
+    const n = ++started;
     try {
       const data = await options.fetch();
-      if (!disposed) state.set({ data, loaded: true, error: null });
+      if (disposed) return;
+      state.update((s) => ({ data: rows ? (mergeList(s.data as unknown[], data as unknown[], n) as T) : data, loaded: true, error: null }));
     } catch (e) {
       if (!disposed) state.update((s) => ({ ...s, error: errorMessage(e) }));
     }
+  }
+
+  /** The list fetched as fetch number `n`, with the rows patched by newer fetches kept. */
+  function mergeList(shown: unknown[], fetched: unknown[], n: number): unknown[] {
+    const id = rows!.id;
+    base = n;
+    const newer = new Set<string>();
+    for (const [key, at] of written) {
+      if (at > n) newer.add(key);
+      else written.delete(key);
+    }
+    if (newer.size === 0) return fetched;
+    const kept = fetched.filter((r) => !newer.has(id(r)));
+    return [...shown.filter((r) => newer.has(id(r))), ...kept];
   }
 
   function refresh(): Promise<void> {
@@ -76,26 +133,87 @@ export function resource<T>(options: ResourceOptions<T>): Resource<T> {
     if (timer !== null || disposed) return;
     const wait = lastFetch + debounceMs - Date.now();
     if (wait <= 0) {
-      void refresh();
+      void run();
       return;
     }
     timer = setTimeout(() => {
       timer = null;
-      void refresh();
+      void run();
     }, wait);
+  }
+
+  /** What the throttle window's end does: patch the rows asked for, or fetch the list. */
+  function run(): Promise<void> {
+    if (waiting.size > 0 && !stale && waiting.size <= (rows?.max ?? 100)) return patchRows();
+    waiting.clear();
+    return refresh();
+  }
+
+  function patchRows(): Promise<void> {
+    if (patching) return patching;
+    patching = (async () => {
+      while (waiting.size > 0 && !disposed) {
+        const ids = [...waiting];
+        waiting.clear();
+        lastFetch = Date.now();
+        const n = ++started;
+        let got: unknown[];
+        try {
+          got = await rows!.fetch(ids);
+        } catch {
+          // The list says it all again (and any error it meets).
+          if (!disposed) void refresh();
+          break;
+        }
+        if (!disposed) state.update((s) => ({ ...s, data: patchList(s.data as unknown[], ids, got, n) as T }));
+      }
+      patching = null;
+    })();
+    return patching;
+  }
+
+  /** `shown` with the rows of `ids` as patch number `n` found them, where it is the newest. */
+  function patchList(shown: unknown[], ids: string[], got: unknown[], n: number): unknown[] {
+    const id = rows!.id;
+    const fresh = new Map(got.map((r) => [id(r), r]));
+    const mine = new Set(ids.filter((key) => n > (written.get(key) ?? base)));
+    if (mine.size === 0) return shown;
+    for (const key of mine) written.set(key, n);
+    // Every write comes from a patch: none is needed past the list in flight, if any.
+    if (!inFlight) written.clear();
+    const out: unknown[] = [];
+    // New rows first, as the list puts the newest first.
+    const present = new Set(shown.map(id));
+    for (const key of mine) if (fresh.has(key) && !present.has(key)) out.push(fresh.get(key));
+    for (const r of shown) {
+      const key = id(r);
+      if (!mine.has(key)) out.push(r);
+      else if (fresh.has(key)) out.push(fresh.get(key));
+    }
+    return out;
   }
 
   const kinds = new Set(options.kinds ?? []);
   const off = options.events?.on((event) => {
     if (!kinds.has(event.kind)) return;
     if (options.accept && !options.accept(event)) return;
+    if (options.lazy && !watched) {
+      stale = true;
+      waiting.clear();
+      return;
+    }
+    if (rows && event.id !== '' && rows.accept(event)) waiting.add(event.id);
+    else stale = true;
     invalidate();
   });
 
   return {
     subscribe: state.subscribe,
     refresh,
-    invalidate,
+    invalidate() {
+      stale = true;
+      invalidate();
+    },
     dispose() {
       disposed = true;
       off?.();

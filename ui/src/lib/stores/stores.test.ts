@@ -133,8 +133,9 @@ describe('createStores', () => {
     expect(get(stores.engine).data?.containersTotal).toBe(1);
 
     await vi.advanceTimersByTimeAsync(50);
-    // the queued event, delivered at start, refetched once more
-    expect(fake.calls.listContainers).toBe(2);
+    // the queued event, delivered at start, fetched its container's row once more
+    expect(fake.calls.listContainers).toBe(1);
+    expect(fake.calls.containerRows).toBe(1);
     stores.dispose();
   });
 
@@ -146,7 +147,7 @@ describe('createStores', () => {
     fake.emit({ kind: 'container', action: 'start' });
     await vi.advanceTimersByTimeAsync(60);
     expect(fake.calls.listImages).toBe(1);
-    expect(fake.calls.listContainers).toBe(2);
+    expect(fake.calls.containerRows).toBe(1);
     fake.emit({ kind: 'container', action: 'remove' });
     await vi.advanceTimersByTimeAsync(60);
     expect(fake.calls.listImages).toBe(2);
@@ -157,6 +158,7 @@ describe('createStores', () => {
     const fake = new FakeBackend();
     const stores = createStores(fake.backend());
     await stores.start();
+    const off = stores.networks.subscribe(() => {}); // the Networks pane is open
     expect(fake.calls.listNetworks).toBe(1);
     fake.emit({ kind: 'container', action: 'start' });
     await vi.advanceTimersByTimeAsync(60);
@@ -167,7 +169,115 @@ describe('createStores', () => {
     fake.emit({ kind: 'container', action: 'remove' });
     await vi.advanceTimersByTimeAsync(60);
     expect(fake.calls.listNetworks).toBe(3);
+    // Closed, the pane's list only goes stale; opened again, it is fetched once.
+    off();
+    for (const action of ['create', 'remove', 'create']) {
+      fake.emit({ kind: 'container', action });
+      await vi.advanceTimersByTimeAsync(60);
+    }
+    expect(fake.calls.listNetworks).toBe(3);
+    const again = stores.networks.subscribe(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fake.calls.listNetworks).toBe(4);
+    again();
     stores.dispose();
+  });
+
+  it('patches the row an event names, and the rows of a burst in one call', async () => {
+    const fake = new FakeBackend();
+    const a = container({ id: 'a'.repeat(64), name: 'a' });
+    const b = container({ id: 'b'.repeat(64), name: 'b', status: 'exited' });
+    fake.containers = [a, b];
+    const stores = createStores(fake.backend());
+    await stores.start();
+    expect(fake.calls.listContainers).toBe(1);
+    // `berth run -d` in a terminal: created, then started.
+    const c = container({ id: 'c'.repeat(64), name: 'c', status: 'created' });
+    fake.containers = [c, a, b];
+    fake.emit({ kind: 'container', action: 'create', id: c.id });
+    await vi.advanceTimersByTimeAsync(60);
+    expect(get(stores.containers).data.map((r) => r.name)).toEqual(['c', 'a', 'b']);
+    fake.containers[0] = { ...c, status: 'running' };
+    fake.containers[2] = { ...b, status: 'running' };
+    fake.emit({ kind: 'container', action: 'start', id: c.id });
+    fake.emit({ kind: 'container', action: 'start', id: b.id });
+    await vi.advanceTimersByTimeAsync(60);
+    expect(get(stores.containers).data.map((r) => `${r.name} ${r.status}`)).toEqual(['c running', 'a running', 'b running']);
+    expect(fake.calls.containerRows).toBe(2);
+    // Removed: the row goes.
+    fake.containers = [fake.containers[0], b];
+    fake.emit({ kind: 'container', action: 'remove', id: a.id });
+    await vi.advanceTimersByTimeAsync(60);
+    expect(get(stores.containers).data.map((r) => r.name)).toEqual(['c', 'b']);
+    expect(fake.calls.listContainers).toBe(1);
+    // A resync, or a pod's event, is the whole list again.
+    fake.emit({ kind: 'container', action: 'resync', id: '' });
+    await vi.advanceTimersByTimeAsync(60);
+    expect(fake.calls.listContainers).toBe(2);
+    stores.dispose();
+  });
+});
+
+describe('row patches and the whole list', () => {
+  it('never let a list fetched before an event undo the patch the event made', async () => {
+    const fake = new FakeBackend();
+    const events = new EngineEvents(fake.backend());
+    events.connect();
+    events.markReady();
+    type Row = { id: string; status: string };
+    let listAnswer!: (rows: Row[]) => void;
+    const list = vi.fn(() => new Promise<Row[]>((resolve) => (listAnswer = resolve)));
+    let now: Row[] = [];
+    const rows = vi.fn(async (ids: string[]) => now.filter((r) => ids.includes(r.id)));
+    const r = resource<Row[]>({
+      initial: [],
+      fetch: list,
+      events,
+      kinds: ['container'],
+      patch: { fetch: rows, id: (row) => row.id, accept: (e) => e.action !== 'resync' },
+      debounceMs: 0,
+    });
+    const first = r.refresh();
+    listAnswer([{ id: 'a', status: 'running' }, { id: 'b', status: 'running' }]);
+    await first;
+    // A list is asked for; while it is on its way, b stops, c is made and a is removed.
+    const second = r.refresh();
+    now = [{ id: 'b', status: 'exited' }, { id: 'c', status: 'created' }];
+    for (const id of ['b', 'c', 'a']) fake.emit({ kind: 'container', action: 'change', id });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(get(r).data).toEqual([{ id: 'c', status: 'created' }, { id: 'b', status: 'exited' }]);
+    // The list answers with the state from before the events.
+    listAnswer([{ id: 'a', status: 'running' }, { id: 'b', status: 'running' }]);
+    await second;
+    expect(get(r).data).toEqual([{ id: 'c', status: 'created' }, { id: 'b', status: 'exited' }]);
+    // A list asked for after the patches is the truth again.
+    const third = r.refresh();
+    listAnswer([{ id: 'c', status: 'running' }]);
+    await third;
+    expect(get(r).data).toEqual([{ id: 'c', status: 'running' }]);
+    expect(list).toHaveBeenCalledTimes(3);
+    r.dispose();
+  });
+
+  it('fetch the list when a row patch fails', async () => {
+    const fake = new FakeBackend();
+    const events = new EngineEvents(fake.backend());
+    events.connect();
+    events.markReady();
+    const list = vi.fn(async () => [{ id: 'a' }]);
+    const r = resource<{ id: string }[]>({
+      initial: [],
+      fetch: list,
+      events,
+      kinds: ['container'],
+      patch: { fetch: async () => Promise.reject(new Error('unknown command')), id: (row) => row.id, accept: () => true },
+      debounceMs: 0,
+    });
+    fake.emit({ kind: 'container', action: 'start', id: 'a' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(list).toHaveBeenCalledTimes(1);
+    expect(get(r).data).toEqual([{ id: 'a' }]);
+    r.dispose();
   });
 
   it('polls stats only while watched', async () => {

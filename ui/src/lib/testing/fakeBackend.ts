@@ -219,6 +219,10 @@ export class FakeBackend {
         this.count('listContainers');
         return this.containers.map((c) => ({ ...c }));
       },
+      containerRows: async (ids) => {
+        this.count('containerRows');
+        return this.containers.filter((c) => ids.includes(c.id)).map((c) => ({ ...c }));
+      },
       containerStats: async () => {
         this.count('containerStats');
         return this.containers.filter((c) => c.status === 'running').map((c) => ({ id: c.id, cpuPercent: 1.5, memUsage: 1000, memLimit: null, pids: 1 }));
