@@ -4,9 +4,13 @@ import { describe, expect, it, vi } from 'vitest';
 const info = vi.hoisted(() => ({ rootless: false }));
 const link = vi.hoisted(() => ({ set: null as null | ((s: string) => void) }));
 const fake = vi.hoisted(() => ({
-  listContainers: vi.fn(async () => []),
+  listContainers: vi.fn(async () => [
+    { id: 'a', status: 'running', podInfra: false },
+    { id: 'b', status: 'exited', podInfra: false },
+    { id: 'i', status: 'running', podInfra: true },
+  ]),
   listImages: vi.fn(async () => []),
-  engineInfo: vi.fn(async () => ({ version: '1.2.3', root: '/r', runRoot: '/run', containersRunning: 1, containersTotal: 2, images: 3, rootless: info.rootless })),
+  engineInfo: vi.fn(async () => ({ version: '1.2.3', root: '/r', runRoot: '/run', containersRunning: 7, containersTotal: 9, images: 3, rootless: info.rootless })),
   containerStats: vi.fn(async () => []),
 }));
 vi.mock('../backend', async () => {
@@ -36,6 +40,7 @@ describe('EngineStatus', () => {
     const { findByTestId, getByTestId } = render(EngineStatus);
     expect((await findByTestId('engine-rootless')).textContent).toBe('rootless');
     expect(getByTestId('engine-status').dataset.state).toBe('up');
+    // Counted as the list counts them: the pod's infra container is not one of them.
     expect(getByTestId('engine-status').textContent).toContain('1 of 2 containers running');
   });
 

@@ -58,11 +58,13 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     accept: (e) => e.kind === 'image' || ['create', 'remove', 'resync'].includes(e.action),
     debounceMs,
   });
+  // The status bar counts containers from the list above: the engine's info (its images
+  // among it) need not be read again on every container event (every container, at 10 000).
   const engine = resource<EngineInfo | null>({
     initial: null,
     fetch: () => backend.engineInfo(),
     events,
-    kinds: ['image', 'container'],
+    kinds: ['image'],
     debounceMs,
   });
   // A volume's "used by" changes with containers; created/removed volumes have their own events.
