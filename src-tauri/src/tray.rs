@@ -208,23 +208,48 @@ pub fn install<R: Runtime>(app: &AppHandle<R>, engine: &Engine) -> tauri::Result
     Ok(())
 }
 
-/// Reads the containers again and updates the icon, tooltip and menu.
+/// Whether a refresh runs, and whether one was asked for since it read the containers.
+static REFRESHING: AtomicBool = AtomicBool::new(false);
+static AGAIN: AtomicBool = AtomicBool::new(false);
+
+/// How long a refresh waits for the rest of a burst of events (a `run` is a create and a
+/// start) before it reads the containers once for all of them.
+const BURST: Duration = Duration::from_millis(100);
+
+/// Reads the containers again and updates the icon, tooltip and menu: one refresh at a time,
+/// once more after it when asked for meanwhile, and no read while no panel shows the tray (a
+/// read of every container, which at 10 000 would slow the window's own list down).
 pub fn refresh<R: Runtime>(app: &AppHandle<R>, engine: &Engine) {
+    AGAIN.store(true, Ordering::SeqCst);
+    if REFRESHING.swap(true, Ordering::SeqCst) {
+        return;
+    }
     let app = app.clone();
     let engine = engine.clone();
-    tauri::async_runtime::spawn_blocking(move || {
-        host_available();
-        let m = current(&engine);
-        let Some(tray) = app.tray_by_id(TRAY_ID) else { return };
-        let result = (|| -> tauri::Result<()> {
-            tray.set_icon(Some(icon(m.state)?))?;
-            tray.set_tooltip(Some(&m.tooltip))?;
-            tray.set_menu(Some(menu(&app, &m)?))
-        })();
-        if let Err(e) = result {
-            eprintln!("berth-desktop: updating the tray: {e}");
+    tauri::async_runtime::spawn_blocking(move || loop {
+        std::thread::sleep(BURST);
+        AGAIN.store(false, Ordering::SeqCst);
+        if host_available() {
+            update(&app, &current(&engine));
+        }
+        REFRESHING.store(false, Ordering::SeqCst);
+        // Asked for after the read began: go again, unless a new refresh took over.
+        if !AGAIN.load(Ordering::SeqCst) || REFRESHING.swap(true, Ordering::SeqCst) {
+            break;
         }
     });
+}
+
+fn update<R: Runtime>(app: &AppHandle<R>, m: &TrayModel) {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else { return };
+    let result = (|| -> tauri::Result<()> {
+        tray.set_icon(Some(icon(m.state)?))?;
+        tray.set_tooltip(Some(&m.tooltip))?;
+        tray.set_menu(Some(menu(app, m)?))
+    })();
+    if let Err(e) = result {
+        eprintln!("berth-desktop: updating the tray: {e}");
+    }
 }
 
 /// Shows, unminimises and focuses the main window.
