@@ -72,6 +72,10 @@ fn named_volumes_keep_data_and_start_with_the_images_content() {
 
     let ls = w.ok(&["volume", "ls"]);
     assert_eq!(ls, "DRIVER      VOLUME NAME\nlocal       store\n");
+    // Made by its first container, it says so once, as `volume create` would (the app's
+    // volumes list and count follow volume events).
+    let events = w.ok(&["events", "--stream=false", "--filter", "type=volume", "--format", "{{.Status}} {{.Name}}"]);
+    assert_eq!(events, "create store\n");
     let v: Value = serde_json::from_str(&w.ok(&["volume", "inspect", "store"])).unwrap();
     assert_eq!(v[0]["Name"], "store");
     assert!(v[0]["Mountpoint"].as_str().unwrap().ends_with("/volumes/store/_data"));

@@ -402,6 +402,10 @@ impl Engine {
             self.refresh_network_hosts(net_name);
             self.refresh_networks_hosts(&record.options.networks);
         }
+        // Volumes it made by naming them: as `volume create` says, and as Podman does.
+        for v in &new_volumes {
+            self.events().state("volume", "create", &v.name, Some(&v.name));
+        }
         self.events().container("create", &record, []);
         crate::trace::mark("created");
         Ok(record)

@@ -72,9 +72,10 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     initial: [],
     fetch: () => backend.listVolumes(),
     events,
-    // Shown in its pane, the Dashboard and details only: at 10 000 containers, not refetched on
-    // every container event while none of them is open.
-    lazy: true,
+    // Its rows are shown in its pane, the Dashboard and details only (the sidebar shows its
+    // count, which container events do not change): at 10 000 containers, container events
+    // do not refetch it while none of them is open.
+    lazy: ['container'],
     kinds: ['volume', 'container'],
     accept: (e) => e.kind === 'volume' || ['create', 'remove', 'resync'].includes(e.action),
     debounceMs,
@@ -84,9 +85,10 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     initial: [],
     fetch: () => backend.listNetworks(),
     events,
-    // Shown in its pane, the Dashboard and details only: at 10 000 containers, not refetched on
-    // every container event while none of them is open.
-    lazy: true,
+    // Its rows are shown in its pane, the Dashboard and details only (the sidebar shows its
+    // count, which container events do not change): at 10 000 containers, container events
+    // do not refetch it while none of them is open.
+    lazy: ['container'],
     kinds: ['network', 'container'],
     accept: (e) => e.kind === 'network' || ['create', 'remove', 'resync'].includes(e.action),
     debounceMs,
@@ -96,9 +98,10 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     initial: [],
     fetch: () => backend.listPods(),
     events,
-    // Shown in its pane, the Dashboard and details only: at 10 000 containers, not refetched on
-    // every container event while none of them is open.
-    lazy: true,
+    // Its rows are shown in its pane, the Dashboard and details only (the sidebar shows its
+    // count, which container events do not change): at 10 000 containers, container events
+    // do not refetch it while none of them is open.
+    lazy: ['container'],
     kinds: ['pod', 'container'],
     debounceMs,
   });

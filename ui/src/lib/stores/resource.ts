@@ -12,8 +12,10 @@
 //! newer than the one that wrote it last, so a slow whole-list fetch that began before an
 //! event never brings back the row's old state, nor a row that was removed since.
 //!
-//! A `lazy` store (a pane's list that nothing else shows) only marks itself stale on events
-//! while nobody subscribes, and refetches when the pane subscribes again.
+//! A `lazy` store (a pane's list that nothing else shows) only marks itself stale on the
+//! events of its `lazy` kinds (another kind's, which change what its rows say but not how many
+//! there are) while nobody subscribes, and refetches when the pane subscribes again. Its
+//! `count` (the sidebar's) can be watched without that.
 
 import { writable, type Readable } from 'svelte/store';
 import { errorMessage } from '../backend/errors';
@@ -29,6 +31,9 @@ export interface ResourceState<T> {
 }
 
 export interface Resource<T> extends Readable<ResourceState<T>> {
+  /** How many items the list holds (0 for data that is no list); watching it is not watching
+   *  the list (`lazy`). */
+  count: Readable<number>;
   /** Fetches now (or once more after the fetch in flight). */
   refresh(): Promise<void>;
   /** Refreshes now, or at the end of the current fetch's throttle window. */
@@ -46,8 +51,9 @@ export interface ResourceOptions<T> {
   debounceMs?: number;
   /** Events of `kinds` that this accepts patch the rows they name instead of refetching. */
   patch?: T extends (infer R)[] ? RowPatches<R> : never;
-  /** Refetch on events only while subscribed; otherwise when next subscribed. */
-  lazy?: boolean;
+  /** Events of these kinds refetch only while the list is subscribed to; otherwise it is
+   *  fetched when next subscribed to. */
+  lazy?: EventKind[];
 }
 
 export interface RowPatches<R> {
@@ -71,6 +77,14 @@ export function resource<T>(options: ResourceOptions<T>): Resource<T> {
       watched = false;
     };
   });
+  // Kept by every change of the state, not by subscribing to it (that would be watching it).
+  const count = writable(0);
+  const change = (f: (s: ResourceState<T>) => ResourceState<T>) =>
+    state.update((s) => {
+      const next = f(s);
+      count.set(Array.isArray(next.data) ? next.data.length : 0);
+      return next;
+    });
   let inFlight: Promise<void> | null = null;
   let again = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -94,9 +108,9 @@ export function resource<T>(options: ResourceOptions<T>): Resource<T> {
     try {
       const data = await options.fetch();
       if (disposed) return;
-      state.update((s) => ({ data: rows ? (mergeList(s.data as unknown[], data as unknown[], n) as T) : data, loaded: true, error: null }));
+      change((s) => ({ data: rows ? (mergeList(s.data as unknown[], data as unknown[], n) as T) : data, loaded: true, error: null }));
     } catch (e) {
-      if (!disposed) state.update((s) => ({ ...s, error: errorMessage(e) }));
+      if (!disposed) change((s) => ({ ...s, error: errorMessage(e) }));
     }
   }
 
@@ -165,7 +179,7 @@ export function resource<T>(options: ResourceOptions<T>): Resource<T> {
           if (!disposed) void refresh();
           break;
         }
-        if (!disposed) state.update((s) => ({ ...s, data: patchList(s.data as unknown[], ids, got, n) as T }));
+        if (!disposed) change((s) => ({ ...s, data: patchList(s.data as unknown[], ids, got, n) as T }));
       }
       patching = null;
     })();
@@ -197,7 +211,7 @@ export function resource<T>(options: ResourceOptions<T>): Resource<T> {
   const off = options.events?.on((event) => {
     if (!kinds.has(event.kind)) return;
     if (options.accept && !options.accept(event)) return;
-    if (options.lazy && !watched) {
+    if (options.lazy?.includes(event.kind) && !watched) {
       stale = true;
       waiting.clear();
       return;
@@ -209,6 +223,7 @@ export function resource<T>(options: ResourceOptions<T>): Resource<T> {
 
   return {
     subscribe: state.subscribe,
+    count: { subscribe: count.subscribe },
     refresh,
     invalidate() {
       stale = true;

@@ -169,8 +169,11 @@ describe('createStores', () => {
     fake.emit({ kind: 'container', action: 'remove' });
     await vi.advanceTimersByTimeAsync(60);
     expect(fake.calls.listNetworks).toBe(3);
-    // Closed, the pane's list only goes stale; opened again, it is fetched once.
+    // Closed (the sidebar shows its count only), container events only make the list stale;
+    // opened again, it is fetched once. A network's own event still refetches: the count changes.
     off();
+    const counts: number[] = [];
+    const offCount = stores.networks.count.subscribe((n) => counts.push(n));
     for (const action of ['create', 'remove', 'create']) {
       fake.emit({ kind: 'container', action });
       await vi.advanceTimersByTimeAsync(60);
@@ -180,6 +183,12 @@ describe('createStores', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(fake.calls.listNetworks).toBe(4);
     again();
+    fake.networks = [...fake.networks, { ...fake.networks[0], name: 'more', id: 'n'.repeat(64) }];
+    fake.emit({ kind: 'network', action: 'create', name: 'more' });
+    await vi.advanceTimersByTimeAsync(60);
+    expect(fake.calls.listNetworks).toBe(5);
+    expect(counts.at(-1)).toBe(fake.networks.length);
+    offCount();
     stores.dispose();
   });
 
