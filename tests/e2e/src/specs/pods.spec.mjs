@@ -15,15 +15,16 @@ import { berth } from '../utility/berth.mjs';
 import { launchBrowser } from '../utility/browser.mjs';
 import { contrastFailures } from '../utility/contrast.mjs';
 import { env, screenshotsDir } from '../utility/env.mjs';
-import { waitFor, waitForText } from '../utility/wait.mjs';
+import { freePort, waitFor, waitForText } from '../utility/wait.mjs';
 
 const shots = screenshotsDir();
 const image = env.image;
 const POD = 'e2e-pod';
 const APP = 'e2e-pod-app';
 const SIDECAR = 'e2e-pod-sidecar';
-// A host port of this run's own.
-const PORT = 20000 + (process.pid % 20000);
+// A host port free now, outside the ephemeral range (an outgoing connection could hold one
+// of those by the time the pod publishes it).
+const PORT = await freePort();
 
 /** Both themes, as Settings sets them; then back to the system's. */
 async function inBothThemes(page, fn) {

@@ -34,16 +34,24 @@ export async function waitForText(locator, want, options) {
   }, options);
 }
 
-/** A TCP port nothing on 127.0.0.1 listens on right now. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
+/** A TCP port nothing on the host listens on right now, outside the ephemeral range. */
+export async function freePort() {
+  // Below the kernel's ephemeral range (32768 and up here): a port the kernel hands out can
+  // become the local port of any outgoing connection (the browser's, the registry's) before
+  // the test publishes it, and then the engine rightly says it is in use.
+  for (let tries = 0; tries < 50; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await bindable(port)) return port;
+  }
+  throw new Error('no free port between 20000 and 32000 on 0.0.0.0');
+}
+
+function bindable(port) {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
+    server.on('error', () => resolve(false));
+    server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
   });
 }
 
