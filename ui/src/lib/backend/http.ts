@@ -119,18 +119,12 @@ async function retry(send: () => Promise<Response>, first: unknown, delays: numb
   throw unreachable(last);
 }
 
-let channelCounter = 0;
-function newChannelId(): string {
-  channelCounter += 1;
-  const random = Math.random().toString(36).slice(2, 10);
-  return `ch-${Date.now().toString(36)}-${channelCounter}-${random}`;
-}
-
-let callCounter = 0;
-/** A key for one call: unique to this page and across its reloads. */
-function newCallId(): string {
-  callCounter += 1;
-  return `call-${Date.now().toString(36)}-${callCounter}-${Math.random().toString(36).slice(2, 10)}`;
+let idCounter = 0;
+/** An id unique to this page and across its reloads: `ch-…` for a channel, `call-…` for a
+ *  call's `Idempotency-Key`. */
+function newId(prefix: 'ch' | 'call'): string {
+  idCounter += 1;
+  return `${prefix}-${Date.now().toString(36)}-${idCounter}-${Math.random().toString(36).slice(2, 10)}`;
 }
 
 const STATUS_CODES: Record<number, string> = { 400: 'invalid', 401: 'unauthorized', 404: 'not_found', 409: 'conflict' };
@@ -186,7 +180,7 @@ export function httpBackend(options: HttpOptions): Backend {
     // Chromium itself may send a POST again after a network change, and the first may have
     // run: a call unsafe to send twice carries a key of its own, and the server answers a
     // repeat of it with the first one's answer.
-    if (!RETRY_SAFE.has(command)) headers['Idempotency-Key'] = newCallId();
+    if (!RETRY_SAFE.has(command)) headers['Idempotency-Key'] = newId('call');
     const send = () => doFetch(`${base}/api/invoke/${command}`, { method: 'POST', headers, body: JSON.stringify(args) });
     let response: Response;
     let retried = false;
@@ -272,7 +266,7 @@ export function httpBackend(options: HttpOptions): Backend {
   }
 
   async function channel<T>(onMessage: (message: T) => void): Promise<OpenChannel> {
-    const id = newChannelId();
+    const id = newId('ch');
     channels.set(id, onMessage as (message: unknown) => void);
     await streamReady();
     let closed = false;

@@ -192,9 +192,9 @@ export function resource<T>(options: ResourceOptions<T>): Resource<T> {
     const fresh = new Map(got.map((r) => [id(r), r]));
     const mine = new Set(ids.filter((key) => n > (written.get(key) ?? base)));
     if (mine.size === 0) return shown;
-    for (const key of mine) written.set(key, n);
-    // Every write comes from a patch: none is needed past the list in flight, if any.
-    if (!inFlight) written.clear();
+    // Only a list already on its way can be older than this patch: kept for it alone.
+    if (inFlight) for (const key of mine) written.set(key, n);
+    else written.clear();
     const out: unknown[] = [];
     // New rows first, as the list puts the newest first.
     const present = new Set(shown.map(id));

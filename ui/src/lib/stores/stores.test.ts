@@ -6,6 +6,15 @@ import { EngineEvents } from './events';
 import { resource } from './resource';
 
 beforeEach(() => vi.useFakeTimers());
+
+/** A fake backend and its events, delivered as they come (the app has started). */
+function liveEvents() {
+  const fake = new FakeBackend();
+  const events = new EngineEvents(fake.backend());
+  events.connect();
+  events.markReady();
+  return { fake, events };
+}
 afterEach(() => vi.useRealTimers());
 
 describe('EngineEvents', () => {
@@ -30,10 +39,7 @@ describe('EngineEvents', () => {
 
 describe('resource', () => {
   it('refetches at once after a quiet spell, and a burst rides along on one more fetch', async () => {
-    const fake = new FakeBackend();
-    const events = new EngineEvents(fake.backend());
-    events.connect();
-    events.markReady();
+    const { fake, events } = liveEvents();
     fake.containers = [container()];
     const fetch = vi.fn(async () => fake.containers.length);
     const r = resource({ initial: -1, fetch, events, kinds: ['container'], debounceMs: 50 });
@@ -55,10 +61,7 @@ describe('resource', () => {
   });
 
   it('keeps refetching at a bounded rate under a steady stream of events', async () => {
-    const fake = new FakeBackend();
-    const events = new EngineEvents(fake.backend());
-    events.connect();
-    events.markReady();
+    const { fake, events } = liveEvents();
     const fetch = vi.fn(async () => 0);
     resource({ initial: 0, fetch, events, kinds: ['container'], debounceMs: 50 });
     for (let t = 0; t < 500; t += 10) {
@@ -71,10 +74,7 @@ describe('resource', () => {
   });
 
   it('ignores events of other kinds', async () => {
-    const fake = new FakeBackend();
-    const events = new EngineEvents(fake.backend());
-    events.connect();
-    events.markReady();
+    const { fake, events } = liveEvents();
     const fetch = vi.fn(async () => 0);
     resource({ initial: 0, fetch, events, kinds: ['image'] });
     fake.emit({ kind: 'container' });
@@ -229,10 +229,7 @@ describe('createStores', () => {
 
 describe('row patches and the whole list', () => {
   it('never let a list fetched before an event undo the patch the event made', async () => {
-    const fake = new FakeBackend();
-    const events = new EngineEvents(fake.backend());
-    events.connect();
-    events.markReady();
+    const { fake, events } = liveEvents();
     type Row = { id: string; status: string };
     let listAnswer!: (rows: Row[]) => void;
     const list = vi.fn(() => new Promise<Row[]>((resolve) => (listAnswer = resolve)));
@@ -269,10 +266,7 @@ describe('row patches and the whole list', () => {
   });
 
   it('fetch the list when a row patch fails', async () => {
-    const fake = new FakeBackend();
-    const events = new EngineEvents(fake.backend());
-    events.connect();
-    events.markReady();
+    const { fake, events } = liveEvents();
     const list = vi.fn(async () => [{ id: 'a' }]);
     const r = resource<{ id: string }[]>({
       initial: [],
