@@ -11,6 +11,13 @@
 //! (the terminal's scrollback) are dropped oldest first: xterm.js would push them out of its
 //! scrollback unseen anyway, so when the terminal falls behind a flood it skips straight to what
 //! it can show.
+//!
+//! A flood is skipped through sooner than that: when more than `skipAbove` lines wait at a
+//! frame, more than a person can read scroll by, so only the newest `keepLines()` (a screen) are
+//! written and `onSkip` tells the owner, whose terminal then lacks the lines in between (its
+//! ring has them: the view rewrites the terminal from it once the flood calms, or when someone
+//! reads). Parsing every line of a flood is what made its frames long: 50 000 lines a second
+//! is 800 a frame. Text added `whole` (a rewrite) is never skipped.
 
 export interface WriteSink {
   /** xterm's `write(data, callback)`: the callback runs once the data is parsed. */
@@ -31,6 +38,13 @@ export interface BatcherOptions {
   maxPendingLines?: number;
   /** The most characters given to the sink in one `write` (longer text is cut at line ends). */
   maxWrite?: number;
+  /** Lines waiting at a frame (not counting `whole` text) above which only the newest
+   *  `keepLines()` are written. */
+  skipAbove?: number;
+  /** Lines written when skipping through a flood: the screen's rows. */
+  keepLines?: () => number;
+  /** Called when lines were skipped through (the sink lacks them now). */
+  onSkip?: () => void;
 }
 
 /** `data` cut into pieces of at most `max` characters, each ending with a line end where one
@@ -49,6 +63,17 @@ export function pieces(data: string, max: number): string[] {
   return out;
 }
 
+/** The last `n` lines of `text` (lines end with a line end; `text` whole when it has fewer). */
+export function lastLines(text: string, n: number): string {
+  let start = text.length;
+  for (let k = 0; k < n; k++) {
+    const nl = text.lastIndexOf('\n', start - 2);
+    if (nl < 0) return text;
+    start = nl + 1;
+  }
+  return text.slice(start);
+}
+
 /** The line ends in `text`. */
 function countLines(text: string): number {
   let n = 0;
@@ -59,7 +84,14 @@ function countLines(text: string): number {
 export class FrameBatcher {
   private chunks: string[] = [];
   private chunkLines: number[] = [];
+  /** Whether each chunk is `whole` (never skipped); whole chunks come first. */
+  private chunkWhole: boolean[] = [];
   private pendingLines = 0;
+  /** Of `pendingLines`, those in whole chunks. */
+  private wholeLines = 0;
+  private readonly skipAbove: number;
+  private readonly keepLines: () => number;
+  private readonly onSkip: () => void;
   private readonly maxPendingLines: number;
   /** Lines never written because newer ones pushed them out while waiting. */
   skippedLines = 0;
@@ -91,6 +123,9 @@ export class FrameBatcher {
     this.initialBudget = options.initialBudget ?? 16 * 1024;
     this.maxPendingLines = options.maxPendingLines ?? Infinity;
     this.maxWrite = options.maxWrite ?? 4 * 1024;
+    this.skipAbove = options.skipAbove ?? Infinity;
+    this.keepLines = options.keepLines ?? (() => 50);
+    this.onSkip = options.onSkip ?? (() => {});
   }
 
   /** Bytes waiting here plus bytes the sink has not parsed yet. */
@@ -105,20 +140,58 @@ export class FrameBatcher {
     return Math.max(2 * this.maxWrite, Math.round(this.rate * this.frameBudgetMs));
   }
 
-  /** Queues `text` holding `lines` lines for the next frame. */
-  add(text: string, lines = 1): void {
+  /** Queues `text` holding `lines` lines for the next frame; `whole`: never skipped through
+   *  (only after everything queued before it is whole too). */
+  add(text: string, lines = 1, whole = false): void {
     if (text === '') return;
     this.chunks.push(text);
     this.chunkLines.push(lines);
+    this.chunkWhole.push(whole && !this.chunkWhole.some((w) => !w));
     this.pendingBytes += text.length;
     this.pendingLines += lines;
+    if (this.chunkWhole.at(-1)) this.wholeLines += lines;
     while (this.chunks.length > 1 && this.pendingLines - this.chunkLines[0] >= this.maxPendingLines) {
-      this.pendingBytes -= this.chunks.shift()!.length;
-      const dropped = this.chunkLines.shift()!;
-      this.pendingLines -= dropped;
+      const dropped = this.chunkLines[0];
+      this.dropFirst();
       this.skippedLines += dropped;
     }
     this.arm();
+  }
+
+  private dropFirst(): void {
+    this.pendingBytes -= this.chunks.shift()!.length;
+    const lines = this.chunkLines.shift()!;
+    this.pendingLines -= lines;
+    if (this.chunkWhole.shift()) this.wholeLines -= lines;
+  }
+
+  /** More than `skipAbove` lines wait: keeps the newest `keepLines()` of those not whole. */
+  private skipAhead(): void {
+    const keep = Math.max(1, this.keepLines());
+    let live = this.pendingLines - this.wholeLines;
+    if (live <= this.skipAbove || live <= keep) return;
+    const before = live;
+    const first = this.chunkWhole.indexOf(false);
+    while (live - this.chunkLines[first] >= keep) {
+      live -= this.chunkLines[first];
+      this.pendingBytes -= this.chunks[first].length;
+      this.pendingLines -= this.chunkLines[first];
+      this.chunks.splice(first, 1);
+      this.chunkLines.splice(first, 1);
+      this.chunkWhole.splice(first, 1);
+    }
+    if (live > keep) {
+      const text = this.chunks[first];
+      const rest = lastLines(text, keep - (live - this.chunkLines[first]));
+      const cut = Math.min(countLines(text) - countLines(rest), this.chunkLines[first]);
+      this.chunks[first] = rest;
+      this.chunkLines[first] -= cut;
+      this.pendingBytes -= text.length - rest.length;
+      this.pendingLines -= cut;
+      live -= cut;
+    }
+    this.skippedLines += before - live;
+    this.onSkip();
   }
 
   /** Runs `cb` once everything added so far has been parsed by the sink. */
@@ -131,9 +204,11 @@ export class FrameBatcher {
   clear(): void {
     this.chunks = [];
     this.chunkLines = [];
+    this.chunkWhole = [];
     this.afterWrite = [];
     this.pendingBytes = 0;
     this.pendingLines = 0;
+    this.wholeLines = 0;
   }
 
   /** Forgets what has not been written yet and runs `reset` (the sink's clear) once the sink
@@ -162,8 +237,8 @@ export class FrameBatcher {
     let size = 0;
     while (this.chunks.length > 0 && size + this.chunks[0].length <= budget) {
       size += this.chunks[0].length;
-      out.push(this.chunks.shift()!);
-      this.pendingLines -= this.chunkLines.shift()!;
+      out.push(this.chunks[0]);
+      this.dropFirst();
     }
     if (this.chunks.length > 0 && size < budget) {
       const head = this.chunks[0];
@@ -177,15 +252,12 @@ export class FrameBatcher {
         this.chunks[0] = head.slice(end);
         this.chunkLines[0] -= lines;
         this.pendingLines -= lines;
-        if (this.chunks[0] === '') {
-          this.chunks.shift();
-          this.pendingLines -= this.chunkLines.shift()!;
-        }
+        if (this.chunkWhole[0]) this.wholeLines -= lines;
+        this.pendingBytes -= part.length;
+        if (this.chunks[0] === '') this.dropFirst();
         out.push(part);
-        size += part.length;
       }
     }
-    this.pendingBytes -= size;
     return out.length === 1 ? out[0] : out.join('');
   }
 
@@ -202,6 +274,7 @@ export class FrameBatcher {
       this.resetPending = null;
       reset();
     }
+    this.skipAhead();
     const data = this.take(this.budget);
     const done = this.chunks.length === 0;
     // Callbacks wait for everything added before them: for the frame that writes the last of it.

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { LogEntry } from '../bindings/LogEntry';
 import type { LogPage } from '../bindings/LogPage';
-import { FrameBatcher, pieces } from './batcher';
+import { FrameBatcher, lastLines, pieces } from './batcher';
 import { compareCursors, formatEntry, plain, sanitize, sinceCutoff } from './format';
 import { LogRing } from './ring';
 import { LogView, type LogTerminal } from './view';
@@ -237,6 +237,44 @@ describe('FrameBatcher', () => {
     expect(writes).toEqual(['a\n', 'd\ne\nf\ng\n']);
   });
 
+  it('skips through a flood to its newest screen, never through text added whole', () => {
+    const f = frames();
+    const writes: string[] = [];
+    let skips = 0;
+    const b = new FrameBatcher(
+      { write: (d, done) => (writes.push(d), done()) },
+      { schedule: f.schedule, initialBudget: Infinity, maxWrite: Infinity, skipAbove: 10, keepLines: () => 3, onSkip: () => (skips += 1) },
+    );
+    const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `l${from + i}\n`).join('');
+    // As many as it may write without skipping: all of them.
+    b.add(lines(0, 10), 10);
+    f.run();
+    expect(writes).toEqual([lines(0, 10)]);
+    expect(skips).toBe(0);
+    // A rewrite, then a flood in chunks: the rewrite whole, the flood's last three lines.
+    b.add(lines(0, 4), 4, true);
+    for (let i = 10; i < 30; i += 5) b.add(lines(i, i + 5), 5);
+    f.run();
+    expect(writes[1]).toBe(lines(0, 4) + lines(27, 30));
+    expect(b.skippedLines).toBe(17);
+    expect(skips).toBe(1);
+    expect(b.backlog).toBe(0);
+    // Whole text after lines that are not is not whole: it is skipped like them.
+    b.add(lines(30, 35), 5);
+    b.add(lines(35, 45), 10, true);
+    f.run();
+    expect(writes[2]).toBe(lines(42, 45));
+    expect(skips).toBe(2);
+  });
+
+  it('cuts the last lines of a text', () => {
+    expect(lastLines('a\nb\nc\n', 1)).toBe('c\n');
+    expect(lastLines('a\nb\nc\n', 2)).toBe('b\nc\n');
+    expect(lastLines('a\nb\nc\n', 3)).toBe('a\nb\nc\n');
+    expect(lastLines('a\nb\nc\n', 9)).toBe('a\nb\nc\n');
+    expect(lastLines('a\r\nb\r\n', 1)).toBe('b\r\n');
+  });
+
   it('runs callbacks after what was added before them is parsed, and clear forgets', () => {
     const f = frames();
     const order: string[] = [];
@@ -303,6 +341,7 @@ function setupView(total: number, options: ConstructorParameters<typeof LogView>
     write: (d, done) => (written.push(d), done()),
     reset: () => (written.length = 0),
     scrollToLine: vi.fn(),
+    rows: 5,
   };
   const view = new LogView(backend, 'web', terminal, { schedule: f.schedule, ...options });
   const screen = () => {
@@ -369,6 +408,61 @@ describe('LogView', () => {
     expect(view.state).toMatchObject({ lines: 300, detached: true, following: false });
     expect(screen()[0]).toBe('line 9600');
     expect(screen().at(-1)).toBe('line 9899');
+  });
+
+  it('writes only the newest screen of a flood, and every line once it calms', async () => {
+    vi.useFakeTimers();
+    try {
+      const { view, screen, emit } = setupView(10, { tail: 10, skipAbove: 20, calmMs: 400 });
+      await view.open();
+      expect(screen()).toHaveLength(10);
+      emit(Array.from({ length: 100 }, (_, i) => entry(10 + i)));
+      // Two screens of the terminal's 5 rows.
+      const shown = screen();
+      expect(shown.slice(-11)).toEqual(['line 9', ...Array.from({ length: 10 }, (_, i) => `line ${100 + i}`)]);
+      expect(view.state).toMatchObject({ skipping: true, received: 100, lines: 110 });
+      // Lines keep coming: no rewrite yet.
+      vi.advanceTimersByTime(300);
+      emit([entry(110)]);
+      vi.advanceTimersByTime(300);
+      expect(screen().at(-1)).toBe('line 110');
+      expect(view.state.skipping).toBe(true);
+      vi.advanceTimersByTime(100);
+      expect(view.state.skipping).toBe(false);
+      expect(screen()).toEqual(Array.from({ length: 111 }, (_, i) => `line ${i}`));
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('no longer says it holds the log from the start once its oldest lines went', async () => {
+    const { view, emit } = setupView(10, { tail: 10, limits: { maxLines: 12, maxBytes: Infinity } });
+    await view.open();
+    expect(view.state.atStart).toBe(true);
+    emit([entry(10), entry(11)]);
+    expect(view.state.atStart).toBe(true);
+    emit([entry(12)]);
+    expect(view.state).toMatchObject({ atStart: false, lines: 12 });
+  });
+
+  it('pauses with every line when someone reaches into a terminal that skipped through a flood', async () => {
+    const { view, screen, emit } = setupView(10, { tail: 10, skipAbove: 20 });
+    await view.open();
+    screen();
+    // Without a flood, reaching in changes nothing.
+    await view.hold();
+    expect(view.state.paused).toBe(false);
+    emit(Array.from({ length: 50 }, (_, i) => entry(10 + i)));
+    expect(screen()).toHaveLength(20);
+    const held = view.hold();
+    expect(screen()).toEqual(Array.from({ length: 60 }, (_, i) => `line ${i}`));
+    await held;
+    expect(view.state).toMatchObject({ paused: true, skipping: false });
+    emit([entry(60)]);
+    expect(view.state.pending).toBe(1);
+    await view.resume();
+    expect(screen().at(-1)).toBe('line 60');
+    await view.close();
   });
 
   it('jumps to a match that is not loaded, and re-renders with timestamps', async () => {

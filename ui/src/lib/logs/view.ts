@@ -4,6 +4,9 @@
 //! tests). A log of any size costs at most the ring's limits: it opens at the tail and pages
 //! back on demand; lines that arrive while paused wait in a second ring and, if that fills,
 //! following stops and later resumes from the file at the last cursor, so nothing is lost.
+//! In a flood (more lines a frame than a screen holds) the terminal is given only the newest
+//! screen of each frame; the ring keeps every line, and the terminal is rewritten from it once
+//! the flood calms, or at once when someone pauses or reaches into the terminal (`hold`).
 
 import type { Backend } from '../backend/backend';
 import type { LogBatch } from '../bindings/LogBatch';
@@ -18,6 +21,8 @@ export interface LogTerminal {
   /** Clears screen and scrollback. */
   reset(): void;
   scrollToLine(line: number): void;
+  /** The rows on screen (what a flood's frame writes). */
+  readonly rows?: number;
 }
 
 export interface LogViewOptions {
@@ -26,6 +31,10 @@ export interface LogViewOptions {
   limits?: RingLimits;
   pendingLimits?: RingLimits;
   schedule?: Schedule;
+  /** Lines waiting at a frame above which the terminal skips to the newest screen. */
+  skipAbove?: number;
+  /** How long no line must come before a skipped-through terminal is rewritten, in ms. */
+  calmMs?: number;
 }
 
 export interface LogViewState {
@@ -40,6 +49,8 @@ export interface LogViewState {
   /** Showing an older stretch of the log (after a jump or a long page back): not following. */
   detached: boolean;
   received: number;
+  /** The terminal skipped through a flood: it lacks lines the ring holds, until rewritten. */
+  skipping: boolean;
 }
 
 export const DEFAULT_LIMITS: RingLimits = { maxLines: 20_000, maxBytes: 24 * 1024 * 1024 };
@@ -69,7 +80,10 @@ export class LogView {
     pending: 0,
     detached: false,
     received: 0,
+    skipping: false,
   };
+  private calmTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly calmMs: number;
   timestamps = false;
   tail: number;
   readonly pageSize: number;
@@ -82,7 +96,17 @@ export class LogView {
   ) {
     this.ring = new LogRing(options.limits ?? DEFAULT_LIMITS, entrySize);
     this.pendingRing = new LogRing(options.pendingLimits ?? { maxLines: 200_000, maxBytes: 64 * 1024 * 1024 }, entrySize);
-    this.batcher = new FrameBatcher(terminal, { schedule: options.schedule, maxPendingLines: this.ring.limits.maxLines });
+    this.batcher = new FrameBatcher(terminal, {
+      schedule: options.schedule,
+      maxPendingLines: this.ring.limits.maxLines,
+      skipAbove: options.skipAbove ?? 500,
+      keepLines: () => 2 * (terminal.rows ?? 50),
+      onSkip: () => {
+        if (!this.state.skipping) this.set({ skipping: true });
+        this.armCalm();
+      },
+    });
+    this.calmMs = options.calmMs ?? 400;
     this.tail = options.tail ?? 1000;
     this.pageSize = options.pageSize ?? 1000;
   }
@@ -161,6 +185,7 @@ export class LogView {
     if (fresh.length === 0) return;
     this.lastSeen = fresh[fresh.length - 1];
     const received = this.state.received + fresh.length;
+    if (this.state.skipping) this.armCalm();
     if (this.state.paused) {
       this.pendingRing.push(...fresh);
       if (this.pendingRing.droppedOldest > 0 || this.pendingRing.full) this.overflow();
@@ -189,12 +214,34 @@ export class LogView {
 
   private show(entries: LogEntry[]): void {
     const shown = this.cutoff === null ? entries : entries.filter((e) => isSince(e, this.cutoff));
-    this.ring.push(...shown);
+    // Past the ring's limits the oldest lines go: what is loaded no longer starts the log.
+    if (this.ring.push(...shown) > 0 && this.state.atStart) this.set({ atStart: false });
     this.batcher.add(formatEntries(shown, this.timestamps), shown.length);
   }
 
+  /** Rewrites the terminal from the ring once no line came for `calmMs`. */
+  private armCalm(): void {
+    if (this.calmTimer !== null) clearTimeout(this.calmTimer);
+    this.calmTimer = setTimeout(() => {
+      this.calmTimer = null;
+      if (this.state.skipping) this.render();
+    }, this.calmMs);
+  }
+
+  /** Pausing rewrites a terminal that skipped through a flood: it holds every loaded line. */
   pause(): void {
-    if (!this.state.paused) this.set({ paused: true });
+    if (this.state.paused) return;
+    this.set({ paused: true });
+    if (this.state.skipping) this.render();
+  }
+
+  /** Someone reaches into the terminal (scrolls, selects, searches it): one that skipped
+   *  through a flood pauses, so that it holds every line and stays put. Resolves once the
+   *  terminal has what it is to hold. */
+  hold(): Promise<void> {
+    if (!this.state.skipping) return Promise.resolve();
+    this.pause();
+    return new Promise((resolve) => this.batcher.then(resolve));
   }
 
   async resume(): Promise<void> {
@@ -216,8 +263,11 @@ export class LogView {
 
   /** Rewrites the loaded lines (after a timestamps toggle, a page back or a jump). */
   render(scrollTo: number | null = null): void {
+    if (this.calmTimer !== null) clearTimeout(this.calmTimer);
+    this.calmTimer = null;
+    if (this.state.skipping) this.set({ skipping: false });
     this.batcher.restart(() => this.terminal.reset());
-    this.batcher.add(formatEntries(this.ring.toArray(), this.timestamps), this.ring.length);
+    this.batcher.add(formatEntries(this.ring.toArray(), this.timestamps), this.ring.length, true);
     if (scrollTo !== null) this.batcher.then(() => this.terminal.scrollToLine(scrollTo));
   }
 
@@ -291,6 +341,8 @@ export class LogView {
   }
 
   async close(): Promise<void> {
+    if (this.calmTimer !== null) clearTimeout(this.calmTimer);
+    this.calmTimer = null;
     this.generation++;
     this.listeners.clear();
     await this.unfollow();
