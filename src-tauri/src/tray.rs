@@ -4,7 +4,9 @@
 //! What the tray shows is a pure function of the container list (`model`), tested without a
 //! display; `install` and `refresh` only turn that model into Tauri's menu. The icon needs a
 //! StatusNotifier host (a desktop panel): without one it is not seen, so closing the window
-//! must quit rather than hide (`host_available`, checked at start and on every refresh).
+//! must quit rather than hide. `follow_host` watches the session bus for a panel that comes
+//! (a login's panel often starts after the apps it autostarts) or goes, and the tray is
+//! refreshed when one comes: it was not kept up to date while nothing showed it.
 //! Quitting leaves containers running: each has its own monitor.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -156,22 +158,68 @@ fn current(engine: &Engine) -> TrayModel {
 /// Whether a tray can show the icon: set from `host_available` at start and on each refresh.
 static HOST: AtomicBool = AtomicBool::new(false);
 
+/// The bus name, object path and interface of the StatusNotifier watcher, which panels that
+/// show tray icons register with (as hosts).
+const WATCHER: &str = "org.kde.StatusNotifierWatcher";
+const WATCHER_PATH: &str = "/StatusNotifierWatcher";
+const HOST_REGISTERED: &str = "IsStatusNotifierHostRegistered";
+
 /// Whether a StatusNotifier host (a panel that shows tray icons) is on the session bus.
 /// Blocking: a D-Bus round trip.
 pub fn host_available() -> bool {
     let found = (|| -> zbus::Result<bool> {
         let bus = zbus::blocking::Connection::session()?;
-        let watcher = zbus::blocking::Proxy::new(
-            &bus,
-            "org.kde.StatusNotifierWatcher",
-            "/StatusNotifierWatcher",
-            "org.kde.StatusNotifierWatcher",
-        )?;
-        watcher.get_property::<bool>("IsStatusNotifierHostRegistered")
+        let watcher = zbus::blocking::Proxy::new(&bus, WATCHER, WATCHER_PATH, WATCHER)?;
+        watcher.get_property::<bool>(HOST_REGISTERED)
     })();
     let found = found.unwrap_or(false);
     HOST.store(found, Ordering::Relaxed);
     found
+}
+
+/// Whether the watcher on `bus` says a host is registered (no watcher: no host).
+async fn host_registered(bus: &zbus::Connection) -> bool {
+    let asked = async {
+        let reply = bus
+            .call_method(Some(WATCHER), WATCHER_PATH, Some("org.freedesktop.DBus.Properties"), "Get", &(WATCHER, HOST_REGISTERED))
+            .await?;
+        let value: zbus::zvariant::OwnedValue = reply.body().deserialize()?;
+        Ok::<bool, zbus::Error>(bool::try_from(value)?)
+    };
+    asked.await.unwrap_or(false)
+}
+
+/// Follows whether a StatusNotifier host is on `bus`: calls `changed(host)` with the answer at
+/// once, then again each time a panel may have come or gone (the watcher's name changed owner,
+/// or the watcher said a host registered or unregistered). Returns when the connection ends.
+pub async fn follow_host(bus: zbus::Connection, mut changed: impl FnMut(bool)) -> zbus::Result<()> {
+    use futures_util::StreamExt;
+    use zbus::message::Type;
+    let owner = zbus::MatchRule::builder()
+        .msg_type(Type::Signal)
+        .sender("org.freedesktop.DBus")?
+        .interface("org.freedesktop.DBus")?
+        .member("NameOwnerChanged")?
+        .add_arg(WATCHER)?
+        .build();
+    let hosts = zbus::MatchRule::builder().msg_type(Type::Signal).interface(WATCHER)?.path(WATCHER_PATH)?.build();
+    let mut signals = futures_util::stream::select(
+        zbus::MessageStream::for_match_rule(owner, &bus, Some(16)).await?,
+        zbus::MessageStream::for_match_rule(hosts, &bus, Some(16)).await?,
+    );
+    let mut host = host_registered(&bus).await;
+    HOST.store(host, Ordering::Relaxed);
+    changed(host);
+    while let Some(signal) = signals.next().await {
+        signal?;
+        let now = host_registered(&bus).await;
+        HOST.store(now, Ordering::Relaxed);
+        if now != host {
+            host = now;
+            changed(host);
+        }
+    }
+    Ok(())
 }
 
 /// The last answer of `host_available`, without asking again (for the UI thread).
@@ -367,5 +415,93 @@ mod tests {
             let i = icon(s).unwrap();
             assert_eq!((i.width(), i.height()), (64, 64));
         }
+    }
+
+    /// A panel's StatusNotifier watcher, as far as the tray asks it.
+    struct Watcher {
+        registered: bool,
+    }
+
+    #[zbus::interface(name = "org.kde.StatusNotifierWatcher")]
+    impl Watcher {
+        #[zbus(property)]
+        fn is_status_notifier_host_registered(&self) -> bool {
+            self.registered
+        }
+
+        #[zbus(signal)]
+        async fn status_notifier_host_registered(emitter: &zbus::object_server::SignalEmitter<'_>) -> zbus::Result<()>;
+    }
+
+    /// A session bus of its own (Debian's dbus-daemon), killed on drop.
+    struct Bus {
+        daemon: std::process::Child,
+        address: String,
+    }
+
+    impl Bus {
+        fn start() -> Bus {
+            use std::io::BufRead;
+            let mut daemon = std::process::Command::new("dbus-daemon")
+                .args(["--session", "--nofork", "--print-address=1", "--address=unix:tmpdir=/tmp"])
+                .stdout(std::process::Stdio::piped())
+                // It warns that it can't raise its file limit (no CAP_SYS_RESOURCE here).
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("dbus-daemon (apt dbus-daemon, scripts/deps)");
+            let mut address = String::new();
+            std::io::BufReader::new(daemon.stdout.take().unwrap()).read_line(&mut address).unwrap();
+            Bus { daemon, address: address.trim().to_string() }
+        }
+
+        async fn connect(&self) -> zbus::connection::Builder<'static> {
+            zbus::connection::Builder::address(self.address.as_str()).unwrap()
+        }
+    }
+
+    impl Drop for Bus {
+        fn drop(&mut self) {
+            let _ = self.daemon.kill();
+            let _ = self.daemon.wait();
+        }
+    }
+
+    async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<bool>) -> bool {
+        let got = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
+        got.expect("no word on the host within 10 s").expect("the follower ended")
+    }
+
+    #[tokio::test]
+    async fn a_panel_that_comes_later_or_goes_is_followed() {
+        let bus = Bus::start();
+        let app = bus.connect().await.build().await.unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(follow_host(app, move |host| {
+            let _ = tx.send(host);
+        }));
+        assert!(!next(&mut rx).await, "no panel at start");
+
+        // A panel starts: its watcher takes the name, then its host registers.
+        let panel = bus
+            .connect()
+            .await
+            .name(WATCHER)
+            .unwrap()
+            .serve_at(WATCHER_PATH, Watcher { registered: false })
+            .unwrap()
+            .build()
+            .await
+            .unwrap();
+        let watcher = panel.object_server().interface::<_, Watcher>(WATCHER_PATH).await.unwrap();
+        watcher.get_mut().await.registered = true;
+        Watcher::status_notifier_host_registered(watcher.signal_emitter()).await.unwrap();
+        assert!(next(&mut rx).await, "the panel's host was seen");
+        assert!(host_seen());
+
+        // The panel goes away (its name with it).
+        drop(watcher);
+        drop(panel);
+        assert!(!next(&mut rx).await, "the panel's leaving was seen");
+        assert!(!host_seen());
     }
 }
