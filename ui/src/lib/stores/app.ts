@@ -1,7 +1,7 @@
 //! The app's stores, built on one Backend. `createStores` is what tests use with a fake;
 //! `index.ts` builds the one the app uses on the real backend.
 
-import { readable, type Readable } from 'svelte/store';
+import { derived, readable, type Readable } from 'svelte/store';
 import type { Backend, ConnectionState } from '../backend/backend';
 import type { ContainerSummary } from '../bindings/ContainerSummary';
 import type { EngineInfo } from '../bindings/EngineInfo';
@@ -19,6 +19,9 @@ import { usageStore, type UsageStore } from './usage';
 export interface Stores {
   events: EngineEvents;
   containers: Resource<ContainerSummary[]>;
+  /** How many containers the list holds, as the app counts them everywhere (sidebar, status
+   *  bar, Dashboard): pods' infra containers apart, as the Containers pane hides them. */
+  containerCounts: Readable<ContainerCounts>;
   images: Resource<ImageSummary[]>;
   engine: Resource<EngineInfo | null>;
   volumes: Resource<VolumeSummary[]>;
@@ -36,6 +39,31 @@ export interface Stores {
   dispose(): void;
 }
 
+export interface ContainerCounts {
+  /** Whether the list has been read (the counts are 0 until then). */
+  loaded: boolean;
+  /** Containers, pods' infra containers not counted. */
+  total: number;
+  /** Of those, the running ones. */
+  running: number;
+  /** Pods' infra containers. */
+  infra: number;
+}
+
+/** One pass over the list for every count the app shows. */
+export function countContainers(list: readonly ContainerSummary[], loaded: boolean): ContainerCounts {
+  const counts = { loaded, total: 0, running: 0, infra: 0 };
+  for (const c of list) {
+    if (c.podInfra) {
+      counts.infra += 1;
+      continue;
+    }
+    counts.total += 1;
+    if (c.status === 'running') counts.running += 1;
+  }
+  return counts;
+}
+
 export function createStores(backend: Backend, debounceMs = 50): Stores {
   const events = new EngineEvents(backend);
   events.connect();
@@ -49,6 +77,7 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
     patch: { fetch: (ids) => backend.containerRows(ids), id: (c) => c.id, accept: (e) => e.kind === 'container' && e.action !== 'resync' },
     debounceMs,
   });
+  const containerCounts = derived(containers, (c) => countContainers(c.data, c.loaded));
   // Creating or removing a container changes an image's "in use".
   const images = resource<ImageSummary[]>({
     initial: [],
@@ -112,6 +141,7 @@ export function createStores(backend: Backend, debounceMs = 50): Stores {
   return {
     events,
     containers,
+    containerCounts,
     images,
     engine,
     volumes,

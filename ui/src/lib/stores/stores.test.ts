@@ -139,6 +139,25 @@ describe('createStores', () => {
     stores.dispose();
   });
 
+  it('counts containers once for every place that shows the count: pods\' infra containers apart', async () => {
+    const fake = new FakeBackend();
+    fake.containers = [
+      container({ id: 'a'.repeat(64) }),
+      container({ id: 'b'.repeat(64), status: 'exited' }),
+      container({ id: 'i'.repeat(64), podInfra: true }),
+    ];
+    const stores = createStores(fake.backend());
+    expect(get(stores.containerCounts)).toEqual({ loaded: false, total: 0, running: 0, infra: 0 });
+    await stores.start();
+    expect(get(stores.containerCounts)).toEqual({ loaded: true, total: 2, running: 1, infra: 1 });
+    // A row patch (b started) moves the counts with it.
+    fake.containers[1] = { ...fake.containers[1], status: 'running' };
+    fake.emit({ kind: 'container', action: 'start', id: 'b'.repeat(64) });
+    await vi.advanceTimersByTimeAsync(60);
+    expect(get(stores.containerCounts)).toMatchObject({ total: 2, running: 2 });
+    stores.dispose();
+  });
+
   it('refetches images when a container is created or removed, not when one starts', async () => {
     const fake = new FakeBackend();
     const stores = createStores(fake.backend());
