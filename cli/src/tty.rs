@@ -99,6 +99,9 @@ pub enum Ended {
     Exited,
     /// The user typed the detach keys; the container runs on.
     Detached,
+    /// Nothing came through: the container's output ended before the attach got any of it
+    /// (a quick container, gone by then). Whatever it wrote is in its log.
+    Missed,
 }
 
 /// Attaches to container `id` through its monitor: output to stdout/stderr, stdin to the
@@ -190,18 +193,27 @@ pub async fn attach(run_root: &std::path::Path, id: &str, stdin_open: bool, tty:
             }
         });
     }
-    tokio::task::spawn_blocking(move || {
+    let received = tokio::task::spawn_blocking(move || {
         let mut stdout = std::io::stdout();
         let mut stderr = std::io::stderr();
+        let mut received = 0usize;
         let _ = Attached::read_output(reader, |kind, data| {
+            received += data.len();
             let _ = if kind == attach::STDERR {
                 stderr.write_all(data).and_then(|_| stderr.flush())
             } else {
                 stdout.write_all(data).and_then(|_| stdout.flush())
             };
         });
+        received
     })
     .await?;
     drop(raw);
-    Ok(if detached.load(Ordering::SeqCst) { Ended::Detached } else { Ended::Exited })
+    Ok(if detached.load(Ordering::SeqCst) {
+        Ended::Detached
+    } else if received == 0 {
+        Ended::Missed
+    } else {
+        Ended::Exited
+    })
 }

@@ -26,7 +26,8 @@ pub async fn attach(engine: Engine, args: &AttachArgs) -> anyhow::Result<ExitCod
     let stdin = c.options.interactive && !args.no_stdin;
     match crate::tty::attach(&engine.config().run_root, &c.id, stdin, c.options.tty).await? {
         crate::tty::Ended::Detached => Ok(ExitCode::SUCCESS),
-        crate::tty::Ended::Exited => {
+        // Ended as we attached: Podman's attach prints nothing then either.
+        crate::tty::Ended::Exited | crate::tty::Ended::Missed => {
             let code = wait_exit(&engine, &c.id).await?;
             Ok(ExitCode::from(code.clamp(0, 255) as u8))
         }

@@ -133,14 +133,9 @@ async fn start_attached(engine: &Engine, id: &str, interactive: bool) -> anyhow:
         return Ok(ExitCode::from(code.clamp(0, 255) as u8));
     }
     if c.options.tty {
-        drop(follower);
-        let run_root = engine.config().run_root.clone();
-        return match crate::tty::attach(&run_root, id, interactive, c.options.tty).await {
-            Ok(crate::tty::Ended::Detached) => Ok(ExitCode::SUCCESS),
-            Ok(crate::tty::Ended::Exited) | Err(_) => {
-                let code = super::wait_exit(engine, id).await?;
-                Ok(ExitCode::from(code.clamp(0, 255) as u8))
-            }
+        return match super::attach_or_follow(engine, &c, follower, interactive).await? {
+            None => Ok(ExitCode::SUCCESS),
+            Some(code) => Ok(ExitCode::from(code.clamp(0, 255) as u8)),
         };
     }
     let code = super::follow::follow_until_exit(engine, &c, follower, true).await?;

@@ -80,6 +80,25 @@ fn each(names: &[String], mut f: impl FnMut(&str) -> berth_engine::Result<()>) -
     }
 }
 
+/// A `-t` container's terminal, attached through its monitor, until it exits (its exit code)
+/// or the user detaches (None). A container that ended before the attach got any of its
+/// output (a quick one: its monitor's socket gone, or closed without a byte) has that output
+/// printed from its log instead, read by `follower`, opened before the start: with `--rm`
+/// the log itself is gone by then.
+async fn attach_or_follow(
+    engine: &Engine,
+    c: &berth_engine::ContainerRecord,
+    follower: follow::Follower,
+    interactive: bool,
+) -> anyhow::Result<Option<i32>> {
+    let run_root = engine.config().run_root.clone();
+    match crate::tty::attach(&run_root, &c.id, interactive, true).await {
+        Ok(crate::tty::Ended::Detached) => Ok(None),
+        Ok(crate::tty::Ended::Exited) => Ok(Some(wait_exit(engine, &c.id).await?)),
+        Ok(crate::tty::Ended::Missed) | Err(_) => Ok(Some(follow::follow_until_exit(engine, c, follower, true).await?)),
+    }
+}
+
 /// The exit code of a container, once it has one (also after a `--rm` removal).
 async fn wait_exit(engine: &Engine, id: &str) -> anyhow::Result<i32> {
     loop {

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::create::{create, CreateArgs};
 use super::follow::{follow_streams, follow_until_exit, Follower, Streams};
-use super::{start_error, wait_exit};
+use super::start_error;
 
 #[derive(Args)]
 #[command(disable_help_flag = true)]
@@ -77,16 +77,10 @@ pub async fn run(engine: Engine, args: &RunArgs) -> anyhow::Result<ExitCode> {
         let code = follow_until_exit(&engine, &c, follower, true).await?;
         return Ok(finish(&engine, &c, args, code).await);
     }
-    if args.create.tty || args.create.interactive {
-        drop(follower);
-        let run_root = engine.config().run_root.clone();
-        return match crate::tty::attach(&run_root, &c.id, args.create.interactive, args.create.tty).await {
-            Ok(crate::tty::Ended::Detached) => Ok(ExitCode::SUCCESS),
-            // A quick container may be gone before the attach: its output is in the log.
-            Ok(crate::tty::Ended::Exited) | Err(_) => {
-                let code = wait_exit(&engine, &c.id).await?;
-                Ok(finish(&engine, &c, args, code).await)
-            }
+    if args.create.tty {
+        return match super::attach_or_follow(&engine, &c, follower, args.create.interactive).await? {
+            None => Ok(ExitCode::SUCCESS),
+            Some(code) => Ok(finish(&engine, &c, args, code).await),
         };
     }
     let code = follow_until_exit(&engine, &c, follower, true).await?;
