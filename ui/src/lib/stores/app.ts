@@ -19,8 +19,9 @@ import { usageStore, type UsageStore } from './usage';
 export interface Stores {
   events: EngineEvents;
   containers: Resource<ContainerSummary[]>;
-  /** How many containers the list holds, as the app counts them everywhere (sidebar, status
-   *  bar, Dashboard): pods' infra containers apart, as the Containers pane hides them. */
+  /** How many containers the list holds, as the sidebar, the status bar and the Containers
+   *  pane count them: pods' infra containers apart, as the pane hides them. (The Dashboard
+   *  counts what `berth ps -a` lists, infra containers included.) */
   containerCounts: Readable<ContainerCounts>;
   images: Resource<ImageSummary[]>;
   engine: Resource<EngineInfo | null>;
