@@ -50,30 +50,27 @@ pub fn run() -> anyhow::Result<()> {
             let handle = app.handle().clone();
             match tray::install(&handle, &engine) {
                 Ok(()) => {
-                    // A panel that starts after the app (or again, after a crash) gets the tray
-                    // up to date: nothing refreshed it while no panel showed it.
+                    // The tray is filled when a panel shows it: at start, or when one starts
+                    // later (a login's panel may start after the app), as nothing refreshed it
+                    // while no panel showed it.
                     let (app, engine) = (handle.clone(), engine.clone());
                     tauri::async_runtime::spawn(async move {
-                        let mut first = true;
-                        let followed = match zbus::Connection::session().await {
-                            Ok(bus) => {
-                                tray::follow_host(bus, |host| {
-                                    if first && !host {
-                                        eprintln!("berth-desktop: no tray on this desktop (no StatusNotifier host): closing the window quits");
-                                    }
-                                    if host && !first {
-                                        tray::refresh(&app, &engine);
-                                    }
-                                    first = false;
-                                })
-                                .await
-                            }
-                            Err(e) => Err(e),
-                        };
-                        if let Err(e) = followed {
-                            if first {
-                                eprintln!("berth-desktop: no tray on this desktop (no session bus: {e}): closing the window quits");
-                            }
+                        let mut answered = false;
+                        let followed = async {
+                            let bus = zbus::Connection::session().await?;
+                            tray::follow_host(bus, |host| {
+                                if host {
+                                    tray::refresh(&app, &engine);
+                                } else if !answered {
+                                    eprintln!("berth-desktop: no tray on this desktop (no StatusNotifier host): closing the window quits");
+                                }
+                                answered = true;
+                            })
+                            .await
+                        }
+                        .await;
+                        if let (Err(e), false) = (followed, answered) {
+                            eprintln!("berth-desktop: no tray on this desktop (no session bus: {e}): closing the window quits");
                         }
                     });
                 }

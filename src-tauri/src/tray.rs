@@ -155,7 +155,7 @@ fn current(engine: &Engine) -> TrayModel {
     }
 }
 
-/// Whether a tray can show the icon: set from `host_available` at start and on each refresh.
+/// Whether a tray can show the icon: kept by `follow_host`.
 static HOST: AtomicBool = AtomicBool::new(false);
 
 /// The bus name, object path and interface of the StatusNotifier watcher, which panels that
@@ -163,19 +163,6 @@ static HOST: AtomicBool = AtomicBool::new(false);
 const WATCHER: &str = "org.kde.StatusNotifierWatcher";
 const WATCHER_PATH: &str = "/StatusNotifierWatcher";
 const HOST_REGISTERED: &str = "IsStatusNotifierHostRegistered";
-
-/// Whether a StatusNotifier host (a panel that shows tray icons) is on the session bus.
-/// Blocking: a D-Bus round trip.
-pub fn host_available() -> bool {
-    let found = (|| -> zbus::Result<bool> {
-        let bus = zbus::blocking::Connection::session()?;
-        let watcher = zbus::blocking::Proxy::new(&bus, WATCHER, WATCHER_PATH, WATCHER)?;
-        watcher.get_property::<bool>(HOST_REGISTERED)
-    })();
-    let found = found.unwrap_or(false);
-    HOST.store(found, Ordering::Relaxed);
-    found
-}
 
 /// Whether the watcher on `bus` says a host is registered (no watcher: no host).
 async fn host_registered(bus: &zbus::Connection) -> bool {
@@ -222,15 +209,16 @@ pub async fn follow_host(bus: zbus::Connection, mut changed: impl FnMut(bool)) -
     Ok(())
 }
 
-/// The last answer of `host_available`, without asking again (for the UI thread).
+/// Whether a StatusNotifier host was on the session bus at `follow_host`'s last word.
 pub fn host_seen() -> bool {
     HOST.load(Ordering::Relaxed)
 }
 
 /// Puts the icon in the tray.
 pub fn install<R: Runtime>(app: &AppHandle<R>, engine: &Engine) -> tauri::Result<()> {
-    // Nothing counted yet: the list is read off the main thread (`refresh`, below), so the
-    // window's page does not wait for a summary of every container (seconds at 10 000).
+    // Nothing counted yet: the list is read off the main thread (`refresh`, once `follow_host`
+    // sees a panel), so the window's page does not wait for a summary of every container
+    // (seconds at 10 000).
     let m = model(Ok(&[]));
     let for_menu = engine.clone();
     TrayIconBuilder::with_id(TRAY_ID)
@@ -252,7 +240,6 @@ pub fn install<R: Runtime>(app: &AppHandle<R>, engine: &Engine) -> tauri::Result
             None => {}
         })
         .build(app)?;
-    refresh(app, engine);
     Ok(())
 }
 
@@ -277,7 +264,7 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>, engine: &Engine) {
     tauri::async_runtime::spawn_blocking(move || loop {
         std::thread::sleep(BURST);
         AGAIN.store(false, Ordering::SeqCst);
-        if host_available() {
+        if host_seen() {
             update(&app, &current(&engine));
         }
         REFRESHING.store(false, Ordering::SeqCst);
