@@ -146,7 +146,8 @@ export class FrameBatcher {
     if (text === '') return;
     this.chunks.push(text);
     this.chunkLines.push(lines);
-    this.chunkWhole.push(whole && !this.chunkWhole.some((w) => !w));
+    // Whole chunks come first: one is whole only when the last one queued is whole too.
+    this.chunkWhole.push(whole && (this.chunkWhole.length === 0 || this.chunkWhole[this.chunkWhole.length - 1]));
     this.pendingBytes += text.length;
     this.pendingLines += lines;
     if (this.chunkWhole.at(-1)) this.wholeLines += lines;

@@ -221,11 +221,16 @@ export class LogView {
 
   /** Rewrites the terminal from the ring once no line came for `calmMs`. */
   private armCalm(): void {
-    if (this.calmTimer !== null) clearTimeout(this.calmTimer);
+    this.disarmCalm();
     this.calmTimer = setTimeout(() => {
       this.calmTimer = null;
       if (this.state.skipping) this.render();
     }, this.calmMs);
+  }
+
+  private disarmCalm(): void {
+    if (this.calmTimer !== null) clearTimeout(this.calmTimer);
+    this.calmTimer = null;
   }
 
   /** Pausing rewrites a terminal that skipped through a flood: it holds every loaded line. */
@@ -263,8 +268,7 @@ export class LogView {
 
   /** Rewrites the loaded lines (after a timestamps toggle, a page back or a jump). */
   render(scrollTo: number | null = null): void {
-    if (this.calmTimer !== null) clearTimeout(this.calmTimer);
-    this.calmTimer = null;
+    this.disarmCalm();
     if (this.state.skipping) this.set({ skipping: false });
     this.batcher.restart(() => this.terminal.reset());
     this.batcher.add(formatEntries(this.ring.toArray(), this.timestamps), this.ring.length, true);
@@ -341,8 +345,7 @@ export class LogView {
   }
 
   async close(): Promise<void> {
-    if (this.calmTimer !== null) clearTimeout(this.calmTimer);
-    this.calmTimer = null;
+    this.disarmCalm();
     this.generation++;
     this.listeners.clear();
     await this.unfollow();

@@ -51,7 +51,7 @@ export interface ContainerCounts {
   infra: number;
 }
 
-/** One pass over the list for every count the app shows. */
+/** One pass over the list for the counts the sidebar, the status bar and the pane show. */
 export function countContainers(list: readonly ContainerSummary[], loaded: boolean): ContainerCounts {
   const counts = { loaded, total: 0, running: 0, infra: 0 };
   for (const c of list) {
